@@ -1,0 +1,110 @@
+// Every error xdsd raises on purpose is one of these classes, each with a stable code. Callers branch on `code`,
+// never on message text. docs/errors.md lists them all.
+
+/** Where in a config source a problem is: file, 1-based line and column, and the field path inside the document. */
+export interface SourceLocation {
+  file: string;
+  line?: number;
+  column?: number;
+  /** Field path in the document, e.g. `clusters[0].endpoints[1].port`. */
+  path?: string;
+}
+
+export function formatLocation(loc: SourceLocation): string {
+  let where = loc.file;
+  if (loc.line !== undefined) where += `:${loc.line}${loc.column !== undefined ? `:${loc.column}` : ""}`;
+  return loc.path ? `${where} (${loc.path})` : where;
+}
+
+export type ErrorCode =
+  | "XDSD_CONFIG_INVALID"
+  | "XDSD_SNAPSHOT_INCONSISTENT"
+  | "XDSD_SNAPSHOT_DUPLICATE_NAME"
+  | "XDSD_UNKNOWN_TYPE_URL"
+  | "XDSD_RESOURCE_UNNAMED"
+  | "XDSD_BAD_ARGUMENT"
+  | "XDSD_ENVOY_NOT_FOUND";
+
+export class XdsdError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** One problem found in a config file. */
+export interface ConfigIssue {
+  location: SourceLocation;
+  message: string;
+}
+
+/** A config document failed validation. Carries every problem found, not just the first. */
+export class ConfigError extends XdsdError {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[]) {
+    super("XDSD_CONFIG_INVALID", ConfigError.describe(issues));
+    this.issues = issues;
+  }
+  static describe(issues: readonly ConfigIssue[]): string {
+    const lines = issues.map((i) => `${formatLocation(i.location)}: ${i.message}`);
+    return `invalid config (${issues.length} error${issues.length === 1 ? "" : "s"}):\n  ${lines.join("\n  ")}`;
+  }
+}
+
+/** What a snapshot's consistency check found missing: a referenced resource that the snapshot lacks. */
+export interface MissingReference {
+  /** Type URL and name of the resource that holds the reference. */
+  fromType: string;
+  from: string;
+  /** Type URL and name of the resource it points to. */
+  toType: string;
+  to: string;
+}
+
+export class SnapshotInconsistentError extends XdsdError {
+  readonly missing: readonly MissingReference[];
+  constructor(missing: readonly MissingReference[]) {
+    super(
+      "XDSD_SNAPSHOT_INCONSISTENT",
+      "snapshot is inconsistent: " +
+        missing.map((m) => `${shortType(m.fromType)} "${m.from}" references ${shortType(m.toType)} "${m.to}", which is missing`).join("; "),
+    );
+    this.missing = missing;
+  }
+}
+
+export class DuplicateResourceError extends XdsdError {
+  constructor(readonly typeUrl: string, readonly resourceName: string) {
+    super("XDSD_SNAPSHOT_DUPLICATE_NAME", `two ${shortType(typeUrl)} resources are named "${resourceName}"; names must be unique per type`);
+  }
+}
+
+export class UnknownTypeError extends XdsdError {
+  constructor(readonly typeUrl: string) {
+    super("XDSD_UNKNOWN_TYPE_URL", `no xDS resource type is registered for "${typeUrl}"`);
+  }
+}
+
+export class UnnamedResourceError extends XdsdError {
+  constructor(readonly typeUrl: string) {
+    super("XDSD_RESOURCE_UNNAMED", `a ${shortType(typeUrl)} resource has no name`);
+  }
+}
+
+export class BadArgumentError extends XdsdError {
+  constructor(message: string) {
+    super("XDSD_BAD_ARGUMENT", message);
+  }
+}
+
+export class EnvoyNotFoundError extends XdsdError {
+  constructor(message: string) {
+    super("XDSD_ENVOY_NOT_FOUND", message);
+  }
+}
+
+function shortType(typeUrl: string): string {
+  return typeUrl.slice(typeUrl.lastIndexOf(".") + 1);
+}
