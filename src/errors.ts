@@ -23,7 +23,8 @@ export type ErrorCode =
   | "XDSD_UNKNOWN_TYPE_URL"
   | "XDSD_RESOURCE_UNNAMED"
   | "XDSD_BAD_ARGUMENT"
-  | "XDSD_ENVOY_NOT_FOUND";
+  | "XDSD_ENVOY_NOT_FOUND"
+  | "XDSD_STREAM_PROTOCOL";
 
 export class XdsdError extends Error {
   readonly code: ErrorCode;
@@ -107,4 +108,11 @@ export class EnvoyNotFoundError extends XdsdError {
 
 function shortType(typeUrl: string): string {
   return typeUrl.slice(typeUrl.lastIndexOf(".") + 1);
+}
+
+/** A client broke the xDS protocol in a way the stream cannot recover from (e.g. its first request has no node). */
+export class StreamProtocolError extends XdsdError {
+  constructor(message: string) {
+    super("XDSD_STREAM_PROTOCOL", message);
+  }
 }

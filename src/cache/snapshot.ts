@@ -1,0 +1,103 @@
+// A snapshot: the complete, immutable set of resources one group of nodes is served, by type and name, each
+// already encoded. Snapshots are cheap to compare: every resource carries a content version.
+import type { Message } from "@bufbuild/protobuf";
+import { contentHash, encodeResource, type EncodedResource } from "../resource/encoded-resource.js";
+import { findResourceType } from "../resource/types.js";
+import { DuplicateResourceError, type MissingReference } from "../errors.js";
+
+type ResourcesByName = ReadonlyMap<string, EncodedResource>;
+
+const empty: ResourcesByName = new Map();
+
+/** Bound on memoized derived values (response bodies, subset versions) kept per snapshot. */
+const memoLimit = 4096;
+
+export class Snapshot {
+  readonly #byType: ReadonlyMap<string, ResourcesByName>;
+  readonly #typeVersions = new Map<string, string>();
+  readonly #memo = new Map<string, unknown>();
+
+  private constructor(byType: Map<string, Map<string, EncodedResource>>) {
+    this.#byType = byType;
+  }
+
+  /**
+   * Builds a snapshot from messages (encoded here) or resources encoded before. Two resources of one type with the
+   * same name are refused: a client NACKs a response that carries both.
+   */
+  static from(resources: Iterable<Message | EncodedResource>): Snapshot {
+    const byType = new Map<string, Map<string, EncodedResource>>();
+    for (const r of resources) {
+      const encoded = isEncoded(r) ? r : encodeResource(r);
+      let names = byType.get(encoded.typeUrl);
+      if (!names) byType.set(encoded.typeUrl, (names = new Map()));
+      if (names.has(encoded.name)) throw new DuplicateResourceError(encoded.typeUrl, encoded.name);
+      names.set(encoded.name, encoded);
+    }
+    return new Snapshot(byType);
+  }
+
+  /** The resources of one type, by name. */
+  resources(typeUrl: string): ResourcesByName {
+    return this.#byType.get(typeUrl) ?? empty;
+  }
+
+  typeUrls(): string[] {
+    return [...this.#byType.keys()];
+  }
+
+  /** Version of all resources of a type: changes whenever any of them changes, is added or removed. */
+  typeVersion(typeUrl: string): string {
+    let v = this.#typeVersions.get(typeUrl);
+    if (v === undefined) {
+      v = versionOfSet([...this.resources(typeUrl).values()]);
+      this.#typeVersions.set(typeUrl, v);
+    }
+    return v;
+  }
+
+  /** Every reference (Cluster → its ClusterLoadAssignment, Listener → its RouteConfiguration…) that is missing. */
+  missingReferences(): MissingReference[] {
+    const missing: MissingReference[] = [];
+    for (const names of this.#byType.values()) {
+      for (const r of names.values()) {
+        for (const ref of r.references) {
+          if (!this.resources(ref.typeUrl).has(ref.name)) {
+            missing.push({ fromType: r.typeUrl, from: r.name, toType: ref.typeUrl, to: ref.name });
+          }
+        }
+      }
+    }
+    return missing;
+  }
+
+  /**
+   * A value derived from this snapshot and a key (a response body for a subscription, say), computed once and
+   * shared by every stream that asks with the same key. It lives as long as the snapshot, and at most `memoLimit`
+   * of them are kept.
+   */
+  memo<T>(key: string, compute: () => T): T {
+    if (this.#memo.has(key)) return this.#memo.get(key) as T;
+    const value = compute();
+    if (this.#memo.size >= memoLimit) this.#memo.delete(this.#memo.keys().next().value as string);
+    this.#memo.set(key, value);
+    return value;
+  }
+
+  /** Count of resources per known short type name, for logs and the admin API. */
+  summary(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [typeUrl, names] of this.#byType) out[findResourceType(typeUrl)?.short ?? typeUrl] = names.size;
+    return out;
+  }
+}
+
+/** A version for a set of resources: a hash of their (name, version) pairs in name order. */
+export function versionOfSet(resources: readonly EncodedResource[]): string {
+  const parts = resources.map((r) => `${r.name}\u0000${r.version}`).sort();
+  return contentHash(parts.join("\u0001"));
+}
+
+function isEncoded(r: Message | EncodedResource): r is EncodedResource {
+  return "any" in r && "version" in r && "references" in r && !("$typeName" in r);
+}

@@ -1,0 +1,47 @@
+// A resource encoded once: the protobuf bytes of the message, wrapped in the `Any` every response carries, and a
+// version derived from those bytes. Every stream that needs this resource at this content gets these same bytes.
+import { createHash } from "node:crypto";
+import { create, toBinary, type Message } from "@bufbuild/protobuf";
+import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
+import { resourceType, type ResourceReference } from "./types.js";
+import { UnnamedResourceError } from "../errors.js";
+
+export interface EncodedResource {
+  readonly typeUrl: string;
+  readonly name: string;
+  /**
+   * A hash of the encoded bytes. Content-addressed rather than a counter so that it is stable across restarts and
+   * across node groups: a client that reconnects with a version it already has is not sent the same bytes again.
+   */
+  readonly version: string;
+  readonly message: Message;
+  readonly any: Any;
+  readonly references: readonly ResourceReference[];
+}
+
+export function typeUrlOf(message: Message): string {
+  return `type.googleapis.com/${message.$typeName}`;
+}
+
+export function encodeResource(message: Message): EncodedResource {
+  const typeUrl = typeUrlOf(message);
+  const type = resourceType(typeUrl);
+  const name = type.nameOf(message);
+  if (!name) throw new UnnamedResourceError(typeUrl);
+  const value = toBinary(type.schema, message);
+  return {
+    typeUrl,
+    name,
+    version: contentHash(value),
+    message,
+    any: create(AnySchema, { typeUrl, value }),
+    references: type.referencesOf(message),
+  };
+}
+
+/** 64 bits of SHA-256, base64url: short enough for logs, long enough that a collision is not a concern. */
+export function contentHash(...parts: (Uint8Array | string)[]): string {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return h.digest("base64url").slice(0, 11);
+}

@@ -1,0 +1,53 @@
+// What the server tells the outside world: logging, status tracking and metrics listen here. Listeners run
+// synchronously on the stream's path, so they must be cheap; anything slow belongs behind a queue of the
+// listener's own.
+import type { Node } from "../gen/envoy/config/core/v3/base_pb.js";
+import type { DiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { SotwResponse } from "./response.js";
+
+export interface StreamInfo {
+  /** Unique per server process. */
+  readonly id: number;
+  /** `ads`, or the short name of the type for a per-type service (`eds`, `cds`…). */
+  readonly service: string;
+  readonly peer: string;
+  /** Known after the first request. */
+  node?: Node;
+  nodeKey?: string;
+}
+
+export interface NackInfo {
+  typeUrl: string;
+  /** The version the client says it still has (or, for gRPC's partial acceptance, the new one). */
+  versionInfo: string;
+  nonce: string;
+  /** The version we had sent in the rejected response. */
+  rejectedVersion: string;
+  code: number;
+  message: string;
+}
+
+export interface XdsServerEvents {
+  streamOpened?(stream: StreamInfo): void;
+  /** The first request of a stream told us its node. */
+  nodeIdentified?(stream: StreamInfo): void;
+  streamClosed?(stream: StreamInfo, reason: string): void;
+  request?(stream: StreamInfo, request: DiscoveryRequest): void;
+  response?(stream: StreamInfo, response: SotwResponse): void;
+  ack?(stream: StreamInfo, typeUrl: string, versionInfo: string, nonce: string): void;
+  nack?(stream: StreamInfo, nack: NackInfo): void;
+  /** A request that was not answered and why (stale nonce, unknown type…): never drop one silently. */
+  ignored?(stream: StreamInfo, request: DiscoveryRequest, reason: string): void;
+}
+
+/** Fans each event out to several listeners. */
+export function combineEvents(...listeners: (XdsServerEvents | undefined)[]): XdsServerEvents {
+  const ls = listeners.filter((l): l is XdsServerEvents => l !== undefined);
+  const out: XdsServerEvents = {};
+  const keys: (keyof XdsServerEvents)[] = ["streamOpened", "nodeIdentified", "streamClosed", "request", "response", "ack", "nack", "ignored"];
+  for (const key of keys) {
+    const fns = ls.map((l) => l[key]?.bind(l)).filter((f) => f !== undefined) as ((...a: unknown[]) => void)[];
+    if (fns.length > 0) (out as Record<string, unknown>)[key] = (...args: unknown[]) => fns.forEach((f) => f(...args));
+  }
+  return out;
+}

@@ -1,0 +1,69 @@
+// A state-of-the-world response as it goes on the wire: a body shared by every stream that is sent the same
+// (type, version, resources), and this stream's nonce.
+//
+// Protobuf lets a message be written as the concatenation of its fields' encodings, in any order, so the body
+// (version_info, resources, type_url, control_plane) is encoded once and the nonce field is appended per stream.
+// A unit test checks that the concatenation decodes to the same DiscoveryResponse the library would encode.
+import { create, toBinary } from "@bufbuild/protobuf";
+import { DiscoveryResponseSchema } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { EncodedResource } from "../resource/encoded-resource.js";
+import type { Snapshot } from "../cache/snapshot.js";
+
+export interface SotwResponse {
+  readonly typeUrl: string;
+  readonly versionInfo: string;
+  readonly nonce: string;
+  readonly resources: readonly EncodedResource[];
+  /** Encoded DiscoveryResponse minus the nonce; the same object for every stream sent this content. */
+  readonly body: Uint8Array;
+  /** Encoded `nonce` field. */
+  readonly nonceField: Uint8Array;
+}
+
+export interface ResponseBodyOptions {
+  /** Sent as `control_plane.identifier`; Envoy shows it as the `control_plane.identifier` stat. */
+  controlPlaneId?: string;
+}
+
+/**
+ * The shared body for a response. `contentKey` must identify the resources exactly (their names: the snapshot
+ * fixes their versions); the body is memoized on the snapshot under it.
+ */
+export function sharedResponseBody(
+  snapshot: Snapshot,
+  typeUrl: string,
+  versionInfo: string,
+  resources: readonly EncodedResource[],
+  contentKey: string,
+  options: ResponseBodyOptions = {},
+): Uint8Array {
+  return snapshot.memo(`sotw\u0000${typeUrl}\u0000${versionInfo}\u0000${contentKey}`, () =>
+    encodeResponseBody(typeUrl, versionInfo, resources, options),
+  );
+}
+
+export function encodeResponseBody(
+  typeUrl: string,
+  versionInfo: string,
+  resources: readonly EncodedResource[],
+  options: ResponseBodyOptions = {},
+): Uint8Array {
+  return toBinary(
+    DiscoveryResponseSchema,
+    create(DiscoveryResponseSchema, {
+      versionInfo,
+      typeUrl,
+      resources: resources.map((r) => r.any),
+      controlPlane: options.controlPlaneId ? { identifier: options.controlPlaneId } : undefined,
+    }),
+  );
+}
+
+export function encodeNonceField(nonce: string): Uint8Array {
+  return toBinary(DiscoveryResponseSchema, create(DiscoveryResponseSchema, { nonce }));
+}
+
+/** The complete encoded DiscoveryResponse. */
+export function responseBytes(r: Pick<SotwResponse, "body" | "nonceField">): Buffer {
+  return Buffer.concat([r.body, r.nonceField]);
+}

@@ -1,0 +1,235 @@
+// The state-of-the-world stream state machine: one per gRPC stream (ADS, or a per-type service such as
+// EndpointDiscoveryService.StreamEndpoints). It takes requests and snapshot changes and decides what to send; it
+// does no I/O itself (the transport gives it `send`), so every protocol rule below is unit-tested without a socket.
+//
+// Within a stream each type is an independent sub-stream with its own nonce and ACK state. Rules followed here,
+// from the xDS spec (envoy docs/root/api-docs/xds_protocol.rst) unless noted:
+// - At most one response per type is in flight: the next waits for the client's ACK or NACK of this one. Changes
+//   that arrive meanwhile coalesce, because what is sent is always computed from the latest snapshot. This is the
+//   backpressure that bounds memory per slow client.
+// - Types never wait for each other: during cluster warming Envoy holds the CDS ACK until EDS arrives, so gating
+//   EDS on the CDS ACK would deadlock (Envoy test CdsPausedDuringWarming).
+// - ACK = `response_nonce` of the latest response and no `error_detail`; NACK = `error_detail`. NACKs are told by
+//   `error_detail` alone: gRPC may put the new version in a NACK (gRFC A46).
+// - After a NACK the rejected content is not sent again; the next different content is.
+// - A request whose nonce is not the latest one sent for its type is stale and is not answered: the client will
+//   ACK or NACK the newer response with its current subscription.
+// - The first request for a type on a stream is always answered with everything subscribed; nonces and ACK state
+//   never survive a reconnect.
+import type { Node } from "../gen/envoy/config/core/v3/base_pb.js";
+import type { DiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { SnapshotSource } from "../cache/snapshot-cache.js";
+import { versionOfSet, type Snapshot } from "../cache/snapshot.js";
+import type { EncodedResource } from "../resource/encoded-resource.js";
+import { byPushOrder, findResourceType, type ResourceType } from "../resource/types.js";
+import { StreamProtocolError } from "../errors.js";
+import { Subscription } from "./subscription.js";
+import { encodeNonceField, sharedResponseBody, type SotwResponse } from "./response.js";
+import type { StreamInfo, XdsServerEvents } from "./events.js";
+
+export interface SotwStreamOptions {
+  source: SnapshotSource;
+  info: StreamInfo;
+  send(response: SotwResponse): void;
+  events?: XdsServerEvents;
+  /** Set for a per-type service: requests may leave `type_url` empty, and other types are not served. */
+  fixedTypeUrl?: string;
+  controlPlaneId?: string;
+  /**
+   * Envoy always subscribes to LDS and CDS by wildcard, but after a reconnect its SotW request lists the names it
+   * already knows (Envoy test ResourceNamesOnStreamReset), which the legacy rule would read as "only these". Treat
+   * Envoy's LDS/CDS as wildcard so that resources added later still reach it. Default true.
+   */
+  envoyWildcardLdsCds?: boolean;
+}
+
+class TypeState {
+  readonly subscription: Subscription;
+  /** Nonce of the latest response of this type; "" before the first. */
+  nonce = "";
+  /** A response awaits the client's ACK or NACK. */
+  awaitingReply = false;
+  /** Per name, the version the client was last sent, so holds or has rejected. */
+  sent = new Map<string, string>();
+  sentVersionInfo = "";
+  /** version_info of the content the client NACKed last; it is not sent again. */
+  rejectedVersion: string | undefined;
+  /** A response is owed whatever the content: the first request of the type, or a full-state type gained names. */
+  mustAnswer = true;
+
+  constructor(readonly type: ResourceType) {
+    this.subscription = new Subscription(type.wildcardByDefault);
+  }
+}
+
+export class SotwStream {
+  readonly #o: SotwStreamOptions;
+  readonly #types = new Map<string, TypeState>();
+  #cancelWatch: (() => void) | undefined;
+  #nonceCounter = 0;
+  #closed = false;
+
+  constructor(options: SotwStreamOptions) {
+    this.#o = options;
+  }
+
+  get info(): StreamInfo {
+    return this.#o.info;
+  }
+
+  handleRequest(req: DiscoveryRequest): void {
+    if (this.#closed) return;
+    const info = this.#o.info;
+    this.#identify(req.node);
+    const events = this.#o.events;
+    events?.request?.(info, req);
+
+    const typeUrl = req.typeUrl || this.#o.fixedTypeUrl || "";
+    const type = findResourceType(typeUrl);
+    if (!type || (this.#o.fixedTypeUrl && type.typeUrl !== this.#o.fixedTypeUrl)) {
+      events?.ignored?.(info, req, type ? `type ${typeUrl} is not served on this service` : `unknown type "${typeUrl}"`);
+      return;
+    }
+    let state = this.#types.get(type.typeUrl);
+    if (!state) this.#types.set(type.typeUrl, (state = new TypeState(type)));
+
+    if (req.responseNonce !== "" && state.nonce !== "" && req.responseNonce !== state.nonce) {
+      events?.ignored?.(info, req, `stale nonce ${req.responseNonce} (latest is ${state.nonce})`);
+      return;
+    }
+    if (req.responseNonce !== "" && req.responseNonce === state.nonce && state.awaitingReply) {
+      state.awaitingReply = false;
+      if (req.errorDetail) {
+        state.rejectedVersion = state.sentVersionInfo;
+        events?.nack?.(info, {
+          typeUrl: type.typeUrl,
+          versionInfo: req.versionInfo,
+          nonce: req.responseNonce,
+          rejectedVersion: state.sentVersionInfo,
+          code: req.errorDetail.code,
+          message: req.errorDetail.message,
+        });
+      } else {
+        state.rejectedVersion = undefined;
+        events?.ack?.(info, type.typeUrl, req.versionInfo, req.responseNonce);
+      }
+    }
+
+    const forceWildcard = this.#o.envoyWildcardLdsCds !== false && type.wildcardByDefault && info.node?.userAgentName === "envoy";
+    const { added } = state.subscription.update(req.resourceNames, forceWildcard);
+    // A (re)subscribed name is sent even if the client was sent it before; a name no longer covered is forgotten
+    // so that a later resubscribe resends it. Unsubscribing needs no answer.
+    for (const name of added) state.sent.delete(name);
+    for (const name of state.sent.keys()) if (!state.subscription.covers(name)) state.sent.delete(name);
+    if (added.length > 0 && type.sotwFullState) state.mustAnswer = true;
+
+    this.#respond(state);
+  }
+
+  /** The cache published a new snapshot for this stream's node: push what changed, in ADS order. */
+  pushAll(): void {
+    if (this.#closed) return;
+    for (const typeUrl of byPushOrder(this.#types.keys())) this.#respond(this.#types.get(typeUrl)!);
+  }
+
+  close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cancelWatch?.();
+    this.#cancelWatch = undefined;
+    this.#types.clear();
+    this.#o.events?.streamClosed?.(this.#o.info, reason);
+  }
+
+  /** What the stream has sent and had acknowledged, per type (for status and tests). */
+  typeStatus(): { typeUrl: string; nonce: string; awaitingReply: boolean; versionInfo: string; rejectedVersion?: string; names: string[]; wildcard: boolean }[] {
+    return [...this.#types.values()].map((s) => ({
+      typeUrl: s.type.typeUrl,
+      nonce: s.nonce,
+      awaitingReply: s.awaitingReply,
+      versionInfo: s.sentVersionInfo,
+      rejectedVersion: s.rejectedVersion,
+      names: [...s.subscription.names],
+      wildcard: s.subscription.wildcard,
+    }));
+  }
+
+  /**
+   * The node is only guaranteed on a stream's first request (Envoy's set_node_on_first_message_only, gRPC always).
+   * Envoy may send it again, changed, when its dynamic context parameters change; follow it to its new key.
+   */
+  #identify(node: Node | undefined): void {
+    const info = this.#o.info;
+    if (!info.node) {
+      if (!node) throw new StreamProtocolError("the first request of a stream must carry the node");
+    } else if (!node) {
+      return;
+    }
+    const key = this.#o.source.nodeKey(node);
+    const first = !info.node;
+    info.node = node;
+    if (key === info.nodeKey) return;
+    info.nodeKey = key;
+    this.#cancelWatch?.();
+    this.#cancelWatch = this.#o.source.watch(key, () => this.pushAll());
+    if (first) this.#o.events?.nodeIdentified?.(info);
+    else this.pushAll();
+  }
+
+  #respond(state: TypeState): void {
+    if (state.awaitingReply) return; // recomputed from the latest snapshot when the reply arrives
+    const snapshot = this.#o.source.snapshotFor(this.#o.info.nodeKey!);
+    if (!snapshot) return; // remembered: the watch answers when a snapshot is published
+    const { type, subscription } = state;
+    const subscribed = this.#subscribedResources(snapshot, state);
+
+    const changed = subscribed.filter((r) => state.sent.get(r.name) !== r.version);
+    let gone = false;
+    if (state.sent.size + changed.length > subscribed.length) {
+      const present = new Set(subscribed.map((r) => r.name));
+      for (const name of state.sent.keys()) {
+        if (present.has(name)) continue;
+        gone = true;
+        // Absence is not deletion for RDS/EDS: forget the name so that if it comes back it is sent again.
+        if (!type.sotwFullState) state.sent.delete(name);
+      }
+    }
+    if (!state.mustAnswer && changed.length === 0 && !(gone && type.sotwFullState)) return;
+
+    const versionInfo = snapshot.memo(`ver\u0000${type.typeUrl}\u0000${subscription.key()}`, () => versionOfSet(subscribed));
+    if (!state.mustAnswer && versionInfo === state.rejectedVersion) return;
+
+    // LDS/CDS carry the whole subscribed set (a missing resource is deleted by the client); RDS/EDS only changes.
+    const payload = type.sotwFullState ? subscribed : changed;
+    if (!type.sotwFullState && payload.length === 0) {
+      // Nothing to tell: an empty RDS/EDS response is a no-op for the client.
+      state.mustAnswer = false;
+      return;
+    }
+    const contentKey = type.sotwFullState ? subscription.key() : payload.map((r) => r.name).sort().join("\u0000");
+    const body = sharedResponseBody(snapshot, type.typeUrl, versionInfo, payload, contentKey, { controlPlaneId: this.#o.controlPlaneId });
+    const nonce = `${this.#o.info.id.toString(36)}-${(++this.#nonceCounter).toString(36)}`;
+
+    state.nonce = nonce;
+    state.awaitingReply = true;
+    state.sentVersionInfo = versionInfo;
+    state.mustAnswer = false;
+    if (type.sotwFullState) state.sent = new Map(payload.map((r) => [r.name, r.version]));
+    else for (const r of payload) state.sent.set(r.name, r.version);
+
+    const response: SotwResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: payload, body, nonceField: encodeNonceField(nonce) };
+    this.#o.send(response);
+    this.#o.events?.response?.(this.#o.info, response);
+  }
+
+  #subscribedResources(snapshot: Snapshot, state: TypeState): EncodedResource[] {
+    const all = snapshot.resources(state.type.typeUrl);
+    if (state.subscription.wildcard) return [...all.values()];
+    const out: EncodedResource[] = [];
+    for (const name of state.subscription.names) {
+      const r = all.get(name);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+}
