@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Runs the whole test suite from the compiled tree (npm test builds first): unit, protocol and end-to-end tests.
+// The end-to-end tests need a real Envoy; it is installed into .tools/ first if missing. No test is ever skipped:
+// if Envoy cannot be installed, this fails and says why.
+import { execFileSync, spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const filter = process.argv.slice(2); // optional substrings of test file paths, e.g. `npm test -- unit/`
+
+execFileSync(process.execPath, [join(root, "scripts", "install-envoy.mjs")], { stdio: "inherit" });
+
+function findTests(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) return findTests(full);
+    return e.name.endsWith(".test.js") ? [full] : [];
+  });
+}
+const files = findTests(join(root, "dist", "test"))
+  .filter((f) => filter.length === 0 || filter.some((s) => relative(root, f).includes(s)))
+  .sort();
+if (files.length === 0) {
+  console.error("run-tests: no test files found under dist/test (did the build run?)");
+  process.exit(1);
+}
+// Two files at a time: the machine has two cores, and each end-to-end file runs an Envoy and an xdsd.
+const result = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...files], { stdio: "inherit", cwd: root });
+process.exit(result.status ?? 1);

@@ -1,0 +1,103 @@
+// The admin HTTP endpoints of the daemon (loopback by default):
+//   GET /healthz  200 once the xDS port listens, 503 before and while shutting down
+//   GET /config   the resources each node group is served, as Envoy JSON, with versions
+//   GET /nodes    connected nodes: per type the version sent, the version ACKed, the last NACK
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { toJson } from "@bufbuild/protobuf";
+import type { SnapshotCache } from "../cache/snapshot-cache.js";
+import type { Snapshot } from "../cache/snapshot.js";
+import type { NodeStatusTracker } from "../server/node-status.js";
+import type { ConfigState } from "../config/reloader.js";
+import { envoyRegistry } from "../resource/proto-registry.js";
+import { byPushOrder, resourceType } from "../resource/types.js";
+
+export interface AdminServerOptions {
+  cache: SnapshotCache;
+  nodes: NodeStatusTracker;
+  /** True once the xDS port listens and until shutdown starts. */
+  healthy(): boolean;
+  config?(): ConfigState | undefined;
+}
+
+export class AdminServer {
+  readonly #server: Server;
+
+  constructor(private readonly o: AdminServerOptions) {
+    this.#server = createServer((req, res) => this.#handle(req, res));
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off("error", reject);
+        resolve((this.#server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? "/", "http://admin");
+    if (req.method !== "GET") return send(res, 405, { error: "only GET is supported" });
+    switch (url.pathname) {
+      case "/healthz":
+        return this.o.healthy() ? send(res, 200, { status: "ok" }) : send(res, 503, { status: "not serving" });
+      case "/config":
+        return send(res, 200, this.#configView());
+      case "/nodes":
+        return send(res, 200, { nodes: this.o.nodes.list() });
+      default:
+        return send(res, 404, { error: `no such endpoint ${url.pathname}`, endpoints: ["/healthz", "/config", "/nodes"] });
+    }
+  }
+
+  #configView(): unknown {
+    const { cache } = this.o;
+    const state = this.o.config?.();
+    const groups: Record<string, unknown> = {};
+    for (const key of cache.keys().sort()) groups[key] = snapshotView(cache.snapshotFor(key)!);
+    const def = cache.defaultSnapshot();
+    return {
+      config: state && {
+        file: state.file,
+        version: state.version,
+        loadedAt: state.loadedAt.toISOString(),
+        lastError: state.lastError && { version: state.lastError.version, at: state.lastError.at.toISOString(), message: state.lastError.message },
+      },
+      default: def ? snapshotView(def) : null,
+      nodes: groups,
+    };
+  }
+}
+
+function snapshotView(snapshot: Snapshot): Record<string, unknown> {
+  const registry = envoyRegistry();
+  const out: Record<string, unknown> = {};
+  for (const typeUrl of byPushOrder(snapshot.typeUrls())) {
+    const type = resourceType(typeUrl);
+    out[type.short] = {
+      typeUrl,
+      version: snapshot.typeVersion(typeUrl),
+      resources: [...snapshot.resources(typeUrl).values()].map((r) => ({
+        name: r.name,
+        version: r.version,
+        resource: toJson(type.schema, r.message, { registry }),
+      })),
+    };
+  }
+  return out;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, null, 2) + "\n";
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}

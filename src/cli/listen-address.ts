@@ -1,0 +1,21 @@
+// `HOST:PORT` command-line addresses, IPv6 in brackets (`[::1]:18000`).
+import { BadArgumentError } from "../errors.js";
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export function parseListenAddress(flag: string, value: string): ListenAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) {
+    throw new BadArgumentError(`${flag} "${value}": expected HOST:PORT, e.g. 0.0.0.0:18000 or [::1]:18000`);
+  }
+  return { host: m[1] ?? m[2], port };
+}
+
+/** The form grpc-js binds to. */
+export function grpcAddress(a: ListenAddress): string {
+  return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}

@@ -1,0 +1,52 @@
+// `xdsd serve`: the daemon. Loads the config (refusing to start on an invalid one), serves xDS, watches the file,
+// and serves the admin endpoints. SIGTERM and SIGINT end every stream and exit cleanly.
+import { SnapshotCache } from "../cache/snapshot-cache.js";
+import { XdsServer } from "../server/xds-server.js";
+import { NodeStatusTracker } from "../server/node-status.js";
+import { loggingEvents } from "../server/log-events.js";
+import { combineEvents } from "../server/events.js";
+import { ConfigReloader } from "../config/reloader.js";
+import { AdminServer } from "../admin/admin-server.js";
+import type { Logger } from "../log.js";
+import { grpcAddress, type ListenAddress } from "./listen-address.js";
+import { hostname } from "node:os";
+
+export interface ServeOptions {
+  configFile: string;
+  xdsListen: ListenAddress;
+  adminListen: ListenAddress;
+  log: Logger;
+}
+
+export interface RunningDaemon {
+  xdsPort: number;
+  adminPort: number;
+  stop(): Promise<void>;
+}
+
+export async function serve(o: ServeOptions): Promise<RunningDaemon> {
+  const cache = new SnapshotCache();
+  const reloader = new ConfigReloader(o.configFile, cache, o.log);
+  reloader.loadInitial();
+
+  const nodes = new NodeStatusTracker();
+  const xds = new XdsServer({ cache, events: combineEvents(loggingEvents(o.log), nodes), controlPlaneId: `xdsd@${hostname()}` });
+  let healthy = false;
+  const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state });
+  const adminPort = await admin.listen(o.adminListen.host, o.adminListen.port);
+  const xdsPort = await xds.listen(grpcAddress(o.xdsListen));
+  healthy = true;
+  reloader.start();
+  o.log.info(`xdsd serving xDS on ${o.xdsListen.host}:${xdsPort}, admin on http://${o.adminListen.host}:${adminPort}`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      healthy = false;
+      reloader.close();
+      await xds.close();
+      await admin.close();
+      o.log.info("xdsd stopped");
+    })());
+  return { xdsPort, adminPort, stop };
+}

@@ -1,0 +1,117 @@
+// Which connected node has which version of each type, and what it rejected: the answer to "did my change reach
+// the proxies?". Fed by the server's events. A node's entry is dropped when its last stream closes, so memory
+// follows the connected population (go-control-plane issue #597).
+import { findResourceType } from "../resource/types.js";
+import { describeNode } from "../cache/node-hash.js";
+import type { NackInfo, StreamInfo, XdsServerEvents } from "./events.js";
+import type { SotwResponse } from "./response.js";
+
+export interface TypeStatus {
+  /** Version of the latest response sent. */
+  sentVersion?: string;
+  sentAt?: string;
+  /** Version the node last acknowledged. */
+  ackedVersion?: string;
+  ackedAt?: string;
+  /** The latest NACK, kept until the node ACKs a later response. */
+  lastNack?: { rejectedVersion: string; keptVersion: string; code: number; message: string; at: string };
+  nacks: number;
+}
+
+export interface NodeStatus {
+  node: string;
+  nodeKey: string;
+  userAgent?: string;
+  streams: number;
+  connectedAt: string;
+  /** By short type name (`cds`, `eds`…). */
+  types: Record<string, TypeStatus>;
+}
+
+export class NodeStatusTracker implements XdsServerEvents {
+  readonly #nodes = new Map<string, NodeStatus>();
+  readonly #now: () => Date;
+
+  constructor(now: () => Date = () => new Date()) {
+    this.#now = now;
+  }
+
+  nodeIdentified(stream: StreamInfo): void {
+    const id = describeNode(stream.node);
+    let status = this.#nodes.get(id);
+    if (!status) {
+      status = {
+        node: id,
+        nodeKey: stream.nodeKey ?? "",
+        userAgent: [stream.node?.userAgentName, versionOf(stream)].filter(Boolean).join(" ") || undefined,
+        streams: 0,
+        connectedAt: this.#now().toISOString(),
+        types: {},
+      };
+      this.#nodes.set(id, status);
+    }
+    status.streams++;
+  }
+
+  streamClosed(stream: StreamInfo): void {
+    if (!stream.node) return;
+    const id = describeNode(stream.node);
+    const status = this.#nodes.get(id);
+    if (!status) return;
+    if (--status.streams <= 0) this.#nodes.delete(id);
+  }
+
+  response(stream: StreamInfo, response: SotwResponse): void {
+    const t = this.#type(stream, response.typeUrl);
+    if (!t) return;
+    t.sentVersion = response.versionInfo;
+    t.sentAt = this.#now().toISOString();
+  }
+
+  ack(stream: StreamInfo, typeUrl: string, versionInfo: string): void {
+    const t = this.#type(stream, typeUrl);
+    if (!t) return;
+    t.ackedVersion = versionInfo;
+    t.ackedAt = this.#now().toISOString();
+    t.lastNack = undefined;
+  }
+
+  nack(stream: StreamInfo, nack: NackInfo): void {
+    const t = this.#type(stream, nack.typeUrl);
+    if (!t) return;
+    t.nacks++;
+    t.lastNack = {
+      rejectedVersion: nack.rejectedVersion,
+      keptVersion: nack.versionInfo,
+      code: nack.code,
+      message: nack.message,
+      at: this.#now().toISOString(),
+    };
+  }
+
+  /** Every connected node, sorted by identity. */
+  list(): NodeStatus[] {
+    return [...this.#nodes.values()].sort((a, b) => a.node.localeCompare(b.node));
+  }
+
+  get(node: string): NodeStatus | undefined {
+    return this.#nodes.get(node);
+  }
+
+  #type(stream: StreamInfo, typeUrl: string): TypeStatus | undefined {
+    const status = stream.node ? this.#nodes.get(describeNode(stream.node)) : undefined;
+    if (!status) return undefined;
+    const short = findResourceType(typeUrl)?.short ?? typeUrl;
+    return (status.types[short] ??= { nacks: 0 });
+  }
+}
+
+function versionOf(stream: StreamInfo): string | undefined {
+  const v = stream.node?.userAgentVersionType;
+  if (v?.case === "userAgentVersion") return v.value;
+  if (v?.case === "userAgentBuildVersion" && v.value.version) {
+    const { majorNumber, minorNumber, patch } = v.value.version;
+    return `${majorNumber}.${minorNumber}.${patch}`;
+  }
+  return undefined;
+}
