@@ -16,7 +16,6 @@ export interface XdsServiceOptions {
   events?: XdsServerEvents;
   /** Sent as `control_plane.identifier` in every response. */
   controlPlaneId?: string;
-  envoyWildcardLdsCds?: boolean;
 }
 
 type SotwCall = grpc.ServerDuplexStream<DiscoveryRequest, SotwResponse>;
@@ -50,7 +49,6 @@ export function addXdsServices(server: grpc.Server, options: XdsServiceOptions):
       events: options.events,
       fixedTypeUrl,
       controlPlaneId: options.controlPlaneId,
-      envoyWildcardLdsCds: options.envoyWildcardLdsCds,
       // One response per type is in flight at most (see sotw-stream.ts), so grpc-js's write buffer per stream is
       // bounded by the number of types: no need to queue on write() returning false.
       send: (response) => call.write(response),

@@ -35,12 +35,6 @@ export interface SotwStreamOptions {
   /** Set for a per-type service: requests may leave `type_url` empty, and other types are not served. */
   fixedTypeUrl?: string;
   controlPlaneId?: string;
-  /**
-   * Envoy always subscribes to LDS and CDS by wildcard, but after a reconnect its SotW request lists the names it
-   * already knows (Envoy test ResourceNamesOnStreamReset), which the legacy rule would read as "only these". Treat
-   * Envoy's LDS/CDS as wildcard so that resources added later still reach it. Default true.
-   */
-  envoyWildcardLdsCds?: boolean;
 }
 
 class TypeState {
@@ -115,8 +109,10 @@ export class SotwStream {
       }
     }
 
-    const forceWildcard = this.#o.envoyWildcardLdsCds !== false && type.wildcardByDefault && info.node?.userAgentName === "envoy";
-    const { added } = state.subscription.update(req.resourceNames, forceWildcard);
+    // Envoy 1.40 re-sends its LDS/CDS wildcard subscription after a reconnect as an empty list (checked against the
+    // real binary; older releases listed the known names, Envoy test ResourceNamesOnStreamReset), so the standard
+    // legacy rule holds for it; the e2e test "stream reset, then a new cluster" guards this.
+    const added = state.subscription.update(req.resourceNames);
     // A (re)subscribed name is sent even if the client was sent it before; a name no longer covered is forgotten
     // so that a later resubscribe resends it. Unsubscribing needs no answer.
     for (const name of added) state.sent.delete(name);

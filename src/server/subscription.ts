@@ -27,25 +27,21 @@ export class Subscription {
 
   /**
    * Applies the `resource_names` of a request and returns the names that were not covered before (they must be
-   * sent even if the client had them earlier: a resubscribe asks for a fresh copy, go-control-plane issue #431),
-   * and whether the stream newly became wildcard.
+   * sent even if the client had them earlier: a resubscribe asks for a fresh copy, go-control-plane issue #431).
    */
-  update(requested: readonly string[], forceWildcard = false): { added: string[]; becameWildcard: boolean } {
+  update(requested: readonly string[]): string[] {
     const wasWildcard = this.#wildcard;
-    let wildcard: boolean;
     const names = new Set<string>();
     for (const n of requested) if (n !== wildcardName) names.add(n);
     if (requested.length > 0) this.#everNamed = true;
-    if (forceWildcard) wildcard = true;
-    else if (requested.includes(wildcardName)) wildcard = true;
-    else wildcard = this.wildcardByDefault && !this.#everNamed;
+    const wildcard = requested.includes(wildcardName) || (this.wildcardByDefault && !this.#everNamed);
 
     // A name counts as added only if it was not covered before: under a wildcard it already was.
     const added = wasWildcard ? [] : [...names].filter((n) => !this.#names.has(n));
     this.#wildcard = wildcard;
     this.#sortedKey = undefined;
     this.#names = names;
-    return { added, becameWildcard: wildcard && !wasWildcard };
+    return added;
   }
 
   /** Whether a resource of this name is wanted. */

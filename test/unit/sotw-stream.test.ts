@@ -235,15 +235,6 @@ test("a removed cluster disappears from the next full CDS response", () => {
   assert.deepEqual(h.names(h.sent[1]), ["b"]);
 });
 
-test("an Envoy node's CDS request that lists known names after a reconnect stays wildcard", () => {
-  const cache = new SnapshotCache();
-  cache.setSnapshot("test/envoy1", twoClusters());
-  const sent: SotwResponse[] = [];
-  const stream = new SotwStream({ source: cache, info: { id: 1000, service: "ads", peer: "x" }, send: (r) => sent.push(r) });
-  stream.handleRequest(create(DiscoveryRequestSchema, { node: node("envoy1", "test", "envoy"), typeUrl: CDS, resourceNames: ["a"], versionInfo: "old" }));
-  assert.deepEqual(sent[0].resources.map((r) => r.name).sort(), ["a", "b"]);
-});
-
 test("a per-type stream serves requests without type_url and ignores other types", () => {
   const h = harness({ snapshot: twoClusters(), fixedTypeUrl: EDS });
   h.request({ resourceNames: ["a"] });

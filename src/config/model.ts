@@ -1,0 +1,77 @@
+// The short config format as TypeScript types: what the JSON Schema accepts, after it accepted it. The semantic
+// checks and the translation read these; the schema (schema/xdsd-config.schema.json) is the authority.
+
+export type LbPolicyName = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV";
+
+export interface LocalityConfig {
+  region?: string;
+  zone?: string;
+  sub_zone?: string;
+}
+
+export interface EndpointObject {
+  address: string;
+  port: number;
+  weight?: number;
+  locality?: LocalityConfig;
+  priority?: number;
+}
+
+export type EndpointConfig = string | EndpointObject;
+
+export interface ClusterConfig {
+  name: string;
+  connect_timeout?: string;
+  lb_policy?: LbPolicyName;
+  http2?: boolean;
+  locality?: LocalityConfig;
+  endpoints: EndpointConfig[];
+}
+
+export interface WeightedClusterConfig {
+  name: string;
+  weight: number;
+}
+
+export interface RouteConfig {
+  prefix?: string;
+  path?: string;
+  regex?: string;
+  cluster?: string;
+  weighted_clusters?: WeightedClusterConfig[];
+  timeout?: string;
+}
+
+export interface VirtualHostConfig {
+  name: string;
+  domains: string[];
+  routes: RouteConfig[];
+}
+
+export interface ListenerConfig {
+  name: string;
+  address?: string;
+  port?: number;
+  grpc?: boolean;
+  route_config_name?: string;
+  virtual_hosts: VirtualHostConfig[];
+}
+
+/** The part of a config that one node group (or the top level) gets. */
+export interface GroupConfig {
+  clusters?: ClusterConfig[];
+  listeners?: ListenerConfig[];
+  resources?: Record<string, unknown>[];
+}
+
+export interface FileConfig extends GroupConfig {
+  nodes?: Record<string, GroupConfig>;
+}
+
+export const defaultConnectTimeout = "5s";
+export const defaultListenerAddress = "0.0.0.0";
+
+/** The RouteConfiguration a short-form listener gets. */
+export function routeConfigNameOf(listener: ListenerConfig): string {
+  return listener.route_config_name ?? listener.name;
+}

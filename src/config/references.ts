@@ -1,0 +1,101 @@
+// What an Envoy resource needs from the rest of the config: a Listener's HTTP connection managers need their RDS
+// route configurations, an EDS Cluster its ClusterLoadAssignment, a route its clusters. A client that receives a
+// resource whose dependency never arrives waits for it (warming, then a timeout), so a config that lacks one is
+// rejected up front. Paths are in proto field names; raw-resources.ts maps them to what the author wrote.
+import { anyIs, anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
+import { Cluster_DiscoveryType, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
+import type { ConfigSource as EnvoyConfigSource } from "../gen/envoy/config/core/v3/config_source_pb.js";
+import type { Listener } from "../gen/envoy/config/listener/v3/listener_pb.js";
+import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
+import {
+  HttpConnectionManagerSchema,
+  type HttpConnectionManager,
+} from "../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import type { Path } from "./source.js";
+
+export interface Reference {
+  name: string;
+  /** Where the reference is, inside the referring resource. */
+  at: Path;
+}
+
+export interface HcmSite {
+  hcm: HttpConnectionManager;
+  /** Path of the HCM's Any inside the Listener. */
+  at: Path;
+}
+
+/** Every HTTP connection manager of a Listener: in its filter chains, its default chain, and its API listener. */
+export function httpConnectionManagers(listener: Listener): HcmSite[] {
+  const sites: HcmSite[] = [];
+  const visit = (any: Any | undefined, at: Path) => {
+    if (any && anyIs(any, HttpConnectionManagerSchema)) {
+      const hcm = anyUnpack(any, HttpConnectionManagerSchema);
+      if (hcm) sites.push({ hcm, at });
+    }
+  };
+  const chains = listener.filterChains.map((chain, i) => ({ chain, at: ["filter_chains", i] as Path }));
+  if (listener.defaultFilterChain) chains.push({ chain: listener.defaultFilterChain, at: ["default_filter_chain"] });
+  for (const { chain, at } of chains) {
+    chain.filters.forEach((filter, j) => {
+      if (filter.configType.case === "typedConfig") visit(filter.configType.value, [...at, "filters", j, "typed_config"]);
+    });
+  }
+  visit(listener.apiListener?.apiListener, ["api_listener", "api_listener"]);
+  return sites;
+}
+
+/** Route configurations a Listener gets over RDS from us (not from a file or another server). */
+export function listenerRouteRefs(listener: Listener): Reference[] {
+  const refs: Reference[] = [];
+  for (const { hcm, at } of httpConnectionManagers(listener)) {
+    if (hcm.routeSpecifier.case === "rds" && servedByUs(hcm.routeSpecifier.value.configSource)) {
+      refs.push({ name: hcm.routeSpecifier.value.routeConfigName, at: [...at, "rds", "route_config_name"] });
+    }
+  }
+  return refs;
+}
+
+/** Clusters named by a Listener's inline route configurations. */
+export function listenerClusterRefs(listener: Listener): Reference[] {
+  const refs: Reference[] = [];
+  for (const { hcm, at } of httpConnectionManagers(listener)) {
+    if (hcm.routeSpecifier.case === "routeConfig") {
+      for (const ref of routeClusterRefs(hcm.routeSpecifier.value)) refs.push({ name: ref.name, at: [...at, "route_config", ...ref.at] });
+    }
+  }
+  return refs;
+}
+
+/** Clusters named by routes (`cluster` and `weighted_clusters`); `cluster_header` can't be checked statically. */
+export function routeClusterRefs(routeConfig: RouteConfiguration): Reference[] {
+  const refs: Reference[] = [];
+  routeConfig.virtualHosts.forEach((vhost, i) => {
+    vhost.routes.forEach((route, j) => {
+      if (route.action.case !== "route") return;
+      const at: Path = ["virtual_hosts", i, "routes", j, "route"];
+      const spec = route.action.value.clusterSpecifier;
+      if (spec.case === "cluster") refs.push({ name: spec.value, at: [...at, "cluster"] });
+      if (spec.case === "weightedClusters") {
+        spec.value.clusters.forEach((wc, k) => refs.push({ name: wc.name, at: [...at, "weighted_clusters", "clusters", k, "name"] }));
+      }
+    });
+  });
+  return refs;
+}
+
+/** The ClusterLoadAssignment an EDS Cluster waits for, if it gets it from us. */
+export function clusterEndpointsRef(cluster: Cluster): Reference | undefined {
+  if (cluster.clusterDiscoveryType.case !== "type" || cluster.clusterDiscoveryType.value !== Cluster_DiscoveryType.EDS) return undefined;
+  const eds = cluster.edsClusterConfig;
+  if (!servedByUs(eds?.edsConfig)) return undefined;
+  if (eds?.serviceName) return { name: eds.serviceName, at: ["eds_cluster_config", "service_name"] };
+  return { name: cluster.name, at: ["name"] };
+}
+
+// Sources on the local filesystem are not ours to provide; ADS, self and API config sources (which in xdsd's
+// bootstraps point back at xdsd) are.
+function servedByUs(source: EnvoyConfigSource | undefined): boolean {
+  const kind = source?.configSourceSpecifier.case;
+  return kind !== "path" && kind !== "pathConfigSource";
+}

@@ -1,0 +1,117 @@
+// A parsed config document that remembers where every value came from, so that each problem found later — by the
+// JSON Schema, the semantic checks or protobuf-es — can name the file, line, column and field path to fix.
+// YAML and JSON go through the same parser: JSON is (for config purposes) a subset of YAML 1.2, and the YAML
+// parser keeps node positions where JSON.parse only reports an offset for the first syntax error.
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import type { ConfigIssue, SourceLocation } from "../errors.js";
+
+/** A position in the document's value tree: map keys and sequence indexes, outermost first. */
+export type Path = readonly (string | number)[];
+
+export class ConfigSource {
+  readonly file: string;
+  /** The document as plain JSON-like data; undefined when the text has syntax errors. */
+  readonly value: unknown;
+  /** Syntax errors; when there are any, `value` is undefined and nothing else should be checked. */
+  readonly syntaxIssues: readonly ConfigIssue[];
+  private readonly doc: Document;
+  private readonly lines: LineCounter;
+
+  constructor(text: string, file: string) {
+    this.file = file;
+    this.lines = new LineCounter();
+    // `merge` lets users share blocks with `<<: *anchor`, as Envoy's own YAML loader allows.
+    this.doc = parseDocument(text.replace(/^\uFEFF/, ""), { lineCounter: this.lines, prettyErrors: false, merge: true });
+    this.syntaxIssues = this.doc.errors.map((e) => ({
+      location: { file, ...this.position(e.pos[0]) },
+      // The parser's advice is for programmers calling it; a config author needs a different one.
+      message: e.code === "MULTIPLE_DOCS" ? "a config file holds one YAML document; remove the `---` separator" : e.message,
+    }));
+    this.value = this.syntaxIssues.length === 0 ? this.doc.toJS({ maxAliasCount: 1000 }) : undefined;
+  }
+
+  /** Where the value at `path` starts. When the path leads nowhere (e.g. a key that is missing), the nearest existing ancestor. */
+  locate(path: Path): SourceLocation {
+    const node = this.nodeAt(path);
+    // An empty document has no node at all; its start is still a useful place to point at.
+    const offset = node?.range?.[0] ?? 0;
+    return this.at(offset, path);
+  }
+
+  /** Where the key of the map entry at `path` starts (for unknown or duplicate keys, the key is what to point at). */
+  locateKey(path: Path): SourceLocation {
+    const parent = this.nodeAt(path.slice(0, -1));
+    const last = path[path.length - 1];
+    if (last !== undefined && isMap(parent)) {
+      const pair = parent.items.find((p) => isPair(p) && keyMatches(p.key, last));
+      const offset = (pair?.key as Node | undefined)?.range?.[0];
+      if (offset !== undefined) return this.at(offset, path);
+    }
+    return this.locate(path);
+  }
+
+  /** Whether the document really has a node at `path` (as opposed to the ancestor `locate` falls back to). */
+  has(path: Path): boolean {
+    return this.nodeAt(path, true) !== undefined;
+  }
+
+  private nodeAt(path: Path, exact = false): Node | undefined {
+    let node: unknown = this.doc.contents;
+    for (const segment of path) {
+      if (isAlias(node)) node = node.resolve(this.doc);
+      let next: unknown;
+      if (isMap(node)) {
+        next = node.items.find((p) => isPair(p) && keyMatches(p.key, segment))?.value;
+      } else if (isSeq(node) && typeof segment === "number") {
+        next = node.items[segment];
+      }
+      if (next === undefined || next === null) return exact ? undefined : (node as Node | undefined);
+      node = next;
+    }
+    return (node as Node | null) ?? undefined;
+  }
+
+  private at(offset: number, path: Path): SourceLocation {
+    return path.length > 0 ? { file: this.file, ...this.position(offset), path: formatPath(path) } : { file: this.file, ...this.position(offset) };
+  }
+
+  private position(offset: number): { line: number; column: number } {
+    const { line, col } = this.lines.linePos(offset);
+    return { line, column: col };
+  }
+}
+
+function keyMatches(key: unknown, segment: string | number): boolean {
+  const k = isScalar(key) ? key.value : key;
+  return String(k) === String(segment);
+}
+
+/** `["clusters", 0, "endpoints", 1, "port"]` -> `clusters[0].endpoints[1].port`; odd keys are quoted: `nodes["a/b"]`. */
+export function formatPath(path: Path): string {
+  let out = "";
+  for (const segment of path) {
+    if (typeof segment === "number") out += `[${segment}]`;
+    else if (/^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(segment)) out += out === "" ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out;
+}
+
+/** JSON pointer (as in ajv's instancePath) -> path. Numeric segments become indexes only where the data is an array. */
+export function pathFromPointer(pointer: string, data: unknown): Path {
+  if (pointer === "") return [];
+  const path: (string | number)[] = [];
+  let cursor: unknown = data;
+  for (const raw of pointer.slice(1).split("/")) {
+    const segment = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    if (Array.isArray(cursor)) {
+      const index = Number(segment);
+      path.push(index);
+      cursor = cursor[index];
+    } else {
+      path.push(segment);
+      cursor = cursor !== null && typeof cursor === "object" ? (cursor as Record<string, unknown>)[segment] : undefined;
+    }
+  }
+  return path;
+}

@@ -1,0 +1,293 @@
+// Semantic checks over one node group (or the top level): what a JSON Schema can't express. Each check is here
+// because a client would otherwise reject the config, or silently misbehave, only once it is served:
+// duplicate names (clients NACK the whole response), references to resources nobody provides (Envoy warms until
+// a timeout, gRPC fails the RPCs), non-IP endpoints and priority gaps (grpc-js rejects the cluster), port clashes
+// (Envoy cannot bind the second listener). The input may be partly invalid by the schema: every value is
+// checked for its shape before use, and items the schema rejected are skipped where their shape matters.
+import type { ConfigIssue } from "../errors.js";
+import { Cluster_LbPolicy, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
+import type { Listener } from "../gen/envoy/config/listener/v3/listener_pb.js";
+import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
+import { TypeUrl } from "../resource/type-urls.js";
+import { ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js";
+import { isIP } from "node:net";
+import { nameFieldOf, shortTypeName, writtenPath, type RawResource } from "./raw-resources.js";
+import { clusterEndpointsRef, listenerClusterRefs, listenerRouteRefs, routeClusterRefs } from "./references.js";
+import { formatPath, type ConfigSource, type Path } from "./source.js";
+
+type Obj = Record<string, unknown>;
+
+const grpcLbPolicies = new Set(["ROUND_ROBIN", "RING_HASH"]);
+
+interface Definition {
+  /** What to point at (usually the name). */
+  at: Path;
+  /** The item that defines it, for messages. */
+  origin: Path;
+}
+
+interface ClusterRef {
+  name: string;
+  at: Path;
+  /** Set when a gRPC API listener routes here: the cluster must then use an LB policy gRPC supports. */
+  grpcListener?: string;
+}
+
+export class GroupChecker {
+  readonly issues: ConfigIssue[] = [];
+  private readonly defined = new Map<string, Map<string, Definition>>();
+  private readonly duplicateReported = new Set<string>();
+  private readonly ports = new Map<number, { address: string; listener: string; origin: Path }[]>();
+  private readonly lbPolicies = new Map<string, { policy: string; at: Path }>();
+  private readonly clusterRefs: ClusterRef[] = [];
+  private readonly routeRefs: { name: string; at: Path; listener: string }[] = [];
+  private readonly endpointRefs: { name: string; at: Path; cluster: string }[] = [];
+
+  constructor(
+    private readonly source: ConfigSource,
+    private readonly base: Path,
+    /** Whether the schema rejected the value at this path or anything inside it. */
+    private readonly invalid: (path: Path) => boolean,
+  ) {}
+
+  /** All checks of a group, in document order; returns the issues found. */
+  check(group: Obj, raw: readonly RawResource[]): ConfigIssue[] {
+    asArray(group.clusters).forEach((c, i) => this.cluster(c, [...this.base, "clusters", i]));
+    asArray(group.listeners).forEach((l, i) => this.listener(l, [...this.base, "listeners", i]));
+    for (const r of raw) this.raw(r);
+    this.resolveReferences();
+    return this.issues;
+  }
+
+  private issue(at: Path, message: string): void {
+    this.issues.push({ location: this.source.locate(at), message });
+  }
+
+  private where(path: Path): string {
+    return `${formatPath(path)}, line ${this.source.locate(path).line}`;
+  }
+
+  private define(typeUrl: string, name: string, at: Path, origin: Path): void {
+    let names = this.defined.get(typeUrl);
+    if (!names) this.defined.set(typeUrl, (names = new Map()));
+    const first = names.get(name);
+    if (!first) {
+      names.set(name, { at, origin });
+      return;
+    }
+    // A short-form cluster defines a Cluster and a ClusterLoadAssignment under one name node: one report is enough.
+    const key = formatPath(at);
+    if (this.duplicateReported.has(key)) return;
+    this.duplicateReported.add(key);
+    this.issue(at, `duplicate ${shortTypeName(typeUrl)} name "${name}": already defined by ${this.where(first.origin)}`);
+  }
+
+  private has(typeUrl: string, name: string): boolean {
+    return this.defined.get(typeUrl)?.has(name) ?? false;
+  }
+
+  private cluster(value: unknown, at: Path): void {
+    if (!isObj(value)) return;
+    if (typeof value.name === "string") {
+      this.define(TypeUrl.Cluster, value.name, [...at, "name"], at);
+      this.define(TypeUrl.ClusterLoadAssignment, value.name, [...at, "name"], at);
+      if (!this.lbPolicies.has(value.name) && typeof value.lb_policy === "string") {
+        this.lbPolicies.set(value.name, { policy: value.lb_policy, at: [...at, "lb_policy"] });
+      }
+    }
+    const seen = new Map<string, Path>();
+    const firstAtPriority = new Map<number, Path>();
+    asArray(value.endpoints).forEach((endpoint, j) => {
+      const ep: Path = [...at, "endpoints", j];
+      if (this.invalid(ep)) return;
+      let address: string;
+      let port: number;
+      let priority = 0;
+      if (typeof endpoint === "string") {
+        const parsed = parseHostPort(endpoint);
+        if ("error" in parsed) return this.issue(ep, parsed.error);
+        ({ address, port } = parsed);
+      } else if (isObj(endpoint)) {
+        address = endpoint.address as string;
+        port = endpoint.port as number;
+        priority = (endpoint.priority as number | undefined) ?? 0;
+        if (!isIpLiteral(address)) return this.issue([...ep, "address"], ipError(address));
+      } else {
+        return;
+      }
+      const key = `${address.toLowerCase()}|${port}`;
+      const first = seen.get(key);
+      if (first) {
+        this.issue(ep, `endpoint ${hostPort(address, port)} is listed twice (also at ${this.where(first)}); gRPC clients reject the cluster`);
+      } else {
+        seen.set(key, ep);
+      }
+      if (!firstAtPriority.has(priority)) firstAtPriority.set(priority, [...ep, "priority"]);
+    });
+    const priorities = [...firstAtPriority.keys()].sort((a, b) => a - b);
+    const gap = priorities.findIndex((p, i) => p !== i);
+    if (gap >= 0) {
+      this.issue(
+        firstAtPriority.get(priorities[gap])!,
+        `priority ${priorities[gap]} is used but priority ${gap} has no endpoints; priorities must have no gaps (gRPC clients reject the cluster)`,
+      );
+    }
+  }
+
+  private listener(value: unknown, at: Path): void {
+    if (!isObj(value)) return;
+    const name = typeof value.name === "string" ? value.name : undefined;
+    if (name !== undefined) this.define(TypeUrl.Listener, name, [...at, "name"], at);
+    const routeConfigName = typeof value.route_config_name === "string" ? value.route_config_name : name;
+    if (routeConfigName !== undefined) {
+      this.define(TypeUrl.RouteConfiguration, routeConfigName, [...at, value.route_config_name !== undefined ? "route_config_name" : "name"], at);
+    }
+    const grpc = value.grpc === true;
+    if (!grpc && typeof value.address === "string" && !this.invalid([...at, "address"]) && !isIpLiteral(value.address)) {
+      this.issue([...at, "address"], `"${value.address}" is not an IPv4 or IPv6 address; listeners bind to an IP address`);
+    } else if (!grpc && typeof value.port === "number" && !this.invalid([...at, "port"])) {
+      this.claimPort(typeof value.address === "string" ? value.address : "0.0.0.0", value.port, [...at, "port"], name ?? "", at);
+    }
+
+    const domains = new Map<string, Path>();
+    const allDomains: string[] = [];
+    asArray(value.virtual_hosts).forEach((vhost, k) => {
+      const vat: Path = [...at, "virtual_hosts", k];
+      if (!isObj(vhost)) return;
+      asArray(vhost.domains).forEach((domain, m) => {
+        if (typeof domain !== "string") return;
+        allDomains.push(domain);
+        const first = domains.get(domain.toLowerCase());
+        if (first) {
+          this.issue([...vat, "domains", m], `domain "${domain}" is already served by ${this.where(first)}; Envoy rejects a route configuration with duplicate domains`);
+        } else {
+          domains.set(domain.toLowerCase(), vat);
+        }
+      });
+      asArray(vhost.routes).forEach((route, n) => this.route(route, [...vat, "routes", n], grpc ? name : undefined));
+    });
+
+    // gRPC clients choose the virtual host by matching the dialed target (the listener name) against domains.
+    if (grpc && name !== undefined && allDomains.length > 0 && !allDomains.some((d) => domainMatches(d, name))) {
+      this.issue([...at, "virtual_hosts"], `no virtual host has a domain matching "${name}"; gRPC clients pick the virtual host by the target they dial (add "${name}" or "*" to domains)`);
+    }
+  }
+
+  private route(value: unknown, at: Path, grpcListener: string | undefined): void {
+    if (!isObj(value)) return;
+    if (typeof value.regex === "string") {
+      try {
+        new RegExp(value.regex, "u");
+      } catch (e) {
+        // V8 says "Invalid regular expression: /(/u: Unterminated group"; keep only the reason.
+        const reason = (e as Error).message.replace(/^.*: /, "");
+        this.issue([...at, "regex"], `invalid regular expression ${JSON.stringify(value.regex)}: ${reason}`);
+      }
+    }
+    if (typeof value.cluster === "string") this.clusterRefs.push({ name: value.cluster, at: [...at, "cluster"], grpcListener });
+    const weighted = value.weighted_clusters;
+    if (Array.isArray(weighted)) {
+      weighted.forEach((wc, o) => {
+        if (isObj(wc) && typeof wc.name === "string") this.clusterRefs.push({ name: wc.name, at: [...at, "weighted_clusters", o, "name"], grpcListener });
+      });
+      const wat: Path = [...at, "weighted_clusters"];
+      if (!this.invalid(wat) && weighted.length > 0 && weighted.every((wc) => isObj(wc) && wc.weight === 0)) {
+        this.issue(wat, "the weights of weighted_clusters add up to 0; at least one must be positive");
+      }
+    }
+  }
+
+  private raw(r: RawResource): void {
+    this.define(r.typeUrl, r.name, this.inRaw(r, [nameFieldOf(r.typeUrl)]), r.path);
+    const what = `${shortTypeName(r.typeUrl)} "${r.name}"`;
+    switch (r.typeUrl) {
+      case TypeUrl.Listener: {
+        const listener = r.message as Listener;
+        const socket = listener.address?.address.case === "socketAddress" ? listener.address.address.value : undefined;
+        if (socket?.portSpecifier.case === "portValue") {
+          this.claimPort(socket.address, socket.portSpecifier.value, this.inRaw(r, ["address", "socket_address", "port_value"]), r.name, r.path);
+        }
+        for (const ref of listenerRouteRefs(listener)) this.routeRefs.push({ name: ref.name, at: this.inRaw(r, ref.at), listener: what });
+        for (const ref of listenerClusterRefs(listener)) this.clusterRefs.push({ name: ref.name, at: this.inRaw(r, ref.at) });
+        break;
+      }
+      case TypeUrl.RouteConfiguration:
+        for (const ref of routeClusterRefs(r.message as RouteConfiguration)) this.clusterRefs.push({ name: ref.name, at: this.inRaw(r, ref.at) });
+        break;
+      case TypeUrl.Cluster: {
+        const cluster = r.message as Cluster;
+        const ref = clusterEndpointsRef(cluster);
+        if (ref) this.endpointRefs.push({ name: ref.name, at: this.inRaw(r, ref.at), cluster: what });
+        if (!this.lbPolicies.has(r.name) && !cluster.loadBalancingPolicy) {
+          this.lbPolicies.set(r.name, { policy: Cluster_LbPolicy[cluster.lbPolicy], at: this.inRaw(r, ["lb_policy"]) });
+        }
+        break;
+      }
+    }
+  }
+
+  private inRaw(r: RawResource, protoPath: Path): Path {
+    return [...r.path, ...writtenPath(r.json, protoPath)];
+  }
+
+  private claimPort(address: string, port: number, at: Path, listener: string, origin: Path): void {
+    if (port === 0) return; // an ephemeral port never clashes
+    const taken = this.ports.get(port) ?? [];
+    const clash = taken.find(
+      (t) => t.address === address || ((isUnspecified(t.address) || isUnspecified(address)) && isIP(t.address) === isIP(address)),
+    );
+    if (clash) {
+      this.issue(at, `port ${port} on ${address} clashes with listener "${clash.listener}" on ${hostPort(clash.address, port)} (${this.where(clash.origin)})`);
+      return;
+    }
+    taken.push({ address, listener, origin });
+    this.ports.set(port, taken);
+  }
+
+  private resolveReferences(): void {
+    const grpcReported = new Set<string>();
+    for (const ref of this.clusterRefs) {
+      if (!this.has(TypeUrl.Cluster, ref.name)) {
+        this.issue(ref.at, `route to undefined cluster "${ref.name}" (define it under clusters, or as a Cluster in resources)`);
+        continue;
+      }
+      const lb = this.lbPolicies.get(ref.name);
+      if (ref.grpcListener !== undefined && lb && !grpcLbPolicies.has(lb.policy) && !grpcReported.has(ref.name)) {
+        grpcReported.add(ref.name);
+        this.issue(lb.at, `grpc listener "${ref.grpcListener}" routes to cluster "${ref.name}", but gRPC clients reject lb_policy ${lb.policy} (use ROUND_ROBIN or RING_HASH)`);
+      }
+    }
+    for (const ref of this.routeRefs) {
+      if (!this.has(TypeUrl.RouteConfiguration, ref.name)) {
+        this.issue(ref.at, `${ref.listener} gets RouteConfiguration "${ref.name}" over RDS, but no RouteConfiguration "${ref.name}" is defined`);
+      }
+    }
+    for (const ref of this.endpointRefs) {
+      if (!this.has(TypeUrl.ClusterLoadAssignment, ref.name)) {
+        this.issue(ref.at, `${ref.cluster} is of type EDS, but no ClusterLoadAssignment "${ref.name}" is defined (add one to resources)`);
+      }
+    }
+  }
+}
+
+/** Envoy's and gRPC's virtual host domain matching: exact, `*suffix`, `prefix*`, or `*`. */
+export function domainMatches(pattern: string, host: string): boolean {
+  const p = pattern.toLowerCase();
+  const h = host.toLowerCase();
+  if (p === "*") return true;
+  if (p.startsWith("*")) return h.endsWith(p.slice(1));
+  if (p.endsWith("*")) return h.startsWith(p.slice(0, -1));
+  return p === h;
+}
+
+function hostPort(address: string, port: number): string {
+  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+export function isObj(value: unknown): value is Obj {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+export function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}

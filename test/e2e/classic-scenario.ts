@@ -1,0 +1,186 @@
+// The scenario users start from, end to end: real Envoy 1.40, the real xdsd command, four upstreams. Envoy's
+// listener routes Host nginx.local to nginx_cluster and httpd.local to httpd_cluster; both are EDS clusters whose
+// endpoints come from xdsd. Run in two modes by classic-eds.test.ts and classic-ads.test.ts:
+//   eds: Envoy's listener and clusters are static (from `xdsd bootstrap --mode eds`), endpoints over the per-type
+//        EndpointDiscoveryService;
+//   ads: everything (LDS, RDS, CDS, EDS) over one ADS stream.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { freePort, startEnvoy, type EnvoyHandle } from "../support/envoy.js";
+import { countUpstreams } from "../support/http.js";
+import { startUpstream, type Upstream } from "../support/upstream.js";
+import { runXdsd, startXdsd, type XdsdHandle } from "../support/xdsd.js";
+
+interface ScenarioConfig {
+  nginx: Upstream[];
+  httpd: Upstream[];
+  listenerPort: number;
+  /** Appended under `resources:` (YAML list items, already indented). */
+  rawResources?: string;
+  extraCluster?: Upstream;
+}
+
+const endpointList = (ups: Upstream[]) => `[${ups.map((u) => `"${u.address}:${u.port}"`).join(", ")}]`;
+
+function configText(c: ScenarioConfig): string {
+  return `clusters:
+  - name: nginx_cluster
+    connect_timeout: 0.25s
+    endpoints: ${endpointList(c.nginx)}
+  - name: httpd_cluster
+    endpoints: ${endpointList(c.httpd)}
+${c.extraCluster ? `  - name: extra_cluster\n    endpoints: ${endpointList([c.extraCluster])}\n` : ""}listeners:
+  - name: listener_0
+    address: 127.0.0.1
+    port: ${c.listenerPort}
+    virtual_hosts:
+      - {name: nginx_service, domains: ["nginx.local"], routes: [{prefix: "/", cluster: nginx_cluster}]}
+      - {name: httpd_service, domains: ["httpd.local"], routes: [{prefix: "/", cluster: httpd_cluster}]}
+${c.extraCluster ? `      - {name: extra_service, domains: ["extra.local"], routes: [{prefix: "/", cluster: extra_cluster}]}\n` : ""}resources:${c.rawResources ? `\n${c.rawResources}` : " []"}
+`;
+}
+
+/** Tallies `n` requests for `host` into upstream name → count. */
+const tally = async (port: number, host: string, n = 20) => Object.fromEntries(await countUpstreams(`http://127.0.0.1:${port}/`, host, n));
+
+export function classicScenario(mode: "eds" | "ads"): void {
+  describe(`classic two-cluster scenario, ${mode} mode, real Envoy`, () => {
+    let xdsd: XdsdHandle;
+    let envoy: EnvoyHandle;
+    let config: ScenarioConfig;
+    const upstreams: Upstream[] = [];
+
+    before(async () => {
+      for (const name of ["nginx-1", "nginx-2", "nginx-3", "httpd-1", "httpd-2", "extra-1"]) upstreams.push(await startUpstream(name));
+      const [n1, n2, , h1, h2] = upstreams;
+      config = { nginx: [n1, n2], httpd: [h1, h2], listenerPort: await freePort() };
+      xdsd = await startXdsd(configText(config));
+      const adminPort = await freePort();
+      const boot = await runXdsd([
+        "bootstrap", "--config", xdsd.configPath, "--mode", mode, "--node-id", `node-${mode}`, "--node-cluster", "cluster.local",
+        "--xds", `127.0.0.1:${xdsd.xdsPort}`, "--admin-port", String(adminPort),
+      ]);
+      assert.equal(boot.code, 0, boot.stderr);
+      envoy = await startEnvoy({ bootstrapYaml: boot.stdout, name: `classic-${mode}` });
+      await envoy.waitReady();
+    });
+
+    after(async () => {
+      await envoy?.stop();
+      await xdsd?.stop();
+      for (const u of upstreams) await u.close();
+    });
+
+    it("routes nginx.local only to the nginx upstreams and httpd.local only to the httpd ones, round robin", async () => {
+      assert.deepEqual(await tally(config.listenerPort, "nginx.local"), { "nginx-1": 10, "nginx-2": 10 });
+      assert.deepEqual(await tally(config.listenerPort, "httpd.local"), { "httpd-1": 10, "httpd-2": 10 });
+    });
+
+    it("shows the endpoints from xdsd in Envoy's admin: /clusters, /config_dump and /stats", async () => {
+      const clusters = await envoy.clusters();
+      const hosts = (name: string) =>
+        clusters.cluster_statuses.find((c) => c.name === name)?.host_statuses?.map((h) => h.address?.socket_address?.port_value).sort();
+      assert.deepEqual(hosts("nginx_cluster"), config.nginx.map((u) => u.port).sort());
+      assert.deepEqual(hosts("httpd_cluster"), config.httpd.map((u) => u.port).sort());
+      assert.ok((await envoy.stat("cluster.nginx_cluster.update_success"))! >= 1);
+      // Only ADS streams feed the control_plane.* stats.
+      if (mode === "ads") assert.equal(await envoy.stat("control_plane.connected_state"), 1);
+      const dump = JSON.stringify(await envoy.configDump(mode === "ads" ? "dynamic_active_clusters" : "static_clusters"));
+      assert.match(dump, /nginx_cluster/);
+      assert.match(dump, /httpd_cluster/);
+      const nodes = await xdsd.admin<{ nodes: { node: string; types: Record<string, { ackedVersion?: string }> }[] }>("/nodes");
+      const me = nodes.json.nodes.find((n) => n.node === `cluster.local/node-${mode}`);
+      assert.ok(me?.types.eds.ackedVersion, "xdsd saw Envoy ACK the endpoints");
+    });
+
+    it("stops sending traffic to a dropped endpoint within 2 s, without restarting Envoy", async () => {
+      const pidBefore = envoy.pid;
+      config.nginx = [upstreams[0]];
+      const t0 = Date.now();
+      xdsd.writeConfig(configText(config));
+      await envoy.waitFor(
+        async () => (await envoy.clusters()).cluster_statuses.find((c) => c.name === "nginx_cluster")?.host_statuses?.length === 1,
+        { what: "nginx_cluster to have 1 host", timeoutMs: 2000, intervalMs: 20 },
+      );
+      const elapsed = Date.now() - t0;
+      assert.ok(elapsed < 2000, `took ${elapsed} ms`);
+      assert.deepEqual(await tally(config.listenerPort, "nginx.local", 10), { "nginx-1": 10 });
+      assert.equal(envoy.pid, pidBefore);
+    });
+
+    it("brings a new endpoint into rotation", async () => {
+      config.nginx = [upstreams[0], upstreams[2]];
+      xdsd.writeConfig(configText(config));
+      await envoy.waitFor(async () => (await tally(config.listenerPort, "nginx.local", 4))["nginx-3"] === 2, {
+        what: "nginx-3 to take half the traffic",
+        timeoutMs: 2000,
+        intervalMs: 20,
+      });
+      assert.deepEqual(await tally(config.listenerPort, "nginx.local", 10), { "nginx-1": 5, "nginx-3": 5 });
+    });
+
+    it("keeps serving the last good config when an edit is invalid", async () => {
+      const served = await xdsd.admin<{ config: { version: string } }>("/config");
+      const mark = xdsd.log().length;
+      xdsd.writeConfig(configText(config).replace("cluster: httpd_cluster}", "cluster: no_such_cluster}"));
+      await xdsd.waitForLog(/config .* rejected, still serving version/, 5000, mark);
+      assert.match(xdsd.log().slice(mark), /xdsd\.yaml:\d+:\d+ \(listeners\[0\]\.virtual_hosts\[1\]\.routes\[0\]\.cluster\): .*no_such_cluster/);
+      const after = await xdsd.admin<{ config: { version: string; lastError?: { message: string } } }>("/config");
+      assert.equal(after.json.config.version, served.json.config.version);
+      assert.match(after.json.config.lastError?.message ?? "", /no_such_cluster/);
+      assert.deepEqual(await tally(config.listenerPort, "httpd.local", 10), { "httpd-1": 5, "httpd-2": 5 });
+      // Back to a good config for the tests that follow.
+      xdsd.writeConfig(configText(config));
+      await xdsd.waitForLog(/config .* published/, 5000, mark);
+    });
+
+    if (mode === "ads") {
+      it("records a config Envoy rejects as a NACK, does not resend it, and takes the next good config", async () => {
+        const rejectedBefore = (await envoy.stat("cluster_manager.cds.update_rejected")) ?? 0;
+        const successBefore = (await envoy.stat("cluster_manager.cds.update_success")) ?? 0;
+        // Valid protobuf, so xdsd accepts it; Envoy's own validation requires connect_timeout > 0.
+        const badCluster = (timeout: string) => `  - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster
+    name: raw_cluster
+    type: STATIC
+    connect_timeout: ${timeout}
+    load_assignment: {cluster_name: raw_cluster, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: ${upstreams[5].port}}}}}]}]}`;
+        const mark = xdsd.log().length;
+        xdsd.writeConfig(configText({ ...config, rawResources: badCluster("0s") }));
+        await xdsd.waitForLog(/NACK .* type=cds/, 5000, mark);
+        await envoy.waitFor(async () => ((await envoy.stat("cluster_manager.cds.update_rejected")) ?? 0) === rejectedBefore + 1, {
+          what: "Envoy to reject the CDS update once",
+        });
+        const nodes = await xdsd.admin<{ nodes: { node: string; types: Record<string, { nacks: number; lastNack?: { message: string } }> }[] }>("/nodes");
+        const cds = nodes.json.nodes.find((n) => n.node === "cluster.local/node-ads")!.types.cds;
+        assert.equal(cds.nacks, 1);
+        assert.match(cds.lastNack!.message, /connect_timeout|Proto constraint validation failed/i);
+        // Not resent in a loop: still exactly one rejection a while later.
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.equal(await envoy.stat("cluster_manager.cds.update_rejected"), rejectedBefore + 1);
+        assert.equal((xdsd.log().slice(mark).match(/send .* type=cds/g) ?? []).length, 1);
+        // The next good config is taken.
+        xdsd.writeConfig(configText({ ...config, rawResources: badCluster("1s") }));
+        await envoy.waitFor(async () => (await envoy.clusters()).cluster_statuses.some((c) => c.name === "raw_cluster"), {
+          what: "raw_cluster to become active",
+        });
+        assert.ok((await envoy.stat("cluster_manager.cds.update_success"))! > successBefore);
+        const after = await xdsd.admin<{ nodes: { node: string; types: Record<string, { lastNack?: unknown }> }[] }>("/nodes");
+        assert.equal(after.json.nodes.find((n) => n.node === "cluster.local/node-ads")!.types.cds.lastNack, undefined);
+      });
+
+      it("after xdsd restarts, Envoy reconnects and receives a cluster added afterwards", async () => {
+        const port = xdsd.xdsPort;
+        assert.equal(await xdsd.stop(), 0, "SIGTERM exits 0");
+        assert.match(xdsd.log(), /stream close .* reason="server shutting down"/);
+        await envoy.waitFor(async () => (await envoy.stat("control_plane.connected_state")) === 0, { what: "Envoy to see the stream end" });
+        xdsd = await startXdsd(configText({ ...config, extraCluster: upstreams[5] }), { xdsPort: port });
+        await envoy.waitFor(async () => (await tally(config.listenerPort, "extra.local", 2))["extra-1"] === 2, {
+          what: "extra.local to reach the new cluster",
+          timeoutMs: 15_000,
+          intervalMs: 200,
+        });
+        assert.deepEqual(await tally(config.listenerPort, "httpd.local", 4), { "httpd-1": 2, "httpd-2": 2 });
+      });
+    }
+  });
+}

@@ -1,0 +1,94 @@
+// Runs the real `xdsd` command (bin/xdsd.js) as a child process for end-to-end tests, on a config file in a
+// temporary directory that the test can rewrite while it runs.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { httpGet } from "./http.js";
+import { repoRoot, trackChild } from "./processes.js";
+
+export interface XdsdHandle {
+  readonly configPath: string;
+  readonly xdsPort: number;
+  readonly adminUrl: string;
+  /** Everything the daemon logged so far. */
+  log(): string;
+  /** Waits until the log matches `re` (counting only matches after `fromIndex` characters). */
+  waitForLog(re: RegExp, timeoutMs?: number, fromIndex?: number): Promise<string>;
+  writeConfig(text: string): void;
+  admin<T = unknown>(path: string): Promise<{ status: number; json: T }>;
+  /** SIGTERM; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export function runXdsd(args: string[], options: { input?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(repoRoot(), "bin", "xdsd.js"), ...args], { cwd: repoRoot(), stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+export async function startXdsd(configText: string, options: { xdsPort?: number } = {}): Promise<XdsdHandle> {
+  const dir = mkdtempSync(join(tmpdir(), "xdsd-e2e-"));
+  const configPath = join(dir, "xdsd.yaml");
+  writeFileSync(configPath, configText);
+  // Port 0 unless the test needs a fixed one: xdsd logs what it bound, so parallel test files cannot collide.
+  const requestedXdsPort = options.xdsPort ?? 0;
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(repoRoot(), "bin", "xdsd.js"), "serve", "--config", configPath, "--xds-listen", `127.0.0.1:${requestedXdsPort}`, "--admin-listen", "127.0.0.1:0"],
+    { cwd: repoRoot(), stdio: ["ignore", "pipe", "pipe"] },
+  );
+  trackChild(child);
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+
+  let xdsPort = 0;
+  let adminUrl = "";
+  const handle: XdsdHandle = {
+    configPath,
+    get xdsPort() {
+      return xdsPort;
+    },
+    get adminUrl() {
+      return adminUrl;
+    },
+    log: () => output,
+    async waitForLog(re, timeoutMs = 5000, fromIndex = 0) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const m = re.exec(output.slice(fromIndex));
+        if (m) return m[0];
+        if (Date.now() > deadline) throw new Error(`xdsd did not log ${re} within ${timeoutMs} ms; its log:\n${output}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    writeConfig(text) {
+      // Write-then-rename, as editors and config management tools do.
+      const tmp = `${configPath}.tmp`;
+      writeFileSync(tmp, text);
+      renameSync(tmp, configPath);
+    },
+    async admin<T>(path: string) {
+      const r = await httpGet(`${handle.adminUrl}${path}`);
+      return { status: r.status, json: JSON.parse(r.body) as T };
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      return exited;
+    },
+  };
+  const ready = await handle.waitForLog(/xdsd serving xDS on \S+:(\d+), admin on (http:\S+)/, 10_000);
+  const m = /:(\d+), admin on (http:\S+)/.exec(ready)!;
+  xdsPort = Number(m[1]);
+  adminUrl = m[2];
+  return handle;
+}
