@@ -23,7 +23,6 @@ export type ErrorCode =
   | "XDSD_UNKNOWN_TYPE_URL"
   | "XDSD_RESOURCE_UNNAMED"
   | "XDSD_BAD_ARGUMENT"
-  | "XDSD_ENVOY_NOT_FOUND"
   | "XDSD_STREAM_PROTOCOL";
 
 export class XdsdError extends Error {
@@ -97,12 +96,6 @@ export class UnnamedResourceError extends XdsdError {
 export class BadArgumentError extends XdsdError {
   constructor(message: string) {
     super("XDSD_BAD_ARGUMENT", message);
-  }
-}
-
-export class EnvoyNotFoundError extends XdsdError {
-  constructor(message: string) {
-    super("XDSD_ENVOY_NOT_FOUND", message);
   }
 }
 

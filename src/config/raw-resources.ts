@@ -46,7 +46,10 @@ export function decodeRawResource(source: ConfigSource, value: Record<string, un
     message = fromJson(desc, json, { registry });
   } catch (e) {
     const inner = locateDecodeFailure(desc, json, registry);
-    return [{ location: source.locate([...path, ...inner]), message: (e as Error).message }];
+    const message = (e as Error).message;
+    // For an unknown key, the key itself is the mistake; elsewhere, the value is.
+    const location = / key "[^"]*" is unknown$/.test(message) ? source.locateKey([...path, ...inner]) : source.locate([...path, ...inner]);
+    return [{ location, message }];
   }
   const nameField = nameFieldOf(typeUrl);
   const name = (message as unknown as Record<string, unknown>)[camel(nameField)];

@@ -11,7 +11,8 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-export async function startUpstream(name: string): Promise<Upstream> {
+/** Port 0 (the default) picks a free port; the demo passes the fixed ports of examples/seed.yaml. */
+export async function startUpstream(name: string, port = 0): Promise<Upstream> {
   const address = "127.0.0.1";
   const server = createServer((_req, res) => {
     res.writeHead(200, { "content-type": "text/plain", "x-upstream": name });
@@ -20,13 +21,13 @@ export async function startUpstream(name: string): Promise<Upstream> {
   // Port 0 and read back what was bound: unlike a pre-picked port, this cannot collide with a parallel test.
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, address, () => resolve());
+    server.listen(port, address, () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
+  const bound = (server.address() as AddressInfo).port;
   return {
     name,
     address,
-    port,
+    port: bound,
     close: () =>
       new Promise<void>((resolve) => {
         // Envoy keeps pooled connections to upstreams; without dropping them close() would wait for Envoy.

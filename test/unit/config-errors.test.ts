@@ -70,7 +70,7 @@ describe("structural errors (JSON Schema)", () => {
   });
 
   it("reports a wrong type", () => {
-    expectIssue(lines("listeners:", '  - {name: l, port: "10000", virtual_hosts: []}'), 2, '"10000"', "listeners[0].port", /must be an integer, not the string "10000"/);
+    expectIssue(lines("clusters: [{name: c, endpoints: []}]", "listeners:", '  - {name: l, port: "10000", virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: c}]}]}'), 3, '"10000"', "listeners[0].port", /must be an integer, not the string "10000"/);
   });
 
   it("reports a scalar where a list belongs", () => {
@@ -94,7 +94,7 @@ describe("structural errors (JSON Schema)", () => {
   });
 
   it("requires a port on a socket listener", () => {
-    expectIssue(lines("listeners:", '  - {name: l, virtual_hosts: [{name: v, domains: ["*"], routes: []}]}'), 2, "{", "listeners[0]", /missing required key "port"/);
+    expectIssue(lines("clusters: [{name: c, endpoints: []}]", "listeners:", '  - {name: l, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: c}]}]}'), 3, "{", "listeners[0]", /missing required key "port"/);
   });
 
   it("forbids a port on a grpc listener", () => {
@@ -154,11 +154,11 @@ describe("address and port errors", () => {
   });
 
   it("rejects a listener port out of range", () => {
-    expectIssue(lines("listeners:", '  - {name: l, port: 70000, virtual_hosts: [{name: v, domains: ["*"], routes: []}]}'), 2, "70000", "listeners[0].port", /must be a port number from 1 to 65535/);
+    expectIssue(lines("clusters: [{name: c, endpoints: []}]", "listeners:", '  - {name: l, port: 70000, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: c}]}]}'), 3, "70000", "listeners[0].port", /must be a port number from 1 to 65535/);
   });
 
   it("rejects a host name as listener address", () => {
-    expectIssue(lines("listeners:", '  - {name: l, address: localhost, port: 1, virtual_hosts: [{name: v, domains: ["*"], routes: []}]}'), 2, "localhost", "listeners[0].address", /listeners bind to an IP address/);
+    expectIssue(lines("clusters: [{name: c, endpoints: []}]", "listeners:", '  - {name: l, address: localhost, port: 1, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: c}]}]}'), 3, "localhost", "listeners[0].address", /listeners bind to an IP address/);
   });
 
   it("rejects an endpoint listed twice", () => {
@@ -427,7 +427,7 @@ describe("raw resource errors", () => {
       4,
       "EDSS",
       "resources[0].type",
-      /cannot decode field envoy.config.cluster.v3.Cluster.type from JSON: "EDSS"/,
+      /cannot decode enum envoy.config.cluster.v3.Cluster.DiscoveryType from JSON: "EDSS"/,
     );
   });
 
@@ -452,7 +452,7 @@ describe("raw resource errors", () => {
       13,
       "maybe",
       "resources[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.dynamic_stats",
-      /cannot decode field envoy.extensions.filters.http.router.v3.Router.dynamic_stats from JSON: "maybe"/,
+      /cannot decode field google.protobuf.BoolValue.value from JSON: expected boolean, got "maybe"/,
     );
   });
 
@@ -530,8 +530,8 @@ describe("collecting issues", () => {
         e.message,
         [
           "invalid config (2 errors):",
-          '  f.yaml:3:11 (clusters[1].name): duplicate Cluster name "a": already defined by clusters[0], line 2',
-          "  f.yaml:3:38 (clusters[1].http2): must be true or false, not the number 1",
+          '  f.yaml:3:12 (clusters[1].name): duplicate Cluster name "a": already defined by clusters[0], line 2',
+          "  f.yaml:3:37 (clusters[1].http2): must be true or false, not the number 1",
         ].join("\n"),
       );
     }

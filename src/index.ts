@@ -1,0 +1,30 @@
+// xdsd as a library: an xDS control plane for Envoy and proxyless gRPC in TypeScript.
+//
+//   cache    SnapshotCache / Snapshot: what each node group is served; setSnapshot pushes to every watcher.
+//   server   XdsServer (or addXdsServices on your own grpc-js server): the SotW protocol over gRPC.
+//   config   parseConfig / loadConfigFile: the daemon's YAML format → Envoy resources; shorthand builders.
+//   resource the registry of xDS types, and the generated Envoy message types under xdsd/gen/...
+export { SnapshotCache, type SnapshotCacheOptions, type SnapshotSource, type SnapshotListener } from "./cache/snapshot-cache.js";
+export { Snapshot, versionOfSet } from "./cache/snapshot.js";
+export { clusterSlashId, describeNode, type NodeHash } from "./cache/node-hash.js";
+
+export { XdsServer, type XdsServerOptions } from "./server/xds-server.js";
+export { addXdsServices, type XdsServiceOptions } from "./server/grpc-transport.js";
+export { SotwStream, type SotwStreamOptions } from "./server/sotw-stream.js";
+export { combineEvents, type XdsServerEvents, type StreamInfo, type NackInfo } from "./server/events.js";
+export { NodeStatusTracker, type NodeStatus, type TypeStatus } from "./server/node-status.js";
+export { loggingEvents } from "./server/log-events.js";
+export type { SotwResponse } from "./server/response.js";
+
+export { resourceTypes, findResourceType, resourceType, type ResourceType, type ResourceReference } from "./resource/types.js";
+export { TypeUrl } from "./resource/type-urls.js";
+export { encodeResource, typeUrlOf, type EncodedResource } from "./resource/encoded-resource.js";
+export { envoyRegistry } from "./resource/proto-registry.js";
+
+export { parseConfig, loadConfigFile, renderBootstrap, type ConfigResource, type LoadedConfig, type BootstrapOptions } from "./config/index.js";
+export { snapshotsOf, publish, type ConfigSnapshots } from "./config/publish.js";
+export { translateCluster, translateEndpoints, translateListener, translateRoutes } from "./config/translate.js";
+export type { ClusterConfig, EndpointConfig, ListenerConfig, VirtualHostConfig, RouteConfig } from "./config/model.js";
+
+export { consoleLogger, silentLogger, type Logger } from "./log.js";
+export * from "./errors.js";
