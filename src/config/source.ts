@@ -50,12 +50,7 @@ export class ConfigSource {
     return this.locate(path);
   }
 
-  /** Whether the document really has a node at `path` (as opposed to the ancestor `locate` falls back to). */
-  has(path: Path): boolean {
-    return this.nodeAt(path, true) !== undefined;
-  }
-
-  private nodeAt(path: Path, exact = false): Node | undefined {
+  private nodeAt(path: Path): Node | undefined {
     let node: unknown = this.doc.contents;
     for (const segment of path) {
       if (isAlias(node)) node = node.resolve(this.doc);
@@ -65,7 +60,7 @@ export class ConfigSource {
       } else if (isSeq(node) && typeof segment === "number") {
         next = node.items[segment];
       }
-      if (next === undefined || next === null) return exact ? undefined : (node as Node | undefined);
+      if (next === undefined || next === null) return node as Node | undefined;
       node = next;
     }
     return (node as Node | null) ?? undefined;

@@ -1,6 +1,6 @@
 // The short form -> Envoy v3 messages. Input has passed the schema and the semantic checks, so nothing here
-// validates. Every choice below is one that both a real Envoy 1.40 and grpc-js accept; see
-// /docs/config.md ("What each entry becomes") for the resulting YAML.
+// validates. Every choice below is one that both a real Envoy 1.40 and grpc-js accept; docs/config.md says what
+// each short-form entry becomes.
 import { create, fromJson, type MessageInitShape } from "@bufbuild/protobuf";
 import { anyPack, DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
 import { Cluster_DiscoveryType, Cluster_LbPolicy, ClusterSchema, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
@@ -97,7 +97,7 @@ export function translateEndpoints(config: ClusterConfig): ClusterLoadAssignment
   });
 }
 
-export interface NormalizedEndpoint {
+interface NormalizedEndpoint {
   address: string;
   port: number;
   weight: number;
@@ -105,7 +105,7 @@ export interface NormalizedEndpoint {
   priority: number;
 }
 
-export function normalizeEndpoint(endpoint: EndpointConfig, clusterLocality: LocalityConfig | undefined): NormalizedEndpoint {
+function normalizeEndpoint(endpoint: EndpointConfig, clusterLocality: LocalityConfig | undefined): NormalizedEndpoint {
   if (typeof endpoint === "string") {
     const parsed = parseHostPort(endpoint);
     if ("error" in parsed) throw new Error(`unchecked endpoint: ${parsed.error}`);

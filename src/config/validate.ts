@@ -13,6 +13,7 @@ import { ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js
 import { isIP } from "node:net";
 import { nameFieldOf, shortTypeName, writtenPath, type RawResource } from "./raw-resources.js";
 import { clusterEndpointsRef, listenerClusterRefs, listenerRouteRefs, routeClusterRefs } from "./references.js";
+import { defaultListenerAddress } from "./model.js";
 import { formatPath, type ConfigSource, type Path } from "./source.js";
 
 type Obj = Record<string, unknown>;
@@ -146,7 +147,7 @@ export class GroupChecker {
     if (!grpc && typeof value.address === "string" && !this.invalid([...at, "address"]) && !isIpLiteral(value.address)) {
       this.issue([...at, "address"], `"${value.address}" is not an IPv4 or IPv6 address; listeners bind to an IP address`);
     } else if (!grpc && typeof value.port === "number" && !this.invalid([...at, "port"])) {
-      this.claimPort(typeof value.address === "string" ? value.address : "0.0.0.0", value.port, [...at, "port"], name ?? "", at);
+      this.claimPort(typeof value.address === "string" ? value.address : defaultListenerAddress, value.port, [...at, "port"], name ?? "", at);
     }
 
     const domains = new Map<string, Path>();

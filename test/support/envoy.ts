@@ -10,23 +10,23 @@
 //   where util-linux's setpriv exists the kernel kills it even if Node itself is SIGKILLed.
 import { spawn, type ChildProcess } from "node:child_process";
 import {
-  accessSync,
   closeSync,
-  constants,
   existsSync,
   fstatSync,
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import { httpGet } from "./http.js";
+import { isExecutable, repoRoot, trackChild, withParentDeathSignal } from "./processes.js";
 
 // Re-exported so a test building a bootstrap gets the port helper from the same place as the harness.
 export { freePort } from "./ports.js";
@@ -106,7 +106,8 @@ export interface EnvoyHandle {
   readonly name: string;
   /** e.g. "http://127.0.0.1:40123", no trailing slash. */
   readonly adminUrl: string;
-  /** Envoy's stdout and stderr, kept after stop() when something failed or XDSD_KEEP_ENVOY_LOGS=1. */
+  /** Envoy's stdout and stderr. Deleted by stop() unless the harness reported a failure pointing at it or
+   *  XDSD_KEEP_ENVOY_LOGS=1; kept files are pruned after a day. */
   readonly logPath: string;
   readonly pid: number;
   /** Resolves once the admin interface answers HTTP. */
@@ -125,7 +126,8 @@ export interface EnvoyHandle {
   /** One text readout (e.g. "cluster_manager.cds.version_text") by exact name. */
   textStat(name: string): Promise<string | undefined>;
   /** Polls `predicate` until it returns a truthy value, which is returned. On timeout, or if Envoy exits, throws
-   *  an Error naming `what`, the last thing the predicate returned or threw, and Envoy's log tail. */
+   *  an Error naming `what`, the last thing the predicate returned or threw, and Envoy's log tail. A predicate
+   *  may throw to say why it is not satisfied yet; it must not hang (the admin readers time out after 5 s). */
   waitFor<T>(predicate: () => T | Promise<T>, options: WaitForOptions): Promise<NonNullable<T>>;
   /** The last `lines` lines Envoy printed. */
   logTail(lines?: number): string;
@@ -136,26 +138,6 @@ export interface EnvoyHandle {
 const ENVOY_VERSION = "1.40.0";
 const STOP_GRACE_MS = 3_000;
 const TAIL_LINES = 40;
-
-/** The repository root, found from this file so it works both from test/support (tsx) and dist/test/support. */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-  return dir;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The Envoy binary to test against: $ENVOY_BIN, else the one recorded by `npm run install-envoy`. Throws with
  *  instructions when there is none, so that a machine without Envoy fails the e2e tests instead of skipping them. */
@@ -173,43 +155,6 @@ export function findEnvoyBinary(): string {
       (recorded ? `names ${recorded}, which is not executable` : "is missing") +
       "). Run `npm run install-envoy` to install one into .tools/, or set ENVOY_BIN.",
   );
-}
-
-// ---- keeping Envoy from outliving the test process ------------------------------------------------------------
-
-const running = new Set<ChildProcess>();
-let exitHooksInstalled = false;
-
-function killAllNow(): void {
-  for (const child of running) child.kill("SIGKILL");
-  running.clear();
-}
-
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  // 'exit' covers normal ends and process.exit(); only synchronous work is possible there, hence SIGKILL.
-  process.once("exit", killAllNow);
-  // A fatal signal skips 'exit' (node --test sends SIGTERM to a test file that times out). Listening to it cancels
-  // the default "die", so once our children are gone we re-raise it, unless someone else also handles it.
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    const onSignal = (): void => {
-      killAllNow();
-      if (process.listenerCount(signal) === 1) {
-        process.removeListener(signal, onSignal);
-        process.kill(process.pid, signal);
-      }
-    };
-    process.on(signal, onSignal);
-  }
-}
-
-/** setpriv --pdeathsig makes the kernel SIGKILL Envoy when this process dies, however it dies (no JS hook runs on
- *  SIGKILL or a native crash). setpriv execs Envoy, so the pid we hold is Envoy's. */
-const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find(isExecutable);
-
-function withParentDeathSignal(bin: string, args: string[]): [string, string[]] {
-  return SETPRIV ? [SETPRIV, ["--pdeathsig", "SIGKILL", "--", bin, ...args]] : [bin, args];
 }
 
 // ---- the handle ------------------------------------------------------------------------------------------------
@@ -230,7 +175,8 @@ function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> 
   });
 }
 
-function describe(value: unknown): string {
+/** For timeout messages: what a polled check last produced. */
+function describeOutcome(value: unknown): string {
   if (value instanceof Error) return `threw ${value.message}`;
   let text: string;
   try {
@@ -274,7 +220,6 @@ class EnvoyProcess implements EnvoyHandle {
     this.#exited = new Promise((resolve) => {
       const settle = (exit: ExitInfo): void => {
         this.#exit ??= exit;
-        running.delete(child);
         resolve();
       };
       child.once("exit", (code, signal) => settle({ code, signal }));
@@ -336,7 +281,8 @@ class EnvoyProcess implements EnvoyHandle {
         last = err;
       }
       if (Date.now() >= deadline) {
-        throw this.#failure(`timed out after ${timeoutMs} ms waiting for ${options.what}; the check last ${describe(last)}`);
+        const outcome = describeOutcome(last);
+        throw this.#failure(`timed out after ${timeoutMs} ms waiting for ${options.what}; the check last ${outcome}`);
       }
       await sleep(options.intervalMs ?? 50);
     }
@@ -358,6 +304,7 @@ class EnvoyProcess implements EnvoyHandle {
   }
 
   async waitReady(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     await this.waitAdmin(timeoutMs);
     // /ready's body is the server state ("PRE_INITIALIZING", "LIVE"...), so the timeout message says where it stuck.
     await this.waitFor(
@@ -366,7 +313,7 @@ class EnvoyProcess implements EnvoyHandle {
         if (res.status !== 200) throw new Error(`HTTP ${res.status} ${res.body.trim()}`);
         return true;
       },
-      { what: "/ready to answer 200", timeoutMs },
+      { what: "/ready to answer 200", timeoutMs: Math.max(0, deadline - Date.now()) },
     );
   }
 
@@ -403,7 +350,8 @@ class EnvoyProcess implements EnvoyHandle {
   async stats(filter?: string): Promise<Map<string, StatValue>> {
     const query = filter ? `&filter=${encodeURIComponent(filter)}` : "";
     // The array also holds one {"histograms": ...} element, which has no name and is skipped.
-    const raw = await this.#adminJson<{ stats?: Array<{ name?: string; value?: StatValue }> }>(`/stats?format=json${query}`);
+    type Raw = { stats?: Array<{ name?: string; value?: StatValue }> };
+    const raw = await this.#adminJson<Raw>(`/stats?format=json${query}`);
     const result = new Map<string, StatValue>();
     for (const entry of raw.stats ?? []) {
       if (entry.name !== undefined) result.set(entry.name, entry.value ?? 0);
@@ -449,6 +397,23 @@ class EnvoyProcess implements EnvoyHandle {
 }
 
 let started = 0;
+const KEEP_FAILED_RUNS_MS = 24 * 3600_000;
+
+/** The parent of every run's temp dir, so logs kept after failures are easy to find. Runs older than a day are
+ *  deleted here, or tests that fail on purpose (the harness's own) would pile up directories forever. */
+function runsDir(): string {
+  const parent = join(tmpdir(), "xdsd-envoy");
+  mkdirSync(parent, { recursive: true });
+  for (const entry of readdirSync(parent)) {
+    const path = join(parent, entry);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > KEEP_FAILED_RUNS_MS) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Another test process pruned it first.
+    }
+  }
+  return parent;
+}
 
 /**
  * Starts Envoy with `opts.bootstrapYaml` and resolves once its admin interface answers (or once /ready is 200 with
@@ -463,10 +428,7 @@ let started = 0;
 export async function startEnvoy(opts: StartEnvoyOptions): Promise<EnvoyHandle> {
   const bin = findEnvoyBinary();
   const name = opts.name ?? `envoy-${++started}`;
-  // One parent for all runs, so the logs kept after failures are easy to find and to clear.
-  const parent = join(tmpdir(), "xdsd-envoy");
-  mkdirSync(parent, { recursive: true });
-  const dir = mkdtempSync(join(parent, `${name.replace(/[^A-Za-z0-9_.-]/g, "_")}-`));
+  const dir = mkdtempSync(join(runsDir(), `${name.replace(/[^A-Za-z0-9_.-]/g, "_")}-`));
   const bootstrapPath = join(dir, "bootstrap.yaml");
   const adminAddressPath = join(dir, "admin-address.txt");
   writeFileSync(bootstrapPath, opts.bootstrapYaml);
@@ -490,8 +452,7 @@ export async function startEnvoy(opts: StartEnvoyOptions): Promise<EnvoyHandle> 
   } finally {
     closeSync(logFd); // the child has its own copy
   }
-  installExitHooks();
-  if (child.pid !== undefined) running.add(child);
+  trackChild(child);
   const envoy = new EnvoyProcess(name, child, dir, adminAddressPath);
 
   try {
