@@ -5,7 +5,7 @@ import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { httpGet } from "./http.js";
-import { repoRoot, trackChild } from "./processes.js";
+import { repoRoot, trackChild, withParentDeathSignal } from "./processes.js";
 
 export interface XdsdHandle {
   readonly configPath: string;
@@ -40,11 +40,10 @@ export async function startXdsd(configText: string, options: { xdsPort?: number 
   writeFileSync(configPath, configText);
   // Port 0 unless the test needs a fixed one: xdsd logs what it bound, so parallel test files cannot collide.
   const requestedXdsPort = options.xdsPort ?? 0;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [join(repoRoot(), "bin", "xdsd.js"), "serve", "--config", configPath, "--xds-listen", `127.0.0.1:${requestedXdsPort}`, "--admin-listen", "127.0.0.1:0"],
-    { cwd: repoRoot(), stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const [command, args] = withParentDeathSignal(process.execPath, [
+    join(repoRoot(), "bin", "xdsd.js"), "serve", "--config", configPath, "--xds-listen", `127.0.0.1:${requestedXdsPort}`, "--admin-listen", "127.0.0.1:0",
+  ]);
+  const child: ChildProcess = spawn(command, args, { cwd: repoRoot(), stdio: ["ignore", "pipe", "pipe"] });
   trackChild(child);
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
