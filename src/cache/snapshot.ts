@@ -37,6 +37,28 @@ export class Snapshot {
     return new Snapshot(byType);
   }
 
+  /**
+   * A new snapshot: this one with `upsert` added or replaced and `remove` taken out. Resources that did not change
+   * keep their encoded bytes, so a change of one resource among thousands encodes one resource (go-control-plane
+   * issue #546: setting resources one by one re-hashed everything each time).
+   */
+  update(change: { upsert?: Iterable<Message | EncodedResource>; remove?: Iterable<{ typeUrl: string; name: string }> }): Snapshot {
+    const byType = new Map<string, Map<string, EncodedResource>>();
+    for (const [typeUrl, names] of this.#byType) byType.set(typeUrl, new Map(names));
+    for (const { typeUrl, name } of change.remove ?? []) byType.get(typeUrl)?.delete(name);
+    const upserted = new Set<string>();
+    for (const r of change.upsert ?? []) {
+      const encoded = isEncoded(r) ? r : encodeResource(r);
+      const key = `${encoded.typeUrl}\u0000${encoded.name}`;
+      if (upserted.has(key)) throw new DuplicateResourceError(encoded.typeUrl, encoded.name);
+      upserted.add(key);
+      let names = byType.get(encoded.typeUrl);
+      if (!names) byType.set(encoded.typeUrl, (names = new Map()));
+      names.set(encoded.name, encoded);
+    }
+    return new Snapshot(byType);
+  }
+
   /** The resources of one type, by name. */
   resources(typeUrl: string): ResourcesByName {
     return this.#byType.get(typeUrl) ?? empty;
