@@ -12,10 +12,23 @@ const empty: ResourcesByName = new Map();
 /** Bound on memoized derived values (response bodies, subset versions) kept per snapshot. */
 const memoLimit = 4096;
 
+let nextSnapshotId = 1;
+
+/** What changed in one type between two snapshots. */
+export interface TypeChanges {
+  /** Resources added or whose content changed. */
+  changed: readonly EncodedResource[];
+  /** Names no longer present. */
+  removed: readonly string[];
+}
+
 export class Snapshot {
   readonly #byType: ReadonlyMap<string, ResourcesByName>;
   readonly #typeVersions = new Map<string, string>();
-  readonly #memo = new Map<string, unknown>();
+  readonly #memo = new Map<string, Map<string, unknown>>();
+  #memoSize = 0;
+  /** Identifies the snapshot in memo keys of snapshots derived later. */
+  readonly id = nextSnapshotId++;
 
   private constructor(byType: Map<string, Map<string, EncodedResource>>) {
     this.#byType = byType;
@@ -78,6 +91,25 @@ export class Snapshot {
     return v;
   }
 
+  /**
+   * What changed in a type since `previous`. Computed once per pair and shared: when a change is pushed to a
+   * thousand streams that all had `previous`, each of them looks at the few changed resources only.
+   */
+  changesSince(previous: Snapshot, typeUrl: string): TypeChanges {
+    return this.memo(`changes\u0000${typeUrl}`, String(previous.id), () => {
+      const before = previous.resources(typeUrl);
+      const now = this.resources(typeUrl);
+      const changed: EncodedResource[] = [];
+      const removed: string[] = [];
+      for (const [name, r] of now) {
+        const old = before.get(name);
+        if (old !== r && old?.version !== r.version) changed.push(r);
+      }
+      for (const name of before.keys()) if (!now.has(name)) removed.push(name);
+      return { changed, removed };
+    });
+  }
+
   /** Every reference (Cluster → its ClusterLoadAssignment, Listener → its RouteConfiguration…) that is missing. */
   missingReferences(): MissingReference[] {
     const missing: MissingReference[] = [];
@@ -94,15 +126,23 @@ export class Snapshot {
   }
 
   /**
-   * A value derived from this snapshot and a key (a response body for a subscription, say), computed once and
-   * shared by every stream that asks with the same key. It lives as long as the snapshot, and at most `memoLimit`
-   * of them are kept.
+   * A value derived from this snapshot (a response body for a subscription, say), computed once and shared by
+   * every stream that asks with the same namespace and key. It lives as long as the snapshot; at most `memoLimit`
+   * are kept. Two levels so that a long key (a subscription of thousands of names) can be passed as the same string
+   * object each time, which V8 hashes once, instead of being concatenated into a new string on every lookup.
    */
-  memo<T>(key: string, compute: () => T): T {
-    if (this.#memo.has(key)) return this.#memo.get(key) as T;
+  memo<T>(namespace: string, key: string, compute: () => T): T {
+    let inner = this.#memo.get(namespace);
+    if (!inner) this.#memo.set(namespace, (inner = new Map()));
+    if (inner.has(key)) return inner.get(key) as T;
     const value = compute();
-    if (this.#memo.size >= memoLimit) this.#memo.delete(this.#memo.keys().next().value as string);
-    this.#memo.set(key, value);
+    if (this.#memoSize >= memoLimit) {
+      this.#memo.clear();
+      this.#memoSize = 0;
+      this.#memo.set(namespace, (inner = new Map()));
+    }
+    inner.set(key, value);
+    this.#memoSize++;
     return value;
   }
 

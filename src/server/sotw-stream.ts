@@ -50,6 +50,11 @@ class TypeState {
   rejectedVersion: string | undefined;
   /** A response is owed whatever the content: the first request of the type, or a full-state type gained names. */
   mustAnswer = true;
+  /**
+   * The snapshot that `sent` was last reconciled with for the current subscription. From it, the next push only
+   * needs the snapshot's diff, not a walk over every subscribed name. Cleared when the subscription changes.
+   */
+  synced: Snapshot | undefined;
 
   constructor(readonly type: ResourceType) {
     this.subscription = new Subscription(type.wildcardByDefault);
@@ -112,12 +117,15 @@ export class SotwStream {
     // Envoy 1.40 re-sends its LDS/CDS wildcard subscription after a reconnect as an empty list (checked against the
     // real binary; older releases listed the known names, Envoy test ResourceNamesOnStreamReset), so the standard
     // legacy rule holds for it; the e2e test "stream reset, then a new cluster" guards this.
-    const added = state.subscription.update(req.resourceNames);
-    // A (re)subscribed name is sent even if the client was sent it before; a name no longer covered is forgotten
-    // so that a later resubscribe resends it. Unsubscribing needs no answer.
-    for (const name of added) state.sent.delete(name);
-    for (const name of state.sent.keys()) if (!state.subscription.covers(name)) state.sent.delete(name);
-    if (added.length > 0 && type.sotwFullState) state.mustAnswer = true;
+    const { changed, added } = state.subscription.update(req.resourceNames);
+    if (changed) {
+      // A (re)subscribed name is sent even if the client was sent it before; a name no longer covered is
+      // forgotten so that a later resubscribe resends it. Unsubscribing needs no answer.
+      for (const name of added) state.sent.delete(name);
+      for (const name of state.sent.keys()) if (!state.subscription.covers(name)) state.sent.delete(name);
+      if (added.length > 0 && type.sotwFullState) state.mustAnswer = true;
+      state.synced = undefined;
+    }
 
     this.#respond(state);
   }
@@ -177,22 +185,14 @@ export class SotwStream {
     const snapshot = this.#o.source.snapshotFor(this.#o.info.nodeKey!);
     if (!snapshot) return; // remembered: the watch answers when a snapshot is published
     const { type, subscription } = state;
-    const subscribed = this.#subscribedResources(snapshot, state);
+    if (!state.mustAnswer && state.synced === snapshot) return;
 
-    const changed = subscribed.filter((r) => state.sent.get(r.name) !== r.version);
-    let gone = false;
-    if (state.sent.size + changed.length > subscribed.length) {
-      const present = new Set(subscribed.map((r) => r.name));
-      for (const name of state.sent.keys()) {
-        if (present.has(name)) continue;
-        gone = true;
-        // Absence is not deletion for RDS/EDS: forget the name so that if it comes back it is sent again.
-        if (!type.sotwFullState) state.sent.delete(name);
-      }
-    }
+    const { changed, gone } = state.synced && !state.mustAnswer ? this.#changesSinceSynced(state, snapshot) : this.#changesSinceSent(state, snapshot);
+    state.synced = snapshot;
     if (!state.mustAnswer && changed.length === 0 && !(gone && type.sotwFullState)) return;
 
-    const versionInfo = snapshot.memo(`ver\u0000${type.typeUrl}\u0000${subscription.key()}`, () => versionOfSet(subscribed));
+    const subscribed = subscribedResources(snapshot, type.typeUrl, subscription);
+    const versionInfo = snapshot.memo(`version\u0000${type.typeUrl}`, subscription.key(), () => versionOfSet(subscribed));
     if (!state.mustAnswer && versionInfo === state.rejectedVersion) return;
 
     // LDS/CDS carry the whole subscribed set (a missing resource is deleted by the client); RDS/EDS only changes.
@@ -218,14 +218,47 @@ export class SotwStream {
     this.#o.events?.response?.(this.#o.info, response);
   }
 
-  #subscribedResources(snapshot: Snapshot, state: TypeState): EncodedResource[] {
-    const all = snapshot.resources(state.type.typeUrl);
-    if (state.subscription.wildcard) return [...all.values()];
+  /** The slow path: compare every subscribed resource with what the client was sent. */
+  #changesSinceSent(state: TypeState, snapshot: Snapshot): { changed: EncodedResource[]; gone: boolean } {
+    const subscribed = subscribedResources(snapshot, state.type.typeUrl, state.subscription);
+    const changed = subscribed.filter((r) => state.sent.get(r.name) !== r.version);
+    let gone = false;
+    if (state.sent.size + changed.length > subscribed.length) {
+      const present = new Set(subscribed.map((r) => r.name));
+      for (const name of state.sent.keys()) {
+        if (present.has(name)) continue;
+        gone = true;
+        // Absence is not deletion for RDS/EDS: forget the name so that if it comes back it is sent again.
+        if (!state.type.sotwFullState) state.sent.delete(name);
+      }
+    }
+    return { changed, gone };
+  }
+
+  /** The fast path: only what the snapshot changed since the one `sent` was reconciled with. */
+  #changesSinceSynced(state: TypeState, snapshot: Snapshot): { changed: EncodedResource[]; gone: boolean } {
+    const diff = snapshot.changesSince(state.synced!, state.type.typeUrl);
+    const changed = diff.changed.filter((r) => state.subscription.covers(r.name) && state.sent.get(r.name) !== r.version);
+    let gone = false;
+    for (const name of diff.removed) {
+      if (!state.sent.has(name)) continue;
+      gone = true;
+      if (!state.type.sotwFullState) state.sent.delete(name);
+    }
+    return { changed, gone };
+  }
+}
+
+/** The resources of a snapshot a subscription covers; computed once per (snapshot, subscription) and shared. */
+function subscribedResources(snapshot: Snapshot, typeUrl: string, subscription: Subscription): EncodedResource[] {
+  return snapshot.memo(`subscribed\u0000${typeUrl}`, subscription.key(), () => {
+    const all = snapshot.resources(typeUrl);
+    if (subscription.wildcard) return [...all.values()];
     const out: EncodedResource[] = [];
-    for (const name of state.subscription.names) {
+    for (const name of subscription.names) {
       const r = all.get(name);
       if (r) out.push(r);
     }
     return out;
-  }
+  });
 }

@@ -13,7 +13,8 @@ export class Subscription {
   #wildcard = false;
   #names = new Set<string>();
   #everNamed = false;
-  #sortedKey: string | undefined;
+  #key: string | undefined;
+  #lastRequested: readonly string[] | undefined;
 
   constructor(private readonly wildcardByDefault: boolean) {}
 
@@ -26,10 +27,15 @@ export class Subscription {
   }
 
   /**
-   * Applies the `resource_names` of a request and returns the names that were not covered before (they must be
-   * sent even if the client had them earlier: a resubscribe asks for a fresh copy, go-control-plane issue #431).
+   * Applies the `resource_names` of a request. Returns whether the subscription changed, and the names that were
+   * not covered before (they must be sent even if the client had them earlier: a resubscribe asks for a fresh
+   * copy, go-control-plane issue #431).
    */
-  update(requested: readonly string[]): string[] {
+  update(requested: readonly string[]): { changed: boolean; added: string[] } {
+    // Clients repeat their subscription in every ACK, usually in the same order: recognise that cheaply, since a
+    // proxy subscribed to thousands of names ACKs every push.
+    if (this.#lastRequested !== undefined && sameList(this.#lastRequested, requested)) return { changed: false, added: [] };
+    this.#lastRequested = requested;
     const wasWildcard = this.#wildcard;
     const names = new Set<string>();
     for (const n of requested) if (n !== wildcardName) names.add(n);
@@ -38,10 +44,11 @@ export class Subscription {
 
     // A name counts as added only if it was not covered before: under a wildcard it already was.
     const added = wasWildcard ? [] : [...names].filter((n) => !this.#names.has(n));
+    const changed = wildcard !== wasWildcard || names.size !== this.#names.size || [...names].some((n) => !this.#names.has(n));
     this.#wildcard = wildcard;
-    this.#sortedKey = undefined;
     this.#names = names;
-    return added;
+    if (changed) this.#key = undefined;
+    return { changed, added };
   }
 
   /** Whether a resource of this name is wanted. */
@@ -49,9 +56,19 @@ export class Subscription {
     return this.#wildcard || this.#names.has(name);
   }
 
-  /** A canonical string for the explicit names, so that streams with equal subscriptions share derived values. */
+  /**
+   * A canonical string for the subscription, so that streams subscribed alike share what is derived from it (the
+   * subscribed resources of a snapshot, their version, the response body). The same string object is returned
+   * until the subscription changes, so that Map lookups with it hash it once.
+   */
   key(): string {
-    if (this.#sortedKey === undefined) this.#sortedKey = [...this.#names].sort().join("\u0000");
-    return (this.#wildcard ? "*\u0001" : "") + this.#sortedKey;
+    this.#key ??= (this.#wildcard ? "*\u0001" : "") + [...this.#names].sort().join("\u0000");
+    return this.#key;
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
