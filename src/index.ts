@@ -9,7 +9,9 @@ export { Snapshot, versionOfSet } from "./cache/snapshot.js";
 export { clusterSlashId, describeNode, type NodeHash } from "./cache/node-hash.js";
 
 export { XdsServer, type XdsServerOptions } from "./server/xds-server.js";
-export { addXdsServices, type XdsServiceOptions } from "./server/grpc-transport.js";
+export { addXdsServices } from "./server/grpc-transport.js";
+export { SotwCalls, sotwMethods, type XdsServiceOptions } from "./server/sotw-calls.js";
+export { GrpcStatus } from "./server/grpc-status.js";
 export { SotwStream, type SotwStreamOptions } from "./server/sotw-stream.js";
 export { combineEvents, type XdsServerEvents, type StreamInfo, type NackInfo } from "./server/events.js";
 export { NodeStatusTracker, type NodeStatus, type TypeStatus } from "./server/node-status.js";

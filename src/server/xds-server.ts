@@ -1,37 +1,27 @@
-// The xDS server: a grpc-js server with the discovery services, a listen/close lifecycle, and the live streams.
-import * as grpc from "@grpc/grpc-js";
-import { addXdsServices, type LiveStream, type XdsServiceOptions } from "./grpc-transport.js";
+// The xDS server: ADS and the per-type discovery services on node:http2, with a listen/close lifecycle.
+import { BadArgumentError } from "../errors.js";
+import { Http2Transport, type Http2TransportOptions } from "./http2-transport.js";
+import { SotwCalls, type XdsServiceOptions } from "./sotw-calls.js";
 import type { StreamInfo } from "./events.js";
 
-export interface XdsServerOptions extends XdsServiceOptions {
-  /** grpc-js server options (keepalive, max connection age…). */
-  grpcOptions?: grpc.ServerOptions;
-}
+export interface XdsServerOptions extends XdsServiceOptions, Http2TransportOptions {}
 
 export class XdsServer {
-  readonly #server: grpc.Server;
-  readonly #live: Set<LiveStream>;
+  readonly #calls: SotwCalls;
+  readonly #transport: Http2Transport;
   #port: number | undefined;
 
   constructor(options: XdsServerOptions) {
-    this.#server = new grpc.Server({
-      // Proxies hold their streams open for days; let them keep the connection alive without traffic.
-      "grpc.keepalive_permit_without_calls": 1,
-      "grpc.http2.min_ping_interval_without_data_ms": 10_000,
-      ...options.grpcOptions,
-    });
-    this.#live = addXdsServices(this.#server, options);
+    this.#calls = new SotwCalls(options);
+    this.#transport = new Http2Transport(this.#calls, options);
   }
 
-  /** Starts listening on `host:port` (port 0 picks a free one) and resolves to the bound port. */
-  listen(address: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.#server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
-        if (err) return reject(err);
-        this.#port = port;
-        resolve(port);
-      });
-    });
+  /** Starts listening on `host:port` (`[::1]:port` for IPv6; port 0 picks a free one); resolves to the bound port. */
+  async listen(address: string): Promise<number> {
+    const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
+    if (!m) throw new BadArgumentError(`listen address "${address}": expected HOST:PORT`);
+    this.#port = await this.#transport.listen(m[1] ?? m[2] ?? "0.0.0.0", Number(m[3]));
+    return this.#port;
   }
 
   get port(): number | undefined {
@@ -40,28 +30,14 @@ export class XdsServer {
 
   /** The streams currently open. */
   streams(): StreamInfo[] {
-    return [...this.#live].map((l) => l.stream.info);
+    return this.#calls.streams();
   }
 
   /**
-   * Ends every stream with UNAVAILABLE (clients reconnect, to another replica if there is one), then stops.
-   * Waits up to `graceMs` for in-flight writes before forcing the connections closed.
+   * Ends every stream with UNAVAILABLE (clients reconnect, to another replica if there is one), then closes the
+   * connections, forcibly after `graceMs`.
    */
-  async close(graceMs = 2000): Promise<void> {
-    for (const { stream, call } of [...this.#live]) {
-      stream.close("server shutting down");
-      call.emit("error", { code: grpc.status.UNAVAILABLE, details: "xdsd is shutting down" });
-    }
-    this.#live.clear();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.#server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  close(graceMs = 2000): Promise<void> {
+    return this.#transport.close(graceMs);
   }
 }
