@@ -161,13 +161,14 @@ func (s *server) applyNext() (int, error) {
 			return -1, err
 		}
 	}
+	// The snapshot first, then the linear EDS cache: CDS changes go out before EDS ones.
+	if err := s.snapshots.SetSnapshot(context.Background(), groupKey, snap); err != nil {
+		return -1, err
+	}
 	if s.linear != nil && (i == 0 || len(edsUpdate) > 0 || len(edsDelete) > 0) {
 		if err := s.linear.UpdateResources(edsUpdate, edsDelete); err != nil {
 			return -1, err
 		}
-	}
-	if err := s.snapshots.SetSnapshot(context.Background(), groupKey, snap); err != nil {
-		return -1, err
 	}
 	step.Upserts, step.Removes = nil, nil // the raw bytes are no longer needed
 	s.next++
@@ -239,44 +240,17 @@ func (s *server) controlHandler() http.Handler {
 	return mux
 }
 
-func fail(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "reference-server: "+format+"\n", args...)
-	os.Exit(1)
-}
-
-func main() {
-	fixturePath := flag.String("fixture", "", "fixture JSON file")
-	xdsPort := flag.Int("xds-port", 0, "ADS port on 127.0.0.1")
-	controlPort := flag.Int("control-port", 0, "control HTTP port on 127.0.0.1")
-	linearEDS := flag.Bool("linear-eds", false, "serve EDS from a LinearCache (through a MuxCache)")
-	perTypeVersions := flag.Bool("per-type-versions", false, "version each type by the last step that changed it (default: every type gets step-<i>)")
-	flag.Parse()
-	if *fixturePath == "" || *xdsPort == 0 || *controlPort == 0 {
-		fail("usage: --fixture FILE --xds-port PORT --control-port PORT [--linear-eds] [--per-type-versions]")
-	}
-
-	raw, err := os.ReadFile(*fixturePath)
-	if err != nil {
-		fail("%v", err)
-	}
-	fx := &fixture{}
-	if err := json.Unmarshal(raw, fx); err != nil {
-		fail("fixture %s: %v", *fixturePath, err)
-	}
-	raw = nil
-	if len(fx.Steps) == 0 {
-		fail("fixture %s has no step", *fixturePath)
-	}
-
+// newServer builds the caches and applies step 0. The returned cache is the one to serve.
+func newServer(fx *fixture, linearEDS, perTypeVersions bool) (*server, cachev3.Cache, error) {
 	s := &server{
 		fx:              fx,
 		state:           map[string]map[string]types.Resource{},
 		typeVersion:     map[string]string{},
 		snapshots:       cachev3.NewSnapshotCache(true /* ads */, benchHash{}, nil),
-		perTypeVersions: *perTypeVersions,
+		perTypeVersions: perTypeVersions,
 	}
 	var xdsCache cachev3.Cache = s.snapshots
-	if *linearEDS {
+	if linearEDS {
 		s.linear = cachev3.NewLinearCache(resourcev3.EndpointType, cachev3.WithVersionPrefix("linear-"))
 		xdsCache = &cachev3.MuxCache{
 			Classify: func(r *cachev3.Request) string {
@@ -295,20 +269,63 @@ func main() {
 		}
 	}
 	if _, err := s.applyNext(); err != nil {
-		fail("step 0: %v", err)
+		return nil, nil, fmt.Errorf("step 0: %w", err)
+	}
+	return s, xdsCache, nil
+}
+
+// newGRPCServer is the ADS server: go-control-plane's server with ordered ADS.
+func newGRPCServer(ctx context.Context, c cachev3.Cache) *grpc.Server {
+	xds := serverv3.NewServer(ctx, c, nil, sotw.WithOrderedADS())
+	g := grpc.NewServer(
+		grpc.MaxConcurrentStreams(1000000),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 5 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+	)
+	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(g, xds)
+	return g
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "reference-server: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func main() {
+	fixturePath := flag.String("fixture", "", "fixture JSON file")
+	xdsPort := flag.Int("xds-port", 0, "ADS port on 127.0.0.1")
+	controlPort := flag.Int("control-port", 0, "control HTTP port on 127.0.0.1")
+	linearEDS := flag.Bool("linear-eds", false, "serve EDS from a LinearCache (through a MuxCache)")
+	perTypeVersions := flag.Bool("per-type-versions", false, "version each type by the last step that changed it (default: every type gets step-<i>)")
+	flag.Parse()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	if *fixturePath == "" || *xdsPort == 0 || *controlPort == 0 {
+		fail("usage: --fixture FILE --xds-port PORT --control-port PORT [--linear-eds] [--per-type-versions]")
+	}
+
+	raw, err := os.ReadFile(*fixturePath)
+	if err != nil {
+		fail("%v", err)
+	}
+	fx := &fixture{}
+	if err := json.Unmarshal(raw, fx); err != nil {
+		fail("fixture %s: %v", *fixturePath, err)
+	}
+	raw = nil
+	if len(fx.Steps) == 0 {
+		fail("fixture %s has no step", *fixturePath)
+	}
+
+	s, xdsCache, err := newServer(fx, *linearEDS, *perTypeVersions)
+	if err != nil {
+		fail("%v", err)
 	}
 	runtime.GC()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	xds := serverv3.NewServer(ctx, xdsCache, nil, sotw.WithOrderedADS())
-
-	grpcServer := grpc.NewServer(
-		grpc.MaxConcurrentStreams(1000000),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 5 * time.Second}),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-	)
-	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(grpcServer, xds)
+	grpcServer := newGRPCServer(ctx, xdsCache)
 
 	xdsLis, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", *xdsPort))
 	if err != nil {
@@ -319,17 +336,6 @@ func main() {
 		fail("control listen: %v", err)
 	}
 	httpServer := &http.Server{Handler: s.controlHandler(), ReadHeaderTimeout: 10 * time.Second}
-
-	go func() {
-		if err := grpcServer.Serve(xdsLis); err != nil {
-			fail("xds serve: %v", err)
-		}
-	}()
-	go func() {
-		if err := httpServer.Serve(ctlLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fail("control serve: %v", err)
-		}
-	}()
 
 	typeURLs := make([]string, 0, len(s.state)+1)
 	for t := range s.state {
@@ -342,8 +348,17 @@ func main() {
 	fmt.Printf("reference-server: scenario %s, %d steps, xds 127.0.0.1:%d, control 127.0.0.1:%d, linear-eds %v, types %v\n",
 		fx.Scenario, len(fx.Steps), *xdsPort, *controlPort, *linearEDS, typeURLs)
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		if err := grpcServer.Serve(xdsLis); err != nil {
+			fail("xds serve: %v", err)
+		}
+	}()
+	go func() {
+		if err := httpServer.Serve(ctlLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fail("control serve: %v", err)
+		}
+	}()
+
 	<-sig
 	cancel()
 	_ = httpServer.Close()
