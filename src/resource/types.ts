@@ -51,6 +51,12 @@ export interface ResourceType<T extends Message = Message> {
   /** The legacy wildcard rule applies: a stream that has never named a resource of this type means "all of them". */
   readonly wildcardByDefault: boolean;
   readonly perTypeService?: PerTypeService;
+  /**
+   * Types whose resources may name resources of this one for use rather than for fetching (a route names the
+   * cluster it sends traffic to). When they are served on the same ADS stream, a removal of this type waits until
+   * they have been pushed and acknowledged ("make before break").
+   */
+  readonly usedBy?: readonly string[];
   nameOf(resource: T): string;
   referencesOf(resource: T): ResourceReference[];
 }
@@ -102,6 +108,8 @@ export const resourceTypes: readonly ResourceType[] = [
     sotwFullState: true,
     wildcardByDefault: true,
     perTypeService: { service: "envoy.service.cluster.v3.ClusterDiscoveryService", sotwMethod: "StreamClusters", deltaMethod: "DeltaClusters" },
+    // Listeners name clusters in tcp_proxy and the like, route configurations and virtual hosts in their routes.
+    usedBy: [TypeUrl.Listener, TypeUrl.RouteConfiguration, TypeUrl.ScopedRouteConfiguration, TypeUrl.VirtualHost],
     nameOf: (c) => c.name,
     referencesOf: (c) => {
       const eds = edsNameOf(c);

@@ -55,6 +55,10 @@ class TypeState {
    * needs the snapshot's diff, not a walk over every subscribed name. Cleared when the subscription changes.
    */
   synced: Snapshot | undefined;
+  /** Full-state types: the resources of the latest response, which the client now holds. */
+  held: readonly EncodedResource[] = [];
+  /** The latest response kept resources the snapshot no longer has, to be dropped once later types settle. */
+  retaining = false;
 
   constructor(readonly type: ResourceType) {
     this.subscription = new Subscription(type.wildcardByDefault);
@@ -128,12 +132,14 @@ export class SotwStream {
     }
 
     this.#respond(state);
+    this.#releaseRemovals();
   }
 
   /** The cache published a new snapshot for this stream's node: push what changed, in ADS order. */
   pushAll(): void {
     if (this.#closed) return;
     for (const typeUrl of byPushOrder(this.#types.keys())) this.#respond(this.#types.get(typeUrl)!);
+    this.#releaseRemovals();
   }
 
   close(reason: string): void {
@@ -180,7 +186,14 @@ export class SotwStream {
     else this.pushAll();
   }
 
-  #respond(state: TypeState): void {
+  /**
+   * `delayRemovals`: a full-state response that would delete resources the client holds keeps them for now, when
+   * types that use them are served on this stream ("make before break", xDS spec: drop stale clusters only
+   * after nothing references them; a route still naming a deleted cluster answers 503). They are dropped by
+   * #releaseRemovals once the types that use them (ResourceType.usedBy) have been pushed the same snapshot and
+   * have acknowledged it.
+   */
+  #respond(state: TypeState, delayRemovals = true): void {
     if (state.awaitingReply) return; // recomputed from the latest snapshot when the reply arrives
     const snapshot = this.#o.source.snapshotFor(this.#o.info.nodeKey!);
     if (!snapshot) return; // remembered: the watch answers when a snapshot is published
@@ -192,17 +205,22 @@ export class SotwStream {
     if (!state.mustAnswer && changed.length === 0 && !(gone && type.sotwFullState)) return;
 
     const subscribed = subscribedResources(snapshot, type.typeUrl, subscription);
-    const versionInfo = snapshot.memo(`version\u0000${type.typeUrl}`, subscription.key(), () => versionOfSet(subscribed));
-    if (!state.mustAnswer && versionInfo === state.rejectedVersion) return;
-
+    let versionInfo = snapshot.memo(`version\u0000${type.typeUrl}`, subscription.key(), () => versionOfSet(subscribed));
     // LDS/CDS carry the whole subscribed set (a missing resource is deleted by the client); RDS/EDS only changes.
-    const payload = type.sotwFullState ? subscribed : changed;
+    let payload = type.sotwFullState ? subscribed : changed;
+    let contentKey = type.sotwFullState ? subscription.key() : payload.map((r) => r.name).sort().join("\u0000");
+    const retained = gone && delayRemovals && type.sotwFullState ? this.#removalsToDelay(state, subscribed) : [];
+    if (retained.length > 0) {
+      payload = [...subscribed, ...retained];
+      versionInfo = versionOfSet(payload);
+      contentKey = `${contentKey}\u0001${retained.map((r) => r.name).join("\u0000")}`;
+    }
+    if (!state.mustAnswer && versionInfo === state.rejectedVersion) return;
     if (!type.sotwFullState && payload.length === 0) {
       // Nothing to tell: an empty RDS/EDS response is a no-op for the client.
       state.mustAnswer = false;
       return;
     }
-    const contentKey = type.sotwFullState ? subscription.key() : payload.map((r) => r.name).sort().join("\u0000");
     const body = sharedResponseBody(snapshot, type.typeUrl, versionInfo, payload, contentKey, { controlPlaneId: this.#o.controlPlaneId });
     const nonce = `${this.#o.info.id.toString(36)}-${(++this.#nonceCounter).toString(36)}`;
 
@@ -210,12 +228,38 @@ export class SotwStream {
     state.awaitingReply = true;
     state.sentVersionInfo = versionInfo;
     state.mustAnswer = false;
-    if (type.sotwFullState) state.sent = new Map(payload.map((r) => [r.name, r.version]));
-    else for (const r of payload) state.sent.set(r.name, r.version);
+    state.retaining = retained.length > 0;
+    if (type.sotwFullState) {
+      state.sent = new Map(payload.map((r) => [r.name, r.version]));
+      state.held = payload;
+    } else for (const r of payload) state.sent.set(r.name, r.version);
 
     const response: SotwResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: payload, body, nonceField: encodeNonceField(nonce) };
     this.#o.send(response);
     this.#o.events?.response?.(this.#o.info, response);
+  }
+
+  /** Resources the client holds and the snapshot dropped, if types served on this stream may still name them. */
+  #removalsToDelay(state: TypeState, subscribed: readonly EncodedResource[]): EncodedResource[] {
+    if (!state.type.usedBy?.some((typeUrl) => this.#types.has(typeUrl))) return [];
+    const present = new Set(subscribed.map((r) => r.name));
+    return state.held.filter((r) => !present.has(r.name) && state.subscription.covers(r.name));
+  }
+
+  /** Sends the deferred deletions of full-state types whose later types have all settled on the latest snapshot. */
+  #releaseRemovals(): void {
+    const snapshot = this.#o.info.nodeKey === undefined ? undefined : this.#o.source.snapshotFor(this.#o.info.nodeKey);
+    if (!snapshot) return;
+    for (const state of this.#types.values()) {
+      if (!state.retaining || state.awaitingReply) continue;
+      const usersSettled = [...this.#types.values()].every(
+        (other) => !state.type.usedBy?.includes(other.type.typeUrl) || (!other.awaitingReply && other.synced === snapshot),
+      );
+      if (!usersSettled) continue;
+      state.retaining = false;
+      state.synced = undefined; // compare with what the client holds, retained resources included
+      this.#respond(state, false);
+    }
   }
 
   /** The slow path: compare every subscribed resource with what the client was sent. */

@@ -227,6 +227,29 @@ test("a snapshot change is pushed in ADS order: CDS, EDS, LDS, RDS", () => {
   assert.deepEqual(h.sent.slice(before).map((r) => r.typeUrl), [CDS, EDS, LDS, RDS]);
 });
 
+test("make before break: a cluster removed with the route that used it is deleted only after the route change is ACKed", () => {
+  const v1 = Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", "10.0.0.1:80"), endpoints("b", "10.0.0.2:80"), httpListener("l", "r"), routeTo("r", "b")]);
+  const h = harness({ snapshot: v1 });
+  h.request({ typeUrl: CDS });
+  h.request({ typeUrl: EDS, resourceNames: ["a", "b"] });
+  h.request({ typeUrl: LDS });
+  h.request({ typeUrl: RDS, resourceNames: ["r"] });
+  for (const r of [...h.sent]) h.ack(r, r.typeUrl === RDS ? ["r"] : r.typeUrl === EDS ? ["a", "b"] : []);
+  const before = h.sent.length;
+  h.cache.setSnapshot("test/n1", Snapshot.from([edsCluster("a"), endpoints("a", "10.0.0.1:80"), httpListener("l", "r"), routeTo("r", "a")]));
+  const pushed = h.sent.slice(before);
+  assert.deepEqual(pushed.map((r) => r.typeUrl), [CDS, RDS]);
+  assert.deepEqual(h.names(pushed[0]), ["a", "b"], "b is kept while the route may still point at it");
+  h.ack(pushed[0]);
+  assert.equal(h.sent.length, before + 2, "not before the route change is acknowledged");
+  h.ack(pushed[1], ["r"]);
+  const last = h.sent.at(-1)!;
+  assert.equal(h.sent.length, before + 3);
+  assert.equal(last.typeUrl, CDS);
+  assert.deepEqual(h.names(last), ["a"]);
+  assert.equal(last.versionInfo, Snapshot.from([edsCluster("a")]).typeVersion(CDS));
+});
+
 test("a removed cluster disappears from the next full CDS response", () => {
   const h = harness({ snapshot: twoClusters() });
   h.request({ typeUrl: CDS });
