@@ -17,7 +17,10 @@ interface ScenarioConfig {
   listenerPort: number;
   /** Appended under `resources:` (YAML list items, already indented). */
   rawResources?: string;
+  /** Adds extra_cluster with this endpoint. */
   extraCluster?: Upstream;
+  /** Adds a virtual host extra.local routing to this cluster. */
+  extraHostCluster?: string;
 }
 
 const endpointList = (ups: Upstream[]) => `[${ups.map((u) => `"${u.address}:${u.port}"`).join(", ")}]`;
@@ -36,7 +39,7 @@ ${c.extraCluster ? `  - name: extra_cluster\n    endpoints: ${endpointList([c.ex
     virtual_hosts:
       - {name: nginx_service, domains: ["nginx.local"], routes: [{prefix: "/", cluster: nginx_cluster}]}
       - {name: httpd_service, domains: ["httpd.local"], routes: [{prefix: "/", cluster: httpd_cluster}]}
-${c.extraCluster ? `      - {name: extra_service, domains: ["extra.local"], routes: [{prefix: "/", cluster: extra_cluster}]}\n` : ""}resources:${c.rawResources ? `\n${c.rawResources}` : " []"}
+${c.extraHostCluster ? `      - {name: extra_service, domains: ["extra.local"], routes: [{prefix: "/", cluster: ${c.extraHostCluster}}]}\n` : ""}resources:${c.rawResources ? `\n${c.rawResources}` : " []"}
 `;
 }
 
@@ -135,6 +138,34 @@ export function classicScenario(mode: "eds" | "ads"): void {
     });
 
     if (mode === "ads") {
+      it("moves a host to another cluster and removes the old cluster in one edit without a failed request", async () => {
+        xdsd.writeConfig(configText({ ...config, extraCluster: upstreams[5], extraHostCluster: "extra_cluster" }));
+        await envoy.waitFor(async () => (await tally(config.listenerPort, "extra.local", 2))["extra-1"] === 2, { what: "extra.local to reach extra-1" });
+        // Requests run back to back through the switch; the loop is bounded in time and count.
+        const failures: string[] = [];
+        let sent = 0;
+        let switched = false;
+        const loop = (async () => {
+          const deadline = Date.now() + 4000;
+          while (Date.now() < deadline && sent < 2000) {
+            sent++;
+            const counts = await tally(config.listenerPort, "extra.local", 1);
+            const [who] = Object.keys(counts);
+            if (!who.startsWith("extra-") && !who.startsWith("httpd-")) failures.push(who);
+            if (who.startsWith("httpd-")) switched = true;
+            if (switched && sent > 200) break;
+          }
+        })();
+        await new Promise((r) => setTimeout(r, 200));
+        xdsd.writeConfig(configText({ ...config, extraHostCluster: "httpd_cluster" }));
+        await loop;
+        assert.ok(switched, `extra.local never reached httpd_cluster in ${sent} requests`);
+        assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed during the switch`);
+        await envoy.waitFor(async () => !(await envoy.clusters()).cluster_statuses.some((c) => c.name === "extra_cluster"), {
+          what: "extra_cluster to be removed from Envoy",
+        });
+      });
+
       it("records a config Envoy rejects as a NACK, does not resend it, and takes the next good config", async () => {
         const rejectedBefore = (await envoy.stat("cluster_manager.cds.update_rejected")) ?? 0;
         const successBefore = (await envoy.stat("cluster_manager.cds.update_success")) ?? 0;
@@ -173,7 +204,7 @@ export function classicScenario(mode: "eds" | "ads"): void {
         assert.equal(await xdsd.stop(), 0, "SIGTERM exits 0");
         assert.match(xdsd.log(), /stream close .* reason="server shutting down"/);
         await envoy.waitFor(async () => (await envoy.stat("control_plane.connected_state")) === 0, { what: "Envoy to see the stream end" });
-        xdsd = await startXdsd(configText({ ...config, extraCluster: upstreams[5] }), { xdsPort: port });
+        xdsd = await startXdsd(configText({ ...config, extraCluster: upstreams[5], extraHostCluster: "extra_cluster" }), { xdsPort: port });
         await envoy.waitFor(async () => (await tally(config.listenerPort, "extra.local", 2))["extra-1"] === 2, {
           what: "extra.local to reach the new cluster",
           timeoutMs: 15_000,
