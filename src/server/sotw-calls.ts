@@ -8,12 +8,15 @@ import { SotwStream } from "./sotw-stream.js";
 import type { SotwResponse } from "./response.js";
 import type { StreamInfo, XdsServerEvents } from "./events.js";
 import { GrpcStatus, type GrpcStatusCode } from "./grpc-status.js";
+import { PushScheduler } from "./push-scheduler.js";
 
 export interface XdsServiceOptions {
   cache: SnapshotSource;
   events?: XdsServerEvents;
   /** Sent as `control_plane.identifier` in every response. */
   controlPlaneId?: string;
+  /** Streams that push a new snapshot per event-loop turn (default 256); 0 pushes all at once. */
+  pushBatchSize?: number;
 }
 
 export interface SotwMethod {
@@ -44,8 +47,11 @@ export interface SotwCall {
 export class SotwCalls {
   readonly #live = new Set<SotwCallHandler>();
   #nextId = 1;
+  readonly scheduler: PushScheduler | undefined;
 
-  constructor(readonly options: XdsServiceOptions) {}
+  constructor(readonly options: XdsServiceOptions) {
+    this.scheduler = options.pushBatchSize === 0 ? undefined : new PushScheduler(options.pushBatchSize);
+  }
 
   /** Binds a new call; the transport then feeds the handler its requests and its end. */
   open(method: SotwMethod, call: SotwCall): SotwCallHandler {
@@ -91,6 +97,7 @@ export class SotwCallHandler {
       events: options.events,
       fixedTypeUrl: method.fixedTypeUrl,
       controlPlaneId: options.controlPlaneId,
+      schedulePush: calls.scheduler && ((push) => calls.scheduler!.schedule(push)),
       // At most one response per type is in flight (sotw-stream.ts), so what a transport buffers per call is
       // bounded by the number of types: no queue is needed here.
       send: (response) => call.send(response),

@@ -35,6 +35,8 @@ export interface SotwStreamOptions {
   /** Set for a per-type service: requests may leave `type_url` empty, and other types are not served. */
   fixedTypeUrl?: string;
   controlPlaneId?: string;
+  /** Runs a snapshot push; default at once. The server passes a PushScheduler's, to spread big fan-outs. */
+  schedulePush?: (push: () => void) => void;
 }
 
 class TypeState {
@@ -181,7 +183,9 @@ export class SotwStream {
     if (key === info.nodeKey) return;
     info.nodeKey = key;
     this.#cancelWatch?.();
-    this.#cancelWatch = this.#o.source.watch(key, () => this.pushAll());
+    const schedule = this.#o.schedulePush;
+    const push = () => this.pushAll();
+    this.#cancelWatch = this.#o.source.watch(key, schedule ? () => schedule(push) : push);
     if (first) this.#o.events?.nodeIdentified?.(info);
     else this.pushAll();
   }

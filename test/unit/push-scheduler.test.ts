@@ -1,0 +1,26 @@
+// The push scheduler spreads a fan-out over event-loop turns and runs a stream queued twice once.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { PushScheduler } from "../../src/server/push-scheduler.js";
+
+const turn = () => new Promise((r) => setImmediate(r));
+
+test("at most batchSize pushes per turn, each queued push runs once, in order", async () => {
+  const scheduler = new PushScheduler(2);
+  const ran: number[] = [];
+  const pushes = [0, 1, 2, 3, 4].map((i) => () => ran.push(i));
+  for (const p of pushes) scheduler.schedule(p);
+  scheduler.schedule(pushes[0]); // already queued: not twice
+  assert.deepEqual(ran, [], "nothing runs synchronously");
+  assert.equal(scheduler.pending, 5);
+  await turn();
+  assert.deepEqual(ran, [0, 1]);
+  await turn();
+  assert.deepEqual(ran, [0, 1, 2, 3]);
+  await turn();
+  assert.deepEqual(ran, [0, 1, 2, 3, 4]);
+  assert.equal(scheduler.pending, 0);
+  scheduler.schedule(pushes[1]);
+  await turn();
+  assert.deepEqual(ran, [0, 1, 2, 3, 4, 1], "a push queued again after it ran runs again");
+});
