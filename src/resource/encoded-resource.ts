@@ -23,7 +23,21 @@ export function typeUrlOf(message: Message): string {
   return `type.googleapis.com/${message.$typeName}`;
 }
 
+/**
+ * Encodings by message object. An application that keeps its resources as messages and rebuilds a snapshot from
+ * all of them on every change (the natural way to write it) then pays for encoding the changed ones only. The
+ * contract this relies on, as with go-control-plane's snapshots: a message handed to a snapshot is not mutated
+ * afterwards; a changed resource is a new message (`create`, `clone`).
+ */
+const encodedByMessage = new WeakMap<Message, EncodedResource>();
+
 export function encodeResource(message: Message): EncodedResource {
+  let encoded = encodedByMessage.get(message);
+  if (!encoded) encodedByMessage.set(message, (encoded = encode(message)));
+  return encoded;
+}
+
+function encode(message: Message): EncodedResource {
   const typeUrl = typeUrlOf(message);
   const type = resourceType(typeUrl);
   const name = type.nameOf(message);
