@@ -4,7 +4,7 @@ import { consoleLogger } from "../log.js";
 import { BadArgumentError, ConfigError, formatLocation, XdsdError } from "../errors.js";
 import { loadConfigFile, renderBootstrap } from "../config/index.js";
 import { snapshotsOf } from "../config/publish.js";
-import { parseListenAddress } from "./listen-address.js";
+import { parseListenAddress } from "../server/listen-address.js";
 import { serve } from "./serve.js";
 
 const usage = `usage:

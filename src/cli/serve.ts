@@ -8,7 +8,7 @@ import { combineEvents } from "../server/events.js";
 import { ConfigReloader } from "../config/reloader.js";
 import { AdminServer } from "../admin/admin-server.js";
 import type { Logger } from "../log.js";
-import { grpcAddress, type ListenAddress } from "./listen-address.js";
+import type { ListenAddress } from "../server/listen-address.js";
 import { hostname } from "node:os";
 
 export interface ServeOptions {
@@ -34,7 +34,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   let healthy = false;
   const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state });
   const adminPort = await admin.listen(o.adminListen.host, o.adminListen.port);
-  const xdsPort = await xds.listen(grpcAddress(o.xdsListen));
+  const xdsPort = await xds.listen(o.xdsListen);
   healthy = true;
   reloader.start();
   o.log.info(`xdsd serving xDS on ${o.xdsListen.host}:${xdsPort}, admin on http://${o.adminListen.host}:${adminPort}`);

@@ -1,5 +1,5 @@
 // The xDS server: ADS and the per-type discovery services on node:http2, with a listen/close lifecycle.
-import { BadArgumentError } from "../errors.js";
+import { parseListenAddress, type ListenAddress } from "./listen-address.js";
 import { Http2Transport, type Http2TransportOptions } from "./http2-transport.js";
 import { SotwCalls, type XdsServiceOptions } from "./sotw-calls.js";
 import type { StreamInfo } from "./events.js";
@@ -17,10 +17,9 @@ export class XdsServer {
   }
 
   /** Starts listening on `host:port` (`[::1]:port` for IPv6; port 0 picks a free one); resolves to the bound port. */
-  async listen(address: string): Promise<number> {
-    const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
-    if (!m) throw new BadArgumentError(`listen address "${address}": expected HOST:PORT`);
-    this.#port = await this.#transport.listen(m[1] ?? m[2] ?? "0.0.0.0", Number(m[3]));
+  async listen(address: string | ListenAddress): Promise<number> {
+    const { host, port } = typeof address === "string" ? parseListenAddress("listen address", address) : address;
+    this.#port = await this.#transport.listen(host, port);
     return this.#port;
   }
 

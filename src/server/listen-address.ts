@@ -1,4 +1,4 @@
-// `HOST:PORT` command-line addresses, IPv6 in brackets (`[::1]:18000`).
+// `HOST:PORT` listen addresses, IPv6 in brackets (`[::1]:18000`), as flags and library arguments take them.
 import { BadArgumentError } from "../errors.js";
 
 export interface ListenAddress {
@@ -13,9 +13,4 @@ export function parseListenAddress(flag: string, value: string): ListenAddress {
     throw new BadArgumentError(`${flag} "${value}": expected HOST:PORT, e.g. 0.0.0.0:18000 or [::1]:18000`);
   }
   return { host: m[1] ?? m[2], port };
-}
-
-/** The form grpc-js binds to. */
-export function grpcAddress(a: ListenAddress): string {
-  return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
