@@ -3,7 +3,6 @@
 //   GET /config   the resources each node group is served, as Envoy JSON, with versions
 //   GET /nodes    connected nodes: per type the version sent, the version ACKed, the last NACK
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { toJson } from "@bufbuild/protobuf";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import type { Snapshot } from "../cache/snapshot.js";
@@ -11,6 +10,7 @@ import type { NodeStatusTracker } from "../server/node-status.js";
 import type { ConfigState } from "../config/reloader.js";
 import { envoyRegistry } from "../resource/proto-registry.js";
 import { byPushOrder, resourceType } from "../resource/types.js";
+import { listenOn } from "../server/listen-address.js";
 
 export interface AdminServerOptions {
   cache: SnapshotCache;
@@ -28,13 +28,7 @@ export class AdminServer {
   }
 
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off("error", reject);
-        resolve((this.#server.address() as AddressInfo).port);
-      });
-    });
+    return listenOn(this.#server, { host, port });
   }
 
   close(): Promise<void> {

@@ -12,12 +12,12 @@
 // messages, then trailers with grpc-status and grpc-message (percent-encoded). A call that fails before any
 // message may answer with trailers only.
 import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import { fromBinary } from "@bufbuild/protobuf";
 import { DiscoveryRequestSchema } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { SotwResponse } from "./response.js";
 import { GrpcStatus, type GrpcStatusCode } from "./grpc-status.js";
 import { sotwMethods, type SotwCalls, type SotwMethod } from "./sotw-calls.js";
+import { listenOn } from "./listen-address.js";
 
 export interface Http2TransportOptions {
   /** Largest request message accepted (gRPC's default receive limit is 4 MiB). */
@@ -48,13 +48,7 @@ export class Http2Transport {
   }
 
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off("error", reject);
-        resolve((this.#server.address() as AddressInfo).port);
-      });
-    });
+    return listenOn(this.#server, { host, port });
   }
 
   /** Ends every call with UNAVAILABLE, then closes the connections, forcibly after `graceMs`. */

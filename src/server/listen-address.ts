@@ -1,4 +1,5 @@
 // `HOST:PORT` listen addresses, IPv6 in brackets (`[::1]:18000`), as flags and library arguments take them.
+import type { AddressInfo, Server } from "node:net";
 import { BadArgumentError } from "../errors.js";
 
 export interface ListenAddress {
@@ -13,4 +14,15 @@ export function parseListenAddress(flag: string, value: string): ListenAddress {
     throw new BadArgumentError(`${flag} "${value}": expected HOST:PORT, e.g. 0.0.0.0:18000 or [::1]:18000`);
   }
   return { host: m[1] ?? m[2], port };
+}
+
+/** Listens with a net/http/http2 server; resolves to the bound port (the chosen one when `port` is 0). */
+export function listenOn(server: Server, { host, port }: ListenAddress): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }
