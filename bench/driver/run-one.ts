@@ -1,0 +1,302 @@
+// One measurement: one server under one scenario, from a fresh server process and a fresh load generator to
+// their exit. Every phase and every wait is bounded; a failure is recorded in the result rather than thrown, so
+// that one bad run does not lose the others.
+//
+// Phases and what each yields:
+//   ready      server loaded step 0, no client           → RSS baseline
+//   connect    clients connect, get their full config    → time to full config, per-client times, CPU, event-loop delay
+//   idle       2 s later                                 → RSS per idle stream
+//   updates    the scenario's steps, paced               → convergence per update, CPU-s per update, bytes per update
+//   pushed     1 s later                                 → RSS per stream after pushes
+//   disconnect every stream cancelled (D, E)             → RSS back towards baseline?
+import { join } from "node:path";
+import { controlRequest } from "../lib/control-http.js";
+import { now, sleep } from "../lib/clock.js";
+import { cpuSeconds, memory } from "../lib/proc.js";
+import { percentile } from "../lib/summary.js";
+import type { Scenario } from "../scenarios.js";
+import { clockOffset } from "./clock-offset.js";
+import { freePort, startPinned, stop, waitReady, type Started } from "./processes.js";
+
+export interface ServerSpec {
+  /** Short id used in tables: xdsd, go, floor. */
+  id: string;
+  command: string;
+  args: string[];
+}
+
+export interface RunOptions {
+  fixturePath: string;
+  clients: number;
+  steps: number;
+  streamsPerConnection: number;
+  verify: "bytes" | "sha256";
+  logDir: string;
+  run: number;
+  /** Node flags and the generator's script. */
+  loadgenArgs: string[];
+  /** Longest wait for one update to converge. */
+  updateTimeoutMs: number;
+}
+
+export interface UpdateSample {
+  step: number;
+  scheduledAt: number;
+  /** Driver time just before POST /step (the update time). */
+  t0: number;
+  stepReturnedMs: number;
+  convergenceMs: number;
+  p50ClientMs: number;
+  firstClientMs: number;
+  reached: number;
+  expected: number;
+  timedOut: boolean;
+}
+
+export interface RunResult {
+  server: string;
+  run: number;
+  ok: boolean;
+  error?: string;
+  clients: number;
+  clock: { offsetMs: number; rttMs: number };
+  rss: {
+    baselineBytes: number;
+    idleBytes?: number;
+    afterPushesBytes?: number;
+    afterDisconnectBytes?: number;
+    afterDisconnectWaitMs?: number;
+    peakBytes?: number;
+    perStreamIdleBytes?: number;
+    perStreamAfterPushesBytes?: number;
+    /** afterDisconnect / baseline. */
+    disconnectRatio?: number;
+  };
+  initial?: {
+    durationMs: number;
+    perClientMs: { p50: number; p99: number; max: number };
+    complete: number;
+    target: number;
+    lost: number;
+    timedOut: boolean;
+    serverCpuS: number;
+    loadgenCpuS: number;
+    wallS: number;
+    serverEventLoopDelayP99Ms?: number;
+  };
+  updates?: {
+    count: number;
+    /** Steps not applied because the phase ran out of time (the server could not keep up). */
+    skipped: number;
+    samples: UpdateSample[];
+    convergenceMs: { p50: number; p99: number; max: number };
+    timedOut: number;
+    serverCpuS: number;
+    serverCpuSPerUpdate: number;
+    bytesReceived: number;
+    bytesPerUpdate: number;
+    wallS: number;
+    achievedRatePerS: number;
+    serverEventLoopDelayP99Ms?: number;
+    serverEventLoopDelayMaxMs?: number;
+    loadgenCpuS: number;
+    /** Load generator CPU time / wall time during the phase: 1.0 = its core was saturated. */
+    loadgenCpuShare: number;
+    /** Sequential pacing: generator CPU time / summed convergence times (its load while updates were in flight). */
+    loadgenCpuShareConverging?: number;
+    loadgenEventLoopDelayP99Ms: number;
+    loadgenHandleP99Us?: number;
+  };
+  loadgen?: Record<string, unknown>;
+  serverStats?: Record<string, unknown>;
+  serverStatsAfterDisconnect?: Record<string, unknown>;
+  loadgenAfterDisconnect?: Record<string, unknown>;
+  serverExit?: number | null;
+  loadgenExit?: number | null;
+}
+
+type Json = Record<string, any>;
+
+export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptions): Promise<RunResult> {
+  const xdsPort = await freePort();
+  const serverControl = await freePort();
+  const loadgenControl = await freePort();
+  const tag = `${scenario.id}-run${o.run}-${server.id}`;
+  const result: RunResult = { server: server.id, run: o.run, ok: false, clients: o.clients, clock: { offsetMs: 0, rttMs: 0 }, rss: { baselineBytes: NaN } };
+  let srv: Started | undefined;
+  let gen: Started | undefined;
+  try {
+    srv = startPinned(0, server.command, [...server.args, "--fixture", o.fixturePath, "--xds-port", String(xdsPort), "--control-port", String(serverControl)], join(o.logDir, `${tag}-server.log`));
+    await waitReady(srv, serverControl);
+    await sleep(1000);
+    result.rss.baselineBytes = memory(srv.pid).rssBytes;
+
+    gen = startPinned(1, process.execPath, [
+      ...o.loadgenArgs, "--fixture", o.fixturePath, "--xds-port", String(xdsPort), "--control-port", String(loadgenControl),
+      "--max-clients", String(o.clients), "--verify", o.verify,
+    ], join(o.logDir, `${tag}-loadgen.log`));
+    await waitReady(gen, loadgenControl);
+    result.clock = await clockOffset(loadgenControl);
+    // Absent times come back from JSON as null: keep them NaN, not "offset ms after the epoch".
+    const toDriver = (loadgenTime: number | null) => (typeof loadgenTime === "number" ? loadgenTime - result.clock.offsetMs : NaN);
+
+    // Connect.
+    await controlRequest(serverControl, "GET", "/stats?reset=1");
+    const cpu0 = cpuSeconds(srv.pid);
+    const gcpu0 = cpuSeconds(gen.pid);
+    const connectAt = now();
+    await controlRequest(loadgenControl, "POST", "/connect", { clients: o.clients, spreadMs: scenario.connectSpreadMs, streamsPerConnection: o.streamsPerConnection });
+    const initial = await controlRequest<Json>(loadgenControl, "GET", `/wait?initial=1&timeoutMs=${scenario.initialTimeoutMs}`, undefined, scenario.initialTimeoutMs + 10_000);
+    const connectEnd = now();
+    const s1 = await controlRequest<Json>(serverControl, "GET", "/stats");
+    result.initial = {
+      durationMs: toDriver(initial.lastCompleteAt) - connectAt,
+      perClientMs: initial.perClientMs,
+      complete: initial.complete,
+      target: initial.target,
+      lost: initial.lost,
+      timedOut: initial.timedOut,
+      serverCpuS: cpuSeconds(srv.pid) - cpu0,
+      loadgenCpuS: cpuSeconds(gen.pid) - gcpu0,
+      wallS: (connectEnd - connectAt) / 1000,
+      serverEventLoopDelayP99Ms: s1.eventLoopDelayP99Ms,
+    };
+    if (initial.timedOut) throw new Error(`initial config: ${initial.complete}/${initial.target} clients complete after ${scenario.initialTimeoutMs} ms`);
+
+    await sleep(2000);
+    result.rss.idleBytes = memory(srv.pid).rssBytes;
+    result.rss.perStreamIdleBytes = (result.rss.idleBytes - result.rss.baselineBytes) / o.clients;
+
+    if (o.steps > 0) {
+      result.updates = await updates(scenario, o, srv, gen, serverControl, loadgenControl, toDriver);
+      await sleep(1000);
+      result.rss.afterPushesBytes = memory(srv.pid).rssBytes;
+      result.rss.perStreamAfterPushesBytes = (result.rss.afterPushesBytes - result.rss.baselineBytes) / o.clients;
+    }
+
+    result.loadgen = await controlRequest<Json>(loadgenControl, "GET", "/stats");
+    result.serverStats = await controlRequest<Json>(serverControl, "GET", "/stats");
+
+    if (scenario.measureDisconnect) {
+      await controlRequest(loadgenControl, "POST", "/disconnect", undefined, 60_000);
+      const began = now();
+      // Memory is given back lazily (GC, allocator, Go's scavenger): sample for up to 20 s, stop once within 10%.
+      let rss = memory(srv.pid).rssBytes;
+      for (let i = 0; i < 20 && rss > result.rss.baselineBytes * 1.1; i++) {
+        await sleep(1000);
+        rss = memory(srv.pid).rssBytes;
+      }
+      result.rss.afterDisconnectBytes = rss;
+      result.rss.afterDisconnectWaitMs = now() - began;
+      result.rss.disconnectRatio = rss / result.rss.baselineBytes;
+      result.serverStatsAfterDisconnect = await controlRequest<Json>(serverControl, "GET", "/stats");
+      result.loadgenAfterDisconnect = await controlRequest<Json>(loadgenControl, "GET", "/stats");
+    }
+    result.rss.peakBytes = memory(srv.pid).peakRssBytes;
+    result.ok = true;
+  } catch (err) {
+    result.error = (err as Error).message;
+    console.error(`!!! ${tag}: ${result.error}`);
+    // What the generator saw is the first thing to read after a failure.
+    if (gen) result.loadgen ??= await controlRequest<Json>(loadgenControl, "GET", "/stats", undefined, 2000).catch(() => undefined);
+  } finally {
+    if (gen) result.loadgenExit = await stop(gen);
+    if (srv) result.serverExit = await stop(srv);
+  }
+  return result;
+}
+
+async function updates(
+  scenario: Scenario,
+  o: RunOptions,
+  srv: Started,
+  gen: Started,
+  serverControl: number,
+  loadgenControl: number,
+  toDriver: (t: number | null) => number,
+): Promise<NonNullable<RunResult["updates"]>> {
+  await controlRequest(serverControl, "GET", "/stats?reset=1");
+  const before = await controlRequest<Json>(loadgenControl, "GET", "/stats?reset=1");
+  const cpu0 = cpuSeconds(srv.pid);
+  const gcpu0 = cpuSeconds(gen.pid);
+  const start = now();
+  const pending: Promise<UpdateSample>[] = [];
+
+  // Resolves once the server has taken the step; `converged` resolves when every client has it (a promise in an
+  // object, so that awaiting the first does not flatten into waiting for the second).
+  const apply = async (step: number, scheduledAt: number): Promise<{ converged: Promise<UpdateSample> }> => {
+    await controlRequest(loadgenControl, "POST", `/track?step=${step}`);
+    const t0 = now();
+    await controlRequest(serverControl, "POST", "/step", undefined, 120_000);
+    const stepReturnedMs = now() - t0;
+    const converged = controlRequest<Json>(loadgenControl, "GET", `/wait?step=${step}&timeoutMs=${o.updateTimeoutMs}`, undefined, o.updateTimeoutMs + 10_000).then((w) => ({
+      step,
+      scheduledAt,
+      t0,
+      stepReturnedMs,
+      convergenceMs: w.timedOut ? NaN : toDriver(w.lastAt) - t0,
+      p50ClientMs: toDriver(w.p50At) - t0,
+      firstClientMs: toDriver(w.firstAt) - t0,
+      reached: w.reached,
+      expected: w.expected,
+      timedOut: w.timedOut,
+    }));
+    return { converged };
+  };
+
+  // Bounded in time as well as in count: a server that cannot keep up (its POST /step answers late, or updates
+  // never converge) stops getting new steps once the phase has run 3× its planned length (at least 2 minutes);
+  // the steps not applied are reported.
+  const planned = scenario.pacing.mode === "rate" ? (o.steps * 1000) / scenario.pacing.perSecond : o.steps * 5_000;
+  const deadline = start + Math.max(3 * planned, 120_000);
+  let skipped = 0;
+  for (let step = 1; step <= o.steps; step++) {
+    if (now() > deadline) {
+      skipped = o.steps - step + 1;
+      console.error(`    !!! update phase over its time budget: ${skipped} of ${o.steps} steps not applied`);
+      break;
+    }
+    if (scenario.pacing.mode === "rate") {
+      // Open loop: step i at start + (i-1)/rate, or as soon as the previous POST /step returned if later.
+      const scheduledAt = start + ((step - 1) * 1000) / scenario.pacing.perSecond;
+      const wait = scheduledAt - now();
+      if (wait > 0) await sleep(wait);
+      pending.push((await apply(step, scheduledAt)).converged);
+    } else {
+      const { converged } = await apply(step, now());
+      await converged;
+      pending.push(converged);
+      if (step < o.steps) await sleep(scenario.pacing.settleMs);
+    }
+  }
+  const samples = await Promise.all(pending);
+  const end = now();
+  const cpuS = cpuSeconds(srv.pid) - cpu0;
+  const gcpuS = cpuSeconds(gen.pid) - gcpu0;
+  const after = await controlRequest<Json>(loadgenControl, "GET", "/stats");
+  const serverStats = await controlRequest<Json>(serverControl, "GET", "/stats");
+  // In sequential pacing the settle pauses are idle time for both sides; the CPU share is over the whole phase.
+  const conv = samples.map((s) => s.convergenceMs).filter((x) => Number.isFinite(x));
+  const bytes = after.bytesReceived - before.bytesReceived;
+  const wallS = (end - start) / 1000;
+  return {
+    count: samples.length,
+    skipped,
+    samples,
+    convergenceMs: { p50: percentile(conv, 50), p99: percentile(conv, 99), max: conv.length ? Math.max(...conv) : NaN },
+    timedOut: samples.filter((s) => s.timedOut).length,
+    serverCpuS: cpuS,
+    serverCpuSPerUpdate: cpuS / samples.length,
+    bytesReceived: bytes,
+    bytesPerUpdate: bytes / samples.length,
+    wallS,
+    achievedRatePerS: samples.length > 1 ? (samples.length - 1) / ((samples[samples.length - 1].t0 - samples[0].t0) / 1000) : NaN,
+    serverEventLoopDelayP99Ms: serverStats.eventLoopDelayP99Ms,
+    serverEventLoopDelayMaxMs: serverStats.eventLoopDelayMaxMs,
+    loadgenCpuS: gcpuS,
+    loadgenCpuShare: gcpuS / wallS,
+    loadgenCpuShareConverging: scenario.pacing.mode === "sequential" ? gcpuS / (conv.reduce((a, b) => a + b, 0) / 1000) : undefined,
+    loadgenEventLoopDelayP99Ms: after.eventLoopDelayP99Ms,
+    loadgenHandleP99Us: after.handle?.p99Us,
+  };
+}

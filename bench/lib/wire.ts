@@ -1,0 +1,255 @@
+// The protobuf wire format, only as far as the load generator needs it on its hot path: skim a DiscoveryResponse
+// (version_info, type_url, nonce, and per resource the Any's type_url, value and the resource's name) without
+// decoding any resource, and encode the two per-ACK fields. Everything else is built once with protobuf-es.
+//
+// Field numbers (envoy/service/discovery/v3/discovery.proto, google/protobuf/any.proto):
+//   DiscoveryResponse: 1 version_info, 2 resources (Any), 4 type_url, 5 nonce
+//   DiscoveryRequest:  1 version_info, 2 node, 3 resource_names, 4 type_url, 5 response_nonce, 6 error_detail
+//   Any: 1 type_url, 2 value
+//   Cluster.name, ClusterLoadAssignment.cluster_name, Listener.name, RouteConfiguration.name: field 1.
+// A protobuf message is the concatenation of its fields in any order, so an ACK is written as
+// [version_info][response_nonce] followed by a prebuilt [resource_names…][type_url] block.
+
+const WIRE_VARINT = 0;
+const WIRE_I64 = 1;
+const WIRE_LEN = 2;
+const WIRE_I32 = 5;
+
+/**
+ * The skim of one response. Resource ranges are written into `ranges`, six numbers per resource:
+ * [anyTypeUrlStart, anyTypeUrlEnd, valueStart, valueEnd, nameStart, nameEnd] (nameStart = -1 if no field 1).
+ * The arrays are reused from response to response (the generator is single-threaded).
+ */
+export interface SkimmedResponse {
+  versionInfo: string;
+  typeUrl: string;
+  nonce: string;
+  count: number;
+  ranges: Int32Array;
+  /**
+   * The bytes from the first resource field to the end of the last one, and whether only resource fields lie in
+   * between: then two responses with equal regions carry exactly the same resources, in the same order.
+   */
+  regionStart: number;
+  regionEnd: number;
+  contiguous: boolean;
+}
+
+let ranges = new Int32Array(6 * 1024);
+let anyRanges = new Int32Array(2 * 1024);
+const result: SkimmedResponse = { versionInfo: "", typeUrl: "", nonce: "", count: 0, ranges, regionStart: -1, regionEnd: -1, contiguous: true };
+
+// Reads a varint at `pos` into `varintValue`, returns the position after it. Lengths here are < 2^31.
+let varintValue = 0;
+function readVarint(buf: Uint8Array, pos: number): number {
+  let value = 0;
+  let shift = 0;
+  for (let i = 0; i < 10; i++) {
+    if (pos >= buf.length) throw new Error("truncated varint");
+    const b = buf[pos++];
+    if (shift < 28) value |= (b & 0x7f) << shift;
+    else value += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) {
+      varintValue = value;
+      return pos;
+    }
+    shift += 7;
+  }
+  throw new Error("varint too long");
+}
+
+function skipField(buf: Uint8Array, pos: number, wireType: number): number {
+  switch (wireType) {
+    case WIRE_VARINT:
+      return readVarint(buf, pos);
+    case WIRE_I64:
+      return pos + 8;
+    case WIRE_LEN:
+      pos = readVarint(buf, pos);
+      return pos + varintValue;
+    case WIRE_I32:
+      return pos + 4;
+    default:
+      throw new Error(`unsupported wire type ${wireType}`);
+  }
+}
+
+/**
+ * Skims the top level of a DiscoveryResponse: version, type, nonce, and where each resource (Any) lies. The
+ * resources themselves are looked into only by `skimResources`, which the caller skips when the region is one it
+ * has already verified. The returned object and its arrays are overwritten by the next call.
+ */
+export function skimDiscoveryResponse(buf: Buffer): SkimmedResponse {
+  let pos = 0;
+  const end = buf.length;
+  let count = 0;
+  result.versionInfo = "";
+  result.typeUrl = "";
+  result.nonce = "";
+  result.regionStart = -1;
+  result.regionEnd = -1;
+  result.contiguous = true;
+  while (pos < end) {
+    const fieldStart = pos;
+    pos = readVarint(buf, pos);
+    const tag = varintValue;
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (wireType !== WIRE_LEN || (field !== 1 && field !== 2 && field !== 4 && field !== 5)) {
+      pos = skipField(buf, pos, wireType);
+      continue;
+    }
+    pos = readVarint(buf, pos);
+    const start = pos;
+    const stop = pos + varintValue;
+    if (stop > end) throw new Error("truncated field");
+    pos = stop;
+    if (field !== 2) {
+      if (field === 1) result.versionInfo = buf.toString("latin1", start, stop);
+      else if (field === 4) result.typeUrl = buf.toString("latin1", start, stop);
+      else result.nonce = buf.toString("latin1", start, stop);
+      continue;
+    }
+    // Contiguous: each resource field starts where the previous one ended (nothing interleaved).
+    if (count === 0) result.regionStart = fieldStart;
+    else if (result.regionEnd !== fieldStart) result.contiguous = false;
+    result.regionEnd = stop;
+    if ((count + 1) * 2 > anyRanges.length) {
+      const bigger = new Int32Array(anyRanges.length * 2);
+      bigger.set(anyRanges);
+      anyRanges = bigger;
+    }
+    anyRanges[count * 2] = start;
+    anyRanges[count * 2 + 1] = stop;
+    count++;
+  }
+  result.count = count;
+  return result;
+}
+
+/** Fills `ranges` (Any type URL, value, resource name) for the resources of the last skimmed response. */
+export function skimResources(buf: Buffer, r: SkimmedResponse): void {
+  if (r.count * 6 > ranges.length) {
+    ranges = new Int32Array(Math.max(r.count * 6, ranges.length * 2));
+    r.ranges = ranges;
+  }
+  for (let k = 0; k < r.count; k++) skimAny(buf, anyRanges[k * 2], anyRanges[k * 2 + 1], k * 6);
+}
+
+function skimAny(buf: Uint8Array, start: number, stop: number, at: number): void {
+  ranges[at] = ranges[at + 1] = ranges[at + 2] = ranges[at + 3] = ranges[at + 4] = ranges[at + 5] = -1;
+  let pos = start;
+  while (pos < stop) {
+    pos = readVarint(buf, pos);
+    const tag = varintValue;
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (wireType !== WIRE_LEN || (field !== 1 && field !== 2)) {
+      pos = skipField(buf, pos, wireType);
+      continue;
+    }
+    pos = readVarint(buf, pos);
+    const s = pos;
+    const e = pos + varintValue;
+    pos = e;
+    if (field === 1) {
+      ranges[at] = s;
+      ranges[at + 1] = e;
+    } else {
+      ranges[at + 2] = s;
+      ranges[at + 3] = e;
+      skimName(buf, s, e, at);
+    }
+  }
+  if (pos !== stop) throw new Error("malformed Any");
+}
+
+// Field 1 (the name) comes first in every encoder that writes fields in number order (protobuf-es, Go, C++), but
+// the loop does not rely on it.
+function skimName(buf: Uint8Array, start: number, stop: number, at: number): void {
+  let pos = start;
+  while (pos < stop) {
+    pos = readVarint(buf, pos);
+    const tag = varintValue;
+    if (tag === ((1 << 3) | WIRE_LEN)) {
+      pos = readVarint(buf, pos);
+      ranges[at + 4] = pos;
+      ranges[at + 5] = pos + varintValue;
+      return;
+    }
+    pos = skipField(buf, pos, tag & 7);
+  }
+}
+
+/**
+ * The two things the floor server needs from a DiscoveryRequest: its type_url (field 4) and whether it carries an
+ * error_detail (field 6, a NACK). Every other field is skipped by length, unread: an Envoy ACK carries its whole
+ * subscription (500 EDS names in scenario A), and decoding those is work no server needs to do to answer.
+ */
+export function skimDiscoveryRequest(buf: Uint8Array): { typeUrl: string; nack: boolean } {
+  let pos = 0;
+  let typeUrl = "";
+  let nack = false;
+  while (pos < buf.length) {
+    pos = readVarint(buf, pos);
+    const tag = varintValue;
+    if ((tag & 7) !== WIRE_LEN) {
+      pos = skipField(buf, pos, tag & 7);
+      continue;
+    }
+    pos = readVarint(buf, pos);
+    const end = pos + varintValue;
+    if (tag >>> 3 === 4) typeUrl = Buffer.from(buf.buffer, buf.byteOffset + pos, end - pos).toString("latin1");
+    else if (tag >>> 3 === 6) nack = true;
+    pos = end;
+  }
+  return { typeUrl, nack };
+}
+
+/** A length-delimited string field: tag, length, UTF-8 bytes. */
+export function stringField(field: number, value: string): Buffer {
+  const len = Buffer.byteLength(value);
+  const out = Buffer.allocUnsafe(varintSize((field << 3) | WIRE_LEN) + varintSize(len) + len);
+  let pos = writeVarint(out, 0, (field << 3) | WIRE_LEN);
+  pos = writeVarint(out, pos, len);
+  out.write(value, pos, "utf8");
+  return out;
+}
+
+/** [version_info][response_nonce]: the part of an ACK that changes with every response. */
+export function ackHead(versionInfo: string, nonce: string): Buffer {
+  const vLen = Buffer.byteLength(versionInfo);
+  const nLen = Buffer.byteLength(nonce);
+  const size = (vLen > 0 ? 1 + varintSize(vLen) + vLen : 0) + (nLen > 0 ? 1 + varintSize(nLen) + nLen : 0);
+  const out = Buffer.allocUnsafe(size);
+  let pos = 0;
+  if (vLen > 0) {
+    out[pos++] = (1 << 3) | WIRE_LEN;
+    pos = writeVarint(out, pos, vLen);
+    pos += out.write(versionInfo, pos, "utf8");
+  }
+  if (nLen > 0) {
+    out[pos++] = (5 << 3) | WIRE_LEN;
+    pos = writeVarint(out, pos, nLen);
+    out.write(nonce, pos, "utf8");
+  }
+  return out;
+}
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(out: Buffer, pos: number, v: number): number {
+  while (v >= 0x80) {
+    out[pos++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[pos++] = v;
+  return pos;
+}

@@ -1,0 +1,78 @@
+// The server control protocol of bench/README.md for the Node servers (xdsd and the floor): argument parsing,
+// `POST /step`, `GET /stats` (with event-loop delay; `?reset=1` also restarts the delay histogram so that the
+// driver can read it per phase) and exit 0 on SIGTERM. The server itself supplies only "apply the next step".
+import { parseArgs } from "node:util";
+import { HttpError, serveControl } from "../lib/control-http.js";
+import { delayMs, loopDelayMonitor } from "../lib/loop-delay.js";
+
+export interface ServerArgs {
+  fixture: string;
+  xdsPort: number;
+  controlPort: number;
+  flags: Record<string, string | boolean | undefined>;
+}
+
+export function serverArgs(extra: Record<string, { type: "string" | "boolean" }> = {}): ServerArgs {
+  const { values } = parseArgs({
+    options: { fixture: { type: "string" }, "xds-port": { type: "string" }, "control-port": { type: "string" }, ...extra },
+  });
+  if (!values.fixture || !values["xds-port"] || !values["control-port"]) {
+    console.error("usage: --fixture FILE --xds-port PORT --control-port PORT");
+    process.exit(2);
+  }
+  return {
+    fixture: values.fixture as string,
+    xdsPort: Number(values["xds-port"]),
+    controlPort: Number(values["control-port"]),
+    flags: values as Record<string, string | boolean | undefined>,
+  };
+}
+
+export interface ControlledServer {
+  /** Applies the next step of the fixture; returns its index, or throws if there is none. */
+  step(): number | Promise<number>;
+  /** Extra figures for /stats (stream counts…). */
+  stats?(): Record<string, unknown>;
+  close(): Promise<void> | void;
+}
+
+export async function runControl(port: number, server: ControlledServer): Promise<void> {
+  const delay = loopDelayMonitor();
+  const http = await serveControl(port, {
+    "POST /step": async () => {
+      try {
+        return { step: await server.step() };
+      } catch (err) {
+        throw new HttpError(409, (err as Error).message);
+      }
+    },
+    "GET /stats": (query) => {
+      const usage = process.resourceUsage();
+      const out = {
+        rssBytes: process.memoryUsage.rss(),
+        // What V8 holds vs what the process holds: tells a leak from memory not yet given back to the OS.
+        heapUsedBytes: process.memoryUsage().heapUsed,
+        externalBytes: process.memoryUsage().external,
+        cpuUserMs: usage.userCPUTime / 1000,
+        cpuSystemMs: usage.systemCPUTime / 1000,
+        eventLoopDelayP99Ms: delayMs(delay.percentile(99)),
+        eventLoopDelayMaxMs: delayMs(delay.max),
+        ...server.stats?.(),
+      };
+      if (query.get("reset") === "1") delay.reset();
+      return out;
+    },
+  });
+  process.once("SIGTERM", () => {
+    delay.disable();
+    http.close();
+    http.closeAllConnections();
+    Promise.resolve(server.close()).then(
+      () => process.exit(0),
+      (err) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  });
+}
