@@ -12,8 +12,7 @@
 // messages, then trailers with grpc-status and grpc-message (percent-encoded). A call that fails before any
 // message may answer with trailers only.
 import http2 from "node:http2";
-import { fromBinary } from "@bufbuild/protobuf";
-import { DiscoveryRequestSchema } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { RequestDecoder } from "./request-decoder.js";
 import type { SotwResponse } from "./response.js";
 import { GrpcStatus, type GrpcStatusCode } from "./grpc-status.js";
 import { sotwMethods, type SotwCalls, type SotwMethod } from "./sotw-calls.js";
@@ -84,6 +83,7 @@ class Http2Call {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #deadline: NodeJS.Timeout | undefined;
+  readonly #decoder = new RequestDecoder();
   readonly #handler;
 
   constructor(
@@ -165,7 +165,7 @@ class Http2Call {
       }
       let request;
       try {
-        request = fromBinary(DiscoveryRequestSchema, frame.subarray(5));
+        request = this.#decoder.decode(frame.subarray(5));
       } catch (err) {
         this.#handler.ended("undecodable request");
         return this.#finish(GrpcStatus.INVALID_ARGUMENT, `cannot decode DiscoveryRequest: ${(err as Error).message}`);
