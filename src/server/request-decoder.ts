@@ -57,7 +57,10 @@ export class RequestDecoder {
         case F.resourceNames.number:
           if (namesStart >= 0 && fieldStart !== namesEnd) return undefined; // names not in one run
           if (namesStart < 0) namesStart = fieldStart;
-          reader.skip(wireType);
+          // Step over the name without making a view of it (reader.skip would allocate one per name).
+          const length = reader.uint32(); // read before pos: `pos += uint32()` would add to the old pos
+          reader.pos += length;
+          if (reader.pos > reader.len) throw new RangeError("premature end of a resource name");
           namesEnd = reader.pos;
           break;
         case F.typeUrl.number:
