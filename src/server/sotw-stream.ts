@@ -59,7 +59,7 @@ class TypeState {
   synced: Snapshot | undefined;
   /** Full-state types: the resources of the latest response, which the client now holds. */
   held: readonly EncodedResource[] = [];
-  /** The latest response kept resources the snapshot no longer has, to be dropped once later types settle. */
+  /** The latest response kept resources the snapshot no longer has, to drop once the types using them settle. */
   retaining = false;
 
   constructor(readonly type: ResourceType) {
@@ -122,7 +122,8 @@ export class SotwStream {
 
     // Envoy 1.40 re-sends its LDS/CDS wildcard subscription after a reconnect as an empty list (checked against the
     // real binary; older releases listed the known names, Envoy test ResourceNamesOnStreamReset), so the standard
-    // legacy rule holds for it; the e2e test "stream reset, then a new cluster" guards this.
+    // legacy rule holds for it; the e2e test "after xdsd restarts, Envoy reconnects and receives a cluster added
+    // afterwards" guards this.
     const { changed, added } = state.subscription.update(req.resourceNames);
     if (changed) {
       // A (re)subscribed name is sent even if the client was sent it before; a name no longer covered is
