@@ -13,7 +13,7 @@ import { ClusterSchema } from "../../src/gen/envoy/config/cluster/v3/cluster_pb.
 import { ClusterLoadAssignmentSchema } from "../../src/gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { RawXdsClient } from "../support/xds-client.js";
-import { edsCluster, endpoints, node } from "../support/resources.js";
+import { edsCluster, endpoints, node, twoClusters } from "../support/resources.js";
 
 const cache = new SnapshotCache();
 const nodes = new NodeStatusTracker();
@@ -26,8 +26,6 @@ const client = (method?: string) => {
   return c;
 };
 
-const v1 = () => Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", "10.0.0.1:80"), endpoints("b", "10.0.0.2:80")]);
-
 before(async () => {
   address = `127.0.0.1:${await server.listen("127.0.0.1:0")}`;
 });
@@ -37,7 +35,7 @@ after(async () => {
 });
 
 test("ADS: CDS then EDS, decoded as real Envoy messages, with control_plane set", async () => {
-  cache.setSnapshot("test/p1", v1());
+  cache.setSnapshot("test/p1", twoClusters());
   const c = client();
   c.send({ node: node("p1"), typeUrl: TypeUrl.Cluster });
   const cds = await c.next();
@@ -53,7 +51,7 @@ test("ADS: CDS then EDS, decoded as real Envoy messages, with control_plane set"
 });
 
 test("ACK then push; NACK recorded and the rejected version not resent; the next good one is", async () => {
-  cache.setSnapshot("test/p2", v1());
+  cache.setSnapshot("test/p2", twoClusters());
   const c = client();
   c.send({ node: node("p2"), typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: ["a"] });
   const r1 = await c.next();
@@ -78,7 +76,7 @@ test("ACK then push; NACK recorded and the rejected version not resent; the next
 });
 
 test("per-type service: EndpointDiscoveryService.StreamEndpoints with an empty type_url", async () => {
-  cache.setSnapshot("test/p3", v1());
+  cache.setSnapshot("test/p3", twoClusters());
   const c = client("/envoy.service.endpoint.v3.EndpointDiscoveryService/StreamEndpoints");
   c.send({ node: node("p3"), resourceNames: ["b"] });
   const r = await c.next();
@@ -95,7 +93,7 @@ test("a stream whose first request has no node ends with INVALID_ARGUMENT", asyn
 });
 
 test("a node's bookkeeping is freed when its last stream closes", async () => {
-  cache.setSnapshot("test/p4", v1());
+  cache.setSnapshot("test/p4", twoClusters());
   const a = client();
   const b = client();
   for (const c of [a, b]) c.send({ node: node("p4"), typeUrl: TypeUrl.Cluster });
@@ -111,7 +109,7 @@ test("a node's bookkeeping is freed when its last stream closes", async () => {
 test("closing the server ends open streams with UNAVAILABLE", async () => {
   const local = new XdsServer({ cache });
   const port = await local.listen("127.0.0.1:0");
-  cache.setSnapshot("test/p5", v1());
+  cache.setSnapshot("test/p5", twoClusters());
   const c = new RawXdsClient(`127.0.0.1:${port}`);
   c.send({ node: node("p5"), typeUrl: TypeUrl.Cluster });
   await c.next();

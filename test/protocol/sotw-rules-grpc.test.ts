@@ -11,7 +11,7 @@ import { ClusterSchema } from "../../src/gen/envoy/config/cluster/v3/cluster_pb.
 import { ClusterLoadAssignmentSchema } from "../../src/gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import type { DiscoveryResponse } from "../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
 import { RawXdsClient } from "../support/xds-client.js";
-import { edsCluster, endpoints, httpListener, node, routeTo } from "../support/resources.js";
+import { edsCluster, endpoints, httpListener, node, routeTo, twoClusters } from "../support/resources.js";
 
 const CDS = TypeUrl.Cluster;
 const EDS = TypeUrl.ClusterLoadAssignment;
@@ -38,9 +38,6 @@ const names = (r: DiscoveryResponse) =>
     .map((a) => (r.typeUrl === CDS ? anyUnpack(a, ClusterSchema)!.name : anyUnpack(a, ClusterLoadAssignmentSchema)!.clusterName))
     .sort();
 
-const clustersAB = (aAddress = "10.0.0.1:80") =>
-  Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", aAddress), endpoints("b", "10.0.0.2:80")]);
-
 before(async () => {
   address = `127.0.0.1:${await server.listen("127.0.0.1:0")}`;
 });
@@ -50,7 +47,7 @@ after(async () => {
 });
 
 test("each type has its own version and every response a unique nonce", async () => {
-  const { c, id } = connect(clustersAB());
+  const { c, id } = connect(twoClusters());
   c.send({ node: node(id), typeUrl: CDS });
   c.send({ typeUrl: EDS, resourceNames: ["a", "b"] });
   const [r1, r2] = [await c.next(), await c.next()];
@@ -60,11 +57,11 @@ test("each type has its own version and every response a unique nonce", async ()
 });
 
 test("a stale nonce is not answered; the newer response's ACK is", async () => {
-  const { c, key, id } = connect(clustersAB());
+  const { c, key, id } = connect(twoClusters());
   c.send({ node: node(id), typeUrl: EDS, resourceNames: ["a"] });
   const r1 = await c.next();
   c.ack(r1, ["a"]);
-  cache.setSnapshot(key, clustersAB("10.0.0.3:80"));
+  cache.setSnapshot(key, twoClusters("10.0.0.3:80"));
   const r2 = await c.next();
   c.send({ typeUrl: EDS, responseNonce: r1.nonce, versionInfo: r1.versionInfo, resourceNames: ["a", "b"] });
   await c.expectSilence(300);
@@ -74,7 +71,7 @@ test("a stale nonce is not answered; the newer response's ACK is", async () => {
 });
 
 test("EDS is answered while the CDS response is unacknowledged", async () => {
-  const { c, id } = connect(clustersAB());
+  const { c, id } = connect(twoClusters());
   c.send({ node: node(id), typeUrl: CDS });
   assert.equal((await c.next()).typeUrl, CDS);
   c.send({ typeUrl: EDS, resourceNames: ["a", "b"] }); // no CDS ACK sent, as Envoy does while clusters warm
@@ -84,7 +81,7 @@ test("EDS is answered while the CDS response is unacknowledged", async () => {
 });
 
 test("legacy wildcard: [] is everything, then ['a'] narrows and [] means nothing", async () => {
-  const { c, key, id } = connect(clustersAB());
+  const { c, key, id } = connect(twoClusters());
   c.send({ node: node(id), typeUrl: CDS, resourceNames: [] });
   const r1 = await c.next();
   assert.deepEqual(names(r1), ["a", "b"]);
@@ -98,7 +95,7 @@ test("legacy wildcard: [] is everything, then ['a'] narrows and [] means nothing
 });
 
 test("unsubscribe then resubscribe resends an unchanged resource", async () => {
-  const { c, id } = connect(clustersAB());
+  const { c, id } = connect(twoClusters());
   c.send({ node: node(id), typeUrl: EDS, resourceNames: ["a", "b"] });
   const r1 = await c.next();
   c.ack(r1, ["a"]);
@@ -109,7 +106,7 @@ test("unsubscribe then resubscribe resends an unchanged resource", async () => {
 });
 
 test("the node is taken from the first request; later requests without it are served", async () => {
-  const { c, key, id } = connect(clustersAB());
+  const { c, key, id } = connect(twoClusters());
   c.send({ node: node(id), typeUrl: CDS });
   c.ack(await c.next());
   c.send({ typeUrl: EDS, resourceNames: ["a"] });
@@ -118,14 +115,14 @@ test("the node is taken from the first request; later requests without it are se
 });
 
 test("CDS responses carry the full set (removal = absence); EDS responses only what changed", async () => {
-  const { c, key, id } = connect(clustersAB());
+  const { c, key, id } = connect(twoClusters());
   c.send({ node: node(id), typeUrl: CDS });
   const cds1 = await c.next();
   c.ack(cds1);
   c.send({ typeUrl: EDS, resourceNames: ["a", "b"] });
   const eds1 = await c.next();
   c.ack(eds1, ["a", "b"]);
-  cache.setSnapshot(key, clustersAB("10.0.0.9:80"));
+  cache.setSnapshot(key, twoClusters("10.0.0.9:80"));
   const eds2 = await c.next();
   assert.deepEqual(names(eds2), ["a"], "only the changed assignment");
   c.ack(eds2, ["a", "b"]);

@@ -9,6 +9,7 @@ import { HttpConnectionManagerSchema } from "../../src/gen/envoy/extensions/filt
 import { RouterSchema } from "../../src/gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import { ApiVersion } from "../../src/gen/envoy/config/core/v3/config_source_pb.js";
 import { NodeSchema, type Node } from "../../src/gen/envoy/config/core/v3/base_pb.js";
+import { Snapshot } from "../../src/cache/snapshot.js";
 
 const adsSource = { configSourceSpecifier: { case: "ads" as const, value: {} }, resourceApiVersion: ApiVersion.V3 };
 
@@ -70,4 +71,9 @@ export function routeTo(name: string, cluster: string, domain = "*"): RouteConfi
 
 export function node(id: string, cluster = "test", userAgentName = ""): Node {
   return create(NodeSchema, { id, cluster, userAgentName });
+}
+
+/** Clusters "a" and "b" with one endpoint each: the snapshot most protocol tests start from. */
+export function twoClusters(aAddress = "10.0.0.1:80"): Snapshot {
+  return Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", aAddress), endpoints("b", "10.0.0.2:80")]);
 }

@@ -11,16 +11,12 @@ import type { NackInfo, StreamInfo } from "../../src/server/events.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { StreamProtocolError } from "../../src/errors.js";
 import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
-import { edsCluster, endpoints, httpListener, node, routeTo } from "../support/resources.js";
+import { edsCluster, endpoints, httpListener, node, routeTo, twoClusters } from "../support/resources.js";
 
 const CDS = TypeUrl.Cluster;
 const EDS = TypeUrl.ClusterLoadAssignment;
 const LDS = TypeUrl.Listener;
 const RDS = TypeUrl.RouteConfiguration;
-
-function twoClusters(aEndpoint = "10.0.0.1:80") {
-  return Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", aEndpoint), endpoints("b", "10.0.0.2:80")]);
-}
 
 let streamIds = 0;
 function harness(opts: { snapshot?: Snapshot; fixedTypeUrl?: string } = {}) {
