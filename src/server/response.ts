@@ -68,6 +68,22 @@ export function encodeNonceField(nonce: string): Uint8Array {
 
 const nonceFieldNumber = DiscoveryResponseSchema.field.nonce.number;
 
+/**
+ * What a stream writes before the shared body: the 5-byte gRPC message header (uncompressed flag, big-endian
+ * length of the whole message) and then the nonce field. Putting the nonce first is valid protobuf — a parser
+ * must accept fields in any order and fields of a message may be concatenated (protobuf encoding spec, "Field
+ * Order") — and makes the per-stream part one small write followed by the shared body, with no copy of the body.
+ */
+export function grpcMessagePrefix(r: Pick<SotwResponse, "body" | "nonceField">): Buffer {
+  const prefix = Buffer.allocUnsafe(grpcHeaderBytes + r.nonceField.length);
+  prefix[0] = 0; // not compressed
+  prefix.writeUInt32BE(r.nonceField.length + r.body.length, 1);
+  prefix.set(r.nonceField, grpcHeaderBytes);
+  return prefix;
+}
+
+const grpcHeaderBytes = 5;
+
 /** The complete encoded DiscoveryResponse. */
 export function responseBytes(r: Pick<SotwResponse, "body" | "nonceField">): Buffer {
   return Buffer.concat([r.body, r.nonceField]);

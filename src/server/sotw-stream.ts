@@ -45,8 +45,14 @@ class TypeState {
   nonce = "";
   /** A response awaits the client's ACK or NACK. */
   awaitingReply = false;
-  /** Per name, the version the client was last sent, so holds or has rejected. */
-  sent = new Map<string, string>();
+  /**
+   * Per name, the version the client was last sent, so holds or has rejected. After a full-state response it is
+   * the map memoized on the snapshot for that content and shared by every stream sent it (a 1,000-cluster CDS
+   * push to 1,000 streams would otherwise build a million map entries per update); it is copied before its first
+   * change.
+   */
+  #sent: Map<string, string> = new Map();
+  #sentIsShared = false;
   sentVersionInfo = "";
   /** version_info of the content the client NACKed last; it is not sent again. */
   rejectedVersion: string | undefined;
@@ -64,6 +70,32 @@ class TypeState {
 
   constructor(readonly type: ResourceType) {
     this.subscription = new Subscription(type.wildcardByDefault);
+  }
+
+  get sent(): ReadonlyMap<string, string> {
+    return this.#sent;
+  }
+
+  /** The client now holds exactly `versions` (a full-state response); the map is shared and never changed here. */
+  holdExactly(versions: Map<string, string>): void {
+    this.#sent = versions;
+    this.#sentIsShared = true;
+  }
+
+  recordSent(name: string, version: string): void {
+    this.#ownSent().set(name, version);
+  }
+
+  forgetSent(name: string): void {
+    if (this.#sent.has(name)) this.#ownSent().delete(name);
+  }
+
+  #ownSent(): Map<string, string> {
+    if (this.#sentIsShared) {
+      this.#sent = new Map(this.#sent);
+      this.#sentIsShared = false;
+    }
+    return this.#sent;
   }
 }
 
@@ -128,8 +160,8 @@ export class SotwStream {
     if (changed) {
       // A (re)subscribed name is sent even if the client was sent it before; a name no longer covered is
       // forgotten so that a later resubscribe resends it. Unsubscribing needs no answer.
-      for (const name of added) state.sent.delete(name);
-      for (const name of state.sent.keys()) if (!state.subscription.covers(name)) state.sent.delete(name);
+      for (const name of added) state.forgetSent(name);
+      for (const name of state.sent.keys()) if (!state.subscription.covers(name)) state.forgetSent(name);
       if (added.length > 0 && type.sotwFullState) state.mustAnswer = true;
       state.synced = undefined;
     }
@@ -235,9 +267,9 @@ export class SotwStream {
     state.mustAnswer = false;
     state.retaining = retained.length > 0;
     if (type.sotwFullState) {
-      state.sent = new Map(payload.map((r) => [r.name, r.version]));
+      state.holdExactly(snapshot.memo(`sent\u0000${type.typeUrl}\u0000${versionInfo}`, contentKey, () => new Map(payload.map((r) => [r.name, r.version]))));
       state.held = payload;
-    } else for (const r of payload) state.sent.set(r.name, r.version);
+    } else for (const r of payload) state.recordSent(r.name, r.version);
 
     const response: SotwResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: payload, body, nonceField: encodeNonceField(nonce) };
     this.#o.send(response);
@@ -278,7 +310,7 @@ export class SotwStream {
         if (present.has(name)) continue;
         gone = true;
         // Absence is not deletion for RDS/EDS: forget the name so that if it comes back it is sent again.
-        if (!state.type.sotwFullState) state.sent.delete(name);
+        if (!state.type.sotwFullState) state.forgetSent(name);
       }
     }
     return { changed, gone };
@@ -292,7 +324,7 @@ export class SotwStream {
     for (const name of diff.removed) {
       if (!state.sent.has(name)) continue;
       gone = true;
-      if (!state.type.sotwFullState) state.sent.delete(name);
+      if (!state.type.sotwFullState) state.forgetSent(name);
     }
     return { changed, gone };
   }

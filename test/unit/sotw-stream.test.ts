@@ -6,7 +6,7 @@ import { DiscoveryRequestSchema, DiscoveryResponseSchema, type DiscoveryRequest 
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
 import { Snapshot } from "../../src/cache/snapshot.js";
 import { SotwStream } from "../../src/server/sotw-stream.js";
-import { responseBytes, type SotwResponse } from "../../src/server/response.js";
+import { grpcMessagePrefix, responseBytes, type SotwResponse } from "../../src/server/response.js";
 import type { NackInfo, StreamInfo } from "../../src/server/events.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { StreamProtocolError } from "../../src/errors.js";
@@ -77,6 +77,18 @@ test("the body plus the nonce field decodes to the DiscoveryResponse the library
   assert.deepEqual(new Uint8Array(responseBytes(r)), reference);
 });
 
+test("the gRPC message written on node:http2 (header and nonce first, then the body) frames and decodes to the response", () => {
+  const h = harness({ snapshot: twoClusters() });
+  h.request({ typeUrl: CDS });
+  const r = h.sent[0];
+  const message = Buffer.concat([grpcMessagePrefix(r), r.body]);
+  assert.equal(message[0], 0, "not compressed");
+  assert.equal(message.readUInt32BE(1), message.length - 5, "length prefix covers nonce field and body");
+  const decoded = fromBinary(DiscoveryResponseSchema, message.subarray(5));
+  assert.deepEqual(decoded, fromBinary(DiscoveryResponseSchema, responseBytes(r)));
+  assert.equal(decoded.nonce, r.nonce);
+});
+
 test("two streams subscribed alike get the very same body bytes; only the nonce differs", () => {
   const snapshot = twoClusters();
   const h1 = harness({ snapshot });
@@ -85,6 +97,24 @@ test("two streams subscribed alike get the very same body bytes; only the nonce 
   h2.request({ typeUrl: CDS });
   assert.equal(h1.sent[0].body, h2.sent[0].body);
   assert.notEqual(h1.sent[0].nonce, h2.sent[0].nonce);
+});
+
+test("streams share what a full-state response sent, yet one stream's unsubscribe does not change another's", () => {
+  const snapshot = twoClusters();
+  const h1 = harness({ snapshot });
+  const h2 = harness({ snapshot });
+  h1.request({ typeUrl: CDS, resourceNames: ["a", "b"] });
+  h2.request({ typeUrl: CDS, resourceNames: ["a", "b"] });
+  h1.ack(h1.sent[0], ["a"]); // h1 forgets "b"
+  h2.ack(h2.sent[0], ["a", "b"]);
+  assert.equal(h1.sent.length, 1, "unsubscribing needs no answer");
+  // Cluster b goes away: h2 still holds it, so its full-state CDS must be re-sent without it.
+  const withoutB = Snapshot.from([edsCluster("a"), endpoints("a", "10.0.0.1:80")]);
+  h1.cache.setSnapshot("test/n1", withoutB);
+  h2.cache.setSnapshot("test/n1", withoutB);
+  assert.equal(h2.sent.length, 2);
+  assert.deepEqual(h2.names(h2.sent[1]), ["a"]);
+  assert.equal(h1.sent.length, 1, "h1 no longer holds b: nothing to tell it");
 });
 
 test("changes while a response awaits its ACK coalesce into one response with the latest content", () => {
