@@ -65,7 +65,8 @@ if (cpus().length < 2) console.error("!!! fewer than 2 CPUs: server and generato
 
 function serverSpecs(): ServerSpec[] {
   const wanted = words(values.servers!.replace(/,/g, " "));
-  const nodeArgs = words(values["node-args"]!);
+  // --expose-gc only lets the driver ask for a collection after the disconnect phase (POST /gc); nothing else calls it.
+  const nodeArgs = ["--expose-gc", ...words(values["node-args"]!)];
   const specs: ServerSpec[] = [];
   for (const id of wanted) {
     if (id === "xdsd") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(here, "servers", "xdsd-server.js"), ...words(values["xdsd-args"]!)] });

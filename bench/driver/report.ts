@@ -45,6 +45,8 @@ export const figures: Figure[] = [
   { label: "RSS per idle stream (kB)", get: (r) => r.rss.perStreamIdleBytes, format: kb },
   { label: "RSS per stream after pushes (kB)", get: (r) => r.rss.perStreamAfterPushesBytes, format: kb, when: hasUpdates },
   { label: "RSS after disconnect / baseline", get: (r) => r.rss.disconnectRatio, format: ratio, when: (s) => s.measureDisconnect },
+  { label: "RSS after disconnect and a forced GC / baseline", get: (r) => r.rss.disconnectGcRatio, format: ratio, when: (s) => s.measureDisconnect },
+  { label: "heap in use after disconnect and a forced GC / baseline", get: (r) => r.rss.heapDisconnectGcRatio, format: ratio, when: (s) => s.measureDisconnect },
   { label: "resources not byte-identical (same message)", get: (r) => r.loadgen?.encodingDiffs as number | undefined, format: count },
   { label: "resources matching no fixture version", get: (r) => r.loadgen?.mismatches as number | undefined, format: count },
   { label: "NACK-worthy anomalies", get: anomalies, format: count },

@@ -71,6 +71,12 @@ export interface RunResult {
     perStreamAfterPushesBytes?: number;
     /** afterDisconnect / baseline. */
     disconnectRatio?: number;
+    /** After the disconnect wait, a forced full collection (POST /gc): RSS, and the language heap in use. */
+    afterDisconnectGcBytes?: number;
+    disconnectGcRatio?: number;
+    heapBaselineBytes?: number;
+    heapAfterDisconnectGcBytes?: number;
+    heapDisconnectGcRatio?: number;
   };
   initial?: {
     durationMs: number;
@@ -128,6 +134,9 @@ export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptio
   try {
     srv = startPinned(0, server.command, [...server.args, "--fixture", o.fixturePath, "--xds-port", String(xdsPort), "--control-port", String(serverControl)], join(o.logDir, `${tag}-server.log`));
     await waitReady(srv, serverControl);
+    // Where memory after disconnect is compared with the baseline, the baseline is taken after a forced
+    // collection too, so that the loading of step 0 does not count as baseline.
+    if (scenario.measureDisconnect) result.rss.heapBaselineBytes = await heapAfterForcedGc(serverControl);
     await sleep(1000);
     result.rss.baselineBytes = memory(srv.pid).rssBytes;
 
@@ -190,6 +199,13 @@ export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptio
       result.rss.afterDisconnectWaitMs = now() - began;
       result.rss.disconnectRatio = rss / result.rss.baselineBytes;
       result.serverStatsAfterDisconnect = await controlRequest<Json>(serverControl, "GET", "/stats");
+      const heap = await heapAfterForcedGc(serverControl);
+      if (heap !== undefined) {
+        result.rss.afterDisconnectGcBytes = memory(srv.pid).rssBytes;
+        result.rss.disconnectGcRatio = result.rss.afterDisconnectGcBytes / result.rss.baselineBytes;
+        result.rss.heapAfterDisconnectGcBytes = heap;
+        if (result.rss.heapBaselineBytes) result.rss.heapDisconnectGcRatio = heap / result.rss.heapBaselineBytes;
+      }
       result.loadgenAfterDisconnect = await controlRequest<Json>(loadgenControl, "GET", "/stats");
     }
     result.rss.peakBytes = memory(srv.pid).peakRssBytes;
@@ -299,4 +315,16 @@ async function updates(
     loadgenEventLoopDelayP99Ms: after.eventLoopDelayP99Ms,
     loadgenHandleP99Us: after.handle?.p99Us,
   };
+}
+
+/** POST /gc on a server (bench/README.md), then its heap in use a second later; undefined if it cannot. */
+async function heapAfterForcedGc(controlPort: number): Promise<number | undefined> {
+  try {
+    await controlRequest(controlPort, "POST", "/gc", undefined, 60_000);
+    await sleep(1000);
+    return (await controlRequest<{ heapUsedBytes: number }>(controlPort, "GET", "/stats")).heapUsedBytes;
+  } catch (err) {
+    console.error(`    (no forced GC: ${(err as Error).message})`);
+    return undefined;
+  }
 }

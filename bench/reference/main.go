@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -194,6 +195,12 @@ func rssBytes() int64 {
 	return -1
 }
 
+func heapUsedBytes() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
 func ms(tv syscall.Timeval) float64 {
 	return float64(tv.Sec)*1e3 + float64(tv.Usec)/1e3
 }
@@ -223,6 +230,16 @@ func (s *server) controlHandler() http.Handler {
 			writeJSON(w, http.StatusOK, map[string]int{"step": i})
 		}
 	})
+	// POST /gc: a forced collection that also returns freed memory to the OS, for the memory figures after
+	// disconnect only (the Node servers do the same with V8's last-resort collection).
+	mux.HandleFunc("/gc", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "POST only"})
+			return
+		}
+		debug.FreeOSMemory()
+		writeJSON(w, http.StatusOK, map[string]any{"rssBytes": rssBytes(), "heapUsedBytes": heapUsedBytes()})
+	})
 	mux.HandleFunc("/stats", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "GET only"})
@@ -231,10 +248,11 @@ func (s *server) controlHandler() http.Handler {
 		var ru syscall.Rusage
 		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 		writeJSON(w, http.StatusOK, map[string]any{
-			"rssBytes":    rssBytes(),
-			"cpuUserMs":   ms(ru.Utime),
-			"cpuSystemMs": ms(ru.Stime),
-			"goroutines":  runtime.NumGoroutine(),
+			"rssBytes":      rssBytes(),
+			"cpuUserMs":     ms(ru.Utime),
+			"cpuSystemMs":   ms(ru.Stime),
+			"goroutines":    runtime.NumGoroutine(),
+			"heapUsedBytes": heapUsedBytes(),
 		})
 	})
 	return mux

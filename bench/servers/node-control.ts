@@ -46,12 +46,23 @@ export async function runControl(port: number, server: ControlledServer): Promis
         throw new HttpError(409, (err as Error).message);
       }
     },
+    // A full collection on request, for the memory figures after disconnect only: V8 does not collect an idle
+    // heap by itself, and the native memory of closed sessions (nghttp2, sockets) is freed when their JS
+    // wrappers are. Needs --expose-gc (the driver passes it to the Node servers).
+    "POST /gc": () => {
+      const gc = (globalThis as { gc?: (options?: object) => void }).gc;
+      if (!gc) throw new HttpError(409, "start node with --expose-gc");
+      gc({ type: "major", execution: "sync", flavor: "last-resort" });
+      // heapUsed right after the call still counts pages V8 sweeps concurrently: read /stats a moment later.
+      return { rssBytes: process.memoryUsage.rss() };
+    },
     "GET /stats": (query) => {
       const usage = process.resourceUsage();
       const out = {
         rssBytes: process.memoryUsage.rss(),
         // What V8 holds vs what the process holds: tells a leak from memory not yet given back to the OS.
         heapUsedBytes: process.memoryUsage().heapUsed,
+        heapTotalBytes: process.memoryUsage().heapTotal,
         externalBytes: process.memoryUsage().external,
         cpuUserMs: usage.userCPUTime / 1000,
         cpuSystemMs: usage.systemCPUTime / 1000,
