@@ -14,6 +14,7 @@
 // message may answer with trailers only.
 import http2 from "node:http2";
 import { RequestDecoder } from "./request-decoder.js";
+import { SharedNameLists } from "./shared-name-lists.js";
 import { grpcMessagePrefix, type SotwResponse } from "./response.js";
 import { GrpcStatus, type GrpcStatusCode } from "./grpc-status.js";
 import { sotwMethods, type SotwCalls, type SotwMethod } from "./sotw-calls.js";
@@ -30,6 +31,7 @@ export class Http2Transport {
   readonly #server: http2.Http2Server;
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   readonly #maxRequestBytes: number;
+  readonly #nameLists = new SharedNameLists();
 
   constructor(
     private readonly calls: SotwCalls,
@@ -74,7 +76,7 @@ export class Http2Transport {
       trailersOnly(stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${headers[":path"]}`);
       return;
     }
-    new Http2Call(stream, headers, method, this.calls, this.#maxRequestBytes);
+    new Http2Call(stream, headers, method, this.calls, this.#maxRequestBytes, new RequestDecoder(this.#nameLists));
   }
 }
 
@@ -84,7 +86,6 @@ class Http2Call {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #deadline: NodeJS.Timeout | undefined;
-  readonly #decoder = new RequestDecoder();
   readonly #handler;
 
   constructor(
@@ -93,6 +94,7 @@ class Http2Call {
     method: SotwMethod,
     calls: SotwCalls,
     private readonly maxRequestBytes: number,
+    private readonly decoder: RequestDecoder,
   ) {
     const session = stream.session;
     const peer = session?.socket ? `${session.socket.remoteAddress}:${session.socket.remotePort}` : "unknown";
@@ -162,7 +164,7 @@ class Http2Call {
       }
       let request;
       try {
-        request = this.#decoder.decode(frame.subarray(5));
+        request = this.decoder.decode(frame.subarray(5));
       } catch (err) {
         this.#handler.ended("undecodable request");
         return this.#finish(GrpcStatus.INVALID_ARGUMENT, `cannot decode DiscoveryRequest: ${(err as Error).message}`);

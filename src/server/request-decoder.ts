@@ -12,6 +12,7 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { DiscoveryRequestSchema, type DiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { NodeSchema, type Node } from "../gen/envoy/config/core/v3/base_pb.js";
 import { StatusSchema, type Status } from "../gen/google/rpc/status_pb.js";
+import { SharedNameLists, type SharedNameList } from "./shared-name-lists.js";
 
 const F = DiscoveryRequestSchema.field;
 
@@ -20,10 +21,15 @@ interface Remembered<T> {
   value: T;
 }
 
-/** One per stream: it remembers that stream's previous node and subscriptions. */
+/**
+ * One per stream: it remembers that stream's previous node and subscriptions. Name lists that differ from the
+ * stream's previous one come from `nameLists`, shared by the transport's streams (see shared-name-lists.ts).
+ */
 export class RequestDecoder {
   #node: Remembered<Node> | undefined;
-  readonly #names = new Map<string, Remembered<string[]>>();
+  readonly #names = new Map<string, SharedNameList>();
+
+  constructor(private readonly nameLists: SharedNameLists = new SharedNameLists({ maxEntries: 16 })) {}
 
   decode(frame: Uint8Array): DiscoveryRequest {
     try {
@@ -83,16 +89,10 @@ export class RequestDecoder {
   }
 
   #namesOf(typeUrl: string, region: Uint8Array): string[] {
-    const previous = this.#names.get(typeUrl);
-    if (previous && Buffer.compare(previous.bytes, region) === 0) return previous.value;
-    const names: string[] = [];
-    const reader = new BinaryReader(region);
-    while (reader.pos < reader.len) {
-      reader.tag();
-      names.push(reader.string());
-    }
-    this.#names.set(typeUrl, { bytes: Buffer.from(region), value: names });
-    return names;
+    let list = this.#names.get(typeUrl);
+    if (!list || Buffer.compare(list.bytes, region) !== 0) this.#names.set(typeUrl, (list = this.nameLists.get(region)));
+    // Frozen and shared between streams: nothing downstream writes to resource_names.
+    return list.names as string[];
   }
 
   #nodeOf(bytes: Uint8Array): Node {

@@ -76,7 +76,7 @@ class TypeState {
     return this.#sent;
   }
 
-  /** The client now holds exactly `versions` (a full-state response); the map is shared and never changed here. */
+  /** The client was sent exactly `versions` (all it holds of the type); the map is shared and never changed here. */
   holdExactly(versions: Map<string, string>): void {
     this.#sent = versions;
     this.#sentIsShared = true;
@@ -244,8 +244,11 @@ export class SotwStream {
     const subscribed = subscribedResources(snapshot, type.typeUrl, subscription);
     let versionInfo = snapshot.memo(`version\u0000${type.typeUrl}`, subscription.key(), () => versionOfSet(subscribed));
     // LDS/CDS carry the whole subscribed set (a missing resource is deleted by the client); RDS/EDS only changes.
-    let payload = type.sotwFullState ? subscribed : changed;
-    let contentKey = type.sotwFullState ? subscription.key() : payload.map((r) => r.name).sort().join("\u0000");
+    // When everything subscribed changed (a first response), the changes are the memoized subscribed set itself,
+    // named by the subscription key: no per-stream sort of the names.
+    const whole = type.sotwFullState || changed.length === subscribed.length;
+    let payload = whole ? subscribed : changed;
+    let contentKey = whole ? subscription.key() : payload.map((r) => r.name).sort().join("\u0000");
     const retained = gone && delayRemovals && type.sotwFullState ? this.#removalsToDelay(state, subscribed) : [];
     if (retained.length > 0) {
       payload = [...subscribed, ...retained];
@@ -266,10 +269,12 @@ export class SotwStream {
     state.sentVersionInfo = versionInfo;
     state.mustAnswer = false;
     state.retaining = retained.length > 0;
+    const sentVersions = () => snapshot.memo(`sent\u0000${type.typeUrl}\u0000${versionInfo}`, contentKey, () => new Map(payload.map((r) => [r.name, r.version])));
     if (type.sotwFullState) {
-      state.holdExactly(snapshot.memo(`sent\u0000${type.typeUrl}\u0000${versionInfo}`, contentKey, () => new Map(payload.map((r) => [r.name, r.version]))));
+      state.holdExactly(sentVersions());
       state.held = payload;
-    } else for (const r of payload) state.recordSent(r.name, r.version);
+    } else if (state.sent.size === 0) state.holdExactly(sentVersions());
+    else for (const r of payload) state.recordSent(r.name, r.version);
 
     const response: SotwResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: payload, body, nonceField: encodeNonceField(nonce) };
     this.#o.send(response);

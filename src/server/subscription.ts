@@ -11,9 +11,8 @@ export const wildcardName = "*";
 
 export class Subscription {
   #wildcard = false;
-  #names = new Set<string>();
+  #requested: RequestedNames = noNames;
   #everNamed = false;
-  #key: string | undefined;
   #lastRequested: readonly string[] | undefined;
 
   constructor(private readonly wildcardByDefault: boolean) {}
@@ -23,7 +22,7 @@ export class Subscription {
   }
 
   get names(): ReadonlySet<string> {
-    return this.#names;
+    return this.#requested.names;
   }
 
   /**
@@ -37,34 +36,66 @@ export class Subscription {
     if (this.#lastRequested !== undefined && sameList(this.#lastRequested, requested)) return { changed: false, added: [] };
     this.#lastRequested = requested;
     const wasWildcard = this.#wildcard;
-    const names = new Set<string>();
-    for (const n of requested) if (n !== wildcardName) names.add(n);
+    const before = this.#requested.names;
+    const now = requestedNames(requested);
+    const names = now.names;
     if (requested.length > 0) this.#everNamed = true;
-    const wildcard = requested.includes(wildcardName) || (this.wildcardByDefault && !this.#everNamed);
+    const wildcard = now.explicitWildcard || (this.wildcardByDefault && !this.#everNamed);
 
     // A name counts as added only if it was not covered before: under a wildcard it already was.
-    const added = wasWildcard ? [] : [...names].filter((n) => !this.#names.has(n));
-    const changed = wildcard !== wasWildcard || names.size !== this.#names.size || [...names].some((n) => !this.#names.has(n));
+    const added = wasWildcard ? [] : [...names].filter((n) => !before.has(n));
+    const changed = wildcard !== wasWildcard || names.size !== before.size || [...names].some((n) => !before.has(n));
     this.#wildcard = wildcard;
-    this.#names = names;
-    if (changed) this.#key = undefined;
+    this.#requested = now;
     return { changed, added };
   }
 
   /** Whether a resource of this name is wanted. */
   covers(name: string): boolean {
-    return this.#wildcard || this.#names.has(name);
+    return this.#wildcard || this.#requested.names.has(name);
   }
 
   /**
    * A canonical string for the subscription, so that streams subscribed alike share what is derived from it (the
-   * subscribed resources of a snapshot, their version, the response body). The same string object is returned
-   * until the subscription changes, so that Map lookups with it hash it once.
+   * subscribed resources of a snapshot, their version, the response body). Streams that requested the same list
+   * object (see shared-name-lists.ts) get the same string object, so Map lookups with it hash it once.
    */
   key(): string {
-    this.#key ??= (this.#wildcard ? "*\u0001" : "") + [...this.#names].sort().join("\u0000");
-    return this.#key;
+    const r = this.#requested;
+    if (this.#wildcard) return (r.wildcardKey ??= "*\u0001" + sortedNames(r.names));
+    return (r.namedKey ??= sortedNames(r.names));
   }
+}
+
+/**
+ * What is derived from one `resource_names` list. Requests decoded by the node:http2 transport share their lists
+ * across streams, so the set and keys built from a list are kept beside it (weakly: they go with the list) and
+ * shared too: a thousand proxies subscribed to the same 500 names hold one set, not a thousand.
+ */
+interface RequestedNames {
+  /** Read-only once built: streams share it. */
+  readonly names: ReadonlySet<string>;
+  readonly explicitWildcard: boolean;
+  namedKey?: string;
+  wildcardKey?: string;
+}
+
+const noNames: RequestedNames = { names: new Set(), explicitWildcard: false };
+const derivedFromList = new WeakMap<readonly string[], RequestedNames>();
+
+function requestedNames(requested: readonly string[]): RequestedNames {
+  let derived = derivedFromList.get(requested);
+  if (!derived) {
+    const names = new Set<string>();
+    for (const n of requested) if (n !== wildcardName) names.add(n);
+    derived = { names, explicitWildcard: requested.includes(wildcardName) };
+    derivedFromList.set(requested, derived);
+  }
+  return derived;
+}
+
+function sortedNames(names: ReadonlySet<string>): string {
+  return [...names].sort().join("\u0000");
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
