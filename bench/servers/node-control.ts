@@ -46,14 +46,24 @@ export async function runControl(port: number, server: ControlledServer): Promis
         throw new HttpError(409, (err as Error).message);
       }
     },
-    // A full collection on request, for the memory figures after disconnect only: V8 does not collect an idle
+    // Full collections on request, for the memory figures after disconnect only: V8 does not collect an idle
     // heap by itself, and the native memory of closed sessions (nghttp2, sockets) is freed when their JS
-    // wrappers are. Needs --expose-gc (the driver passes it to the Node servers).
-    "POST /gc": () => {
-      const gc = (globalThis as { gc?: (options?: object) => void }).gc;
+    // wrappers are. One collection is not enough: a wrapper's weak callback frees a native object that held
+    // other JS objects, which only the next collection can take. So collect, let callbacks and immediates run,
+    // and repeat until the heap stops shrinking (what a heap snapshot's collection does inside V8). Needs
+    // --expose-gc (the driver passes it to the Node servers).
+    "POST /gc": async () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
       if (!gc) throw new HttpError(409, "start node with --expose-gc");
-      gc({ type: "major", execution: "sync", flavor: "last-resort" });
-      // heapUsed right after the call still counts pages V8 sweeps concurrently: read /stats a moment later.
+      let before = Infinity;
+      for (let pass = 0; pass < 10; pass++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const used = process.memoryUsage().heapUsed;
+        if (used > before * 0.99) break;
+        before = used;
+      }
+      // heapUsed right after a collection still counts pages V8 sweeps concurrently: read /stats a moment later.
       return { rssBytes: process.memoryUsage.rss() };
     },
     "GET /stats": (query) => {
