@@ -2,8 +2,9 @@
 // (type, version, resources), and this stream's nonce.
 //
 // Protobuf lets a message be written as the concatenation of its fields' encodings, in any order, so the body
-// (version_info, resources, type_url, control_plane) is encoded once and the nonce field is appended per stream.
-// A unit test checks that the concatenation decodes to the same DiscoveryResponse the library would encode.
+// (version_info, resources, type_url, control_plane) is encoded once and the nonce field is added per stream:
+// before the body on node:http2 (grpcMessagePrefix), after it through grpc-js (responseBytes). Unit tests check
+// that both decode to the same DiscoveryResponse the library would encode.
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { DiscoveryResponseSchema } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
