@@ -269,12 +269,11 @@ export class SotwStream {
     state.sentVersionInfo = versionInfo;
     state.mustAnswer = false;
     state.retaining = retained.length > 0;
-    const sentVersions = () => snapshot.memo(`sent\u0000${type.typeUrl}\u0000${versionInfo}`, contentKey, () => new Map(payload.map((r) => [r.name, r.version])));
-    if (type.sotwFullState) {
-      state.holdExactly(sentVersions());
-      state.held = payload;
-    } else if (state.sent.size === 0) state.holdExactly(sentVersions());
+    // A full-state response replaces what the client holds; so does a first RDS/EDS response. Either way the
+    // versions sent are the same for every stream sent this content: share them.
+    if (type.sotwFullState || state.sent.size === 0) state.holdExactly(sentVersionsOf(snapshot, type.typeUrl, versionInfo, contentKey, payload));
     else for (const r of payload) state.recordSent(r.name, r.version);
+    if (type.sotwFullState) state.held = payload;
 
     const response: SotwResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: payload, body, nonceField: encodeNonceField(nonce) };
     this.#o.send(response);
@@ -333,6 +332,11 @@ export class SotwStream {
     }
     return { changed, gone };
   }
+}
+
+/** Name → version of a response's resources; computed once per content (the key of its shared body) and shared. */
+function sentVersionsOf(snapshot: Snapshot, typeUrl: string, versionInfo: string, contentKey: string, payload: readonly EncodedResource[]): Map<string, string> {
+  return snapshot.memo(`sent\u0000${typeUrl}\u0000${versionInfo}`, contentKey, () => new Map(payload.map((r) => [r.name, r.version])));
 }
 
 /** The resources of a snapshot a subscription covers; computed once per (snapshot, subscription) and shared. */
