@@ -11,6 +11,7 @@ import type { ConfigState } from "../config/reloader.js";
 import { envoyRegistry } from "../resource/proto-registry.js";
 import { byPushOrder, resourceType } from "../resource/types.js";
 import { listenOn } from "../server/listen-address.js";
+import { silentLogger, type Logger } from "../log.js";
 
 export interface AdminServerOptions {
   cache: SnapshotCache;
@@ -18,13 +19,25 @@ export interface AdminServerOptions {
   /** True once the xDS port listens and until shutdown starts. */
   healthy(): boolean;
   config?(): ConfigState | undefined;
+  /** Where a request that failed inside the server is reported. */
+  log?: Logger;
 }
 
 export class AdminServer {
   readonly #server: Server;
 
   constructor(private readonly o: AdminServerOptions) {
-    this.#server = createServer((req, res) => this.#handle(req, res));
+    // No exception from a request may escape: it would end the process, and the xDS port with it. A request the
+    // handlers cannot make sense of gets 400, a failure of ours 500, and the server keeps serving.
+    this.#server = createServer((req, res) => {
+      try {
+        this.#handle(req, res);
+      } catch (err) {
+        (o.log ?? silentLogger).error(`admin ${req.method} ${JSON.stringify(req.url)} failed: ${(err as Error).stack ?? String(err)}`);
+        if (!res.headersSent) send(res, 500, { error: "internal error; see the xdsd log" });
+        else res.destroy();
+      }
+    });
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -39,9 +52,10 @@ export class AdminServer {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? "/", "http://admin");
+    const path = requestPath(req.url);
+    if (path === undefined) return send(res, 400, { error: `malformed request target ${JSON.stringify(req.url)}; expected a path such as /healthz` });
     if (req.method !== "GET") return send(res, 405, { error: "only GET is supported" });
-    switch (url.pathname) {
+    switch (path) {
       case "/healthz":
         return this.o.healthy() ? send(res, 200, { status: "ok" }) : send(res, 503, { status: "not serving" });
       case "/config":
@@ -49,7 +63,7 @@ export class AdminServer {
       case "/nodes":
         return send(res, 200, { nodes: this.o.nodes.list() });
       default:
-        return send(res, 404, { error: `no such endpoint ${url.pathname}`, endpoints: ["/healthz", "/config", "/nodes"] });
+        return send(res, 404, { error: `no such endpoint ${path}`, endpoints: ["/healthz", "/config", "/nodes"] });
     }
   }
 
@@ -88,6 +102,22 @@ function snapshotView(snapshot: Snapshot): Record<string, unknown> {
     };
   }
   return out;
+}
+
+/**
+ * The path of a request target (RFC 9112 §3.2: origin-form `/path?query`, or absolute-form). `new URL(target, base)`
+ * reads `//host...` as a network path and throws on one it cannot parse (`//[`, `//a:99999`), so an origin-form
+ * target is parsed on a fixed origin as a path only. Undefined for a target that is neither.
+ */
+function requestPath(target: string | undefined): string | undefined {
+  if (!target) return undefined;
+  try {
+    if (target.startsWith("/")) return new URL(`http://admin${target}`).pathname;
+    const url = new URL(target);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.pathname : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -6,16 +6,54 @@ import { loadConfigFile, renderBootstrap } from "../config/index.js";
 import { snapshotsOf } from "../config/publish.js";
 import { parseListenAddress } from "../server/listen-address.js";
 import { serve } from "./serve.js";
+import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "../config/config-limits.js";
+import { defaultTransportLimits, type TransportLimits } from "../server/transport-limits.js";
 
 const usage = `usage:
-  xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT]
+  xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [LIMITS]
       Serve FILE over xDS (default 0.0.0.0:18000), admin on 127.0.0.1:18001; FILE is watched for changes.
-  xdsd validate --config FILE
+  xdsd validate --config FILE [CONFIG LIMITS]
       Exit 0 if FILE is valid; else print every error with file:line:column and field path, exit 2.
   xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads]
                  [--listen-port PORT] [--admin-port PORT]
       Print an Envoy 1.40 bootstrap (YAML) for a node: eds = static listeners and routes from FILE with EDS
-      clusters (default); ads = everything over ADS. FILE defaults to examples/seed.yaml, --xds to 127.0.0.1:18000.`;
+      clusters (default); ads = everything over ADS. FILE defaults to examples/seed.yaml, --xds to 127.0.0.1:18000.
+  Limits, each a positive whole number (docs/limits.md), with their defaults:
+      serve, validate: ${limitFlagList(defaultConfigLimits, (k) => configLimitFlags[k])}
+      serve only: ${limitFlagList(defaultTransportLimits, (k) => `--${kebab(k)}`)}`;
+
+function limitFlagList<T extends object>(defaults: T, flagOf: (key: keyof T) => string): string {
+  return (Object.keys(defaults) as (keyof T)[]).map((k) => `${flagOf(k)} ${String(defaults[k])}`).join(", ");
+}
+
+/** Flags that set a limit, each a positive integer: flag → which limit. */
+const configLimitOptions = Object.fromEntries(
+  (Object.keys(configLimitFlags) as (keyof ConfigLimits)[]).map((key) => [configLimitFlags[key].slice(2), key]),
+) as Record<string, keyof ConfigLimits>;
+const transportLimitOptions = Object.fromEntries(
+  (Object.keys(defaultTransportLimits) as (keyof TransportLimits)[]).map((key) => [kebab(key), key]),
+) as Record<string, keyof TransportLimits>;
+
+function kebab(camel: string): string {
+  return camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function stringOptions(names: Iterable<string>): Record<string, { type: "string" }> {
+  return Object.fromEntries([...names].map((n) => [n, { type: "string" as const }]));
+}
+
+/** Reads the limit flags present in `values` into a partial limits object. */
+function limitsFrom<K extends string>(values: Record<string, unknown>, options: Record<string, K>): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const [flag, key] of Object.entries(options)) {
+    const v = values[flag];
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 1) throw new BadArgumentError(`--${flag} "${String(v)}": expected a positive whole number`);
+    out[key] = n;
+  }
+  return out;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -46,11 +84,19 @@ function requireFlag(values: Record<string, unknown>, name: string): string {
 async function runServe(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: "string" }, "xds-listen": { type: "string", default: "0.0.0.0:18000" }, "admin-listen": { type: "string", default: "127.0.0.1:18001" } },
+    options: {
+      config: { type: "string" },
+      "xds-listen": { type: "string", default: "0.0.0.0:18000" },
+      "admin-listen": { type: "string", default: "127.0.0.1:18001" },
+      ...stringOptions(Object.keys(configLimitOptions)),
+      ...stringOptions(Object.keys(transportLimitOptions)),
+    },
   });
   const log = consoleLogger();
   const daemon = await serve({
     configFile: requireFlag(values, "config"),
+    configLimits: limitsFrom(values, configLimitOptions),
+    transportLimits: limitsFrom(values, transportLimitOptions),
     xdsListen: parseListenAddress("--xds-listen", values["xds-listen"]!),
     adminListen: parseListenAddress("--admin-listen", values["admin-listen"]!),
     log,
@@ -67,9 +113,9 @@ async function runServe(args: string[]): Promise<number> {
 }
 
 function runValidate(args: string[]): number {
-  const { values } = parseArgs({ args, options: { config: { type: "string" } } });
+  const { values } = parseArgs({ args, options: { config: { type: "string" }, ...stringOptions(Object.keys(configLimitOptions)) } });
   const file = requireFlag(values, "config");
-  const config = loadConfigFile(file);
+  const config = loadConfigFile(file, limitsFrom(values, configLimitOptions));
   const snapshots = snapshotsOf(config);
   const groups = snapshots.nodes.size ? `, ${snapshots.nodes.size} node group(s)` : "";
   process.stdout.write(`${file}: ok (${JSON.stringify(snapshots.defaults.summary())}${groups})\n`);

@@ -9,6 +9,8 @@ import { ConfigReloader } from "../config/reloader.js";
 import { AdminServer } from "../admin/admin-server.js";
 import type { Logger } from "../log.js";
 import type { ListenAddress } from "../server/listen-address.js";
+import type { ConfigLimits } from "../config/config-limits.js";
+import type { TransportLimits } from "../server/transport-limits.js";
 import { hostname } from "node:os";
 
 export interface ServeOptions {
@@ -16,6 +18,10 @@ export interface ServeOptions {
   xdsListen: ListenAddress;
   adminListen: ListenAddress;
   log: Logger;
+  /** Overrides of the xDS transport's limits (defaults in server/transport-limits.ts). */
+  transportLimits?: Partial<TransportLimits>;
+  /** Overrides of the config limits (defaults in config/config-limits.ts). */
+  configLimits?: Partial<ConfigLimits>;
 }
 
 export interface RunningDaemon {
@@ -26,13 +32,18 @@ export interface RunningDaemon {
 
 export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const cache = new SnapshotCache();
-  const reloader = new ConfigReloader(o.configFile, cache, o.log);
-  reloader.loadInitial();
+  const reloader = new ConfigReloader(o.configFile, cache, o.log, { limits: o.configLimits });
+  try {
+    await reloader.loadInitial();
+  } catch (err) {
+    await reloader.close();
+    throw err;
+  }
 
   const nodes = new NodeStatusTracker();
-  const xds = new XdsServer({ cache, events: combineEvents(loggingEvents(o.log), nodes), controlPlaneId: `xdsd@${hostname()}` });
+  const xds = new XdsServer({ cache, events: combineEvents(loggingEvents(o.log), nodes), controlPlaneId: `xdsd@${hostname()}`, log: o.log, ...o.transportLimits });
   let healthy = false;
-  const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state });
+  const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, log: o.log });
   const adminPort = await admin.listen(o.adminListen.host, o.adminListen.port);
   const xdsPort = await xds.listen(o.xdsListen);
   healthy = true;
@@ -43,7 +54,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const stop = () =>
     (stopping ??= (async () => {
       healthy = false;
-      reloader.close();
+      await reloader.close();
       await xds.close();
       await admin.close();
       o.log.info("xdsd stopped");

@@ -2,14 +2,15 @@
 // resource decoding, semantics (per node group). Each pass collects every issue it finds; the passes after
 // syntax all run, so one attempt shows the user everything that is wrong. Only a config without issues is
 // translated.
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { Message } from "@bufbuild/protobuf";
 import { ConfigError, type ConfigIssue, type SourceLocation } from "../errors.js";
 import { TypeUrl } from "../resource/type-urls.js";
 import type { GroupConfig } from "./model.js";
 import { decodeRawResource, type RawResource } from "./raw-resources.js";
 import { checkSchema } from "./schema.js";
-import { ConfigSource, formatPath, type Path } from "./source.js";
+import { ConfigSource, formatPath, tooLargeMessage, type Path } from "./source.js";
+import { defaultConfigLimits, type ConfigLimits } from "./config-limits.js";
 import { translateCluster, translateListener } from "./translate.js";
 import { asArray, GroupChecker, isObj } from "./validate.js";
 
@@ -36,8 +37,8 @@ interface Group {
 }
 
 /** Parses and validates a config document (YAML or JSON). Throws ConfigError listing every problem found. */
-export function parseConfig(text: string, file: string): LoadedConfig {
-  const source = new ConfigSource(text, file);
+export function parseConfig(text: string, file: string, limits: Partial<ConfigLimits> = {}): LoadedConfig {
+  const source = new ConfigSource(text, file, limits);
   if (source.syntaxIssues.length > 0) throw new ConfigError(source.syntaxIssues);
 
   if (source.value === null || source.value === undefined) {
@@ -78,16 +79,42 @@ export function parseConfig(text: string, file: string): LoadedConfig {
 }
 
 /** Reads a config file; a file that can't be read is reported like any other config problem. */
-export function loadConfigFile(path: string): LoadedConfig {
-  let text: string;
+export function loadConfigFile(path: string, limits: Partial<ConfigLimits> = {}): LoadedConfig {
+  return parseConfig(readConfigText(path, limits.maxBytes), path, limits);
+}
+
+/**
+ * The text of a config file, refused without reading it when it is over `maxBytes` (a file written over the watched
+ * one can be any size). Read through one descriptor, so a file that grows between the size check and the read is
+ * still cut at the limit and refused.
+ */
+export function readConfigText(path: string, maxBytes = defaultConfigLimits.maxBytes): string {
+  let fd: number | undefined;
   try {
-    text = readFileSync(path, "utf8");
+    fd = openSync(path, "r");
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+    if (stat.size > maxBytes) throw new ConfigError([{ location: { file: path }, message: tooLargeMessage(stat.size, maxBytes) }]);
+    // Read to the end (the file may have grown since fstat), but never more than one byte past the limit.
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(maxBytes + 1 - length, Math.max(stat.size + 1 - length, 64 * 1024)));
+      const n = chunk.length === 0 ? 0 : readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      length += n;
+      if (length > maxBytes) throw new ConfigError([{ location: { file: path }, message: tooLargeMessage(length, maxBytes) }]);
+    }
+    return Buffer.concat(chunks, length).toString("utf8");
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     const err = e as NodeJS.ErrnoException;
     const reason = err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "is a directory, not a config file" : err.message;
     throw new ConfigError([{ location: { file: path }, message: `cannot read config file: ${reason}` }]);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  return parseConfig(text, path);
 }
 
 function translateGroup(source: ConfigSource, group: Group): ConfigResource[] {

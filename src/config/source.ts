@@ -2,8 +2,10 @@
 // JSON Schema, the semantic checks or protobuf-es — can name the file, line, column and field path to fix.
 // YAML and JSON go through the same parser: JSON is (for config purposes) a subset of YAML 1.2, and the YAML
 // parser keeps node positions where JSON.parse only reports an offset for the first syntax error.
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from "yaml";
 import type { ConfigIssue, SourceLocation } from "../errors.js";
+import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "./config-limits.js";
+import { readYaml } from "./yaml-reader.js";
 
 /** A position in the document's value tree: map keys and sequence indexes, outermost first. */
 export type Path = readonly (string | number)[];
@@ -14,20 +16,23 @@ export class ConfigSource {
   readonly value: unknown;
   /** Syntax errors; when there are any, `value` is undefined and nothing else should be checked. */
   readonly syntaxIssues: readonly ConfigIssue[];
-  private readonly doc: Document;
-  private readonly lines: LineCounter;
+  private readonly doc: Document | undefined;
+  private readonly lines: LineCounter | undefined;
 
-  constructor(text: string, file: string) {
+  constructor(text: string, file: string, limits: Partial<ConfigLimits> = {}) {
+    const { maxBytes, maxDepth, maxAliasNodes } = { ...defaultConfigLimits, ...limits };
     this.file = file;
-    this.lines = new LineCounter();
-    // `merge` lets users share blocks with `<<: *anchor`, as Envoy's own YAML loader allows.
-    this.doc = parseDocument(text.replace(/^\uFEFF/, ""), { lineCounter: this.lines, prettyErrors: false, merge: true });
-    this.syntaxIssues = this.doc.errors.map((e) => ({
-      location: { file, ...this.position(e.pos[0]) },
-      // The parser's advice is for programmers calling it; a config author needs a different one.
-      message: e.code === "MULTIPLE_DOCS" ? "a config file holds one YAML document; remove the `---` separator" : e.message,
-    }));
-    this.value = this.syntaxIssues.length === 0 ? this.doc.toJS({ maxAliasCount: 1000 }) : undefined;
+    const bytes = Buffer.byteLength(text);
+    if (bytes > maxBytes) {
+      // Refused before parsing: the parser's memory grows with the text (a 50 MB file took 4 GB and the process).
+      this.syntaxIssues = [{ location: { file }, message: tooLargeMessage(bytes, maxBytes) }];
+      return;
+    }
+    const read = readYaml(text.replace(/^\uFEFF/, ""), { maxDepth, maxAliasNodes });
+    this.doc = read.doc;
+    this.lines = read.lines;
+    this.syntaxIssues = read.issues.map((issue) => ({ location: { file, ...this.position(issue.offset) }, message: issue.message }));
+    this.value = read.value;
   }
 
   /** Where the value at `path` starts. When the path leads nowhere (e.g. a key that is missing), the nearest existing ancestor. */
@@ -51,9 +56,11 @@ export class ConfigSource {
   }
 
   private nodeAt(path: Path): Node | undefined {
-    let node: unknown = this.doc.contents;
+    const doc = this.doc;
+    if (!doc) return undefined;
+    let node: unknown = doc.contents;
     for (const segment of path) {
-      if (isAlias(node)) node = node.resolve(this.doc);
+      if (isAlias(node)) node = node.resolve(doc);
       let next: unknown;
       if (isMap(node)) {
         next = node.items.find((p) => isPair(p) && keyMatches(p.key, segment))?.value;
@@ -71,9 +78,14 @@ export class ConfigSource {
   }
 
   private position(offset: number): { line: number; column: number } {
+    if (!this.lines) return { line: 1, column: 1 };
     const { line, col } = this.lines.linePos(offset);
     return { line, column: col };
   }
+}
+
+export function tooLargeMessage(bytes: number, maxBytes: number): string {
+  return `the config is ${bytes} bytes, over the limit of ${maxBytes} (${configLimitFlags.maxBytes} raises it); it was not parsed`;
 }
 
 function keyMatches(key: unknown, segment: string | number): boolean {

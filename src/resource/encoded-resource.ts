@@ -1,7 +1,7 @@
 // A resource encoded once: the protobuf bytes of the message, wrapped in the `Any` every response carries, and a
 // version derived from those bytes. Every stream that needs this resource at this content gets these same bytes.
 import { createHash } from "node:crypto";
-import { create, toBinary, type Message } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type Message } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
 import { resourceType, type ResourceReference } from "./types.js";
 import { UnnamedResourceError } from "../errors.js";
@@ -50,6 +50,32 @@ function encode(message: Message): EncodedResource {
     message,
     any: create(AnySchema, { typeUrl, value }),
     references: type.referencesOf(message),
+  };
+}
+
+/**
+ * A resource encoded elsewhere (the config worker thread): its bytes, version and references as that side computed
+ * them. The message is decoded from the bytes only when something asks for it (the admin API's JSON view), so that
+ * taking over a large config costs the main thread no decoding.
+ */
+export function encodedResourceFromBytes(
+  typeUrl: string,
+  name: string,
+  version: string,
+  value: Uint8Array,
+  references: readonly ResourceReference[],
+): EncodedResource {
+  const type = resourceType(typeUrl);
+  let message: Message | undefined;
+  return {
+    typeUrl,
+    name,
+    version,
+    references,
+    any: create(AnySchema, { typeUrl, value }),
+    get message() {
+      return (message ??= fromBinary(type.schema, value));
+    },
   };
 }
 

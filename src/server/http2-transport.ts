@@ -12,6 +12,10 @@
 // each message is a 1-byte compressed flag, a 4-byte big-endian length and the bytes; the response sends headers,
 // messages, then trailers with grpc-status and grpc-message (percent-encoded). A call that fails before any
 // message may answer with trailers only.
+//
+// Hostile or broken clients: every limit is in transport-limits.ts. A call that ends with an error while the client
+// is still sending gets RST_STREAM(NO_ERROR) after its trailers (RFC 9113 §8.1: the server may ask the client to
+// stop sending a request it has answered), so nothing more is read for it and its buffers are dropped at once.
 import http2 from "node:http2";
 import { RequestDecoder } from "./request-decoder.js";
 import { SharedNameLists } from "./shared-name-lists.js";
@@ -19,33 +23,52 @@ import { grpcMessagePrefix, type SotwResponse } from "./response.js";
 import { GrpcStatus, type GrpcStatusCode } from "./grpc-status.js";
 import { sotwMethods, type SotwCalls, type SotwMethod } from "./sotw-calls.js";
 import { listenOn } from "./listen-address.js";
+import { ByteBudget } from "./byte-budget.js";
+import { GrpcFramingError, GrpcMessageReader } from "./grpc-message-reader.js";
+import { StreamRateLimit } from "./stream-rate-limit.js";
+import { defaultTransportLimits, type TransportLimits } from "./transport-limits.js";
+import { silentLogger, type Logger } from "../log.js";
 
-export interface Http2TransportOptions {
-  /** Largest request message accepted (gRPC's default receive limit is 4 MiB). */
-  maxRequestBytes?: number;
+export interface Http2TransportOptions extends Partial<TransportLimits> {
+  /** Where connection-level trouble is reported (a client over a limit, a connection error). */
+  log?: Logger;
 }
 
 const methodsByPath = new Map(sotwMethods.map((m) => [m.path, m]));
+const { NGHTTP2_NO_ERROR, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+
+/** What the transport keeps per connection. */
+interface Connection {
+  readonly peer: string;
+  readonly buffered: ByteBudget;
+  readonly streamRate: StreamRateLimit;
+  /** When refused streams were last logged, so a churning client makes one line per interval, not one per stream. */
+  refusedLoggedAt: number;
+  refusedSinceLog: number;
+}
+
+const refusedLogIntervalMs = 10_000;
 
 export class Http2Transport {
   readonly #server: http2.Http2Server;
-  readonly #sessions = new Set<http2.ServerHttp2Session>();
-  readonly #maxRequestBytes: number;
+  readonly #connections = new Map<http2.Http2Session, Connection>();
+  readonly #limits: TransportLimits;
+  readonly #buffered: ByteBudget;
   readonly #nameLists = new SharedNameLists();
+  readonly #log: Logger;
 
   constructor(
     private readonly calls: SotwCalls,
     options: Http2TransportOptions = {},
   ) {
-    this.#maxRequestBytes = options.maxRequestBytes ?? 4 * 1024 * 1024;
+    const { log, ...limits } = options;
+    this.#limits = { ...defaultTransportLimits, ...stripUndefined(limits) };
+    this.#log = log ?? silentLogger;
+    this.#buffered = new ByteBudget(this.#limits.maxBufferedBytes);
     // A big fan-out queues a lot of outgoing data per session; node's default cap (10 MB) would refuse new
     // streams on a connection that is merely slow to read a large CDS response.
-    this.#server = http2.createServer({ maxSessionMemory: 256 });
-    this.#server.on("session", (session) => {
-      this.#sessions.add(session);
-      session.on("close", () => this.#sessions.delete(session));
-      session.on("error", () => {}); // a broken connection ends its streams, which is all that matters here
-    });
+    this.#server = http2.createServer({ maxSessionMemory: 256, settings: { maxConcurrentStreams: this.#limits.maxStreamsPerConnection } });
+    this.#server.on("session", (session) => this.#onSession(session));
     this.#server.on("stream", (stream, headers) => this.#onStream(stream, headers));
   }
 
@@ -53,38 +76,80 @@ export class Http2Transport {
     return listenOn(this.#server, { host, port });
   }
 
+  /** Bytes of incomplete requests buffered over all connections (for tests and status). */
+  get bufferedBytes(): number {
+    return this.#buffered.used;
+  }
+
   /** Ends every call with UNAVAILABLE, then closes the connections, forcibly after `graceMs`. */
   async close(graceMs: number): Promise<void> {
     this.calls.closeAll(GrpcStatus.UNAVAILABLE, "xdsd is shutting down", "server shutting down");
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const session of this.#sessions) session.close();
+    for (const session of this.#connections.keys()) session.close();
     const timer = setTimeout(() => {
-      for (const session of this.#sessions) session.destroy();
+      for (const session of this.#connections.keys()) session.destroy();
     }, graceMs);
     await closed;
     clearTimeout(timer);
   }
 
+  #onSession(session: http2.ServerHttp2Session): void {
+    const socket = session.socket;
+    const peer = socket ? `${socket.remoteAddress}:${socket.remotePort}` : "unknown";
+    const { maxBufferedBytesPerConnection, streamBurstPerConnection, streamsPerSecondPerConnection } = this.#limits;
+    this.#connections.set(session, {
+      peer,
+      buffered: new ByteBudget(maxBufferedBytesPerConnection, this.#buffered),
+      streamRate: new StreamRateLimit(streamBurstPerConnection, streamsPerSecondPerConnection),
+      refusedLoggedAt: -Infinity,
+      refusedSinceLog: 0,
+    });
+    session.on("close", () => this.#connections.delete(session));
+    // A broken connection ends its streams, which is what matters; but say why, or a proxy's disconnects are a
+    // mystery to the operator (nghttp2's own protections end connections this way too).
+    session.on("error", (err: NodeJS.ErrnoException) => this.#log.warn(`xDS connection from ${peer} failed: ${err.code ?? ""} ${err.message}`.trim()));
+    session.on("goaway", (code: number) => {
+      if (code !== NGHTTP2_NO_ERROR) this.#log.warn(`xDS connection from ${peer}: the client sent GOAWAY with error code ${code}`);
+    });
+  }
+
   #onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    // A stream closed with an error code (ours or the client's) emits 'error'; unheard, that would end the process.
+    stream.on("error", ignore);
+    const connection = this.#connections.get(stream.session!);
+    if (!connection) return void stream.close(NGHTTP2_NO_ERROR);
+    if (!connection.streamRate.take()) return this.#refuse(stream, connection);
     const method = methodsByPath.get(headers[":path"] ?? "");
     const contentType = headers["content-type"] ?? "";
     if (headers[":method"] !== "POST" || !contentType.startsWith("application/grpc")) {
       stream.respond({ ":status": 415 }, { endStream: true });
-      return;
+      return stopReading(stream);
     }
     if (!method) {
       trailersOnly(stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${headers[":path"]}`);
-      return;
+      return stopReading(stream);
     }
-    new Http2Call(stream, headers, method, this.calls, this.#maxRequestBytes, new RequestDecoder(this.#nameLists));
+    new Http2Call(stream, headers, method, this.calls, connection, new GrpcMessageReader(this.#limits.maxRequestBytes, connection.buffered), new RequestDecoder(this.#nameLists));
+  }
+
+  #refuse(stream: http2.ServerHttp2Stream, connection: Connection): void {
+    stream.close(NGHTTP2_ENHANCE_YOUR_CALM);
+    connection.refusedSinceLog++;
+    const now = performance.now();
+    if (now - connection.refusedLoggedAt < refusedLogIntervalMs) return;
+    const { streamBurstPerConnection: burst, streamsPerSecondPerConnection: rate } = this.#limits;
+    this.#log.warn(
+      `xDS connection from ${connection.peer} opens streams faster than the limit (${burst} in a burst, then ${rate}/s): ` +
+        `refused ${connection.refusedSinceLog} new stream(s) with ENHANCE_YOUR_CALM; its open streams are still served`,
+    );
+    connection.refusedLoggedAt = now;
+    connection.refusedSinceLog = 0;
   }
 }
 
 /** One gRPC call on one HTTP/2 stream. */
 class Http2Call {
   #status: { code: GrpcStatusCode; message: string } | undefined;
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
   #deadline: NodeJS.Timeout | undefined;
   readonly #handler;
 
@@ -93,18 +158,19 @@ class Http2Call {
     headers: http2.IncomingHttpHeaders,
     method: SotwMethod,
     calls: SotwCalls,
-    private readonly maxRequestBytes: number,
+    connection: Connection,
+    private readonly reader: GrpcMessageReader,
     private readonly decoder: RequestDecoder,
   ) {
-    const session = stream.session;
-    const peer = session?.socket ? `${session.socket.remoteAddress}:${session.socket.remotePort}` : "unknown";
     stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-accept-encoding": "identity" }, { waitForTrailers: true });
     stream.on("wantTrailers", () => {
       const { code, message } = this.#status ?? { code: GrpcStatus.OK, message: "" };
       stream.sendTrailers({ "grpc-status": String(code), ...(message ? { "grpc-message": encodeURIComponent(message) } : {}) });
+      // The client has not finished sending: ask it to stop, so nothing more is read or buffered for this call.
+      if (!stream.readableEnded) stopReading(stream);
     });
     this.#handler = calls.open(method, {
-      peer,
+      peer: connection.peer,
       send: (response) => this.#send(response),
       fail: (code, message) => this.#finish(code, message),
     });
@@ -118,14 +184,17 @@ class Http2Call {
     }
     stream.on("data", (chunk: Buffer) => this.#onData(chunk));
     stream.on("end", () => {
-      // The client half-closed: the xDS stream is over; answer OK.
-      this.#handler.ended("client closed the stream");
-      this.#finish(GrpcStatus.OK, "");
+      // The client half-closed: the xDS stream is over. OK, unless it stopped in the middle of a message.
+      const truncated = this.reader.end();
+      this.#handler.ended(truncated ? "request stream ended inside a message" : "client closed the stream");
+      if (truncated) this.#finish(truncated.status, truncated.message);
+      else this.#finish(GrpcStatus.OK, "");
     });
     stream.on("aborted", () => this.#handler.ended("cancelled"));
     stream.on("error", (err) => this.#handler.ended(`error: ${err.message}`));
     stream.on("close", () => {
       clearTimeout(this.#deadline);
+      this.reader.release();
       this.#handler.ended("closed");
     });
   }
@@ -142,29 +211,24 @@ class Http2Call {
     if (this.#status) return;
     this.#status = { code, message };
     clearTimeout(this.#deadline);
+    this.reader.release();
     if (!this.stream.destroyed && !this.stream.writableEnded) this.stream.end();
   }
 
-  /** Splits the incoming bytes into length-prefixed messages. */
   #onData(chunk: Buffer): void {
-    this.#pending.push(chunk);
-    this.#pendingBytes += chunk.length;
-    while (this.#pendingBytes >= 5) {
-      const head = this.#peek(5);
-      const length = head.readUInt32BE(1);
-      if (length > this.maxRequestBytes) {
-        this.#handler.ended("request too large");
-        return this.#finish(GrpcStatus.RESOURCE_EXHAUSTED, `request of ${length} bytes exceeds the limit of ${this.maxRequestBytes}`);
-      }
-      if (this.#pendingBytes < 5 + length) return;
-      const frame = this.#take(5 + length);
-      if (frame[0] !== 0) {
-        this.#handler.ended("compressed request");
-        return this.#finish(GrpcStatus.UNIMPLEMENTED, "compressed messages are not supported (grpc-accept-encoding: identity)");
-      }
+    if (this.#status) return;
+    let messages: Buffer[];
+    try {
+      messages = this.reader.push(chunk);
+    } catch (err) {
+      if (!(err instanceof GrpcFramingError)) throw err;
+      this.#handler.ended(`bad request stream: ${err.message}`);
+      return this.#finish(err.status, err.message);
+    }
+    for (const message of messages) {
       let request;
       try {
-        request = this.decoder.decode(frame.subarray(5));
+        request = this.decoder.decode(message);
       } catch (err) {
         this.#handler.ended("undecodable request");
         return this.#finish(GrpcStatus.INVALID_ARGUMENT, `cannot decode DiscoveryRequest: ${(err as Error).message}`);
@@ -173,20 +237,6 @@ class Http2Call {
       if (this.#status) return;
     }
   }
-
-  #peek(n: number): Buffer {
-    if (this.#pending[0].length < n) this.#pending = [Buffer.concat(this.#pending)];
-    return this.#pending[0].subarray(0, n);
-  }
-
-  #take(n: number): Buffer {
-    const all = this.#pending.length === 1 ? this.#pending[0] : Buffer.concat(this.#pending);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.#pending = rest.length > 0 ? [rest] : [];
-    this.#pendingBytes = rest.length;
-    return out;
-  }
 }
 
 function trailersOnly(stream: http2.ServerHttp2Stream, code: GrpcStatusCode, message: string): void {
@@ -194,6 +244,26 @@ function trailersOnly(stream: http2.ServerHttp2Stream, code: GrpcStatusCode, mes
     { ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": encodeURIComponent(message) },
     { endStream: true },
   );
+}
+
+/**
+ * After the response is complete: RST_STREAM(NO_ERROR) if the client is still sending, so that nothing more of its
+ * request is buffered (node would otherwise queue it in the stream's readable side for nobody).
+ */
+function stopReading(stream: http2.ServerHttp2Stream): void {
+  if (stream.destroyed || stream.closed) return;
+  if (stream.readableEnded) return;
+  // After the trailers have been handed to nghttp2: it sends frames of a stream in the order they were submitted.
+  setImmediate(() => {
+    if (!stream.destroyed && !stream.closed) stream.close(NGHTTP2_NO_ERROR);
+  });
+  stream.resume();
+}
+
+function ignore(): void {}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** `grpc-timeout: 1H | 2M | 3S | 4m | 5u | 6n` → milliseconds. */

@@ -27,6 +27,11 @@ export class XdsServer {
     return this.#port;
   }
 
+  /** Bytes of incomplete request messages buffered over all connections (bounded by `maxBufferedBytes`). */
+  get bufferedRequestBytes(): number {
+    return this.#transport.bufferedBytes;
+  }
+
   /** The streams currently open. */
   streams(): StreamInfo[] {
     return this.#calls.streams();

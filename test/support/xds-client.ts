@@ -19,7 +19,9 @@ export class RawXdsClient {
   readonly status: Promise<grpc.StatusObject>;
 
   constructor(address: string, method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources") {
-    this.#client = new grpc.Client(address, grpc.credentials.createInsecure());
+    // A connection of its own, as each proxy has: grpc-js would otherwise put every client with the same target on
+    // one shared connection, where the server's per-connection limits (transport-limits.ts) would apply to all.
+    this.#client = new grpc.Client(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
     this.#call = this.#client.makeBidiStreamRequest(
       method,
       (r: DiscoveryRequest) => Buffer.from(toBinary(DiscoveryRequestSchema, r)),

@@ -1,7 +1,7 @@
 // Runs the real `xdsd` command (bin/xdsd.js) as a child process for end-to-end tests, on a config file in a
 // temporary directory that the test can rewrite while it runs.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { httpGet } from "./http.js";
@@ -17,6 +17,9 @@ export interface XdsdHandle {
   waitForLog(re: RegExp, timeoutMs?: number, fromIndex?: number): Promise<string>;
   writeConfig(text: string): void;
   admin<T = unknown>(path: string): Promise<{ status: number; json: T }>;
+  readonly pid: number;
+  /** Resident set size of the daemon, from /proc (Linux). */
+  rssBytes(): number;
   /** SIGTERM; resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -34,7 +37,7 @@ export function runXdsd(args: string[], options: { input?: string } = {}): Promi
   });
 }
 
-export async function startXdsd(configText: string, options: { xdsPort?: number } = {}): Promise<XdsdHandle> {
+export async function startXdsd(configText: string, options: { xdsPort?: number; args?: string[] } = {}): Promise<XdsdHandle> {
   const dir = mkdtempSync(join(tmpdir(), "xdsd-e2e-"));
   const configPath = join(dir, "xdsd.yaml");
   writeFileSync(configPath, configText);
@@ -42,6 +45,7 @@ export async function startXdsd(configText: string, options: { xdsPort?: number 
   const requestedXdsPort = options.xdsPort ?? 0;
   const [command, args] = withParentDeathSignal(process.execPath, [
     join(repoRoot(), "bin", "xdsd.js"), "serve", "--config", configPath, "--xds-listen", `127.0.0.1:${requestedXdsPort}`, "--admin-listen", "127.0.0.1:0",
+    ...(options.args ?? []),
   ]);
   const child: ChildProcess = spawn(command, args, { cwd: repoRoot(), stdio: ["ignore", "pipe", "pipe"] });
   trackChild(child);
@@ -79,6 +83,13 @@ export async function startXdsd(configText: string, options: { xdsPort?: number 
     async admin<T>(path: string) {
       const r = await httpGet(`${handle.adminUrl}${path}`);
       return { status: r.status, json: JSON.parse(r.body) as T };
+    },
+    get pid() {
+      return child.pid!;
+    },
+    rssBytes() {
+      const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+      return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
     },
     async stop() {
       child.kill("SIGTERM");

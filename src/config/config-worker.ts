@@ -1,0 +1,46 @@
+// The config worker thread: reads, parses, validates, translates and encodes a config file, then hands the encoded
+// snapshots to the main thread (transferable-snapshots.ts). Parsing a large file takes seconds (about 1.5 µs a
+// byte with source positions) and, for hostile input, a lot of memory; here it takes neither from the thread that
+// serves the proxies, and running out of memory ends this thread (the worker's heap limit), not the daemon.
+import { parentPort } from "node:worker_threads";
+import { ConfigError, type ConfigIssue } from "../errors.js";
+import { contentHash } from "../resource/encoded-resource.js";
+import type { ConfigLimits } from "./config-limits.js";
+import { parseConfig, readConfigText } from "./load.js";
+import { snapshotsOf } from "./publish.js";
+import { toTransferable, type TransferableSnapshots } from "./transferable-snapshots.js";
+
+export interface ConfigWorkerRequest {
+  id: number;
+  file: string;
+  limits: Partial<ConfigLimits>;
+  /** Version (content hash) of the file content last loaded: if it is still the same, nothing is parsed. */
+  knownVersion?: string;
+}
+
+export type ConfigWorkerReply =
+  | { id: number; kind: "unchanged"; version: string }
+  | { id: number; kind: "loaded"; version: string; snapshots: TransferableSnapshots; summary: Record<string, number>; groups: number }
+  | { id: number; kind: "invalid"; version?: string; issues: ConfigIssue[] }
+  | { id: number; kind: "failed"; version?: string; message: string };
+
+function handle(request: ConfigWorkerRequest): { reply: ConfigWorkerReply; transfer: ArrayBuffer[] } {
+  const { id, file, limits } = request;
+  let version: string | undefined;
+  try {
+    const text = readConfigText(file, limits.maxBytes);
+    version = contentHash(text);
+    if (version === request.knownVersion) return { reply: { id, kind: "unchanged", version }, transfer: [] };
+    const snapshots = snapshotsOf(parseConfig(text, file, limits));
+    const { payload, transfer } = toTransferable(snapshots);
+    return { reply: { id, kind: "loaded", version, snapshots: payload, summary: snapshots.defaults.summary(), groups: snapshots.nodes.size }, transfer };
+  } catch (err) {
+    if (err instanceof ConfigError) return { reply: { id, kind: "invalid", version, issues: [...err.issues] }, transfer: [] };
+    return { reply: { id, kind: "failed", version, message: (err as Error).stack ?? String(err) }, transfer: [] };
+  }
+}
+
+parentPort?.on("message", (request: ConfigWorkerRequest) => {
+  const { reply, transfer } = handle(request);
+  parentPort!.postMessage(reply, transfer);
+});

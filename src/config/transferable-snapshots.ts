@@ -1,0 +1,72 @@
+// A config's snapshots in a form that crosses from the config worker thread to the main thread cheaply: every
+// resource's encoded bytes in one buffer per group (transferred, not copied), and flat arrays of names, versions
+// and references. Structured-cloning the protobuf messages instead took 1.4 s for 20,000 clusters on the main
+// thread, which is exactly what the worker is there to spare it.
+import { Snapshot } from "../cache/snapshot.js";
+import { encodedResourceFromBytes, type EncodedResource } from "../resource/encoded-resource.js";
+import type { ResourceReference } from "../resource/types.js";
+import type { ConfigSnapshots } from "./publish.js";
+
+export interface TransferableGroup {
+  /** Node group key; null for the default snapshot. */
+  key: string | null;
+  typeUrls: string[];
+  names: string[];
+  versions: string[];
+  /** End offset in `bytes` of each resource's encoding. */
+  ends: Uint32Array;
+  bytes: Uint8Array;
+  /** Number of references of each resource, then the references of all of them in order. */
+  referenceCounts: Uint32Array;
+  referenceTypeUrls: string[];
+  referenceNames: string[];
+}
+
+export interface TransferableSnapshots {
+  groups: TransferableGroup[];
+}
+
+export function toTransferable(snapshots: ConfigSnapshots): { payload: TransferableSnapshots; transfer: ArrayBuffer[] } {
+  const groups = [groupOf(null, snapshots.defaults), ...[...snapshots.nodes].map(([key, s]) => groupOf(key, s))];
+  return { payload: { groups }, transfer: groups.map((g) => g.bytes.buffer as ArrayBuffer) };
+}
+
+export function fromTransferable(payload: TransferableSnapshots): ConfigSnapshots {
+  const [defaults, ...nodes] = payload.groups.map((g) => [g.key, snapshotOf(g)] as const);
+  return { defaults: defaults[1], nodes: new Map(nodes.map(([key, s]) => [key!, s])) };
+}
+
+function groupOf(key: string | null, snapshot: Snapshot): TransferableGroup {
+  const resources: EncodedResource[] = snapshot.typeUrls().flatMap((t) => [...snapshot.resources(t).values()]);
+  const bytes = new Uint8Array(resources.reduce((n, r) => n + r.any.value.length, 0));
+  const ends = new Uint32Array(resources.length);
+  const referenceCounts = new Uint32Array(resources.length);
+  const group: TransferableGroup = { key, typeUrls: [], names: [], versions: [], ends, bytes, referenceCounts, referenceTypeUrls: [], referenceNames: [] };
+  let offset = 0;
+  resources.forEach((r, i) => {
+    group.typeUrls.push(r.typeUrl);
+    group.names.push(r.name);
+    group.versions.push(r.version);
+    bytes.set(r.any.value, offset);
+    ends[i] = offset += r.any.value.length;
+    referenceCounts[i] = r.references.length;
+    for (const ref of r.references) {
+      group.referenceTypeUrls.push(ref.typeUrl);
+      group.referenceNames.push(ref.name);
+    }
+  });
+  return group;
+}
+
+function snapshotOf(g: TransferableGroup): Snapshot {
+  const resources: EncodedResource[] = [];
+  let start = 0;
+  let ref = 0;
+  for (let i = 0; i < g.names.length; i++) {
+    const references: ResourceReference[] = [];
+    for (let k = 0; k < g.referenceCounts[i]; k++, ref++) references.push({ typeUrl: g.referenceTypeUrls[ref], name: g.referenceNames[ref] });
+    resources.push(encodedResourceFromBytes(g.typeUrls[i], g.names[i], g.versions[i], g.bytes.subarray(start, g.ends[i]), references));
+    start = g.ends[i];
+  }
+  return Snapshot.from(resources);
+}

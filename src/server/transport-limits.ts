@@ -1,0 +1,27 @@
+// The limits that keep one client, or many, from taking the server's memory: every default is chosen to keep a
+// 2-core box serving while letting the benchmark's 5,000 proxies on one loopback address connect (each proxy is
+// its own connection). docs/limits.md lists them with the flags that change them.
+export interface TransportLimits {
+  /** Largest request message accepted (gRPC's default receive limit is 4 MiB). */
+  maxRequestBytes: number;
+  /** Bytes of incomplete request messages one connection may have buffered, over all its streams. */
+  maxBufferedBytesPerConnection: number;
+  /** The same, over every connection of the server. */
+  maxBufferedBytes: number;
+  /** Streams open at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); more are refused by the client's stack. */
+  maxStreamsPerConnection: number;
+  /** Streams a connection may open in a burst, and per second after it (stream-rate-limit.ts explains why). */
+  streamBurstPerConnection: number;
+  streamsPerSecondPerConnection: number;
+}
+
+export const defaultTransportLimits: Readonly<TransportLimits> = Object.freeze({
+  maxRequestBytes: 4 * 1024 * 1024,
+  maxBufferedBytesPerConnection: 8 * 1024 * 1024,
+  maxBufferedBytes: 128 * 1024 * 1024,
+  // Envoy opens one stream per xDS type at most (per-type services) or one for ADS; grpc-go's server default is 100.
+  maxStreamsPerConnection: 100,
+  // Below nghttp2's own rapid-reset limit (1,000 and 33/s), so that this one, which says why, is met first.
+  streamBurstPerConnection: 500,
+  streamsPerSecondPerConnection: 16,
+});

@@ -1,0 +1,136 @@
+// Clients that break gRPC on purpose or by accident, each found by a fuzzing pass (issue 10): none may make the
+// server buffer without bound, drop healthy streams, or answer a broken request with OK.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import http2 from "node:http2";
+import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
+import { Snapshot } from "../../src/cache/snapshot.js";
+import { XdsServer, type XdsServerOptions } from "../../src/server/xds-server.js";
+import { GrpcStatus } from "../../src/server/grpc-status.js";
+import { TypeUrl } from "../../src/resource/type-urls.js";
+import { defaultTransportLimits } from "../../src/server/transport-limits.js";
+import type { Logger } from "../../src/log.js";
+import { connect, eventually, grpcFrame, openCall, requestBytes } from "../support/raw-grpc.js";
+import { edsCluster, endpoints, node } from "../support/resources.js";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+function recordingLog(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
+}
+
+async function start(options: Partial<XdsServerOptions> = {}) {
+  const cache = new SnapshotCache();
+  cache.setDefaultSnapshot(Snapshot.from([edsCluster("a"), endpoints("a", "10.0.0.1:80")]));
+  const server = new XdsServer({ cache, ...options });
+  const address = `127.0.0.1:${await server.listen("127.0.0.1:0")}`;
+  cleanups.push(() => server.close(200));
+  const session = async () => {
+    const s = await connect(address);
+    cleanups.push(() => void s.destroy());
+    return s;
+  };
+  return { cache, server, address, session };
+}
+
+const goodRequest = grpcFrame(requestBytes({ node: node("ok"), typeUrl: TypeUrl.Cluster }));
+
+test("after RESOURCE_EXHAUSTED for a 2 GB message the stream is reset and nothing more is buffered", { timeout: 10_000 }, async () => {
+  const { server, session } = await start();
+  const call = openCall(await session());
+  call.stream.write(grpcFrame(Buffer.alloc(1024), 2 ** 31 - 1));
+  const trailers = await call.trailers;
+  assert.equal(trailers.status, GrpcStatus.RESOURCE_EXHAUSTED);
+  assert.match(trailers.message ?? "", /2147483647 bytes exceeds the limit of 4194304/);
+  // The client goes on sending, as the attacker did; the server must have closed the stream, not read on.
+  const chunk = Buffer.alloc(64 * 1024);
+  let sent = 0;
+  const pump = setInterval(() => {
+    if (call.stream.destroyed) return;
+    for (let i = 0; i < 16; i++) call.stream.write(chunk);
+    sent += 16 * chunk.length;
+  }, 5);
+  const end = await call.ended;
+  clearInterval(pump);
+  assert.equal(end.rstCode, http2.constants.NGHTTP2_NO_ERROR, "the server resets the stream with NO_ERROR after its trailers");
+  assert.equal(server.bufferedRequestBytes, 0);
+  assert.ok(sent < 64 * 1024 * 1024, `the stream was closed after ${sent} bytes more`);
+});
+
+test("bytes of incomplete messages are bounded per connection and over all connections", { timeout: 10_000 }, async () => {
+  const limits = { maxRequestBytes: 1_000_000, maxBufferedBytesPerConnection: 2_000_000, maxBufferedBytes: 3_000_000 };
+  const { server, session } = await start(limits);
+  const partial = grpcFrame(Buffer.alloc(900_000), 999_000); // just under the message limit, never completed
+  const first = await session();
+  const a = [openCall(first), openCall(first), openCall(first)];
+  for (const c of a) c.stream.write(partial);
+  const third = await a[2].trailers;
+  assert.equal(third.status, GrpcStatus.RESOURCE_EXHAUSTED);
+  assert.match(third.message ?? "", /this connection already buffers \d+ bytes of incomplete requests; the limit is 2000000/);
+  const second = await session();
+  const b = [openCall(second), openCall(second)];
+  b[0].stream.write(partial);
+  await eventually(() => server.bufferedRequestBytes === 3 * partial.length, "three partial messages buffered");
+  b[1].stream.write(partial);
+  const over = await b[1].trailers;
+  assert.equal(over.status, GrpcStatus.RESOURCE_EXHAUSTED);
+  assert.match(over.message ?? "", /the server already buffers \d+ bytes of incomplete requests; the limit is 3000000/);
+  assert.ok(server.bufferedRequestBytes <= limits.maxBufferedBytes);
+  first.destroy();
+  second.destroy();
+  await eventually(() => server.bufferedRequestBytes === 0, "buffers released when the clients disconnect");
+});
+
+test("a connection may open at most maxStreamsPerConnection streams at once", async () => {
+  const { session } = await start({ maxStreamsPerConnection: 5 });
+  const s = await session();
+  await eventually(() => s.remoteSettings.maxConcurrentStreams === 5, "the server's SETTINGS");
+});
+
+test("a client that churns streams has new ones refused with ENHANCE_YOUR_CALM; its healthy streams stay", { timeout: 60_000 }, async () => {
+  const log = recordingLog();
+  const { session } = await start({ log });
+  const s = await session();
+  let goaway: number | undefined;
+  s.on("goaway", (code) => (goaway = code));
+  const healthy = Array.from({ length: 50 }, () => openCall(s));
+  for (const h of healthy) h.stream.write(goodRequest);
+  await eventually(() => healthy.every((h) => h.seen.messages === 1), "a CDS response on every healthy stream");
+  // What the fuzzer did: streams that get an error status (a request without a node) and are cancelled after it.
+  // nghttp2 ends a connection with GOAWAY INTERNAL_ERROR after 1,000 such resets (stream-rate-limit.ts).
+  const noNode = grpcFrame(requestBytes({ typeUrl: TypeUrl.Cluster }));
+  let answered = 0;
+  let refused = 0;
+  for (let i = 0; i < 1100 && goaway === undefined && !s.destroyed; i++) {
+    const c = openCall(s);
+    c.stream.write(noNode);
+    const end = await c.trailers;
+    if (end.status === GrpcStatus.INVALID_ARGUMENT) {
+      answered++;
+      if (!c.stream.closed) c.stream.close(http2.constants.NGHTTP2_CANCEL);
+    }
+    if ((await c.ended).rstCode === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM) refused++;
+  }
+  assert.equal(goaway, undefined, "the connection is not ended");
+  assert.ok(!s.destroyed);
+  const burst = defaultTransportLimits.streamBurstPerConnection;
+  assert.ok(answered >= burst - healthy.length && answered < 1000, `${answered} streams answered`);
+  assert.equal(answered + refused, 1100);
+  assert.ok(log.lines.some((l) => /^warn xDS connection from \S+ opens streams faster than the limit \(500 in a burst, then 16\/s\): refused \d+ new stream\(s\) with ENHANCE_YOUR_CALM/.test(l)), log.lines.join("\n"));
+  // The healthy streams are still served: each asks for another type and gets it.
+  for (const h of healthy) h.stream.write(grpcFrame(requestBytes({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: ["a"] })));
+  await eventually(() => healthy.every((h) => h.seen.messages === 2 && !h.stream.closed), "an EDS response on every healthy stream");
+});
+
+test("a truncated message followed by a clean half-close ends with INTERNAL, not OK", { timeout: 10_000 }, async () => {
+  const { session } = await start();
+  const call = openCall(await session());
+  call.stream.end(grpcFrame(Buffer.alloc(10), 100));
+  const end = await call.trailers;
+  assert.equal(end.status, GrpcStatus.INTERNAL);
+  assert.match(end.message ?? "", /ended inside a message \(15 bytes of an incomplete message\)/);
+});
