@@ -2,6 +2,7 @@
 //   GET /healthz  200 once the xDS port listens, 503 before and while shutting down
 //   GET /config   the resources each node group is served, as Envoy JSON, with versions
 //   GET /nodes    connected nodes: per type the version sent, the version ACKed, the last NACK
+import type { Duplex } from "node:stream";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { toJson } from "@bufbuild/protobuf";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
@@ -38,6 +39,13 @@ export class AdminServer {
         else res.destroy();
       }
     });
+    // Requests node:http cannot parse, and CONNECT (which node hands to a 'connect' listener or else drops without
+    // a word): each gets an answer that says what was wrong.
+    this.#server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+      const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+      rawAnswer(socket, status, `malformed HTTP request: ${err.code ?? err.message}`);
+    });
+    this.#server.on("connect", (_req: IncomingMessage, socket: Duplex) => rawAnswer(socket, "405 Method Not Allowed", "only GET is supported"));
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -118,6 +126,13 @@ function requestPath(target: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** An answer written straight to a socket that node:http no longer manages, then the end of the connection. */
+function rawAnswer(socket: Duplex, status: string, error: string): void {
+  if (!socket.writable) return void socket.destroy();
+  const body = JSON.stringify({ error }) + "\n";
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

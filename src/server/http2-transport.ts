@@ -42,12 +42,12 @@ interface Connection {
   readonly peer: string;
   readonly buffered: ByteBudget;
   readonly streamRate: StreamRateLimit;
-  /** When refused streams were last logged, so a churning client makes one line per interval, not one per stream. */
-  refusedLoggedAt: number;
-  refusedSinceLog: number;
+  /** The highest stream id accepted, for the GOAWAY that refuses more. */
+  lastStreamId: number;
+  openCalls: number;
+  /** A GOAWAY was sent for going over the stream rate. */
+  wentAway: boolean;
 }
-
-const refusedLogIntervalMs = 10_000;
 
 export class Http2Transport {
   readonly #server: http2.Http2Server;
@@ -101,8 +101,9 @@ export class Http2Transport {
       peer,
       buffered: new ByteBudget(maxBufferedBytesPerConnection, this.#buffered),
       streamRate: new StreamRateLimit(streamBurstPerConnection, streamsPerSecondPerConnection),
-      refusedLoggedAt: -Infinity,
-      refusedSinceLog: 0,
+      lastStreamId: 0,
+      openCalls: 0,
+      wentAway: false,
     });
     session.on("close", () => this.#connections.delete(session));
     // A broken connection ends its streams, which is what matters; but say why, or a proxy's disconnects are a
@@ -118,7 +119,8 @@ export class Http2Transport {
     stream.on("error", ignore);
     const connection = this.#connections.get(stream.session!);
     if (!connection) return void stream.close(NGHTTP2_NO_ERROR);
-    if (!connection.streamRate.take()) return this.#refuse(stream, connection);
+    if (connection.wentAway || !connection.streamRate.take()) return this.#refuse(stream, connection);
+    connection.lastStreamId = Math.max(connection.lastStreamId, stream.id ?? 0);
     const method = methodsByPath.get(headers[":path"] ?? "");
     const contentType = headers["content-type"] ?? "";
     if (headers[":method"] !== "POST" || !contentType.startsWith("application/grpc")) {
@@ -132,18 +134,24 @@ export class Http2Transport {
     new Http2Call(stream, headers, method, this.calls, connection, new GrpcMessageReader(this.#limits.maxRequestBytes, connection.buffered), new RequestDecoder(this.#nameLists));
   }
 
+  /**
+   * The connection opened streams faster than the limit: GOAWAY(ENHANCE_YOUR_CALM) naming the last stream accepted.
+   * The streams it has keep being served until they end (RFC 9113 §6.8: streams up to the last stream identifier
+   * may still complete); the client opens a new connection for anything more. A GOAWAY also stops nghttp2 from
+   * counting the client's resets (it skips its rapid-reset check once a GOAWAY is submitted), so its own
+   * INTERNAL_ERROR teardown of every stream cannot follow.
+   */
   #refuse(stream: http2.ServerHttp2Stream, connection: Connection): void {
+    const session = stream.session;
     stream.close(NGHTTP2_ENHANCE_YOUR_CALM);
-    connection.refusedSinceLog++;
-    const now = performance.now();
-    if (now - connection.refusedLoggedAt < refusedLogIntervalMs) return;
+    if (!session || connection.wentAway) return;
+    connection.wentAway = true;
+    session.goaway(NGHTTP2_ENHANCE_YOUR_CALM, connection.lastStreamId);
     const { streamBurstPerConnection: burst, streamsPerSecondPerConnection: rate } = this.#limits;
     this.#log.warn(
       `xDS connection from ${connection.peer} opens streams faster than the limit (${burst} in a burst, then ${rate}/s): ` +
-        `refused ${connection.refusedSinceLog} new stream(s) with ENHANCE_YOUR_CALM; its open streams are still served`,
+        `sent GOAWAY with ENHANCE_YOUR_CALM; its ${connection.openCalls} open stream(s) are served until they end`,
     );
-    connection.refusedLoggedAt = now;
-    connection.refusedSinceLog = 0;
   }
 }
 
@@ -162,6 +170,7 @@ class Http2Call {
     private readonly reader: GrpcMessageReader,
     private readonly decoder: RequestDecoder,
   ) {
+    connection.openCalls++;
     stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-accept-encoding": "identity" }, { waitForTrailers: true });
     stream.on("wantTrailers", () => {
       const { code, message } = this.#status ?? { code: GrpcStatus.OK, message: "" };
@@ -193,6 +202,7 @@ class Http2Call {
     stream.on("aborted", () => this.#handler.ended("cancelled"));
     stream.on("error", (err) => this.#handler.ended(`error: ${err.message}`));
     stream.on("close", () => {
+      connection.openCalls--;
       clearTimeout(this.#deadline);
       this.reader.release();
       this.#handler.ended("closed");

@@ -15,6 +15,8 @@ import { StatusSchema, type Status } from "../gen/google/rpc/status_pb.js";
 import { SharedNameLists, type SharedNameList } from "./shared-name-lists.js";
 
 const F = DiscoveryRequestSchema.field;
+/** proto3 strings must be valid UTF-8; fromBinary refuses them otherwise, and so must the shortcut (found by fuzzing). */
+const strictUtf8 = true;
 
 interface Remembered<T> {
   bytes: Buffer;
@@ -54,7 +56,7 @@ export class RequestDecoder {
       if (wireType !== WireType.LengthDelimited) return undefined;
       switch (no) {
         case F.versionInfo.number:
-          versionInfo = reader.string();
+          versionInfo = reader.string(strictUtf8);
           break;
         case F.node.number:
           if (nodeBytes) return undefined; // a split message field: let the full decoder merge it
@@ -70,10 +72,10 @@ export class RequestDecoder {
           namesEnd = reader.pos;
           break;
         case F.typeUrl.number:
-          typeUrl = reader.string();
+          typeUrl = reader.string(strictUtf8);
           break;
         case F.responseNonce.number:
-          responseNonce = reader.string();
+          responseNonce = reader.string(strictUtf8);
           break;
         case F.errorDetail.number:
           if (errorDetail) return undefined;

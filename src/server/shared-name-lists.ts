@@ -59,7 +59,7 @@ function decodeNames(run: Uint8Array): string[] {
   const reader = new BinaryReader(run);
   while (reader.pos < reader.len) {
     reader.tag();
-    names.push(reader.string());
+    names.push(reader.string(true)); // strict UTF-8, as fromBinary reads proto3 strings
   }
   return names;
 }

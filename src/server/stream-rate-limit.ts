@@ -3,10 +3,11 @@
 // Why there is one: nghttp2 (since 1.57, the fix for the HTTP/2 "rapid reset" attack, CVE-2023-44487) counts every
 // RST_STREAM a server session receives, 1,000 in a burst and 33 a second after that, and past it ends the whole
 // connection with GOAWAY INTERNAL_ERROR — healthy streams on it included, with nothing logged, and node:http2 on
-// Node 20 cannot change those numbers. A client that opens streams and cancels them gets there. xDS streams live
-// for as long as the proxy is connected, so a connection that opens hundreds of them in a burst is broken or
-// hostile; with this limit below nghttp2's, such a client has its new streams refused with ENHANCE_YOUR_CALM (the
-// HTTP/2 code for exactly this, RFC 9113 §7), told why, and its established streams keep being served.
+// Node 20 cannot change those numbers. A client that opens streams and cancels them gets there. Every reset needs a
+// stream the client opened, so bounding streams opened bounds resets. xDS streams live for as long as the proxy is
+// connected, so a connection that opens hundreds of them in a burst is broken or hostile; with this limit below
+// nghttp2's, such a client gets GOAWAY with ENHANCE_YOUR_CALM (the HTTP/2 code for exactly this, RFC 9113 §7) and is
+// told why, while the streams it already has keep being served (http2-transport.ts).
 export class StreamRateLimit {
   #tokens: number;
   #at: number;

@@ -1,0 +1,65 @@
+// Properties of the config loader (fast-check): any text — noise, YAML-looking text, mutations of a valid config
+// — either loads or is refused with a ConfigError whose every issue names the file and, where it has one, a line
+// and column inside the text. Nothing else may come out of parseConfig: any other exception would be a stack
+// trace from `xdsd validate` and, before the config worker, a crash of the daemon's reload.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import fc from "fast-check";
+import { ConfigError } from "../../src/errors.js";
+import { parseConfig } from "../../src/config/index.js";
+import { snapshotsOf } from "../../src/config/publish.js";
+import { repoFile } from "./config-helpers.js";
+
+const seed = 20261201;
+const seedConfig = readFileSync(repoFile("examples/seed.yaml"), "utf8");
+
+function checkOutcome(text: string): void {
+  const lineCount = text.split("\n").length;
+  try {
+    snapshotsOf(parseConfig(text, "fuzz.yaml"));
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `not a ConfigError: ${(err as Error)?.stack ?? String(err)}\n--- input ---\n${text.slice(0, 2000)}`);
+    assert.ok(err.issues.length > 0);
+    for (const issue of err.issues) {
+      assert.equal(issue.location.file, "fuzz.yaml");
+      assert.ok(issue.message.length > 0);
+      if (issue.location.line !== undefined) assert.ok(issue.location.line >= 1 && issue.location.line <= lineCount + 1, JSON.stringify(issue));
+      if (issue.location.column !== undefined) assert.ok(issue.location.column >= 1, JSON.stringify(issue));
+    }
+  }
+}
+
+/** Pieces YAML is made of, to build text that gets past the first syntax check more often than noise does. */
+const yamlPiece = fc.constantFrom(
+  "clusters:", "listeners:", "resources:", "nodes:", "- ", "  ", "name: ", "a", "b", "endpoints: ", "[", "]", "{", "}", ", ",
+  ": ", "\n", "&x ", "*x", "<<: *x", "\"127.0.0.1:80\"", "port: ", "10000", "-1", "0.25s", "virtual_hosts: ", "routes: ",
+  "prefix: /", "cluster: a", "\"@type\": type.googleapis.com/envoy.config.cluster.v3.Cluster", "!!binary ", "? ", "| ", "#", "'", "\"",
+  "~", "null", "true", "1e999", "0x1F", "domains: ['*']", "grpc: true", "weight: 0", "--- ", "\t", "\u0000", "é",
+);
+
+test("noise: any string loads or is a located ConfigError", () => {
+  fc.assert(fc.property(fc.string({ maxLength: 300 }), checkOutcome), { seed, numRuns: 500 });
+});
+
+test("YAML-shaped text: loads or is a located ConfigError", () => {
+  fc.assert(fc.property(fc.array(yamlPiece, { maxLength: 60 }).map((p) => p.join("")), checkOutcome), { seed, numRuns: 1500 });
+});
+
+test("mutations of the seed config: load or are a located ConfigError", () => {
+  const mutation = fc.array(
+    fc.tuple(fc.nat(), fc.nat({ max: 8 }), fc.oneof(yamlPiece, fc.string({ maxLength: 4 }))),
+    { minLength: 1, maxLength: 5 },
+  );
+  fc.assert(
+    fc.property(mutation, (edits) => {
+      let text = seedConfig;
+      for (const [at, remove, insert] of edits) {
+        const i = at % (text.length + 1);
+        text = text.slice(0, i) + insert + text.slice(i + remove);
+      }
+      checkOutcome(text);
+    }),
+    { seed, numRuns: 1500 },
+  );
+});
