@@ -1,5 +1,6 @@
 // Every error xdsd raises on purpose is one of these classes, each with a stable code. Callers branch on `code`,
 // never on message text. docs/errors.md lists them all.
+import type { GrpcStatusCode } from "./server/grpc-status.js";
 
 /** Where in a config source a problem is: file, 1-based line and column, and the field path inside the document. */
 export interface SourceLocation {
@@ -23,7 +24,8 @@ export type ErrorCode =
   | "XDSD_UNKNOWN_TYPE_URL"
   | "XDSD_RESOURCE_UNNAMED"
   | "XDSD_BAD_ARGUMENT"
-  | "XDSD_STREAM_PROTOCOL";
+  | "XDSD_STREAM_PROTOCOL"
+  | "XDSD_GRPC_FRAMING";
 
 export class XdsdError extends Error {
   readonly code: ErrorCode;
@@ -107,5 +109,19 @@ function shortType(typeUrl: string): string {
 export class StreamProtocolError extends XdsdError {
   constructor(message: string) {
     super("XDSD_STREAM_PROTOCOL", message);
+  }
+}
+
+/**
+ * A call's request stream cannot go on: a message over the size limit, over the buffered-bytes budget, compressed,
+ * or cut off by the client's half-close. Never escapes the transport: it becomes the call's gRPC status.
+ */
+export class GrpcFramingError extends XdsdError {
+  constructor(
+    /** The gRPC status code the call ends with (RESOURCE_EXHAUSTED, UNIMPLEMENTED, INTERNAL). */
+    readonly status: GrpcStatusCode,
+    message: string,
+  ) {
+    super("XDSD_GRPC_FRAMING", message);
   }
 }

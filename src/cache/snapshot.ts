@@ -9,8 +9,13 @@ type ResourcesByName = ReadonlyMap<string, EncodedResource>;
 
 const empty: ResourcesByName = new Map();
 
-/** Bound on memoized derived values (response bodies, subset versions) kept per snapshot. */
+/**
+ * Bounds on memoized derived values (response bodies, subset versions) kept per snapshot: in entries, and in an
+ * estimate of their bytes. Keys are subscription keys, as long as the names subscribed; a count bound alone let
+ * clients with huge, distinct subscriptions grow the heap of a long-lived snapshot without limit (found by fuzzing).
+ */
 const memoLimit = 4096;
+const memoWeightLimit = 64 * 1024 * 1024;
 
 let nextSnapshotId = 1;
 
@@ -27,6 +32,7 @@ export class Snapshot {
   readonly #typeVersions = new Map<string, string>();
   readonly #memo = new Map<string, Map<string, unknown>>();
   #memoSize = 0;
+  #memoWeight = 0;
   /** Identifies the snapshot in memo keys of snapshots derived later. */
   readonly id = nextSnapshotId++;
 
@@ -128,21 +134,25 @@ export class Snapshot {
   /**
    * A value derived from this snapshot (a response body for a subscription, say), computed once and shared by
    * every stream that asks with the same namespace and key. It lives as long as the snapshot; at most `memoLimit`
-   * are kept. Two levels so that a long key (a subscription of thousands of names) can be passed as the same string
+   * are kept (or about 64 MiB by `weight`, an estimate of the value's bytes). Two levels so that a long key (a subscription of thousands of names) can be passed as the same string
    * object each time, which V8 hashes once, instead of being concatenated into a new string on every lookup.
    */
-  memo<T>(namespace: string, key: string, compute: () => T): T {
+  memo<T>(namespace: string, key: string, compute: () => T, weight?: (value: T) => number): T {
     let inner = this.#memo.get(namespace);
     if (!inner) this.#memo.set(namespace, (inner = new Map()));
     if (inner.has(key)) return inner.get(key) as T;
     const value = compute();
-    if (this.#memoSize >= memoLimit) {
+    // Key characters, the value's own estimate, and a little for the map entry.
+    const cost = key.length + (weight?.(value) ?? 0) + 64;
+    if (this.#memoSize >= memoLimit || this.#memoWeight + cost > memoWeightLimit) {
       this.#memo.clear();
       this.#memoSize = 0;
+      this.#memoWeight = 0;
       this.#memo.set(namespace, (inner = new Map()));
     }
     inner.set(key, value);
     this.#memoSize++;
+    this.#memoWeight += cost;
     return value;
   }
 

@@ -4,16 +4,7 @@
 // an exception past the transport.
 import { GrpcStatus, type GrpcStatusCode } from "./grpc-status.js";
 import type { ByteBudget } from "./byte-budget.js";
-
-/** Why a call's request stream cannot go on. */
-export class GrpcFramingError extends Error {
-  constructor(
-    readonly status: GrpcStatusCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { GrpcFramingError } from "../errors.js";
 
 const headerBytes = 5;
 

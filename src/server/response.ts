@@ -39,8 +39,11 @@ export function sharedResponseBody(
   contentKey: string,
   options: ResponseBodyOptions = {},
 ): Uint8Array {
-  return snapshot.memo(`sotw\u0000${typeUrl}\u0000${versionInfo}`, contentKey, () =>
-    encodeResponseBody(typeUrl, versionInfo, resources, options),
+  return snapshot.memo(
+    `sotw\u0000${typeUrl}\u0000${versionInfo}`,
+    contentKey,
+    () => encodeResponseBody(typeUrl, versionInfo, resources, options),
+    (body) => body.byteLength,
   );
 }
 

@@ -27,7 +27,8 @@ export class SharedNameLists {
 
   constructor(options: SharedNameListsOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 4096;
-    this.#maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
+    // Of encoded bytes; the memory an entry takes is about 3.5 times that (its copy, its key, the decoded strings).
+    this.#maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
   }
 
   /** The shared list for this run of encoded resource_names fields, decoding it if no stream sent it before. */

@@ -336,7 +336,12 @@ export class SotwStream {
 
 /** Name → version of a response's resources; computed once per content (the key of its shared body) and shared. */
 function sentVersionsOf(snapshot: Snapshot, typeUrl: string, versionInfo: string, contentKey: string, payload: readonly EncodedResource[]): Map<string, string> {
-  return snapshot.memo(`sent\u0000${typeUrl}\u0000${versionInfo}`, contentKey, () => new Map(payload.map((r) => [r.name, r.version])));
+  return snapshot.memo(
+    `sent\u0000${typeUrl}\u0000${versionInfo}`,
+    contentKey,
+    () => new Map(payload.map((r) => [r.name, r.version])),
+    (m) => m.size * 64,
+  );
 }
 
 /** The resources of a snapshot a subscription covers; computed once per (snapshot, subscription) and shared. */
@@ -350,5 +355,5 @@ function subscribedResources(snapshot: Snapshot, typeUrl: string, subscription: 
       if (r) out.push(r);
     }
     return out;
-  });
+  }, (list) => list.length * 8);
 }

@@ -34,7 +34,7 @@ export interface FuzzOptions {
 }
 
 /** Per probe: what was sent and how the server answered (status or outcome → count). */
-export type FuzzReport = Record<string, { sent: number; outcomes: Record<string, number> }>;
+export type FuzzReport = Record<string, { sent: number; outcomes: Record<string, number>; rssAfterMb?: number }>;
 
 const perTypePaths = [adsPath, "/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters", "/envoy.service.endpoint.v3.EndpointDiscoveryService/StreamEndpoints", "/no.Such/Method"];
 
@@ -50,6 +50,11 @@ export async function fuzzDaemon(xdsd: XdsdHandle, o: FuzzOptions): Promise<Fuzz
   };
   const sent = (probe: string) => ((report[probe] ??= { sent: 0, outcomes: {} }).sent++);
   const address = `127.0.0.1:${xdsd.xdsPort}`;
+  /** Records the daemon's RSS against the probe that just ran. */
+  const markRss = () => {
+    const last = Object.values(report).at(-1);
+    if (last) last.rssAfterMb = Math.round(xdsd.rssBytes() / 2 ** 20);
+  };
   const within = <T>(p: Promise<T>, ms: number, fallback: T) => Promise.race([p, new Promise<T>((r) => setTimeout(() => r(fallback), ms))]);
   const describe = (end: CallEnd | undefined) => (end === undefined ? "no end within deadline" : end.status !== undefined ? `grpc-status ${end.status}` : `reset ${end.rstCode}`);
 
@@ -81,6 +86,8 @@ export async function fuzzDaemon(xdsd: XdsdHandle, o: FuzzOptions): Promise<Fuzz
     session.destroy();
   }
 
+  markRss();
+
   // 2. Absurd DiscoveryRequests: well-formed protobuf with contents no proxy sends.
   {
     const session = await connect(address);
@@ -108,6 +115,8 @@ export async function fuzzDaemon(xdsd: XdsdHandle, o: FuzzOptions): Promise<Fuzz
     session.destroy();
   }
 
+  markRss();
+
   // 3. RST storms: streams opened and reset at once, without waiting, on one connection.
   {
     const session = await connect(address);
@@ -129,6 +138,8 @@ export async function fuzzDaemon(xdsd: XdsdHandle, o: FuzzOptions): Promise<Fuzz
     session.destroy();
   }
 
+  markRss();
+
   // 4. Abandoned streams: partial messages, then the connection vanishes without a goodbye.
   await run(40 * o.scale, 4, async () => {
     sent("abandoned streams");
@@ -140,6 +151,8 @@ export async function fuzzDaemon(xdsd: XdsdHandle, o: FuzzOptions): Promise<Fuzz
     session.destroy(new Error("abandoned"));
     count("abandoned streams", "connection dropped");
   });
+
+  markRss();
 
   // 5. Random admin requests: odd methods, targets, headers and plain garbage on the admin port.
   {
@@ -170,6 +183,8 @@ export async function fuzzDaemon(xdsd: XdsdHandle, o: FuzzOptions): Promise<Fuzz
     });
   }
 
+  markRss();
+
   // 6. Mutated configs written over the watched file: each is published or refused, never a crash.
   await run(25 * o.scale, 1, async () => {
     sent("mutated configs");
@@ -185,5 +200,6 @@ export async function fuzzDaemon(xdsd: XdsdHandle, o: FuzzOptions): Promise<Fuzz
     count("mutated configs", /rejected/.test(line) ? "refused" : /published/.test(line) ? "published" : "unchanged or no verdict");
   });
 
+  markRss();
   return report;
 }

@@ -56,8 +56,9 @@ export async function fuzzRun(o: { seed: number; scale: number; probeMs: number 
       await sleep(200);
       rssAfter = xdsd.rssBytes();
     }
-    assert.ok(rssAfter <= rssBefore + rssBoundBytes, `RSS ${rssAfter} > ${rssBefore} + ${rssBoundBytes}`);
-    return { seed: o.seed, seconds, report, rssBefore, rssPeak: Math.max(peak, rssAfter), rssAfter };
+    const result = { seed: o.seed, seconds, report, rssBefore, rssPeak: Math.max(peak, rssAfter), rssAfter };
+    assert.ok(rssAfter <= rssBefore + rssBoundBytes, `RSS did not come back within the bound:\n${describeRun(result)}`);
+    return result;
   } finally {
     clearInterval(sampler);
     assert.equal(await xdsd.stop(), 0, "xdsd exits 0 on SIGTERM after the run");
@@ -66,6 +67,8 @@ export async function fuzzRun(o: { seed: number; scale: number; probeMs: number 
 
 export function describeRun(r: FuzzRunResult): string {
   const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
-  const probes = Object.entries(r.report).map(([probe, { sent, outcomes }]) => `  ${probe}: ${sent} sent → ${Object.entries(outcomes).map(([k, v]) => `${k}: ${v}`).join(", ")}`);
+  const probes = Object.entries(r.report).map(
+    ([probe, { sent, outcomes, rssAfterMb }]) => `  ${probe}: ${sent} sent → ${Object.entries(outcomes).map(([k, v]) => `${k}: ${v}`).join(", ")}; RSS after it ${rssAfterMb} MB`,
+  );
   return [`fuzz run, seed ${r.seed}, ${r.seconds.toFixed(1)} s of probes`, ...probes, `  RSS: ${mb(r.rssBefore)} before, ${mb(r.rssPeak)} peak, ${mb(r.rssAfter)} after (bound: before + ${mb(rssBoundBytes)})`].join("\n");
 }

@@ -4,7 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { GrpcFramingError, GrpcMessageReader } from "../../src/server/grpc-message-reader.js";
+import { GrpcMessageReader } from "../../src/server/grpc-message-reader.js";
+import { GrpcFramingError } from "../../src/errors.js";
 import { ByteBudget } from "../../src/server/byte-budget.js";
 import { GrpcStatus } from "../../src/server/grpc-status.js";
 
