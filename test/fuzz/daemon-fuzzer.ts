@@ -169,7 +169,8 @@ export async function fuzzDaemon(xdsd: XdsdHandle, o: FuzzOptions): Promise<Fuzz
         let data = "";
         const timer = setTimeout(() => {
           socket.destroy();
-          resolve("no answer within 2 s");
+          const m = /^HTTP\/1\.1 (\d)\d\d/.exec(data);
+          resolve(m ? `${m[1]}xx, connection still open after 2 s` : "no answer within 2 s");
         }, 2000);
         socket.on("data", (d) => (data += d.toString("latin1")));
         socket.on("error", () => {});
