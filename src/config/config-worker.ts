@@ -1,13 +1,16 @@
 // The config worker thread: reads, parses, validates, translates and encodes a config file, then hands the encoded
 // snapshots to the main thread (transferable-snapshots.ts). Parsing a large file takes seconds (about 1.5 µs a
 // byte with source positions) and, for hostile input, a lot of memory; here it takes neither from the thread that
-// serves the proxies, and running out of memory ends this thread (the worker's heap limit), not the daemon.
+// serves the proxies, and running out of memory ends this thread (the worker's heap limit), not the daemon. A
+// reload reads the text with the fast reader and translates only the entries that changed (publish.ts,
+// snapshotsOfText); only what the snapshot ends up holding is transferred.
 import { parentPort } from "node:worker_threads";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { contentHash } from "../resource/encoded-resource.js";
 import type { ConfigLimits } from "./config-limits.js";
-import { parseConfig, readConfigText } from "./load.js";
-import { snapshotsOf } from "./publish.js";
+import { readConfigText } from "./load.js";
+import { snapshotsOfText } from "./publish.js";
+import { TranslationCache } from "./translation-cache.js";
 import { toTransferable, type TransferableSnapshots } from "./transferable-snapshots.js";
 
 export interface ConfigWorkerRequest {
@@ -24,6 +27,9 @@ export type ConfigWorkerReply =
   | { id: number; kind: "invalid"; version?: string; issues: ConfigIssue[] }
   | { id: number; kind: "failed"; version?: string; message: string };
 
+/** Kept across loads: a reload translates only the entries that changed (translation-cache.ts). */
+const cache = new TranslationCache();
+
 function handle(request: ConfigWorkerRequest): { reply: ConfigWorkerReply; transfer: ArrayBuffer[] } {
   const { id, file, limits } = request;
   let version: string | undefined;
@@ -31,7 +37,7 @@ function handle(request: ConfigWorkerRequest): { reply: ConfigWorkerReply; trans
     const text = readConfigText(file, limits.maxBytes);
     version = contentHash(text);
     if (version === request.knownVersion) return { reply: { id, kind: "unchanged", version }, transfer: [] };
-    const snapshots = snapshotsOf(parseConfig(text, file, limits));
+    const snapshots = snapshotsOfText(text, file, limits, cache);
     const { payload, transfer } = toTransferable(snapshots);
     return { reply: { id, kind: "loaded", version, snapshots: payload, summary: snapshots.defaults.summary(), groups: snapshots.nodes.size }, transfer };
   } catch (err) {

@@ -9,7 +9,9 @@ import { TypeUrl } from "../resource/type-urls.js";
 import type { GroupConfig } from "./model.js";
 import { decodeRawResource, type RawResource } from "./raw-resources.js";
 import { checkSchema } from "./schema.js";
-import { ConfigSource, formatPath, tooLargeMessage, type Path } from "./source.js";
+import { ConfigSource, formatPath, tooLargeMessage, type DocumentSource, type Path } from "./source.js";
+import { UnlocatedSource } from "./unlocated-source.js";
+import type { TranslationCache } from "./translation-cache.js";
 import { defaultConfigLimits, type ConfigLimits } from "./config-limits.js";
 import { translateCluster, translateListener } from "./translate.js";
 import { asArray, GroupChecker, isObj } from "./validate.js";
@@ -28,6 +30,16 @@ export interface LoadedConfig {
   defaults: ConfigResource[];
   /** Node hash (`<node.cluster>/<node.id>` by default) -> that group's resources. */
   nodes: Map<string, ConfigResource[]>;
+  /** Whether resource locations carry lines and columns (false when the fast reader read the text). */
+  positioned: boolean;
+}
+
+export interface ParseOptions {
+  /**
+   * The daemon's incremental reloads: read with the fast reader first (unlocated-source.ts), and translate only
+   * entries the cache does not hold. Whatever is wrong is still reported, with positions, by the positioned reader.
+   */
+  cache?: TranslationCache;
 }
 
 interface Group {
@@ -37,8 +49,24 @@ interface Group {
 }
 
 /** Parses and validates a config document (YAML or JSON). Throws ConfigError listing every problem found. */
-export function parseConfig(text: string, file: string, limits: Partial<ConfigLimits> = {}): LoadedConfig {
-  const source = new ConfigSource(text, file, limits);
+export function parseConfig(text: string, file: string, limits: Partial<ConfigLimits> = {}, options: ParseOptions = {}): LoadedConfig {
+  const { cache } = options;
+  if (cache) {
+    const fast = UnlocatedSource.read(text, file, limits);
+    if (fast) {
+      try {
+        return loadFrom(fast, cache);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        // Something is wrong: read it again with positions, so that every issue says where.
+      }
+    }
+  }
+  return loadFrom(new ConfigSource(text, file, limits), cache);
+}
+
+function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): LoadedConfig {
+  const { file } = source;
   if (source.syntaxIssues.length > 0) throw new ConfigError(source.syntaxIssues);
 
   if (source.value === null || source.value === undefined) {
@@ -47,6 +75,7 @@ export function parseConfig(text: string, file: string, limits: Partial<ConfigLi
   const schema = checkSchema(source);
   const issues: ConfigIssue[] = [...schema.issues];
   const invalid = (path: Path): boolean => {
+    if (schema.invalidPaths.length === 0) return false; // the common case: no path to format per endpoint
     const p = formatPath(path);
     return schema.invalidPaths.some((q) => q === p || q.startsWith(p + ".") || q.startsWith(p + "["));
   };
@@ -62,9 +91,15 @@ export function parseConfig(text: string, file: string, limits: Partial<ConfigLi
   for (const group of groups) {
     asArray(group.value.resources).forEach((resource, i) => {
       if (!isObj(resource) || typeof resource["@type"] !== "string") return; // the schema has reported it
-      const decoded = decodeRawResource(source, resource, [...group.base, "resources", i]);
+      const path = [...group.base, "resources", i];
+      const key = cache && `raw\u0000${JSON.stringify(resource)}`;
+      const kept = key ? cache!.get<RawResource>(key) : undefined;
+      const decoded = kept ? { ...kept, path } : decodeRawResource(source, resource, path);
       if (Array.isArray(decoded)) issues.push(...decoded);
-      else group.raw.push(decoded);
+      else {
+        if (key && !kept) cache!.set(key, decoded);
+        group.raw.push(decoded);
+      }
     });
     issues.push(...new GroupChecker(source, group.base, invalid).check(group.value, group.raw));
   }
@@ -73,8 +108,9 @@ export function parseConfig(text: string, file: string, limits: Partial<ConfigLi
   const [top, ...nodeGroups] = groups;
   return {
     file,
-    defaults: top ? translateGroup(source, top) : [],
-    nodes: new Map(nodeGroups.map((g) => [String(g.base[1]), translateGroup(source, g)])),
+    defaults: top ? translateGroup(source, top, cache) : [],
+    nodes: new Map(nodeGroups.map((g) => [String(g.base[1]), translateGroup(source, g, cache)])),
+    positioned: source instanceof ConfigSource,
   };
 }
 
@@ -117,18 +153,26 @@ export function readConfigText(path: string, maxBytes = defaultConfigLimits.maxB
   }
 }
 
-function translateGroup(source: ConfigSource, group: Group): ConfigResource[] {
+function translateGroup(source: DocumentSource, group: Group, cache: TranslationCache | undefined): ConfigResource[] {
   const out: ConfigResource[] = [];
   const config = group.value as GroupConfig;
+  /** An entry's translation: from the cache when an entry with the same content was translated before. */
+  const translated = <T>(kind: string, entry: unknown, translate: () => T): T => {
+    if (!cache) return translate();
+    const key = `${kind}\u0000${JSON.stringify(entry)}`;
+    let value = cache.get<T>(key);
+    if (value === undefined) cache.set(key, (value = translate()));
+    return value;
+  };
   (config.clusters ?? []).forEach((c, i) => {
     const location = source.locate([...group.base, "clusters", i]);
-    const { cluster, endpoints } = translateCluster(c);
+    const { cluster, endpoints } = translated("cluster", c, () => translateCluster(c));
     out.push({ typeUrl: TypeUrl.Cluster, name: c.name, message: cluster, location });
     out.push({ typeUrl: TypeUrl.ClusterLoadAssignment, name: c.name, message: endpoints, location });
   });
   (config.listeners ?? []).forEach((l, i) => {
     const location = source.locate([...group.base, "listeners", i]);
-    const { listener, routes } = translateListener(l);
+    const { listener, routes } = translated("listener", l, () => translateListener(l));
     out.push({ typeUrl: TypeUrl.Listener, name: listener.name, message: listener, location });
     out.push({ typeUrl: TypeUrl.RouteConfiguration, name: routes.name, message: routes, location });
   });

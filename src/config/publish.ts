@@ -4,6 +4,9 @@ import { Snapshot } from "../cache/snapshot.js";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import { ConfigError, XdsdError, type ConfigIssue } from "../errors.js";
 import type { ConfigResource, LoadedConfig } from "./index.js";
+import { parseConfig } from "./load.js";
+import type { ConfigLimits } from "./config-limits.js";
+import type { TranslationCache } from "./translation-cache.js";
 
 export interface ConfigSnapshots {
   defaults: Snapshot;
@@ -37,6 +40,24 @@ export function snapshotsOf(config: LoadedConfig): ConfigSnapshots {
   const nodes = new Map([...config.nodes].map(([key, resources]) => [key, build(resources, `nodes."${key}"`)]));
   if (issues.length > 0) throw new ConfigError(issues);
   return { defaults, nodes };
+}
+
+/**
+ * Config text → snapshots, as the daemon reloads it: with a cache, through the fast reader and the entries already
+ * translated; any problem, including one only the snapshot checks find, is reported from a positioned read.
+ */
+export function snapshotsOfText(text: string, file: string, limits: Partial<ConfigLimits> = {}, cache?: TranslationCache): ConfigSnapshots {
+  let config: LoadedConfig | undefined;
+  try {
+    config = parseConfig(text, file, limits, { cache });
+    const snapshots = snapshotsOf(config);
+    cache?.commit();
+    return snapshots;
+  } catch (err) {
+    cache?.discard();
+    if (err instanceof ConfigError && config && !config.positioned) return snapshotsOf(parseConfig(text, file, limits));
+    throw err;
+  }
 }
 
 /** Publishes a config's snapshots: the default one, and each group's; groups no longer in the config are dropped. */

@@ -6,7 +6,7 @@ import { fromJson, type DescField, type DescMessage, type JsonValue, type Messag
 import type { ConfigIssue } from "../errors.js";
 import { envoyRegistry } from "../resource/proto-registry.js";
 import { messageNameOf, TypeUrl } from "../resource/type-urls.js";
-import type { ConfigSource, Path } from "./source.js";
+import type { DocumentSource, Path } from "./source.js";
 import { closest } from "./suggest.js";
 
 export interface RawResource {
@@ -30,7 +30,7 @@ export function nameFieldOf(typeUrl: string): string {
   return typeUrl === TypeUrl.ClusterLoadAssignment ? "cluster_name" : "name";
 }
 
-export function decodeRawResource(source: ConfigSource, value: Record<string, unknown>, path: Path): RawResource | ConfigIssue[] {
+export function decodeRawResource(source: DocumentSource, value: Record<string, unknown>, path: Path): RawResource | ConfigIssue[] {
   const registry = envoyRegistry();
   const typeUrl = value["@type"] as string;
   const typePath = [...path, "@type"];

@@ -1,12 +1,12 @@
 // Structural checks with the same JSON Schema that editors use for completion (schema/xdsd-config.schema.json),
-// so the editor and xdsd agree on what is valid. ajv reports JSON pointers; ConfigSource turns them back into
+// so the editor and xdsd agree on what is valid. ajv reports JSON pointers; DocumentSource turns them back into
 // lines and columns. Messages are rewritten for people: the schema's `errorMessage`/`patternErrorMessage`
 // (the VS Code JSON extensions, also honoured by yaml-language-server) win over ajv's generic wording.
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import type { ConfigIssue } from "../errors.js";
-import { formatPath, pathFromPointer, type ConfigSource, type Path } from "./source.js";
+import { formatPath, pathFromPointer, type DocumentSource, type Path } from "./source.js";
 import { closest } from "./suggest.js";
 
 export interface SchemaResult {
@@ -43,7 +43,7 @@ function compiled(): ValidateFunction {
   return validator;
 }
 
-export function checkSchema(source: ConfigSource): SchemaResult {
+export function checkSchema(source: DocumentSource): SchemaResult {
   const validate = compiled();
   if (validate(source.value)) return { issues: [], invalidPaths: [] };
   const issues: ConfigIssue[] = [];

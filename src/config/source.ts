@@ -10,7 +10,20 @@ import { readYaml } from "./yaml-reader.js";
 /** A position in the document's value tree: map keys and sequence indexes, outermost first. */
 export type Path = readonly (string | number)[];
 
-export class ConfigSource {
+/** A parsed config document and how to point at its parts: what the schema, the checks and the translation read. */
+export interface DocumentSource {
+  readonly file: string;
+  /** The document as plain JSON-like data; undefined when the text has syntax errors. */
+  readonly value: unknown;
+  readonly syntaxIssues: readonly ConfigIssue[];
+  /** Where the value at `path` starts (with line and column when the reader kept positions). */
+  locate(path: Path): SourceLocation;
+  /** Where the key of the map entry at `path` starts. */
+  locateKey(path: Path): SourceLocation;
+}
+
+/** The positioned reader: every value knows its line and column. This is what every error is reported from. */
+export class ConfigSource implements DocumentSource {
   readonly file: string;
   /** The document as plain JSON-like data; undefined when the text has syntax errors. */
   readonly value: unknown;

@@ -14,7 +14,7 @@ import { isIP } from "node:net";
 import { nameFieldOf, shortTypeName, writtenPath, type RawResource } from "./raw-resources.js";
 import { clusterEndpointsRef, listenerClusterRefs, listenerRouteRefs, routeClusterRefs } from "./references.js";
 import { defaultListenerAddress } from "./model.js";
-import { formatPath, type ConfigSource, type Path } from "./source.js";
+import { formatPath, type DocumentSource, type Path } from "./source.js";
 
 type Obj = Record<string, unknown>;
 
@@ -45,7 +45,7 @@ export class GroupChecker {
   private readonly endpointRefs: { name: string; at: Path; cluster: string }[] = [];
 
   constructor(
-    private readonly source: ConfigSource,
+    private readonly source: DocumentSource,
     private readonly base: Path,
     /** Whether the schema rejected the value at this path or anything inside it. */
     private readonly invalid: (path: Path) => boolean,

@@ -47,7 +47,12 @@ export function readYaml(text: string, limits: Pick<ConfigLimits, "maxDepth" | "
   if (docs.length > 1) issues.push({ offset: docs[1].range[0], message: "a config file holds one YAML document; remove the `---` separator" });
   if (issues.length === 0) issues.push(...aliasIssues(doc, limits.maxAliasNodes));
   if (issues.length > 0) return { doc, lines, issues };
-  return { doc, lines, issues, value: doc.toJS({ maxAliasCount: -1 }) };
+  try {
+    return { doc, lines, issues, value: doc.toJS({ maxAliasCount: -1 }) };
+  } catch (err) {
+    // A backstop: whatever else the library refuses while building values is a located issue, never an exception.
+    return { doc, lines, issues: [{ offset: doc.contents?.range?.[0] ?? 0, message: (err as Error).message }] };
+  }
 }
 
 /** The offset of the first collection nested deeper than `maxDepth`, walking the CST without recursion. */
@@ -119,6 +124,7 @@ function aliasIssues(doc: Document, maxAliasNodes: number): TextIssue[] {
       for (const item of node.items) size += sizeOf(item);
     } else if (isPair(node)) {
       size = sizeOf(node.key) + sizeOf(node.value);
+      if (isScalar(node.key) && node.key.value === "<<") checkMerge(node.value);
     } else if (!isScalar(node)) {
       size = node === null || node === undefined ? 0 : 1;
     }
@@ -126,6 +132,17 @@ function aliasIssues(doc: Document, maxAliasNodes: number): TextIssue[] {
     sizes.set(node, size);
     return size;
   };
+  /** `<<: *a` (or `<<: [*a, *b]`) merges mappings; anything else makes the library throw an unlocated error. */
+  function checkMerge(value: unknown): void {
+    const sources = isSeq(value) ? value.items : [value];
+    for (const source of sources) {
+      const target = isAlias(source) ? source.resolve(doc) : source;
+      if (issues.length === 0 && !isMap(target)) {
+        const offset = (source as Node | null)?.range?.[0] ?? 0;
+        issues.push({ offset, message: "a merge key `<<` takes an alias of a mapping, or a list of them; this is not one" });
+      }
+    }
+  }
   sizeOf(doc.contents as Node | null);
   return issues;
 }

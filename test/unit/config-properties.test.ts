@@ -10,6 +10,8 @@ import { ConfigError } from "../../src/errors.js";
 import { parseConfig } from "../../src/config/index.js";
 import { snapshotsOf } from "../../src/config/publish.js";
 import { repoFile } from "./config-helpers.js";
+import { ConfigSource } from "../../src/config/source.js";
+import { UnlocatedSource } from "../../src/config/unlocated-source.js";
 
 const seed = 20261201;
 const seedConfig = readFileSync(repoFile("examples/seed.yaml"), "utf8");
@@ -35,7 +37,7 @@ const yamlPiece = fc.constantFrom(
   "clusters:", "listeners:", "resources:", "nodes:", "- ", "  ", "name: ", "a", "b", "endpoints: ", "[", "]", "{", "}", ", ",
   ": ", "\n", "&x ", "*x", "<<: *x", "\"127.0.0.1:80\"", "port: ", "10000", "-1", "0.25s", "virtual_hosts: ", "routes: ",
   "prefix: /", "cluster: a", "\"@type\": type.googleapis.com/envoy.config.cluster.v3.Cluster", "!!binary ", "? ", "| ", "#", "'", "\"",
-  "~", "null", "true", "1e999", "0x1F", "domains: ['*']", "grpc: true", "weight: 0", "--- ", "\t", "\u0000", "é",
+  "~", "null", "true", "1e999", "0x1F", "0b11", ".inf", "-.NaN", "0o17", "017", "+12", "1_000", "2001-12-14", "12:30:00", "\"\\x41\"", "yes", "Off", "!!str ", "NULL", "1.e5", "domains: ['*']", "grpc: true", "weight: 0", "--- ", "\t", "\u0000", "é",
 );
 
 test("noise: any string loads or is a located ConfigError", () => {
@@ -61,5 +63,34 @@ test("mutations of the seed config: load or are a located ConfigError", () => {
       checkOutcome(text);
     }),
     { seed, numRuns: 1500 },
+  );
+});
+
+/** The fast reader is only trusted with what both readers read the same (unlocated-source.ts). */
+function readersAgree(text: string): void {
+  const fast = UnlocatedSource.read(text, "fuzz.yaml");
+  if (!fast) return;
+  const positioned = new ConfigSource(text, "fuzz.yaml");
+  if (positioned.syntaxIssues.length > 0) return; // then the positioned reader reports it: nothing is published
+  if (positioned.value == null && fast.value == null) return; // an empty document, refused either way
+  assert.deepEqual(fast.value, positioned.value, `the readers disagree on:\n${text}`);
+}
+
+test("the fast and the positioned reader agree on every text both accept: YAML-shaped text", () => {
+  fc.assert(fc.property(fc.array(yamlPiece, { maxLength: 60 }).map((p) => p.join("")), readersAgree), { seed, numRuns: 3000 });
+});
+
+test("the fast and the positioned reader agree on every text both accept: mutations of the seed config", () => {
+  const mutation = fc.array(fc.tuple(fc.nat(), fc.nat({ max: 8 }), fc.oneof(yamlPiece, fc.string({ maxLength: 4 }))), { minLength: 1, maxLength: 5 });
+  fc.assert(
+    fc.property(mutation, (edits) => {
+      let text = seedConfig;
+      for (const [at, remove, insert] of edits) {
+        const i = at % (text.length + 1);
+        text = text.slice(0, i) + insert + text.slice(i + remove);
+      }
+      readersAgree(text);
+    }),
+    { seed, numRuns: 3000 },
   );
 });

@@ -1,0 +1,70 @@
+// The daemon's config update path without the file watch: `node dist/bench/config-reload.js [--clusters 500]
+// [--endpoints 10] [--changes 30]`. Scenario A's shape (N clusters × M endpoints); each change moves one cluster's
+// endpoints, as an atomic rename would. Per change, the CPU of the whole path — read the text, validate and
+// translate it (the config worker's part), hand the snapshots to the main thread and publish them to a cache with
+// one watcher per type — measured with process.cpuUsage() (all threads), median and max over the changes, for:
+//   full         every change parsed with positions and translated from scratch (the path before the cache);
+//   incremental  the fast reader and the translation cache (what the daemon does now).
+// Writing the file is measured too (it is small next to the rest); watching it is not.
+import { parseArgs } from "node:util";
+import { SnapshotCache } from "../src/cache/snapshot-cache.js";
+import { publish, snapshotsOf, snapshotsOfText } from "../src/config/publish.js";
+import { parseConfig, readConfigText } from "../src/config/load.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TranslationCache } from "../src/config/translation-cache.js";
+import { fromTransferable, toTransferable } from "../src/config/transferable-snapshots.js";
+
+const { values } = parseArgs({ options: { clusters: { type: "string", default: "500" }, endpoints: { type: "string", default: "10" }, changes: { type: "string", default: "30" } } });
+const clusters = Number(values.clusters);
+const endpoints = Number(values.endpoints);
+const changes = Number(values.changes);
+const file = join(mkdtempSync(join(tmpdir(), "xdsd-bench-")), "a.yaml");
+
+function configText(version: number): string {
+  const lines = ["clusters:"];
+  for (let i = 0; i < clusters; i++) {
+    // Cluster (version % clusters) has its endpoints moved to another port on every change.
+    const port = i === version % clusters ? 9000 + version : 8080;
+    lines.push(`  - name: cluster-${i}`, `    endpoints: [${Array.from({ length: endpoints }, (_, k) => `"10.${i >> 8}.${i & 255}.${k + 1}:${port}"`).join(", ")}]`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+function cpuMs(f: () => void): number {
+  const before = process.cpuUsage();
+  f();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000;
+}
+
+function run(mode: "full" | "incremental"): number[] {
+  const cache = new SnapshotCache();
+  const translations = new TranslationCache();
+  for (const type of ["cds", "eds"]) void type;
+  const load = (written: string) => {
+    writeFileSync(file, written);
+    const text = readConfigText(file); // in the measured part: the worker reads the file
+    const snapshots = mode === "full" ? snapshotsOf(parseConfig(text, "a.yaml")) : snapshotsOfText(text, "a.yaml", {}, translations);
+    // What crosses to the main thread: structured-cloned as postMessage does, the encoded bytes transferred.
+    const { payload, transfer } = toTransferable(snapshots);
+    publish(cache, fromTransferable(structuredClone(payload, { transfer })));
+  };
+  load(configText(0));
+  const samples: number[] = [];
+  for (let v = 1; v <= changes; v++) {
+    const text = configText(v);
+    samples.push(cpuMs(() => load(text)));
+  }
+  return samples;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`config: ${clusters} clusters × ${endpoints} endpoints (${configText(0).length} bytes), ${changes} changes of one cluster`);
+const modes = (process.env.MODES ?? "full,incremental").split(",") as ("full" | "incremental")[];
+for (const mode of modes) {
+  run(mode); // warm-up pass: JIT
+  const samples = run(mode);
+  console.log(`${mode.padEnd(12)} CPU per change: median ${median(samples).toFixed(1)} ms, max ${Math.max(...samples).toFixed(1)} ms`);
+}

@@ -1,0 +1,67 @@
+// The daemon's incremental reload path (publish.ts snapshotsOfText with a TranslationCache): unchanged entries keep
+// their messages (so they are neither translated nor encoded again), and every error is still reported with
+// positions, whatever reader read the text first.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ConfigError } from "../../src/errors.js";
+import { parseConfig } from "../../src/config/load.js";
+import { snapshotsOfText } from "../../src/config/publish.js";
+import { TranslationCache } from "../../src/config/translation-cache.js";
+import { TypeUrl } from "../../src/resource/type-urls.js";
+import { lines } from "./config-helpers.js";
+
+const config = (port: number) =>
+  lines(
+    "clusters:",
+    ...Array.from({ length: 50 }, (_, i) => `  - {name: c${i}, endpoints: ["10.0.0.${i + 1}:${i === 7 ? port : 80}"]}`),
+    "listeners:",
+    "  - {name: l, port: 10000, virtual_hosts: [{name: v, domains: ['*'], routes: [{prefix: /, cluster: c0}]}]}",
+  );
+
+test("a reload with one changed cluster reuses every other entry's messages", () => {
+  const cache = new TranslationCache();
+  const first = parseConfig(config(80), "a.yaml", {}, { cache });
+  cache.commit();
+  const second = parseConfig(config(81), "a.yaml", {}, { cache });
+  cache.commit();
+  assert.equal(first.positioned, false, "the fast reader read it");
+  const changed = second.defaults.filter((r, i) => r.message !== first.defaults[i].message);
+  assert.deepEqual(changed.map((r) => `${r.typeUrl.split(".").pop()} ${r.name}`), ["Cluster c7", "ClusterLoadAssignment c7"]);
+  assert.equal(cache.size, 51, "the cache holds what the last load used: 50 clusters and 1 listener");
+});
+
+test("the fast reader and the cache give the same snapshots as a positioned read from scratch", () => {
+  const cache = new TranslationCache();
+  snapshotsOfText(config(80), "a.yaml", {}, cache);
+  const incremental = snapshotsOfText(config(81), "a.yaml", {}, cache);
+  const scratch = snapshotsOfText(config(81), "a.yaml");
+  for (const type of [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration]) {
+    assert.equal(incremental.defaults.typeVersion(type), scratch.defaults.typeVersion(type));
+  }
+});
+
+test("errors found on the fast path are reported with line and column", () => {
+  const cache = new TranslationCache();
+  snapshotsOfText(config(80), "a.yaml", {}, cache);
+  const schemaError = config(80).replace("port: 10000", "port: 99999");
+  const missingCluster = config(80).replace("cluster: c0}", "cluster: nope}");
+  for (const [text, line, message] of [
+    [schemaError, 53, /port/],
+    [missingCluster, 53, /"nope"/],
+  ] as const) {
+    assert.throws(
+      () => snapshotsOfText(text, "a.yaml", {}, cache),
+      (e: unknown) => e instanceof ConfigError && e.issues.length === 1 && e.issues[0].location.line === line && e.issues[0].location.column !== undefined && message.test(e.issues[0].message),
+    );
+  }
+  // A failed load evicted nothing: the next good one still finds every entry.
+  assert.equal(cache.size, 51);
+});
+
+test("texts with anchors, tags or several documents go to the positioned reader", () => {
+  const cache = new TranslationCache();
+  const anchored = lines("clusters:", '  - {name: a, endpoints: &e ["10.0.0.1:80"]}', "  - {name: b, endpoints: *e}");
+  assert.equal(parseConfig(anchored, "a.yaml", {}, { cache }).positioned, true);
+  assert.equal(parseConfig(lines("clusters: !!seq []"), "a.yaml", {}, { cache }).positioned, true);
+  assert.equal(parseConfig(lines('clusters: [{name: a, endpoints: ["10.0.0.1:80"]}]', "listeners: [{name: l, port: 1, virtual_hosts: [{name: v, domains: ['*'], routes: [{prefix: /, cluster: a}]}]}]"), "a.yaml", {}, { cache }).positioned, false);
+});
