@@ -1,23 +1,30 @@
 // Watching a config file for changes. Editors and config management tools often replace a file by renaming a new
 // one over it, which ends a watch on the file itself; so the directory is watched and events are filtered by
 // name. Bursts of events (write, then chmod, then rename) are collapsed into one callback.
-import { watch, type FSWatcher } from "node:fs";
+//
+// A rename onto the file (how editors, config management and `mv` replace it) is a complete new file the moment it
+// happens, so it is acted on almost at once (`renameDebounceMs`); an in-place write may still be under way, so a
+// change waits for `debounceMs` of quiet. Either way the reload compares content hashes, so an extra event costs
+// a read, not a parse.
+import { existsSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 
 export interface FileWatch {
   close(): void;
 }
 
-export function watchFile(path: string, onChange: () => void, debounceMs = 100): FileWatch {
+export function watchFile(path: string, onChange: () => void, debounceMs = 100, renameDebounceMs = 2): FileWatch {
   const file = resolve(path);
   const name = basename(file);
   let timer: NodeJS.Timeout | undefined;
-  const fire = () => {
+  const fire = (delay: number) => {
     clearTimeout(timer);
-    timer = setTimeout(onChange, debounceMs);
+    timer = setTimeout(onChange, delay);
   };
-  const watcher: FSWatcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
-    if (changed === null || changed.toString() === name) fire();
+  const watcher: FSWatcher = watch(dirname(file), { persistent: false }, (event, changed) => {
+    if (changed !== null && changed.toString() !== name) return;
+    // A rename that took the file away (an editor's backup step) is followed by the new file: wait for it.
+    fire(event === "rename" && existsSync(file) ? renameDebounceMs : debounceMs);
   });
   return {
     close() {
