@@ -8,49 +8,70 @@ import { GrpcFramingError } from "../errors.js";
 
 const headerBytes = 5;
 
+/**
+ * A message is assembled in a buffer of its own, allocated when its header arrives and charged to the budget for
+ * its whole declared length at once. Keeping the socket's chunks instead would be cheaper to write but not to
+ * bound: node hands out DATA frames as slices of its 64 KiB read buffers, so a client sending one byte of a message
+ * per read would pin 64 KiB for each byte charged.
+ */
 export class GrpcMessageReader {
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
-  /** What the pending bytes hold of the budget. */
+  readonly #header = Buffer.alloc(headerBytes);
+  #headerFill = 0;
+  /** The message being assembled (its declared length), or undefined while a header is read. */
+  #body: Buffer | undefined;
+  #bodyFill = 0;
+  /** What the message being assembled holds of the budget. */
   #charged = 0;
   #failed = false;
 
   constructor(
     /** Largest message accepted (gRPC's default receive limit is 4 MiB). */
     private readonly maxMessageBytes: number,
-    /** Charged for the bytes of incomplete messages, so that many streams cannot add up to too much. */
+    /** Charged for messages being assembled, so that many streams cannot add up to too much. */
     private readonly budget?: ByteBudget,
   ) {}
 
-  /** Bytes held for a message not yet complete. */
+  /** Bytes of the message being assembled that have arrived (its header included). */
   get bufferedBytes(): number {
-    return this.#pendingBytes;
+    return this.#body ? headerBytes + this.#bodyFill : this.#headerFill;
   }
 
   /**
-   * Takes the next bytes of the stream; returns the messages they complete (without their 5-byte headers).
-   * Throws GrpcFramingError when the stream must end; the reader is then released and ignores anything more.
+   * Takes the next bytes of the stream; returns the messages they complete (without their 5-byte headers). A
+   * message that arrives whole in one chunk is a view of that chunk, valid as long as the chunk. Throws
+   * GrpcFramingError when the stream must end; the reader is then released and ignores anything more.
    */
   push(chunk: Buffer): Buffer[] {
     if (this.#failed) return [];
-    this.#pending.push(chunk);
-    this.#pendingBytes += chunk.length;
     const messages: Buffer[] = [];
     try {
-      while (this.#pendingBytes >= headerBytes) {
-        const head = this.#peekHeader();
-        const length = head.readUInt32BE(1);
-        if (length > this.maxMessageBytes) {
-          throw new GrpcFramingError(GrpcStatus.RESOURCE_EXHAUSTED, `request of ${length} bytes exceeds the limit of ${this.maxMessageBytes}`);
+      let pos = 0;
+      while (pos < chunk.length) {
+        if (!this.#body) {
+          // Fast path: a whole header and a whole message in what is left of the chunk.
+          if (this.#headerFill === 0 && chunk.length - pos >= headerBytes) {
+            const length = this.#checkHeader(chunk[pos], chunk.readUInt32BE(pos + 1));
+            if (chunk.length - pos - headerBytes >= length) {
+              messages.push(chunk.subarray(pos + headerBytes, pos + headerBytes + length));
+              pos += headerBytes + length;
+              continue;
+            }
+          }
+          const n = Math.min(headerBytes - this.#headerFill, chunk.length - pos);
+          chunk.copy(this.#header, this.#headerFill, pos, pos + n);
+          this.#headerFill += n;
+          pos += n;
+          if (this.#headerFill < headerBytes) break;
+          this.#startBody(this.#checkHeader(this.#header[0], this.#header.readUInt32BE(1)));
+          if (this.#body!.length > 0) continue;
+        } else {
+          const n = Math.min(this.#body.length - this.#bodyFill, chunk.length - pos);
+          chunk.copy(this.#body, this.#bodyFill, pos, pos + n);
+          this.#bodyFill += n;
+          pos += n;
         }
-        if (head[0] !== 0) {
-          // Checked before the message is complete: there is no point in buffering what will be refused.
-          throw new GrpcFramingError(GrpcStatus.UNIMPLEMENTED, "compressed messages are not supported (grpc-accept-encoding: identity)");
-        }
-        if (this.#pendingBytes < headerBytes + length) break;
-        messages.push(this.#take(headerBytes + length).subarray(headerBytes));
+        if (this.#bodyFill === this.#body!.length) messages.push(this.#finishBody());
       }
-      this.#charge();
       return messages;
     } catch (err) {
       this.release();
@@ -63,7 +84,7 @@ export class GrpcMessageReader {
    * silently dropped would leave the client believing it was read.
    */
   end(): GrpcFramingError | undefined {
-    const partial = this.#pendingBytes;
+    const partial = this.bufferedBytes;
     this.release();
     if (partial === 0) return undefined;
     return new GrpcFramingError(GrpcStatus.INTERNAL, `the request stream ended inside a message (${partial} bytes of an incomplete message)`);
@@ -72,41 +93,49 @@ export class GrpcMessageReader {
   /** Drops what is buffered and gives its bytes back to the budget; the reader accepts nothing more. */
   release(): void {
     this.#failed = true;
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    if (this.#charged > 0) this.budget?.give(this.#charged);
-    this.#charged = 0;
+    this.#body = undefined;
+    this.#bodyFill = 0;
+    this.#headerFill = 0;
+    this.#giveBack();
   }
 
-  #charge(): void {
-    const delta = this.#pendingBytes - this.#charged;
-    if (!this.budget || delta === 0) return;
-    if (delta < 0) {
-      this.budget.give(-delta);
-    } else if (!this.budget.tryTake(delta)) {
-      const full = this.budget.exhaustedBy(delta)!;
+  #checkHeader(flag: number, length: number): number {
+    if (length > this.maxMessageBytes) {
+      throw new GrpcFramingError(GrpcStatus.RESOURCE_EXHAUSTED, `request of ${length} bytes exceeds the limit of ${this.maxMessageBytes}`);
+    }
+    if (flag !== 0) {
+      // Checked before the message is complete: there is no point in buffering what will be refused.
+      throw new GrpcFramingError(GrpcStatus.UNIMPLEMENTED, "compressed messages are not supported (grpc-accept-encoding: identity)");
+    }
+    return length;
+  }
+
+  #startBody(length: number): void {
+    const cost = headerBytes + length;
+    if (this.budget && !this.budget.tryTake(cost)) {
+      const full = this.budget.exhaustedBy(cost)!;
       const which = full === this.budget ? "this connection" : "the server";
       throw new GrpcFramingError(
         GrpcStatus.RESOURCE_EXHAUSTED,
         `${which} already buffers ${full.used} bytes of incomplete requests; the limit is ${full.limit}`,
       );
     }
-    this.#charged = this.#pendingBytes;
+    this.#charged = this.budget ? cost : 0;
+    this.#body = Buffer.allocUnsafe(length);
+    this.#bodyFill = 0;
   }
 
-  #peekHeader(): Buffer {
-    if (this.#pending[0].length < headerBytes) this.#pending = [Buffer.concat(this.#pending)];
-    return this.#pending[0];
+  #finishBody(): Buffer {
+    const body = this.#body!;
+    this.#body = undefined;
+    this.#bodyFill = 0;
+    this.#headerFill = 0;
+    this.#giveBack();
+    return body;
   }
 
-  #take(n: number): Buffer {
-    const all = this.#pending.length === 1 ? this.#pending[0] : Buffer.concat(this.#pending);
-    const out = all.subarray(0, n);
-    let rest = all.subarray(n);
-    // A short tail of a large buffer would keep the whole buffer alive while the budget counts only the tail.
-    if (rest.length > 0 && all.length - rest.length > 64 * 1024) rest = Buffer.from(rest);
-    this.#pending = rest.length > 0 ? [rest] : [];
-    this.#pendingBytes = rest.length;
-    return out;
+  #giveBack(): void {
+    if (this.#charged > 0) this.budget?.give(this.#charged);
+    this.#charged = 0;
   }
 }

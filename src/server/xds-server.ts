@@ -27,7 +27,7 @@ export class XdsServer {
     return this.#port;
   }
 
-  /** Bytes of incomplete request messages buffered over all connections (bounded by `maxBufferedBytes`). */
+  /** Bytes held for request messages being assembled, over all connections (bounded by `maxBufferedBytes`). */
   get bufferedRequestBytes(): number {
     return this.#transport.bufferedBytes;
   }

@@ -74,7 +74,8 @@ test("bytes of incomplete messages are bounded per connection and over all conne
   const second = await session();
   const b = [openCall(second), openCall(second)];
   b[0].stream.write(partial);
-  await eventually(() => server.bufferedRequestBytes === 3 * partial.length, "three partial messages buffered");
+  // Each message being assembled holds its whole declared length (and header) of the budget: 999,005 bytes.
+  await eventually(() => server.bufferedRequestBytes === 3 * 999_005, "three partial messages buffered");
   b[1].stream.write(partial);
   const over = await b[1].trailers;
   assert.equal(over.status, GrpcStatus.RESOURCE_EXHAUSTED);

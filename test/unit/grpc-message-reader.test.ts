@@ -92,8 +92,27 @@ test("the budget of the whole server is shared by its connections", () => {
   const server = new ByteBudget(100);
   const a = new GrpcMessageReader(1000, new ByteBudget(80, server));
   const b = new GrpcMessageReader(1000, new ByteBudget(80, server));
-  a.push(frame(Buffer.alloc(60), 500));
-  assert.throws(() => b.push(frame(Buffer.alloc(60), 500)), /the server already buffers 65 bytes of incomplete requests; the limit is 100/);
+  // A message being assembled holds its declared length and header of the budget from its header on.
+  a.push(frame(Buffer.alloc(10), 60));
+  assert.throws(() => b.push(frame(Buffer.alloc(10), 60)), /the server already buffers 65 bytes of incomplete requests; the limit is 100/);
   a.release();
   assert.equal(server.used, 0);
+});
+
+test("one byte per chunk of a large message costs its declared length of the budget, not a chunk each", () => {
+  const budget = new ByteBudget(2000);
+  const reader = new GrpcMessageReader(1000, budget);
+  const bytes = frame(Buffer.alloc(900, 7));
+  const out: Buffer[] = [];
+  // Each byte a slice of a 64 KiB buffer, as node hands out DATA frames: the reader must not keep those alive.
+  const big = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < bytes.length; i++) {
+    big[i] = bytes[i];
+    out.push(...reader.push(big.subarray(i, i + 1)));
+    if (i >= 5 && i < bytes.length - 1) assert.equal(budget.used, 905);
+  }
+  assert.equal(out.length, 1);
+  assert.ok(out[0].buffer !== big.buffer, "the message is in a buffer of the reader's own");
+  assert.deepEqual([...out[0]], Array(900).fill(7));
+  assert.equal(budget.used, 0);
 });
