@@ -16,6 +16,17 @@ export interface ConfigLoaderOptions {
   limits?: Partial<ConfigLimits>;
   /** Heap limit of the worker thread, in MB: what parsing one config may use (default 4096). */
   workerHeapMb?: number;
+  /** Longest a load may take before the worker is stopped and the load refused (default 120 s). */
+  loadTimeoutMs?: number;
+}
+
+const defaultLoadTimeoutMs = 120_000;
+
+/** The loader was closed (the daemon is stopping): not a problem of the config. */
+export class ConfigLoaderClosedError extends Error {
+  constructor() {
+    super("the config loader is closed");
+  }
 }
 
 const workerUrl = new URL("./config-worker.js", import.meta.url);
@@ -23,8 +34,9 @@ const workerUrl = new URL("./config-worker.js", import.meta.url);
 export class ConfigLoader {
   #worker: Worker | undefined;
   #nextId = 1;
-  #pending: { id: number; resolve: (r: ConfigWorkerReply) => void; reject: (e: Error) => void } | undefined;
+  #pending: { id: number; worker: Worker; resolve: (r: ConfigWorkerReply) => void; reject: (e: Error) => void } | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
 
   constructor(private readonly options: ConfigLoaderOptions = {}) {}
 
@@ -38,21 +50,39 @@ export class ConfigLoader {
     return run;
   }
 
+  /** Stops the worker; a load under way or asked for later is refused. */
   async close(): Promise<void> {
+    this.#closed = true;
     const worker = this.#worker;
     this.#worker = undefined;
     await worker?.terminate();
   }
 
   async #load(file: string, knownVersion: string | undefined): Promise<ConfigLoadResult> {
+    if (this.#closed) throw new ConfigLoaderClosedError();
     const id = this.#nextId++;
+    const timeoutMs = this.options.loadTimeoutMs ?? defaultLoadTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
     const reply = await new Promise<ConfigWorkerReply>((resolve, reject) => {
-      this.#pending = { id, resolve, reject };
+      const worker = this.#ensureWorker();
+      this.#pending = { id, worker, resolve, reject };
+      // A load that never ends (a parser pathology no limit foresaw) must not hold every later reload: the worker
+      // is stopped, the load refused, and the next load gets a new worker.
+      timer = setTimeout(() => {
+        if (this.#pending?.id !== id) return;
+        this.#pending = undefined;
+        if (this.#worker === worker) this.#worker = undefined;
+        void worker.terminate();
+        reject(new Error(`loading the config took longer than ${timeoutMs / 1000} s; it was refused and the config worker restarted`));
+      }, timeoutMs);
       const request: ConfigWorkerRequest = { id, file, limits: this.options.limits ?? {}, knownVersion };
-      this.#ensureWorker().postMessage(request);
-    }).catch((err: Error) => {
-      throw new ConfigLoadError([{ location: { file }, message: err.message }]);
-    });
+      worker.postMessage(request);
+    })
+      .catch((err: Error) => {
+        if (this.#closed) throw new ConfigLoaderClosedError();
+        throw new ConfigLoadError([{ location: { file }, message: err.message }]);
+      })
+      .finally(() => clearTimeout(timer));
     switch (reply.kind) {
       case "unchanged":
         return reply;
@@ -77,9 +107,11 @@ export class ConfigLoader {
     });
     const lost = (why: string) => {
       if (this.#worker === worker) this.#worker = undefined;
+      // Only the request sent to this worker: a newer worker's request is not this one's to refuse.
       const pending = this.#pending;
+      if (pending?.worker !== worker) return;
       this.#pending = undefined;
-      pending?.reject(new Error(why));
+      pending.reject(new Error(why));
     };
     worker.on("error", (err: NodeJS.ErrnoException) =>
       lost(

@@ -2,7 +2,7 @@
 // resource decoding, semantics (per node group). Each pass collects every issue it finds; the passes after
 // syntax all run, so one attempt shows the user everything that is wrong. Only a config without issues is
 // translated.
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import type { Message } from "@bufbuild/protobuf";
 import { ConfigError, type ConfigIssue, type SourceLocation } from "../errors.js";
 import { TypeUrl } from "../resource/type-urls.js";
@@ -92,7 +92,7 @@ function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): 
     asArray(group.value.resources).forEach((resource, i) => {
       if (!isObj(resource) || typeof resource["@type"] !== "string") return; // the schema has reported it
       const path = [...group.base, "resources", i];
-      const key = cache && `raw\u0000${JSON.stringify(resource)}`;
+      const key = cache && `raw\u0000${contentKey(resource)}`;
       const kept = key ? cache!.get<RawResource>(key) : undefined;
       const decoded = kept ? { ...kept, path } : decodeRawResource(source, resource, path);
       if (Array.isArray(decoded)) issues.push(...decoded);
@@ -127,9 +127,12 @@ export function loadConfigFile(path: string, limits: Partial<ConfigLimits> = {})
 export function readConfigText(path: string, maxBytes = defaultConfigLimits.maxBytes): string {
   let fd: number | undefined;
   try {
-    fd = openSync(path, "r");
+    // Non-blocking: opening a FIFO (or a device) put at the config path must not hang the loader; only regular
+    // files are read.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const stat = fstatSync(fd);
     if (stat.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+    if (!stat.isFile()) throw Object.assign(new Error("is not a regular file"), { code: "ENOTREG" });
     if (stat.size > maxBytes) throw new ConfigError([{ location: { file: path }, message: tooLargeMessage(stat.size, maxBytes) }]);
     // Read to the end (the file may have grown since fstat), but never more than one byte past the limit.
     const chunks: Buffer[] = [];
@@ -146,7 +149,8 @@ export function readConfigText(path: string, maxBytes = defaultConfigLimits.maxB
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     const err = e as NodeJS.ErrnoException;
-    const reason = err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "is a directory, not a config file" : err.message;
+    const reason =
+      err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "is a directory, not a config file" : err.code === "ENOTREG" ? "not a regular file" : err.message;
     throw new ConfigError([{ location: { file: path }, message: `cannot read config file: ${reason}` }]);
   } finally {
     if (fd !== undefined) closeSync(fd);
@@ -159,7 +163,7 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
   /** An entry's translation: from the cache when an entry with the same content was translated before. */
   const translated = <T>(kind: string, entry: unknown, translate: () => T): T => {
     if (!cache) return translate();
-    const key = `${kind}\u0000${JSON.stringify(entry)}`;
+    const key = `${kind}\u0000${contentKey(entry)}`;
     let value = cache.get<T>(key);
     if (value === undefined) cache.set(key, (value = translate()));
     return value;
@@ -178,6 +182,16 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
   });
   for (const r of group.raw) out.push({ typeUrl: r.typeUrl, name: r.name, message: r.message, location: source.locate(r.path) });
   return out;
+}
+
+/**
+ * An entry's content as a cache key. JSON.stringify alone writes NaN and ±Infinity as null and -0 as 0, so an edit
+ * from `null` to `.nan` (which protobuf-es refuses for a double) would hit the cache of the valid entry.
+ */
+function contentKey(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0)) ? `\u0000number:${Object.is(v, -0) ? "-0" : String(v)}` : v,
+  );
 }
 
 function sortByPosition(issues: ConfigIssue[]): ConfigIssue[] {

@@ -5,7 +5,7 @@
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import { ConfigError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { ConfigLoader, ConfigLoadError, type ConfigLoaderOptions } from "./config-loader.js";
+import { ConfigLoader, ConfigLoaderClosedError, ConfigLoadError, type ConfigLoaderOptions } from "./config-loader.js";
 import { publish } from "./publish.js";
 import { watchFile, type FileWatch } from "./watch.js";
 
@@ -27,6 +27,7 @@ export class ConfigReloader {
   /** One reload at a time; a change during a reload makes one more afterwards. */
   #running: Promise<void> | undefined;
   #again = false;
+  #closed = false;
 
   constructor(
     private readonly file: string,
@@ -60,9 +61,10 @@ export class ConfigReloader {
         try {
           await this.#apply();
         } catch (err) {
+          if (err instanceof ConfigLoaderClosedError) break; // stopping: nothing was rejected
           this.#rejected(err);
         }
-      } while (this.#again);
+      } while (this.#again && !this.#closed);
       this.#running = undefined;
     })();
     return this.#running;
@@ -73,8 +75,10 @@ export class ConfigReloader {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     this.#watch?.close();
     await this.#loader.close();
+    await this.#running;
   }
 
   async #apply(): Promise<void> {

@@ -33,7 +33,7 @@ export class ConfigSource implements DocumentSource {
   private readonly lines: LineCounter | undefined;
 
   constructor(text: string, file: string, limits: Partial<ConfigLimits> = {}) {
-    const { maxBytes, maxDepth, maxAliasNodes } = { ...defaultConfigLimits, ...limits };
+    const { maxBytes, maxDepth, maxAliasNodes, maxAliases } = { ...defaultConfigLimits, ...limits };
     this.file = file;
     const bytes = Buffer.byteLength(text);
     if (bytes > maxBytes) {
@@ -41,7 +41,7 @@ export class ConfigSource implements DocumentSource {
       this.syntaxIssues = [{ location: { file }, message: tooLargeMessage(bytes, maxBytes) }];
       return;
     }
-    const read = readYaml(text.replace(/^\uFEFF/, ""), { maxDepth, maxAliasNodes });
+    const read = readYaml(text.replace(/^\uFEFF/, ""), { maxDepth, maxAliasNodes, maxAliases });
     this.doc = read.doc;
     this.lines = read.lines;
     this.syntaxIssues = read.issues.map((issue) => ({ location: { file, ...this.position(issue.offset) }, message: issue.message }));

@@ -12,13 +12,15 @@ import { defaultConfigLimits, type ConfigLimits } from "./config-limits.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
 
 /**
- * Left to the positioned reader: anchors, aliases (and so merge keys), tags, directives, document markers, explicit
- * `?` keys; and the scalars the two libraries resolve differently (found by the property test): `0b…` integers
- * (js-yaml reads a number, `yaml`'s 1.2 core schema a string), exponents of three digits (`1e999`: Infinity
- * against a string) and null or empty keys (`null:` is "null" to js-yaml and "" to `yaml`).
+ * Left to the positioned reader: anchors, aliases and merge keys (`<<`), tags, directives, document markers,
+ * explicit `?` keys; and the scalars the two libraries resolve differently (found by the property test and in
+ * review): `0b…` integers and signed hex or octal (`+0x1F`: a number to js-yaml, a string to `yaml`'s 1.2 core
+ * schema), signed fractions without a leading digit (`-.5`: the reverse), exponents of three digits (`1e999`:
+ * Infinity against a string), and null or empty keys (`null:` is "null" to js-yaml, "" to `yaml`). A value may
+ * follow `:` with no space in JSON-style flow (`{"a":*x}`), so `:` starts a token too.
  */
 const positionedOnly =
-  /(?:^|[\s,[{])(?:[&*!][^\s,\]}=]|\?(?:\s|$)|[-+]?0b|(?:~|null|Null|NULL)?:(?:\s|$))|^%|^(?:---|\.\.\.)(?:\s|$)|\d[eE][-+]?\d{3}/m;
+  /(?:^|[\s,[{:])(?:[&*!][^\s,\]}=]|\?(?:\s|$)|[-+]?0b|[-+]0[xo]|[-+]\.[0-9]|(?:~|null|Null|NULL)?:(?:\s|$))|<<|^%|^(?:---|\.\.\.)(?:\s|$)|\d[eE][-+]?\d{3}/m;
 
 export class UnlocatedSource implements DocumentSource {
   readonly syntaxIssues: readonly ConfigIssue[] = [];
@@ -30,11 +32,15 @@ export class UnlocatedSource implements DocumentSource {
 
   /** The document, or undefined when the fast reader cannot or should not read it. */
   static read(text: string, file: string, limits: Partial<ConfigLimits> = {}): UnlocatedSource | undefined {
-    const { maxBytes } = { ...defaultConfigLimits, ...limits };
-    if (Buffer.byteLength(text) > maxBytes || positionedOnly.test(text)) return undefined;
+    const { maxBytes, maxDepth } = { ...defaultConfigLimits, ...limits };
+    const body = text.replace(/^\uFEFF/, "");
+    if (Buffer.byteLength(text) > maxBytes || positionedOnly.test(body)) return undefined;
     try {
       // CORE_SCHEMA: YAML 1.2's core types only, as the positioned reader resolves them (no timestamps, no !!set).
-      return new UnlocatedSource(file, jsyaml.load(text.replace(/^\uFEFF/, ""), { schema: jsyaml.CORE_SCHEMA, filename: file }));
+      // maxDepth is js-yaml's own nesting limit (its default is 100), counted its own way: one level stricter
+      // than ours, so that whatever it accepts the positioned reader accepts too; deeper goes to the positioned one.
+      const options = { schema: jsyaml.CORE_SCHEMA, filename: file, maxDepth: maxDepth - 1 } as jsyaml.LoadOptions;
+      return new UnlocatedSource(file, jsyaml.load(body, options));
     } catch {
       return undefined;
     }

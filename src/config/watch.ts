@@ -26,6 +26,9 @@ export function watchFile(path: string, onChange: () => void, debounceMs = 100, 
     // A rename that took the file away (an editor's backup step) is followed by the new file: wait for it.
     fire(event === "rename" && existsSync(file) ? renameDebounceMs : debounceMs);
   });
+  // The watched directory can go away or become unreadable; that must not end the process (the file is simply
+  // not watched any more, and the last good config keeps being served).
+  watcher.on("error", () => watcher.close());
   return {
     close() {
       clearTimeout(timer);

@@ -24,7 +24,7 @@ export interface YamlReadResult {
   value?: unknown;
 }
 
-export function readYaml(text: string, limits: Pick<ConfigLimits, "maxDepth" | "maxAliasNodes">): YamlReadResult {
+export function readYaml(text: string, limits: Pick<ConfigLimits, "maxDepth" | "maxAliasNodes" | "maxAliases">): YamlReadResult {
   const lines = new LineCounter();
   const tokens = [...new Parser(lines.addNewLine).parse(text)];
   const tooDeep = firstTooDeep(tokens, limits.maxDepth);
@@ -45,7 +45,7 @@ export function readYaml(text: string, limits: Pick<ConfigLimits, "maxDepth" | "
     message: e.code === "MULTIPLE_DOCS" ? "a config file holds one YAML document; remove the `---` separator" : e.message,
   }));
   if (docs.length > 1) issues.push({ offset: docs[1].range[0], message: "a config file holds one YAML document; remove the `---` separator" });
-  if (issues.length === 0) issues.push(...aliasIssues(doc, limits.maxAliasNodes));
+  if (issues.length === 0) issues.push(...aliasIssues(doc, limits));
   if (issues.length > 0) return { doc, lines, issues };
   try {
     return { doc, lines, issues, value: doc.toJS({ maxAliasCount: -1 }) };
@@ -86,19 +86,27 @@ function firstTooDeep(tokens: readonly CST.Token[], maxDepth: number): number | 
  * nodes in all. A node's expanded size is memoized, so the count costs one pass however often an anchor is used;
  * anchors come before their aliases (YAML 1.2 §3.2.2.2), so a target is always measured before it is used.
  */
-function aliasIssues(doc: Document, maxAliasNodes: number): TextIssue[] {
+function aliasIssues(doc: Document, { maxAliasNodes, maxAliases }: Pick<ConfigLimits, "maxAliasNodes" | "maxAliases">): TextIssue[] {
   const sizes = new Map<unknown, number>();
   const inProgress = new Set<unknown>();
+  // Anchors as met in document order; an alias names the latest one before it. (Alias.resolve without a context
+  // walks the whole document per call: aliases × nodes, which a file of a million aliases never finishes.)
+  const anchors = new Map<string, unknown>();
   const issues: TextIssue[] = [];
   let expanded = 0;
+  let aliases = 0;
   const sizeOf = (node: unknown): number => {
     if (issues.length > 0) return 0;
     const known = sizes.get(node);
     if (known !== undefined) return known;
     let size = 1;
     if (isAlias(node)) {
-      const target = node.resolve(doc);
+      const target = anchors.get(node.source);
       const offset = node.range?.[0] ?? 0;
+      if (++aliases > maxAliases) {
+        issues.push({ offset, message: `more than ${maxAliases} aliases, the limit (${configLimitFlags.maxAliases} raises it)` });
+        return 0;
+      }
       if (!target) {
         issues.push({ offset, message: `alias *${node.source} has no anchor &${node.source} before it` });
         return 0;
@@ -120,11 +128,14 @@ function aliasIssues(doc: Document, maxAliasNodes: number): TextIssue[] {
       return size;
     }
     inProgress.add(node);
+    const anchor = (node as { anchor?: string } | null)?.anchor;
+    if (anchor) anchors.set(anchor, node);
     if (isMap(node) || isSeq(node)) {
       for (const item of node.items) size += sizeOf(item);
     } else if (isPair(node)) {
       size = sizeOf(node.key) + sizeOf(node.value);
-      if (isScalar(node.key) && node.key.value === "<<") checkMerge(node.value);
+      // Only a plain `<<` is a merge key; a quoted "<<" is an ordinary key.
+      if (isScalar(node.key) && node.key.value === "<<" && node.key.type === "PLAIN") checkMerge(node.value);
     } else if (!isScalar(node)) {
       size = node === null || node === undefined ? 0 : 1;
     }
@@ -136,7 +147,7 @@ function aliasIssues(doc: Document, maxAliasNodes: number): TextIssue[] {
   function checkMerge(value: unknown): void {
     const sources = isSeq(value) ? value.items : [value];
     for (const source of sources) {
-      const target = isAlias(source) ? source.resolve(doc) : source;
+      const target = isAlias(source) ? anchors.get(source.source) : source;
       if (issues.length === 0 && !isMap(target)) {
         const offset = (source as Node | null)?.range?.[0] ?? 0;
         issues.push({ offset, message: "a merge key `<<` takes an alias of a mapping, or a list of them; this is not one" });

@@ -283,5 +283,7 @@ function parseGrpcTimeout(value: string | string[] | undefined): number | undefi
   if (!m) return undefined;
   const n = Number(m[1]);
   const ms = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 }[m[2] as "H"];
-  return Math.max(1, Math.ceil(n * ms));
+  // Past 2^31 - 1 ms (about 24.8 days) setTimeout fires at once; such a deadline is as good as none.
+  const timeout = Math.max(1, Math.ceil(n * ms));
+  return timeout > 2 ** 31 - 1 ? undefined : timeout;
 }

@@ -65,3 +65,17 @@ test("texts with anchors, tags or several documents go to the positioned reader"
   assert.equal(parseConfig(lines("clusters: !!seq []"), "a.yaml", {}, { cache }).positioned, true);
   assert.equal(parseConfig(lines('clusters: [{name: a, endpoints: ["10.0.0.1:80"]}]', "listeners: [{name: l, port: 1, virtual_hosts: [{name: v, domains: ['*'], routes: [{prefix: /, cluster: a}]}]}]"), "a.yaml", {}, { cache }).positioned, false);
 });
+
+test("an entry edited from null to .inf is not taken for the cached one (JSON.stringify writes both as null)", () => {
+  const cache = new TranslationCache();
+  const runtime = (x: string) => lines("resources:", `  - {"@type": type.googleapis.com/envoy.service.runtime.v3.Runtime, name: rt, layer: {x: ${x}}}`);
+  const first = parseConfig(runtime("null"), "a.yaml", {}, { cache });
+  cache.commit();
+  let second: ReturnType<typeof parseConfig> | undefined;
+  try {
+    second = parseConfig(runtime(".inf"), "a.yaml", {}, { cache });
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+  }
+  if (second) assert.notEqual(second.defaults[0].message, first.defaults[0].message);
+});

@@ -48,6 +48,20 @@ describe("aliases", () => {
     assert.equal(config.defaults.filter((r) => r.typeUrl.endsWith("ClusterLoadAssignment")).length, 2001);
   });
 
+  it("more alias uses than the limit are refused at the first one past it", () => {
+    const text = lines("clusters:", '  - {name: c0, endpoints: &eps ["127.0.0.1:80"]}', ...Array.from({ length: 10 }, (_, i) => `  - {name: c${i + 1}, endpoints: *eps}`));
+    assert.equal(parseConfig(text, "test.yaml").defaults.length, 22);
+    assert.throws(
+      () => parseConfig(text, "test.yaml", { maxAliases: 4 }),
+      (e: unknown) => e instanceof ConfigError && e.issues.length === 1 && e.issues[0].location.line === 7 && /more than 4 aliases, the limit \(--max-config-aliases raises it\)/.test(e.issues[0].message),
+    );
+  });
+
+  it("a quoted \"<<\" is an ordinary key, not a merge", () => {
+    const text = lines("resources:", '  - {"@type": type.googleapis.com/envoy.service.runtime.v3.Runtime, name: rt, layer: {"<<": 1}}');
+    assert.equal(parseConfig(text, "test.yaml").defaults.length, 1);
+  });
+
   it("merge keys share blocks", () => {
     const text = lines("clusters:", '  - &common {name: a, connect_timeout: 1s, endpoints: ["127.0.0.1:80"]}', "  - {<<: *common, name: b}");
     const config = parseConfig(text, "test.yaml");
