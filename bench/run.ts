@@ -16,7 +16,8 @@
 //   --xdsd-args="..."          extra arguments for xdsd-server (e.g. --xdsd-args=--reuse-encoded)
 //   --node-args="..."          extra node flags for the Node servers (e.g. --node-args="--cpu-prof --cpu-prof-dir=build/bench/prof";
 //                              the "=" is needed because the value starts with a dash)
-//   --go-args="..."            extra arguments for the Go reference (e.g. --go-args=--linear-eds)
+//   --go-args="..."            arguments for the Go reference instead of the scenario's expert setup
+//                              (scenarios.ts goReferenceArgs: LinearCache EDS for A and B, per-type versions everywhere)
 //   --loadgen-node-args="..."  extra node flags for the load generator (profiling it)
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus, release } from "node:os";
@@ -73,6 +74,7 @@ function serverSpecs(): ServerSpec[] {
     else if (id === "floor") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(here, "servers", "floor-server.js")] });
     else if (id === "go") {
       const binary = buildGoReference();
+      // The scenario's expert setup is added per scenario below, unless --go-args says otherwise.
       if (binary) specs.push({ id, command: binary, args: words(values["go-args"]!) });
     } else throw new Error(`unknown server ${id} (xdsd, go, floor)`);
   }
@@ -121,8 +123,9 @@ for (const id of ids) {
 
   const results: RunResult[] = [];
   for (let run = 1; run <= runs; run++) {
-    for (const server of specs) {
-      console.error(`  run ${run}/${runs} ${server.id}…`);
+    for (const spec of specs) {
+      const server = spec.id === "go" && values["go-args"] === "" ? { ...spec, args: [...scenario.goReferenceArgs] } : spec;
+      console.error(`  run ${run}/${runs} ${server.id} ${server.args.filter((a) => a.startsWith("--")).join(" ")}…`);
       const r = await runOne(scenario, server, {
         fixturePath,
         clients,
@@ -147,12 +150,13 @@ for (const id of ids) {
   const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim();
   const header =
     `\`${command}\` — ${runs} run(s), ${clients} clients, ${steps} updates, median (min–max); ${startedAt.toISOString()}, ` +
-    `${cpus().length}× ${cpus()[0]?.model ?? "?"}, Linux ${release()}, Node ${process.version}; server pinned to CPU 0, generator to CPU 1.`;
+    `${cpus().length}× ${cpus()[0]?.model ?? "?"}, Linux ${release()}, Node ${process.version}; server pinned to CPU 0, generator to CPU 1` +
+    (specs.some((s) => s.id === "go") ? `; go-control-plane run with ${values["go-args"] || scenario.goReferenceArgs.join(" ") || "no flags"}.` : ".");
   const table = markdown(scenario, results, specs.map((s) => s.id), header);
   const base = join(outDir, `results-${id}-${stamp}`);
   writeFileSync(
     `${base}.json`,
-    JSON.stringify({ scenario: id, command, startedAt, clients, steps, runs, servers: specs, fixture: { path: fixturePath, step0: fixtureSizes }, machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version }, results }, null, 1),
+    JSON.stringify({ scenario: id, command, startedAt, clients, steps, runs, servers: specs, goArgs: values["go-args"] || scenario.goReferenceArgs.join(" "), fixture: { path: fixturePath, step0: fixtureSizes }, machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version }, results }, null, 1),
   );
   writeFileSync(`${base}.md`, table + "\n");
   console.log(table + "\n");

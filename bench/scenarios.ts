@@ -21,11 +21,18 @@ export interface Scenario {
   measureDisconnect: boolean;
   /** Longest wait for all clients to hold their initial config. */
   initialTimeoutMs: number;
+  /**
+   * How go-control-plane's documentation and maintainers would run this workload (bench/reference flags): a
+   * LinearCache for endpoint churn, so a change re-marshals only the assignment that changed, and per-type versions
+   * everywhere, so a cluster change does not resend every assignment. `--go-args` replaces them.
+   */
+  goReferenceArgs: readonly string[];
 }
 
 export const scenarios: Record<ScenarioId, Scenario> = {
   A: {
     id: "A",
+    goReferenceArgs: ["--linear-eds", "--per-type-versions"],
     title: "EDS churn: 1,000 clients, 500 clusters × 10 endpoints, 10 endpoint changes/s for 60 s",
     clients: 1000,
     connectSpreadMs: 2000,
@@ -36,6 +43,7 @@ export const scenarios: Record<ScenarioId, Scenario> = {
   },
   B: {
     id: "B",
+    goReferenceArgs: ["--linear-eds", "--per-type-versions"],
     title: "Big cluster: 100 clients, 1 cluster × 10,000 endpoints, 1 change/s for 60 s",
     clients: 100,
     connectSpreadMs: 1000,
@@ -46,6 +54,7 @@ export const scenarios: Record<ScenarioId, Scenario> = {
   },
   C: {
     id: "C",
+    goReferenceArgs: ["--per-type-versions"],
     title: "CDS fan-out: 1,000 clients, 1,000 clusters (~1 MB), change one cluster (5 changes, one at a time)",
     clients: 1000,
     connectSpreadMs: 2000,
@@ -58,6 +67,7 @@ export const scenarios: Record<ScenarioId, Scenario> = {
   },
   D: {
     id: "D",
+    goReferenceArgs: ["--per-type-versions"],
     title: "Connect storm: 5,000 clients within 1 s, 500 clusters + endpoints + 10 listeners",
     clients: 5000,
     connectSpreadMs: 1000,
@@ -68,6 +78,7 @@ export const scenarios: Record<ScenarioId, Scenario> = {
   },
   E: {
     id: "E",
+    goReferenceArgs: ["--per-type-versions"],
     title: "Idle: 10,000 streams, small config; memory only",
     clients: 10_000,
     // Memory, not a storm: connect at ~1,000/s.
