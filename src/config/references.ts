@@ -4,7 +4,7 @@
 // rejected up front. Paths are in proto field names; raw-resources.ts maps them to what the author wrote.
 import { anyIs, anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import { Cluster_DiscoveryType, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
-import type { ConfigSource as EnvoyConfigSource } from "../gen/envoy/config/core/v3/config_source_pb.js";
+import { servedByControlPlane } from "../resource/config-source.js";
 import type { Listener } from "../gen/envoy/config/listener/v3/listener_pb.js";
 import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
 import {
@@ -49,7 +49,7 @@ export function httpConnectionManagers(listener: Listener): HcmSite[] {
 export function listenerRouteRefs(listener: Listener): Reference[] {
   const refs: Reference[] = [];
   for (const { hcm, at } of httpConnectionManagers(listener)) {
-    if (hcm.routeSpecifier.case === "rds" && servedByUs(hcm.routeSpecifier.value.configSource)) {
+    if (hcm.routeSpecifier.case === "rds" && servedByControlPlane(hcm.routeSpecifier.value.configSource)) {
       refs.push({ name: hcm.routeSpecifier.value.routeConfigName, at: [...at, "rds", "route_config_name"] });
     }
   }
@@ -88,14 +88,7 @@ export function routeClusterRefs(routeConfig: RouteConfiguration): Reference[] {
 export function clusterEndpointsRef(cluster: Cluster): Reference | undefined {
   if (cluster.clusterDiscoveryType.case !== "type" || cluster.clusterDiscoveryType.value !== Cluster_DiscoveryType.EDS) return undefined;
   const eds = cluster.edsClusterConfig;
-  if (!servedByUs(eds?.edsConfig)) return undefined;
+  if (!servedByControlPlane(eds?.edsConfig)) return undefined;
   if (eds?.serviceName) return { name: eds.serviceName, at: ["eds_cluster_config", "service_name"] };
   return { name: cluster.name, at: ["name"] };
-}
-
-// Sources on the local filesystem are not ours to provide; ADS, self and API config sources (which in xdsd's
-// bootstraps point back at xdsd) are.
-function servedByUs(source: EnvoyConfigSource | undefined): boolean {
-  const kind = source?.configSourceSpecifier.case;
-  return kind !== "path" && kind !== "pathConfigSource";
 }

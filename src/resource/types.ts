@@ -17,6 +17,7 @@ import {
   type HttpConnectionManager,
 } from "../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { TypeUrl, messageNameOf } from "./type-urls.js";
+import { servedByControlPlane } from "./config-source.js";
 import { UnknownTypeError } from "../errors.js";
 
 /** A resource's pointer to another resource that a client will have to fetch by name. */
@@ -69,6 +70,7 @@ function edsNameOf(cluster: Cluster): string | undefined {
   }
   // Only an EDS config that points back at xDS makes the client ask us; an absent service_name means the cluster
   // name (envoy/config/cluster/v3/cluster.proto, EdsClusterConfig.service_name).
+  if (!servedByControlPlane(cluster.edsClusterConfig?.edsConfig)) return undefined;
   return cluster.edsClusterConfig?.serviceName || cluster.name;
 }
 
@@ -78,7 +80,8 @@ function unpackHcm(any: Any | undefined): HttpConnectionManager | undefined {
 }
 
 function rdsNamesOfHcm(hcm: HttpConnectionManager | undefined): string[] {
-  return hcm?.routeSpecifier.case === "rds" ? [hcm.routeSpecifier.value.routeConfigName] : [];
+  const rds = hcm?.routeSpecifier.case === "rds" ? hcm.routeSpecifier.value : undefined;
+  return rds && servedByControlPlane(rds.configSource) ? [rds.routeConfigName] : [];
 }
 
 function rdsNamesOfFilterChain(chain: FilterChain | undefined): string[] {

@@ -1,0 +1,43 @@
+// The config validator and the snapshot's consistency check follow one rule for what xdsd must provide
+// (resource/config-source.ts): a dependency Envoy reads from its own disk is not asked of xdsd. Before, a raw EDS
+// cluster whose endpoints come from a file passed the validator and then failed the snapshot check.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { parseConfig } from "../../src/config/index.js";
+import { snapshotsOf } from "../../src/config/publish.js";
+import { TypeUrl } from "../../src/resource/type-urls.js";
+import { lines } from "./config-helpers.js";
+
+test("a raw EDS cluster whose endpoints come from a path passes validation and the snapshot check", () => {
+  const text = lines(
+    "resources:",
+    '  - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster',
+    "    name: from_disk",
+    "    type: EDS",
+    "    connect_timeout: 1s",
+    "    eds_cluster_config: {eds_config: {path_config_source: {path: /etc/envoy/eds.yaml}}}",
+  );
+  const snapshots = snapshotsOf(parseConfig(text, "test.yaml"));
+  assert.deepEqual([...snapshots.defaults.resources(TypeUrl.Cluster).keys()], ["from_disk"]);
+  assert.equal(snapshots.defaults.resources(TypeUrl.ClusterLoadAssignment).size, 0);
+  assert.deepEqual(snapshots.defaults.missingReferences(), []);
+});
+
+test("a raw listener whose routes come from a path passes validation and the snapshot check", () => {
+  const text = lines(
+    "resources:",
+    '  - "@type": type.googleapis.com/envoy.config.listener.v3.Listener',
+    "    name: l",
+    "    address: {socket_address: {address: 0.0.0.0, port_value: 10000}}",
+    "    filter_chains:",
+    "      - filters:",
+    "          - name: envoy.filters.network.http_connection_manager",
+    "            typed_config:",
+    '              "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+    "              stat_prefix: s",
+    "              rds: {route_config_name: from_disk, config_source: {path_config_source: {path: /etc/envoy/rds.yaml}}}",
+    "              http_filters: [{name: envoy.filters.http.router, typed_config: {\"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]",
+  );
+  const snapshots = snapshotsOf(parseConfig(text, "test.yaml"));
+  assert.deepEqual(snapshots.defaults.missingReferences(), []);
+});
