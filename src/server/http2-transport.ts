@@ -77,7 +77,7 @@ export class Http2Transport {
     return listenOn(this.#server, { host, port });
   }
 
-  /** Bytes of incomplete requests buffered over all connections (for tests and status). */
+  /** Bytes held for request messages being assembled, over all connections (for tests and status). */
   get bufferedBytes(): number {
     return this.#buffered.used;
   }

@@ -4,7 +4,7 @@
 export interface TransportLimits {
   /** Largest request message accepted (gRPC's default receive limit is 4 MiB). */
   maxRequestBytes: number;
-  /** Bytes of incomplete request messages one connection may have buffered, over all its streams. */
+  /** Bytes one connection may hold for request messages being assembled, over all its streams (each message holds its declared length). */
   maxBufferedBytesPerConnection: number;
   /** The same, over every connection of the server. */
   maxBufferedBytes: number;
