@@ -6,6 +6,9 @@
 //   full         every change parsed with positions and translated from scratch (the path before the cache);
 //   incremental  the fast reader and the translation cache (what the daemon does now).
 // Writing the file is measured too (it is small next to the rest); watching it is not.
+//
+// --fixture FILE: instead of the short form, the file the daemon bench writes (lib/daemon-config.ts: a bench
+// fixture's resources as raw Envoy resources, one per line), each change one step of the fixture.
 import { parseArgs } from "node:util";
 import { SnapshotCache } from "../src/cache/snapshot-cache.js";
 import { publish, snapshotsOf, snapshotsOfText } from "../src/config/publish.js";
@@ -15,14 +18,31 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TranslationCache } from "../src/config/translation-cache.js";
 import { fromTransferable, toTransferable } from "../src/config/transferable-snapshots.js";
+import { DaemonConfigText } from "./lib/daemon-config.js";
+import { readFixture } from "./lib/fixture-file.js";
 
-const { values } = parseArgs({ options: { clusters: { type: "string", default: "500" }, endpoints: { type: "string", default: "10" }, changes: { type: "string", default: "30" } } });
+const { values } = parseArgs({
+  options: { clusters: { type: "string", default: "500" }, endpoints: { type: "string", default: "10" }, changes: { type: "string", default: "30" }, fixture: { type: "string" } },
+});
 const clusters = Number(values.clusters);
 const endpoints = Number(values.endpoints);
 const changes = Number(values.changes);
 const file = join(mkdtempSync(join(tmpdir(), "xdsd-bench-")), "a.yaml");
 
+const fixtureTexts = values.fixture ? daemonTexts(values.fixture) : undefined;
+
+/** Step i's daemon config file for a bench fixture, for every step up to --changes. */
+function daemonTexts(path: string): string[] {
+  const fixture = readFixture(path);
+  const config = new DaemonConfigText();
+  const texts: string[] = [];
+  for (let i = 0; i <= Math.min(changes, fixture.steps.length - 1); i++) texts.push(config.apply(fixture.steps[i]).text());
+  if (texts.length <= changes) throw new Error(`${path} has ${fixture.steps.length} steps, --changes ${changes} needs ${changes + 1}`);
+  return texts;
+}
+
 function configText(version: number): string {
+  if (fixtureTexts) return fixtureTexts[version];
   const lines = ["clusters:"];
   for (let i = 0; i < clusters; i++) {
     // Cluster (version % clusters) has its endpoints moved to another port on every change.
@@ -60,7 +80,11 @@ function run(mode: "full" | "incremental"): number[] {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`config: ${clusters} clusters × ${endpoints} endpoints (${configText(0).length} bytes), ${changes} changes of one cluster`);
+console.log(
+  fixtureTexts
+    ? `config: ${values.fixture} as raw resources (${configText(0).length} bytes), ${changes} steps`
+    : `config: ${clusters} clusters × ${endpoints} endpoints (${configText(0).length} bytes), ${changes} changes of one cluster`,
+);
 const modes = (process.env.MODES ?? "full,incremental").split(",") as ("full" | "incremental")[];
 for (const mode of modes) {
   run(mode); // warm-up pass: JIT

@@ -7,7 +7,12 @@
 // raw figure to build/bench/results-<scenario>-<timestamp>.json (and the table beside it as .md).
 //
 // Options:
-//   --scenario A|B|C|D|E|all   --runs N (5)   --servers xdsd,go,floor
+//   --scenario A|B|C|D|E|all   --runs N (5)   --servers xdsd,go,floor (also: daemon)
+//   --via library|daemon|library,daemon
+//                              how xdsd is driven: as a library (bench/servers/xdsd-server.ts, the default), or as
+//                              the daemon `xdsd serve` fed by atomic renames of its config file (daemon-server.ts);
+//                              replaces "xdsd" in --servers
+//   --rate R                   override a rate-paced scenario's updates per second (A: 10, B: 1)
 //   --clients N                override the scenario's client count (scale down to try things out)
 //   --steps N                  override the number of updates (A: 600, B: 60, C: 5)
 //   --streams-per-connection K multiplex K proxies per HTTP/2 connection (default 1, like real proxies)
@@ -41,6 +46,8 @@ const { values } = parseArgs({
     scenario: { type: "string", default: "A" },
     runs: { type: "string", default: "5" },
     servers: { type: "string", default: "xdsd,go,floor" },
+    via: { type: "string", default: "library" },
+    rate: { type: "string" },
     clients: { type: "string" },
     steps: { type: "string" },
     "streams-per-connection": { type: "string", default: "1" },
@@ -65,18 +72,25 @@ mkdirSync(logDir, { recursive: true });
 if (cpus().length < 2) console.error("!!! fewer than 2 CPUs: server and generator share a core, figures are not comparable");
 
 function serverSpecs(): ServerSpec[] {
-  const wanted = words(values.servers!.replace(/,/g, " "));
+  const via = words(values.via!.replace(/,/g, " ")).map((v) => {
+    if (v === "library") return "xdsd";
+    if (v === "daemon") return "daemon";
+    throw new Error(`--via ${v}: library or daemon`);
+  });
+  const wanted = words(values.servers!.replace(/,/g, " ")).flatMap((id) => (id === "xdsd" ? via : [id]));
   // --expose-gc only lets the driver ask for a collection after the disconnect phase (POST /gc); nothing else calls it.
   const nodeArgs = ["--expose-gc", ...words(values["node-args"]!)];
   const specs: ServerSpec[] = [];
   for (const id of wanted) {
     if (id === "xdsd") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(here, "servers", "xdsd-server.js"), ...words(values["xdsd-args"]!)] });
+    // The wrapper passes its node flags (--node-args: profiling) on to the daemon it starts.
+    else if (id === "daemon") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(here, "servers", "daemon-server.js")] });
     else if (id === "floor") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(here, "servers", "floor-server.js")] });
     else if (id === "go") {
       const binary = buildGoReference();
       // The scenario's expert setup is added per scenario below, unless --go-args says otherwise.
       if (binary) specs.push({ id, command: binary, args: words(values["go-args"]!) });
-    } else throw new Error(`unknown server ${id} (xdsd, go, floor)`);
+    } else throw new Error(`unknown server ${id} (xdsd, daemon, go, floor)`);
   }
   return specs;
 }
@@ -136,6 +150,7 @@ for (const id of ids) {
         run,
         loadgenArgs: [...words(values["loadgen-node-args"]!), join(here, "loadgen.js")],
         updateTimeoutMs: Number(values["update-timeout-ms"]),
+        ratePerSecond: values.rate !== undefined ? Number(values.rate) : undefined,
       });
       results.push(r);
       const u = r.updates;
@@ -149,7 +164,9 @@ for (const id of ids) {
 
   const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim();
   const header =
-    `\`${command}\` — ${runs} run(s), ${clients} clients, ${steps} updates, median (min–max); ${startedAt.toISOString()}, ` +
+    `\`${command}\` — ${runs} run(s), ${clients} clients, ${steps} updates` +
+    (scenario.pacing.mode === "rate" ? ` offered at ${values.rate ?? scenario.pacing.perSecond}/s (open loop)` : "") +
+    `, median (min–max); ${startedAt.toISOString()}, ` +
     `${cpus().length}× ${cpus()[0]?.model ?? "?"}, Linux ${release()}, Node ${process.version}; server pinned to CPU 0, generator to CPU 1` +
     (specs.some((s) => s.id === "go") ? `; go-control-plane run with ${values["go-args"] || scenario.goReferenceArgs.join(" ") || "no flags"}.` : ".");
   const table = markdown(scenario, results, specs.map((s) => s.id), header);

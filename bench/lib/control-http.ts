@@ -54,7 +54,9 @@ export function serveControl(port: number, routes: Record<string, Handler>): Pro
   });
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+// No small socket limit: in open-loop pacing hundreds of `/wait` long-polls are pending at once, and a request
+// queued behind them in the agent (a `POST /track` before a step) would delay the step it precedes.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4096 });
 
 /** A JSON request to a control port; rejects on a non-200 answer or after `timeoutMs`. */
 export function controlRequest<T = any>(port: number, method: "GET" | "POST", path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {

@@ -10,7 +10,7 @@ import type { GroupConfig } from "./model.js";
 import { decodeRawResource, type RawResource } from "./raw-resources.js";
 import { checkSchema } from "./schema.js";
 import { ConfigSource, formatPath, tooLargeMessage, type DocumentSource, type Path } from "./source.js";
-import { UnlocatedSource } from "./unlocated-source.js";
+import { UnlocatedSource, unitTextOf } from "./unlocated-source.js";
 import type { TranslationCache } from "./translation-cache.js";
 import { defaultConfigLimits, type ConfigLimits } from "./config-limits.js";
 import { translateCluster, translateListener } from "./translate.js";
@@ -52,7 +52,7 @@ interface Group {
 export function parseConfig(text: string, file: string, limits: Partial<ConfigLimits> = {}, options: ParseOptions = {}): LoadedConfig {
   const { cache } = options;
   if (cache) {
-    const fast = UnlocatedSource.read(text, file, limits);
+    const fast = UnlocatedSource.read(text, file, limits, cache);
     if (fast) {
       try {
         return loadFrom(fast, cache);
@@ -92,12 +92,12 @@ function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): 
     asArray(group.value.resources).forEach((resource, i) => {
       if (!isObj(resource) || typeof resource["@type"] !== "string") return; // the schema has reported it
       const path = [...group.base, "resources", i];
-      const key = cache && `raw\u0000${contentKey(resource)}`;
-      const kept = key ? cache!.get<RawResource>(key) : undefined;
+      const key = cache && contentKey(resource);
+      const kept = key ? cache!.get<RawResource>("raw", key) : undefined;
       const decoded = kept ? { ...kept, path } : decodeRawResource(source, resource, path);
       if (Array.isArray(decoded)) issues.push(...decoded);
       else {
-        if (key && !kept) cache!.set(key, decoded);
+        if (key && !kept) cache!.set("raw", key, decoded);
         group.raw.push(decoded);
       }
     });
@@ -161,11 +161,11 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
   const out: ConfigResource[] = [];
   const config = group.value as GroupConfig;
   /** An entry's translation: from the cache when an entry with the same content was translated before. */
-  const translated = <T>(kind: string, entry: unknown, translate: () => T): T => {
+  const translated = <T>(kind: "cluster" | "listener", entry: unknown, translate: () => T): T => {
     if (!cache) return translate();
-    const key = `${kind}\u0000${contentKey(entry)}`;
-    let value = cache.get<T>(key);
-    if (value === undefined) cache.set(key, (value = translate()));
+    const key = contentKey(entry);
+    let value = cache.get<T>(kind, key);
+    if (value === undefined) cache.set(kind, key, (value = translate()));
     return value;
   };
   (config.clusters ?? []).forEach((c, i) => {
@@ -189,6 +189,9 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
  * from `null` to `.nan` (which protobuf-es refuses for a double) would hit the cache of the valid entry.
  */
 function contentKey(value: unknown): string {
+  // An entry read as a unit of its own (unlocated-source.ts): its text determines its content, and is at hand.
+  const text = unitTextOf(value);
+  if (text !== undefined) return text;
   return JSON.stringify(value, (_key, v: unknown) =>
     typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0)) ? `\u0000number:${Object.is(v, -0) ? "-0" : String(v)}` : v,
   );

@@ -5,19 +5,28 @@
 //
 // Bounded by the config: a successful load keeps exactly the entries it used and drops the rest. A failed load
 // changes nothing, so a bad edit does not evict what the next good one will need.
-export class TranslationCache {
-  #kept = new Map<string, unknown>();
-  #used = new Map<string, unknown>();
+//
+// Entries are kept per kind ("yaml" for a unit of text as read, "raw", "cluster", "listener" for what an entry
+// became), each kind its own map keyed by the entry's text or content key: the key string itself is looked up, not
+// a prefixed copy, so a unit's text (a 2 kB string for a raw cluster) is hashed once per load for all kinds.
+export type TranslationKind = "yaml" | "raw" | "cluster" | "listener";
 
-  /** The value kept for `key`, or undefined. */
-  get<T>(key: string): T | undefined {
-    const value = (this.#used.get(key) ?? this.#kept.get(key)) as T | undefined;
-    if (value !== undefined) this.#used.set(key, value);
+export class TranslationCache {
+  #kept = new Map<TranslationKind, Map<string, unknown>>();
+  #used = new Map<TranslationKind, Map<string, unknown>>();
+
+  /** The value kept for `key` of `kind`, or undefined. */
+  get<T>(kind: TranslationKind, key: string): T | undefined {
+    const used = this.#used.get(kind);
+    const value = (used?.get(key) ?? this.#kept.get(kind)?.get(key)) as T | undefined;
+    if (value !== undefined) this.set(kind, key, value);
     return value;
   }
 
-  set(key: string, value: unknown): void {
-    this.#used.set(key, value);
+  set(kind: TranslationKind, key: string, value: unknown): void {
+    let used = this.#used.get(kind);
+    if (!used) this.#used.set(kind, (used = new Map()));
+    used.set(key, value);
   }
 
   /** The load succeeded: keep what it used, drop the rest. */
@@ -31,7 +40,10 @@ export class TranslationCache {
     this.#used = new Map();
   }
 
-  get size(): number {
-    return this.#kept.size;
+  /** Entries kept of the given kinds (every kind when none is given). */
+  count(...kinds: TranslationKind[]): number {
+    let n = 0;
+    for (const [kind, m] of this.#kept) if (kinds.length === 0 || kinds.includes(kind)) n += m.size;
+    return n;
   }
 }

@@ -10,6 +10,7 @@ import jsyaml from "js-yaml";
 import type { ConfigIssue, SourceLocation } from "../errors.js";
 import { defaultConfigLimits, type ConfigLimits } from "./config-limits.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
+import { topLevelEntries, type TopLevelEntry } from "./yaml-units.js";
 
 /**
  * Left to the positioned reader: anchors, aliases and merge keys (`<<`), tags, directives, document markers,
@@ -22,6 +23,20 @@ import { formatPath, type DocumentSource, type Path } from "./source.js";
 const positionedOnly =
   /(?:^|[\s,[{:])(?:[&*!][^\s,\]}=]|\?(?:\s|$)|[-+]?0b|[-+]0[xo]|[-+]\.[0-9]|(?:~|null|Null|NULL)?:(?:\s|$))|<<|^%|^(?:---|\.\.\.)(?:\s|$)|\d[eE][-+]?\d{3}/m;
 
+/** The text of the unit an entry's value was read from (yaml-units.ts): a cache key for the entry's content. */
+const unitTexts = new WeakMap<object, string>();
+
+/** The text `value` was read from as a unit of the fast reader, if it was. */
+export function unitTextOf(value: unknown): string | undefined {
+  return typeof value === "object" && value !== null ? unitTexts.get(value) : undefined;
+}
+
+/** Where read units are kept between loads: the translation cache's interface (get marks as used, set adds). */
+export interface UnitCache {
+  get<T>(kind: "yaml", key: string): T | undefined;
+  set(kind: "yaml", key: string, value: unknown): void;
+}
+
 export class UnlocatedSource implements DocumentSource {
   readonly syntaxIssues: readonly ConfigIssue[] = [];
 
@@ -30,20 +45,23 @@ export class UnlocatedSource implements DocumentSource {
     readonly value: unknown,
   ) {}
 
-  /** The document, or undefined when the fast reader cannot or should not read it. */
-  static read(text: string, file: string, limits: Partial<ConfigLimits> = {}): UnlocatedSource | undefined {
+  /**
+   * The document, or undefined when the fast reader cannot or should not read it. With `units`, the text is read
+   * unit by unit (yaml-units.ts) and units read by an earlier load are taken from there: their values are frozen
+   * and shared between loads.
+   */
+  static read(text: string, file: string, limits: Partial<ConfigLimits> = {}, units?: UnitCache): UnlocatedSource | undefined {
     const { maxBytes, maxDepth } = { ...defaultConfigLimits, ...limits };
     const body = text.replace(/^\uFEFF/, "");
-    if (Buffer.byteLength(text) > maxBytes || positionedOnly.test(body)) return undefined;
-    try {
-      // CORE_SCHEMA: YAML 1.2's core types only, as the positioned reader resolves them (no timestamps, no !!set).
-      // maxDepth is js-yaml's own nesting limit (its default is 100), counted its own way: one level stricter
-      // than ours, so that whatever it accepts the positioned reader accepts too; deeper goes to the positioned one.
-      const options = { schema: jsyaml.CORE_SCHEMA, filename: file, maxDepth: maxDepth - 1 } as jsyaml.LoadOptions;
-      return new UnlocatedSource(file, jsyaml.load(body, options));
-    } catch {
-      return undefined;
+    if (Buffer.byteLength(text) > maxBytes) return undefined;
+    if (units) {
+      const entries = topLevelEntries(body);
+      const value = entries && readUnits(entries, file, maxDepth, units);
+      if (value !== undefined) return new UnlocatedSource(file, value);
     }
+    if (positionedOnly.test(body)) return undefined;
+    const value = readYaml(body, file, maxDepth);
+    return value === failed ? undefined : new UnlocatedSource(file, value);
   }
 
   locate(path: Path): SourceLocation {
@@ -53,4 +71,63 @@ export class UnlocatedSource implements DocumentSource {
   locateKey(path: Path): SourceLocation {
     return this.locate(path);
   }
+}
+
+const failed = Symbol("not read by the fast reader");
+
+// CORE_SCHEMA: YAML 1.2's core types only, as the positioned reader resolves them (no timestamps, no !!set).
+// maxDepth is js-yaml's own nesting limit (its default is 100), counted its own way: one level stricter than ours,
+// so that whatever it accepts the positioned reader accepts too; deeper goes to the positioned one.
+function readYaml(text: string, file: string, maxDepth: number): unknown {
+  try {
+    return jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA, filename: file, maxDepth: maxDepth - 1 } as jsyaml.LoadOptions);
+  } catch {
+    return failed;
+  }
+}
+
+/** The document assembled from its units, or undefined if one of them is not for the fast reader. */
+function readUnits(entries: TopLevelEntry[], file: string, maxDepth: number, units: UnitCache): Record<string, unknown> | undefined {
+  const read = (text: string, depth: number): unknown => {
+    const kept = units.get<{ value: unknown }>("yaml", text);
+    if (kept) return kept.value;
+    if (positionedOnly.test(text)) return failed;
+    const value = readYaml(text, file, depth);
+    if (value === failed) return failed;
+    deepFreeze(value);
+    units.set("yaml", text, { value });
+    return value;
+  };
+  const document: Record<string, unknown> = {};
+  for (const entry of entries) {
+    if (entry.whole) {
+      // Read at the top, as in the document: a mapping of exactly this key.
+      const unit = read(entry.whole.text, maxDepth);
+      if (typeof unit !== "object" || unit === null || Array.isArray(unit)) return undefined;
+      const keys = Object.keys(unit);
+      if (keys.length !== 1 || keys[0] !== entry.key) return undefined;
+      const value = (unit as Record<string, unknown>)[entry.key];
+      if (typeof value === "object" && value !== null && !unitTexts.has(value)) unitTexts.set(value, entry.whole.text);
+      document[entry.key] = value;
+    } else {
+      // Each item is read as a one-item sequence, two levels below the top in the document.
+      const values: unknown[] = [];
+      for (const item of entry.items!) {
+        const unit = read(item.text, maxDepth - 2);
+        if (!Array.isArray(unit) || unit.length !== 1) return undefined;
+        const value = unit[0];
+        if (typeof value === "object" && value !== null && !unitTexts.has(value)) unitTexts.set(value, item.text);
+        values.push(value);
+      }
+      document[entry.key] = values;
+    }
+  }
+  return document;
+}
+
+/** Values shared between loads must not change under a later one. */
+function deepFreeze(value: unknown): void {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
 }

@@ -27,7 +27,8 @@ test("a reload with one changed cluster reuses every other entry's messages", ()
   assert.equal(first.positioned, false, "the fast reader read it");
   const changed = second.defaults.filter((r, i) => r.message !== first.defaults[i].message);
   assert.deepEqual(changed.map((r) => `${r.typeUrl.split(".").pop()} ${r.name}`), ["Cluster c7", "ClusterLoadAssignment c7"]);
-  assert.equal(cache.size, 51, "the cache holds what the last load used: 50 clusters and 1 listener");
+  assert.equal(cache.count("cluster", "listener"), 51, "the cache holds what the last load used: 50 clusters and 1 listener");
+  assert.equal(cache.count("yaml"), 51, "and the text of each as read: one unit per sequence item");
 });
 
 test("the fast reader and the cache give the same snapshots as a positioned read from scratch", () => {
@@ -55,7 +56,7 @@ test("errors found on the fast path are reported with line and column", () => {
     );
   }
   // A failed load evicted nothing: the next good one still finds every entry.
-  assert.equal(cache.size, 51);
+  assert.equal(cache.count("cluster", "listener"), 51);
 });
 
 test("texts with anchors, tags or several documents go to the positioned reader", () => {
