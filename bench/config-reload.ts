@@ -4,7 +4,9 @@
 // translate it (the config worker's part), hand the snapshots to the main thread and publish them to a cache with
 // one watcher per type — measured with process.cpuUsage() (all threads), median and max over the changes, for:
 //   full         every change parsed with positions and translated from scratch (the path before the cache);
-//   incremental  the fast reader and the translation cache (what the daemon does now).
+//   incremental  the fast reader and the translation cache, in this thread;
+//   worker       what the daemon does: the same through its ConfigLoader (the config worker thread, the transfer
+//                of the encoded snapshots) and a publish on the main thread.
 // Writing the file is measured too (it is small next to the rest); watching it is not.
 //
 // --fixture FILE: instead of the short form, the file the daemon bench writes (lib/daemon-config.ts: a bench
@@ -20,6 +22,7 @@ import { TranslationCache } from "../src/config/translation-cache.js";
 import { fromTransferable, toTransferable } from "../src/config/transferable-snapshots.js";
 import { DaemonConfigText } from "./lib/daemon-config.js";
 import { readFixture } from "./lib/fixture-file.js";
+import { ConfigLoader } from "../src/config/config-loader.js";
 
 const { values } = parseArgs({
   options: { clusters: { type: "string", default: "500" }, endpoints: { type: "string", default: "10" }, changes: { type: "string", default: "30" }, fixture: { type: "string" } },
@@ -79,15 +82,39 @@ function run(mode: "full" | "incremental"): number[] {
   return samples;
 }
 
+/** The daemon's path: ConfigLoader on its worker thread, then publish; CPU of all threads per change. */
+const loader = new ConfigLoader(); // one worker for both passes, as the daemon keeps one: the second runs warm
+
+async function runWorker(): Promise<number[]> {
+  const cache = new SnapshotCache();
+  let version: string | undefined;
+  const load = async (written: string) => {
+    writeFileSync(file, written);
+    const r = await loader.load(file, version);
+    version = r.version;
+    if (r.kind === "loaded") publish(cache, r.snapshots);
+  };
+  await load(configText(0));
+  const samples: number[] = [];
+  for (let v = 1; v <= changes; v++) {
+    const text = configText(v);
+    const before = process.cpuUsage();
+    await load(text);
+    const used = process.cpuUsage(before);
+    samples.push((used.user + used.system) / 1000);
+  }
+  return samples;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(
   fixtureTexts
     ? `config: ${values.fixture} as raw resources (${configText(0).length} bytes), ${changes} steps`
     : `config: ${clusters} clusters × ${endpoints} endpoints (${configText(0).length} bytes), ${changes} changes of one cluster`,
 );
-const modes = (process.env.MODES ?? "full,incremental").split(",") as ("full" | "incremental")[];
+const modes = (process.env.MODES ?? "full,incremental,worker").split(",") as ("full" | "incremental" | "worker")[];
 for (const mode of modes) {
-  run(mode); // warm-up pass: JIT
-  const samples = run(mode);
+  const samples = mode === "worker" ? (await runWorker(), await runWorker()) : (run(mode), run(mode)); // first pass: warm-up (JIT)
   console.log(`${mode.padEnd(12)} CPU per change: median ${median(samples).toFixed(1)} ms, max ${Math.max(...samples).toFixed(1)} ms`);
 }
+await loader.close();

@@ -1,6 +1,6 @@
 // The `xdsd` command: serve | validate | bootstrap.
 import { parseArgs } from "node:util";
-import { consoleLogger } from "../log.js";
+import { consoleLogger, logLevels, type LogLevel } from "../log.js";
 import { BadArgumentError, ConfigError, formatLocation, XdsdError } from "../errors.js";
 import { loadConfigFile, renderBootstrap } from "../config/index.js";
 import { snapshotsOf } from "../config/publish.js";
@@ -10,8 +10,9 @@ import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "../con
 import { defaultTransportLimits, type TransportLimits } from "../server/transport-limits.js";
 
 const usage = `usage:
-  xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [LIMITS]
+  xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [--log-level LEVEL] [LIMITS]
       Serve FILE over xDS (default 0.0.0.0:18000), admin on 127.0.0.1:18001; FILE is watched for changes.
+      LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.
   xdsd validate --config FILE [CONFIG LIMITS]
       Exit 0 if FILE is valid; else print every error with file:line:column and field path, exit 2.
   xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads]
@@ -88,11 +89,14 @@ async function runServe(args: string[]): Promise<number> {
       config: { type: "string" },
       "xds-listen": { type: "string", default: "0.0.0.0:18000" },
       "admin-listen": { type: "string", default: "127.0.0.1:18001" },
+      "log-level": { type: "string", default: "info" },
       ...stringOptions(Object.keys(configLimitOptions)),
       ...stringOptions(Object.keys(transportLimitOptions)),
     },
   });
-  const log = consoleLogger();
+  const level = values["log-level"] as LogLevel;
+  if (!logLevels.includes(level)) throw new BadArgumentError(`--log-level "${level}": expected ${logLevels.join(", ")}`);
+  const log = consoleLogger(process.stderr, level);
   const daemon = await serve({
     configFile: requireFlag(values, "config"),
     configLimits: limitsFrom(values, configLimitOptions),

@@ -8,7 +8,7 @@ import { parentPort } from "node:worker_threads";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { contentHash } from "../resource/encoded-resource.js";
 import type { ConfigLimits } from "./config-limits.js";
-import { readConfigText } from "./load.js";
+import { readConfigBytes } from "./load.js";
 import { snapshotsOfText } from "./publish.js";
 import { TranslationCache } from "./translation-cache.js";
 import { toTransferable, type TransferableSnapshots } from "./transferable-snapshots.js";
@@ -34,10 +34,10 @@ function handle(request: ConfigWorkerRequest): { reply: ConfigWorkerReply; trans
   const { id, file, limits } = request;
   let version: string | undefined;
   try {
-    const text = readConfigText(file, limits.maxBytes);
-    version = contentHash(text);
+    const bytes = readConfigBytes(file, limits.maxBytes);
+    version = contentHash(bytes);
     if (version === request.knownVersion) return { reply: { id, kind: "unchanged", version }, transfer: [] };
-    const snapshots = snapshotsOfText(text, file, limits, cache);
+    const snapshots = snapshotsOfText(bytes.toString("utf8"), file, limits, cache);
     const { payload, transfer } = toTransferable(snapshots);
     return { reply: { id, kind: "loaded", version, snapshots: payload, summary: snapshots.defaults.summary(), groups: snapshots.nodes.size }, transfer };
   } catch (err) {

@@ -101,7 +101,10 @@ function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): 
         group.raw.push(decoded);
       }
     });
-    issues.push(...new GroupChecker(source, group.base, invalid).check(group.value, group.raw));
+    // An entry the cache translated before came from a load that had no issues (translation-cache.ts keeps only
+    // what successful loads used).
+    const checkedBefore = cache ? (entry: object) => cache.has("cluster", contentKey(entry)) : undefined;
+    issues.push(...new GroupChecker(source, group.base, invalid, checkedBefore).check(group.value, group.raw));
   }
   if (issues.length > 0) throw new ConfigError(sortByPosition(issues));
 
@@ -125,6 +128,11 @@ export function loadConfigFile(path: string, limits: Partial<ConfigLimits> = {})
  * still cut at the limit and refused.
  */
 export function readConfigText(path: string, maxBytes = defaultConfigLimits.maxBytes): string {
+  return readConfigBytes(path, maxBytes).toString("utf8");
+}
+
+/** readConfigText's bytes, before decoding (the config worker hashes them to tell an unchanged file). */
+export function readConfigBytes(path: string, maxBytes = defaultConfigLimits.maxBytes): Buffer {
   let fd: number | undefined;
   try {
     // Non-blocking: opening a FIFO (or a device) put at the config path must not hang the loader; only regular
@@ -145,7 +153,7 @@ export function readConfigText(path: string, maxBytes = defaultConfigLimits.maxB
       length += n;
       if (length > maxBytes) throw new ConfigError([{ location: { file: path }, message: tooLargeMessage(length, maxBytes) }]);
     }
-    return Buffer.concat(chunks, length).toString("utf8");
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     const err = e as NodeJS.ErrnoException;

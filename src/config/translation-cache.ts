@@ -12,21 +12,33 @@
 export type TranslationKind = "yaml" | "raw" | "cluster" | "listener";
 
 export class TranslationCache {
-  #kept = new Map<TranslationKind, Map<string, unknown>>();
-  #used = new Map<TranslationKind, Map<string, unknown>>();
+  // Each entry remembers the key it was stored under: a hit is carried over under that key, not under the string
+  // it was looked up with (a view into a new config text, which would keep the whole text alive).
+  #kept = new Map<TranslationKind, Map<string, { key: string; value: unknown }>>();
+  #used = new Map<TranslationKind, Map<string, { key: string; value: unknown }>>();
 
   /** The value kept for `key` of `kind`, or undefined. */
   get<T>(kind: TranslationKind, key: string): T | undefined {
     const used = this.#used.get(kind);
-    const value = (used?.get(key) ?? this.#kept.get(kind)?.get(key)) as T | undefined;
-    if (value !== undefined) this.set(kind, key, value);
-    return value;
+    const entry = used?.get(key) ?? this.#kept.get(kind)?.get(key);
+    if (entry === undefined) return undefined;
+    if (used?.get(entry.key) !== entry) this.#usedOf(kind).set(entry.key, entry);
+    return entry.value as T;
+  }
+
+  /** Whether a successful load used `key` of `kind` (what this load added so far does not count). */
+  has(kind: TranslationKind, key: string): boolean {
+    return this.#kept.get(kind)?.has(key) ?? false;
   }
 
   set(kind: TranslationKind, key: string, value: unknown): void {
+    this.#usedOf(kind).set(key, { key, value });
+  }
+
+  #usedOf(kind: TranslationKind): Map<string, { key: string; value: unknown }> {
     let used = this.#used.get(kind);
     if (!used) this.#used.set(kind, (used = new Map()));
-    used.set(key, value);
+    return used;
   }
 
   /** The load succeeded: keep what it used, drop the rest. */

@@ -10,7 +10,7 @@ import jsyaml from "js-yaml";
 import type { ConfigIssue, SourceLocation } from "../errors.js";
 import { defaultConfigLimits, type ConfigLimits } from "./config-limits.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
-import { topLevelEntries, type TopLevelEntry } from "./yaml-units.js";
+import { topLevelEntries, unitText, type TopLevelEntry, type YamlUnit } from "./yaml-units.js";
 
 /**
  * Left to the positioned reader: anchors, aliases and merge keys (`<<`), tags, directives, document markers,
@@ -88,41 +88,52 @@ function readYaml(text: string, file: string, maxDepth: number): unknown {
 
 /** The document assembled from its units, or undefined if one of them is not for the fast reader. */
 function readUnits(entries: TopLevelEntry[], file: string, maxDepth: number, units: UnitCache): Record<string, unknown> | undefined {
-  const read = (text: string, depth: number): unknown => {
-    const kept = units.get<{ value: unknown }>("yaml", text);
+  const read = (unit: YamlUnit, depth: number): unknown => {
+    const kept = units.get<{ value: unknown }>("yaml", unit.source);
     if (kept) return kept.value;
+    const text = unitText(unit);
     if (positionedOnly.test(text)) return failed;
     const value = readYaml(text, file, depth);
     if (value === failed) return failed;
     deepFreeze(value);
-    units.set("yaml", text, { value });
+    // Kept under a copy of its source: the source is a slice of this load's whole text, which a kept slice would
+    // keep alive for as long as the unit stays unchanged.
+    const key = ownCopy(unit.source);
+    units.set("yaml", key, { value });
+    if (typeof value === "object" && value !== null) unitTexts.set(value, key);
     return value;
   };
   const document: Record<string, unknown> = {};
   for (const entry of entries) {
     if (entry.whole) {
       // Read at the top, as in the document: a mapping of exactly this key.
-      const unit = read(entry.whole.text, maxDepth);
+      const unit = read(entry.whole, maxDepth);
       if (typeof unit !== "object" || unit === null || Array.isArray(unit)) return undefined;
       const keys = Object.keys(unit);
       if (keys.length !== 1 || keys[0] !== entry.key) return undefined;
       const value = (unit as Record<string, unknown>)[entry.key];
-      if (typeof value === "object" && value !== null && !unitTexts.has(value)) unitTexts.set(value, entry.whole.text);
+      // The entry's content key is the unit's (its text determines the value).
+      if (typeof value === "object" && value !== null && !unitTexts.has(value)) unitTexts.set(value, unitTexts.get(unit)!);
       document[entry.key] = value;
     } else {
       // Each item is read as a one-item sequence, two levels below the top in the document.
       const values: unknown[] = [];
       for (const item of entry.items!) {
-        const unit = read(item.text, maxDepth - 2);
+        const unit = read(item, maxDepth - 2);
         if (!Array.isArray(unit) || unit.length !== 1) return undefined;
         const value = unit[0];
-        if (typeof value === "object" && value !== null && !unitTexts.has(value)) unitTexts.set(value, item.text);
+        if (typeof value === "object" && value !== null && !unitTexts.has(value)) unitTexts.set(value, unitTexts.get(unit)!);
         values.push(value);
       }
       document[entry.key] = values;
     }
   }
   return document;
+}
+
+/** A string with the same characters that shares no memory with `s` (V8 keeps substrings as views). */
+function ownCopy(s: string): string {
+  return Buffer.from(s, "utf8").toString("utf8");
 }
 
 /** Values shared between loads must not change under a later one. */

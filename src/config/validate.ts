@@ -49,6 +49,12 @@ export class GroupChecker {
     private readonly base: Path,
     /** Whether the schema rejected the value at this path or anything inside it. */
     private readonly invalid: (path: Path) => boolean,
+    /**
+     * Whether this exact short-form cluster entry was part of the last config that loaded without issues: then
+     * the checks that look at nothing but the entry (its endpoints) found nothing then and would find nothing now.
+     * Checks across entries (names, references, ports) always run.
+     */
+    private readonly checkedBefore: (entry: object) => boolean = () => false,
   ) {}
 
   /** All checks of a group, in document order; returns the issues found. */
@@ -96,6 +102,7 @@ export class GroupChecker {
         this.lbPolicies.set(value.name, { policy: value.lb_policy, at: [...at, "lb_policy"] });
       }
     }
+    if (this.checkedBefore(value)) return;
     const seen = new Map<string, Path>();
     const firstAtPriority = new Map<number, Path>();
     asArray(value.endpoints).forEach((endpoint, j) => {

@@ -15,8 +15,13 @@
 //   caller applies to each unit it reads), so no unit refers to another;
 // - duplicate top-level keys are refused here, as the whole-text reader refuses them.
 export interface YamlUnit {
-  /** The unit's text, dedented for a sequence item (it is the cache key, and what is read). */
-  text: string;
+  /**
+   * The unit's text exactly as it is in the document (a slice of it: no copy), with the newline after its last
+   * line when there is one. The cache key: the same source always reads as the same value.
+   */
+  source: string;
+  /** How far a sequence item is indented in the document; its text is read with that much taken off every line. */
+  indent: number;
 }
 
 export interface TopLevelEntry {
@@ -25,6 +30,15 @@ export interface TopLevelEntry {
   whole?: YamlUnit;
   /** A block sequence: one unit per item, in order. */
   items?: YamlUnit[];
+}
+
+/** What a unit reads as on its own: its source, dedented for a sequence item. */
+export function unitText(unit: YamlUnit): string {
+  if (unit.indent === 0) return unit.source;
+  return unit.source
+    .split("\n")
+    .map((line) => line.slice(unit.indent))
+    .join("\n");
 }
 
 const keyLine = /^([A-Za-z_][A-Za-z0-9_-]*)[ ]*:(?:[ ]+(#.*)?|)$/; // `key:` with nothing (or a comment) after
@@ -41,7 +55,16 @@ export function topLevelEntries(text: string): TopLevelEntry[] | undefined {
   // A last line of spaces with no newline after it still counts as a line in a kept block scalar; dedented to
   // nothing it would not. Rare enough to leave to the whole-text reader.
   if (!finalNewline && /^ +$/.test(lines[lines.length - 1])) return undefined;
-  const close = (unitLines: string[], last: boolean) => unitLines.join("\n") + (last && !finalNewline ? "" : "\n");
+  const starts = new Array<number>(lines.length);
+  for (let i = 0, at = 0; i < lines.length; i++) {
+    starts[i] = at;
+    at += lines[i].length + 1;
+  }
+  /** Lines first..last (inclusive) of the text, and the newline after the last if there is one. */
+  const unit = (first: number, last: number, indent: number): YamlUnit => ({
+    source: text.slice(starts[first], Math.min(text.length, starts[last] + lines[last].length + 1)),
+    indent,
+  });
   const entries: TopLevelEntry[] = [];
   const seen = new Set<string>();
   let i = 0;
@@ -59,21 +82,17 @@ export function topLevelEntries(text: string): TopLevelEntry[] | undefined {
     // The entry's body: every following line that is indented, blank, a comment, or a column-0 sequence item.
     let end = i + 1;
     while (end < lines.length && (lines[end].startsWith(" ") || lines[end].startsWith("-") || blankOrComment.test(lines[end]))) end++;
-    const body = lines.slice(i + 1, end);
-    if (inline) {
-      if (body.some((l) => l.startsWith("-"))) return undefined;
-      entries.push({ key, whole: { text: close(lines.slice(i, end), end === lines.length) } });
+    const hasColumn0Item = () => lines.slice(i + 1, end).some((l) => l.startsWith("-"));
+    let first = i + 1;
+    while (first < end && blankOrComment.test(lines[first])) first++;
+    const indent = first < end ? lines[first].length - lines[first].trimStart().length : -1;
+    if (!inline && first < end && isItemStart(lines[first], indent)) {
+      const items = sequenceItems(lines, first, end, indent, unit);
+      if (!items) return undefined;
+      entries.push({ key, items });
     } else {
-      const first = body.find((l) => !blankOrComment.test(l));
-      const indent = first === undefined ? -1 : first.length - first.trimStart().length;
-      if (first !== undefined && isItemStart(first, indent)) {
-        const items = sequenceItems(body, indent, (unitLines, last) => close(unitLines, last && end === lines.length));
-        if (!items) return undefined;
-        entries.push({ key, items });
-      } else {
-        if (body.some((l) => l.startsWith("-"))) return undefined;
-        entries.push({ key, whole: { text: close(lines.slice(i, end), end === lines.length) } });
-      }
+      if (hasColumn0Item()) return undefined;
+      entries.push({ key, whole: unit(i, end - 1, 0) });
     }
     i = end;
   }
@@ -84,39 +103,44 @@ function isItemStart(line: string, indent: number): boolean {
   return line.length > indent && line[indent] === "-" && (line.length === indent + 1 || line[indent + 1] === " ") && line.slice(0, indent).trim() === "";
 }
 
-/** A block sequence's items at `indent`, each dedented by it; undefined if a line fits neither an item nor its body. */
-function sequenceItems(body: string[], indent: number, close: (lines: string[], last: boolean) => string): YamlUnit[] | undefined {
+/**
+ * The items of the block sequence at `indent` in lines from..to (exclusive); undefined if a line fits neither an
+ * item nor its body.
+ */
+function sequenceItems(
+  lines: string[],
+  from: number,
+  to: number,
+  indent: number,
+  unit: (first: number, last: number, indent: number) => YamlUnit,
+): YamlUnit[] | undefined {
   const items: YamlUnit[] = [];
-  let current: string[] | undefined;
+  /** The current item's first line, and its last line so far. */
+  let start = -1;
+  let last = -1;
   /** A comment indented no deeper than the items has been seen since the current item's last content line. */
   let afterLowComment = false;
-  /** Whether the current item's last line is the body's last line (then it ends the text, newline or not). */
-  let endsBody = false;
-  for (const [at, line] of body.entries()) {
-    const push = (l: string) => {
-      current!.push(l);
-      endsBody = at === body.length - 1;
-    };
+  for (let at = from; at < to; at++) {
+    const line = lines[at];
     const lineIndent = line.length - line.trimStart().length;
     if (blankOrComment.test(line)) {
-      if (!current) continue;
+      if (start < 0) continue;
       if (line.trim() !== "" && lineIndent <= indent) afterLowComment = true;
       // A comment no deeper than the items ends the item's content: it cannot be a block scalar's line (those are
-      // more indented than the `- `), so it is dropped, and so is what follows it up to the next item (blank lines
+      // more indented than the `- `), so it is left out, and so is what follows it up to the next item (blank lines
       // there are no longer a kept block scalar's trailing lines). Blank lines before it stay with the item.
-      else if (!afterLowComment) push(line.slice(indent));
+      else if (!afterLowComment) last = at;
       continue;
     }
     if (lineIndent === indent && isItemStart(line, indent)) {
-      if (current) items.push({ text: close(current, false) });
-      current = [];
-      push(line.slice(indent));
+      if (start >= 0) items.push(unit(start, last, indent));
+      start = last = at;
       afterLowComment = false;
-    } else if (lineIndent > indent && current && !afterLowComment) push(line.slice(indent));
+    } else if (lineIndent > indent && start >= 0 && !afterLowComment) last = at;
     // Content of the item after such a comment (valid YAML in a mapping, an error in a block scalar): the whole
     // text decides.
     else return undefined;
   }
-  if (current) items.push({ text: close(current, endsBody) });
+  if (start >= 0) items.push(unit(start, last, indent));
   return items;
 }

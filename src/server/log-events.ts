@@ -1,5 +1,6 @@
-// Server events as log lines: one per stream opened or closed, ACK and NACK. Responses are logged too, since
-// "what did we send, and when" is the first question when a proxy misbehaves.
+// Server events as log lines: a node identified, a stream closed and a NACK at the default level; the stream opened,
+// every response ("what did we send, and when", the first question when a proxy misbehaves) and every ACK at
+// debug (log.ts), where they are not even formatted unless the logger has a debug level.
 import type { Logger } from "../log.js";
 import { describeNode } from "../cache/node-hash.js";
 import { findResourceType } from "../resource/types.js";
@@ -9,14 +10,18 @@ const short = (typeUrl: string) => findResourceType(typeUrl)?.short ?? typeUrl;
 const who = (s: StreamInfo) => `stream=${s.id} node=${describeNode(s.node)}`;
 
 export function loggingEvents(log: Logger): XdsServerEvents {
-  return {
-    streamOpened: (s) => log.info(`stream open id=${s.id} service=${s.service} peer=${s.peer}`),
+  const debug = log.debug?.bind(log);
+  const events: XdsServerEvents = {
     nodeIdentified: (s) => log.info(`node ${who(s)} key=${s.nodeKey} agent=${s.node?.userAgentName || "-"}`),
     streamClosed: (s, reason) => log.info(`stream close ${who(s)} reason="${reason}"`),
-    response: (s, r) => log.info(`send ${who(s)} type=${short(r.typeUrl)} version=${r.versionInfo} nonce=${r.nonce} resources=${r.resources.length}`),
-    ack: (s, typeUrl, version, nonce) => log.info(`ACK ${who(s)} type=${short(typeUrl)} version=${version} nonce=${nonce}`),
     nack: (s, n) =>
       log.warn(`NACK ${who(s)} type=${short(n.typeUrl)} rejected=${n.rejectedVersion} kept=${n.versionInfo || "-"} nonce=${n.nonce} code=${n.code} error=${JSON.stringify(n.message)}`),
-    ignored: (s, r, why) => log.info(`ignored ${who(s)} type=${short(r.typeUrl)}: ${why}`),
   };
+  if (debug) {
+    events.streamOpened = (s) => debug(`stream open id=${s.id} service=${s.service} peer=${s.peer}`);
+    events.response = (s, r) => debug(`send ${who(s)} type=${short(r.typeUrl)} version=${r.versionInfo} nonce=${r.nonce} resources=${r.resources.length}`);
+    events.ack = (s, typeUrl, version, nonce) => debug(`ACK ${who(s)} type=${short(typeUrl)} version=${version} nonce=${nonce}`);
+    events.ignored = (s, r, why) => debug(`ignored ${who(s)} type=${short(r.typeUrl)}: ${why}`);
+  }
+  return events;
 }

@@ -57,7 +57,8 @@ export function classicScenario(mode: "eds" | "ads"): void {
       for (const name of ["nginx-1", "nginx-2", "nginx-3", "httpd-1", "httpd-2", "extra-1"]) upstreams.push(await startUpstream(name));
       const [n1, n2, , h1, h2] = upstreams;
       config = { nginx: [n1, n2], httpd: [h1, h2], listenerPort: await freePort() };
-      xdsd = await startXdsd(configText(config));
+      // Debug level: the NACK test counts the responses xdsd logs.
+      xdsd = await startXdsd(configText(config), { args: ["--log-level", "debug"] });
       const adminPort = await freePort();
       const boot = await runXdsd([
         "bootstrap", "--config", xdsd.configPath, "--mode", mode, "--node-id", `node-${mode}`, "--node-cluster", "cluster.local",
