@@ -10,7 +10,11 @@ export { clusterSlashId, describeNode, type NodeHash } from "./cache/node-hash.j
 
 export { XdsServer, type XdsServerOptions } from "./server/xds-server.js";
 export { addXdsServices } from "./server/grpc-transport.js";
-export { SotwCalls, sotwMethods, type XdsServiceOptions } from "./server/sotw-calls.js";
+export { XdsCalls, type XdsServiceOptions, type TransportCall } from "./server/calls.js";
+export { xdsServices } from "./server/services.js";
+export { sotwServices } from "./server/sotw-service.js";
+export type { XdsService, ServiceContext, ProtocolStream } from "./server/service-table.js";
+export type { WireResponse } from "./server/wire-response.js";
 export { GrpcStatus } from "./server/grpc-status.js";
 export { SotwStream, type SotwStreamOptions } from "./server/sotw-stream.js";
 export { combineEvents, type XdsServerEvents, type StreamInfo, type NackInfo } from "./server/events.js";

@@ -9,13 +9,8 @@ type ResourcesByName = ReadonlyMap<string, EncodedResource>;
 
 const empty: ResourcesByName = new Map();
 
-/**
- * Bounds on memoized derived values (response bodies, subset versions) kept per snapshot: in entries, and in an
- * estimate of their bytes. Keys are subscription keys, as long as the names subscribed; a count bound alone let
- * clients with huge, distinct subscriptions grow the heap of a long-lived snapshot without limit (found by fuzzing).
- */
-const memoLimit = 4096;
-const memoWeightLimit = 64 * 1024 * 1024;
+/** changesSince results kept per snapshot: a push compares with the snapshot before it, rarely more. */
+const changesLimit = 64;
 
 let nextSnapshotId = 1;
 
@@ -30,9 +25,7 @@ export interface TypeChanges {
 export class Snapshot {
   readonly #byType: ReadonlyMap<string, ResourcesByName>;
   readonly #typeVersions = new Map<string, string>();
-  readonly #memo = new Map<string, Map<string, unknown>>();
-  #memoSize = 0;
-  #memoWeight = 0;
+  readonly #changes = new Map<string, TypeChanges>();
   /** Identifies the snapshot in memo keys of snapshots derived later. */
   readonly id = nextSnapshotId++;
 
@@ -102,18 +95,21 @@ export class Snapshot {
    * thousand streams that all had `previous`, each of them looks at the few changed resources only.
    */
   changesSince(previous: Snapshot, typeUrl: string): TypeChanges {
-    return this.memo(`changes\u0000${typeUrl}`, String(previous.id), () => {
-      const before = previous.resources(typeUrl);
-      const now = this.resources(typeUrl);
-      const changed: EncodedResource[] = [];
-      const removed: string[] = [];
-      for (const [name, r] of now) {
-        const old = before.get(name);
-        if (old !== r && old?.version !== r.version) changed.push(r);
-      }
-      for (const name of before.keys()) if (!now.has(name)) removed.push(name);
-      return { changed, removed };
-    });
+    const key = `${previous.id}\u0000${typeUrl}`;
+    let changes = this.#changes.get(key);
+    if (changes) return changes;
+    const before = previous.resources(typeUrl);
+    const now = this.resources(typeUrl);
+    const changed: EncodedResource[] = [];
+    const removed: string[] = [];
+    for (const [name, r] of now) {
+      const old = before.get(name);
+      if (old !== r && old?.version !== r.version) changed.push(r);
+    }
+    for (const name of before.keys()) if (!now.has(name)) removed.push(name);
+    if (this.#changes.size >= changesLimit) this.#changes.clear();
+    this.#changes.set(key, (changes = { changed, removed }));
+    return changes;
   }
 
   /** Every reference (Cluster → its ClusterLoadAssignment, Listener → its RouteConfiguration…) that is missing. */
@@ -129,31 +125,6 @@ export class Snapshot {
       }
     }
     return missing;
-  }
-
-  /**
-   * A value derived from this snapshot (a response body for a subscription, say), computed once and shared by
-   * every stream that asks with the same namespace and key. It lives as long as the snapshot; at most `memoLimit`
-   * are kept (or about 64 MiB by `weight`, an estimate of the value's bytes). Two levels so that a long key (a subscription of thousands of names) can be passed as the same string
-   * object each time, which V8 hashes once, instead of being concatenated into a new string on every lookup.
-   */
-  memo<T>(namespace: string, key: string, compute: () => T, weight?: (value: T) => number): T {
-    let inner = this.#memo.get(namespace);
-    if (!inner) this.#memo.set(namespace, (inner = new Map()));
-    if (inner.has(key)) return inner.get(key) as T;
-    const value = compute();
-    // Key characters, the value's own estimate, and a little for the map entry.
-    const cost = key.length + (weight?.(value) ?? 0) + 64;
-    if (this.#memoSize >= memoLimit || this.#memoWeight + cost > memoWeightLimit) {
-      this.#memo.clear();
-      this.#memoSize = 0;
-      this.#memoWeight = 0;
-      this.#memo.set(namespace, (inner = new Map()));
-    }
-    inner.set(key, value);
-    this.#memoSize++;
-    this.#memoWeight += cost;
-    return value;
   }
 
   /** Count of resources per known short type name, for logs and the admin API. */

@@ -1,36 +1,37 @@
 // The grpc-js transport: for embedding xdsd's services in a grpc-js server of your own. (XdsServer uses the
-// node:http2 transport, which writes the shared response bytes without copying them per stream.)
+// node:http2 transport, which writes the shared response bytes without copying them per stream.) Like every
+// transport it iterates the service table and moves bytes: request messages reach the call's decoder as they came.
 import * as grpc from "@grpc/grpc-js";
-import { fromBinary } from "@bufbuild/protobuf";
-import { DiscoveryRequestSchema, type DiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
-import { responseBytes, type SotwResponse } from "./response.js";
-import { SotwCalls, sotwMethods, type XdsServiceOptions } from "./sotw-calls.js";
+import { responseBytes, type WireResponse } from "./wire-response.js";
+import { XdsCalls, type XdsServiceOptions } from "./calls.js";
+import type { XdsService } from "./service-table.js";
+import { xdsServices } from "./services.js";
 
 const notClientSide = () => {
   throw new Error("server side only");
 };
 
-/** Registers ADS and every per-type service on a grpc-js server. Returns the live calls (for shutdown). */
-export function addXdsServices(server: grpc.Server, options: XdsServiceOptions): SotwCalls {
-  const calls = new SotwCalls(options);
-  for (const method of sotwMethods) {
-    const name = method.path.slice(method.path.lastIndexOf("/") + 1);
-    const definition: grpc.MethodDefinition<DiscoveryRequest, SotwResponse> = {
-      path: method.path,
+/** Registers every service of the table (default: ADS and every per-type service) on a grpc-js server. Returns the live calls (for shutdown). */
+export function addXdsServices(server: grpc.Server, options: XdsServiceOptions, services: readonly XdsService[] = xdsServices): XdsCalls {
+  const calls = new XdsCalls(options);
+  for (const service of services) {
+    const name = service.path.slice(service.path.lastIndexOf("/") + 1);
+    const definition: grpc.MethodDefinition<Buffer, WireResponse> = {
+      path: service.path,
       requestStream: true,
       responseStream: true,
       requestSerialize: notClientSide,
-      requestDeserialize: (bytes: Buffer) => fromBinary(DiscoveryRequestSchema, bytes),
-      responseSerialize: (r: SotwResponse) => responseBytes(r),
+      requestDeserialize: (bytes: Buffer) => bytes,
+      responseSerialize: (r: WireResponse) => responseBytes(r),
       responseDeserialize: notClientSide,
     };
-    const handler = (call: grpc.ServerDuplexStream<DiscoveryRequest, SotwResponse>) => {
-      const bound = calls.open(method, {
+    const handler = (call: grpc.ServerDuplexStream<Buffer, WireResponse>) => {
+      const bound = calls.open(service, {
         peer: call.getPeer(),
         send: (response) => call.write(response),
         fail: (code, details) => call.emit("error", { code, details }),
       });
-      call.on("data", (req: DiscoveryRequest) => bound.request(req));
+      call.on("data", (message: Buffer) => bound.request(message));
       call.on("end", () => {
         bound.ended("client closed the stream");
         call.end();

@@ -17,11 +17,10 @@
 // is still sending gets RST_STREAM(NO_ERROR) after its trailers (RFC 9113 §8.1: the server may ask the client to
 // stop sending a request it has answered), so nothing more is read for it and its buffers are dropped at once.
 import http2 from "node:http2";
-import { RequestDecoder } from "./request-decoder.js";
-import { SharedNameLists } from "./shared-name-lists.js";
-import { grpcMessagePrefix, type SotwResponse } from "./response.js";
+import { grpcMessagePrefix, type WireResponse } from "./wire-response.js";
 import { GrpcStatus, type GrpcStatusCode } from "./grpc-status.js";
-import { sotwMethods, type SotwCalls, type SotwMethod } from "./sotw-calls.js";
+import type { LiveCall, XdsCalls } from "./calls.js";
+import type { XdsService } from "./service-table.js";
 import { listenOn } from "./listen-address.js";
 import { ByteBudget } from "./byte-budget.js";
 import { GrpcMessageReader } from "./grpc-message-reader.js";
@@ -35,7 +34,6 @@ export interface Http2TransportOptions extends Partial<TransportLimits> {
   log?: Logger;
 }
 
-const methodsByPath = new Map(sotwMethods.map((m) => [m.path, m]));
 const { NGHTTP2_NO_ERROR, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
 /** What the transport keeps per connection. */
@@ -55,13 +53,15 @@ export class Http2Transport {
   readonly #connections = new Map<http2.Http2Session, Connection>();
   readonly #limits: TransportLimits;
   readonly #buffered: ByteBudget;
-  readonly #nameLists = new SharedNameLists();
   readonly #log: Logger;
+  readonly #services: ReadonlyMap<string, XdsService>;
 
   constructor(
-    private readonly calls: SotwCalls,
+    private readonly calls: XdsCalls,
+    services: readonly XdsService[],
     options: Http2TransportOptions = {},
   ) {
+    this.#services = new Map(services.map((s) => [s.path, s]));
     const { log, ...limits } = options;
     this.#limits = { ...defaultTransportLimits, ...stripUndefined(limits) };
     this.#log = log ?? silentLogger;
@@ -122,17 +122,17 @@ export class Http2Transport {
     if (!connection) return void stream.close(NGHTTP2_NO_ERROR);
     if (connection.wentAway || !connection.streamRate.take()) return this.#refuse(stream, connection);
     connection.lastStreamId = Math.max(connection.lastStreamId, stream.id ?? 0);
-    const method = methodsByPath.get(headers[":path"] ?? "");
+    const service = this.#services.get(headers[":path"] ?? "");
     const contentType = headers["content-type"] ?? "";
     if (headers[":method"] !== "POST" || !contentType.startsWith("application/grpc")) {
       stream.respond({ ":status": 415 }, { endStream: true });
       return stopReading(stream);
     }
-    if (!method) {
+    if (!service) {
       trailersOnly(stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${headers[":path"]}`);
       return stopReading(stream);
     }
-    new Http2Call(stream, headers, method, this.calls, connection, new GrpcMessageReader(this.#limits.maxRequestBytes, connection.buffered), new RequestDecoder(this.#nameLists));
+    new Http2Call(stream, headers, service, this.calls, connection, new GrpcMessageReader(this.#limits.maxRequestBytes, connection.buffered));
   }
 
   /**
@@ -160,16 +160,15 @@ export class Http2Transport {
 class Http2Call {
   #status: { code: GrpcStatusCode; message: string } | undefined;
   #deadline: NodeJS.Timeout | undefined;
-  readonly #handler;
+  readonly #handler: LiveCall;
 
   constructor(
     private readonly stream: http2.ServerHttp2Stream,
     headers: http2.IncomingHttpHeaders,
-    method: SotwMethod,
-    calls: SotwCalls,
+    service: XdsService,
+    calls: XdsCalls,
     connection: Connection,
     private readonly reader: GrpcMessageReader,
-    private readonly decoder: RequestDecoder,
   ) {
     connection.openCalls++;
     stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-accept-encoding": "identity" }, { waitForTrailers: true });
@@ -179,7 +178,7 @@ class Http2Call {
       // The client has not finished sending: ask it to stop, so nothing more is read or buffered for this call.
       if (!stream.readableEnded) stopReading(stream);
     });
-    this.#handler = calls.open(method, {
+    this.#handler = calls.open(service, {
       peer: connection.peer,
       send: (response) => this.#send(response),
       fail: (code, message) => this.#finish(code, message),
@@ -210,7 +209,7 @@ class Http2Call {
     });
   }
 
-  #send(response: SotwResponse): void {
+  #send(response: WireResponse): void {
     if (this.#status || this.stream.destroyed || this.stream.writableEnded) return;
     this.stream.cork();
     this.stream.write(grpcMessagePrefix(response));
@@ -237,14 +236,7 @@ class Http2Call {
       return this.#finish(err.status, err.message);
     }
     for (const message of messages) {
-      let request;
-      try {
-        request = this.decoder.decode(message);
-      } catch (err) {
-        this.#handler.ended("undecodable request");
-        return this.#finish(GrpcStatus.INVALID_ARGUMENT, `cannot decode DiscoveryRequest: ${(err as Error).message}`);
-      }
-      this.#handler.request(request);
+      this.#handler.request(message);
       if (this.#status) return;
     }
   }

@@ -21,9 +21,10 @@ import type { DiscoveryRequest } from "../gen/envoy/service/discovery/v3/discove
 import type { SnapshotSource } from "../cache/snapshot-cache.js";
 import { versionOfSet, type Snapshot } from "../cache/snapshot.js";
 import type { EncodedResource } from "../resource/encoded-resource.js";
-import { byPushOrder, findResourceType, type ResourceType } from "../resource/types.js";
+import { byPushOrder, findResourceType } from "../resource/types.js";
 import { StreamProtocolError } from "../errors.js";
-import { Subscription } from "./subscription.js";
+import { ClientTypeState, sentVersionsOf, subscribedResources } from "./client-state.js";
+import { memoOf } from "./snapshot-memo.js";
 import { encodeNonceField, sharedResponseBody, type SotwResponse } from "./response.js";
 import type { StreamInfo, XdsServerEvents } from "./events.js";
 
@@ -39,69 +40,9 @@ export interface SotwStreamOptions {
   schedulePush?: (push: () => void) => void;
 }
 
-class TypeState {
-  readonly subscription: Subscription;
-  /** Nonce of the latest response of this type; "" before the first. */
-  nonce = "";
-  /** A response awaits the client's ACK or NACK. */
-  awaitingReply = false;
-  /**
-   * Per name, the version the client was last sent, so holds or has rejected. After a full-state response it is
-   * the map memoized on the snapshot for that content and shared by every stream sent it (a 1,000-cluster CDS
-   * push to 1,000 streams would otherwise build a million map entries per update); it is copied before its first
-   * change.
-   */
-  #sent: Map<string, string> = new Map();
-  #sentIsShared = false;
-  sentVersionInfo = "";
-  /** version_info of the content the client NACKed last; it is not sent again. */
-  rejectedVersion: string | undefined;
-  /** A response is owed whatever the content: the first request of the type, or a full-state type gained names. */
-  mustAnswer = true;
-  /**
-   * The snapshot that `sent` was last reconciled with for the current subscription. From it, the next push only
-   * needs the snapshot's diff, not a walk over every subscribed name. Cleared when the subscription changes.
-   */
-  synced: Snapshot | undefined;
-  /** Full-state types: the resources of the latest response, which the client now holds. */
-  held: readonly EncodedResource[] = [];
-  /** The latest response kept resources the snapshot no longer has, to drop once the types using them settle. */
-  retaining = false;
-
-  constructor(readonly type: ResourceType) {
-    this.subscription = new Subscription(type.wildcardByDefault);
-  }
-
-  get sent(): ReadonlyMap<string, string> {
-    return this.#sent;
-  }
-
-  /** The client was sent exactly `versions` (all it holds of the type); the map is shared and never changed here. */
-  holdExactly(versions: Map<string, string>): void {
-    this.#sent = versions;
-    this.#sentIsShared = true;
-  }
-
-  recordSent(name: string, version: string): void {
-    this.#ownSent().set(name, version);
-  }
-
-  forgetSent(name: string): void {
-    if (this.#sent.has(name)) this.#ownSent().delete(name);
-  }
-
-  #ownSent(): Map<string, string> {
-    if (this.#sentIsShared) {
-      this.#sent = new Map(this.#sent);
-      this.#sentIsShared = false;
-    }
-    return this.#sent;
-  }
-}
-
 export class SotwStream {
   readonly #o: SotwStreamOptions;
-  readonly #types = new Map<string, TypeState>();
+  readonly #types = new Map<string, ClientTypeState>();
   #cancelWatch: (() => void) | undefined;
   #nonceCounter = 0;
   #closed = false;
@@ -128,7 +69,7 @@ export class SotwStream {
       return;
     }
     let state = this.#types.get(type.typeUrl);
-    if (!state) this.#types.set(type.typeUrl, (state = new TypeState(type)));
+    if (!state) this.#types.set(type.typeUrl, (state = new ClientTypeState(type)));
 
     if (req.responseNonce !== "" && state.nonce !== "" && req.responseNonce !== state.nonce) {
       events?.ignored?.(info, req, `stale nonce ${req.responseNonce} (latest is ${state.nonce})`);
@@ -230,7 +171,7 @@ export class SotwStream {
    * #releaseRemovals once the types that use them (ResourceType.usedBy) have been pushed the same snapshot and
    * have acknowledged it.
    */
-  #respond(state: TypeState, delayRemovals = true): void {
+  #respond(state: ClientTypeState, delayRemovals = true): void {
     if (state.awaitingReply) return; // recomputed from the latest snapshot when the reply arrives
     const snapshot = this.#o.source.snapshotFor(this.#o.info.nodeKey!);
     if (!snapshot) return; // remembered: the watch answers when a snapshot is published
@@ -242,7 +183,7 @@ export class SotwStream {
     if (!state.mustAnswer && changed.length === 0 && !(gone && type.sotwFullState)) return;
 
     const subscribed = subscribedResources(snapshot, type.typeUrl, subscription);
-    let versionInfo = snapshot.memo(`version\u0000${type.typeUrl}`, subscription.key(), () => versionOfSet(subscribed));
+    let versionInfo = memoOf(snapshot).get(`version\u0000${type.typeUrl}`, subscription.key(), () => versionOfSet(subscribed));
     // LDS/CDS carry the whole subscribed set (a missing resource is deleted by the client); RDS/EDS only changes.
     // When everything subscribed changed (a first response), the changes are the memoized subscribed set itself,
     // named by the subscription key: no per-stream sort of the names.
@@ -281,7 +222,7 @@ export class SotwStream {
   }
 
   /** Resources the client holds and the snapshot dropped, if types served on this stream may still name them. */
-  #removalsToDelay(state: TypeState, subscribed: readonly EncodedResource[]): EncodedResource[] {
+  #removalsToDelay(state: ClientTypeState, subscribed: readonly EncodedResource[]): EncodedResource[] {
     if (!state.type.usedBy?.some((typeUrl) => this.#types.has(typeUrl))) return [];
     const present = new Set(subscribed.map((r) => r.name));
     return state.held.filter((r) => !present.has(r.name) && state.subscription.covers(r.name));
@@ -304,7 +245,7 @@ export class SotwStream {
   }
 
   /** The slow path: compare every subscribed resource with what the client was sent. */
-  #changesSinceSent(state: TypeState, snapshot: Snapshot): { changed: EncodedResource[]; gone: boolean } {
+  #changesSinceSent(state: ClientTypeState, snapshot: Snapshot): { changed: EncodedResource[]; gone: boolean } {
     const subscribed = subscribedResources(snapshot, state.type.typeUrl, state.subscription);
     const changed = subscribed.filter((r) => state.sent.get(r.name) !== r.version);
     let gone = false;
@@ -321,7 +262,7 @@ export class SotwStream {
   }
 
   /** The fast path: only what the snapshot changed since the one `sent` was reconciled with. */
-  #changesSinceSynced(state: TypeState, snapshot: Snapshot): { changed: EncodedResource[]; gone: boolean } {
+  #changesSinceSynced(state: ClientTypeState, snapshot: Snapshot): { changed: EncodedResource[]; gone: boolean } {
     const diff = snapshot.changesSince(state.synced!, state.type.typeUrl);
     const changed = diff.changed.filter((r) => state.subscription.covers(r.name) && state.sent.get(r.name) !== r.version);
     let gone = false;
@@ -332,28 +273,4 @@ export class SotwStream {
     }
     return { changed, gone };
   }
-}
-
-/** Name → version of a response's resources; computed once per content (the key of its shared body) and shared. */
-function sentVersionsOf(snapshot: Snapshot, typeUrl: string, versionInfo: string, contentKey: string, payload: readonly EncodedResource[]): Map<string, string> {
-  return snapshot.memo(
-    `sent\u0000${typeUrl}\u0000${versionInfo}`,
-    contentKey,
-    () => new Map(payload.map((r) => [r.name, r.version])),
-    (m) => m.size * 64,
-  );
-}
-
-/** The resources of a snapshot a subscription covers; computed once per (snapshot, subscription) and shared. */
-function subscribedResources(snapshot: Snapshot, typeUrl: string, subscription: Subscription): EncodedResource[] {
-  return snapshot.memo(`subscribed\u0000${typeUrl}`, subscription.key(), () => {
-    const all = snapshot.resources(typeUrl);
-    if (subscription.wildcard) return [...all.values()];
-    const out: EncodedResource[] = [];
-    for (const name of subscription.names) {
-      const r = all.get(name);
-      if (r) out.push(r);
-    }
-    return out;
-  }, (list) => list.length * 8);
 }

@@ -1,19 +1,26 @@
-// The xDS server: ADS and the per-type discovery services on node:http2, with a listen/close lifecycle.
+// The xDS server: the services of the table (services.ts: ADS and the per-type discovery services) on node:http2,
+// with a listen/close lifecycle.
 import { parseListenAddress, type ListenAddress } from "./listen-address.js";
 import { Http2Transport, type Http2TransportOptions } from "./http2-transport.js";
-import { SotwCalls, type XdsServiceOptions } from "./sotw-calls.js";
+import { XdsCalls, type XdsServiceOptions } from "./calls.js";
 import type { StreamInfo } from "./events.js";
+import type { XdsService } from "./service-table.js";
+import { xdsServices } from "./services.js";
 
-export interface XdsServerOptions extends XdsServiceOptions, Http2TransportOptions {}
+export interface XdsServerOptions extends XdsServiceOptions, Http2TransportOptions {
+  /** The services offered (default: every service of services.ts). */
+  services?: readonly XdsService[];
+}
 
 export class XdsServer {
-  readonly #calls: SotwCalls;
+  readonly #calls: XdsCalls;
   readonly #transport: Http2Transport;
   #port: number | undefined;
 
   constructor(options: XdsServerOptions) {
-    this.#calls = new SotwCalls(options);
-    this.#transport = new Http2Transport(this.#calls, options);
+    const { services = xdsServices, ...rest } = options;
+    this.#calls = new XdsCalls(rest);
+    this.#transport = new Http2Transport(this.#calls, services, rest);
   }
 
   /** Starts listening on `host:port` (`[::1]:port` for IPv6; port 0 picks a free one); resolves to the bound port. */

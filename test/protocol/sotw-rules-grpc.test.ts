@@ -111,7 +111,9 @@ test("the node is taken from the first request; later requests without it are se
   c.ack(await c.next());
   c.send({ typeUrl: EDS, resourceNames: ["a"] });
   assert.deepEqual(names(await c.next()), ["a"]);
-  assert.ok(cache.snapshotFor(key));
+  // The stream kept the node of its first request: it is identified under that node's key.
+  const stream = server.streams().find((s) => s.node?.id === id);
+  assert.equal(stream?.nodeKey, key);
 });
 
 test("CDS responses carry the full set (removal = absence); EDS responses only what changed", async () => {

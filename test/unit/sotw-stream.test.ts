@@ -6,7 +6,8 @@ import { DiscoveryRequestSchema, DiscoveryResponseSchema, type DiscoveryRequest 
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
 import { Snapshot } from "../../src/cache/snapshot.js";
 import { SotwStream } from "../../src/server/sotw-stream.js";
-import { grpcMessagePrefix, responseBytes, type SotwResponse } from "../../src/server/response.js";
+import type { SotwResponse } from "../../src/server/response.js";
+import { grpcMessagePrefix, responseBytes } from "../../src/server/wire-response.js";
 import type { NackInfo, StreamInfo } from "../../src/server/events.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { StreamProtocolError } from "../../src/errors.js";
@@ -215,6 +216,11 @@ test("an empty first EDS request is not a wildcard", () => {
   const h = harness({ snapshot: twoClusters() });
   h.request({ typeUrl: EDS, resourceNames: [] });
   assert.equal(h.sent.length, 0);
+  // Taken, not dropped: EDS is subscribed to nothing, and naming a resource then gets exactly that one.
+  const eds = h.stream.typeStatus().find((s) => s.typeUrl === EDS);
+  assert.deepEqual([eds?.wildcard, eds?.names], [false, []]);
+  h.request({ typeUrl: EDS, resourceNames: ["a"] });
+  assert.deepEqual(h.names(h.sent[0]), ["a"]);
 });
 
 test("unsubscribing then resubscribing resends an unchanged resource", () => {

@@ -1,0 +1,126 @@
+// The calls open on a server, whatever their protocol: each binds one transport call to one protocol state machine
+// (service-table.ts). What is the same for every protocol lives here: stream ids and StreamInfo, decoding a
+// request message with the service's decoder, turning a protocol error into INVALID_ARGUMENT and anything else
+// into INTERNAL, ending a call exactly once, and the set of live calls for status and shutdown. A transport only
+// moves bytes.
+import { StreamProtocolError } from "../errors.js";
+import type { StreamInfo } from "./events.js";
+import { GrpcStatus, type GrpcStatusCode } from "./grpc-status.js";
+import { PushScheduler } from "./push-scheduler.js";
+import type { ProtocolStream, ServiceContext, XdsService } from "./service-table.js";
+import { SharedNameLists } from "./shared-name-lists.js";
+import type { WireResponse } from "./wire-response.js";
+import type { SnapshotSource } from "../cache/snapshot-cache.js";
+import type { XdsServerEvents } from "./events.js";
+
+export interface XdsServiceOptions {
+  cache: SnapshotSource;
+  events?: XdsServerEvents;
+  /** Sent as `control_plane.identifier` in every response. */
+  controlPlaneId?: string;
+  /** Streams that push a new snapshot per event-loop turn (default 256); 0 pushes all at once. */
+  pushBatchSize?: number;
+}
+
+/** One call as a transport sees it. */
+export interface TransportCall {
+  readonly peer: string;
+  send(response: WireResponse): void;
+  /** Ends the call with a status other than OK. */
+  fail(code: GrpcStatusCode, message: string): void;
+}
+
+export class XdsCalls {
+  readonly #live = new Set<LiveCall>();
+  #nextId = 1;
+  readonly context: ServiceContext;
+  /** Name lists decoded from requests, shared by every call of the server (shared-name-lists.ts). */
+  readonly nameLists = new SharedNameLists();
+
+  constructor(options: XdsServiceOptions) {
+    const scheduler = options.pushBatchSize === 0 ? undefined : new PushScheduler(options.pushBatchSize);
+    this.context = {
+      source: options.cache,
+      events: options.events,
+      controlPlaneId: options.controlPlaneId,
+      schedulePush: scheduler && ((push) => scheduler.schedule(push)),
+    };
+  }
+
+  /** Binds a new call; the transport then feeds it its request messages and its end. */
+  open(service: XdsService, call: TransportCall): LiveCall {
+    const live = new LiveCall(this, this.#nextId++, service, call);
+    this.#live.add(live);
+    return live;
+  }
+
+  streams(): StreamInfo[] {
+    return [...this.#live].map((c) => c.info);
+  }
+
+  /** Ends every call with `code`: clients reconnect (to another replica, if there is one). */
+  closeAll(code: GrpcStatusCode, message: string, reason: string): void {
+    for (const live of [...this.#live]) {
+      live.ended(reason);
+      live.call.fail(code, message);
+    }
+  }
+
+  /** @internal */
+  forget(live: LiveCall): void {
+    this.#live.delete(live);
+  }
+}
+
+export class LiveCall {
+  readonly info: StreamInfo;
+  readonly #decode: (message: Uint8Array) => unknown;
+  readonly #stream: ProtocolStream<unknown>;
+  #ended = false;
+
+  constructor(
+    private readonly calls: XdsCalls,
+    id: number,
+    service: XdsService,
+    readonly call: TransportCall,
+  ) {
+    this.info = { id, service: service.label, peer: call.peer };
+    this.#decode = service.decoder(calls.nameLists);
+    // At most one response per type is in flight (each protocol's rule), so what a transport buffers per call is
+    // bounded by the number of types: no queue is needed here.
+    this.#stream = service.start(calls.context, this.info, (response) => call.send(response));
+    calls.context.events?.streamOpened?.(this.info);
+  }
+
+  /** One request message of the call. */
+  request(message: Uint8Array): void {
+    if (this.#ended) return;
+    let request: unknown;
+    try {
+      request = this.#decode(message);
+    } catch (err) {
+      this.ended("undecodable request");
+      return this.call.fail(GrpcStatus.INVALID_ARGUMENT, `cannot decode the request: ${(err as Error).message}`);
+    }
+    try {
+      this.#stream.handleRequest(request);
+    } catch (err) {
+      const protocol = err instanceof StreamProtocolError;
+      const text = (err as Error).message;
+      this.ended(protocol ? `protocol error: ${text}` : `internal error: ${text}`);
+      this.call.fail(protocol ? GrpcStatus.INVALID_ARGUMENT : GrpcStatus.INTERNAL, text);
+    }
+  }
+
+  /** The call is over (client closed, cancelled, transport error, shutdown). Idempotent. */
+  ended(reason: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.calls.forget(this);
+    this.#stream.close(reason);
+  }
+
+  get isEnded(): boolean {
+    return this.#ended;
+  }
+}

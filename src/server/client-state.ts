@@ -1,0 +1,93 @@
+// What one client holds of one type, and where its exchange of that type stands: the state every protocol keeps per
+// (stream, type) — state of the world now; incremental, REST and CSDS share it. The protocol decides what to send;
+// this module remembers what was sent, acknowledged and rejected, and derives from a snapshot what a subscription
+// covers (computed once per snapshot and subscription, and shared by every stream subscribed alike).
+import type { Snapshot } from "../cache/snapshot.js";
+import type { EncodedResource } from "../resource/encoded-resource.js";
+import type { ResourceType } from "../resource/types.js";
+import { memoOf } from "./snapshot-memo.js";
+import { Subscription } from "./subscription.js";
+
+export class ClientTypeState {
+  readonly subscription: Subscription;
+  /** Nonce of the latest response of this type; "" before the first. */
+  nonce = "";
+  /** A response awaits the client's ACK or NACK. */
+  awaitingReply = false;
+  /**
+   * Per name, the version the client was last sent, so holds or has rejected. After a full-state response it is
+   * the map memoized on the snapshot for that content and shared by every stream sent it (a 1,000-cluster CDS
+   * push to 1,000 streams would otherwise build a million map entries per update); it is copied before its first
+   * change.
+   */
+  #sent: Map<string, string> = new Map();
+  #sentIsShared = false;
+  sentVersionInfo = "";
+  /** version_info of the content the client NACKed last; it is not sent again. */
+  rejectedVersion: string | undefined;
+  /** A response is owed whatever the content: the first request of the type, or a full-state type gained names. */
+  mustAnswer = true;
+  /**
+   * The snapshot that `sent` was last reconciled with for the current subscription. From it, the next push only
+   * needs the snapshot's diff, not a walk over every subscribed name. Cleared when the subscription changes.
+   */
+  synced: Snapshot | undefined;
+  /** Full-state types: the resources of the latest response, which the client now holds. */
+  held: readonly EncodedResource[] = [];
+  /** The latest response kept resources the snapshot no longer has, to drop once the types using them settle. */
+  retaining = false;
+
+  constructor(readonly type: ResourceType) {
+    this.subscription = new Subscription(type.wildcardByDefault);
+  }
+
+  get sent(): ReadonlyMap<string, string> {
+    return this.#sent;
+  }
+
+  /** The client was sent exactly `versions` (all it holds of the type); the map is shared and never changed here. */
+  holdExactly(versions: Map<string, string>): void {
+    this.#sent = versions;
+    this.#sentIsShared = true;
+  }
+
+  recordSent(name: string, version: string): void {
+    this.#ownSent().set(name, version);
+  }
+
+  forgetSent(name: string): void {
+    if (this.#sent.has(name)) this.#ownSent().delete(name);
+  }
+
+  #ownSent(): Map<string, string> {
+    if (this.#sentIsShared) {
+      this.#sent = new Map(this.#sent);
+      this.#sentIsShared = false;
+    }
+    return this.#sent;
+  }
+}
+
+/** Name → version of a response's resources; computed once per content (the key of its shared body) and shared. */
+export function sentVersionsOf(snapshot: Snapshot, typeUrl: string, versionInfo: string, contentKey: string, payload: readonly EncodedResource[]): Map<string, string> {
+  return memoOf(snapshot).get(
+    `sent\u0000${typeUrl}\u0000${versionInfo}`,
+    contentKey,
+    () => new Map(payload.map((r) => [r.name, r.version])),
+    (m) => m.size * 64,
+  );
+}
+
+/** The resources of a snapshot a subscription covers; computed once per (snapshot, subscription) and shared. */
+export function subscribedResources(snapshot: Snapshot, typeUrl: string, subscription: Subscription): EncodedResource[] {
+  return memoOf(snapshot).get(`subscribed\u0000${typeUrl}`, subscription.key(), () => {
+    const all = snapshot.resources(typeUrl);
+    if (subscription.wildcard) return [...all.values()];
+    const out: EncodedResource[] = [];
+    for (const name of subscription.names) {
+      const r = all.get(name);
+      if (r) out.push(r);
+    }
+    return out;
+  }, (list) => list.length * 8);
+}

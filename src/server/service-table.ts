@@ -1,0 +1,38 @@
+// The services a server offers, as data: one entry per gRPC method (ADS and each per-type service, for each
+// protocol). Transports (node:http2, grpc-js; REST later) iterate this table and only move bytes; an entry says how
+// to decode one request message of its method and how to start the protocol's state machine for one call.
+// A new protocol or service is new entries here (protocol/*-service.ts), not a transport change.
+import type { SnapshotSource } from "../cache/snapshot-cache.js";
+import type { StreamInfo, XdsServerEvents } from "./events.js";
+import type { SharedNameLists } from "./shared-name-lists.js";
+import type { WireResponse } from "./wire-response.js";
+
+/** What every call of a server shares. */
+export interface ServiceContext {
+  readonly source: SnapshotSource;
+  readonly events?: XdsServerEvents;
+  /** Sent as `control_plane.identifier` in every response. */
+  readonly controlPlaneId?: string;
+  /** Runs a snapshot push (spread over event-loop turns by the server's PushScheduler); absent: at once. */
+  readonly schedulePush?: (push: () => void) => void;
+}
+
+/** A protocol's state machine for one call, as the server drives it (sotw-stream.ts is one). */
+export interface ProtocolStream<Request> {
+  handleRequest(request: Request): void;
+  close(reason: string): void;
+}
+
+export interface XdsService<Request = unknown> {
+  /** `/package.Service/Method` */
+  readonly path: string;
+  /** For logs and status: `ads`, or the short name of the type a per-type service serves; `delta-` for delta. */
+  readonly label: string;
+  /**
+   * A decoder for one call's request messages (it may keep what the call's previous request decoded, and share
+   * name lists between calls through `names`). Throws on bytes that are not a request of this method.
+   */
+  decoder(names: SharedNameLists): (message: Uint8Array) => Request;
+  /** Starts the state machine of one call; `send` writes one response (at most one per type is in flight). */
+  start(context: ServiceContext, info: StreamInfo, send: (response: WireResponse) => void): ProtocolStream<Request>;
+}
