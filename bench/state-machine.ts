@@ -4,8 +4,8 @@
 import { create } from "@bufbuild/protobuf";
 import { SnapshotCache } from "../src/cache/snapshot-cache.js";
 import { Snapshot } from "../src/cache/snapshot.js";
-import { SotwStream } from "../src/server/sotw-stream.js";
-import type { SotwResponse } from "../src/server/response.js";
+import { SotwStream } from "../src/server/protocol/sotw-stream.js";
+import type { SotwResponse } from "../src/server/protocol/sotw-response.js";
 import { DiscoveryRequestSchema } from "../src/gen/envoy/service/discovery/v3/discovery_pb.js";
 import { NodeSchema } from "../src/gen/envoy/config/core/v3/base_pb.js";
 import { translateCluster } from "../src/config/translate.js";

@@ -1,6 +1,6 @@
 // Every error xdsd raises on purpose is one of these classes, each with a stable code. Callers branch on `code`,
 // never on message text. docs/errors.md lists them all.
-import type { GrpcStatusCode } from "./server/grpc-status.js";
+import type { GrpcStatusCode } from "./server/transport/grpc-status.js";
 
 /** Where in a config source a problem is: file, 1-based line and column, and the field path inside the document. */
 export interface SourceLocation {

@@ -9,18 +9,18 @@ export { Snapshot, versionOfSet } from "./cache/snapshot.js";
 export { clusterSlashId, describeNode, type NodeHash } from "./cache/node-hash.js";
 
 export { XdsServer, type XdsServerOptions } from "./server/xds-server.js";
-export { addXdsServices } from "./server/grpc-transport.js";
+export { addXdsServices } from "./server/transport/grpc-js-transport.js";
 export { XdsCalls, type XdsServiceOptions, type TransportCall } from "./server/calls.js";
 export { xdsServices } from "./server/services.js";
-export { sotwServices } from "./server/sotw-service.js";
+export { sotwServices } from "./server/protocol/sotw-service.js";
 export type { XdsService, ServiceContext, ProtocolStream } from "./server/service-table.js";
-export type { WireResponse } from "./server/wire-response.js";
-export { GrpcStatus } from "./server/grpc-status.js";
-export { SotwStream, type SotwStreamOptions } from "./server/sotw-stream.js";
-export { combineEvents, type XdsServerEvents, type StreamInfo, type NackInfo } from "./server/events.js";
-export { NodeStatusTracker, type NodeStatus, type TypeStatus } from "./server/node-status.js";
-export { loggingEvents } from "./server/log-events.js";
-export type { SotwResponse } from "./server/response.js";
+export type { WireResponse } from "./server/transport/wire-response.js";
+export { GrpcStatus } from "./server/transport/grpc-status.js";
+export { SotwStream, type SotwStreamOptions } from "./server/protocol/sotw-stream.js";
+export { combineEvents, type XdsServerEvents, type StreamInfo, type NackInfo } from "./server/observers/events.js";
+export { NodeStatusTracker, type NodeStatus, type TypeStatus } from "./server/observers/node-status.js";
+export { loggingEvents } from "./server/observers/log-events.js";
+export type { SotwResponse } from "./server/protocol/sotw-response.js";
 
 export { resourceTypes, findResourceType, resourceType, type ResourceType, type ResourceReference } from "./resource/types.js";
 export { TypeUrl } from "./resource/type-urls.js";

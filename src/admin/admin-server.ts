@@ -7,11 +7,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { toJson } from "@bufbuild/protobuf";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import type { Snapshot } from "../cache/snapshot.js";
-import type { NodeStatusTracker } from "../server/node-status.js";
+import type { NodeStatusTracker } from "../server/observers/node-status.js";
 import type { ConfigState } from "../config/reloader.js";
 import { envoyRegistry } from "../resource/proto-registry.js";
 import { byPushOrder, resourceType } from "../resource/types.js";
-import { listenOn } from "../server/listen-address.js";
+import { listenOn } from "../server/transport/listen-address.js";
 import { silentLogger, type Logger } from "../log.js";
 
 export interface AdminServerOptions {

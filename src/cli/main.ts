@@ -4,10 +4,10 @@ import { consoleLogger, logLevels, type LogLevel } from "../log.js";
 import { BadArgumentError, ConfigError, formatLocation, XdsdError } from "../errors.js";
 import { loadConfigFile, renderBootstrap } from "../config/index.js";
 import { snapshotsOf } from "../config/publish.js";
-import { parseListenAddress } from "../server/listen-address.js";
+import { parseListenAddress } from "../server/transport/listen-address.js";
 import { serve } from "./serve.js";
 import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "../config/config-limits.js";
-import { defaultTransportLimits, type TransportLimits } from "../server/transport-limits.js";
+import { defaultTransportLimits, type TransportLimits } from "../server/transport/transport-limits.js";
 
 const usage = `usage:
   xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [--log-level LEVEL] [LIMITS]

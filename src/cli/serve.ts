@@ -2,15 +2,15 @@
 // and serves the admin endpoints. SIGTERM and SIGINT end every stream and exit cleanly.
 import { SnapshotCache } from "../cache/snapshot-cache.js";
 import { XdsServer } from "../server/xds-server.js";
-import { NodeStatusTracker } from "../server/node-status.js";
-import { loggingEvents } from "../server/log-events.js";
-import { combineEvents } from "../server/events.js";
+import { NodeStatusTracker } from "../server/observers/node-status.js";
+import { loggingEvents } from "../server/observers/log-events.js";
+import { combineEvents } from "../server/observers/events.js";
 import { ConfigReloader } from "../config/reloader.js";
 import { AdminServer } from "../admin/admin-server.js";
 import type { Logger } from "../log.js";
-import type { ListenAddress } from "../server/listen-address.js";
+import type { ListenAddress } from "../server/transport/listen-address.js";
 import type { ConfigLimits } from "../config/config-limits.js";
-import type { TransportLimits } from "../server/transport-limits.js";
+import type { TransportLimits } from "../server/transport/transport-limits.js";
 import { hostname } from "node:os";
 
 export interface ServeOptions {
@@ -18,7 +18,7 @@ export interface ServeOptions {
   xdsListen: ListenAddress;
   adminListen: ListenAddress;
   log: Logger;
-  /** Overrides of the xDS transport's limits (defaults in server/transport-limits.ts). */
+  /** Overrides of the xDS transport's limits (defaults in server/transport/transport-limits.ts). */
   transportLimits?: Partial<TransportLimits>;
   /** Overrides of the config limits (defaults in config/config-limits.ts). */
   configLimits?: Partial<ConfigLimits>;

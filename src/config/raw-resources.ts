@@ -5,7 +5,8 @@
 import { fromJson, type DescField, type DescMessage, type JsonValue, type Message, type Registry } from "@bufbuild/protobuf";
 import type { ConfigIssue } from "../errors.js";
 import { envoyRegistry } from "../resource/proto-registry.js";
-import { messageNameOf, TypeUrl } from "../resource/type-urls.js";
+import { messageNameOf } from "../resource/type-urls.js";
+import { resourceType, resourceTypes } from "../resource/types.js";
 import type { DocumentSource, Path } from "./source.js";
 import { closest } from "./suggest.js";
 
@@ -19,22 +20,18 @@ export interface RawResource {
   json: Record<string, JsonValue>;
 }
 
-const resourceTypes: ReadonlySet<string> = new Set(Object.values(TypeUrl));
+/** The types a raw resource may have: those of the registry. */
+const resourceTypeUrls: ReadonlySet<string> = new Set(resourceTypes.map((t) => t.typeUrl));
 
 export function shortTypeName(typeUrl: string): string {
   return typeUrl.slice(typeUrl.lastIndexOf(".") + 1);
-}
-
-/** The field that names a resource of this type: ClusterLoadAssignment is the one type not named by `name`. */
-export function nameFieldOf(typeUrl: string): string {
-  return typeUrl === TypeUrl.ClusterLoadAssignment ? "cluster_name" : "name";
 }
 
 export function decodeRawResource(source: DocumentSource, value: Record<string, unknown>, path: Path): RawResource | ConfigIssue[] {
   const registry = envoyRegistry();
   const typeUrl = value["@type"] as string;
   const typePath = [...path, "@type"];
-  if (!resourceTypes.has(typeUrl)) {
+  if (!resourceTypeUrls.has(typeUrl)) {
     return [{ location: source.locate(typePath), message: unknownTypeMessage(typeUrl, registry) }];
   }
   const desc = registry.getMessage(messageNameOf(typeUrl));
@@ -51,7 +48,7 @@ export function decodeRawResource(source: DocumentSource, value: Record<string, 
     const location = / key "[^"]*" is unknown$/.test(message) ? source.locateKey([...path, ...inner]) : source.locate([...path, ...inner]);
     return [{ location, message }];
   }
-  const nameField = nameFieldOf(typeUrl);
+  const nameField = resourceType(typeUrl).nameField;
   const name = (message as unknown as Record<string, unknown>)[camel(nameField)];
   if (typeof name !== "string" || name === "") {
     return [{ location: source.locate(path), message: `this ${shortTypeName(typeUrl)} has no ${nameField}; every xDS resource needs a name` }];
@@ -63,9 +60,9 @@ function unknownTypeMessage(typeUrl: string, registry: Registry): string {
   if (!typeUrl.startsWith("type.googleapis.com/")) {
     return `"@type" must be a type URL, like "type.googleapis.com/envoy.config.cluster.v3.Cluster"`;
   }
-  const expected = `expected one of: ${[...resourceTypes].map(shortTypeName).join(", ")}`;
+  const expected = `expected one of: ${[...resourceTypeUrls].map(shortTypeName).join(", ")}`;
   if (typeUrl.includes("envoy.api.v2.")) return `"${typeUrl}" is an Envoy v2 type; Envoy and xdsd only speak v3 (${expected})`;
-  const guess = closest(typeUrl, [...resourceTypes]);
+  const guess = closest(typeUrl, [...resourceTypeUrls]);
   if (guess) return `unknown resource type "${typeUrl}" (did you mean "${guess}"?)`;
   if (registry.getMessage(messageNameOf(typeUrl))) return `"${typeUrl}" is an Envoy message but not an xDS resource type (${expected})`;
   return `unknown resource type "${typeUrl}" (${expected})`;

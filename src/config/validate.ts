@@ -5,14 +5,11 @@
 // (Envoy cannot bind the second listener). The input may be partly invalid by the schema: every value is
 // checked for its shape before use, and items the schema rejected are skipped where their shape matters.
 import type { ConfigIssue } from "../errors.js";
-import { Cluster_LbPolicy, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
-import type { Listener } from "../gen/envoy/config/listener/v3/listener_pb.js";
-import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
 import { TypeUrl } from "../resource/type-urls.js";
+import { resourceType } from "../resource/types.js";
 import { ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js";
 import { isIP } from "node:net";
-import { nameFieldOf, shortTypeName, writtenPath, type RawResource } from "./raw-resources.js";
-import { clusterEndpointsRef, listenerClusterRefs, listenerRouteRefs, routeClusterRefs } from "./references.js";
+import { shortTypeName, writtenPath, type RawResource } from "./raw-resources.js";
 import { defaultListenerAddress } from "./model.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
 
@@ -41,8 +38,8 @@ export class GroupChecker {
   private readonly ports = new Map<number, { address: string; listener: string; origin: Path }[]>();
   private readonly lbPolicies = new Map<string, { policy: string; at: Path }>();
   private readonly clusterRefs: ClusterRef[] = [];
-  private readonly routeRefs: { name: string; at: Path; listener: string }[] = [];
-  private readonly endpointRefs: { name: string; at: Path; cluster: string }[] = [];
+  /** References of raw resources to what a client fetches from xdsd (the registry's referencesOf). */
+  private readonly fetched: { typeUrl: string; name: string; at: Path; from: string; via: string }[] = [];
 
   constructor(
     private readonly source: DocumentSource,
@@ -205,33 +202,18 @@ export class GroupChecker {
     }
   }
 
+  /** A raw resource: what its type's registry entry (resource/types.ts) says it names, binds and uses. */
   private raw(r: RawResource): void {
-    this.define(r.typeUrl, r.name, this.inRaw(r, [nameFieldOf(r.typeUrl)]), r.path);
+    const type = resourceType(r.typeUrl);
+    const message = r.message as never;
+    this.define(r.typeUrl, r.name, this.inRaw(r, [type.nameField]), r.path);
     const what = `${shortTypeName(r.typeUrl)} "${r.name}"`;
-    switch (r.typeUrl) {
-      case TypeUrl.Listener: {
-        const listener = r.message as Listener;
-        const socket = listener.address?.address.case === "socketAddress" ? listener.address.address.value : undefined;
-        if (socket?.portSpecifier.case === "portValue") {
-          this.claimPort(socket.address, socket.portSpecifier.value, this.inRaw(r, ["address", "socket_address", "port_value"]), r.name, r.path);
-        }
-        for (const ref of listenerRouteRefs(listener)) this.routeRefs.push({ name: ref.name, at: this.inRaw(r, ref.at), listener: what });
-        for (const ref of listenerClusterRefs(listener)) this.clusterRefs.push({ name: ref.name, at: this.inRaw(r, ref.at) });
-        break;
-      }
-      case TypeUrl.RouteConfiguration:
-        for (const ref of routeClusterRefs(r.message as RouteConfiguration)) this.clusterRefs.push({ name: ref.name, at: this.inRaw(r, ref.at) });
-        break;
-      case TypeUrl.Cluster: {
-        const cluster = r.message as Cluster;
-        const ref = clusterEndpointsRef(cluster);
-        if (ref) this.endpointRefs.push({ name: ref.name, at: this.inRaw(r, ref.at), cluster: what });
-        if (!this.lbPolicies.has(r.name) && !cluster.loadBalancingPolicy) {
-          this.lbPolicies.set(r.name, { policy: Cluster_LbPolicy[cluster.lbPolicy], at: this.inRaw(r, ["lb_policy"]) });
-        }
-        break;
-      }
-    }
+    const socket = type.socketOf?.(message);
+    if (socket) this.claimPort(socket.address, socket.port, this.inRaw(r, socket.at), r.name, r.path);
+    for (const ref of type.referencesOf(message)) this.fetched.push({ typeUrl: ref.typeUrl, name: ref.name, at: this.inRaw(r, ref.at), from: what, via: ref.via });
+    for (const ref of type.clustersUsedBy?.(message) ?? []) this.clusterRefs.push({ name: ref.name, at: this.inRaw(r, ref.at) });
+    const lb = type.lbPolicyOf?.(message);
+    if (lb && !this.lbPolicies.has(r.name)) this.lbPolicies.set(r.name, { policy: lb.policy, at: this.inRaw(r, lb.at) });
   }
 
   private inRaw(r: RawResource, protoPath: Path): Path {
@@ -265,14 +247,10 @@ export class GroupChecker {
         this.issue(lb.at, `grpc listener "${ref.grpcListener}" routes to cluster "${ref.name}", but gRPC clients reject lb_policy ${lb.policy} (use ROUND_ROBIN or RING_HASH)`);
       }
     }
-    for (const ref of this.routeRefs) {
-      if (!this.has(TypeUrl.RouteConfiguration, ref.name)) {
-        this.issue(ref.at, `${ref.listener} gets RouteConfiguration "${ref.name}" over RDS, but no RouteConfiguration "${ref.name}" is defined`);
-      }
-    }
-    for (const ref of this.endpointRefs) {
-      if (!this.has(TypeUrl.ClusterLoadAssignment, ref.name)) {
-        this.issue(ref.at, `${ref.cluster} is of type EDS, but no ClusterLoadAssignment "${ref.name}" is defined (add one to resources)`);
+    for (const ref of this.fetched) {
+      if (!this.has(ref.typeUrl, ref.name)) {
+        const short = shortTypeName(ref.typeUrl);
+        this.issue(ref.at, `${ref.from} gets ${short} "${ref.name}" ${ref.via}, but no ${short} "${ref.name}" is defined`);
       }
     }
   }

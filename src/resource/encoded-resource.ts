@@ -49,8 +49,21 @@ function encode(message: Message): EncodedResource {
     version: contentHash(value),
     message,
     any: create(AnySchema, { typeUrl, value }),
-    references: type.referencesOf(message),
+    references: uniqueReferences(type.referencesOf(message)),
   };
+}
+
+/** What a resource references, each (type, name) once: a listener may name one route configuration twice. */
+function uniqueReferences(located: readonly ResourceReference[]): ResourceReference[] {
+  const seen = new Set<string>();
+  const out: ResourceReference[] = [];
+  for (const { typeUrl, name } of located) {
+    const key = `${typeUrl}\u0000${name}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ typeUrl, name });
+  }
+  return out;
 }
 
 /**

@@ -2,28 +2,38 @@
 // type lives in its one entry here. Adding a type is adding an entry to `resourceTypes`.
 import { fromBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
-import { ClusterSchema, Cluster_DiscoveryType, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { ClusterSchema, Cluster_LbPolicy, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema, type Listener } from "../gen/envoy/config/listener/v3/listener_pb.js";
-import type { FilterChain } from "../gen/envoy/config/listener/v3/listener_components_pb.js";
 import { RouteConfigurationSchema, type RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
 import { ScopedRouteConfigurationSchema, type ScopedRouteConfiguration } from "../gen/envoy/config/route/v3/scoped_route_pb.js";
 import { VirtualHostSchema, type VirtualHost } from "../gen/envoy/config/route/v3/route_components_pb.js";
 import { SecretSchema, type Secret } from "../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
 import { RuntimeSchema, type Runtime } from "../gen/envoy/service/runtime/v3/rtds_pb.js";
 import { TypedExtensionConfigSchema, type TypedExtensionConfig } from "../gen/envoy/config/core/v3/extension_pb.js";
-import {
-  HttpConnectionManagerSchema,
-  type HttpConnectionManager,
-} from "../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { TypeUrl, messageNameOf } from "./type-urls.js";
-import { servedByControlPlane } from "./config-source.js";
 import { UnknownTypeError } from "../errors.js";
+import {
+  clusterEndpointsRef,
+  listenerClusterRefs,
+  listenerRouteRefs,
+  routeClusterRefs,
+  virtualHostClusterRefs,
+  type FieldPath,
+  type Reference,
+} from "./references.js";
 
 /** A resource's pointer to another resource that a client will have to fetch by name. */
 export interface ResourceReference {
   typeUrl: string;
   name: string;
+}
+
+/** A reference with where it is in the referring resource, and how the client fetches it (for messages). */
+export interface LocatedReference extends ResourceReference {
+  at: FieldPath;
+  /** `over RDS`, `over EDS`… */
+  via: string;
 }
 
 /** The per-type gRPC service Envoy can use instead of ADS (e.g. `ClusterDiscoveryService.StreamClusters`). */
@@ -58,44 +68,23 @@ export interface ResourceType<T extends Message = Message> {
    * they have been pushed and acknowledged ("make before break").
    */
   readonly usedBy?: readonly string[];
+  /** The proto field that names a resource (`name`; `cluster_name` for a ClusterLoadAssignment). */
+  readonly nameField: string;
   nameOf(resource: T): string;
-  referencesOf(resource: T): ResourceReference[];
+  /** What a client receiving this resource will fetch from xdsd by name, each where it is written. */
+  referencesOf(resource: T): LocatedReference[];
+  /** Clusters this resource sends traffic to (routes): not fetched, but a missing one answers 503. */
+  clustersUsedBy?(resource: T): Reference[];
+  /** The socket a Listener binds, for the check that two listeners do not claim one port. */
+  socketOf?(resource: T): { address: string; port: number; at: FieldPath } | undefined;
+  /** A Cluster's load-balancing policy by name (gRPC clients accept only some), when it is set by `lb_policy`. */
+  lbPolicyOf?(resource: T): { policy: string; at: FieldPath } | undefined;
 }
 
-const none = (): ResourceReference[] => [];
+const none = (): LocatedReference[] => [];
 
-function edsNameOf(cluster: Cluster): string | undefined {
-  if (cluster.clusterDiscoveryType.case !== "type" || cluster.clusterDiscoveryType.value !== Cluster_DiscoveryType.EDS) {
-    return undefined;
-  }
-  // Only an EDS config that points back at xDS makes the client ask us; an absent service_name means the cluster
-  // name (envoy/config/cluster/v3/cluster.proto, EdsClusterConfig.service_name).
-  if (!servedByControlPlane(cluster.edsClusterConfig?.edsConfig)) return undefined;
-  return cluster.edsClusterConfig?.serviceName || cluster.name;
-}
-
-function unpackHcm(any: Any | undefined): HttpConnectionManager | undefined {
-  if (!any || messageNameOf(any.typeUrl) !== HttpConnectionManagerSchema.typeName) return undefined;
-  return fromBinary(HttpConnectionManagerSchema, any.value);
-}
-
-function rdsNamesOfHcm(hcm: HttpConnectionManager | undefined): string[] {
-  const rds = hcm?.routeSpecifier.case === "rds" ? hcm.routeSpecifier.value : undefined;
-  return rds && servedByControlPlane(rds.configSource) ? [rds.routeConfigName] : [];
-}
-
-function rdsNamesOfFilterChain(chain: FilterChain | undefined): string[] {
-  if (!chain) return [];
-  return chain.filters.flatMap((f) => (f.configType.case === "typedConfig" ? rdsNamesOfHcm(unpackHcm(f.configType.value)) : []));
-}
-
-function listenerReferences(listener: Listener): ResourceReference[] {
-  const names = new Set<string>([
-    ...listener.filterChains.flatMap(rdsNamesOfFilterChain),
-    ...rdsNamesOfFilterChain(listener.defaultFilterChain),
-    ...rdsNamesOfHcm(unpackHcm(listener.apiListener?.apiListener)),
-  ]);
-  return [...names].map((name) => ({ typeUrl: TypeUrl.RouteConfiguration, name }));
+function located(refs: Reference[], typeUrl: string, via: string): LocatedReference[] {
+  return refs.map((r) => ({ typeUrl, name: r.name, at: r.at, via }));
 }
 
 function entry<T extends Message>(e: ResourceType<T>): ResourceType {
@@ -113,11 +102,13 @@ export const resourceTypes: readonly ResourceType[] = [
     perTypeService: { service: "envoy.service.cluster.v3.ClusterDiscoveryService", sotwMethod: "StreamClusters", deltaMethod: "DeltaClusters" },
     // Listeners name clusters in tcp_proxy and the like, route configurations and virtual hosts in their routes.
     usedBy: [TypeUrl.Listener, TypeUrl.RouteConfiguration, TypeUrl.ScopedRouteConfiguration, TypeUrl.VirtualHost],
+    nameField: "name",
     nameOf: (c) => c.name,
     referencesOf: (c) => {
-      const eds = edsNameOf(c);
-      return eds === undefined ? [] : [{ typeUrl: TypeUrl.ClusterLoadAssignment, name: eds }];
+      const eds = clusterEndpointsRef(c);
+      return eds ? located([eds], TypeUrl.ClusterLoadAssignment, "over EDS") : [];
     },
+    lbPolicyOf: (c) => (c.loadBalancingPolicy ? undefined : { policy: Cluster_LbPolicy[c.lbPolicy], at: ["lb_policy"] }),
   }),
   entry<ClusterLoadAssignment>({
     short: "eds",
@@ -127,6 +118,7 @@ export const resourceTypes: readonly ResourceType[] = [
     sotwFullState: false,
     wildcardByDefault: false,
     perTypeService: { service: "envoy.service.endpoint.v3.EndpointDiscoveryService", sotwMethod: "StreamEndpoints", deltaMethod: "DeltaEndpoints" },
+    nameField: "cluster_name",
     nameOf: (cla) => cla.clusterName,
     referencesOf: none,
   }),
@@ -138,8 +130,15 @@ export const resourceTypes: readonly ResourceType[] = [
     sotwFullState: true,
     wildcardByDefault: true,
     perTypeService: { service: "envoy.service.listener.v3.ListenerDiscoveryService", sotwMethod: "StreamListeners", deltaMethod: "DeltaListeners" },
+    nameField: "name",
     nameOf: (l) => l.name,
-    referencesOf: listenerReferences,
+    referencesOf: (l) => located(listenerRouteRefs(l), TypeUrl.RouteConfiguration, "over RDS"),
+    clustersUsedBy: listenerClusterRefs,
+    socketOf: (l) => {
+      const socket = l.address?.address.case === "socketAddress" ? l.address.address.value : undefined;
+      if (socket?.portSpecifier.case !== "portValue") return undefined;
+      return { address: socket.address, port: socket.portSpecifier.value, at: ["address", "socket_address", "port_value"] };
+    },
   }),
   entry<RouteConfiguration>({
     short: "rds",
@@ -149,8 +148,10 @@ export const resourceTypes: readonly ResourceType[] = [
     sotwFullState: false,
     wildcardByDefault: false,
     perTypeService: { service: "envoy.service.route.v3.RouteDiscoveryService", sotwMethod: "StreamRoutes", deltaMethod: "DeltaRoutes" },
+    nameField: "name",
     nameOf: (r) => r.name,
     referencesOf: none,
+    clustersUsedBy: routeClusterRefs,
   }),
   entry<ScopedRouteConfiguration>({
     short: "srds",
@@ -160,8 +161,10 @@ export const resourceTypes: readonly ResourceType[] = [
     sotwFullState: false,
     wildcardByDefault: false,
     perTypeService: { service: "envoy.service.route.v3.ScopedRoutesDiscoveryService", sotwMethod: "StreamScopedRoutes", deltaMethod: "DeltaScopedRoutes" },
+    nameField: "name",
     nameOf: (s) => s.name,
-    referencesOf: (s) => (s.routeConfigurationName ? [{ typeUrl: TypeUrl.RouteConfiguration, name: s.routeConfigurationName }] : []),
+    referencesOf: (s) =>
+      s.routeConfigurationName ? [{ typeUrl: TypeUrl.RouteConfiguration, name: s.routeConfigurationName, at: ["route_configuration_name"], via: "over RDS" }] : [],
   }),
   entry<VirtualHost>({
     short: "vhds",
@@ -170,8 +173,10 @@ export const resourceTypes: readonly ResourceType[] = [
     pushOrder: 50,
     sotwFullState: false,
     wildcardByDefault: false,
+    nameField: "name",
     nameOf: (v) => v.name,
     referencesOf: none,
+    clustersUsedBy: virtualHostClusterRefs,
   }),
   entry<Secret>({
     short: "sds",
@@ -181,6 +186,7 @@ export const resourceTypes: readonly ResourceType[] = [
     sotwFullState: false,
     wildcardByDefault: false,
     perTypeService: { service: "envoy.service.secret.v3.SecretDiscoveryService", sotwMethod: "StreamSecrets", deltaMethod: "DeltaSecrets" },
+    nameField: "name",
     nameOf: (s) => s.name,
     referencesOf: none,
   }),
@@ -192,6 +198,7 @@ export const resourceTypes: readonly ResourceType[] = [
     sotwFullState: false,
     wildcardByDefault: false,
     perTypeService: { service: "envoy.service.runtime.v3.RuntimeDiscoveryService", sotwMethod: "StreamRuntime", deltaMethod: "DeltaRuntime" },
+    nameField: "name",
     nameOf: (r) => r.name,
     referencesOf: none,
   }),
@@ -203,6 +210,7 @@ export const resourceTypes: readonly ResourceType[] = [
     sotwFullState: false,
     wildcardByDefault: false,
     perTypeService: { service: "envoy.service.extension.v3.ExtensionConfigDiscoveryService", sotwMethod: "StreamExtensionConfigs", deltaMethod: "DeltaExtensionConfigs" },
+    nameField: "name",
     nameOf: (e) => e.name,
     referencesOf: none,
   }),

@@ -4,14 +4,14 @@
 // into INTERNAL, ending a call exactly once, and the set of live calls for status and shutdown. A transport only
 // moves bytes.
 import { StreamProtocolError } from "../errors.js";
-import type { StreamInfo } from "./events.js";
-import { GrpcStatus, type GrpcStatusCode } from "./grpc-status.js";
+import type { StreamInfo } from "./observers/events.js";
+import { GrpcStatus, type GrpcStatusCode } from "./transport/grpc-status.js";
 import { PushScheduler } from "./push-scheduler.js";
 import type { ProtocolStream, ServiceContext, XdsService } from "./service-table.js";
-import { SharedNameLists } from "./shared-name-lists.js";
-import type { WireResponse } from "./wire-response.js";
+import { SharedNameLists } from "./decoding/shared-name-lists.js";
+import type { WireResponse } from "./transport/wire-response.js";
 import type { SnapshotSource } from "../cache/snapshot-cache.js";
-import type { XdsServerEvents } from "./events.js";
+import type { XdsServerEvents } from "./observers/events.js";
 
 export interface XdsServiceOptions {
   cache: SnapshotSource;

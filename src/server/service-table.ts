@@ -3,9 +3,9 @@
 // to decode one request message of its method and how to start the protocol's state machine for one call.
 // A new protocol or service is new entries here (protocol/*-service.ts), not a transport change.
 import type { SnapshotSource } from "../cache/snapshot-cache.js";
-import type { StreamInfo, XdsServerEvents } from "./events.js";
-import type { SharedNameLists } from "./shared-name-lists.js";
-import type { WireResponse } from "./wire-response.js";
+import type { StreamInfo, XdsServerEvents } from "./observers/events.js";
+import type { SharedNameLists } from "./decoding/shared-name-lists.js";
+import type { WireResponse } from "./transport/wire-response.js";
 
 /** What every call of a server shares. */
 export interface ServiceContext {

@@ -1,9 +1,9 @@
 // The xDS server: the services of the table (services.ts: ADS and the per-type discovery services) on node:http2,
 // with a listen/close lifecycle.
-import { parseListenAddress, type ListenAddress } from "./listen-address.js";
-import { Http2Transport, type Http2TransportOptions } from "./http2-transport.js";
+import { parseListenAddress, type ListenAddress } from "./transport/listen-address.js";
+import { Http2Transport, type Http2TransportOptions } from "./transport/http2-transport.js";
 import { XdsCalls, type XdsServiceOptions } from "./calls.js";
-import type { StreamInfo } from "./events.js";
+import type { StreamInfo } from "./observers/events.js";
 import type { XdsService } from "./service-table.js";
 import { xdsServices } from "./services.js";
 

@@ -6,7 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
 import { Snapshot } from "../../src/cache/snapshot.js";
 import { XdsServer } from "../../src/server/xds-server.js";
-import { NodeStatusTracker } from "../../src/server/node-status.js";
+import { NodeStatusTracker } from "../../src/server/observers/node-status.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
 import { ClusterSchema } from "../../src/gen/envoy/config/cluster/v3/cluster_pb.js";

@@ -7,7 +7,7 @@ import { runInNewContext } from "node:vm";
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
 import { Snapshot } from "../../src/cache/snapshot.js";
 import { XdsServer } from "../../src/server/xds-server.js";
-import { NodeStatusTracker } from "../../src/server/node-status.js";
+import { NodeStatusTracker } from "../../src/server/observers/node-status.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { RawXdsClient } from "../support/xds-client.js";
 import { edsCluster, endpoints, node } from "../support/resources.js";

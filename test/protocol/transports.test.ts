@@ -5,7 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
 import { Snapshot } from "../../src/cache/snapshot.js";
 import { XdsServer } from "../../src/server/xds-server.js";
-import { addXdsServices } from "../../src/server/grpc-transport.js";
+import { addXdsServices } from "../../src/server/transport/grpc-js-transport.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { RawXdsClient } from "../support/xds-client.js";
 import { edsCluster, endpoints, node } from "../support/resources.js";

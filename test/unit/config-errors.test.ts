@@ -341,7 +341,7 @@ describe("references", () => {
       5,
       "backend_v2",
       "resources[0].eds_cluster_config.service_name",
-      /Cluster "backend" is of type EDS, but no ClusterLoadAssignment "backend_v2" is defined/,
+      /Cluster "backend" gets ClusterLoadAssignment "backend_v2" over EDS, but no ClusterLoadAssignment "backend_v2" is defined/,
     );
   });
 

@@ -3,6 +3,7 @@
 // cluster whose endpoints come from a file passed the validator and then failed the snapshot check.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { ConfigError } from "../../src/errors.js";
 import { parseConfig } from "../../src/config/index.js";
 import { snapshotsOf } from "../../src/config/publish.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
@@ -40,4 +41,25 @@ test("a raw listener whose routes come from a path passes validation and the sna
   );
   const snapshots = snapshotsOf(parseConfig(text, "test.yaml"));
   assert.deepEqual(snapshots.defaults.missingReferences(), []);
+});
+
+// Both read references from the registry (resource/types.ts referencesOf); before, the validator had its own list
+// of referring types and did not know that a ScopedRouteConfiguration names a RouteConfiguration.
+test("a raw ScopedRouteConfiguration naming a missing RouteConfiguration is refused where it names it", () => {
+  const text = lines(
+    "resources:",
+    '  - "@type": type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration',
+    "    name: scope",
+    "    route_configuration_name: nowhere",
+    "    key: {fragments: [{string_key: a}]}",
+  );
+  assert.throws(
+    () => parseConfig(text, "test.yaml"),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.issues.length === 1 &&
+      e.issues[0].location.line === 4 &&
+      e.issues[0].location.path === "resources[0].route_configuration_name" &&
+      /ScopedRouteConfiguration "scope" gets RouteConfiguration "nowhere" over RDS, but no RouteConfiguration "nowhere" is defined/.test(e.issues[0].message),
+  );
 });

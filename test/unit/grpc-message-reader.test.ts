@@ -4,10 +4,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { GrpcMessageReader } from "../../src/server/grpc-message-reader.js";
+import { GrpcMessageReader } from "../../src/server/transport/grpc-message-reader.js";
 import { GrpcFramingError } from "../../src/errors.js";
-import { ByteBudget } from "../../src/server/byte-budget.js";
-import { GrpcStatus } from "../../src/server/grpc-status.js";
+import { ByteBudget } from "../../src/server/transport/byte-budget.js";
+import { GrpcStatus } from "../../src/server/transport/grpc-status.js";
 
 const frame = (payload: Uint8Array, declared = payload.length, flag = 0) => {
   const b = Buffer.alloc(5 + payload.length);

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { DiscoveryRequestSchema } from "../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
-import { RequestDecoder } from "../../src/server/request-decoder.js";
+import { RequestDecoder } from "../../src/server/decoding/request-decoder.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { node } from "../support/resources.js";
 

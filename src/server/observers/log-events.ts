@@ -1,9 +1,9 @@
 // Server events as log lines: a node identified, a stream closed and a NACK at the default level; the stream opened,
 // every response ("what did we send, and when", the first question when a proxy misbehaves) and every ACK at
 // debug (log.ts), where they are not even formatted unless the logger has a debug level.
-import type { Logger } from "../log.js";
-import { describeNode } from "../cache/node-hash.js";
-import { findResourceType } from "../resource/types.js";
+import type { Logger } from "../../log.js";
+import { describeNode } from "../../cache/node-hash.js";
+import { findResourceType } from "../../resource/types.js";
 import type { StreamInfo, XdsServerEvents } from "./events.js";
 
 const short = (typeUrl: string) => findResourceType(typeUrl)?.short ?? typeUrl;

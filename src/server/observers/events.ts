@@ -1,9 +1,9 @@
 // What the server tells the outside world: logging, status tracking and metrics listen here. Listeners run
 // synchronously on the stream's path, so they must be cheap; anything slow belongs behind a queue of the
 // listener's own.
-import type { Node } from "../gen/envoy/config/core/v3/base_pb.js";
-import type { DiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
-import type { SotwResponse } from "./response.js";
+import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
+import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { SotwResponse } from "../protocol/sotw-response.js";
 
 export interface StreamInfo {
   /** Unique per server process. */

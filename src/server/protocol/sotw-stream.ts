@@ -16,17 +16,17 @@
 //   ACK or NACK the newer response with its current subscription.
 // - The first request for a type on a stream is always answered with everything subscribed; nonces and ACK state
 //   never survive a reconnect.
-import type { Node } from "../gen/envoy/config/core/v3/base_pb.js";
-import type { DiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
-import type { SnapshotSource } from "../cache/snapshot-cache.js";
-import { versionOfSet, type Snapshot } from "../cache/snapshot.js";
-import type { EncodedResource } from "../resource/encoded-resource.js";
-import { byPushOrder, findResourceType } from "../resource/types.js";
-import { StreamProtocolError } from "../errors.js";
-import { ClientTypeState, sentVersionsOf, subscribedResources } from "./client-state.js";
-import { memoOf } from "./snapshot-memo.js";
-import { encodeNonceField, sharedResponseBody, type SotwResponse } from "./response.js";
-import type { StreamInfo, XdsServerEvents } from "./events.js";
+import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
+import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { SnapshotSource } from "../../cache/snapshot-cache.js";
+import { versionOfSet, type Snapshot } from "../../cache/snapshot.js";
+import type { EncodedResource } from "../../resource/encoded-resource.js";
+import { byPushOrder, findResourceType } from "../../resource/types.js";
+import { StreamProtocolError } from "../../errors.js";
+import { ClientTypeState, sentVersionsOf, subscribedResources } from "../client-state.js";
+import { memoOf } from "../snapshot-memo.js";
+import { encodeNonceField, sharedResponseBody, type SotwResponse } from "./sotw-response.js";
+import type { StreamInfo, XdsServerEvents } from "../observers/events.js";
 
 export interface SotwStreamOptions {
   source: SnapshotSource;

@@ -3,11 +3,11 @@
 // putting them together decode to the same DiscoveryResponse the library would encode.
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { DiscoveryResponseSchema } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
-import type { EncodedResource } from "../resource/encoded-resource.js";
-import type { Snapshot } from "../cache/snapshot.js";
-import { memoOf } from "./snapshot-memo.js";
-import type { WireResponse } from "./wire-response.js";
+import { DiscoveryResponseSchema } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { EncodedResource } from "../../resource/encoded-resource.js";
+import type { Snapshot } from "../../cache/snapshot.js";
+import { memoOf } from "../snapshot-memo.js";
+import type { WireResponse } from "../transport/wire-response.js";
 
 export interface SotwResponse extends WireResponse {
   readonly typeUrl: string;

@@ -1,6 +1,6 @@
 // `HOST:PORT` listen addresses, IPv6 in brackets (`[::1]:18000`), as flags and library arguments take them.
 import type { AddressInfo, Server } from "node:net";
-import { BadArgumentError } from "../errors.js";
+import { BadArgumentError } from "../../errors.js";
 
 export interface ListenAddress {
   host: string;

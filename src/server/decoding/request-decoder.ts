@@ -9,9 +9,9 @@
 // malformed request) goes through the full decoder, so the result is always what fromBinary would give.
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { DiscoveryRequestSchema, type DiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
-import { NodeSchema, type Node } from "../gen/envoy/config/core/v3/base_pb.js";
-import { StatusSchema, type Status } from "../gen/google/rpc/status_pb.js";
+import { DiscoveryRequestSchema, type DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { NodeSchema, type Node } from "../../gen/envoy/config/core/v3/base_pb.js";
+import { StatusSchema, type Status } from "../../gen/google/rpc/status_pb.js";
 import { SharedNameLists, type SharedNameList } from "./shared-name-lists.js";
 
 const F = DiscoveryRequestSchema.field;

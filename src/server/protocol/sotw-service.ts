@@ -1,9 +1,9 @@
 // The state-of-the-world services: ADS (StreamAggregatedResources) and the Stream* method of every registered
 // type's own discovery service (resource/types.ts perTypeService), each driving a SotwStream.
-import type { DiscoveryRequest } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
-import { resourceTypes } from "../resource/types.js";
-import { RequestDecoder } from "./request-decoder.js";
-import type { XdsService } from "./service-table.js";
+import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { resourceTypes } from "../../resource/types.js";
+import { RequestDecoder } from "../decoding/request-decoder.js";
+import type { XdsService } from "../service-table.js";
 import { SotwStream } from "./sotw-stream.js";
 
 function sotwService(path: string, label: string, fixedTypeUrl?: string): XdsService<DiscoveryRequest> {

@@ -1,10 +1,10 @@
 // Which connected node has which version of each type, and what it rejected: the answer to "did my change reach
 // the proxies?". Fed by the server's events. A node's entry is dropped when its last stream closes, so memory
 // follows the connected population (go-control-plane issue #597).
-import { findResourceType } from "../resource/types.js";
-import { describeNode } from "../cache/node-hash.js";
+import { findResourceType } from "../../resource/types.js";
+import { describeNode } from "../../cache/node-hash.js";
 import type { NackInfo, StreamInfo, XdsServerEvents } from "./events.js";
-import type { SotwResponse } from "./response.js";
+import type { SotwResponse } from "../protocol/sotw-response.js";
 
 export interface TypeStatus {
   /** Version of the latest response sent. */

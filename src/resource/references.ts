@@ -1,17 +1,25 @@
-// What an Envoy resource needs from the rest of the config: a Listener's HTTP connection managers need their RDS
-// route configurations, an EDS Cluster its ClusterLoadAssignment, a route its clusters. A client that receives a
-// resource whose dependency never arrives waits for it (warming, then a timeout), so a config that lacks one is
-// rejected up front. Paths are in proto field names; raw-resources.ts maps them to what the author wrote.
+// What an Envoy resource names of other resources, found once for everything that needs it: the registry's entries
+// (types.ts) use these for the snapshot's consistency check and the server's make-before-break rule, and the config
+// validator for its located errors. Two kinds:
+// - references a client fetches from xdsd by name (a Listener's RDS route configurations, an EDS Cluster's
+//   ClusterLoadAssignment): a client whose dependency never arrives waits for it (warming, then a timeout);
+// - clusters a resource sends traffic to (routes): a route to a missing cluster answers 503.
+// Each comes with where it is inside the referring resource, in proto field names (config/raw-resources.ts maps
+// them to what the author wrote).
 import { anyIs, anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import { Cluster_DiscoveryType, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
-import { servedByControlPlane } from "../resource/config-source.js";
+import { servedByControlPlane } from "./config-source.js";
 import type { Listener } from "../gen/envoy/config/listener/v3/listener_pb.js";
 import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
+import type { VirtualHost } from "../gen/envoy/config/route/v3/route_components_pb.js";
 import {
   HttpConnectionManagerSchema,
   type HttpConnectionManager,
 } from "../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
-import type { Path } from "./source.js";
+
+/** A path of proto field names and list indexes inside a message. */
+export type FieldPath = readonly (string | number)[];
+type Path = FieldPath;
 
 export interface Reference {
   name: string;
@@ -71,15 +79,22 @@ export function listenerClusterRefs(listener: Listener): Reference[] {
 export function routeClusterRefs(routeConfig: RouteConfiguration): Reference[] {
   const refs: Reference[] = [];
   routeConfig.virtualHosts.forEach((vhost, i) => {
-    vhost.routes.forEach((route, j) => {
-      if (route.action.case !== "route") return;
-      const at: Path = ["virtual_hosts", i, "routes", j, "route"];
-      const spec = route.action.value.clusterSpecifier;
-      if (spec.case === "cluster") refs.push({ name: spec.value, at: [...at, "cluster"] });
-      if (spec.case === "weightedClusters") {
-        spec.value.clusters.forEach((wc, k) => refs.push({ name: wc.name, at: [...at, "weighted_clusters", "clusters", k, "name"] }));
-      }
-    });
+    for (const ref of virtualHostClusterRefs(vhost)) refs.push({ name: ref.name, at: ["virtual_hosts", i, ...ref.at] });
+  });
+  return refs;
+}
+
+/** Clusters named by a virtual host's routes. */
+export function virtualHostClusterRefs(vhost: VirtualHost): Reference[] {
+  const refs: Reference[] = [];
+  vhost.routes.forEach((route, j) => {
+    if (route.action.case !== "route") return;
+    const at: Path = ["routes", j, "route"];
+    const spec = route.action.value.clusterSpecifier;
+    if (spec.case === "cluster") refs.push({ name: spec.value, at: [...at, "cluster"] });
+    if (spec.case === "weightedClusters") {
+      spec.value.clusters.forEach((wc, k) => refs.push({ name: wc.name, at: [...at, "weighted_clusters", "clusters", k, "name"] }));
+    }
   });
   return refs;
 }

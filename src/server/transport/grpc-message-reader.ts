@@ -4,7 +4,7 @@
 // an exception past the transport.
 import { GrpcStatus, type GrpcStatusCode } from "./grpc-status.js";
 import type { ByteBudget } from "./byte-budget.js";
-import { GrpcFramingError } from "../errors.js";
+import { GrpcFramingError } from "../../errors.js";
 
 const headerBytes = 5;
 

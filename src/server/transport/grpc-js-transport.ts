@@ -3,9 +3,9 @@
 // transport it iterates the service table and moves bytes: request messages reach the call's decoder as they came.
 import * as grpc from "@grpc/grpc-js";
 import { responseBytes, type WireResponse } from "./wire-response.js";
-import { XdsCalls, type XdsServiceOptions } from "./calls.js";
-import type { XdsService } from "./service-table.js";
-import { xdsServices } from "./services.js";
+import { XdsCalls, type XdsServiceOptions } from "../calls.js";
+import type { XdsService } from "../service-table.js";
+import { xdsServices } from "../services.js";
 
 const notClientSide = () => {
   throw new Error("server side only");

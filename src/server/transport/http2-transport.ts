@@ -19,15 +19,15 @@
 import http2 from "node:http2";
 import { grpcMessagePrefix, type WireResponse } from "./wire-response.js";
 import { GrpcStatus, type GrpcStatusCode } from "./grpc-status.js";
-import type { LiveCall, XdsCalls } from "./calls.js";
-import type { XdsService } from "./service-table.js";
+import type { LiveCall, XdsCalls } from "../calls.js";
+import type { XdsService } from "../service-table.js";
 import { listenOn } from "./listen-address.js";
 import { ByteBudget } from "./byte-budget.js";
 import { GrpcMessageReader } from "./grpc-message-reader.js";
-import { GrpcFramingError } from "../errors.js";
+import { GrpcFramingError } from "../../errors.js";
 import { StreamRateLimit } from "./stream-rate-limit.js";
 import { defaultTransportLimits, type TransportLimits } from "./transport-limits.js";
-import { silentLogger, type Logger } from "../log.js";
+import { silentLogger, type Logger } from "../../log.js";
 
 export interface Http2TransportOptions extends Partial<TransportLimits> {
   /** Where connection-level trouble is reported (a client over a limit, a connection error). */
