@@ -37,9 +37,12 @@ function configText(version: number): string {
   const lines = ["clusters:"];
   for (let i = 0; i < clusters; i++) {
     const port = i === version % clusters ? 9000 + version : 8080;
-    lines.push(`  - name: c${i}`, `    endpoints: [${Array.from({ length: endpointsPer }, (_, k) => `"10.${i >> 8}.${i & 255}.${k + 1}:${port}"`).join(", ")}]`);
+    lines.push(
+      `  - name: c${i}`,
+      `    endpoints: [${Array.from({ length: endpointsPer }, (_, k) => `"10.${i >> 8}.${i & 255}.${k + 1}:${port}"`).join(", ")}]`,
+    );
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 const hasTaskset = spawnSync("taskset", ["-c", "1", "true"]).status === 0;
@@ -59,9 +62,18 @@ const port = await new Promise<number>((resolvePort, reject) => {
     if (m) resolvePort(Number(m[1]));
   }, 20);
   child.on("exit", (code) => reject(new Error(`xdsd exited ${code}:\n${log}`)));
-  setTimeout(() => (clearInterval(timer), reject(new Error(`xdsd did not start:\n${log}`))), 20_000).unref();
+  setTimeout(() => {
+    clearInterval(timer);
+    reject(new Error(`xdsd did not start:\n${log}`));
+  }, 20_000).unref();
 }).finally(() => undefined);
-const daemonPid = hasTaskset ? Number(spawnSync("pgrep", ["-P", String(child.pid)]).stdout.toString().trim() || child.pid) : child.pid!;
+const daemonPid = hasTaskset
+  ? Number(
+      spawnSync("pgrep", ["-P", String(child.pid)])
+        .stdout.toString()
+        .trim() || child.pid,
+    )
+  : child.pid!;
 
 /** utime + stime of the daemon, ms (clock ticks are 100 Hz on Linux). */
 function daemonCpuMs(): number {
@@ -80,9 +92,15 @@ function connectClient(id: number): Promise<void> {
   return new Promise((ready) => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     session.on("error", () => {});
-    const stream = session.request({ ":method": "POST", ":path": "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources", "content-type": "application/grpc", te: "trailers" });
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
     stream.on("error", () => {});
-    const send = (init: Parameters<typeof create<typeof DiscoveryRequestSchema>>[1]) => stream.write(grpcFrame(toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, init))));
+    const send = (init: Parameters<typeof create<typeof DiscoveryRequestSchema>>[1]) =>
+      stream.write(grpcFrame(toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, init))));
     let edsSeen = false;
     const reader = new GrpcMessageReader((bytes) => {
       const r = fromBinary(DiscoveryResponseSchema, bytes);
@@ -139,7 +157,9 @@ const stat = (xs: number[]) => {
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
   return `median ${at(0.5).toFixed(1)}, p90 ${at(0.9).toFixed(1)}, max ${s[s.length - 1].toFixed(1)}`;
 };
-console.log(`xdsd serve, ${clusters} clusters × ${endpointsPer} endpoints, ${clientCount} ADS clients, ${changes} changes (one cluster's endpoints, atomic rename)${hasTaskset ? ", daemon on CPU 0, clients on CPU 1" : ""}`);
+console.log(
+  `xdsd serve, ${clusters} clusters × ${endpointsPer} endpoints, ${clientCount} ADS clients, ${changes} changes (one cluster's endpoints, atomic rename)${hasTaskset ? ", daemon on CPU 0, clients on CPU 1" : ""}`,
+);
 console.log(`rename → first client (ms): ${stat(first)}`);
 console.log(`rename → last client (ms):  ${stat(last)}`);
 console.log(`daemon CPU per change (ms, 10 ms ticks, ACKs included): ${stat(cpu)}`);

@@ -106,7 +106,8 @@ async function runServer(): Promise<void> {
   console.log("| moment | RSS (MB) | RSS ÷ baseline | V8 heap used (MB) | V8 heap committed (MB) | malloc heap resident (MB) |");
   console.log("|---|---:|---:|---:|---:|---:|");
   const base = rows[0][1].rss;
-  for (const [moment, f] of rows) console.log(`| ${moment} | ${mb(f.rss)} | ${(f.rss / base).toFixed(2)} | ${mb(f.heapUsed)} | ${mb(f.heapTotal)} | ${mb(f.brkHeapRss)} |`);
+  for (const [moment, f] of rows)
+    console.log(`| ${moment} | ${mb(f.rss)} | ${(f.rss / base).toFixed(2)} | ${mb(f.heapUsed)} | ${mb(f.heapTotal)} | ${mb(f.brkHeapRss)} |`);
   process.exit(0);
 }
 

@@ -4,7 +4,7 @@
 // Binary speed matters little once each resource is encoded once per version; JSON conformance (Any with
 // "@type", durations as "0.25s") decides whether Envoy YAML parses as Envoy parses it.
 import { join } from "node:path";
-import { create, fromBinary, fromJson, toBinary } from "@bufbuild/protobuf";
+import { fromBinary, fromJson, toBinary } from "@bufbuild/protobuf";
 import protobuf from "protobufjs";
 import { ClusterSchema } from "../src/gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../src/gen/envoy/config/endpoint/v3/endpoint_pb.js";
@@ -55,7 +55,8 @@ async function main(): Promise<void> {
   // protobufjs, reflection-based, loaded from the same staged .proto files scripts/gen-protos.mjs compiles.
   const stage = join(repoRoot(), "build", "proto");
   const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => (target.startsWith("google/protobuf/") ? join(repoRoot(), "node_modules", "protobufjs", target) : join(stage, target));
+  root.resolvePath = (_origin, target) =>
+    target.startsWith("google/protobuf/") ? join(repoRoot(), "node_modules", "protobufjs", target) : join(stage, target);
   await root.load(["envoy/config/cluster/v3/cluster.proto", "envoy/config/endpoint/v3/endpoint.proto"], { keepCase: true });
   const PjsCluster = root.lookupType("envoy.config.cluster.v3.Cluster");
   const PjsCla = root.lookupType("envoy.config.endpoint.v3.ClusterLoadAssignment");

@@ -82,7 +82,8 @@ function serverSpecs(): ServerSpec[] {
   const nodeArgs = ["--expose-gc", ...words(values["node-args"]!)];
   const specs: ServerSpec[] = [];
   for (const id of wanted) {
-    if (id === "xdsd") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(here, "servers", "xdsd-server.js"), ...words(values["xdsd-args"]!)] });
+    if (id === "xdsd")
+      specs.push({ id, command: process.execPath, args: [...nodeArgs, join(here, "servers", "xdsd-server.js"), ...words(values["xdsd-args"]!)] });
     // The wrapper passes its node flags (--node-args: profiling) on to the daemon it starts.
     else if (id === "daemon") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(here, "servers", "daemon-server.js")] });
     else if (id === "floor") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(here, "servers", "floor-server.js")] });
@@ -156,7 +157,9 @@ for (const id of ids) {
       const u = r.updates;
       console.error(
         `    ${r.ok ? "ok" : "FAILED"}: full config ${r.initial?.durationMs?.toFixed(0)} ms` +
-          (u ? `, convergence p50/p99/max ${u.convergenceMs.p50.toFixed(1)}/${u.convergenceMs.p99.toFixed(1)}/${u.convergenceMs.max.toFixed(1)} ms, CPU/update ${(u.serverCpuSPerUpdate * 1000).toFixed(1)} ms, generator CPU ${(u.loadgenCpuShare * 100).toFixed(0)}%` : "") +
+          (u
+            ? `, convergence p50/p99/max ${u.convergenceMs.p50.toFixed(1)}/${u.convergenceMs.p99.toFixed(1)}/${u.convergenceMs.max.toFixed(1)} ms, CPU/update ${(u.serverCpuSPerUpdate * 1000).toFixed(1)} ms, generator CPU ${(u.loadgenCpuShare * 100).toFixed(0)}%`
+            : "") +
           `, mismatches ${r.loadgen?.mismatches ?? "?"}, errors ${r.loadgen?.errors ?? "?"}`,
       );
     }
@@ -169,14 +172,35 @@ for (const id of ids) {
     `, median (min–max); ${startedAt.toISOString()}, ` +
     `${cpus().length}× ${cpus()[0]?.model ?? "?"}, Linux ${release()}, Node ${process.version}; server pinned to CPU 0, generator to CPU 1` +
     (specs.some((s) => s.id === "go") ? `; go-control-plane run with ${values["go-args"] || scenario.goReferenceArgs.join(" ") || "no flags"}.` : ".");
-  const table = markdown(scenario, results, specs.map((s) => s.id), header);
+  const table = markdown(
+    scenario,
+    results,
+    specs.map((s) => s.id),
+    header,
+  );
   const base = join(outDir, `results-${id}-${stamp}`);
   writeFileSync(
     `${base}.json`,
-    JSON.stringify({ scenario: id, command, startedAt, clients, steps, runs, servers: specs, goArgs: values["go-args"] || scenario.goReferenceArgs.join(" "), fixture: { path: fixturePath, step0: fixtureSizes }, machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version }, results }, null, 1),
+    JSON.stringify(
+      {
+        scenario: id,
+        command,
+        startedAt,
+        clients,
+        steps,
+        runs,
+        servers: specs,
+        goArgs: values["go-args"] || scenario.goReferenceArgs.join(" "),
+        fixture: { path: fixturePath, step0: fixtureSizes },
+        machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version },
+        results,
+      },
+      null,
+      1,
+    ),
   );
-  writeFileSync(`${base}.md`, table + "\n");
-  console.log(table + "\n");
+  writeFileSync(`${base}.md`, `${table}\n`);
+  console.log(`${table}\n`);
   console.error(`raw results: ${base}.json`);
 }
 closeControlClients();

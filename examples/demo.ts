@@ -17,7 +17,12 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, [join(root, "scripts", "install-envoy.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
 
   const upstreams: Upstream[] = [];
-  for (const [name, port] of [["nginx-1", 8081], ["nginx-2", 8082], ["httpd-1", 8083], ["httpd-2", 8084]] as const) {
+  for (const [name, port] of [
+    ["nginx-1", 8081],
+    ["nginx-2", 8082],
+    ["httpd-1", 8083],
+    ["httpd-2", 8084],
+  ] as const) {
     upstreams.push(await startUpstream(`${name} (127.0.0.1:${port})`, port).catch((err: Error) => fail(`cannot listen on 127.0.0.1:${port}: ${err.message}`)));
   }
   console.log(`upstreams: ${upstreams.map((u) => u.name).join(", ")}`);
@@ -30,10 +35,14 @@ async function main(): Promise<void> {
   await waitFor(async () => (await httpGet("http://127.0.0.1:18001/healthz").catch(() => ({ status: 0 }))).status === 200, "xdsd to listen");
   console.log("xdsd: serving examples/seed.yaml on 127.0.0.1:18000 (admin http://127.0.0.1:18001/config)");
 
-  const bootstrap = execFileSync(process.execPath, [join(root, "bin", "xdsd.js"), "bootstrap", "--node-id", "node0", "--node-cluster", "cluster.local", "--mode", "eds"], {
-    cwd: root,
-    encoding: "utf8",
-  });
+  const bootstrap = execFileSync(
+    process.execPath,
+    [join(root, "bin", "xdsd.js"), "bootstrap", "--node-id", "node0", "--node-cluster", "cluster.local", "--mode", "eds"],
+    {
+      cwd: root,
+      encoding: "utf8",
+    },
+  );
   const envoy = await startEnvoy({ bootstrapYaml: bootstrap, name: "demo" });
   await envoy.waitReady();
   console.log(`envoy: ready, listener 127.0.0.1:10000, admin ${envoy.adminUrl}`);

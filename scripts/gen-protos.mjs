@@ -42,7 +42,10 @@ for (const dir of depRoots) walk(dir, dir, sources);
 const importRe = /^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;/gm;
 const importsOf = new Map();
 for (const [rel, full] of sources) {
-  importsOf.set(rel, [...readFileSync(full, "utf8").matchAll(importRe)].map((m) => m[1]));
+  importsOf.set(
+    rel,
+    [...readFileSync(full, "utf8").matchAll(importRe)].map((m) => m[1]),
+  );
 }
 
 const usable = new Map();

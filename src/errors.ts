@@ -78,7 +78,10 @@ export class SnapshotInconsistentError extends XdsdError {
 }
 
 export class DuplicateResourceError extends XdsdError {
-  constructor(readonly typeUrl: string, readonly resourceName: string) {
+  constructor(
+    readonly typeUrl: string,
+    readonly resourceName: string,
+  ) {
     super("XDSD_SNAPSHOT_DUPLICATE_NAME", `two ${shortType(typeUrl)} resources are named "${resourceName}"; names must be unique per type`);
   }
 }

@@ -134,6 +134,7 @@ export interface RunResult {
   loadgenExit?: number | null;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the control protocol's JSON answers, read field by field as documented in bench/README.md
 type Json = Record<string, any>;
 
 export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptions): Promise<RunResult> {
@@ -145,7 +146,12 @@ export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptio
   let srv: Started | undefined;
   let gen: Started | undefined;
   try {
-    srv = startPinned(0, server.command, [...server.args, "--fixture", o.fixturePath, "--xds-port", String(xdsPort), "--control-port", String(serverControl)], join(o.logDir, `${tag}-server.log`));
+    srv = startPinned(
+      0,
+      server.command,
+      [...server.args, "--fixture", o.fixturePath, "--xds-port", String(xdsPort), "--control-port", String(serverControl)],
+      join(o.logDir, `${tag}-server.log`),
+    );
     await waitReady(srv, serverControl);
     // A server that is a wrapper around the process under test (daemon-server.ts) names that process: CPU and
     // memory are read for it, not for the wrapper.
@@ -159,10 +165,24 @@ export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptio
     await sleep(1000);
     result.rss.baselineBytes = memory(srv.pid).rssBytes;
 
-    gen = startPinned(1, process.execPath, [
-      ...o.loadgenArgs, "--fixture", o.fixturePath, "--xds-port", String(xdsPort), "--control-port", String(loadgenControl),
-      "--max-clients", String(o.clients), "--verify", o.verify,
-    ], join(o.logDir, `${tag}-loadgen.log`));
+    gen = startPinned(
+      1,
+      process.execPath,
+      [
+        ...o.loadgenArgs,
+        "--fixture",
+        o.fixturePath,
+        "--xds-port",
+        String(xdsPort),
+        "--control-port",
+        String(loadgenControl),
+        "--max-clients",
+        String(o.clients),
+        "--verify",
+        o.verify,
+      ],
+      join(o.logDir, `${tag}-loadgen.log`),
+    );
     await waitReady(gen, loadgenControl);
     result.clock = await clockOffset(loadgenControl);
     // Absent times come back from JSON as null: keep them NaN, not "offset ms after the epoch".
@@ -173,8 +193,18 @@ export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptio
     const cpu0 = cpuSeconds(srv.pid);
     const gcpu0 = cpuSeconds(gen.pid);
     const connectAt = now();
-    await controlRequest(loadgenControl, "POST", "/connect", { clients: o.clients, spreadMs: scenario.connectSpreadMs, streamsPerConnection: o.streamsPerConnection });
-    const initial = await controlRequest<Json>(loadgenControl, "GET", `/wait?initial=1&timeoutMs=${scenario.initialTimeoutMs}`, undefined, scenario.initialTimeoutMs + 10_000);
+    await controlRequest(loadgenControl, "POST", "/connect", {
+      clients: o.clients,
+      spreadMs: scenario.connectSpreadMs,
+      streamsPerConnection: o.streamsPerConnection,
+    });
+    const initial = await controlRequest<Json>(
+      loadgenControl,
+      "GET",
+      `/wait?initial=1&timeoutMs=${scenario.initialTimeoutMs}`,
+      undefined,
+      scenario.initialTimeoutMs + 10_000,
+    );
     const connectEnd = now();
     const s1 = await controlRequest<Json>(serverControl, "GET", "/stats");
     result.initial = {
@@ -270,13 +300,29 @@ async function updates(
       // blocks while its watches are served): the update is counted as not taken, and the run goes on.
       if (scenario.pacing.mode !== "rate" || !/no answer within/.test((err as Error).message)) throw err;
       const sample: UpdateSample = {
-        step, scheduledAt, t0, stepReturnedMs: NaN, convergenceMs: NaN, convergedAt: NaN, p50ClientMs: NaN, firstClientMs: NaN,
-        reached: 0, expected: 0, timedOut: true, notTaken: true,
+        step,
+        scheduledAt,
+        t0,
+        stepReturnedMs: NaN,
+        convergenceMs: NaN,
+        convergedAt: NaN,
+        p50ClientMs: NaN,
+        firstClientMs: NaN,
+        reached: 0,
+        expected: 0,
+        timedOut: true,
+        notTaken: true,
       };
       return { converged: Promise.resolve(sample) };
     }
     const stepReturnedMs = now() - t0;
-    const converged = controlRequest<Json>(loadgenControl, "GET", `/wait?step=${step}&timeoutMs=${o.updateTimeoutMs}`, undefined, o.updateTimeoutMs + 10_000).then((w) => ({
+    const converged = controlRequest<Json>(
+      loadgenControl,
+      "GET",
+      `/wait?step=${step}&timeoutMs=${o.updateTimeoutMs}`,
+      undefined,
+      o.updateTimeoutMs + 10_000,
+    ).then((w) => ({
       step,
       scheduledAt,
       t0,
@@ -344,7 +390,16 @@ async function updates(
     wallS,
     offeredRatePerS: samples.length > 1 ? (samples.length - 1) / ((samples[samples.length - 1].t0 - samples[0].t0) / 1000) : NaN,
     sustainedRatePerS: sustainedRate(samples),
-    stepAcceptedMs: { p50: percentile(samples.filter((x) => !x.notTaken).map((x) => x.stepReturnedMs), 50), p99: percentile(samples.filter((x) => !x.notTaken).map((x) => x.stepReturnedMs), 99) },
+    stepAcceptedMs: {
+      p50: percentile(
+        samples.filter((x) => !x.notTaken).map((x) => x.stepReturnedMs),
+        50,
+      ),
+      p99: percentile(
+        samples.filter((x) => !x.notTaken).map((x) => x.stepReturnedMs),
+        99,
+      ),
+    },
     serverEventLoopDelayP99Ms: serverStats.eventLoopDelayP99Ms,
     serverEventLoopDelayMaxMs: serverStats.eventLoopDelayMaxMs,
     loadgenCpuS: gcpuS,

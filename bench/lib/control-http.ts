@@ -29,7 +29,7 @@ export function serveControl(port: number, routes: Record<string, Handler>): Pro
         res.end(text);
       };
       if (!handler) return reply(404, { error: `no route ${req.method} ${url.pathname}` });
-      let body: unknown = undefined;
+      let body: unknown;
       try {
         const text = Buffer.concat(chunks).toString("utf8");
         body = text ? JSON.parse(text) : undefined;
@@ -59,6 +59,7 @@ export function serveControl(port: number, routes: Record<string, Handler>): Pro
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4096 });
 
 /** A JSON request to a control port; rejects on a non-200 answer or after `timeoutMs`. */
+// biome-ignore lint/suspicious/noExplicitAny: callers name the answer's shape; untyped callers read documented fields
 export function controlRequest<T = any>(port: number, method: "GET" | "POST", path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);

@@ -93,7 +93,10 @@ export class GrpcMessageReader {
     this.#chunks = [];
     this.#bodyLength = -1;
     this.messageStartedAt = this.#startedAt;
-    if (chunks.length === 1) return this.onMessage(chunks[0]);
+    if (chunks.length === 1) {
+      this.onMessage(chunks[0]);
+      return;
+    }
     if (scratch.length < length) scratch = Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
     let at = 0;
     for (const c of chunks) {

@@ -82,8 +82,7 @@ export class LoadStats {
   }
 
   toJSON(): Record<string, unknown> {
-    const h = (x: RecordableHistogram) =>
-      x.count === 0 ? { count: 0 } : { count: x.count, p50Us: x.percentile(50), p99Us: x.percentile(99), maxUs: x.max };
+    const h = (x: RecordableHistogram) => (x.count === 0 ? { count: 0 } : { count: x.count, p50Us: x.percentile(50), p99Us: x.percentile(99), maxUs: x.max });
     return {
       bytesReceived: this.bytesReceived,
       responses: this.responses,

@@ -77,10 +77,7 @@ export class SimulatedProxy {
   start(session: http2.ClientHttp2Session): void {
     const { stats, convergence, index } = this.#ctx;
     convergence.clientStarted(this.id, now());
-    const stream = session.request(
-      { ":method": "POST", ":path": adsPath, "content-type": "application/grpc", te: "trailers" },
-      { endStream: false },
-    );
+    const stream = session.request({ ":method": "POST", ":path": adsPath, "content-type": "application/grpc", te: "trailers" }, { endStream: false });
     this.#stream = stream;
     const reader = new GrpcMessageReader((message) => this.#onResponse(message, reader.messageStartedAt));
     stream.on("response", (headers) => {
@@ -278,8 +275,7 @@ export class SimulatedProxy {
         continue;
       }
       mark[nameId] = seen;
-      let v =
-        this.#ctx.verify === "bytes" ? index.findVersion(nameId, message, vStart, vEnd) : index.versionByHash(nameId, sha256(message, vStart, vEnd));
+      let v = this.#ctx.verify === "bytes" ? index.findVersion(nameId, message, vStart, vEnd) : index.versionByHash(nameId, sha256(message, vStart, vEnd));
       if (v >= 0 && index.matchedAlias) {
         stats.encodingDiffs++;
         encodingDiffs++;
@@ -362,5 +358,8 @@ function sha256(buf: Buffer, start: number, end: number): string {
 
 /** DiscoveryRequest.node (field 2) for client i: id `bench-<i>`, cluster `bench`. */
 function nodeField(i: number): Uint8Array {
-  return toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, { node: { id: `bench-${i}`, cluster: "bench", userAgentName: "xdsd-bench-loadgen" } }));
+  return toBinary(
+    DiscoveryRequestSchema,
+    create(DiscoveryRequestSchema, { node: { id: `bench-${i}`, cluster: "bench", userAgentName: "xdsd-bench-loadgen" } }),
+  );
 }

@@ -47,7 +47,17 @@ function prepareNext(): void {
 
 const daemon = spawn(
   process.execPath,
-  [...process.execArgv, join(root, "bin", "xdsd.js"), "serve", "--config", configPath, "--xds-listen", `127.0.0.1:${args.xdsPort}`, "--admin-listen", "127.0.0.1:0"],
+  [
+    ...process.execArgv,
+    join(root, "bin", "xdsd.js"),
+    "serve",
+    "--config",
+    configPath,
+    "--xds-listen",
+    `127.0.0.1:${args.xdsPort}`,
+    "--admin-listen",
+    "127.0.0.1:0",
+  ],
   { stdio: ["ignore", "pipe", "pipe"] },
 );
 let output = "";

@@ -153,7 +153,10 @@ await runControl(args.controlPort, {
       fullFrames.delete(typeUrl);
       const frame = fullStateTypes.has(typeUrl)
         ? fullFrame(typeUrl)
-        : responseFrame(typeUrl, next.upserts.filter((u) => u.typeUrl === typeUrl).map((u) => u.value));
+        : responseFrame(
+            typeUrl,
+            next.upserts.filter((u) => u.typeUrl === typeUrl).map((u) => u.value),
+          );
       pushes.set(typeUrl, frame);
     }
     // One synchronous loop: each write only queues a reference to the shared Buffer.

@@ -60,18 +60,24 @@ export class AdminServer {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
+    const [status, body] = this.#answer(req);
+    send(res, status, body);
+  }
+
+  /** The status and JSON body for a request. */
+  #answer(req: IncomingMessage): [number, unknown] {
     const path = requestPath(req.url);
-    if (path === undefined) return send(res, 400, { error: `malformed request target ${JSON.stringify(req.url)}; expected a path such as /healthz` });
-    if (req.method !== "GET") return send(res, 405, { error: "only GET is supported" });
+    if (path === undefined) return [400, { error: `malformed request target ${JSON.stringify(req.url)}; expected a path such as /healthz` }];
+    if (req.method !== "GET") return [405, { error: "only GET is supported" }];
     switch (path) {
       case "/healthz":
-        return this.o.healthy() ? send(res, 200, { status: "ok" }) : send(res, 503, { status: "not serving" });
+        return this.o.healthy() ? [200, { status: "ok" }] : [503, { status: "not serving" }];
       case "/config":
-        return send(res, 200, this.#configView());
+        return [200, this.#configView()];
       case "/nodes":
-        return send(res, 200, { nodes: this.o.nodes.list() });
+        return [200, { nodes: this.o.nodes.list() }];
       default:
-        return send(res, 404, { error: `no such endpoint ${path}`, endpoints: ["/healthz", "/config", "/nodes"] });
+        return [404, { error: `no such endpoint ${path}`, endpoints: ["/healthz", "/config", "/nodes"] }];
     }
   }
 
@@ -131,12 +137,12 @@ function requestPath(target: string | undefined): string | undefined {
 /** An answer written straight to a socket that node:http no longer manages, then the end of the connection. */
 function rawAnswer(socket: Duplex, status: string, error: string): void {
   if (!socket.writable) return void socket.destroy();
-  const body = JSON.stringify({ error }) + "\n";
+  const body = `${JSON.stringify({ error })}\n`;
   socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, null, 2) + "\n";
+  const text = `${JSON.stringify(body, null, 2)}\n`;
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }

@@ -31,9 +31,10 @@ function limitFlagList<T extends object>(defaults: T, flagOf: (key: keyof T) => 
 const configLimitOptions = Object.fromEntries(
   (Object.keys(configLimitFlags) as (keyof ConfigLimits)[]).map((key) => [configLimitFlags[key].slice(2), key]),
 ) as Record<string, keyof ConfigLimits>;
-const transportLimitOptions = Object.fromEntries(
-  (Object.keys(defaultTransportLimits) as (keyof TransportLimits)[]).map((key) => [kebab(key), key]),
-) as Record<string, keyof TransportLimits>;
+const transportLimitOptions = Object.fromEntries((Object.keys(defaultTransportLimits) as (keyof TransportLimits)[]).map((key) => [kebab(key), key])) as Record<
+  string,
+  keyof TransportLimits
+>;
 
 function kebab(camel: string): string {
   return camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -69,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
     case "help":
     case "--help":
     case "-h":
-      process.stdout.write(usage + "\n");
+      process.stdout.write(`${usage}\n`);
       return command === undefined ? 2 : 0;
     default:
       throw new BadArgumentError(`unknown command "${command}"`);

@@ -41,7 +41,13 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   }
 
   const nodes = new NodeStatusTracker();
-  const xds = new XdsServer({ cache, events: combineEvents(loggingEvents(o.log), nodes), controlPlaneId: `xdsd@${hostname()}`, log: o.log, ...o.transportLimits });
+  const xds = new XdsServer({
+    cache,
+    events: combineEvents(loggingEvents(o.log), nodes),
+    controlPlaneId: `xdsd@${hostname()}`,
+    log: o.log,
+    ...o.transportLimits,
+  });
   let healthy = false;
   const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, log: o.log });
   const adminPort = await admin.listen(o.adminListen.host, o.adminListen.port);

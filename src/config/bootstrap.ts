@@ -50,7 +50,11 @@ export function renderBootstrap(opts: BootstrapOptions): string {
   const { config, nodeId, nodeCluster, xds, mode } = opts;
   const adminPort = opts.adminPort ?? 9901;
   if (!nodeId) throw new BadArgumentError("bootstrap: nodeId must not be empty");
-  for (const [what, port] of [["xds.port", xds.port], ["adminPort", adminPort], ["listenPort", opts.listenPort]] as const) {
+  for (const [what, port] of [
+    ["xds.port", xds.port],
+    ["adminPort", adminPort],
+    ["listenPort", opts.listenPort],
+  ] as const) {
     if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) {
       throw new BadArgumentError(`bootstrap: ${what} must be a port number from 1 to 65535, got ${port}`);
     }
@@ -74,8 +78,7 @@ export function renderBootstrap(opts: BootstrapOptions): string {
     node: { id: nodeId, cluster: nodeCluster },
     admin: { address: socketAddress("127.0.0.1", adminPort) },
     staticResources: { listeners: staticListeners, clusters: [xdsCluster(xds.host, xds.port), ...staticClusters] },
-    dynamicResources:
-      mode === "ads" ? { adsConfig: grpcApiConfigSource(), cdsConfig: adsConfigSource(), ldsConfig: adsConfigSource() } : undefined,
+    dynamicResources: mode === "ads" ? { adsConfig: grpcApiConfigSource(), cdsConfig: adsConfigSource(), ldsConfig: adsConfigSource() } : undefined,
   });
   const doc = new Document(typeFirst(toJson(BootstrapSchema, bootstrap, { registry: envoyRegistry(), useProtoFieldName: true })));
   doc.commentBefore =

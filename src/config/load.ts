@@ -77,7 +77,7 @@ function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): 
   const invalid = (path: Path): boolean => {
     if (schema.invalidPaths.length === 0) return false; // the common case: no path to format per endpoint
     const p = formatPath(path);
-    return schema.invalidPaths.some((q) => q === p || q.startsWith(p + ".") || q.startsWith(p + "["));
+    return schema.invalidPaths.some((q) => q === p || q.startsWith(`${p}.`) || q.startsWith(`${p}[`));
   };
 
   const groups: Group[] = [];
@@ -158,7 +158,13 @@ export function readConfigBytes(path: string, maxBytes = defaultConfigLimits.max
     if (e instanceof ConfigError) throw e;
     const err = e as NodeJS.ErrnoException;
     const reason =
-      err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "is a directory, not a config file" : err.code === "ENOTREG" ? "not a regular file" : err.message;
+      err.code === "ENOENT"
+        ? "no such file"
+        : err.code === "EISDIR"
+          ? "is a directory, not a config file"
+          : err.code === "ENOTREG"
+            ? "not a regular file"
+            : err.message;
     throw new ConfigError([{ location: { file: path }, message: `cannot read config file: ${reason}` }]);
   } finally {
     if (fd !== undefined) closeSync(fd);

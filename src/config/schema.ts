@@ -31,7 +31,7 @@ function schemaFile(): string {
     if (existsSync(candidate)) return fileURLToPath(candidate);
     dir = new URL("..", dir);
   }
-  throw new Error("schema/xdsd-config.schema.json not found above " + import.meta.url);
+  throw new Error(`schema/xdsd-config.schema.json not found above ${import.meta.url}`);
 }
 
 function compiled(): ValidateFunction {
@@ -95,7 +95,13 @@ function describe(error: ErrorObject, path: Path): { at: Path; message: string; 
 }
 
 function article(type: string): string {
-  const names = type.split(",").map((t) => ({ object: "a mapping", array: "a list", integer: "an integer", string: "a string", boolean: "true or false", number: "a number", null: "null" })[t] ?? t);
+  const names = type
+    .split(",")
+    .map(
+      (t) =>
+        ({ object: "a mapping", array: "a list", integer: "an integer", string: "a string", boolean: "true or false", number: "a number", null: "null" })[t] ??
+        t,
+    );
   return names.join(" or ");
 }
 

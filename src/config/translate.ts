@@ -6,7 +6,12 @@ import { anyPack, DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
 import { Cluster_DiscoveryType, Cluster_LbPolicy, ClusterSchema, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ApiVersion, ConfigSourceSchema, type ConfigSource as EnvoyConfigSource } from "../gen/envoy/config/core/v3/config_source_pb.js";
 import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
-import { EndpointSchema, LbEndpointSchema, LocalityLbEndpointsSchema, type LocalityLbEndpoints } from "../gen/envoy/config/endpoint/v3/endpoint_components_pb.js";
+import {
+  EndpointSchema,
+  LbEndpointSchema,
+  LocalityLbEndpointsSchema,
+  type LocalityLbEndpoints,
+} from "../gen/envoy/config/endpoint/v3/endpoint_components_pb.js";
 import { AddressSchema, type Address } from "../gen/envoy/config/core/v3/address_pb.js";
 import { ListenerSchema, type Listener } from "../gen/envoy/config/listener/v3/listener_pb.js";
 import { RouteConfigurationSchema, type RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";

@@ -56,8 +56,8 @@ export class GroupChecker {
 
   /** All checks of a group, in document order; returns the issues found. */
   check(group: Obj, raw: readonly RawResource[]): ConfigIssue[] {
-    asArray(group.clusters).forEach((c, i) => this.cluster(c, [...this.base, "clusters", i]));
-    asArray(group.listeners).forEach((l, i) => this.listener(l, [...this.base, "listeners", i]));
+    for (const [i, c] of asArray(group.clusters).entries()) this.cluster(c, [...this.base, "clusters", i]);
+    for (const [i, l] of asArray(group.listeners).entries()) this.listener(l, [...this.base, "listeners", i]);
     for (const r of raw) this.raw(r);
     this.resolveReferences();
     return this.issues;
@@ -102,23 +102,29 @@ export class GroupChecker {
     if (this.checkedBefore(value)) return;
     const seen = new Map<string, Path>();
     const firstAtPriority = new Map<number, Path>();
-    asArray(value.endpoints).forEach((endpoint, j) => {
+    for (const [j, endpoint] of asArray(value.endpoints).entries()) {
       const ep: Path = [...at, "endpoints", j];
-      if (this.invalid(ep)) return;
+      if (this.invalid(ep)) continue;
       let address: string;
       let port: number;
       let priority = 0;
       if (typeof endpoint === "string") {
         const parsed = parseHostPort(endpoint);
-        if ("error" in parsed) return this.issue(ep, parsed.error);
+        if ("error" in parsed) {
+          this.issue(ep, parsed.error);
+          continue;
+        }
         ({ address, port } = parsed);
       } else if (isObj(endpoint)) {
         address = endpoint.address as string;
         port = endpoint.port as number;
         priority = (endpoint.priority as number | undefined) ?? 0;
-        if (!isIpLiteral(address)) return this.issue([...ep, "address"], ipError(address));
+        if (!isIpLiteral(address)) {
+          this.issue([...ep, "address"], ipError(address));
+          continue;
+        }
       } else {
-        return;
+        continue;
       }
       const key = `${address.toLowerCase()}|${port}`;
       const first = seen.get(key);
@@ -128,7 +134,7 @@ export class GroupChecker {
         seen.set(key, ep);
       }
       if (!firstAtPriority.has(priority)) firstAtPriority.set(priority, [...ep, "priority"]);
-    });
+    }
     const priorities = [...firstAtPriority.keys()].sort((a, b) => a - b);
     const gap = priorities.findIndex((p, i) => p !== i);
     if (gap >= 0) {
@@ -164,17 +170,23 @@ export class GroupChecker {
         allDomains.push(domain);
         const first = domains.get(domain.toLowerCase());
         if (first) {
-          this.issue([...vat, "domains", m], `domain "${domain}" is already served by ${this.where(first)}; Envoy rejects a route configuration with duplicate domains`);
+          this.issue(
+            [...vat, "domains", m],
+            `domain "${domain}" is already served by ${this.where(first)}; Envoy rejects a route configuration with duplicate domains`,
+          );
         } else {
           domains.set(domain.toLowerCase(), vat);
         }
       });
-      asArray(vhost.routes).forEach((route, n) => this.route(route, [...vat, "routes", n], grpc ? name : undefined));
+      for (const [n, route] of asArray(vhost.routes).entries()) this.route(route, [...vat, "routes", n], grpc ? name : undefined);
     });
 
     // gRPC clients choose the virtual host by matching the dialed target (the listener name) against domains.
     if (grpc && name !== undefined && allDomains.length > 0 && !allDomains.some((d) => domainMatches(d, name))) {
-      this.issue([...at, "virtual_hosts"], `no virtual host has a domain matching "${name}"; gRPC clients pick the virtual host by the target they dial (add "${name}" or "*" to domains)`);
+      this.issue(
+        [...at, "virtual_hosts"],
+        `no virtual host has a domain matching "${name}"; gRPC clients pick the virtual host by the target they dial (add "${name}" or "*" to domains)`,
+      );
     }
   }
 
@@ -210,7 +222,8 @@ export class GroupChecker {
     const what = `${shortTypeName(r.typeUrl)} "${r.name}"`;
     const socket = type.socketOf?.(message);
     if (socket) this.claimPort(socket.address, socket.port, this.inRaw(r, socket.at), r.name, r.path);
-    for (const ref of type.referencesOf(message)) this.fetched.push({ typeUrl: ref.typeUrl, name: ref.name, at: this.inRaw(r, ref.at), from: what, via: ref.via });
+    for (const ref of type.referencesOf(message))
+      this.fetched.push({ typeUrl: ref.typeUrl, name: ref.name, at: this.inRaw(r, ref.at), from: what, via: ref.via });
     for (const ref of type.clustersUsedBy?.(message) ?? []) this.clusterRefs.push({ name: ref.name, at: this.inRaw(r, ref.at) });
     const lb = type.lbPolicyOf?.(message);
     if (lb && !this.lbPolicies.has(r.name)) this.lbPolicies.set(r.name, { policy: lb.policy, at: this.inRaw(r, lb.at) });
@@ -223,9 +236,7 @@ export class GroupChecker {
   private claimPort(address: string, port: number, at: Path, listener: string, origin: Path): void {
     if (port === 0) return; // an ephemeral port never clashes
     const taken = this.ports.get(port) ?? [];
-    const clash = taken.find(
-      (t) => t.address === address || ((isUnspecified(t.address) || isUnspecified(address)) && isIP(t.address) === isIP(address)),
-    );
+    const clash = taken.find((t) => t.address === address || ((isUnspecified(t.address) || isUnspecified(address)) && isIP(t.address) === isIP(address)));
     if (clash) {
       this.issue(at, `port ${port} on ${address} clashes with listener "${clash.listener}" on ${hostPort(clash.address, port)} (${this.where(clash.origin)})`);
       return;
@@ -244,7 +255,10 @@ export class GroupChecker {
       const lb = this.lbPolicies.get(ref.name);
       if (ref.grpcListener !== undefined && lb && !grpcLbPolicies.has(lb.policy) && !grpcReported.has(ref.name)) {
         grpcReported.add(ref.name);
-        this.issue(lb.at, `grpc listener "${ref.grpcListener}" routes to cluster "${ref.name}", but gRPC clients reject lb_policy ${lb.policy} (use ROUND_ROBIN or RING_HASH)`);
+        this.issue(
+          lb.at,
+          `grpc listener "${ref.grpcListener}" routes to cluster "${ref.name}", but gRPC clients reject lb_policy ${lb.policy} (use ROUND_ROBIN or RING_HASH)`,
+        );
       }
     }
     for (const ref of this.fetched) {

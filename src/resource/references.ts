@@ -93,7 +93,7 @@ export function virtualHostClusterRefs(vhost: VirtualHost): Reference[] {
     const spec = route.action.value.clusterSpecifier;
     if (spec.case === "cluster") refs.push({ name: spec.value, at: [...at, "cluster"] });
     if (spec.case === "weightedClusters") {
-      spec.value.clusters.forEach((wc, k) => refs.push({ name: wc.name, at: [...at, "weighted_clusters", "clusters", k, "name"] }));
+      for (const [k, wc] of spec.value.clusters.entries()) refs.push({ name: wc.name, at: [...at, "weighted_clusters", "clusters", k, "name"] });
     }
   });
   return refs;

@@ -1,7 +1,6 @@
 // The registry of xDS resource types: everything the cache and the stream state machines need to know about a
 // type lives in its one entry here. Adding a type is adding an entry to `resourceTypes`.
-import { fromBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
-import type { Any } from "@bufbuild/protobuf/wkt";
+import type { DescMessage, Message } from "@bufbuild/protobuf";
 import { ClusterSchema, Cluster_LbPolicy, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema, type Listener } from "../gen/envoy/config/listener/v3/listener_pb.js";
@@ -164,7 +163,9 @@ export const resourceTypes: readonly ResourceType[] = [
     nameField: "name",
     nameOf: (s) => s.name,
     referencesOf: (s) =>
-      s.routeConfigurationName ? [{ typeUrl: TypeUrl.RouteConfiguration, name: s.routeConfigurationName, at: ["route_configuration_name"], via: "over RDS" }] : [],
+      s.routeConfigurationName
+        ? [{ typeUrl: TypeUrl.RouteConfiguration, name: s.routeConfigurationName, at: ["route_configuration_name"], via: "over RDS" }]
+        : [],
   }),
   entry<VirtualHost>({
     short: "vhds",
@@ -209,7 +210,11 @@ export const resourceTypes: readonly ResourceType[] = [
     pushOrder: 80,
     sotwFullState: false,
     wildcardByDefault: false,
-    perTypeService: { service: "envoy.service.extension.v3.ExtensionConfigDiscoveryService", sotwMethod: "StreamExtensionConfigs", deltaMethod: "DeltaExtensionConfigs" },
+    perTypeService: {
+      service: "envoy.service.extension.v3.ExtensionConfigDiscoveryService",
+      sotwMethod: "StreamExtensionConfigs",
+      deltaMethod: "DeltaExtensionConfigs",
+    },
     nameField: "name",
     nameOf: (e) => e.name,
     referencesOf: none,

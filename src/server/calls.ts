@@ -100,7 +100,8 @@ export class LiveCall {
       request = this.#decode(message);
     } catch (err) {
       this.ended("undecodable request");
-      return this.call.fail(GrpcStatus.INVALID_ARGUMENT, `cannot decode the request: ${(err as Error).message}`);
+      this.call.fail(GrpcStatus.INVALID_ARGUMENT, `cannot decode the request: ${(err as Error).message}`);
+      return;
     }
     try {
       this.#stream.handleRequest(request);

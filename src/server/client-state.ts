@@ -69,7 +69,13 @@ export class ClientTypeState {
 }
 
 /** Name → version of a response's resources; computed once per content (the key of its shared body) and shared. */
-export function sentVersionsOf(snapshot: Snapshot, typeUrl: string, versionInfo: string, contentKey: string, payload: readonly EncodedResource[]): Map<string, string> {
+export function sentVersionsOf(
+  snapshot: Snapshot,
+  typeUrl: string,
+  versionInfo: string,
+  contentKey: string,
+  payload: readonly EncodedResource[],
+): Map<string, string> {
   return memoOf(snapshot).get(
     `sent\u0000${typeUrl}\u0000${versionInfo}`,
     contentKey,
@@ -80,14 +86,19 @@ export function sentVersionsOf(snapshot: Snapshot, typeUrl: string, versionInfo:
 
 /** The resources of a snapshot a subscription covers; computed once per (snapshot, subscription) and shared. */
 export function subscribedResources(snapshot: Snapshot, typeUrl: string, subscription: Subscription): EncodedResource[] {
-  return memoOf(snapshot).get(`subscribed\u0000${typeUrl}`, subscription.key(), () => {
-    const all = snapshot.resources(typeUrl);
-    if (subscription.wildcard) return [...all.values()];
-    const out: EncodedResource[] = [];
-    for (const name of subscription.names) {
-      const r = all.get(name);
-      if (r) out.push(r);
-    }
-    return out;
-  }, (list) => list.length * 8);
+  return memoOf(snapshot).get(
+    `subscribed\u0000${typeUrl}`,
+    subscription.key(),
+    () => {
+      const all = snapshot.resources(typeUrl);
+      if (subscription.wildcard) return [...all.values()];
+      const out: EncodedResource[] = [];
+      for (const name of subscription.names) {
+        const r = all.get(name);
+        if (r) out.push(r);
+      }
+      return out;
+    },
+    (list) => list.length * 8,
+  );
 }

@@ -62,7 +62,7 @@ export class Subscription {
    */
   key(): string {
     const r = this.#requested;
-    if (this.#wildcard) return (r.wildcardKey ??= "*\u0001" + sortedNames(r.names));
+    if (this.#wildcard) return (r.wildcardKey ??= `*\u0001${sortedNames(r.names)}`);
     return (r.namedKey ??= sortedNames(r.names));
   }
 }

@@ -8,7 +8,7 @@ import { httpGet } from "../support/http.js";
 import { startXdsd, type XdsdHandle } from "../support/xdsd.js";
 
 const good = (n: number) =>
-  "clusters:\n" + Array.from({ length: n }, (_, i) => `  - {name: c${i}, endpoints: ["127.0.0.1:${1000 + (i % 50000)}", "127.0.0.2:80"]}`).join("\n") + "\n";
+  `clusters:\n${Array.from({ length: n }, (_, i) => `  - {name: c${i}, endpoints: ["127.0.0.1:${1000 + (i % 50000)}", "127.0.0.2:80"]}`).join("\n")}\n`;
 
 let xdsd: XdsdHandle;
 before(async () => {
@@ -51,7 +51,11 @@ test("a config over --max-config-bytes is refused unparsed and the last good one
   const before = await configVersion();
   const from = xdsd.log().length;
   xdsd.writeConfig(good(80_000)); // about 5.6 MB, over the 4,000,000 set for this daemon
-  await xdsd.waitForLog(/rejected, still serving version \S+: invalid config \(1 error\):\n\s+\S+xdsd\.yaml: the config is \d+ bytes, over the limit of 4000000 \(--max-config-bytes raises it\); it was not parsed/, 10_000, from);
+  await xdsd.waitForLog(
+    /rejected, still serving version \S+: invalid config \(1 error\):\n\s+\S+xdsd\.yaml: the config is \d+ bytes, over the limit of 4000000 \(--max-config-bytes raises it\); it was not parsed/,
+    10_000,
+    from,
+  );
   const after = await configVersion();
   assert.equal(after.version, before.version);
   assert.match(after.lastError?.message ?? "", /over the limit of 4000000/);
@@ -79,8 +83,8 @@ test("aliases and nesting that crashed the parser are located errors on reload",
   const before = await configVersion();
   for (const [text, where] of [
     ["clusters: *a\n", /xdsd\.yaml:1:11: alias \*a has no anchor &a before it/],
-    ["clusters: " + "[".repeat(10_000) + "\n", /xdsd\.yaml:1:\d+: nesting is deeper than 100 levels/],
-    ["clusters:\n  " + "- ".repeat(50_000) + "x\n", /xdsd\.yaml:2:\d+: nesting is deeper than 100 levels/],
+    [`clusters: ${"[".repeat(10_000)}\n`, /xdsd\.yaml:1:\d+: nesting is deeper than 100 levels/],
+    [`clusters:\n  ${"- ".repeat(50_000)}x\n`, /xdsd\.yaml:2:\d+: nesting is deeper than 100 levels/],
   ] as const) {
     const from = xdsd.log().length;
     xdsd.writeConfig(text);

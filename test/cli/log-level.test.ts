@@ -47,7 +47,10 @@ test("a level leaves out the levels below it", () => {
   log.warn("w");
   log.error("e");
   assert.equal(log.debug, undefined, "no debug function: per-message events are not even formatted");
-  assert.deepEqual(lines.map((l) => l.split(" ").slice(1).join(" ")), ["warn w\n", "error e\n"]);
+  assert.deepEqual(
+    lines.map((l) => l.split(" ").slice(1).join(" ")),
+    ["warn w\n", "error e\n"],
+  );
 });
 
 test("an unknown --log-level is a usage error", async () => {

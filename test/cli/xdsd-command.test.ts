@@ -40,9 +40,18 @@ test("validate: every error with file:line:column and field path, exit 2", async
   assert.equal(r.code, 2);
   const lines = r.stderr.trim().split("\n");
   assert.equal(lines.at(-1), `${lines.length - 1} errors`);
-  assert.ok(lines.some((l) => l.startsWith(`${bad}:3:17 (clusters[0].endpoints[0]): `) && l.includes("300.1.1.1")), r.stderr);
-  assert.ok(lines.some((l) => l.startsWith(`${bad}:4:`) && /duplicate|already/i.test(l)), r.stderr);
-  assert.ok(lines.some((l) => l.startsWith(`${bad}:9:`) && l.includes('"nope"')), r.stderr);
+  assert.ok(
+    lines.some((l) => l.startsWith(`${bad}:3:17 (clusters[0].endpoints[0]): `) && l.includes("300.1.1.1")),
+    r.stderr,
+  );
+  assert.ok(
+    lines.some((l) => l.startsWith(`${bad}:4:`) && /duplicate|already/i.test(l)),
+    r.stderr,
+  );
+  assert.ok(
+    lines.some((l) => l.startsWith(`${bad}:9:`) && l.includes('"nope"')),
+    r.stderr,
+  );
 });
 
 test("validate: malformed YAML is reported with its position, exit 2", async () => {
@@ -88,12 +97,30 @@ test("serve: an invalid config at start is refused with its errors, exit 2", asy
 });
 
 test("validate: aliases, nesting and size over the limits are located errors, exit 2, no stack trace", async () => {
-  const laughs = ["a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]", ...["b", "c", "d", "e", "f", "g", "h", "i"].map((k, i, all) => `${k}: &${k} [${Array(9).fill(`*${i === 0 ? "a" : all[i - 1]}`).join(",")}]`)].join("\n");
+  const laughs = [
+    "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]",
+    ...["b", "c", "d", "e", "f", "g", "h", "i"].map(
+      (k, i, all) =>
+        `${k}: &${k} [${Array(9)
+          .fill(`*${i === 0 ? "a" : all[i - 1]}`)
+          .join(",")}]`,
+    ),
+  ].join("\n");
   const cases: [string, string, string[], RegExp][] = [
     ["unanchored.yaml", "clusters: *a\n", [], /unanchored\.yaml:1:11: alias \*a has no anchor &a before it/],
-    ["laughs.yaml", laughs + "\n", [], /laughs\.yaml:7:\d+: aliases expand to more than 1000000 nodes in all, the limit \(--max-config-alias-nodes raises it\)/],
-    ["deep.yaml", "clusters: " + "[".repeat(10_000) + "\n", [], /deep\.yaml:1:\d+: nesting is deeper than 100 levels, the limit \(--max-config-depth raises it\)/],
-    ["big.yaml", "clusters: []\n" + "#".repeat(2000) + "\n", ["--max-config-bytes", "1000"], /big\.yaml: the config is 2014 bytes, over the limit of 1000 \(--max-config-bytes raises it\)/],
+    [
+      "laughs.yaml",
+      `${laughs}\n`,
+      [],
+      /laughs\.yaml:7:\d+: aliases expand to more than 1000000 nodes in all, the limit \(--max-config-alias-nodes raises it\)/,
+    ],
+    ["deep.yaml", `clusters: ${"[".repeat(10_000)}\n`, [], /deep\.yaml:1:\d+: nesting is deeper than 100 levels, the limit \(--max-config-depth raises it\)/],
+    [
+      "big.yaml",
+      `clusters: []\n${"#".repeat(2000)}\n`,
+      ["--max-config-bytes", "1000"],
+      /big\.yaml: the config is 2014 bytes, over the limit of 1000 \(--max-config-bytes raises it\)/,
+    ],
   ];
   for (const [name, text, flags, expected] of cases) {
     const r = await runXdsd(["validate", "--config", file(name, text), ...flags]);
@@ -101,8 +128,12 @@ test("validate: aliases, nesting and size over the limits are located errors, ex
     assert.match(r.stderr, expected);
     assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
   }
-  const reused = ["clusters:", '  - {name: c0, endpoints: &eps ["127.0.0.1:80"]}', ...Array.from({ length: 2000 }, (_, i) => `  - {name: c${i + 1}, endpoints: *eps}`)].join("\n");
-  const ok = await runXdsd(["validate", "--config", file("reused.yaml", reused + "\n")]);
+  const reused = [
+    "clusters:",
+    '  - {name: c0, endpoints: &eps ["127.0.0.1:80"]}',
+    ...Array.from({ length: 2000 }, (_, i) => `  - {name: c${i + 1}, endpoints: *eps}`),
+  ].join("\n");
+  const ok = await runXdsd(["validate", "--config", file("reused.yaml", `${reused}\n`)]);
   assert.equal(ok.code, 0, ok.stderr);
   const badFlag = await runXdsd(["validate", "--config", file("x.yaml", "clusters: []\n"), "--max-config-depth", "0"]);
   assert.equal(badFlag.code, 2);

@@ -61,8 +61,19 @@ export function classicScenario(mode: "eds" | "ads"): void {
       xdsd = await startXdsd(configText(config), { args: ["--log-level", "debug"] });
       const adminPort = await freePort();
       const boot = await runXdsd([
-        "bootstrap", "--config", xdsd.configPath, "--mode", mode, "--node-id", `node-${mode}`, "--node-cluster", "cluster.local",
-        "--xds", `127.0.0.1:${xdsd.xdsPort}`, "--admin-port", String(adminPort),
+        "bootstrap",
+        "--config",
+        xdsd.configPath,
+        "--mode",
+        mode,
+        "--node-id",
+        `node-${mode}`,
+        "--node-cluster",
+        "cluster.local",
+        "--xds",
+        `127.0.0.1:${xdsd.xdsPort}`,
+        "--admin-port",
+        String(adminPort),
       ]);
       assert.equal(boot.code, 0, boot.stderr);
       envoy = await startEnvoy({ bootstrapYaml: boot.stdout, name: `classic-${mode}` });
@@ -83,7 +94,10 @@ export function classicScenario(mode: "eds" | "ads"): void {
     it("shows the endpoints from xdsd in Envoy's admin: /clusters, /config_dump and /stats", async () => {
       const clusters = await envoy.clusters();
       const hosts = (name: string) =>
-        clusters.cluster_statuses.find((c) => c.name === name)?.host_statuses?.map((h) => h.address?.socket_address?.port_value).sort();
+        clusters.cluster_statuses
+          .find((c) => c.name === name)
+          ?.host_statuses?.map((h) => h.address?.socket_address?.port_value)
+          .sort();
       assert.deepEqual(hosts("nginx_cluster"), config.nginx.map((u) => u.port).sort());
       assert.deepEqual(hosts("httpd_cluster"), config.httpd.map((u) => u.port).sort());
       assert.ok((await envoy.stat("cluster.nginx_cluster.update_success"))! >= 1);
@@ -102,10 +116,11 @@ export function classicScenario(mode: "eds" | "ads"): void {
       config.nginx = [upstreams[0]];
       const t0 = Date.now();
       xdsd.writeConfig(configText(config));
-      await envoy.waitFor(
-        async () => (await envoy.clusters()).cluster_statuses.find((c) => c.name === "nginx_cluster")?.host_statuses?.length === 1,
-        { what: "nginx_cluster to have 1 host", timeoutMs: 2000, intervalMs: 20 },
-      );
+      await envoy.waitFor(async () => (await envoy.clusters()).cluster_statuses.find((c) => c.name === "nginx_cluster")?.host_statuses?.length === 1, {
+        what: "nginx_cluster to have 1 host",
+        timeoutMs: 2000,
+        intervalMs: 20,
+      });
       const elapsed = Date.now() - t0;
       assert.ok(elapsed < 2000, `took ${elapsed} ms`);
       assert.deepEqual(await tally(config.listenerPort, "nginx.local", 10), { "nginx-1": 10 });
@@ -189,7 +204,15 @@ export function classicScenario(mode: "eds" | "ads"): void {
         // Not resent in a loop: still exactly one rejection a while later.
         await new Promise((r) => setTimeout(r, 1500));
         assert.equal(await envoy.stat("cluster_manager.cds.update_rejected"), rejectedBefore + 1);
-        assert.equal((xdsd.log().slice(mark).match(/send .* type=cds/g) ?? []).length, 1);
+        assert.equal(
+          (
+            xdsd
+              .log()
+              .slice(mark)
+              .match(/send .* type=cds/g) ?? []
+          ).length,
+          1,
+        );
         // The next good config is taken.
         xdsd.writeConfig(configText({ ...config, rawResources: badCluster("1s") }));
         await envoy.waitFor(async () => (await envoy.clusters()).cluster_statuses.some((c) => c.name === "raw_cluster"), {

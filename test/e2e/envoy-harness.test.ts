@@ -171,14 +171,11 @@ describe("real Envoy harness, failures", () => {
     // Since 1.39 a filter is looked up by its typed_config type URL only, so a name-only router is rejected.
     const nameOnlyRouter = { name: "envoy.filters.http.router" };
     const started = Date.now();
-    await assert.rejects(
-      startEnvoy({ bootstrapYaml: staticBootstrap(port, [], [nameOnlyRouter]), name: "bad-bootstrap" }),
-      (err: Error) => {
-        assert.match(err.message, /exited with code 1/);
-        assert.match(err.message, /Didn't find a registered implementation/);
-        return true;
-      },
-    );
+    await assert.rejects(startEnvoy({ bootstrapYaml: staticBootstrap(port, [], [nameOnlyRouter]), name: "bad-bootstrap" }), (err: Error) => {
+      assert.match(err.message, /exited with code 1/);
+      assert.match(err.message, /Didn't find a registered implementation/);
+      return true;
+    });
     assert.ok(Date.now() - started < 10_000, "startEnvoy should notice the exit, not wait for its timeout");
   });
 

@@ -9,7 +9,15 @@ import { startXdsd, type XdsdHandle } from "../support/xdsd.js";
 const method = "/xdsd.test.Echo/WhoAreYou";
 const identity = (b: Buffer) => b;
 const echoService: grpc.ServiceDefinition = {
-  WhoAreYou: { path: method, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+  WhoAreYou: {
+    path: method,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
 };
 
 async function startEcho(name: string): Promise<{ port: number; stop(): void }> {
@@ -32,7 +40,11 @@ function configText(ports: number[], rawCluster?: string): string {
 }
 
 interface NodesView {
-  nodes: { node: string; userAgent?: string; types: Record<string, { ackedVersion?: string; sentVersion?: string; nacks: number; lastNack?: { message: string } }> }[];
+  nodes: {
+    node: string;
+    userAgent?: string;
+    types: Record<string, { ackedVersion?: string; sentVersion?: string; nacks: number; lastNack?: { message: string } }>;
+  }[];
 }
 
 describe("proxyless gRPC client (@grpc/grpc-js-xds) through xdsd", () => {
@@ -42,7 +54,9 @@ describe("proxyless gRPC client (@grpc/grpc-js-xds) through xdsd", () => {
 
   const call = () =>
     new Promise<string>((resolve, reject) =>
-      client.makeUnaryRequest(method, identity, identity, Buffer.alloc(0), { deadline: Date.now() + 5000 }, (err, res) => (err ? reject(err) : resolve(res!.toString()))),
+      client.makeUnaryRequest(method, identity, identity, Buffer.alloc(0), { deadline: Date.now() + 5000 }, (err, res) =>
+        err ? reject(err) : resolve(res!.toString()),
+      ),
     );
   const tally = async (n: number) => {
     const counts: Record<string, number> = {};

@@ -30,15 +30,29 @@ test("examples/eds-server.ts serves EDS that a real Envoy accepts", async () => 
     example.on("exit", (code) => reject(new Error(`example exited with ${code}: ${out}`)));
   });
   const boot = await runXdsd([
-    "bootstrap", "--config", "examples/seed.yaml", "--node-id", "node0", "--node-cluster", "cluster.local",
-    "--xds", `127.0.0.1:${port}`, "--listen-port", String(await freePort()), "--admin-port", String(await freePort()),
+    "bootstrap",
+    "--config",
+    "examples/seed.yaml",
+    "--node-id",
+    "node0",
+    "--node-cluster",
+    "cluster.local",
+    "--xds",
+    `127.0.0.1:${port}`,
+    "--listen-port",
+    String(await freePort()),
+    "--admin-port",
+    String(await freePort()),
   ]);
   assert.equal(boot.code, 0, boot.stderr);
   envoy = await startEnvoy({ bootstrapYaml: boot.stdout, name: "library-example" });
   await envoy.waitReady();
   const clusters = await envoy.clusters();
   const ports = (name: string) =>
-    clusters.cluster_statuses.find((c) => c.name === name)?.host_statuses?.map((h) => h.address?.socket_address?.port_value).sort();
+    clusters.cluster_statuses
+      .find((c) => c.name === name)
+      ?.host_statuses?.map((h) => h.address?.socket_address?.port_value)
+      .sort();
   assert.deepEqual(ports("nginx_cluster"), [8081, 8082]);
   assert.deepEqual(ports("httpd_cluster"), [8083, 8084]);
 });

@@ -36,7 +36,12 @@ export interface FuzzOptions {
 /** Per probe: what was sent and how the server answered (status or outcome → count). */
 export type FuzzReport = Record<string, { sent: number; outcomes: Record<string, number>; rssAfterMb?: number }>;
 
-const perTypePaths = [adsPath, "/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters", "/envoy.service.endpoint.v3.EndpointDiscoveryService/StreamEndpoints", "/no.Such/Method"];
+const perTypePaths = [
+  adsPath,
+  "/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters",
+  "/envoy.service.endpoint.v3.EndpointDiscoveryService/StreamEndpoints",
+  "/no.Such/Method",
+];
 
 export async function fuzzDaemon(xdsd: XdsdHandle, o: FuzzOptions): Promise<FuzzReport> {
   const random = prng(o.seed);
@@ -48,7 +53,7 @@ export async function fuzzDaemon(xdsd: XdsdHandle, o: FuzzOptions): Promise<Fuzz
     const r = (report[probe] ??= { sent: 0, outcomes: {} });
     r.outcomes[outcome] = (r.outcomes[outcome] ?? 0) + 1;
   };
-  const sent = (probe: string) => ((report[probe] ??= { sent: 0, outcomes: {} }).sent++);
+  const sent = (probe: string) => (report[probe] ??= { sent: 0, outcomes: {} }).sent++;
   const address = `127.0.0.1:${xdsd.xdsPort}`;
   /** Records the daemon's RSS against the probe that just ran. */
   const markRss = () => {
@@ -56,7 +61,8 @@ export async function fuzzDaemon(xdsd: XdsdHandle, o: FuzzOptions): Promise<Fuzz
     if (last) last.rssAfterMb = Math.round(xdsd.rssBytes() / 2 ** 20);
   };
   const within = <T>(p: Promise<T>, ms: number, fallback: T) => Promise.race([p, new Promise<T>((r) => setTimeout(() => r(fallback), ms))]);
-  const describe = (end: CallEnd | undefined) => (end === undefined ? "no end within deadline" : end.status !== undefined ? `grpc-status ${end.status}` : `reset ${end.rstCode}`);
+  const describe = (end: CallEnd | undefined) =>
+    end === undefined ? "no end within deadline" : end.status !== undefined ? `grpc-status ${end.status}` : `reset ${end.rstCode}`;
 
   /** Runs `one` up to `n` times, `parallel` at once, until the probe's time is up. */
   const run = async (n: number, parallel: number, one: (i: number) => Promise<void>) => {
@@ -79,7 +85,14 @@ export async function fuzzDaemon(xdsd: XdsdHandle, o: FuzzOptions): Promise<Fuzz
       const call = openCall(session, pick(perTypePaths));
       const kind = int(4);
       const payload = bytes(int(2000));
-      const frame = kind === 0 ? payload : kind === 1 ? grpcFrame(payload, int(2 ** 32)) : kind === 2 ? Buffer.concat([Buffer.from([1]), grpcFrame(payload).subarray(1)]) : grpcFrame(payload);
+      const frame =
+        kind === 0
+          ? payload
+          : kind === 1
+            ? grpcFrame(payload, int(2 ** 32))
+            : kind === 2
+              ? Buffer.concat([Buffer.from([1]), grpcFrame(payload).subarray(1)])
+              : grpcFrame(payload);
       call.stream.end(frame);
       count("malformed frames", describe(await within(call.ended, 3000, undefined)));
     });
@@ -128,7 +141,8 @@ export async function fuzzDaemon(xdsd: XdsdHandle, o: FuzzOptions): Promise<Fuzz
       if (session.destroyed || session.closed || goaway !== undefined) return;
       sent("RST storm");
       const call = openCall(session);
-      if (int(2)) call.stream.write(grpcFrame(toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, { node: node("storm"), typeUrl: TypeUrl.Cluster }))));
+      if (int(2))
+        call.stream.write(grpcFrame(toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, { node: node("storm"), typeUrl: TypeUrl.Cluster }))));
       call.stream.close(http2.constants.NGHTTP2_CANCEL);
       ends.push(call.ended);
       if (ends.length % 100 === 0) await new Promise((r) => setImmediate(r));
@@ -157,11 +171,33 @@ export async function fuzzDaemon(xdsd: XdsdHandle, o: FuzzOptions): Promise<Fuzz
   // 5. Random admin requests: odd methods, targets, headers and plain garbage on the admin port.
   {
     const { hostname, port } = new URL(xdsd.adminUrl);
-    const targets = ["/", "//", "//[", "http://[", "//a:b@", "//a:99999", "//%", "///", "/healthz", "/config", "/nodes", "/%zz", "*", "/?" + "a".repeat(5000), "/\u00ff", "/..%2f..%2f"];
+    const targets = [
+      "/",
+      "//",
+      "//[",
+      "http://[",
+      "//a:b@",
+      "//a:99999",
+      "//%",
+      "///",
+      "/healthz",
+      "/config",
+      "/nodes",
+      "/%zz",
+      "*",
+      `/?${"a".repeat(5000)}`,
+      "/\u00ff",
+      "/..%2f..%2f",
+    ];
     await run(300 * o.scale, 8, async () => {
       sent("admin requests");
       const method = pick(["GET", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT", "BREW", "G\u0000T", ""]);
-      const target = int(3) === 0 ? bytes(int(60)).toString("latin1").replace(/[\r\n ]/g, "/") : pick(targets);
+      const target =
+        int(3) === 0
+          ? bytes(int(60))
+              .toString("latin1")
+              .replace(/[\r\n ]/g, "/")
+          : pick(targets);
       const headers = int(4) === 0 ? `X-${"h".repeat(int(20_000))}: v\r\n` : int(5) === 0 ? "Content-Length: 99999999\r\n" : "";
       const raw = int(10) === 0 ? bytes(int(500)).toString("latin1") : `${method} ${target} HTTP/1.1\r\nHost: a\r\n${headers}Connection: close\r\n\r\n`;
       const outcome = await new Promise<string>((resolve) => {

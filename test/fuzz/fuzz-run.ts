@@ -44,7 +44,7 @@ export async function fuzzRun(o: { seed: number; scale: number; probeMs: number 
     assert.equal((await httpGet(`${xdsd.adminUrl}/healthz`)).status, 200);
     assert.doesNotMatch(xdsd.log(), /internal error|uncaught|FATAL|heap out of memory/i);
     const from = xdsd.log().length;
-    xdsd.writeConfig(goodConfig + "# back to good\n");
+    xdsd.writeConfig(`${goodConfig}# back to good\n`);
     await xdsd.waitForLog(/version \S+ published: \{"cds":20,"eds":20,"lds":1,"rds":1\}/, 10_000, from);
     const client = new RawXdsClient(`127.0.0.1:${xdsd.xdsPort}`);
     client.send({ node: node("after-fuzz"), typeUrl: TypeUrl.Cluster });
@@ -68,7 +68,14 @@ export async function fuzzRun(o: { seed: number; scale: number; probeMs: number 
 export function describeRun(r: FuzzRunResult): string {
   const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
   const probes = Object.entries(r.report).map(
-    ([probe, { sent, outcomes, rssAfterMb }]) => `  ${probe}: ${sent} sent → ${Object.entries(outcomes).map(([k, v]) => `${k}: ${v}`).join(", ")}; RSS after it ${rssAfterMb} MB`,
+    ([probe, { sent, outcomes, rssAfterMb }]) =>
+      `  ${probe}: ${sent} sent → ${Object.entries(outcomes)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(", ")}; RSS after it ${rssAfterMb} MB`,
   );
-  return [`fuzz run, seed ${r.seed}, ${r.seconds.toFixed(1)} s of probes`, ...probes, `  RSS: ${mb(r.rssBefore)} before, ${mb(r.rssPeak)} peak, ${mb(r.rssAfter)} after (bound: before + ${mb(rssBoundBytes)})`].join("\n");
+  return [
+    `fuzz run, seed ${r.seed}, ${r.seconds.toFixed(1)} s of probes`,
+    ...probes,
+    `  RSS: ${mb(r.rssBefore)} before, ${mb(r.rssPeak)} peak, ${mb(r.rssAfter)} after (bound: before + ${mb(rssBoundBytes)})`,
+  ].join("\n");
 }

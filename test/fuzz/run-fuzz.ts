@@ -3,7 +3,9 @@
 import { parseArgs } from "node:util";
 import { describeRun, fuzzRun } from "./fuzz-run.js";
 
-const { values } = parseArgs({ options: { seed: { type: "string" }, scale: { type: "string", default: "10" }, "probe-seconds": { type: "string", default: "60" } } });
+const { values } = parseArgs({
+  options: { seed: { type: "string" }, scale: { type: "string", default: "10" }, "probe-seconds": { type: "string", default: "60" } },
+});
 const seed = Number(values.seed ?? Date.now() % 2 ** 31);
 try {
   const result = await fuzzRun({ seed, scale: Number(values.scale), probeMs: Number(values["probe-seconds"]) * 1000 });

@@ -125,7 +125,14 @@ test("a client that churns streams gets GOAWAY with ENHANCE_YOUR_CALM, not INTER
   const burst = defaultTransportLimits.streamBurstPerConnection;
   assert.ok(answered >= burst - healthy.length && answered < 1000, `${answered} streams answered`);
   assert.ok(refused >= 1, "the stream over the limit is refused");
-  assert.ok(log.lines.some((l) => /^warn xDS connection from \S+ opens streams faster than the limit \(500 in a burst, then 16\/s\): sent GOAWAY with ENHANCE_YOUR_CALM; its 50 open stream\(s\) are served until they end/.test(l)), log.lines.join("\n"));
+  assert.ok(
+    log.lines.some((l) =>
+      /^warn xDS connection from \S+ opens streams faster than the limit \(500 in a burst, then 16\/s\): sent GOAWAY with ENHANCE_YOUR_CALM; its 50 open stream\(s\) are served until they end/.test(
+        l,
+      ),
+    ),
+    log.lines.join("\n"),
+  );
   // The healthy streams are still served: each asks for another type and gets it.
   for (const h of healthy) h.stream.write(grpcFrame(requestBytes({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: ["a"] })));
   await eventually(() => healthy.every((h) => h.seen.messages === 2 && !h.stream.closed), "an EDS response on every healthy stream");

@@ -60,7 +60,13 @@ test("ACK then push; NACK recorded and the rejected version not resent; the next
   cache.setSnapshot("test/p2", Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", "10.0.0.9:80"), endpoints("b", "10.0.0.2:80")]));
   const r2 = await c.next();
   assert.notEqual(r2.versionInfo, r1.versionInfo);
-  c.send({ typeUrl: r2.typeUrl, versionInfo: r1.versionInfo, responseNonce: r2.nonce, resourceNames: ["a"], errorDetail: create(StatusSchema, { code: 13, message: "rejected on purpose" }) });
+  c.send({
+    typeUrl: r2.typeUrl,
+    versionInfo: r1.versionInfo,
+    responseNonce: r2.nonce,
+    resourceNames: ["a"],
+    errorDetail: create(StatusSchema, { code: 13, message: "rejected on purpose" }),
+  });
   await c.expectSilence(400);
   const status = nodes.get("test/p2")!;
   assert.equal(status.types.eds.nacks, 1);
@@ -81,7 +87,10 @@ test("per-type service: EndpointDiscoveryService.StreamEndpoints with an empty t
   c.send({ node: node("p3"), resourceNames: ["b"] });
   const r = await c.next();
   assert.equal(r.typeUrl, TypeUrl.ClusterLoadAssignment);
-  assert.deepEqual(r.resources.map((a) => anyUnpack(a, ClusterLoadAssignmentSchema)!.clusterName), ["b"]);
+  assert.deepEqual(
+    r.resources.map((a) => anyUnpack(a, ClusterLoadAssignmentSchema)!.clusterName),
+    ["b"],
+  );
 });
 
 test("a stream whose first request has no node ends with INVALID_ARGUMENT", async () => {

@@ -34,9 +34,7 @@ function connect(snapshot: Snapshot): { c: RawXdsClient; key: string; id: string
 }
 
 const names = (r: DiscoveryResponse) =>
-  r.resources
-    .map((a) => (r.typeUrl === CDS ? anyUnpack(a, ClusterSchema)!.name : anyUnpack(a, ClusterLoadAssignmentSchema)!.clusterName))
-    .sort();
+  r.resources.map((a) => (r.typeUrl === CDS ? anyUnpack(a, ClusterSchema)!.name : anyUnpack(a, ClusterLoadAssignmentSchema)!.clusterName)).sort();
 
 before(async () => {
   address = `127.0.0.1:${await server.listen("127.0.0.1:0")}`;
@@ -87,7 +85,10 @@ test("legacy wildcard: [] is everything, then ['a'] narrows and [] means nothing
   assert.deepEqual(names(r1), ["a", "b"]);
   c.ack(r1, ["a"]);
   await c.expectSilence(200);
-  cache.setSnapshot(key, Snapshot.from([edsCluster("a"), edsCluster("b"), edsCluster("c"), endpoints("a", "1.1.1.1:1"), endpoints("b", "1.1.1.1:2"), endpoints("c", "1.1.1.1:3")]));
+  cache.setSnapshot(
+    key,
+    Snapshot.from([edsCluster("a"), edsCluster("b"), edsCluster("c"), endpoints("a", "1.1.1.1:1"), endpoints("b", "1.1.1.1:2"), endpoints("c", "1.1.1.1:3")]),
+  );
   await c.expectSilence(200); // cluster c is not subscribed, a did not change
   c.send({ typeUrl: CDS, responseNonce: r1.nonce, versionInfo: r1.versionInfo, resourceNames: ["*"] });
   const r2 = await c.next();
@@ -148,7 +149,14 @@ test("ADS pushes a change that touches every type in the order CDS, EDS, LDS, RD
   await c.expectSilence(100);
   cache.setSnapshot(
     key,
-    Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", "10.0.0.1:80"), endpoints("b", "10.0.0.2:80"), httpListener("l", "r", 10001), routeTo("r", "b")]),
+    Snapshot.from([
+      edsCluster("a"),
+      edsCluster("b"),
+      endpoints("a", "10.0.0.1:80"),
+      endpoints("b", "10.0.0.2:80"),
+      httpListener("l", "r", 10001),
+      routeTo("r", "b"),
+    ]),
   );
   const order = [];
   for (let i = 0; i < 4; i++) order.push((await c.next()).typeUrl);

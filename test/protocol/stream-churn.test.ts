@@ -33,11 +33,11 @@ test("3 rounds of 1,000 streams opened and closed free all per-stream state", { 
 
   const round = async (n: number) => {
     const clients = Array.from({ length: n }, () => new RawXdsClient(address));
-    clients.forEach((c, i) => c.send({ node: node(`churn-${i}`), typeUrl: TypeUrl.Cluster }));
+    for (const [i, c] of clients.entries()) c.send({ node: node(`churn-${i}`), typeUrl: TypeUrl.Cluster });
     await Promise.all(clients.map((c) => c.next(20_000)));
     assert.equal(server.streams().length, n);
     assert.equal(cache.watchedKeyCount(), n);
-    clients.forEach((c) => c.close());
+    for (const c of clients) c.close();
     const deadline = Date.now() + 20_000;
     while (server.streams().length > 0 || cache.watchedKeyCount() > 0 || nodes.list().length > 0) {
       assert.ok(Date.now() < deadline, `still ${server.streams().length} streams, ${cache.watchedKeyCount()} watches, ${nodes.list().length} nodes`);

@@ -260,10 +260,7 @@ class EnvoyProcess implements EnvoyHandle {
       : exit.error
         ? `failed to start: ${exit.error.message}`
         : `exited with code ${exit.code}, signal ${exit.signal}`;
-    return new Error(
-      `Envoy '${this.name}' (${state}): ${message}\n` +
-        `--- last lines of ${this.logPath} ---\n${this.logTail()}\n--- end of Envoy log ---`,
-    );
+    return new Error(`Envoy '${this.name}' (${state}): ${message}\n` + `--- last lines of ${this.logPath} ---\n${this.logTail()}\n--- end of Envoy log ---`);
   }
 
   async waitFor<T>(predicate: () => T | Promise<T>, options: WaitForOptions): Promise<NonNullable<T>> {
@@ -434,12 +431,17 @@ export async function startEnvoy(opts: StartEnvoyOptions): Promise<EnvoyHandle> 
   writeFileSync(bootstrapPath, opts.bootstrapYaml);
 
   const args = [
-    "--config-path", bootstrapPath,
-    "--concurrency", "1",
-    "--drain-time-s", "1",
+    "--config-path",
+    bootstrapPath,
+    "--concurrency",
+    "1",
+    "--drain-time-s",
+    "1",
     "--disable-hot-restart",
-    "--admin-address-path", adminAddressPath,
-    "--log-level", opts.logLevel ?? "warn",
+    "--admin-address-path",
+    adminAddressPath,
+    "--log-level",
+    opts.logLevel ?? "warn",
     ...(opts.extraArgs ?? []),
   ];
   // Envoy writes straight into the log file rather than into pipes we would have to drain: a busy or paused event

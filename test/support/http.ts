@@ -34,9 +34,7 @@ export function httpGet(url: string | URL, options: HttpGetOptions = {}): Promis
     const req = request(url, { method: "GET", headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), headers: res.headers }),
-      );
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), headers: res.headers }));
       res.on("error", reject);
     });
     req.setTimeout(timeoutMs, () => {

@@ -34,7 +34,11 @@ export function endpoints(clusterName: string, ...addresses: string[]): ClusterL
           return {
             hostIdentifier: {
               case: "endpoint" as const,
-              value: { address: { address: { case: "socketAddress" as const, value: { address, portSpecifier: { case: "portValue" as const, value: Number(port) } } } } },
+              value: {
+                address: {
+                  address: { case: "socketAddress" as const, value: { address, portSpecifier: { case: "portValue" as const, value: Number(port) } } },
+                },
+              },
             },
           };
         }),
@@ -52,7 +56,13 @@ export function httpListener(name: string, routeName: string, port = 10000): Lis
   return create(ListenerSchema, {
     name,
     address: { address: { case: "socketAddress", value: { address: "127.0.0.1", portSpecifier: { case: "portValue", value: port } } } },
-    filterChains: [{ filters: [{ name: "envoy.filters.network.http_connection_manager", configType: { case: "typedConfig", value: anyPack(HttpConnectionManagerSchema, hcm) } }] }],
+    filterChains: [
+      {
+        filters: [
+          { name: "envoy.filters.network.http_connection_manager", configType: { case: "typedConfig", value: anyPack(HttpConnectionManagerSchema, hcm) } },
+        ],
+      },
+    ],
   });
 }
 
@@ -63,7 +73,12 @@ export function routeTo(name: string, cluster: string, domain = "*"): RouteConfi
       {
         name: `${name}_vh`,
         domains: [domain],
-        routes: [{ match: { pathSpecifier: { case: "prefix", value: "/" } }, action: { case: "route", value: { clusterSpecifier: { case: "cluster", value: cluster } } } }],
+        routes: [
+          {
+            match: { pathSpecifier: { case: "prefix", value: "/" } },
+            action: { case: "route", value: { clusterSpecifier: { case: "cluster", value: cluster } } },
+          },
+        ],
       },
     ],
   });

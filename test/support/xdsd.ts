@@ -44,7 +44,14 @@ export async function startXdsd(configText: string, options: { xdsPort?: number;
   // Port 0 unless the test needs a fixed one: xdsd logs what it bound, so parallel test files cannot collide.
   const requestedXdsPort = options.xdsPort ?? 0;
   const [command, args] = withParentDeathSignal(process.execPath, [
-    join(repoRoot(), "bin", "xdsd.js"), "serve", "--config", configPath, "--xds-listen", `127.0.0.1:${requestedXdsPort}`, "--admin-listen", "127.0.0.1:0",
+    join(repoRoot(), "bin", "xdsd.js"),
+    "serve",
+    "--config",
+    configPath,
+    "--xds-listen",
+    `127.0.0.1:${requestedXdsPort}`,
+    "--admin-listen",
+    "127.0.0.1:0",
     ...(options.args ?? []),
   ]);
   const child: ChildProcess = spawn(command, args, { cwd: repoRoot(), stdio: ["ignore", "pipe", "pipe"] });

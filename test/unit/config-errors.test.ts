@@ -23,7 +23,13 @@ describe("syntax errors", () => {
   });
 
   it("reports an unterminated flow sequence", () => {
-    expectIssue(lines("clusters:", "  - name: a", '    endpoints: ["127.0.0.1:80"', "listeners: []"), 4, "listeners", undefined, /must be sufficiently indented and end with a \]/);
+    expectIssue(
+      lines("clusters:", "  - name: a", '    endpoints: ["127.0.0.1:80"', "listeners: []"),
+      4,
+      "listeners",
+      undefined,
+      /must be sufficiently indented and end with a \]/,
+    );
   });
 
   it("reports duplicate keys", () => {
@@ -66,11 +72,27 @@ describe("structural errors (JSON Schema)", () => {
   });
 
   it("lists the known keys when nothing is close", () => {
-    expectIssue(lines("clusters:", "  - {name: a, endpoints: [], color: red}"), 2, "color", "clusters[0].color", /expected one of: name, connect_timeout, lb_policy/);
+    expectIssue(
+      lines("clusters:", "  - {name: a, endpoints: [], color: red}"),
+      2,
+      "color",
+      "clusters[0].color",
+      /expected one of: name, connect_timeout, lb_policy/,
+    );
   });
 
   it("reports a wrong type", () => {
-    expectIssue(lines("clusters: [{name: c, endpoints: []}]", "listeners:", '  - {name: l, port: "10000", virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: c}]}]}'), 3, '"10000"', "listeners[0].port", /must be an integer, not the string "10000"/);
+    expectIssue(
+      lines(
+        "clusters: [{name: c, endpoints: []}]",
+        "listeners:",
+        '  - {name: l, port: "10000", virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: c}]}]}',
+      ),
+      3,
+      '"10000"',
+      "listeners[0].port",
+      /must be an integer, not the string "10000"/,
+    );
   });
 
   it("reports a scalar where a list belongs", () => {
@@ -82,7 +104,13 @@ describe("structural errors (JSON Schema)", () => {
   });
 
   it("reports a bad enum value", () => {
-    expectIssue(lines("clusters:", "  - {name: a, lb_policy: round_robin, endpoints: []}"), 2, "round_robin", "clusters[0].lb_policy", /must be one of: ROUND_ROBIN, LEAST_REQUEST/);
+    expectIssue(
+      lines("clusters:", "  - {name: a, lb_policy: round_robin, endpoints: []}"),
+      2,
+      "round_robin",
+      "clusters[0].lb_policy",
+      /must be one of: ROUND_ROBIN, LEAST_REQUEST/,
+    );
   });
 
   it("reports a bad duration", () => {
@@ -94,12 +122,29 @@ describe("structural errors (JSON Schema)", () => {
   });
 
   it("requires a port on a socket listener", () => {
-    expectIssue(lines("clusters: [{name: c, endpoints: []}]", "listeners:", '  - {name: l, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: c}]}]}'), 3, "{", "listeners[0]", /missing required key "port"/);
+    expectIssue(
+      lines(
+        "clusters: [{name: c, endpoints: []}]",
+        "listeners:",
+        '  - {name: l, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: c}]}]}',
+      ),
+      3,
+      "{",
+      "listeners[0]",
+      /missing required key "port"/,
+    );
   });
 
   it("forbids a port on a grpc listener", () => {
     expectIssue(
-      lines("clusters: [{name: c, endpoints: []}]", "listeners:", "  - name: echo:1", "    grpc: true", "    port: 50051", '    virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: "", cluster: c}]}]'),
+      lines(
+        "clusters: [{name: c, endpoints: []}]",
+        "listeners:",
+        "  - name: echo:1",
+        "    grpc: true",
+        "    port: 50051",
+        '    virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: "", cluster: c}]}]',
+      ),
       5,
       "50051",
       "listeners[0].port",
@@ -109,7 +154,11 @@ describe("structural errors (JSON Schema)", () => {
 
   it("reports a route with two matchers", () => {
     expectIssue(
-      lines("clusters: [{name: c, endpoints: []}]", "listeners:", '  - {name: l, port: 1, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, path: /x, cluster: c}]}]}'),
+      lines(
+        "clusters: [{name: c, endpoints: []}]",
+        "listeners:",
+        '  - {name: l, port: 1, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, path: /x, cluster: c}]}]}',
+      ),
       3,
       "{prefix",
       "listeners[0].virtual_hosts[0].routes[0]",
@@ -134,11 +183,23 @@ describe("structural errors (JSON Schema)", () => {
 
 describe("address and port errors", () => {
   it("rejects a host name in an endpoint string", () => {
-    expectIssue(lines("clusters:", '  - {name: a, endpoints: ["localhost:8080"]}'), 2, '"localhost', "clusters[0].endpoints[0]", /"localhost" is not an IPv4 or IPv6 address/);
+    expectIssue(
+      lines("clusters:", '  - {name: a, endpoints: ["localhost:8080"]}'),
+      2,
+      '"localhost',
+      "clusters[0].endpoints[0]",
+      /"localhost" is not an IPv4 or IPv6 address/,
+    );
   });
 
   it("rejects a bad IP in an endpoint object, at its address", () => {
-    expectIssue(lines("clusters:", "  - name: a", "    endpoints:", "      - {address: 300.1.1.1, port: 80}"), 4, "300", "clusters[0].endpoints[0].address", /"300.1.1.1" is not an IPv4 or IPv6 address/);
+    expectIssue(
+      lines("clusters:", "  - name: a", "    endpoints:", "      - {address: 300.1.1.1, port: 80}"),
+      4,
+      "300",
+      "clusters[0].endpoints[0].address",
+      /"300.1.1.1" is not an IPv4 or IPv6 address/,
+    );
   });
 
   it("rejects a bare IPv6 endpoint string", () => {
@@ -146,23 +207,61 @@ describe("address and port errors", () => {
   });
 
   it("rejects a port out of range in an endpoint string", () => {
-    expectIssue(lines("clusters:", '  - {name: a, endpoints: ["127.0.0.1:65536"]}'), 2, '"127', "clusters[0].endpoints[0]", /port "65536" must be a number from 1 to 65535/);
+    expectIssue(
+      lines("clusters:", '  - {name: a, endpoints: ["127.0.0.1:65536"]}'),
+      2,
+      '"127',
+      "clusters[0].endpoints[0]",
+      /port "65536" must be a number from 1 to 65535/,
+    );
   });
 
   it("rejects port 0 in an endpoint object", () => {
-    expectIssue(lines("clusters:", "  - {name: a, endpoints: [{address: 127.0.0.1, port: 0}]}"), 2, "0}", "clusters[0].endpoints[0].port", /must be a port number from 1 to 65535/);
+    expectIssue(
+      lines("clusters:", "  - {name: a, endpoints: [{address: 127.0.0.1, port: 0}]}"),
+      2,
+      "0}",
+      "clusters[0].endpoints[0].port",
+      /must be a port number from 1 to 65535/,
+    );
   });
 
   it("rejects a listener port out of range", () => {
-    expectIssue(lines("clusters: [{name: c, endpoints: []}]", "listeners:", '  - {name: l, port: 70000, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: c}]}]}'), 3, "70000", "listeners[0].port", /must be a port number from 1 to 65535/);
+    expectIssue(
+      lines(
+        "clusters: [{name: c, endpoints: []}]",
+        "listeners:",
+        '  - {name: l, port: 70000, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: c}]}]}',
+      ),
+      3,
+      "70000",
+      "listeners[0].port",
+      /must be a port number from 1 to 65535/,
+    );
   });
 
   it("rejects a host name as listener address", () => {
-    expectIssue(lines("clusters: [{name: c, endpoints: []}]", "listeners:", '  - {name: l, address: localhost, port: 1, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: c}]}]}'), 3, "localhost", "listeners[0].address", /listeners bind to an IP address/);
+    expectIssue(
+      lines(
+        "clusters: [{name: c, endpoints: []}]",
+        "listeners:",
+        '  - {name: l, address: localhost, port: 1, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: c}]}]}',
+      ),
+      3,
+      "localhost",
+      "listeners[0].address",
+      /listeners bind to an IP address/,
+    );
   });
 
   it("rejects an endpoint listed twice", () => {
-    expectIssue(lines("clusters:", '  - {name: a, endpoints: ["127.0.0.1:80", {address: 127.0.0.1, port: 80}]}'), 2, "{address", "clusters[0].endpoints[1]", /listed twice \(also at clusters\[0\]\.endpoints\[0\], line 2\)/);
+    expectIssue(
+      lines("clusters:", '  - {name: a, endpoints: ["127.0.0.1:80", {address: 127.0.0.1, port: 80}]}'),
+      2,
+      "{address",
+      "clusters[0].endpoints[1]",
+      /listed twice \(also at clusters\[0\]\.endpoints\[0\], line 2\)/,
+    );
   });
 
   it("rejects a gap in priorities", () => {
@@ -177,7 +276,12 @@ describe("address and port errors", () => {
 
   it("rejects two listeners on the same port", () => {
     expectIssue(
-      lines("clusters: [{name: c, endpoints: []}]", "listeners:", `  - ${listenerTo("c")}`, '  - {name: l2, address: 127.0.0.1, port: 10000, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: c}]}]}'),
+      lines(
+        "clusters: [{name: c, endpoints: []}]",
+        "listeners:",
+        `  - ${listenerTo("c")}`,
+        '  - {name: l2, address: 127.0.0.1, port: 10000, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: c}]}]}',
+      ),
       4,
       "10000",
       "listeners[1].port",
@@ -198,7 +302,13 @@ describe("address and port errors", () => {
 
 describe("duplicate names", () => {
   it("rejects two clusters with the same name, once", () => {
-    expectIssue(lines("clusters:", "  - {name: a, endpoints: []}", "  - {name: a, endpoints: []}"), 3, "a,", "clusters[1].name", /duplicate Cluster name "a": already defined by clusters\[0\], line 2/);
+    expectIssue(
+      lines("clusters:", "  - {name: a, endpoints: []}", "  - {name: a, endpoints: []}"),
+      3,
+      "a,",
+      "clusters[1].name",
+      /duplicate Cluster name "a": already defined by clusters\[0\], line 2/,
+    );
   });
 
   it("rejects two listeners with the same name", () => {
@@ -266,7 +376,11 @@ describe("duplicate names", () => {
 
   it("rejects a domain served twice by one route configuration", () => {
     expectIssue(
-      lines("clusters: [{name: c, endpoints: []}]", "listeners:", '  - {name: l, port: 1, virtual_hosts: [{name: a, domains: ["x.io"], routes: [{prefix: /, cluster: c}]}, {name: b, domains: ["X.io"], routes: [{prefix: /, cluster: c}]}]}'),
+      lines(
+        "clusters: [{name: c, endpoints: []}]",
+        "listeners:",
+        '  - {name: l, port: 1, virtual_hosts: [{name: a, domains: ["x.io"], routes: [{prefix: /, cluster: c}]}, {name: b, domains: ["X.io"], routes: [{prefix: /, cluster: c}]}]}',
+      ),
       3,
       '"X.io"',
       "listeners[0].virtual_hosts[1].domains[0]",
@@ -277,12 +391,22 @@ describe("duplicate names", () => {
 
 describe("references", () => {
   it("rejects a route to an undefined cluster", () => {
-    expectIssue(lines("listeners:", `  - ${listenerTo("nope")}`), 2, "nope", "listeners[0].virtual_hosts[0].routes[0].cluster", /route to undefined cluster "nope"/);
+    expectIssue(
+      lines("listeners:", `  - ${listenerTo("nope")}`),
+      2,
+      "nope",
+      "listeners[0].virtual_hosts[0].routes[0].cluster",
+      /route to undefined cluster "nope"/,
+    );
   });
 
   it("rejects a weighted route to an undefined cluster", () => {
     expectIssue(
-      lines("clusters: [{name: a, endpoints: []}]", "listeners:", '  - {name: l, port: 1, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, weighted_clusters: [{name: a, weight: 1}, {name: b, weight: 1}]}]}]}'),
+      lines(
+        "clusters: [{name: a, endpoints: []}]",
+        "listeners:",
+        '  - {name: l, port: 1, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, weighted_clusters: [{name: a, weight: 1}, {name: b, weight: 1}]}]}]}',
+      ),
       3,
       "b,",
       "listeners[0].virtual_hosts[0].routes[0].weighted_clusters[1].name",
@@ -291,13 +415,23 @@ describe("references", () => {
   });
 
   it("accepts a route to a raw Cluster", () => {
-    const text = lines("resources:", '  - {"@type": type.googleapis.com/envoy.config.cluster.v3.Cluster, name: raw, type: STATIC}', "listeners:", `  - ${listenerTo("raw")}`);
+    const text = lines(
+      "resources:",
+      '  - {"@type": type.googleapis.com/envoy.config.cluster.v3.Cluster, name: raw, type: STATIC}',
+      "listeners:",
+      `  - ${listenerTo("raw")}`,
+    );
     assert.throws(() => issuesOf(text), /expected parseConfig to throw/);
   });
 
   it("rejects a raw RouteConfiguration routing to an undefined cluster", () => {
     expectIssue(
-      lines("resources:", "  - \"@type\": type.googleapis.com/envoy.config.route.v3.RouteConfiguration", "    name: r", "    virtual_hosts: [{name: v, domains: ['*'], routes: [{match: {prefix: /}, route: {cluster: ghost}}]}]"),
+      lines(
+        "resources:",
+        '  - "@type": type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+        "    name: r",
+        "    virtual_hosts: [{name: v, domains: ['*'], routes: [{match: {prefix: /}, route: {cluster: ghost}}]}]",
+      ),
       4,
       "ghost",
       "resources[0].virtual_hosts[0].routes[0].route.cluster",
@@ -308,17 +442,17 @@ describe("references", () => {
   it("rejects a raw Listener whose RDS route configuration is missing, naming it", () => {
     const text = lines(
       "resources:",
-      "  - \"@type\": type.googleapis.com/envoy.config.listener.v3.Listener",
+      '  - "@type": type.googleapis.com/envoy.config.listener.v3.Listener',
       "    name: ingress",
       "    address: {socket_address: {address: 0.0.0.0, port_value: 8080}}",
       "    filter_chains:",
       "      - filters:",
       "          - name: envoy.filters.network.http_connection_manager",
       "            typed_config:",
-      "              \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+      '              "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
       "              stat_prefix: ingress",
       "              rds: {route_config_name: missing_routes, config_source: {ads: {}, resource_api_version: V3}}",
-      "              http_filters: [{name: router, typed_config: {\"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]",
+      '              http_filters: [{name: router, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]',
     );
     expectIssue(
       text,
@@ -333,7 +467,7 @@ describe("references", () => {
     expectIssue(
       lines(
         "resources:",
-        "  - \"@type\": type.googleapis.com/envoy.config.cluster.v3.Cluster",
+        '  - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster',
         "    name: backend",
         "    type: EDS",
         "    eds_cluster_config: {eds_config: {ads: {}}, service_name: backend_v2}",
@@ -347,7 +481,13 @@ describe("references", () => {
 
   it("rejects a grpc listener whose virtual hosts don't match its name", () => {
     expectIssue(
-      lines("clusters: [{name: c, endpoints: []}]", "listeners:", "  - name: echo.test:50051", "    grpc: true", '    virtual_hosts: [{name: v, domains: ["other.test"], routes: [{prefix: "", cluster: c}]}]'),
+      lines(
+        "clusters: [{name: c, endpoints: []}]",
+        "listeners:",
+        "  - name: echo.test:50051",
+        "    grpc: true",
+        '    virtual_hosts: [{name: v, domains: ["other.test"], routes: [{prefix: "", cluster: c}]}]',
+      ),
       5,
       "[{",
       "listeners[0].virtual_hosts",
@@ -357,7 +497,13 @@ describe("references", () => {
 
   it("rejects a grpc listener routing to a cluster whose lb_policy gRPC rejects", () => {
     expectIssue(
-      lines("clusters: [{name: c, lb_policy: LEAST_REQUEST, endpoints: []}]", "listeners:", "  - name: echo:1", "    grpc: true", '    virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: "", cluster: c}]}]'),
+      lines(
+        "clusters: [{name: c, lb_policy: LEAST_REQUEST, endpoints: []}]",
+        "listeners:",
+        "  - name: echo:1",
+        "    grpc: true",
+        '    virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: "", cluster: c}]}]',
+      ),
       1,
       "LEAST",
       "clusters[0].lb_policy",
@@ -389,7 +535,7 @@ describe("references", () => {
 describe("raw resource errors", () => {
   it("rejects an unknown @type, at the type URL", () => {
     expectIssue(
-      lines("resources:", "  - \"@type\": type.googleapis.com/envoy.config.cluster.v3.Clustr", "    name: x"),
+      lines("resources:", '  - "@type": type.googleapis.com/envoy.config.cluster.v3.Clustr', "    name: x"),
       2,
       "type.googleapis",
       'resources[0]["@type"]',
@@ -408,12 +554,18 @@ describe("raw resource errors", () => {
   });
 
   it("rejects v2 types", () => {
-    expectIssue(lines("resources:", '  - {"@type": type.googleapis.com/envoy.api.v2.Cluster, name: x}'), 2, "type.googleapis", 'resources[0]["@type"]', /Envoy v2 type/);
+    expectIssue(
+      lines("resources:", '  - {"@type": type.googleapis.com/envoy.api.v2.Cluster, name: x}'),
+      2,
+      "type.googleapis",
+      'resources[0]["@type"]',
+      /Envoy v2 type/,
+    );
   });
 
   it("reports an unknown field with protobuf-es's message, at the field", () => {
     expectIssue(
-      lines("resources:", "  - \"@type\": type.googleapis.com/envoy.config.cluster.v3.Cluster", "    name: x", "    type: STATIC", "    conect_timeout: 1s"),
+      lines("resources:", '  - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster', "    name: x", "    type: STATIC", "    conect_timeout: 1s"),
       5,
       "conect_timeout",
       "resources[0].conect_timeout",
@@ -423,7 +575,7 @@ describe("raw resource errors", () => {
 
   it("reports a bad enum value, at the value", () => {
     expectIssue(
-      lines("resources:", "  - \"@type\": type.googleapis.com/envoy.config.cluster.v3.Cluster", "    name: x", "    type: EDSS"),
+      lines("resources:", '  - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster', "    name: x", "    type: EDSS"),
       4,
       "EDSS",
       "resources[0].type",
@@ -434,18 +586,18 @@ describe("raw resource errors", () => {
   it("reports a bad field deep inside an Any, at that field", () => {
     const text = lines(
       "resources:",
-      "  - \"@type\": type.googleapis.com/envoy.config.listener.v3.Listener",
+      '  - "@type": type.googleapis.com/envoy.config.listener.v3.Listener',
       "    name: l",
       "    filter_chains:",
       "      - filters:",
       "          - name: hcm",
       "            typed_config:",
-      "              \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+      '              "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
       "              stat_prefix: l",
       "              route_config: {name: r}",
       "              http_filters:",
       "                - name: router",
-      "                  typed_config: {\"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router, dynamic_stats: maybe}",
+      '                  typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router, dynamic_stats: maybe}',
     );
     expectIssue(
       text,
@@ -459,17 +611,23 @@ describe("raw resource errors", () => {
   it("reports an Any whose @type is not in the registry, at that @type", () => {
     const text = lines(
       "resources:",
-      "  - \"@type\": type.googleapis.com/envoy.config.cluster.v3.Cluster",
+      '  - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster',
       "    name: x",
       "    typed_extension_protocol_options:",
-      "      opts: {\"@type\": type.googleapis.com/no.such.Options}",
+      '      opts: {"@type": type.googleapis.com/no.such.Options}',
     );
     expectIssue(text, 5, "type.googleapis", 'resources[0].typed_extension_protocol_options.opts["@type"]', /no.such.Options is not in the type registry/);
   });
 
   it("reports a oneof set twice, at the resource", () => {
     expectIssue(
-      lines("resources:", "  - \"@type\": type.googleapis.com/envoy.config.cluster.v3.Cluster", "    name: x", "    type: STATIC", "    cluster_type: {name: envoy.clusters.aggregate}"),
+      lines(
+        "resources:",
+        '  - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster',
+        "    name: x",
+        "    type: STATIC",
+        "    cluster_type: {name: envoy.clusters.aggregate}",
+      ),
       2,
       '"@type"',
       "resources[0]",
@@ -478,7 +636,13 @@ describe("raw resource errors", () => {
   });
 
   it("rejects a raw resource without a name", () => {
-    expectIssue(lines("resources:", '  - {"@type": type.googleapis.com/envoy.config.listener.v3.Listener}'), 2, "{", "resources[0]", /this Listener has no name/);
+    expectIssue(
+      lines("resources:", '  - {"@type": type.googleapis.com/envoy.config.listener.v3.Listener}'),
+      2,
+      "{",
+      "resources[0]",
+      /this Listener has no name/,
+    );
   });
 });
 

@@ -7,7 +7,7 @@ import { parseConfig } from "../../src/config/index.js";
 
 /** One config line per argument, so that a test reads line numbers off its own source. */
 export function lines(...text: string[]): string {
-  return text.join("\n") + "\n";
+  return `${text.join("\n")}\n`;
 }
 
 /** 1-based column of the first `needle` on 1-based `line` of `text`: where an issue about that token must point. */

@@ -26,7 +26,10 @@ test("a reload with one changed cluster reuses every other entry's messages", ()
   cache.commit();
   assert.equal(first.positioned, false, "the fast reader read it");
   const changed = second.defaults.filter((r, i) => r.message !== first.defaults[i].message);
-  assert.deepEqual(changed.map((r) => `${r.typeUrl.split(".").pop()} ${r.name}`), ["Cluster c7", "ClusterLoadAssignment c7"]);
+  assert.deepEqual(
+    changed.map((r) => `${r.typeUrl.split(".").pop()} ${r.name}`),
+    ["Cluster c7", "ClusterLoadAssignment c7"],
+  );
   assert.equal(cache.count("cluster", "listener"), 51, "the cache holds what the last load used: 50 clusters and 1 listener");
   assert.equal(cache.count("yaml"), 51, "and the text of each as read: one unit per sequence item");
 });
@@ -52,7 +55,12 @@ test("errors found on the fast path are reported with line and column", () => {
   ] as const) {
     assert.throws(
       () => snapshotsOfText(text, "a.yaml", {}, cache),
-      (e: unknown) => e instanceof ConfigError && e.issues.length === 1 && e.issues[0].location.line === line && e.issues[0].location.column !== undefined && message.test(e.issues[0].message),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.issues.length === 1 &&
+        e.issues[0].location.line === line &&
+        e.issues[0].location.column !== undefined &&
+        message.test(e.issues[0].message),
     );
   }
   // A failed load evicted nothing: the next good one still finds every entry.
@@ -64,7 +72,18 @@ test("texts with anchors, tags or several documents go to the positioned reader"
   const anchored = lines("clusters:", '  - {name: a, endpoints: &e ["10.0.0.1:80"]}', "  - {name: b, endpoints: *e}");
   assert.equal(parseConfig(anchored, "a.yaml", {}, { cache }).positioned, true);
   assert.equal(parseConfig(lines("clusters: !!seq []"), "a.yaml", {}, { cache }).positioned, true);
-  assert.equal(parseConfig(lines('clusters: [{name: a, endpoints: ["10.0.0.1:80"]}]', "listeners: [{name: l, port: 1, virtual_hosts: [{name: v, domains: ['*'], routes: [{prefix: /, cluster: a}]}]}]"), "a.yaml", {}, { cache }).positioned, false);
+  assert.equal(
+    parseConfig(
+      lines(
+        'clusters: [{name: a, endpoints: ["10.0.0.1:80"]}]',
+        "listeners: [{name: l, port: 1, virtual_hosts: [{name: v, domains: ['*'], routes: [{prefix: /, cluster: a}]}]}]",
+      ),
+      "a.yaml",
+      {},
+      { cache },
+    ).positioned,
+    false,
+  );
 });
 
 test("an entry edited from null to .inf is not taken for the cached one (JSON.stringify writes both as null)", () => {

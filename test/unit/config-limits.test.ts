@@ -49,15 +49,23 @@ describe("aliases", () => {
   });
 
   it("more alias uses than the limit are refused at the first one past it", () => {
-    const text = lines("clusters:", '  - {name: c0, endpoints: &eps ["127.0.0.1:80"]}', ...Array.from({ length: 10 }, (_, i) => `  - {name: c${i + 1}, endpoints: *eps}`));
+    const text = lines(
+      "clusters:",
+      '  - {name: c0, endpoints: &eps ["127.0.0.1:80"]}',
+      ...Array.from({ length: 10 }, (_, i) => `  - {name: c${i + 1}, endpoints: *eps}`),
+    );
     assert.equal(parseConfig(text, "test.yaml").defaults.length, 22);
     assert.throws(
       () => parseConfig(text, "test.yaml", { maxAliases: 4 }),
-      (e: unknown) => e instanceof ConfigError && e.issues.length === 1 && e.issues[0].location.line === 7 && /more than 4 aliases, the limit \(--max-config-aliases raises it\)/.test(e.issues[0].message),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.issues.length === 1 &&
+        e.issues[0].location.line === 7 &&
+        /more than 4 aliases, the limit \(--max-config-aliases raises it\)/.test(e.issues[0].message),
     );
   });
 
-  it("a quoted \"<<\" is an ordinary key, not a merge", () => {
+  it('a quoted "<<" is an ordinary key, not a merge', () => {
     const text = lines("resources:", '  - {"@type": type.googleapis.com/envoy.service.runtime.v3.Runtime, name: rt, layer: {"<<": 1}}');
     assert.equal(parseConfig(text, "test.yaml").defaults.length, 1);
   });
@@ -65,11 +73,19 @@ describe("aliases", () => {
   it("merge keys share blocks", () => {
     const text = lines("clusters:", '  - &common {name: a, connect_timeout: 1s, endpoints: ["127.0.0.1:80"]}', "  - {<<: *common, name: b}");
     const config = parseConfig(text, "test.yaml");
-    assert.deepEqual(config.defaults.map((r) => r.name), ["a", "a", "b", "b"]);
+    assert.deepEqual(
+      config.defaults.map((r) => r.name),
+      ["a", "a", "b", "b"],
+    );
   });
 
   it("the alias limit can be raised", () => {
-    const text = lines("clusters:", '  - {name: a, endpoints: &eps ["127.0.0.1:80", "127.0.0.1:81"]}', "  - {name: b, endpoints: *eps}", "  - {name: c, endpoints: *eps}");
+    const text = lines(
+      "clusters:",
+      '  - {name: a, endpoints: &eps ["127.0.0.1:80", "127.0.0.1:81"]}',
+      "  - {name: b, endpoints: *eps}",
+      "  - {name: c, endpoints: *eps}",
+    );
     assert.equal(parseConfig(text, "test.yaml").defaults.length, 6);
     // Each use of *eps adds 3 nodes (the sequence and its two items): the second use crosses a limit of 5.
     assert.throws(
@@ -81,9 +97,9 @@ describe("aliases", () => {
 
 describe("nesting depth", () => {
   for (const [style, text] of [
-    ["flow sequences", "clusters: " + "[".repeat(10_000)],
-    ["JSON objects", '{"clusters": ' + '{"a": '.repeat(10_000) + "1" + "}".repeat(10_001)],
-    ["compact block sequences", "clusters:\n  " + "- ".repeat(50_000) + "x\n"],
+    ["flow sequences", `clusters: ${"[".repeat(10_000)}`],
+    ["JSON objects", `{"clusters": ${'{"a": '.repeat(10_000)}1${"}".repeat(10_001)}`],
+    ["compact block sequences", `clusters:\n  ${"- ".repeat(50_000)}x\n`],
   ] as const) {
     it(`10,000 levels of ${style} are a located error naming the limit, not a stack overflow`, () => {
       const issues = issuesOf(text, style === "JSON objects" ? "test.json" : "test.yaml");
@@ -94,10 +110,13 @@ describe("nesting depth", () => {
   }
 
   it("nesting up to the limit is accepted by the reader", () => {
-    const deep = "clusters: [{name: a, endpoints: [\"127.0.0.1:80\"]}]\nresources: []\n";
+    const deep = 'clusters: [{name: a, endpoints: ["127.0.0.1:80"]}]\nresources: []\n';
     assert.equal(parseConfig(deep, "test.yaml").defaults.length, 2);
-    const issues = issuesOf("clusters: " + "[".repeat(99) + "]".repeat(99));
-    assert.ok(issues.every((i) => !/nesting is deeper/.test(i.message)), JSON.stringify(issues));
+    const issues = issuesOf(`clusters: ${"[".repeat(99)}${"]".repeat(99)}`);
+    assert.ok(
+      issues.every((i) => !/nesting is deeper/.test(i.message)),
+      JSON.stringify(issues),
+    );
   });
 });
 
@@ -110,7 +129,9 @@ describe("config size", () => {
     assert.throws(
       () => loadConfigFile(file, { maxBytes: 1000 }),
       (e: unknown) =>
-        e instanceof ConfigError && e.issues.length === 1 && e.issues[0].location.file === file &&
+        e instanceof ConfigError &&
+        e.issues.length === 1 &&
+        e.issues[0].location.file === file &&
         /the config is \d+ bytes, over the limit of 1000 \(--max-config-bytes raises it\); it was not parsed/.test(e.issues[0].message),
     );
     assert.equal(loadConfigFile(file).defaults.length, 200);

@@ -11,12 +11,15 @@ const dir = mkdtempSync(join(tmpdir(), "xdsd-loader-"));
 const small = join(dir, "small.yaml");
 writeFileSync(small, 'clusters: [{name: a, endpoints: ["127.0.0.1:80"]}]\n');
 const big = join(dir, "big.yaml");
-writeFileSync(big, "clusters:\n" + Array.from({ length: 20_000 }, (_, i) => `  - {name: c${i}, endpoints: ["127.0.0.1:80"]}`).join("\n") + "\n");
+writeFileSync(big, `clusters:\n${Array.from({ length: 20_000 }, (_, i) => `  - {name: c${i}, endpoints: ["127.0.0.1:80"]}`).join("\n")}\n`);
 
 test("a load over the time limit is refused, and the next load gets a new worker", { timeout: 60_000 }, async () => {
   const loader = new ConfigLoader({ loadTimeoutMs: 50 });
   try {
-    await assert.rejects(loader.load(big), (e: unknown) => e instanceof ConfigLoadError && /took longer than 0\.05 s; it was refused and the config worker restarted/.test(e.message));
+    await assert.rejects(
+      loader.load(big),
+      (e: unknown) => e instanceof ConfigLoadError && /took longer than 0\.05 s; it was refused and the config worker restarted/.test(e.message),
+    );
   } finally {
     await loader.close();
   }

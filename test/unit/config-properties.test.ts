@@ -34,10 +34,78 @@ function checkOutcome(text: string): void {
 
 /** Pieces YAML is made of, to build text that gets past the first syntax check more often than noise does. */
 const yamlPiece = fc.constantFrom(
-  "clusters:", "listeners:", "resources:", "nodes:", "- ", "  ", "name: ", "a", "b", "endpoints: ", "[", "]", "{", "}", ", ",
-  ": ", "\n", "&x ", "*x", "<<: *x", "\"127.0.0.1:80\"", "port: ", "10000", "-1", "0.25s", "virtual_hosts: ", "routes: ",
-  "prefix: /", "cluster: a", "\"@type\": type.googleapis.com/envoy.config.cluster.v3.Cluster", "!!binary ", "? ", "| ", "#", "'", "\"",
-  "~", "null", "true", "1e999", "0x1F", "0b11", ".inf", "-.NaN", "0o17", "017", "+12", "1_000", "2001-12-14", "12:30:00", "\"\\x41\"", "yes", "Off", "!!str ", "NULL", "1.e5", "+0x1F", "-0o7", "-.5", "+.5", "\uFEFF%YAML 1.1\n", "{\"a\":&x [1],\"b\":*x}", "<<: {k: v}", "\"<<\": 1", "{\"p\":0b11}", "domains: ['*']", "grpc: true", "weight: 0", "--- ", "\t", "\u0000", "é",
+  "clusters:",
+  "listeners:",
+  "resources:",
+  "nodes:",
+  "- ",
+  "  ",
+  "name: ",
+  "a",
+  "b",
+  "endpoints: ",
+  "[",
+  "]",
+  "{",
+  "}",
+  ", ",
+  ": ",
+  "\n",
+  "&x ",
+  "*x",
+  "<<: *x",
+  '"127.0.0.1:80"',
+  "port: ",
+  "10000",
+  "-1",
+  "0.25s",
+  "virtual_hosts: ",
+  "routes: ",
+  "prefix: /",
+  "cluster: a",
+  '"@type": type.googleapis.com/envoy.config.cluster.v3.Cluster',
+  "!!binary ",
+  "? ",
+  "| ",
+  "#",
+  "'",
+  '"',
+  "~",
+  "null",
+  "true",
+  "1e999",
+  "0x1F",
+  "0b11",
+  ".inf",
+  "-.NaN",
+  "0o17",
+  "017",
+  "+12",
+  "1_000",
+  "2001-12-14",
+  "12:30:00",
+  '"\\x41"',
+  "yes",
+  "Off",
+  "!!str ",
+  "NULL",
+  "1.e5",
+  "+0x1F",
+  "-0o7",
+  "-.5",
+  "+.5",
+  "\uFEFF%YAML 1.1\n",
+  '{"a":&x [1],"b":*x}',
+  "<<: {k: v}",
+  '"<<": 1',
+  '{"p":0b11}',
+  "domains: ['*']",
+  "grpc: true",
+  "weight: 0",
+  "--- ",
+  "\t",
+  "\u0000",
+  "é",
 );
 
 test("noise: any string loads or is a located ConfigError", () => {
@@ -45,7 +113,13 @@ test("noise: any string loads or is a located ConfigError", () => {
 });
 
 test("YAML-shaped text: loads or is a located ConfigError", () => {
-  fc.assert(fc.property(fc.array(yamlPiece, { maxLength: 60 }).map((p) => p.join("")), checkOutcome), { seed, numRuns: 1500 });
+  fc.assert(
+    fc.property(
+      fc.array(yamlPiece, { maxLength: 60 }).map((p) => p.join("")),
+      checkOutcome,
+    ),
+    { seed, numRuns: 1500 },
+  );
 });
 
 /** The seed config with a few pieces cut out and YAML-ish pieces put in. */
@@ -75,7 +149,13 @@ function readersAgree(text: string): void {
 }
 
 test("the fast and the positioned reader agree on every text both accept: YAML-shaped text", () => {
-  fc.assert(fc.property(fc.array(yamlPiece, { maxLength: 60 }).map((p) => p.join("")), readersAgree), { seed, numRuns: 3000 });
+  fc.assert(
+    fc.property(
+      fc.array(yamlPiece, { maxLength: 60 }).map((p) => p.join("")),
+      readersAgree,
+    ),
+    { seed, numRuns: 3000 },
+  );
 });
 
 test("the fast and the positioned reader agree on every text both accept: mutations of the seed config", () => {

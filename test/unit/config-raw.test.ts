@@ -15,7 +15,7 @@ import { lines } from "./config-helpers.js";
 
 const rawConfig = lines(
   "resources:", // 1
-  "  - \"@type\": type.googleapis.com/envoy.config.cluster.v3.Cluster", // 2
+  '  - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster', // 2
   "    name: backend",
   "    connect_timeout: 0.5s",
   "    type: EDS",
@@ -25,9 +25,9 @@ const rawConfig = lines(
   "      service_name: backend_eds",
   "    typed_extension_protocol_options:",
   "      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:",
-  "        \"@type\": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+  '        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
   "        explicit_http_config: {http2_protocol_options: {}}",
-  "  - \"@type\": type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment", // 14
+  '  - "@type": type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment', // 14
   "    cluster_name: backend_eds",
   "    endpoints:",
   "      - locality: {region: local}",
@@ -35,14 +35,14 @@ const rawConfig = lines(
   "        lb_endpoints:",
   "          - endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 9000}}}",
   "            health_status: HEALTHY",
-  "  - \"@type\": type.googleapis.com/envoy.config.listener.v3.Listener", // 22
+  '  - "@type": type.googleapis.com/envoy.config.listener.v3.Listener', // 22
   "    name: ingress",
   "    address: {socket_address: {address: 0.0.0.0, port_value: 8443}}",
   "    filter_chains:",
   "      - filters:",
   "          - name: envoy.filters.network.http_connection_manager",
   "            typed_config:",
-  "              \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+  '              "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   "              stat_prefix: ingress_http",
   "              codec_type: AUTO",
   "              rds:",
@@ -51,24 +51,24 @@ const rawConfig = lines(
   "              http_filters:",
   "                - name: envoy.filters.http.router",
   "                  typed_config:",
-  "                    \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
-  "  - \"@type\": type.googleapis.com/envoy.config.route.v3.RouteConfiguration", // 39
+  '                    "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
+  '  - "@type": type.googleapis.com/envoy.config.route.v3.RouteConfiguration', // 39
   "    name: ingress_routes",
   "    virtual_hosts:",
   "      - name: any",
-  "        domains: [\"*\"]",
+  '        domains: ["*"]',
   "        routes:",
   "          - match: {prefix: /api}",
   "            route: {cluster: backend, timeout: 2s}",
   "          - match: {prefix: /}",
   "            route: {cluster: web}",
-  "  - \"@type\": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret", // 49
+  '  - "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', // 49
   "    name: server_cert",
   "    tls_certificate:",
-  "      certificate_chain: {inline_string: \"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\"}",
+  '      certificate_chain: {inline_string: "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n"}',
   "      private_key: {filename: /etc/certs/key.pem}",
   "clusters:", // 54
-  "  - {name: web, endpoints: [\"127.0.0.1:8080\"]}",
+  '  - {name: web, endpoints: ["127.0.0.1:8080"]}',
 );
 
 describe("raw resources", () => {
@@ -138,7 +138,7 @@ describe("raw resources", () => {
     const config = parseConfig(
       lines(
         "resources:",
-        "  - \"@type\": type.googleapis.com/envoy.config.cluster.v3.Cluster",
+        '  - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster',
         "    name: static_backend",
         "    type: STATIC",
         "    connectTimeout: 1s",
@@ -148,7 +148,7 @@ describe("raw resources", () => {
         "listeners:",
         "  - name: l",
         "    port: 10000",
-        "    virtual_hosts: [{name: v, domains: [\"*\"], routes: [{prefix: /, cluster: static_backend}]}]",
+        '    virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: static_backend}]}]',
       ),
       "camel.yaml",
     );
@@ -164,11 +164,11 @@ describe("raw resources", () => {
     const config = parseConfig(
       lines(
         "resources:",
-        "  - {\"@type\": type.googleapis.com/envoy.service.runtime.v3.Runtime, name: rtds, layer: {health_check.min_interval: 5}}",
-        "  - {\"@type\": type.googleapis.com/envoy.config.route.v3.VirtualHost, name: routes/example.com, domains: [example.com]}",
-        "  - \"@type\": type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
+        '  - {"@type": type.googleapis.com/envoy.service.runtime.v3.Runtime, name: rtds, layer: {health_check.min_interval: 5}}',
+        '  - {"@type": type.googleapis.com/envoy.config.route.v3.VirtualHost, name: routes/example.com, domains: [example.com]}',
+        '  - "@type": type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig',
         "    name: router",
-        "    typed_config: {\"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}",
+        '    typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}',
       ),
       "other.yaml",
     );

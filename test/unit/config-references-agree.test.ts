@@ -37,7 +37,7 @@ test("a raw listener whose routes come from a path passes validation and the sna
     '              "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
     "              stat_prefix: s",
     "              rds: {route_config_name: from_disk, config_source: {path_config_source: {path: /etc/envoy/rds.yaml}}}",
-    "              http_filters: [{name: envoy.filters.http.router, typed_config: {\"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]",
+    '              http_filters: [{name: envoy.filters.http.router, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]',
   );
   const snapshots = snapshotsOf(parseConfig(text, "test.yaml"));
   assert.deepEqual(snapshots.defaults.missingReferences(), []);

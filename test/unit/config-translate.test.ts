@@ -178,7 +178,7 @@ describe("short-form options", () => {
         "    port: 8080",
         "    route_config_name: web_routes",
         "    virtual_hosts:",
-        '      - name: all',
+        "      - name: all",
         '        domains: ["*"]',
         "        routes:",
         "          - {path: /healthz, cluster: a, timeout: 1s}",
@@ -205,7 +205,17 @@ describe("short-form options", () => {
           routes: [
             { match: { path: "/healthz" }, route: { cluster: "a", timeout: "1s" } },
             { match: { safe_regex: { regex: "^/v[0-9]+/.*" } }, route: { cluster: "b" } },
-            { match: { prefix: "/" }, route: { weighted_clusters: { clusters: [{ name: "a", weight: 90 }, { name: "b", weight: 10 }] } } },
+            {
+              match: { prefix: "/" },
+              route: {
+                weighted_clusters: {
+                  clusters: [
+                    { name: "a", weight: 90 },
+                    { name: "b", weight: 10 },
+                  ],
+                },
+              },
+            },
           ],
         },
       ],
@@ -248,12 +258,7 @@ describe("short-form options", () => {
   it("accepts an empty mapping, a $schema key and YAML merge keys", () => {
     assert.deepEqual(parseConfig("{}\n", "e.yaml").defaults, []);
     const config = parseConfig(
-      lines(
-        '$schema: "../schema/xdsd-config.schema.json"',
-        "clusters:",
-        "  - &base {name: a, connect_timeout: 2s, endpoints: []}",
-        "  - {<<: *base, name: b}",
-      ),
+      lines('$schema: "../schema/xdsd-config.schema.json"', "clusters:", "  - &base {name: a, connect_timeout: 2s, endpoints: []}", "  - {<<: *base, name: b}"),
       "m.yaml",
     );
     const clusters = config.defaults.filter((r) => r.typeUrl === TypeUrl.Cluster);

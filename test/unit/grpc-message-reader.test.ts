@@ -33,15 +33,22 @@ const seed = 20261201;
 
 test("valid messages split anywhere come out whole and in order", () => {
   fc.assert(
-    fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 8 }), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 20 }), (payloads, cuts) => {
-      const budget = new ByteBudget(10_000);
-      const reader = new GrpcMessageReader(1000, budget);
-      const out: Buffer[] = [];
-      for (const chunk of split(Buffer.concat(payloads.map((p) => frame(p))), cuts)) out.push(...reader.push(chunk));
-      assert.deepEqual(out.map((b) => [...b]), payloads.map((p) => [...p]));
-      assert.equal(reader.end(), undefined);
-      assert.equal(budget.used, 0);
-    }),
+    fc.property(
+      fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 8 }),
+      fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 20 }),
+      (payloads, cuts) => {
+        const budget = new ByteBudget(10_000);
+        const reader = new GrpcMessageReader(1000, budget);
+        const out: Buffer[] = [];
+        for (const chunk of split(Buffer.concat(payloads.map((p) => frame(p))), cuts)) out.push(...reader.push(chunk));
+        assert.deepEqual(
+          out.map((b) => [...b]),
+          payloads.map((p) => [...p]),
+        );
+        assert.equal(reader.end(), undefined);
+        assert.equal(budget.used, 0);
+      },
+    ),
     { seed, numRuns: 500 },
   );
 });
@@ -80,12 +87,18 @@ test("arbitrary bytes: only GrpcFramingError with a documented status, bounded b
 
 test("a declared length over the limit fails at once, before the message arrives", () => {
   const reader = new GrpcMessageReader(100);
-  assert.throws(() => reader.push(frame(Buffer.alloc(0), 2 ** 31)), (e: unknown) => e instanceof GrpcFramingError && e.status === GrpcStatus.RESOURCE_EXHAUSTED);
+  assert.throws(
+    () => reader.push(frame(Buffer.alloc(0), 2 ** 31)),
+    (e: unknown) => e instanceof GrpcFramingError && e.status === GrpcStatus.RESOURCE_EXHAUSTED,
+  );
 });
 
 test("a compressed message is UNIMPLEMENTED", () => {
   const reader = new GrpcMessageReader(100);
-  assert.throws(() => reader.push(frame(Buffer.alloc(3), 3, 1)), (e: unknown) => e instanceof GrpcFramingError && e.status === GrpcStatus.UNIMPLEMENTED);
+  assert.throws(
+    () => reader.push(frame(Buffer.alloc(3), 3, 1)),
+    (e: unknown) => e instanceof GrpcFramingError && e.status === GrpcStatus.UNIMPLEMENTED,
+  );
 });
 
 test("the budget of the whole server is shared by its connections", () => {

@@ -53,7 +53,11 @@ for (const [name, input] of [
           const expected = outcome(() => fromBinary(DiscoveryRequestSchema, frame));
           for (const decoder of [new RequestDecoder(), seasoned]) {
             const got = outcome(() => decoder.decode(frame));
-            assert.equal(got.ok, expected.ok, `decoder ${got.ok ? "accepted" : "refused"} what fromBinary ${expected.ok ? "accepted" : "refused"}: ${Buffer.from(frame).toString("hex")}`);
+            assert.equal(
+              got.ok,
+              expected.ok,
+              `decoder ${got.ok ? "accepted" : "refused"} what fromBinary ${expected.ok ? "accepted" : "refused"}: ${Buffer.from(frame).toString("hex")}`,
+            );
             if (got.ok && expected.ok) assert.ok(equals(DiscoveryRequestSchema, got.value as never, expected.value as never));
           }
         }

@@ -25,7 +25,12 @@ test("update() re-encodes only what changed and keeps the bytes of the rest", ()
   const v2 = v1.update({ upsert: [endpoints("a", "10.0.0.9:80")] });
   assert.equal(v2.resources(TypeUrl.ClusterLoadAssignment).get("b"), v1.resources(TypeUrl.ClusterLoadAssignment).get("b"));
   assert.notEqual(v2.resources(TypeUrl.ClusterLoadAssignment).get("a")!.version, v1.resources(TypeUrl.ClusterLoadAssignment).get("a")!.version);
-  const v3 = v2.update({ remove: [{ typeUrl: TypeUrl.Cluster, name: "b" }, { typeUrl: TypeUrl.ClusterLoadAssignment, name: "b" }] });
+  const v3 = v2.update({
+    remove: [
+      { typeUrl: TypeUrl.Cluster, name: "b" },
+      { typeUrl: TypeUrl.ClusterLoadAssignment, name: "b" },
+    ],
+  });
   assert.deepEqual([...v3.resources(TypeUrl.Cluster).keys()], ["a"]);
   assert.equal(v1.resources(TypeUrl.Cluster).size, 2, "the old snapshot is unchanged");
   assert.throws(() => v1.update({ upsert: [edsCluster("c"), edsCluster("c")] }), DuplicateResourceError);
@@ -42,17 +47,17 @@ test("an inconsistent snapshot is refused with the missing resources named, and 
   const good = Snapshot.from([edsCluster("a"), endpoints("a", "10.0.0.1:80")]);
   cache.setSnapshot("k", good);
   const bad = Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", "10.0.0.1:80"), httpListener("l", "routes")]);
-  assert.throws(() => cache.setSnapshot("k", bad), (e: unknown) => {
-    assert.ok(e instanceof SnapshotInconsistentError);
-    assert.equal(e.code, "XDSD_SNAPSHOT_INCONSISTENT");
-    assert.deepEqual(
-      e.missing.map((m) => m.to).sort(),
-      ["b", "routes"],
-    );
-    assert.match(e.message, /Cluster "b" references ClusterLoadAssignment "b", which is missing/);
-    assert.match(e.message, /Listener "l" references RouteConfiguration "routes", which is missing/);
-    return true;
-  });
+  assert.throws(
+    () => cache.setSnapshot("k", bad),
+    (e: unknown) => {
+      assert.ok(e instanceof SnapshotInconsistentError);
+      assert.equal(e.code, "XDSD_SNAPSHOT_INCONSISTENT");
+      assert.deepEqual(e.missing.map((m) => m.to).sort(), ["b", "routes"]);
+      assert.match(e.message, /Cluster "b" references ClusterLoadAssignment "b", which is missing/);
+      assert.match(e.message, /Listener "l" references RouteConfiguration "routes", which is missing/);
+      return true;
+    },
+  );
   assert.equal(cache.snapshotFor("k"), good);
   // With the missing resources added, the same snapshot is accepted and published.
   const fixed = bad.update({ upsert: [endpoints("b", "10.0.0.2:80"), routeTo("routes", "a")] });

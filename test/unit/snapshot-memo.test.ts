@@ -22,7 +22,13 @@ test("memo entries with large keys are evicted once their weight passes the boun
 test("a value's own weight counts toward the bound", () => {
   const snapshot = memoOf(Snapshot.from([]));
   let computed = 0;
-  for (let i = 0; i < 10; i++) snapshot.get("body", String(i), () => ++computed, () => 16 * 1024 * 1024);
+  for (let i = 0; i < 10; i++)
+    snapshot.get(
+      "body",
+      String(i),
+      () => ++computed,
+      () => 16 * 1024 * 1024,
+    );
   snapshot.get("body", "0", () => ++computed);
   assert.equal(computed, 11, "ten 16 MiB bodies do not all stay memoized");
   const small = memoOf(Snapshot.from([]));
@@ -38,5 +44,9 @@ test("each snapshot has its own memo, and it is the same one every time", () => 
   assert.equal(memoOf(a), memoOf(a));
   assert.notEqual(memoOf(a), memoOf(b));
   memoOf(a).get("ns", "k", () => 1);
-  assert.equal(memoOf(b).get("ns", "k", () => 2), 2, "a value derived from one snapshot is not served for another");
+  assert.equal(
+    memoOf(b).get("ns", "k", () => 2),
+    2,
+    "a value derived from one snapshot is not served for another",
+  );
 });

@@ -45,7 +45,8 @@ function harness(opts: { snapshot?: Snapshot; fixedTypeUrl?: string } = {}) {
     first = false;
     stream.handleRequest(req);
   };
-  const ack = (r: SotwResponse, names: string[] = []) => request({ typeUrl: r.typeUrl, versionInfo: r.versionInfo, responseNonce: r.nonce, resourceNames: names });
+  const ack = (r: SotwResponse, names: string[] = []) =>
+    request({ typeUrl: r.typeUrl, versionInfo: r.versionInfo, responseNonce: r.nonce, resourceNames: names });
   const names = (r: SotwResponse) => r.resources.map((x) => x.name).sort();
   return { cache, stream, sent, acks, nacks, ignored, request, ack, names, info };
 }
@@ -70,7 +71,10 @@ test("the body plus the nonce field decodes to the DiscoveryResponse the library
   assert.equal(decoded.nonce, r.nonce);
   assert.equal(decoded.versionInfo, r.versionInfo);
   assert.equal(decoded.typeUrl, CDS);
-  assert.deepEqual(decoded.resources.map((a) => a.typeUrl), [CDS, CDS]);
+  assert.deepEqual(
+    decoded.resources.map((a) => a.typeUrl),
+    [CDS, CDS],
+  );
   const reference = toBinary(
     DiscoveryResponseSchema,
     create(DiscoveryResponseSchema, { versionInfo: r.versionInfo, typeUrl: CDS, resources: r.resources.map((x) => x.any), nonce: r.nonce }),
@@ -139,7 +143,12 @@ test("a NACK is recorded and the rejected content is not sent again; the next di
   h.cache.setSnapshot("test/n1", Snapshot.from([edsCluster("a"), endpoints("a", "10.0.0.1:80")]));
   assert.equal(h.sent.length, 2);
   const rejected = h.sent[1];
-  h.request({ typeUrl: CDS, versionInfo: h.sent[0].versionInfo, responseNonce: rejected.nonce, errorDetail: create(StatusSchema, { code: 13, message: "bad cluster" }) });
+  h.request({
+    typeUrl: CDS,
+    versionInfo: h.sent[0].versionInfo,
+    responseNonce: rejected.nonce,
+    errorDetail: create(StatusSchema, { code: 13, message: "bad cluster" }),
+  });
   assert.equal(h.nacks.length, 1);
   assert.equal(h.nacks[0].message, "bad cluster");
   assert.equal(h.nacks[0].rejectedVersion, rejected.versionInfo);
@@ -169,7 +178,10 @@ test("EDS is answered while the CDS response is still unacknowledged (Envoy hold
   const h = harness({ snapshot: twoClusters() });
   h.request({ typeUrl: CDS });
   h.request({ typeUrl: EDS, resourceNames: ["a", "b"] });
-  assert.deepEqual(h.sent.map((r) => r.typeUrl), [CDS, EDS]);
+  assert.deepEqual(
+    h.sent.map((r) => r.typeUrl),
+    [CDS, EDS],
+  );
   assert.deepEqual(h.names(h.sent[1]), ["a", "b"]);
 });
 
@@ -183,7 +195,14 @@ test("EDS sends only changed assignments; a named resource that does not exist y
   h.ack(h.sent[1], ["a", "b", "c"]);
   h.cache.setSnapshot(
     "test/n1",
-    Snapshot.from([edsCluster("a"), edsCluster("b"), edsCluster("c"), endpoints("a", "10.0.0.3:80"), endpoints("b", "10.0.0.2:80"), endpoints("c", "10.0.0.4:80")]),
+    Snapshot.from([
+      edsCluster("a"),
+      edsCluster("b"),
+      edsCluster("c"),
+      endpoints("a", "10.0.0.3:80"),
+      endpoints("b", "10.0.0.2:80"),
+      endpoints("c", "10.0.0.4:80"),
+    ]),
   );
   assert.deepEqual(h.names(h.sent[2]), ["c"]);
   assert.notEqual(h.sent[2].versionInfo, h.sent[1].versionInfo);
@@ -203,7 +222,10 @@ test("legacy wildcard rules: [] → all; ['*','a'] → all; ['a'] → a only; []
   assert.deepEqual([status().wildcard, status().names], [false, ["a"]]);
   const slow = edsCluster("a");
   slow.connectTimeout = { $typeName: "google.protobuf.Duration", seconds: 7n, nanos: 0 };
-  h.cache.setSnapshot("test/n1", Snapshot.from([slow, edsCluster("b"), edsCluster("c"), endpoints("a", "1.1.1.1:1"), endpoints("b", "1.1.1.1:2"), endpoints("c", "1.1.1.1:3")]));
+  h.cache.setSnapshot(
+    "test/n1",
+    Snapshot.from([slow, edsCluster("b"), edsCluster("c"), endpoints("a", "1.1.1.1:1"), endpoints("b", "1.1.1.1:2"), endpoints("c", "1.1.1.1:3")]),
+  );
   assert.equal(h.sent.length, 2);
   assert.deepEqual(h.names(h.sent[1]), ["a"], "only the named cluster, not the new wildcard-only ones");
   h.ack(h.sent[1], []);
@@ -254,13 +276,30 @@ test("a snapshot change is pushed in ADS order: CDS, EDS, LDS, RDS", () => {
   const before = h.sent.length;
   h.cache.setSnapshot(
     "test/n1",
-    Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", "10.0.0.1:80"), endpoints("b", "10.0.0.2:80"), httpListener("l", "r", 10001), routeTo("r", "b")]),
+    Snapshot.from([
+      edsCluster("a"),
+      edsCluster("b"),
+      endpoints("a", "10.0.0.1:80"),
+      endpoints("b", "10.0.0.2:80"),
+      httpListener("l", "r", 10001),
+      routeTo("r", "b"),
+    ]),
   );
-  assert.deepEqual(h.sent.slice(before).map((r) => r.typeUrl), [CDS, EDS, LDS, RDS]);
+  assert.deepEqual(
+    h.sent.slice(before).map((r) => r.typeUrl),
+    [CDS, EDS, LDS, RDS],
+  );
 });
 
 test("make before break: a cluster removed with the route that used it is deleted only after the route change is ACKed", () => {
-  const v1 = Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", "10.0.0.1:80"), endpoints("b", "10.0.0.2:80"), httpListener("l", "r"), routeTo("r", "b")]);
+  const v1 = Snapshot.from([
+    edsCluster("a"),
+    edsCluster("b"),
+    endpoints("a", "10.0.0.1:80"),
+    endpoints("b", "10.0.0.2:80"),
+    httpListener("l", "r"),
+    routeTo("r", "b"),
+  ]);
   const h = harness({ snapshot: v1 });
   h.request({ typeUrl: CDS });
   h.request({ typeUrl: EDS, resourceNames: ["a", "b"] });
@@ -270,7 +309,10 @@ test("make before break: a cluster removed with the route that used it is delete
   const before = h.sent.length;
   h.cache.setSnapshot("test/n1", Snapshot.from([edsCluster("a"), endpoints("a", "10.0.0.1:80"), httpListener("l", "r"), routeTo("r", "a")]));
   const pushed = h.sent.slice(before);
-  assert.deepEqual(pushed.map((r) => r.typeUrl), [CDS, RDS]);
+  assert.deepEqual(
+    pushed.map((r) => r.typeUrl),
+    [CDS, RDS],
+  );
   assert.deepEqual(h.names(pushed[0]), ["a", "b"], "b is kept while the route may still point at it");
   h.ack(pushed[0]);
   assert.equal(h.sent.length, before + 2, "not before the route change is acknowledged");

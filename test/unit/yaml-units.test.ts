@@ -108,12 +108,25 @@ test("property: read by units or not, the value is the whole text's", () => {
   let byUnits = 0;
   fc.assert(
     fc.property(
-      fc.dictionary(fc.constantFrom("clusters", "listeners", "resources", "nodes", "other_key"), fc.oneof(fc.array(jsonish, { maxLength: 5 }), jsonish), { minKeys: 1, maxKeys: 4 }),
-      fc.record({ indent: fc.integer({ min: 1, max: 4 }), indentSeq: fc.boolean(), lineWidth: fc.constantFrom(0, 20, 80), blockQuote: fc.constantFrom(true, false, "literal", "folded") }),
+      fc.dictionary(fc.constantFrom("clusters", "listeners", "resources", "nodes", "other_key"), fc.oneof(fc.array(jsonish, { maxLength: 5 }), jsonish), {
+        minKeys: 1,
+        maxKeys: 4,
+      }),
+      fc.record({
+        indent: fc.integer({ min: 1, max: 4 }),
+        indentSeq: fc.boolean(),
+        lineWidth: fc.constantFrom(0, 20, 80),
+        blockQuote: fc.constantFrom(true, false, "literal", "folded"),
+      }),
       fc.array(fc.tuple(fc.nat(), fc.constantFrom("", "#c", "  #c", "    # c", "   ", "      ")), { maxLength: 4 }),
       fc.boolean(),
       (doc, options, inserts, finalNewline) => {
-        let text = YAML.stringify(doc, { indent: options.indent, indentSeq: options.indentSeq, lineWidth: options.lineWidth, blockQuote: options.blockQuote as never });
+        let text = YAML.stringify(doc, {
+          indent: options.indent,
+          indentSeq: options.indentSeq,
+          lineWidth: options.lineWidth,
+          blockQuote: options.blockQuote as never,
+        });
         const lines = text.split("\n");
         for (const [at, line] of inserts) lines.splice(at % (lines.length + 1), 0, line);
         text = lines.join("\n");

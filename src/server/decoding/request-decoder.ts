@@ -62,7 +62,7 @@ export class RequestDecoder {
           if (nodeBytes) return undefined; // a split message field: let the full decoder merge it
           nodeBytes = reader.bytes();
           break;
-        case F.resourceNames.number:
+        case F.resourceNames.number: {
           if (namesStart >= 0 && fieldStart !== namesEnd) return undefined; // names not in one run
           if (namesStart < 0) namesStart = fieldStart;
           // Step over the name without making a view of it (reader.skip would allocate one per name).
@@ -71,6 +71,7 @@ export class RequestDecoder {
           if (reader.pos > reader.len) throw new RangeError("premature end of a resource name");
           namesEnd = reader.pos;
           break;
+        }
         case F.typeUrl.number:
           typeUrl = reader.string(strictUtf8);
           break;

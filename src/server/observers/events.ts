@@ -47,7 +47,10 @@ export function combineEvents(...listeners: (XdsServerEvents | undefined)[]): Xd
   const keys: (keyof XdsServerEvents)[] = ["streamOpened", "nodeIdentified", "streamClosed", "request", "response", "ack", "nack", "ignored"];
   for (const key of keys) {
     const fns = ls.map((l) => l[key]?.bind(l)).filter((f) => f !== undefined) as ((...a: unknown[]) => void)[];
-    if (fns.length > 0) (out as Record<string, unknown>)[key] = (...args: unknown[]) => fns.forEach((f) => f(...args));
+    if (fns.length > 0)
+      (out as Record<string, unknown>)[key] = (...args: unknown[]) => {
+        for (const f of fns) f(...args);
+      };
   }
   return out;
 }

@@ -15,7 +15,9 @@ export function loggingEvents(log: Logger): XdsServerEvents {
     nodeIdentified: (s) => log.info(`node ${who(s)} key=${s.nodeKey} agent=${s.node?.userAgentName || "-"}`),
     streamClosed: (s, reason) => log.info(`stream close ${who(s)} reason="${reason}"`),
     nack: (s, n) =>
-      log.warn(`NACK ${who(s)} type=${short(n.typeUrl)} rejected=${n.rejectedVersion} kept=${n.versionInfo || "-"} nonce=${n.nonce} code=${n.code} error=${JSON.stringify(n.message)}`),
+      log.warn(
+        `NACK ${who(s)} type=${short(n.typeUrl)} rejected=${n.rejectedVersion} kept=${n.versionInfo || "-"} nonce=${n.nonce} code=${n.code} error=${JSON.stringify(n.message)}`,
+      ),
   };
   if (debug) {
     events.streamOpened = (s) => debug(`stream open id=${s.id} service=${s.service} peer=${s.peer}`);

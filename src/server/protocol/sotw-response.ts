@@ -41,12 +41,7 @@ export function sharedResponseBody(
   );
 }
 
-export function encodeResponseBody(
-  typeUrl: string,
-  versionInfo: string,
-  resources: readonly EncodedResource[],
-  options: ResponseBodyOptions = {},
-): Uint8Array {
+export function encodeResponseBody(typeUrl: string, versionInfo: string, resources: readonly EncodedResource[], options: ResponseBodyOptions = {}): Uint8Array {
   return toBinary(
     DiscoveryResponseSchema,
     create(DiscoveryResponseSchema, {

@@ -128,7 +128,15 @@ export class SotwStream {
   }
 
   /** What the stream has sent and had acknowledged, per type (for status and tests). */
-  typeStatus(): { typeUrl: string; nonce: string; awaitingReply: boolean; versionInfo: string; rejectedVersion?: string; names: string[]; wildcard: boolean }[] {
+  typeStatus(): {
+    typeUrl: string;
+    nonce: string;
+    awaitingReply: boolean;
+    versionInfo: string;
+    rejectedVersion?: string;
+    names: string[];
+    wildcard: boolean;
+  }[] {
     return [...this.#types.values()].map((s) => ({
       typeUrl: s.type.typeUrl,
       nonce: s.nonce,
@@ -189,7 +197,12 @@ export class SotwStream {
     // named by the subscription key: no per-stream sort of the names.
     const whole = type.sotwFullState || changed.length === subscribed.length;
     let payload = whole ? subscribed : changed;
-    let contentKey = whole ? subscription.key() : payload.map((r) => r.name).sort().join("\u0000");
+    let contentKey = whole
+      ? subscription.key()
+      : payload
+          .map((r) => r.name)
+          .sort()
+          .join("\u0000");
     const retained = gone && delayRemovals && type.sotwFullState ? this.#removalsToDelay(state, subscribed) : [];
     if (retained.length > 0) {
       payload = [...subscribed, ...retained];

@@ -1,7 +1,7 @@
 // The grpc-js transport: for embedding xdsd's services in a grpc-js server of your own. (XdsServer uses the
 // node:http2 transport, which writes the shared response bytes without copying them per stream.) Like every
 // transport it iterates the service table and moves bytes: request messages reach the call's decoder as they came.
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import { responseBytes, type WireResponse } from "./wire-response.js";
 import { XdsCalls, type XdsServiceOptions } from "../calls.js";
 import type { XdsService } from "../service-table.js";

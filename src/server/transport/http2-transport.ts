@@ -120,17 +120,22 @@ export class Http2Transport {
     stream.on("error", ignore);
     const connection = this.#connections.get(stream.session!);
     if (!connection) return void stream.close(NGHTTP2_NO_ERROR);
-    if (connection.wentAway || !connection.streamRate.take()) return this.#refuse(stream, connection);
+    if (connection.wentAway || !connection.streamRate.take()) {
+      this.#refuse(stream, connection);
+      return;
+    }
     connection.lastStreamId = Math.max(connection.lastStreamId, stream.id ?? 0);
     const service = this.#services.get(headers[":path"] ?? "");
     const contentType = headers["content-type"] ?? "";
     if (headers[":method"] !== "POST" || !contentType.startsWith("application/grpc")) {
       stream.respond({ ":status": 415 }, { endStream: true });
-      return stopReading(stream);
+      stopReading(stream);
+      return;
     }
     if (!service) {
       trailersOnly(stream, GrpcStatus.UNIMPLEMENTED, `unknown method ${headers[":path"]}`);
-      return stopReading(stream);
+      stopReading(stream);
+      return;
     }
     new Http2Call(stream, headers, service, this.calls, connection, new GrpcMessageReader(this.#limits.maxRequestBytes, connection.buffered));
   }
@@ -233,7 +238,8 @@ class Http2Call {
     } catch (err) {
       if (!(err instanceof GrpcFramingError)) throw err;
       this.#handler.ended(`bad request stream: ${err.message}`);
-      return this.#finish(err.status, err.message);
+      this.#finish(err.status, err.message);
+      return;
     }
     for (const message of messages) {
       this.#handler.request(message);
