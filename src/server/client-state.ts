@@ -6,10 +6,10 @@ import type { Snapshot } from "../cache/snapshot.js";
 import type { EncodedResource } from "../resource/encoded-resource.js";
 import type { ResourceType } from "../resource/types.js";
 import { memoOf } from "./snapshot-memo.js";
-import { Subscription } from "./subscription.js";
+import type { SubscribedNames } from "./subscription.js";
 
-export class ClientTypeState {
-  readonly subscription: Subscription;
+export class ClientTypeState<S extends SubscribedNames = SubscribedNames> {
+  readonly subscription: S;
   /** Nonce of the latest response of this type; "" before the first. */
   nonce = "";
   /** A response awaits the client's ACK or NACK. */
@@ -37,8 +37,11 @@ export class ClientTypeState {
   /** The latest response kept resources the snapshot no longer has, to drop once the types using them settle. */
   retaining = false;
 
-  constructor(readonly type: ResourceType) {
-    this.subscription = new Subscription(type.wildcardByDefault);
+  constructor(
+    readonly type: ResourceType,
+    subscription: S,
+  ) {
+    this.subscription = subscription;
   }
 
   get sent(): ReadonlyMap<string, string> {
@@ -85,7 +88,7 @@ export function sentVersionsOf(
 }
 
 /** The resources of a snapshot a subscription covers; computed once per (snapshot, subscription) and shared. */
-export function subscribedResources(snapshot: Snapshot, typeUrl: string, subscription: Subscription): EncodedResource[] {
+export function subscribedResources(snapshot: Snapshot, typeUrl: string, subscription: SubscribedNames): EncodedResource[] {
   return memoOf(snapshot).get(
     `subscribed\u0000${typeUrl}`,
     subscription.key(),

@@ -1,5 +1,6 @@
 // The table of every service xdsd serves (service-table.ts): what XdsServer and addXdsServices offer by default.
-import type { XdsService } from "./service-table.js";
+import { deltaServices } from "./protocol/delta-service.js";
 import { sotwServices } from "./protocol/sotw-service.js";
+import type { XdsService } from "./service-table.js";
 
-export const xdsServices: readonly XdsService[] = [...sotwServices] as readonly XdsService[];
+export const xdsServices: readonly XdsService[] = [...sotwServices, ...deltaServices] as readonly XdsService[];

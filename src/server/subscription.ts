@@ -9,7 +9,17 @@
 
 export const wildcardName = "*";
 
-export class Subscription {
+/** What a stream is subscribed to of one type, whatever the protocol: what the shared per-type state reads. */
+export interface SubscribedNames {
+  readonly wildcard: boolean;
+  /** Names subscribed explicitly (a wildcard covers others too). */
+  readonly names: ReadonlySet<string>;
+  covers(name: string): boolean;
+  /** A canonical string for the subscription: streams subscribed alike share what is derived from it. */
+  key(): string;
+}
+
+export class Subscription implements SubscribedNames {
   #wildcard = false;
   #requested: RequestedNames = noNames;
   #everNamed = false;
@@ -103,4 +113,79 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * The incremental protocol's subscription (xDS protocol checklist F.28–F.30): requests carry changes —
+ * `resource_names_subscribe` and `resource_names_unsubscribe` — not the whole list. The wildcard is explicit (`*`
+ * subscribed, ended by unsubscribing `*`) or legacy: a first request with both lists empty on a type that has the
+ * legacy wildcard (LDS, CDS), until the client subscribes to a name of its own.
+ */
+export class DeltaSubscription implements SubscribedNames {
+  #explicitWildcard = false;
+  #legacyWildcard = false;
+  #first = true;
+  readonly #names = new Set<string>();
+  #key: string | undefined;
+
+  constructor(private readonly wildcardByDefault: boolean) {}
+
+  get wildcard(): boolean {
+    return this.#explicitWildcard || this.#legacyWildcard;
+  }
+
+  get names(): ReadonlySet<string> {
+    return this.#names;
+  }
+
+  /**
+   * Applies one request's changes. `subscribed`: every name the request subscribed (sent even if the client was
+   * sent it before, checklist F.30); `unsubscribed`: names no longer subscribed explicitly (a wildcard may still
+   * cover them); `changed`: whether what is covered may have changed.
+   */
+  update(subscribe: readonly string[], unsubscribe: readonly string[]): { subscribed: string[]; unsubscribed: string[]; changed: boolean } {
+    const wasWildcard = this.wildcard;
+    if (this.#first) {
+      this.#first = false;
+      if (subscribe.length === 0 && unsubscribe.length === 0 && this.wildcardByDefault) this.#legacyWildcard = true;
+    }
+    const subscribed: string[] = [];
+    const unsubscribed: string[] = [];
+    let changed = false;
+    for (const name of subscribe) {
+      if (name === wildcardName) {
+        this.#explicitWildcard = true;
+        continue;
+      }
+      this.#legacyWildcard = false;
+      subscribed.push(name);
+      if (!this.#names.has(name)) {
+        this.#names.add(name);
+        changed = true;
+      }
+    }
+    for (const name of unsubscribe) {
+      if (name === wildcardName) {
+        this.#explicitWildcard = false;
+        this.#legacyWildcard = false;
+        continue;
+      }
+      // A name never subscribed is ignored (checklist F.29: phantom unsubscribes).
+      if (this.#names.delete(name)) {
+        unsubscribed.push(name);
+        changed = true;
+      }
+    }
+    if (this.wildcard !== wasWildcard) changed = true;
+    if (changed) this.#key = undefined;
+    return { subscribed, unsubscribed, changed };
+  }
+
+  covers(name: string): boolean {
+    return this.wildcard || this.#names.has(name);
+  }
+
+  key(): string {
+    return (this.#key ??= (this.wildcard ? "*\u0001" : "") + sortedNames(this.#names));
+  }
 }

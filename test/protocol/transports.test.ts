@@ -8,6 +8,8 @@ import { XdsServer } from "../../src/server/xds-server.js";
 import { addXdsServices } from "../../src/server/transport/grpc-js-transport.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { RawXdsClient } from "../support/xds-client.js";
+import { sotwServices } from "../../src/server/protocol/sotw-service.js";
+import type { XdsService } from "../../src/server/service-table.js";
 import { edsCluster, endpoints, node } from "../support/resources.js";
 
 const cache = new SnapshotCache();
@@ -17,7 +19,7 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function xdsServer(options: { maxRequestBytes?: number } = {}): Promise<string> {
+async function xdsServer(options: { maxRequestBytes?: number; services?: readonly XdsService[] } = {}): Promise<string> {
   const server = new XdsServer({ cache, ...options });
   const port = await server.listen("127.0.0.1:0");
   cleanups.push(() => server.close(200));
@@ -31,10 +33,20 @@ function client(address: string, method?: string): RawXdsClient {
 }
 
 test("an unknown method gets UNIMPLEMENTED", async () => {
-  const c = client(await xdsServer(), "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources");
+  const c = client(await xdsServer(), "/envoy.service.discovery.v3.AggregatedDiscoveryService/NoSuchMethod");
   c.send({ node: node("t1"), typeUrl: TypeUrl.Cluster });
   const status = await c.status;
   assert.equal(status.code, grpc.status.UNIMPLEMENTED);
+});
+
+test("the service table decides what is served: a server of SotW services only does not answer delta", async () => {
+  const address = await xdsServer({ services: sotwServices });
+  const delta = client(address, "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources");
+  delta.send({ node: node("t1b"), typeUrl: TypeUrl.Cluster });
+  assert.equal((await delta.status).code, grpc.status.UNIMPLEMENTED);
+  const sotw = client(address);
+  sotw.send({ node: node("t1c"), typeUrl: TypeUrl.Cluster });
+  assert.equal((await sotw.next()).typeUrl, TypeUrl.Cluster);
 });
 
 test("a request over the size limit gets RESOURCE_EXHAUSTED", async () => {

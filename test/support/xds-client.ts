@@ -1,33 +1,43 @@
-// A raw xDS client for protocol tests: sends DiscoveryRequests as the test says, and queues every response.
+// Raw xDS clients for protocol tests: send requests as the test says, and queue every response. One for the
+// state-of-the-world protocol, one for the incremental one, over the same generic stream.
 import * as grpc from "@grpc/grpc-js";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import {
+  DeltaDiscoveryRequestSchema,
+  DeltaDiscoveryResponseSchema,
   DiscoveryRequestSchema,
   DiscoveryResponseSchema,
+  type DeltaDiscoveryResponse,
   type DiscoveryRequest,
   type DiscoveryResponse,
 } from "../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
 
 export type RequestInit = Partial<Omit<DiscoveryRequest, "$typeName">>;
+export type DeltaRequestInit = MessageInitShape<typeof DeltaDiscoveryRequestSchema>;
 
-export class RawXdsClient {
+class RawStream<Req extends DescMessage, Res extends DescMessage> {
   readonly #client: grpc.Client;
-  readonly #call: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
-  readonly #queue: DiscoveryResponse[] = [];
+  readonly #call: grpc.ClientDuplexStream<MessageShape<Req>, MessageShape<Res>>;
+  readonly #queue: MessageShape<Res>[] = [];
   #waiter: (() => void) | undefined;
   /** Resolves with the stream's final status. */
   readonly status: Promise<grpc.StatusObject>;
 
-  constructor(address: string, method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources") {
+  constructor(
+    address: string,
+    method: string,
+    private readonly requestSchema: Req,
+    responseSchema: Res,
+  ) {
     // A connection of its own, as each proxy has: grpc-js would otherwise put every client with the same target on
     // one shared connection, where the server's per-connection limits (transport-limits.ts) would apply to all.
     this.#client = new grpc.Client(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
     this.#call = this.#client.makeBidiStreamRequest(
       method,
-      (r: DiscoveryRequest) => Buffer.from(toBinary(DiscoveryRequestSchema, r)),
-      (b: Buffer) => fromBinary(DiscoveryResponseSchema, b),
+      (r: MessageShape<Req>) => Buffer.from(toBinary(requestSchema, r)),
+      (b: Buffer) => fromBinary(responseSchema, b),
     );
-    this.#call.on("data", (r: DiscoveryResponse) => {
+    this.#call.on("data", (r: MessageShape<Res>) => {
       this.#queue.push(r);
       this.#waiter?.();
     });
@@ -35,17 +45,12 @@ export class RawXdsClient {
     this.#call.on("error", () => {});
   }
 
-  send(init: RequestInit): void {
-    this.#call.write(create(DiscoveryRequestSchema, init));
-  }
-
-  /** ACKs a response, keeping the given subscription. */
-  ack(r: DiscoveryResponse, resourceNames: string[] = []): void {
-    this.send({ typeUrl: r.typeUrl, versionInfo: r.versionInfo, responseNonce: r.nonce, resourceNames });
+  send(init: MessageInitShape<Req>): void {
+    this.#call.write(create(this.requestSchema, init));
   }
 
   /** The next response, or an error after `timeoutMs`. */
-  async next(timeoutMs = 2000): Promise<DiscoveryResponse> {
+  async next(timeoutMs = 2000): Promise<MessageShape<Res>> {
     const deadline = Date.now() + timeoutMs;
     while (this.#queue.length === 0) {
       const left = deadline - Date.now();
@@ -65,11 +70,34 @@ export class RawXdsClient {
   /** Asserts that no response arrives within `ms`. */
   async expectSilence(ms = 300): Promise<void> {
     await new Promise((r) => setTimeout(r, ms));
-    if (this.#queue.length > 0) throw new Error(`unexpected response: type ${this.#queue[0].typeUrl} version ${this.#queue[0].versionInfo}`);
+    const [first] = this.#queue;
+    if (first) throw new Error(`unexpected response: ${JSON.stringify({ typeUrl: (first as { typeUrl?: string }).typeUrl })}`);
   }
 
   close(): void {
     this.#call.end();
     this.#client.close();
+  }
+}
+
+export class RawXdsClient extends RawStream<typeof DiscoveryRequestSchema, typeof DiscoveryResponseSchema> {
+  constructor(address: string, method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources") {
+    super(address, method, DiscoveryRequestSchema, DiscoveryResponseSchema);
+  }
+
+  /** ACKs a response, keeping the given subscription. */
+  ack(r: DiscoveryResponse, resourceNames: string[] = []): void {
+    this.send({ typeUrl: r.typeUrl, versionInfo: r.versionInfo, responseNonce: r.nonce, resourceNames });
+  }
+}
+
+export class RawDeltaClient extends RawStream<typeof DeltaDiscoveryRequestSchema, typeof DeltaDiscoveryResponseSchema> {
+  constructor(address: string, method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources") {
+    super(address, method, DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseSchema);
+  }
+
+  /** ACKs a response; `more` may change the subscription in the same request. */
+  ack(r: DeltaDiscoveryResponse, more: DeltaRequestInit = {}): void {
+    this.send({ typeUrl: r.typeUrl, responseNonce: r.nonce, ...more });
   }
 }

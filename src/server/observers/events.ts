@@ -2,8 +2,8 @@
 // synchronously on the stream's path, so they must be cheap; anything slow belongs behind a queue of the
 // listener's own.
 import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
-import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
-import type { SotwResponse } from "../protocol/sotw-response.js";
+import type { DeltaDiscoveryRequest, DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { EncodedResource } from "../../resource/encoded-resource.js";
 
 export interface StreamInfo {
   /** Unique per server process. */
@@ -14,6 +14,17 @@ export interface StreamInfo {
   /** Known after the first request. */
   node?: Node;
   nodeKey?: string;
+}
+
+/** A response as listeners see it, whatever the protocol. */
+export interface ResponseInfo {
+  readonly typeUrl: string;
+  /** `version_info` (state of the world), `system_version_info` (incremental). */
+  readonly versionInfo: string;
+  readonly nonce: string;
+  readonly resources: readonly EncodedResource[];
+  /** Incremental only: `removed_resources`. */
+  readonly removed?: readonly string[];
 }
 
 export interface NackInfo {
@@ -32,12 +43,12 @@ export interface XdsServerEvents {
   /** The first request of a stream told us its node. */
   nodeIdentified?(stream: StreamInfo): void;
   streamClosed?(stream: StreamInfo, reason: string): void;
-  request?(stream: StreamInfo, request: DiscoveryRequest): void;
-  response?(stream: StreamInfo, response: SotwResponse): void;
+  request?(stream: StreamInfo, request: DiscoveryRequest | DeltaDiscoveryRequest): void;
+  response?(stream: StreamInfo, response: ResponseInfo): void;
   ack?(stream: StreamInfo, typeUrl: string, versionInfo: string, nonce: string): void;
   nack?(stream: StreamInfo, nack: NackInfo): void;
   /** A request that was not answered and why (stale nonce, unknown type…): never drop one silently. */
-  ignored?(stream: StreamInfo, request: DiscoveryRequest, reason: string): void;
+  ignored?(stream: StreamInfo, request: { readonly typeUrl: string }, reason: string): void;
 }
 
 /** Fans each event out to several listeners. */

@@ -21,7 +21,11 @@ export function loggingEvents(log: Logger): XdsServerEvents {
   };
   if (debug) {
     events.streamOpened = (s) => debug(`stream open id=${s.id} service=${s.service} peer=${s.peer}`);
-    events.response = (s, r) => debug(`send ${who(s)} type=${short(r.typeUrl)} version=${r.versionInfo} nonce=${r.nonce} resources=${r.resources.length}`);
+    events.response = (s, r) =>
+      debug(
+        `send ${who(s)} type=${short(r.typeUrl)} version=${r.versionInfo} nonce=${r.nonce} resources=${r.resources.length}` +
+          (r.removed ? ` removed=${r.removed.length}` : ""),
+      );
     events.ack = (s, typeUrl, version, nonce) => debug(`ACK ${who(s)} type=${short(typeUrl)} version=${version} nonce=${nonce}`);
     events.ignored = (s, r, why) => debug(`ignored ${who(s)} type=${short(r.typeUrl)}: ${why}`);
   }

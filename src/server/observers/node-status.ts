@@ -3,8 +3,7 @@
 // follows the connected population (go-control-plane issue #597).
 import { findResourceType } from "../../resource/types.js";
 import { describeNode } from "../../cache/node-hash.js";
-import type { NackInfo, StreamInfo, XdsServerEvents } from "./events.js";
-import type { SotwResponse } from "../protocol/sotw-response.js";
+import type { NackInfo, ResponseInfo, StreamInfo, XdsServerEvents } from "./events.js";
 
 export interface TypeStatus {
   /** Version of the latest response sent. */
@@ -61,7 +60,7 @@ export class NodeStatusTracker implements XdsServerEvents {
     if (--status.streams <= 0) this.#nodes.delete(id);
   }
 
-  response(stream: StreamInfo, response: SotwResponse): void {
+  response(stream: StreamInfo, response: ResponseInfo): void {
     const t = this.#type(stream, response.typeUrl);
     if (!t) return;
     t.sentVersion = response.versionInfo;

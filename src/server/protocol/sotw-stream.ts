@@ -16,15 +16,15 @@
 //   ACK or NACK the newer response with its current subscription.
 // - The first request for a type on a stream is always answered with everything subscribed; nonces and ACK state
 //   never survive a reconnect.
-import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { SnapshotSource } from "../../cache/snapshot-cache.js";
 import { versionOfSet, type Snapshot } from "../../cache/snapshot.js";
 import type { EncodedResource } from "../../resource/encoded-resource.js";
 import { byPushOrder, findResourceType } from "../../resource/types.js";
-import { StreamProtocolError } from "../../errors.js";
 import { ClientTypeState, sentVersionsOf, subscribedResources } from "../client-state.js";
 import { memoOf } from "../snapshot-memo.js";
+import { NodeWatch } from "../node-watch.js";
+import { Subscription } from "../subscription.js";
 import { encodeNonceField, sharedResponseBody, type SotwResponse } from "./sotw-response.js";
 import type { StreamInfo, XdsServerEvents } from "../observers/events.js";
 
@@ -42,13 +42,14 @@ export interface SotwStreamOptions {
 
 export class SotwStream {
   readonly #o: SotwStreamOptions;
-  readonly #types = new Map<string, ClientTypeState>();
-  #cancelWatch: (() => void) | undefined;
+  readonly #types = new Map<string, ClientTypeState<Subscription>>();
+  readonly #node: NodeWatch;
   #nonceCounter = 0;
   #closed = false;
 
   constructor(options: SotwStreamOptions) {
     this.#o = options;
+    this.#node = new NodeWatch(options.source, options.info, () => this.pushAll(), options.schedulePush, options.events);
   }
 
   get info(): StreamInfo {
@@ -58,7 +59,7 @@ export class SotwStream {
   handleRequest(req: DiscoveryRequest): void {
     if (this.#closed) return;
     const info = this.#o.info;
-    this.#identify(req.node);
+    this.#node.identify(req.node);
     const events = this.#o.events;
     events?.request?.(info, req);
 
@@ -69,7 +70,7 @@ export class SotwStream {
       return;
     }
     let state = this.#types.get(type.typeUrl);
-    if (!state) this.#types.set(type.typeUrl, (state = new ClientTypeState(type)));
+    if (!state) this.#types.set(type.typeUrl, (state = new ClientTypeState(type, new Subscription(type.wildcardByDefault))));
 
     if (req.responseNonce !== "" && state.nonce !== "" && req.responseNonce !== state.nonce) {
       events?.ignored?.(info, req, `stale nonce ${req.responseNonce} (latest is ${state.nonce})`);
@@ -121,8 +122,7 @@ export class SotwStream {
   close(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#cancelWatch?.();
-    this.#cancelWatch = undefined;
+    this.#node.close();
     this.#types.clear();
     this.#o.events?.streamClosed?.(this.#o.info, reason);
   }
@@ -146,30 +146,6 @@ export class SotwStream {
       names: [...s.subscription.names],
       wildcard: s.subscription.wildcard,
     }));
-  }
-
-  /**
-   * The node is only guaranteed on a stream's first request (Envoy's set_node_on_first_message_only, gRPC always).
-   * Envoy may send it again, changed, when its dynamic context parameters change; follow it to its new key.
-   */
-  #identify(node: Node | undefined): void {
-    const info = this.#o.info;
-    if (!info.node) {
-      if (!node) throw new StreamProtocolError("the first request of a stream must carry the node");
-    } else if (!node) {
-      return;
-    }
-    const key = this.#o.source.nodeKey(node);
-    const first = !info.node;
-    info.node = node;
-    if (key === info.nodeKey) return;
-    info.nodeKey = key;
-    this.#cancelWatch?.();
-    const schedule = this.#o.schedulePush;
-    const push = () => this.pushAll();
-    this.#cancelWatch = this.#o.source.watch(key, schedule ? () => schedule(push) : push);
-    if (first) this.#o.events?.nodeIdentified?.(info);
-    else this.pushAll();
   }
 
   /**

@@ -1,0 +1,57 @@
+// An incremental (delta) response: a DeltaDiscoveryResponse body shared by every stream sent the same change — the
+// same (type, resources, removed names) of the same snapshot — and this stream's nonce (transport/wire-response.ts
+// says how the two go on the wire; the nonce is field 5 here too). Each resource goes out as a
+// `Resource{name, version, resource}` whose `resource` is the very `Any` the state-of-the-world protocol sends: the
+// same encoded bytes, and `version` is the content hash xdsd computes anyway (stable across restarts and replicas).
+import { create, toBinary } from "@bufbuild/protobuf";
+import type { Snapshot } from "../../cache/snapshot.js";
+import { DeltaDiscoveryResponseSchema } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { EncodedResource } from "../../resource/encoded-resource.js";
+import { memoOf } from "../snapshot-memo.js";
+import type { WireResponse } from "../transport/wire-response.js";
+import { encodeNonceField } from "./sotw-response.js";
+
+export interface DeltaResponse extends WireResponse {
+  readonly typeUrl: string;
+  /** `system_version_info`: for debugging only (xDS spec); the type's version in the snapshot. */
+  readonly versionInfo: string;
+  readonly nonce: string;
+  readonly resources: readonly EncodedResource[];
+  readonly removed: readonly string[];
+}
+
+if (DeltaDiscoveryResponseSchema.field.nonce.number !== 5) throw new Error("DeltaDiscoveryResponse.nonce is expected to be field 5");
+
+/**
+ * The shared body of a delta response. `contentKey` must identify the resources and removed names exactly (their
+ * names: the snapshot fixes the versions); the body is memoized for the snapshot under it.
+ */
+export function sharedDeltaBody(
+  snapshot: Snapshot,
+  typeUrl: string,
+  versionInfo: string,
+  resources: readonly EncodedResource[],
+  removed: readonly string[],
+  contentKey: string,
+  controlPlaneId: string | undefined,
+): Uint8Array {
+  return memoOf(snapshot).get(
+    `delta\u0000${typeUrl}\u0000${versionInfo}`,
+    contentKey,
+    () =>
+      toBinary(
+        DeltaDiscoveryResponseSchema,
+        create(DeltaDiscoveryResponseSchema, {
+          systemVersionInfo: versionInfo,
+          typeUrl,
+          resources: resources.map((r) => ({ name: r.name, version: r.version, resource: r.any })),
+          removedResources: [...removed],
+          controlPlane: controlPlaneId ? { identifier: controlPlaneId } : undefined,
+        }),
+      ),
+    (body) => body.byteLength,
+  );
+}
+
+/** The nonce field of a delta response: the same encoding as the state-of-the-world one (field 5). */
+export const encodeDeltaNonceField = encodeNonceField;
