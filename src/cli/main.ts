@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { consoleLogger, logLevels, type LogLevel } from "../log.js";
 import { BadArgumentError, ConfigError, formatLocation, XdsdError } from "../errors.js";
-import { loadConfigFile, renderBootstrap } from "../config/index.js";
+import { bootstrapModes, loadConfigFile, renderBootstrap, type BootstrapMode } from "../config/index.js";
 import { snapshotsOf } from "../config/publish.js";
 import { parseListenAddress } from "../server/transport/listen-address.js";
 import { serve } from "./serve.js";
@@ -15,10 +15,10 @@ const usage = `usage:
       LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.
   xdsd validate --config FILE [CONFIG LIMITS]
       Exit 0 if FILE is valid; else print every error with file:line:column and field path, exit 2.
-  xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads]
+  xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads]
                  [--listen-port PORT] [--admin-port PORT]
       Print an Envoy 1.40 bootstrap (YAML) for a node: eds = static listeners and routes from FILE with EDS
-      clusters (default); ads = everything over ADS. FILE defaults to examples/seed.yaml, --xds to 127.0.0.1:18000.
+      clusters (default); ads = everything over ADS; delta-ads = everything over incremental ADS. FILE defaults to examples/seed.yaml, --xds to 127.0.0.1:18000.
   Limits, each a positive whole number (docs/limits.md), with their defaults:
       serve, validate: ${limitFlagList(defaultConfigLimits, (k) => configLimitFlags[k])}
       serve only: ${limitFlagList(defaultTransportLimits, (k) => `--${kebab(k)}`)}`;
@@ -140,8 +140,8 @@ function runBootstrap(args: string[]): number {
       "admin-port": { type: "string" },
     },
   });
-  const mode = values.mode;
-  if (mode !== "eds" && mode !== "ads") throw new BadArgumentError(`--mode "${mode}": expected eds or ads`);
+  const mode = values.mode as BootstrapMode;
+  if (!bootstrapModes.includes(mode as BootstrapMode)) throw new BadArgumentError(`--mode "${mode}": expected ${bootstrapModes.join(", ")}`);
   const xds = parseListenAddress("--xds", values.xds!);
   const port = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;

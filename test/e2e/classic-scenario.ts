@@ -3,7 +3,8 @@
 // endpoints come from xdsd. Run in two modes by classic-eds.test.ts and classic-ads.test.ts:
 //   eds: Envoy's listener and clusters are static (from `xdsd bootstrap --mode eds`), endpoints over the per-type
 //        EndpointDiscoveryService;
-//   ads: everything (LDS, RDS, CDS, EDS) over one ADS stream.
+//   ads: everything (LDS, RDS, CDS, EDS) over one ADS stream;
+//   delta-ads: the same over one incremental (delta) ADS stream (classic-delta-ads.test.ts).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { freePort, startEnvoy, type EnvoyHandle } from "../support/envoy.js";
@@ -46,7 +47,8 @@ ${c.extraHostCluster ? `      - {name: extra_service, domains: ["extra.local"], 
 /** Tallies `n` requests for `host` into upstream name → count. */
 const tally = async (port: number, host: string, n = 20) => Object.fromEntries(await countUpstreams(`http://127.0.0.1:${port}/`, host, n));
 
-export function classicScenario(mode: "eds" | "ads"): void {
+export function classicScenario(mode: "eds" | "ads" | "delta-ads"): void {
+  const overAds = mode !== "eds";
   describe(`classic two-cluster scenario, ${mode} mode, real Envoy`, () => {
     let xdsd: XdsdHandle;
     let envoy: EnvoyHandle;
@@ -102,13 +104,17 @@ export function classicScenario(mode: "eds" | "ads"): void {
       assert.deepEqual(hosts("httpd_cluster"), config.httpd.map((u) => u.port).sort());
       assert.ok((await envoy.stat("cluster.nginx_cluster.update_success"))! >= 1);
       // Only ADS streams feed the control_plane.* stats.
-      if (mode === "ads") assert.equal(await envoy.stat("control_plane.connected_state"), 1);
-      const dump = JSON.stringify(await envoy.configDump(mode === "ads" ? "dynamic_active_clusters" : "static_clusters"));
+      if (overAds) assert.equal(await envoy.stat("control_plane.connected_state"), 1);
+      const dump = JSON.stringify(await envoy.configDump(overAds ? "dynamic_active_clusters" : "static_clusters"));
       assert.match(dump, /nginx_cluster/);
       assert.match(dump, /httpd_cluster/);
-      const nodes = await xdsd.admin<{ nodes: { node: string; types: Record<string, { ackedVersion?: string }> }[] }>("/nodes");
+      const nodes = await xdsd.admin<{ nodes: { node: string; services: Record<string, number>; types: Record<string, { ackedVersion?: string }> }[] }>(
+        "/nodes",
+      );
       const me = nodes.json.nodes.find((n) => n.node === `cluster.local/node-${mode}`);
       assert.ok(me?.types.eds.ackedVersion, "xdsd saw Envoy ACK the endpoints");
+      // The protocol really used, as xdsd saw Envoy's streams: one ADS stream of the mode's kind, or per-type EDS.
+      assert.deepEqual(me?.services, { eds: { eds: 1 }, ads: { ads: 1 }, "delta-ads": { "delta-ads": 1 } }[mode]);
     });
 
     it("stops sending traffic to a dropped endpoint within 2 s, without restarting Envoy", async () => {
@@ -153,7 +159,7 @@ export function classicScenario(mode: "eds" | "ads"): void {
       await xdsd.waitForLog(/config .* published/, 5000, mark);
     });
 
-    if (mode === "ads") {
+    if (overAds) {
       it("moves a host to another cluster and removes the old cluster in one edit without a failed request", async () => {
         xdsd.writeConfig(configText({ ...config, extraCluster: upstreams[5], extraHostCluster: "extra_cluster" }));
         await envoy.waitFor(async () => (await tally(config.listenerPort, "extra.local", 2))["extra-1"] === 2, { what: "extra.local to reach extra-1" });
@@ -198,7 +204,7 @@ export function classicScenario(mode: "eds" | "ads"): void {
           what: "Envoy to reject the CDS update once",
         });
         const nodes = await xdsd.admin<{ nodes: { node: string; types: Record<string, { nacks: number; lastNack?: { message: string } }> }[] }>("/nodes");
-        const cds = nodes.json.nodes.find((n) => n.node === "cluster.local/node-ads")!.types.cds;
+        const cds = nodes.json.nodes.find((n) => n.node === `cluster.local/node-${mode}`)!.types.cds;
         assert.equal(cds.nacks, 1);
         assert.match(cds.lastNack!.message, /connect_timeout|Proto constraint validation failed/i);
         // Not resent in a loop: still exactly one rejection a while later.
@@ -220,7 +226,7 @@ export function classicScenario(mode: "eds" | "ads"): void {
         });
         assert.ok((await envoy.stat("cluster_manager.cds.update_success"))! > successBefore);
         const after = await xdsd.admin<{ nodes: { node: string; types: Record<string, { lastNack?: unknown }> }[] }>("/nodes");
-        assert.equal(after.json.nodes.find((n) => n.node === "cluster.local/node-ads")!.types.cds.lastNack, undefined);
+        assert.equal(after.json.nodes.find((n) => n.node === `cluster.local/node-${mode}`)!.types.cds.lastNack, undefined);
       });
 
       it("after xdsd restarts, Envoy reconnects and receives a cluster added afterwards", async () => {

@@ -109,6 +109,7 @@ test("a NACK is recorded for the node and the rejected content is not resent", a
   const nodeStatus = status.list().find((n) => n.node.endsWith(id))!;
   assert.equal(nodeStatus.types.eds.nacks, 1);
   assert.equal(nodeStatus.types.eds.lastNack?.message, "rejected by the test");
+  assert.deepEqual(nodeStatus.services, { "delta-ads": 1 }, "the node's stream is a delta ADS stream");
 });
 
 test("the resource bytes a delta stream gets are the bytes a SotW stream gets", async () => {

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { parse } from "yaml";
-import { loadConfigFile, parseConfig, renderBootstrap, type LoadedConfig } from "../../src/config/index.js";
+import { bootstrapModes, loadConfigFile, parseConfig, renderBootstrap, type BootstrapMode, type LoadedConfig } from "../../src/config/index.js";
 import { BadArgumentError } from "../../src/errors.js";
 import { BootstrapSchema, type Bootstrap } from "../../src/gen/envoy/config/bootstrap/v3/bootstrap_pb.js";
 import { Cluster_DiscoveryType } from "../../src/gen/envoy/config/cluster/v3/cluster_pb.js";
@@ -21,7 +21,7 @@ import { lines, repoFile } from "./config-helpers.js";
 
 const seed = loadConfigFile(repoFile("examples/seed.yaml"));
 
-function render(config: LoadedConfig, mode: "eds" | "ads", extra: { listenPort?: number; adminPort?: number; nodeCluster?: string; nodeId?: string } = {}) {
+function render(config: LoadedConfig, mode: BootstrapMode, extra: { listenPort?: number; adminPort?: number; nodeCluster?: string; nodeId?: string } = {}) {
   const yaml = renderBootstrap({
     config,
     nodeId: extra.nodeId ?? "envoy-1",
@@ -177,6 +177,15 @@ describe("bootstrap options", () => {
     assert.deepEqual(names("demo"), ["top"]);
   });
 
+  it("delta-ads mode: the same dynamic resources over ADS, and ADS speaks the incremental protocol", () => {
+    const { bootstrap } = render(seed, "delta-ads");
+    const ads = bootstrap.dynamicResources!.adsConfig!;
+    assert.equal(ads.apiType, ApiConfigSource_ApiType.DELTA_GRPC);
+    assert.equal(render(seed, "ads").bootstrap.dynamicResources!.adsConfig!.apiType, ApiConfigSource_ApiType.GRPC);
+    assert.equal(bootstrap.dynamicResources!.cdsConfig!.configSourceSpecifier.case, "ads");
+    assert.equal(bootstrap.dynamicResources!.ldsConfig!.configSourceSpecifier.case, "ads");
+  });
+
   it("resolves a host name for the xDS server with STRICT_DNS", () => {
     const yaml = renderBootstrap({ config: seed, nodeId: "n", nodeCluster: "c", xds: { host: "xdsd.internal", port: 18000 }, mode: "ads" });
     const bootstrap = fromJson(BootstrapSchema, parse(yaml) as JsonValue, { registry: envoyRegistry() });
@@ -210,7 +219,7 @@ describe("bootstraps pass `envoy --mode validate`", { skip: envoy ? false : "no 
       rmSync(dir, { recursive: true, force: true });
     }
   };
-  for (const mode of ["eds", "ads"] as const) it(`the seed, ${mode} mode`, () => validate(mode, render(seed, mode).yaml));
+  for (const mode of bootstrapModes) it(`the seed, ${mode} mode`, () => validate(mode, render(seed, mode).yaml));
 
   // eds mode puts the translated listeners and clusters in the bootstrap, so Envoy checks every short-form option.
   it("every short-form option and raw resources, eds mode", () => {

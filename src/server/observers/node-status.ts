@@ -22,6 +22,8 @@ export interface NodeStatus {
   nodeKey: string;
   userAgent?: string;
   streams: number;
+  /** Open streams by service (`ads`, `delta-ads`, `eds`…): which protocol and mode the node really uses. */
+  services: Record<string, number>;
   connectedAt: string;
   /** By short type name (`cds`, `eds`…). */
   types: Record<string, TypeStatus>;
@@ -44,12 +46,14 @@ export class NodeStatusTracker implements XdsServerEvents {
         nodeKey: stream.nodeKey ?? "",
         userAgent: [stream.node?.userAgentName, versionOf(stream)].filter(Boolean).join(" ") || undefined,
         streams: 0,
+        services: {},
         connectedAt: this.#now().toISOString(),
         types: {},
       };
       this.#nodes.set(id, status);
     }
     status.streams++;
+    status.services[stream.service] = (status.services[stream.service] ?? 0) + 1;
   }
 
   streamClosed(stream: StreamInfo): void {
@@ -57,7 +61,11 @@ export class NodeStatusTracker implements XdsServerEvents {
     const id = describeNode(stream.node);
     const status = this.#nodes.get(id);
     if (!status) return;
-    if (--status.streams <= 0) this.#nodes.delete(id);
+    if (--status.streams <= 0) {
+      this.#nodes.delete(id);
+      return;
+    }
+    if (--status.services[stream.service] <= 0) delete status.services[stream.service];
   }
 
   response(stream: StreamInfo, response: ResponseInfo): void {
