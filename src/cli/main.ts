@@ -15,10 +15,11 @@ const usage = `usage:
       LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.
   xdsd validate --config FILE [CONFIG LIMITS]
       Exit 0 if FILE is valid; else print every error with file:line:column and field path, exit 2.
-  xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads]
+  xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads|xds|delta]
                  [--listen-port PORT] [--admin-port PORT]
       Print an Envoy 1.40 bootstrap (YAML) for a node: eds = static listeners and routes from FILE with EDS
-      clusters (default); ads = everything over ADS; delta-ads = everything over incremental ADS. FILE defaults to examples/seed.yaml, --xds to 127.0.0.1:18000.
+      clusters (default); ads = everything over ADS; delta-ads = everything over incremental ADS; xds, delta =
+      one stream per type (the config must say config_source: grpc / delta-grpc). FILE defaults to examples/seed.yaml, --xds to 127.0.0.1:18000.
   Limits, each a positive whole number (docs/limits.md), with their defaults:
       serve, validate: ${limitFlagList(defaultConfigLimits, (k) => configLimitFlags[k])}
       serve only: ${limitFlagList(defaultTransportLimits, (k) => `--${kebab(k)}`)}`;

@@ -6,7 +6,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import type { Message } from "@bufbuild/protobuf";
 import { ConfigError, type ConfigIssue, type SourceLocation } from "../errors.js";
 import { TypeUrl } from "../resource/type-urls.js";
-import type { GroupConfig } from "./model.js";
+import type { ConfigSourceKind, GroupConfig } from "./model.js";
 import { decodeRawResource, type RawResource } from "./raw-resources.js";
 import { checkSchema } from "./schema.js";
 import { ConfigSource, formatPath, tooLargeMessage, type DocumentSource, type Path } from "./source.js";
@@ -32,6 +32,8 @@ export interface LoadedConfig {
   nodes: Map<string, ConfigResource[]>;
   /** Whether resource locations carry lines and columns (false when the fast reader read the text). */
   positioned: boolean;
+  /** Each group's `config_source` (the top level's under ""), for bootstraps that must match it. */
+  configSources: Map<string, ConfigSourceKind>;
 }
 
 export interface ParseOptions {
@@ -114,6 +116,7 @@ function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): 
     defaults: top ? translateGroup(source, top, cache) : [],
     nodes: new Map(nodeGroups.map((g) => [String(g.base[1]), translateGroup(source, g, cache)])),
     positioned: source instanceof ConfigSource,
+    configSources: new Map(groups.map((g) => [g.base.length === 0 ? "" : String(g.base[1]), (g.value as GroupConfig).config_source ?? "ads"])),
   };
 }
 
@@ -175,22 +178,24 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
   const out: ConfigResource[] = [];
   const config = group.value as GroupConfig;
   /** An entry's translation: from the cache when an entry with the same content was translated before. */
+  const fetchedFrom = config.config_source ?? "ads";
   const translated = <T>(kind: "cluster" | "listener", entry: unknown, translate: () => T): T => {
     if (!cache) return translate();
-    const key = contentKey(entry);
+    // The group's config source is part of what an entry translates to.
+    const key = fetchedFrom === "ads" ? contentKey(entry) : `${fetchedFrom}\u0000${contentKey(entry)}`;
     let value = cache.get<T>(kind, key);
     if (value === undefined) cache.set(kind, key, (value = translate()));
     return value;
   };
   (config.clusters ?? []).forEach((c, i) => {
     const location = source.locate([...group.base, "clusters", i]);
-    const { cluster, endpoints } = translated("cluster", c, () => translateCluster(c));
+    const { cluster, endpoints } = translated("cluster", c, () => translateCluster(c, fetchedFrom));
     out.push({ typeUrl: TypeUrl.Cluster, name: c.name, message: cluster, location });
     out.push({ typeUrl: TypeUrl.ClusterLoadAssignment, name: c.name, message: endpoints, location });
   });
   (config.listeners ?? []).forEach((l, i) => {
     const location = source.locate([...group.base, "listeners", i]);
-    const { listener, routes } = translated("listener", l, () => translateListener(l));
+    const { listener, routes } = translated("listener", l, () => translateListener(l, fetchedFrom));
     out.push({ typeUrl: TypeUrl.Listener, name: listener.name, message: listener, location });
     out.push({ typeUrl: TypeUrl.RouteConfiguration, name: routes.name, message: routes, location });
   });

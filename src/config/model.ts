@@ -58,11 +58,18 @@ export interface ListenerConfig {
 }
 
 /** The part of a config that one node group (or the top level) gets. */
+/** How a group's nodes fetch the resources that clusters and listeners refer to (schema: config_source). */
+export type ConfigSourceKind = "ads" | "grpc" | "delta-grpc";
+
 export interface GroupConfig {
   clusters?: ClusterConfig[];
   listeners?: ListenerConfig[];
   resources?: Record<string, unknown>[];
+  config_source?: ConfigSourceKind;
 }
+
+/** The static cluster through which a bootstrap reaches xdsd; config clusters must not use the name. */
+export const xdsClusterName = "xds_cluster";
 
 export interface FileConfig extends GroupConfig {
   nodes?: Record<string, GroupConfig>;

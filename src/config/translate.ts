@@ -4,7 +4,12 @@
 import { create, fromJson, type MessageInitShape } from "@bufbuild/protobuf";
 import { anyPack, DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
 import { Cluster_DiscoveryType, Cluster_LbPolicy, ClusterSchema, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
-import { ApiVersion, ConfigSourceSchema, type ConfigSource as EnvoyConfigSource } from "../gen/envoy/config/core/v3/config_source_pb.js";
+import {
+  ApiConfigSource_ApiType,
+  ApiVersion,
+  ConfigSourceSchema,
+  type ConfigSource as EnvoyConfigSource,
+} from "../gen/envoy/config/core/v3/config_source_pb.js";
 import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import {
   EndpointSchema,
@@ -27,7 +32,9 @@ import {
   defaultConnectTimeout,
   defaultListenerAddress,
   routeConfigNameOf,
+  xdsClusterName,
   type ClusterConfig,
+  type ConfigSourceKind,
   type EndpointConfig,
   type ListenerConfig,
   type LocalityConfig,
@@ -42,6 +49,27 @@ export const httpProtocolOptionsKey = "envoy.extensions.upstreams.http.v3.HttpPr
 /** `{ads: {}, resource_api_version: V3}`: the resource comes over the same ADS stream as its parent. */
 export function adsConfigSource(): EnvoyConfigSource {
   return create(ConfigSourceSchema, { configSourceSpecifier: { case: "ads", value: {} }, resourceApiVersion: ApiVersion.V3 });
+}
+
+/**
+ * Where a client fetches what a resource refers to (a cluster's endpoints, a listener's routes): the ADS stream, or
+ * a stream of its own per type to xdsd through the bootstrap's `xds_cluster` (state of the world or incremental).
+ * Envoy has no "same server, any stream" source for these (`self` is not implemented for them), so the choice is
+ * written into the resources, per node group.
+ */
+export function configSourceFor(kind: ConfigSourceKind = "ads"): EnvoyConfigSource {
+  if (kind === "ads") return adsConfigSource();
+  return create(ConfigSourceSchema, {
+    configSourceSpecifier: {
+      case: "apiConfigSource",
+      value: {
+        apiType: kind === "grpc" ? ApiConfigSource_ApiType.GRPC : ApiConfigSource_ApiType.DELTA_GRPC,
+        transportApiVersion: ApiVersion.V3,
+        grpcServices: [{ targetSpecifier: { case: "envoyGrpc", value: { clusterName: xdsClusterName } } }],
+      },
+    },
+    resourceApiVersion: ApiVersion.V3,
+  });
 }
 
 export function duration(text: string): Duration {
@@ -61,12 +89,12 @@ export function http2ProtocolOptions(): Cluster["typedExtensionProtocolOptions"]
   return { [httpProtocolOptionsKey]: anyPack(HttpProtocolOptionsSchema, options) };
 }
 
-export function translateCluster(config: ClusterConfig): { cluster: Cluster; endpoints: ClusterLoadAssignment } {
+export function translateCluster(config: ClusterConfig, source: ConfigSourceKind = "ads"): { cluster: Cluster; endpoints: ClusterLoadAssignment } {
   const cluster = create(ClusterSchema, {
     name: config.name,
     connectTimeout: duration(config.connect_timeout ?? defaultConnectTimeout),
     clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.EDS },
-    edsClusterConfig: { edsConfig: adsConfigSource() },
+    edsClusterConfig: { edsConfig: configSourceFor(source) },
     lbPolicy: Cluster_LbPolicy[config.lb_policy ?? "ROUND_ROBIN"],
     typedExtensionProtocolOptions: config.http2 ? http2ProtocolOptions() : {},
   });
@@ -125,8 +153,8 @@ function normalizeEndpoint(endpoint: EndpointConfig, clusterLocality: LocalityCo
   };
 }
 
-export function translateListener(config: ListenerConfig): { listener: Listener; routes: RouteConfiguration } {
-  const hcm = httpConnectionManager(config.name, routeConfigNameOf(config));
+export function translateListener(config: ListenerConfig, source: ConfigSourceKind = "ads"): { listener: Listener; routes: RouteConfiguration } {
+  const hcm = httpConnectionManager(config.name, routeConfigNameOf(config), source);
   const typedHcm = anyPack(HttpConnectionManagerSchema, hcm);
   const listener = config.grpc
     ? create(ListenerSchema, { name: config.name, apiListener: { apiListener: typedHcm } })
@@ -138,10 +166,10 @@ export function translateListener(config: ListenerConfig): { listener: Listener;
   return { listener, routes: translateRoutes(routeConfigNameOf(config), config.virtual_hosts) };
 }
 
-function httpConnectionManager(statPrefix: string, routeConfigName: string): HttpConnectionManager {
+function httpConnectionManager(statPrefix: string, routeConfigName: string, source: ConfigSourceKind): HttpConnectionManager {
   return create(HttpConnectionManagerSchema, {
     statPrefix,
-    routeSpecifier: { case: "rds", value: { routeConfigName, configSource: adsConfigSource() } },
+    routeSpecifier: { case: "rds", value: { routeConfigName, configSource: configSourceFor(source) } },
     // Envoy 1.39+ finds filters by typed_config type URL only, so the router must carry one; gRPC requires it last.
     httpFilters: [{ name: routerFilter, configType: { case: "typedConfig", value: anyPack(RouterSchema, create(RouterSchema)) } }],
   });

@@ -56,6 +56,18 @@ export class GroupChecker {
 
   /** All checks of a group, in document order; returns the issues found. */
   check(group: Obj, raw: readonly RawResource[]): ConfigIssue[] {
+    // gRPC clients fetch everything over their one ADS stream (gRFC A27: a config source must be `ads` or `self`).
+    const source = group.config_source;
+    if (typeof source === "string" && source !== "ads") {
+      for (const [i, l] of asArray(group.listeners).entries()) {
+        if (isObj(l) && l.grpc === true) {
+          this.issue(
+            [...this.base, "listeners", i, "grpc"],
+            `gRPC clients fetch over ADS only, but this group's config_source is ${source}; use config_source: ads`,
+          );
+        }
+      }
+    }
     for (const [i, c] of asArray(group.clusters).entries()) this.cluster(c, [...this.base, "clusters", i]);
     for (const [i, l] of asArray(group.listeners).entries()) this.listener(l, [...this.base, "listeners", i]);
     for (const r of raw) this.raw(r);

@@ -4,7 +4,9 @@
 //   eds: Envoy's listener and clusters are static (from `xdsd bootstrap --mode eds`), endpoints over the per-type
 //        EndpointDiscoveryService;
 //   ads: everything (LDS, RDS, CDS, EDS) over one ADS stream;
-//   delta-ads: the same over one incremental (delta) ADS stream (classic-delta-ads.test.ts).
+//   delta-ads: the same over one incremental (delta) ADS stream (classic-delta-ads.test.ts);
+//   xds, delta: everything dynamic, one stream per type, state of the world or incremental (classic-xds.test.ts,
+//        classic-delta.test.ts), the config saying `config_source: grpc` / `delta-grpc`.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { freePort, startEnvoy, type EnvoyHandle } from "../support/envoy.js";
@@ -12,7 +14,11 @@ import { countUpstreams } from "../support/http.js";
 import { startUpstream, type Upstream } from "../support/upstream.js";
 import { runXdsd, startXdsd, type XdsdHandle } from "../support/xdsd.js";
 
+type Mode = "eds" | "ads" | "delta-ads" | "xds" | "delta";
+
 interface ScenarioConfig {
+  /** The top level's config_source (per-type stream modes). */
+  configSource?: string;
   nginx: Upstream[];
   httpd: Upstream[];
   listenerPort: number;
@@ -27,7 +33,7 @@ interface ScenarioConfig {
 const endpointList = (ups: Upstream[]) => `[${ups.map((u) => `"${u.address}:${u.port}"`).join(", ")}]`;
 
 function configText(c: ScenarioConfig): string {
-  return `clusters:
+  return `${c.configSource ? `config_source: ${c.configSource}\n` : ""}clusters:
   - name: nginx_cluster
     connect_timeout: 0.25s
     endpoints: ${endpointList(c.nginx)}
@@ -47,8 +53,9 @@ ${c.extraHostCluster ? `      - {name: extra_service, domains: ["extra.local"], 
 /** Tallies `n` requests for `host` into upstream name → count. */
 const tally = async (port: number, host: string, n = 20) => Object.fromEntries(await countUpstreams(`http://127.0.0.1:${port}/`, host, n));
 
-export function classicScenario(mode: "eds" | "ads" | "delta-ads"): void {
-  const overAds = mode !== "eds";
+export function classicScenario(mode: Mode): void {
+  const overAds = mode === "ads" || mode === "delta-ads";
+  const dynamic = mode !== "eds";
   describe(`classic two-cluster scenario, ${mode} mode, real Envoy`, () => {
     let xdsd: XdsdHandle;
     let envoy: EnvoyHandle;
@@ -58,7 +65,7 @@ export function classicScenario(mode: "eds" | "ads" | "delta-ads"): void {
     before(async () => {
       for (const name of ["nginx-1", "nginx-2", "nginx-3", "httpd-1", "httpd-2", "extra-1"]) upstreams.push(await startUpstream(name));
       const [n1, n2, , h1, h2] = upstreams;
-      config = { nginx: [n1, n2], httpd: [h1, h2], listenerPort: await freePort() };
+      config = { nginx: [n1, n2], httpd: [h1, h2], listenerPort: await freePort(), configSource: { xds: "grpc", delta: "delta-grpc" }[mode as string] };
       // Debug level: the NACK test counts the responses xdsd logs.
       xdsd = await startXdsd(configText(config), { args: ["--log-level", "debug"] });
       const adminPort = await freePort();
@@ -105,7 +112,7 @@ export function classicScenario(mode: "eds" | "ads" | "delta-ads"): void {
       assert.ok((await envoy.stat("cluster.nginx_cluster.update_success"))! >= 1);
       // Only ADS streams feed the control_plane.* stats.
       if (overAds) assert.equal(await envoy.stat("control_plane.connected_state"), 1);
-      const dump = JSON.stringify(await envoy.configDump(overAds ? "dynamic_active_clusters" : "static_clusters"));
+      const dump = JSON.stringify(await envoy.configDump(dynamic ? "dynamic_active_clusters" : "static_clusters"));
       assert.match(dump, /nginx_cluster/);
       assert.match(dump, /httpd_cluster/);
       const nodes = await xdsd.admin<{ nodes: { node: string; services: Record<string, number>; types: Record<string, { ackedVersion?: string }> }[] }>(
@@ -114,7 +121,9 @@ export function classicScenario(mode: "eds" | "ads" | "delta-ads"): void {
       const me = nodes.json.nodes.find((n) => n.node === `cluster.local/node-${mode}`);
       assert.ok(me?.types.eds.ackedVersion, "xdsd saw Envoy ACK the endpoints");
       // The protocol really used, as xdsd saw Envoy's streams: one ADS stream of the mode's kind, or per-type EDS.
-      assert.deepEqual(me?.services, { eds: { eds: 1 }, ads: { ads: 1 }, "delta-ads": { "delta-ads": 1 } }[mode]);
+      // Without ADS, Envoy 1.40 opens one EDS stream per EDS cluster (two here), and one stream for each other type.
+      const perType = (prefix: string) => ({ [`${prefix}cds`]: 1, [`${prefix}eds`]: 2, [`${prefix}lds`]: 1, [`${prefix}rds`]: 1 });
+      assert.deepEqual(me?.services, { eds: { eds: 1 }, ads: { ads: 1 }, "delta-ads": { "delta-ads": 1 }, xds: perType(""), delta: perType("delta-") }[mode]);
     });
 
     it("stops sending traffic to a dropped endpoint within 2 s, without restarting Envoy", async () => {

@@ -20,6 +20,12 @@ import { envoyRegistry } from "../../src/resource/proto-registry.js";
 import { lines, repoFile } from "./config-helpers.js";
 
 const seed = loadConfigFile(repoFile("examples/seed.yaml"));
+/** The seed as a node of each mode needs it: config_source grpc / delta-grpc for the per-type stream modes. */
+function seedFor(mode: BootstrapMode): LoadedConfig {
+  const source = mode === "xds" ? "grpc" : mode === "delta" ? "delta-grpc" : undefined;
+  if (!source) return seed;
+  return parseConfig(`config_source: ${source}\n${readFileSync(repoFile("examples/seed.yaml"), "utf8")}`, "seed.yaml");
+}
 
 function render(config: LoadedConfig, mode: BootstrapMode, extra: { listenPort?: number; adminPort?: number; nodeCluster?: string; nodeId?: string } = {}) {
   const yaml = renderBootstrap({
@@ -186,6 +192,22 @@ describe("bootstrap options", () => {
     assert.equal(bootstrap.dynamicResources!.ldsConfig!.configSourceSpecifier.case, "ads");
   });
 
+  it("xds and delta modes: one stream per type, and the node's group must fetch its endpoints and routes the same way", () => {
+    for (const [mode, source, apiType] of [
+      ["xds", "grpc", ApiConfigSource_ApiType.GRPC],
+      ["delta", "delta-grpc", ApiConfigSource_ApiType.DELTA_GRPC],
+    ] as const) {
+      const { bootstrap } = render(seedFor(mode), mode);
+      assert.equal(bootstrap.dynamicResources!.adsConfig, undefined, "no ADS");
+      for (const c of [bootstrap.dynamicResources!.cdsConfig!, bootstrap.dynamicResources!.ldsConfig!]) {
+        assert.equal(c.configSourceSpecifier.case, "apiConfigSource");
+        assert.equal(c.configSourceSpecifier.case === "apiConfigSource" && c.configSourceSpecifier.value.apiType, apiType);
+      }
+      assert.throws(() => render(seed, mode), /--mode .* needs the node's config to say config_source: .*, but the top level of .* has ads/);
+      assert.equal(seedFor(mode).configSources.get(""), source);
+    }
+  });
+
   it("resolves a host name for the xDS server with STRICT_DNS", () => {
     const yaml = renderBootstrap({ config: seed, nodeId: "n", nodeCluster: "c", xds: { host: "xdsd.internal", port: 18000 }, mode: "ads" });
     const bootstrap = fromJson(BootstrapSchema, parse(yaml) as JsonValue, { registry: envoyRegistry() });
@@ -219,7 +241,7 @@ describe("bootstraps pass `envoy --mode validate`", { skip: envoy ? false : "no 
       rmSync(dir, { recursive: true, force: true });
     }
   };
-  for (const mode of bootstrapModes) it(`the seed, ${mode} mode`, () => validate(mode, render(seed, mode).yaml));
+  for (const mode of bootstrapModes) it(`the seed, ${mode} mode`, () => validate(mode, render(seedFor(mode), mode).yaml));
 
   // eds mode puts the translated listeners and clusters in the bootstrap, so Envoy checks every short-form option.
   it("every short-form option and raw resources, eds mode", () => {

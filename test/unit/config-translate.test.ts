@@ -5,7 +5,8 @@ import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { toJson } from "@bufbuild/protobuf";
 import { loadConfigFile, parseConfig, type ConfigResource } from "../../src/config/index.js";
 import { Cluster_DiscoveryType, Cluster_LbPolicy, type Cluster } from "../../src/gen/envoy/config/cluster/v3/cluster_pb.js";
-import { ApiVersion } from "../../src/gen/envoy/config/core/v3/config_source_pb.js";
+import { ApiConfigSource_ApiType, ApiVersion, type ApiConfigSource } from "../../src/gen/envoy/config/core/v3/config_source_pb.js";
+import { ConfigError } from "../../src/errors.js";
 import type { ClusterLoadAssignment } from "../../src/gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import type { Listener } from "../../src/gen/envoy/config/listener/v3/listener_pb.js";
 import type { RouteConfiguration } from "../../src/gen/envoy/config/route/v3/route_pb.js";
@@ -268,6 +269,70 @@ describe("short-form options", () => {
         ["a", "2s"],
         ["b", "2s"],
       ],
+    );
+  });
+});
+
+describe("config_source", () => {
+  const text = (source: string) =>
+    lines(
+      `config_source: ${source}`,
+      "clusters:",
+      '  - {name: a, endpoints: ["10.0.0.1:80"]}',
+      "listeners:",
+      "  - {name: l, port: 10000, virtual_hosts: [{name: v, domains: ['*'], routes: [{prefix: /, cluster: a}]}]}",
+    );
+  const sources = (source: string) => {
+    const config = parseConfig(text(source), "s.yaml");
+    const cluster = config.defaults.find((r) => r.typeUrl === TypeUrl.Cluster)!.message as Cluster;
+    const listener = config.defaults.find((r) => r.typeUrl === TypeUrl.Listener)!.message as Listener;
+    const filter = listener.filterChains[0].filters[0];
+    const hcm = filter.configType.case === "typedConfig" ? anyUnpack(filter.configType.value, HttpConnectionManagerSchema)! : undefined;
+    const rds = hcm?.routeSpecifier.case === "rds" ? hcm.routeSpecifier.value.configSource : undefined;
+    return [cluster.edsClusterConfig!.edsConfig!, rds!];
+  };
+
+  it("ads (the default) sends clusters and listeners to the ADS stream for their endpoints and routes", () => {
+    for (const s of sources("ads")) assert.equal(s.configSourceSpecifier.case, "ads");
+  });
+
+  it("grpc and delta-grpc send them to a per-type stream to xdsd through xds_cluster, of that protocol", () => {
+    for (const [source, apiType] of [
+      ["grpc", ApiConfigSource_ApiType.GRPC],
+      ["delta-grpc", ApiConfigSource_ApiType.DELTA_GRPC],
+    ] as const) {
+      for (const s of sources(source)) {
+        assert.equal(s.configSourceSpecifier.case, "apiConfigSource");
+        const api = s.configSourceSpecifier.value as ApiConfigSource;
+        assert.equal(api.apiType, apiType);
+        assert.equal(api.transportApiVersion, ApiVersion.V3);
+        assert.deepEqual(
+          api.grpcServices.map((g) => g.targetSpecifier.case === "envoyGrpc" && g.targetSpecifier.value.clusterName),
+          ["xds_cluster"],
+        );
+      }
+    }
+  });
+
+  it("a gRPC listener in a group that does not fetch over ADS is refused where it says grpc", () => {
+    const bad = lines(
+      "config_source: grpc",
+      "clusters: [{name: a, endpoints: []}]",
+      "listeners:",
+      "  - {name: echo.test, grpc: true, virtual_hosts: [{name: v, domains: ['*'], routes: [{prefix: '', cluster: a}]}]}",
+    );
+    assert.throws(
+      () => parseConfig(bad, "g.yaml"),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.issues.length === 1 &&
+        e.issues[0].location.line === 4 &&
+        e.issues[0].location.path === "listeners[0].grpc" &&
+        /gRPC clients fetch over ADS only/.test(e.issues[0].message),
+    );
+    assert.throws(
+      () => parseConfig(lines("config_source: rest"), "r.yaml"),
+      (e: unknown) => e instanceof ConfigError && /must be one of: ads, grpc, delta-grpc/.test(e.issues[0].message),
     );
   });
 });
