@@ -19,6 +19,8 @@ const count = (v: number) => v.toFixed(0);
 const ratio = (v: number) => v.toFixed(2);
 const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
 const hasUpdates = (s: Scenario) => s.fixture.steps > 0;
+/** Updates the server took (open loop: a server may leave some unanswered); the per-update figures divide by these. */
+const taken = (r: RunResult) => Math.max(1, (r.updates?.count ?? 0) - (r.updates?.notTaken ?? 0));
 const anomalies = (r: RunResult) => {
   const a = r.loadgen?.anomalies as Record<string, number> | undefined;
   return a ? Object.values(a).reduce((x, y) => x + y, 0) : undefined;
@@ -41,8 +43,8 @@ export const figures: Figure[] = [
     format: count,
     when: (s) => s.pacing.mode === "rate",
   },
-  { label: "server CPU per update (ms)", get: (r) => (r.updates ? r.updates.serverCpuSPerUpdate * 1000 : undefined), format: ms, when: hasUpdates },
-  { label: "bytes on the wire per update (kB)", get: (r) => r.updates?.bytesPerUpdate, format: kb, when: hasUpdates },
+  { label: "server CPU per update (ms)", get: (r) => (r.updates ? (r.updates.serverCpuS * 1000) / taken(r) : undefined), format: ms, when: hasUpdates },
+  { label: "bytes on the wire per update (kB)", get: (r) => (r.updates ? r.updates.bytesReceived / taken(r) : undefined), format: kb, when: hasUpdates },
   { label: "event-loop delay p99, updates (ms)", get: (r) => r.updates?.serverEventLoopDelayP99Ms, format: ms, when: hasUpdates },
   { label: "event-loop delay max, updates (ms)", get: (r) => r.updates?.serverEventLoopDelayMaxMs, format: ms, when: hasUpdates },
   { label: "offered update rate (/s)", get: (r) => r.updates?.offeredRatePerS, format: (v) => v.toFixed(2), when: (s) => s.pacing.mode === "rate" },

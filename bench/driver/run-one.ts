@@ -106,6 +106,7 @@ export interface RunResult {
     /** Updates whose POST /step was not answered within the update timeout. */
     notTaken: number;
     serverCpuS: number;
+    /** Server CPU over the phase / updates it took (POST /step answered). */
     serverCpuSPerUpdate: number;
     bytesReceived: number;
     bytesPerUpdate: number;
@@ -374,6 +375,7 @@ async function updates(
   const serverStats = await controlRequest<Json>(serverControl, "GET", "/stats");
   // In sequential pacing the settle pauses are idle time for both sides; the CPU share is over the whole phase.
   const conv = samples.map((s) => s.convergenceMs).filter((x) => Number.isFinite(x));
+  const taken = Math.max(1, samples.filter((s) => !s.notTaken).length);
   const bytes = after.bytesReceived - before.bytesReceived;
   const wallS = (end - start) / 1000;
   return {
@@ -384,9 +386,10 @@ async function updates(
     timedOut: samples.filter((s) => s.timedOut).length,
     notTaken: samples.filter((s) => s.notTaken).length,
     serverCpuS: cpuS,
-    serverCpuSPerUpdate: cpuS / samples.length,
+    // Per update the server took: CPU spent on updates it never took is spent on the ones it did.
+    serverCpuSPerUpdate: cpuS / taken,
     bytesReceived: bytes,
-    bytesPerUpdate: bytes / samples.length,
+    bytesPerUpdate: bytes / taken,
     wallS,
     offeredRatePerS: samples.length > 1 ? (samples.length - 1) / ((samples[samples.length - 1].t0 - samples[0].t0) / 1000) : NaN,
     sustainedRatePerS: sustainedRate(samples),

@@ -1,0 +1,34 @@
+// Renders the tables of bench results again from their raw JSON (build/bench/results-*.json), with the report as it
+// is now: `node dist/bench/report-again.js FILE.json...` (after `npm run build`). Prints markdown.
+import { readFileSync } from "node:fs";
+import { markdown } from "./driver/report.js";
+import type { RunResult, ServerSpec } from "./driver/run-one.js";
+import { scenarios, type ScenarioId } from "./scenarios.js";
+
+for (const file of process.argv.slice(2)) {
+  const raw = JSON.parse(readFileSync(file, "utf8")) as {
+    scenario: ScenarioId;
+    command: string;
+    startedAt: string;
+    clients: number;
+    steps: number;
+    runs: number;
+    servers: ServerSpec[];
+    goArgs: string;
+    machine: { cpus: number; model: string; kernel: string; node: string };
+    results: RunResult[];
+  };
+  const scenario = scenarios[raw.scenario];
+  const header =
+    `\`${raw.command}\` — ${raw.runs} run(s), ${raw.clients} clients, ${raw.steps} updates, median (min–max); ${raw.startedAt}, ` +
+    `${raw.machine.cpus}× ${raw.machine.model}, Linux ${raw.machine.kernel}, Node ${raw.machine.node}; server pinned to CPU 0, generator to CPU 1` +
+    (raw.servers.some((s) => s.id === "go") ? `; go-control-plane run with ${raw.goArgs || "no flags"}.` : ".");
+  console.log(
+    `${markdown(
+      scenario,
+      raw.results,
+      raw.servers.map((s) => s.id),
+      header,
+    )}\n`,
+  );
+}
