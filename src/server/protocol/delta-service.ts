@@ -6,22 +6,14 @@ import { type DeltaDiscoveryRequest, DeltaDiscoveryRequestSchema } from "../../g
 import { resourceTypes } from "../../resource/types.js";
 import type { XdsService } from "../service-table.js";
 import { DeltaStream } from "./delta-stream.js";
+import { streamOptionsOf } from "./typed-stream.js";
 
 function deltaService(path: string, label: string, fixedTypeUrl?: string): XdsService<DeltaDiscoveryRequest> {
   return {
     path,
     label,
     decoder: () => (message) => fromBinary(DeltaDiscoveryRequestSchema, message),
-    start: (context, info, send) =>
-      new DeltaStream({
-        source: context.source,
-        info,
-        events: context.events,
-        fixedTypeUrl,
-        controlPlaneId: context.controlPlaneId,
-        schedulePush: context.schedulePush,
-        send,
-      }),
+    start: (context, info, send) => new DeltaStream(streamOptionsOf(context, info, send, fixedTypeUrl)),
   };
 }
 

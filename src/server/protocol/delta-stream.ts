@@ -19,27 +19,16 @@
 //   named by routes) waits until those types have been pushed the same snapshot and acknowledged it.
 // - The first request of a wildcard subscription with nothing held is answered even when there is nothing to send,
 //   so that a starting Envoy does not wait for its initial fetch timeout.
-import type { SnapshotSource } from "../../cache/snapshot-cache.js";
 import type { Snapshot } from "../../cache/snapshot.js";
 import type { DeltaDiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { EncodedResource } from "../../resource/encoded-resource.js";
-import { byPushOrder, findResourceType, type ResourceType } from "../../resource/types.js";
+import type { ResourceType } from "../../resource/types.js";
 import { ClientTypeState, sentVersionsOf, subscribedResources } from "../client-state.js";
-import { NodeWatch } from "../node-watch.js";
-import type { StreamInfo, XdsServerEvents } from "../observers/events.js";
 import { DeltaSubscription } from "../subscription.js";
 import { type DeltaResponse, encodeDeltaNonceField, sharedDeltaBody } from "./delta-response.js";
+import { TypedStream, type TypedStreamOptions } from "./typed-stream.js";
 
-export interface DeltaStreamOptions {
-  source: SnapshotSource;
-  info: StreamInfo;
-  send(response: DeltaResponse): void;
-  events?: XdsServerEvents;
-  /** Set for a per-type service (`DeltaClusters`…): requests may leave `type_url` empty; other types are not served. */
-  fixedTypeUrl?: string;
-  controlPlaneId?: string;
-  schedulePush?: (push: () => void) => void;
-}
+export type DeltaStreamOptions = TypedStreamOptions<DeltaResponse>;
 
 class DeltaTypeState extends ClientTypeState<DeltaSubscription> {
   /** Subscribed names the server does not have and has told the client so (in `removed_resources`). */
@@ -51,60 +40,18 @@ class DeltaTypeState extends ClientTypeState<DeltaSubscription> {
   }
 }
 
-export class DeltaStream {
-  readonly #o: DeltaStreamOptions;
-  readonly #types = new Map<string, DeltaTypeState>();
-  readonly #node: NodeWatch;
-  #nonceCounter = 0;
-  #closed = false;
-
-  constructor(options: DeltaStreamOptions) {
-    this.#o = options;
-    this.#node = new NodeWatch(options.source, options.info, () => this.pushAll(), options.schedulePush, options.events);
-  }
-
-  get info(): StreamInfo {
-    return this.#o.info;
+export class DeltaStream extends TypedStream<DeltaTypeState, DeltaDiscoveryRequest, DeltaResponse> {
+  protected newState(type: ResourceType): DeltaTypeState {
+    return new DeltaTypeState(type);
   }
 
   handleRequest(req: DeltaDiscoveryRequest): void {
-    if (this.#closed) return;
-    const info = this.#o.info;
-    this.#node.identify(req.node);
-    const events = this.#o.events;
-    events?.request?.(info, req);
-
-    const typeUrl = req.typeUrl || this.#o.fixedTypeUrl || "";
-    const type = findResourceType(typeUrl);
-    if (!type || (this.#o.fixedTypeUrl && type.typeUrl !== this.#o.fixedTypeUrl)) {
-      events?.ignored?.(info, req, type ? `type ${typeUrl} is not served on this service` : `unknown type "${typeUrl}"`);
-      return;
-    }
-    let state = this.#types.get(type.typeUrl);
-    const first = !state;
-    if (!state) this.#types.set(type.typeUrl, (state = new DeltaTypeState(type)));
-
-    if (req.responseNonce !== "") {
-      if (req.responseNonce === state.nonce && state.awaitingReply) {
-        state.awaitingReply = false;
-        if (req.errorDetail) {
-          state.rejectedVersion = state.sentVersionInfo;
-          events?.nack?.(info, {
-            typeUrl: type.typeUrl,
-            versionInfo: "",
-            nonce: req.responseNonce,
-            rejectedVersion: state.sentVersionInfo,
-            code: req.errorDetail.code,
-            message: req.errorDetail.message,
-          });
-        } else {
-          state.rejectedVersion = undefined;
-          events?.ack?.(info, type.typeUrl, state.sentVersionInfo, req.responseNonce);
-        }
-      } else {
-        // Stale: the client will answer the newer response. Its subscription changes still apply (checklist F.28).
-        events?.ignored?.(info, req, `stale nonce ${req.responseNonce} (latest is ${state.nonce || "none"}); subscription changes applied`);
-      }
+    const begun = this.begin(req);
+    if (!begun) return;
+    const { state, first } = begun;
+    if (this.settleReply(state, req, state.sentVersionInfo, "") === "stale") {
+      // The client will answer the newer response. Its subscription changes still apply (checklist F.28).
+      this.o.events?.ignored?.(this.o.info, req, `stale nonce ${req.responseNonce} (latest is ${state.nonce || "none"}); subscription changes applied`);
     }
 
     const initial = first ? Object.entries(req.initialResourceVersions) : [];
@@ -125,23 +72,8 @@ export class DeltaStream {
     // Anything subscribed or unsubscribed may now need sending: compare with what the client holds.
     if (changed || first || subscribed.length > 0 || unsubscribed.length > 0) state.synced = undefined;
 
-    this.#respond(state);
-    this.#releaseRemovals();
-  }
-
-  /** The cache published a new snapshot for this stream's node: push what changed, in ADS order. */
-  pushAll(): void {
-    if (this.#closed) return;
-    for (const typeUrl of byPushOrder(this.#types.keys())) this.#respond(this.#types.get(typeUrl)!);
-    this.#releaseRemovals();
-  }
-
-  close(reason: string): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#node.close();
-    this.#types.clear();
-    this.#o.events?.streamClosed?.(this.#o.info, reason);
+    this.respond(state);
+    this.releaseRemovals();
   }
 
   /** Per type: the subscription, what the client holds, and where the exchange stands (for status and tests). */
@@ -153,7 +85,7 @@ export class DeltaStream {
     names: string[];
     held: Record<string, string>;
   }[] {
-    return [...this.#types.values()].map((s) => ({
+    return [...this.types.values()].map((s) => ({
       typeUrl: s.type.typeUrl,
       nonce: s.nonce,
       awaitingReply: s.awaitingReply,
@@ -164,9 +96,9 @@ export class DeltaStream {
   }
 
   /** `delayRemovals`: make before break, as in sotw-stream.ts (a removal waits for the types that use it). */
-  #respond(state: DeltaTypeState, delayRemovals = true): void {
+  protected respond(state: DeltaTypeState, delayRemovals = true): void {
     if (state.awaitingReply) return; // recomputed from the latest snapshot when the reply arrives
-    const snapshot = this.#o.source.snapshotFor(this.#o.info.nodeKey!);
+    const snapshot = this.o.source.snapshotFor(this.o.info.nodeKey!);
     if (!snapshot) return;
     if (!state.mustAnswer && state.synced === snapshot) return;
     const { type, subscription } = state;
@@ -175,7 +107,7 @@ export class DeltaStream {
     state.synced = snapshot;
     let withheld = false;
     let removing = removed;
-    if (delayRemovals && removed.length > 0 && type.usedBy?.some((t) => this.#types.has(t))) {
+    if (delayRemovals && removed.length > 0 && this.usersServed(state)) {
       // Names the client holds stay held for now; absent names it never had can be told at once.
       removing = removed.filter((name) => !state.sent.has(name));
       withheld = removing.length < removed.length;
@@ -193,8 +125,8 @@ export class DeltaStream {
             .map((r) => r.name)
             .sort()
             .join("\u0000")}\u0001${[...removing].sort().join("\u0000")}`;
-    const body = sharedDeltaBody(snapshot, type.typeUrl, versionInfo, resources, removing, contentKey, this.#o.controlPlaneId);
-    const nonce = `${this.#o.info.id.toString(36)}-${(++this.#nonceCounter).toString(36)}`;
+    const body = sharedDeltaBody(snapshot, type.typeUrl, versionInfo, resources, removing, contentKey, this.o.controlPlaneId);
+    const nonce = this.nextNonce();
 
     state.nonce = nonce;
     state.awaitingReply = true;
@@ -209,8 +141,8 @@ export class DeltaStream {
     }
 
     const response: DeltaResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources, removed: removing, body, nonceField: encodeDeltaNonceField(nonce) };
-    this.#o.send(response);
-    this.#o.events?.response?.(this.#o.info, response);
+    this.o.send(response);
+    this.o.events?.response?.(this.o.info, response);
   }
 
   /**
@@ -243,21 +175,5 @@ export class DeltaStream {
       for (const name of state.sent.keys()) if (!present.has(name) && !removed.includes(name)) removed.push(name);
     }
     return { resources, removed, all: false };
-  }
-
-  /** Sends the withheld removals of types whose users have all settled on the latest snapshot. */
-  #releaseRemovals(): void {
-    const snapshot = this.#o.info.nodeKey === undefined ? undefined : this.#o.source.snapshotFor(this.#o.info.nodeKey);
-    if (!snapshot) return;
-    for (const state of this.#types.values()) {
-      if (!state.retaining || state.awaitingReply) continue;
-      const usersSettled = [...this.#types.values()].every(
-        (other) => !state.type.usedBy?.includes(other.type.typeUrl) || (!other.awaitingReply && other.synced === snapshot),
-      );
-      if (!usersSettled) continue;
-      state.retaining = false;
-      state.synced = undefined; // compare with what the client holds, the withheld names included
-      this.#respond(state, false);
-    }
   }
 }

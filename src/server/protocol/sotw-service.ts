@@ -5,6 +5,7 @@ import { resourceTypes } from "../../resource/types.js";
 import { RequestDecoder } from "../decoding/request-decoder.js";
 import type { XdsService } from "../service-table.js";
 import { SotwStream } from "./sotw-stream.js";
+import { streamOptionsOf } from "./typed-stream.js";
 
 function sotwService(path: string, label: string, fixedTypeUrl?: string): XdsService<DiscoveryRequest> {
   return {
@@ -14,16 +15,7 @@ function sotwService(path: string, label: string, fixedTypeUrl?: string): XdsSer
       const decoder = new RequestDecoder(names);
       return (message) => decoder.decode(message);
     },
-    start: (context, info, send) =>
-      new SotwStream({
-        source: context.source,
-        info,
-        events: context.events,
-        fixedTypeUrl,
-        controlPlaneId: context.controlPlaneId,
-        schedulePush: context.schedulePush,
-        send,
-      }),
+    start: (context, info, send) => new SotwStream(streamOptionsOf(context, info, send, fixedTypeUrl)),
   };
 }
 

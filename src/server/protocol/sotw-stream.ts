@@ -17,81 +17,32 @@
 // - The first request for a type on a stream is always answered with everything subscribed; nonces and ACK state
 //   never survive a reconnect.
 import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
-import type { SnapshotSource } from "../../cache/snapshot-cache.js";
 import { versionOfSet, type Snapshot } from "../../cache/snapshot.js";
 import type { EncodedResource } from "../../resource/encoded-resource.js";
-import { byPushOrder, findResourceType } from "../../resource/types.js";
+import type { ResourceType } from "../../resource/types.js";
 import { ClientTypeState, sentVersionsOf, subscribedResources } from "../client-state.js";
 import { memoOf } from "../snapshot-memo.js";
-import { NodeWatch } from "../node-watch.js";
 import { Subscription } from "../subscription.js";
 import { encodeNonceField, sharedResponseBody, type SotwResponse } from "./sotw-response.js";
-import type { StreamInfo, XdsServerEvents } from "../observers/events.js";
+import { TypedStream, type TypedStreamOptions } from "./typed-stream.js";
 
-export interface SotwStreamOptions {
-  source: SnapshotSource;
-  info: StreamInfo;
-  send(response: SotwResponse): void;
-  events?: XdsServerEvents;
-  /** Set for a per-type service: requests may leave `type_url` empty, and other types are not served. */
-  fixedTypeUrl?: string;
-  controlPlaneId?: string;
-  /** Runs a snapshot push; default at once. The server passes a PushScheduler's, to spread big fan-outs. */
-  schedulePush?: (push: () => void) => void;
-}
+export type SotwStreamOptions = TypedStreamOptions<SotwResponse>;
 
-export class SotwStream {
-  readonly #o: SotwStreamOptions;
-  readonly #types = new Map<string, ClientTypeState<Subscription>>();
-  readonly #node: NodeWatch;
-  #nonceCounter = 0;
-  #closed = false;
+type SotwTypeState = ClientTypeState<Subscription>;
 
-  constructor(options: SotwStreamOptions) {
-    this.#o = options;
-    this.#node = new NodeWatch(options.source, options.info, () => this.pushAll(), options.schedulePush, options.events);
-  }
-
-  get info(): StreamInfo {
-    return this.#o.info;
+export class SotwStream extends TypedStream<SotwTypeState, DiscoveryRequest, SotwResponse> {
+  protected newState(type: ResourceType): SotwTypeState {
+    return new ClientTypeState(type, new Subscription(type.wildcardByDefault));
   }
 
   handleRequest(req: DiscoveryRequest): void {
-    if (this.#closed) return;
-    const info = this.#o.info;
-    this.#node.identify(req.node);
-    const events = this.#o.events;
-    events?.request?.(info, req);
-
-    const typeUrl = req.typeUrl || this.#o.fixedTypeUrl || "";
-    const type = findResourceType(typeUrl);
-    if (!type || (this.#o.fixedTypeUrl && type.typeUrl !== this.#o.fixedTypeUrl)) {
-      events?.ignored?.(info, req, type ? `type ${typeUrl} is not served on this service` : `unknown type "${typeUrl}"`);
+    const begun = this.begin(req);
+    if (!begun) return;
+    const { state } = begun;
+    const { type } = state;
+    if (this.settleReply(state, req, req.versionInfo, req.versionInfo) === "stale") {
+      this.o.events?.ignored?.(this.o.info, req, `stale nonce ${req.responseNonce} (latest is ${state.nonce})`);
       return;
-    }
-    let state = this.#types.get(type.typeUrl);
-    if (!state) this.#types.set(type.typeUrl, (state = new ClientTypeState(type, new Subscription(type.wildcardByDefault))));
-
-    if (req.responseNonce !== "" && state.nonce !== "" && req.responseNonce !== state.nonce) {
-      events?.ignored?.(info, req, `stale nonce ${req.responseNonce} (latest is ${state.nonce})`);
-      return;
-    }
-    if (req.responseNonce !== "" && req.responseNonce === state.nonce && state.awaitingReply) {
-      state.awaitingReply = false;
-      if (req.errorDetail) {
-        state.rejectedVersion = state.sentVersionInfo;
-        events?.nack?.(info, {
-          typeUrl: type.typeUrl,
-          versionInfo: req.versionInfo,
-          nonce: req.responseNonce,
-          rejectedVersion: state.sentVersionInfo,
-          code: req.errorDetail.code,
-          message: req.errorDetail.message,
-        });
-      } else {
-        state.rejectedVersion = undefined;
-        events?.ack?.(info, type.typeUrl, req.versionInfo, req.responseNonce);
-      }
     }
 
     // Envoy 1.40 re-sends its LDS/CDS wildcard subscription after a reconnect as an empty list (checked against the
@@ -108,23 +59,8 @@ export class SotwStream {
       state.synced = undefined;
     }
 
-    this.#respond(state);
-    this.#releaseRemovals();
-  }
-
-  /** The cache published a new snapshot for this stream's node: push what changed, in ADS order. */
-  pushAll(): void {
-    if (this.#closed) return;
-    for (const typeUrl of byPushOrder(this.#types.keys())) this.#respond(this.#types.get(typeUrl)!);
-    this.#releaseRemovals();
-  }
-
-  close(reason: string): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#node.close();
-    this.#types.clear();
-    this.#o.events?.streamClosed?.(this.#o.info, reason);
+    this.respond(state);
+    this.releaseRemovals();
   }
 
   /** What the stream has sent and had acknowledged, per type (for status and tests). */
@@ -137,7 +73,7 @@ export class SotwStream {
     names: string[];
     wildcard: boolean;
   }[] {
-    return [...this.#types.values()].map((s) => ({
+    return [...this.types.values()].map((s) => ({
       typeUrl: s.type.typeUrl,
       nonce: s.nonce,
       awaitingReply: s.awaitingReply,
@@ -155,9 +91,9 @@ export class SotwStream {
    * #releaseRemovals once the types that use them (ResourceType.usedBy) have been pushed the same snapshot and
    * have acknowledged it.
    */
-  #respond(state: ClientTypeState, delayRemovals = true): void {
+  protected respond(state: SotwTypeState, delayRemovals = true): void {
     if (state.awaitingReply) return; // recomputed from the latest snapshot when the reply arrives
-    const snapshot = this.#o.source.snapshotFor(this.#o.info.nodeKey!);
+    const snapshot = this.o.source.snapshotFor(this.o.info.nodeKey!);
     if (!snapshot) return; // remembered: the watch answers when a snapshot is published
     const { type, subscription } = state;
     if (!state.mustAnswer && state.synced === snapshot) return;
@@ -191,8 +127,8 @@ export class SotwStream {
       state.mustAnswer = false;
       return;
     }
-    const body = sharedResponseBody(snapshot, type.typeUrl, versionInfo, payload, contentKey, { controlPlaneId: this.#o.controlPlaneId });
-    const nonce = `${this.#o.info.id.toString(36)}-${(++this.#nonceCounter).toString(36)}`;
+    const body = sharedResponseBody(snapshot, type.typeUrl, versionInfo, payload, contentKey, { controlPlaneId: this.o.controlPlaneId });
+    const nonce = this.nextNonce();
 
     state.nonce = nonce;
     state.awaitingReply = true;
@@ -206,35 +142,19 @@ export class SotwStream {
     if (type.sotwFullState) state.held = payload;
 
     const response: SotwResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: payload, body, nonceField: encodeNonceField(nonce) };
-    this.#o.send(response);
-    this.#o.events?.response?.(this.#o.info, response);
+    this.o.send(response);
+    this.o.events?.response?.(this.o.info, response);
   }
 
   /** Resources the client holds and the snapshot dropped, if types served on this stream may still name them. */
-  #removalsToDelay(state: ClientTypeState, subscribed: readonly EncodedResource[]): EncodedResource[] {
-    if (!state.type.usedBy?.some((typeUrl) => this.#types.has(typeUrl))) return [];
+  #removalsToDelay(state: SotwTypeState, subscribed: readonly EncodedResource[]): EncodedResource[] {
+    if (!this.usersServed(state)) return [];
     const present = new Set(subscribed.map((r) => r.name));
     return state.held.filter((r) => !present.has(r.name) && state.subscription.covers(r.name));
   }
 
-  /** Sends the deferred deletions of full-state types whose later types have all settled on the latest snapshot. */
-  #releaseRemovals(): void {
-    const snapshot = this.#o.info.nodeKey === undefined ? undefined : this.#o.source.snapshotFor(this.#o.info.nodeKey);
-    if (!snapshot) return;
-    for (const state of this.#types.values()) {
-      if (!state.retaining || state.awaitingReply) continue;
-      const usersSettled = [...this.#types.values()].every(
-        (other) => !state.type.usedBy?.includes(other.type.typeUrl) || (!other.awaitingReply && other.synced === snapshot),
-      );
-      if (!usersSettled) continue;
-      state.retaining = false;
-      state.synced = undefined; // compare with what the client holds, retained resources included
-      this.#respond(state, false);
-    }
-  }
-
   /** The slow path: compare every subscribed resource with what the client was sent. */
-  #changesSinceSent(state: ClientTypeState, snapshot: Snapshot): { changed: EncodedResource[]; gone: boolean } {
+  #changesSinceSent(state: SotwTypeState, snapshot: Snapshot): { changed: EncodedResource[]; gone: boolean } {
     const subscribed = subscribedResources(snapshot, state.type.typeUrl, state.subscription);
     const changed = subscribed.filter((r) => state.sent.get(r.name) !== r.version);
     let gone = false;
@@ -251,7 +171,7 @@ export class SotwStream {
   }
 
   /** The fast path: only what the snapshot changed since the one `sent` was reconciled with. */
-  #changesSinceSynced(state: ClientTypeState, snapshot: Snapshot): { changed: EncodedResource[]; gone: boolean } {
+  #changesSinceSynced(state: SotwTypeState, snapshot: Snapshot): { changed: EncodedResource[]; gone: boolean } {
     const diff = snapshot.changesSince(state.synced!, state.type.typeUrl);
     const changed = diff.changed.filter((r) => state.subscription.covers(r.name) && state.sent.get(r.name) !== r.version);
     let gone = false;

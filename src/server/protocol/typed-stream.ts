@@ -1,0 +1,163 @@
+// What every xDS stream state machine does the same way, whatever its protocol: one sub-stream per resource type
+// (client-state.ts), the node and its cache watch (node-watch.ts), unique nonces, telling an ACK from a NACK by
+// the latest nonce and `error_detail`, pushing a new snapshot in the registry's ADS order, and releasing removals
+// held for "make before break" once the types that use them have settled. A protocol (sotw-stream.ts,
+// delta-stream.ts) says how a request changes the subscription and what a response carries.
+import type { SnapshotSource } from "../../cache/snapshot-cache.js";
+import type { Status } from "../../gen/google/rpc/status_pb.js";
+import { byPushOrder, findResourceType, type ResourceType } from "../../resource/types.js";
+import type { ClientTypeState } from "../client-state.js";
+import { NodeWatch } from "../node-watch.js";
+import type { StreamInfo, XdsServerEvents } from "../observers/events.js";
+import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
+import type { SubscribedNames } from "../subscription.js";
+import type { ServiceContext } from "../service-table.js";
+
+export interface TypedStreamOptions<Response> {
+  source: SnapshotSource;
+  info: StreamInfo;
+  send(response: Response): void;
+  events?: XdsServerEvents;
+  /** Set for a per-type service: requests may leave `type_url` empty, and other types are not served. */
+  fixedTypeUrl?: string;
+  controlPlaneId?: string;
+  /** Runs a snapshot push; default at once. The server passes a PushScheduler's, to spread big fan-outs. */
+  schedulePush?: (push: () => void) => void;
+}
+
+/** A stream's options from what the server's calls share (service-table.ts ServiceContext). */
+export function streamOptionsOf<Response>(
+  context: ServiceContext,
+  info: StreamInfo,
+  send: (response: Response) => void,
+  fixedTypeUrl: string | undefined,
+): TypedStreamOptions<Response> {
+  const { source, events, controlPlaneId, schedulePush } = context;
+  return { source, info, send, events, fixedTypeUrl, controlPlaneId, schedulePush };
+}
+
+/** The parts of a request every protocol has. */
+interface RequestHead {
+  node?: Node;
+  typeUrl: string;
+  responseNonce: string;
+  errorDetail?: Status;
+}
+
+export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>, Request extends RequestHead, Response> {
+  protected readonly o: TypedStreamOptions<Response>;
+  protected readonly types = new Map<string, State>();
+  readonly #node: NodeWatch;
+  #nonceCounter = 0;
+  protected closed = false;
+
+  constructor(options: TypedStreamOptions<Response>) {
+    this.o = options;
+    this.#node = new NodeWatch(options.source, options.info, () => this.pushAll(), options.schedulePush, options.events);
+  }
+
+  get info(): StreamInfo {
+    return this.o.info;
+  }
+
+  /** A new sub-stream's state for a type. */
+  protected abstract newState(type: ResourceType): State;
+
+  /** Sends what the latest snapshot holds for the client that it does not have, if anything and if allowed. */
+  protected abstract respond(state: State, delayRemovals?: boolean): void;
+
+  /**
+   * The common start of a request: its node, the request event, and the state of its type (created on its first
+   * request); undefined when the request is not for a type served here (reported as ignored).
+   */
+  protected begin(req: Request): { state: State; first: boolean } | undefined {
+    if (this.closed) return undefined;
+    const info = this.o.info;
+    this.#node.identify(req.node);
+    const events = this.o.events;
+    events?.request?.(info, req as never);
+    const typeUrl = req.typeUrl || this.o.fixedTypeUrl || "";
+    const type = findResourceType(typeUrl);
+    if (!type || (this.o.fixedTypeUrl && type.typeUrl !== this.o.fixedTypeUrl)) {
+      events?.ignored?.(info, req, type ? `type ${typeUrl} is not served on this service` : `unknown type "${typeUrl}"`);
+      return undefined;
+    }
+    let state = this.types.get(type.typeUrl);
+    const first = !state;
+    if (!state) this.types.set(type.typeUrl, (state = this.newState(type)));
+    return { state, first };
+  }
+
+  /**
+   * The request as a reply to the latest response of its type: an ACK (no `error_detail`) or a NACK, recorded; or
+   * "stale" when it answers an older response (the client will answer the newer one); or "none" when it carries
+   * no nonce or nothing was awaiting a reply. `acked`: the version an ACK accepts; `kept`: the version a NACK says
+   * the client still holds (SotW requests say both in `version_info`; delta requests carry none).
+   */
+  protected settleReply(state: State, req: Request, acked: string, kept: string): "reply" | "stale" | "none" {
+    if (req.responseNonce === "") return "none";
+    if (state.nonce !== "" && req.responseNonce !== state.nonce) return "stale";
+    if (req.responseNonce !== state.nonce || !state.awaitingReply) return "none";
+    state.awaitingReply = false;
+    const events = this.o.events;
+    if (req.errorDetail) {
+      state.rejectedVersion = state.sentVersionInfo;
+      events?.nack?.(this.o.info, {
+        typeUrl: state.type.typeUrl,
+        versionInfo: kept,
+        nonce: req.responseNonce,
+        rejectedVersion: state.sentVersionInfo,
+        code: req.errorDetail.code,
+        message: req.errorDetail.message,
+      });
+    } else {
+      state.rejectedVersion = undefined;
+      events?.ack?.(this.o.info, state.type.typeUrl, acked, req.responseNonce);
+    }
+    return "reply";
+  }
+
+  protected nextNonce(): string {
+    return `${this.o.info.id.toString(36)}-${(++this.#nonceCounter).toString(36)}`;
+  }
+
+  /** The cache published a new snapshot for this stream's node: push what changed, in ADS order. */
+  pushAll(): void {
+    if (this.closed) return;
+    for (const typeUrl of byPushOrder(this.types.keys())) this.respond(this.types.get(typeUrl)!);
+    this.releaseRemovals();
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#node.close();
+    this.types.clear();
+    this.o.events?.streamClosed?.(this.o.info, reason);
+  }
+
+  /** Whether types served on this stream may name resources of `state`'s type (make before break applies). */
+  protected usersServed(state: State): boolean {
+    return state.type.usedBy?.some((typeUrl) => this.types.has(typeUrl)) ?? false;
+  }
+
+  /**
+   * Sends the removals held back ("make before break", xDS spec: drop stale clusters only after nothing references
+   * them; a route still naming a deleted cluster answers 503) for every type whose users (ResourceType.usedBy)
+   * have been pushed the latest snapshot and have acknowledged it.
+   */
+  protected releaseRemovals(): void {
+    const snapshot = this.o.info.nodeKey === undefined ? undefined : this.o.source.snapshotFor(this.o.info.nodeKey);
+    if (!snapshot) return;
+    for (const state of this.types.values()) {
+      if (!state.retaining || state.awaitingReply) continue;
+      const usersSettled = [...this.types.values()].every(
+        (other) => !state.type.usedBy?.includes(other.type.typeUrl) || (!other.awaitingReply && other.synced === snapshot),
+      );
+      if (!usersSettled) continue;
+      state.retaining = false;
+      state.synced = undefined; // compare with what the client holds, the held-back resources included
+      this.respond(state, false);
+    }
+  }
+}
