@@ -25,7 +25,8 @@ export type ErrorCode =
   | "XDSD_RESOURCE_UNNAMED"
   | "XDSD_BAD_ARGUMENT"
   | "XDSD_STREAM_PROTOCOL"
-  | "XDSD_GRPC_FRAMING";
+  | "XDSD_GRPC_FRAMING"
+  | "XDSD_LISTEN_FAILED";
 
 export class XdsdError extends Error {
   readonly code: ErrorCode;
@@ -128,3 +129,21 @@ export class GrpcFramingError extends XdsdError {
     super("XDSD_GRPC_FRAMING", message);
   }
 }
+
+/** A server could not bind its address (in use, not local, not permitted). */
+export class ListenError extends XdsdError {
+  constructor(
+    readonly address: string,
+    /** The system error code: EADDRINUSE, EADDRNOTAVAIL, EACCES… */
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super("XDSD_LISTEN_FAILED", `cannot listen on ${address}: ${listenReasons[reason] ?? reason}`, options);
+  }
+}
+
+const listenReasons: Record<string, string> = {
+  EADDRINUSE: "address already in use",
+  EADDRNOTAVAIL: "address not available on this host",
+  EACCES: "permission denied (ports below 1024 need privileges)",
+};

@@ -1,28 +1,44 @@
 // The `xdsd` command: serve | validate | bootstrap.
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { consoleLogger, logLevels, type LogLevel } from "../log.js";
-import { BadArgumentError, ConfigError, formatLocation, XdsdError } from "../errors.js";
-import { bootstrapModes, loadConfigFile, renderBootstrap, type BootstrapMode } from "../config/index.js";
+import { BadArgumentError, ConfigError, formatLocation, ListenError, XdsdError } from "../errors.js";
+import { bootstrapModes, loadConfigFile, parseConfig, renderBootstrap, type BootstrapMode } from "../config/index.js";
 import { snapshotsOf } from "../config/publish.js";
 import { parseListenAddress } from "../server/transport/listen-address.js";
 import { serve } from "./serve.js";
 import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "../config/config-limits.js";
 import { defaultTransportLimits, type TransportLimits } from "../server/transport/transport-limits.js";
 
-const usage = `usage:
-  xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [--log-level LEVEL] [LIMITS]
+/** Each command's usage; `xdsd COMMAND --help` prints one, `xdsd --help` all of them. */
+const commandUsage: Record<string, string> = {
+  serve: `  xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [--log-level LEVEL] [LIMITS]
       Serve FILE over xDS (default 0.0.0.0:18000), admin on 127.0.0.1:18001; FILE is watched for changes.
-      LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.
-  xdsd validate --config FILE [CONFIG LIMITS]
-      Exit 0 if FILE is valid; else print every error with file:line:column and field path, exit 2.
-  xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads|xds|delta]
+      LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.`,
+  validate: `  xdsd validate --config FILE [CONFIG LIMITS]
+      Exit 0 if FILE is valid; else print every error with file:line:column and field path, exit 2.`,
+  bootstrap: `  xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads|xds|delta]
                  [--listen-port PORT] [--admin-port PORT]
       Print an Envoy 1.40 bootstrap (YAML) for a node: eds = static listeners and routes from FILE with EDS
       clusters (default); ads = everything over ADS; delta-ads = everything over incremental ADS; xds, delta =
-      one stream per type (the config must say config_source: grpc / delta-grpc). FILE defaults to examples/seed.yaml, --xds to 127.0.0.1:18000.
-  Limits, each a positive whole number (docs/limits.md), with their defaults:
+      one stream per type (the config must say config_source: grpc / delta-grpc). FILE defaults to
+      examples/seed.yaml in eds mode; the other modes read it only when given. --xds defaults to 127.0.0.1:18000.`,
+};
+
+const limitsUsage = () => `  Limits, each a positive whole number (docs/limits.md), with their defaults:
       serve, validate: ${limitFlagList(defaultConfigLimits, (k) => configLimitFlags[k])}
       serve only: ${limitFlagList(defaultTransportLimits, (k) => `--${kebab(k)}`)}`;
+
+const usage = `usage:
+${Object.values(commandUsage).join("\n")}
+  xdsd --version
+${limitsUsage()}`;
+
+/** The package's version (package.json beside dist/). */
+function version(): string {
+  const file = new URL("../../../package.json", import.meta.url);
+  return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+}
 
 function limitFlagList<T extends object>(defaults: T, flagOf: (key: keyof T) => string): string {
   return (Object.keys(defaults) as (keyof T)[]).map((k) => `${flagOf(k)} ${String(defaults[k])}`).join(", ");
@@ -60,7 +76,15 @@ function limitsFrom<K extends string>(values: Record<string, unknown>, options: 
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && command in commandUsage && (rest.includes("--help") || rest.includes("-h"))) {
+    process.stdout.write(`usage:\n${commandUsage[command]}\n${command === "bootstrap" ? "" : `${limitsUsage()}\n`}`);
+    return 0;
+  }
   switch (command) {
+    case "--version":
+    case "-v":
+      process.stdout.write(`xdsd ${version()}\n`);
+      return 0;
     case "serve":
       return runServe(rest);
     case "validate":
@@ -134,7 +158,7 @@ function runBootstrap(args: string[]): number {
     options: {
       "node-id": { type: "string" },
       "node-cluster": { type: "string" },
-      config: { type: "string", default: "examples/seed.yaml" },
+      config: { type: "string" },
       xds: { type: "string", default: "127.0.0.1:18000" },
       mode: { type: "string", default: "eds" },
       "listen-port": { type: "string" },
@@ -150,7 +174,10 @@ function runBootstrap(args: string[]): number {
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new BadArgumentError(`--${flag} "${v}": expected a port 1..65535`);
     return n;
   };
-  const config = loadConfigFile(values.config!);
+  // eds mode writes the config's listeners and clusters into the bootstrap, so it needs one (the seed by default);
+  // the other modes only check the node's group against it, and need none.
+  const file = values.config ?? (mode === "eds" ? "examples/seed.yaml" : undefined);
+  const config = file === undefined ? parseConfig("{}\n", "(no config)") : loadConfigFile(file);
   snapshotsOf(config);
   process.stdout.write(
     renderBootstrap({
@@ -171,7 +198,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) {
+    if (err instanceof ListenError) {
+      process.stderr.write(`xdsd: ${err.message}\n`);
+      process.exitCode = 1;
+    } else if (err instanceof ConfigError) {
       for (const issue of err.issues) process.stderr.write(`${formatLocation(issue.location)}: ${issue.message}\n`);
       process.stderr.write(`${err.issues.length} error${err.issues.length === 1 ? "" : "s"}\n`);
       process.exitCode = 2;

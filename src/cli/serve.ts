@@ -50,8 +50,16 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   });
   let healthy = false;
   const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, log: o.log });
-  const adminPort = await admin.listen(o.adminListen.host, o.adminListen.port);
-  const xdsPort = await xds.listen(o.xdsListen);
+  let adminPort: number;
+  let xdsPort: number;
+  try {
+    adminPort = await admin.listen(o.adminListen.host, o.adminListen.port);
+    xdsPort = await xds.listen(o.xdsListen);
+  } catch (err) {
+    // Nothing may be left running: a daemon that cannot serve exits (the caller reports the ListenError).
+    await Promise.allSettled([admin.close(), xds.close(0), reloader.close()]);
+    throw err;
+  }
   healthy = true;
   reloader.start();
   o.log.info(`xdsd serving xDS on ${o.xdsListen.host}:${xdsPort}, admin on http://${o.adminListen.host}:${adminPort}`);

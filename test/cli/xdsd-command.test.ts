@@ -1,11 +1,12 @@
 // The `xdsd` command as a user runs it: exit codes and what it prints.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
 import { runXdsd } from "../support/xdsd.js";
+import { repoRoot } from "../support/processes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "xdsd-cli-"));
 function file(name: string, text: string): string {
@@ -138,4 +139,26 @@ test("validate: aliases, nesting and size over the limits are located errors, ex
   const badFlag = await runXdsd(["validate", "--config", file("x.yaml", "clusters: []\n"), "--max-config-depth", "0"]);
   assert.equal(badFlag.code, 2);
   assert.match(badFlag.stderr, /--max-config-depth "0": expected a positive whole number/);
+});
+
+test("--version, and --help for every command, exit 0", async () => {
+  const pkg = JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version: string };
+  const v = await runXdsd(["--version"]);
+  assert.deepEqual([v.code, v.stdout], [0, `xdsd ${pkg.version}\n`]);
+  for (const command of ["serve", "validate", "bootstrap"]) {
+    const r = await runXdsd([command, "--help"]);
+    assert.equal(r.code, 0, `${command} --help: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`^usage:\\n  xdsd ${command} `));
+    assert.equal(r.stderr, "");
+  }
+});
+
+test("bootstrap in an ADS mode needs no config file, outside the repository too", async () => {
+  const elsewhere = mkdtempSync(join(tmpdir(), "xdsd-cwd-"));
+  const r = await runXdsd(["bootstrap", "--node-id", "n", "--node-cluster", "c", "--mode", "delta-ads"], { cwd: elsewhere });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /api_type: DELTA_GRPC/);
+  const eds = await runXdsd(["bootstrap", "--node-id", "n", "--node-cluster", "c"], { cwd: elsewhere });
+  assert.equal(eds.code, 2, "eds mode still reads the seed by default, and says where it looked");
+  assert.match(eds.stderr, /examples\/seed\.yaml/);
 });

@@ -24,9 +24,9 @@ export interface XdsdHandle {
   stop(): Promise<number | null>;
 }
 
-export function runXdsd(args: string[], options: { input?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runXdsd(args: string[], options: { input?: string; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot(), "bin", "xdsd.js"), ...args], { cwd: repoRoot(), stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(repoRoot(), "bin", "xdsd.js"), ...args], { cwd: options.cwd ?? repoRoot(), stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -1,6 +1,6 @@
 // `HOST:PORT` listen addresses, IPv6 in brackets (`[::1]:18000`), as flags and library arguments take them.
 import type { AddressInfo, Server } from "node:net";
-import { BadArgumentError } from "../../errors.js";
+import { BadArgumentError, ListenError } from "../../errors.js";
 
 export interface ListenAddress {
   host: string;
@@ -19,10 +19,16 @@ export function parseListenAddress(flag: string, value: string): ListenAddress {
 /** Listens with a net/http/http2 server; resolves to the bound port (the chosen one when `port` is 0). */
 export function listenOn(server: Server, { host, port }: ListenAddress): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
+    const fail = (err: NodeJS.ErrnoException) => reject(new ListenError(formatListenAddress({ host, port }), err.code ?? err.message, { cause: err }));
+    server.once("error", fail);
     server.listen(port, host, () => {
-      server.off("error", reject);
+      server.off("error", fail);
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+/** `host:port`, with brackets around an IPv6 host. */
+export function formatListenAddress({ host, port }: ListenAddress): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
