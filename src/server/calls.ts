@@ -120,8 +120,4 @@ export class LiveCall {
     this.calls.forget(this);
     this.#stream.close(reason);
   }
-
-  get isEnded(): boolean {
-    return this.#ended;
-  }
 }
