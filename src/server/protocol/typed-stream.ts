@@ -4,12 +4,11 @@
 // held for "make before break" once the types that use them have settled. A protocol (sotw-stream.ts,
 // delta-stream.ts) says how a request changes the subscription and what a response carries.
 import type { SnapshotSource } from "../../cache/snapshot-cache.js";
-import type { Status } from "../../gen/google/rpc/status_pb.js";
+import type { DeltaDiscoveryRequest, DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { byPushOrder, findResourceType, type ResourceType } from "../../resource/types.js";
 import type { ClientTypeState } from "../client-state.js";
 import { NodeWatch } from "../node-watch.js";
 import type { StreamInfo, XdsServerEvents } from "../observers/events.js";
-import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import type { SubscribedNames } from "../subscription.js";
 import type { ServiceContext } from "../service-table.js";
 
@@ -36,15 +35,7 @@ export function streamOptionsOf<Response>(
   return { source, info, send, events, fixedTypeUrl, controlPlaneId, schedulePush };
 }
 
-/** The parts of a request every protocol has. */
-interface RequestHead {
-  node?: Node;
-  typeUrl: string;
-  responseNonce: string;
-  errorDetail?: Status;
-}
-
-export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>, Request extends RequestHead, Response> {
+export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>, Request extends DiscoveryRequest | DeltaDiscoveryRequest, Response> {
   protected readonly o: TypedStreamOptions<Response>;
   protected readonly types = new Map<string, State>();
   readonly #node: NodeWatch;
@@ -75,7 +66,7 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
     const info = this.o.info;
     this.#node.identify(req.node);
     const events = this.o.events;
-    events?.request?.(info, req as never);
+    events?.request?.(info, req);
     const typeUrl = req.typeUrl || this.o.fixedTypeUrl || "";
     const type = findResourceType(typeUrl);
     if (!type || (this.o.fixedTypeUrl && type.typeUrl !== this.o.fixedTypeUrl)) {
