@@ -27,7 +27,7 @@ export type { SotwResponse } from "./server/protocol/sotw-response.js";
 
 export { resourceTypes, findResourceType, resourceType, type ResourceType, type ResourceReference } from "./resource/types.js";
 export { TypeUrl } from "./resource/type-urls.js";
-export { encodeResource, typeUrlOf, type EncodedResource } from "./resource/encoded-resource.js";
+export { encodeResource, typeUrlOf, withTtl, type EncodedResource } from "./resource/encoded-resource.js";
 export { envoyRegistry } from "./resource/proto-registry.js";
 
 export { parseConfig, loadConfigFile, renderBootstrap, type ConfigResource, type LoadedConfig, type BootstrapOptions } from "./config/index.js";

@@ -1,7 +1,7 @@
 // A snapshot: the complete, immutable set of resources one group of nodes is served, by type and name, each
 // already encoded. Snapshots are cheap to compare: every resource carries a content version.
 import type { Message } from "@bufbuild/protobuf";
-import { contentHash, encodeResource, type EncodedResource } from "../resource/encoded-resource.js";
+import { contentHash, encodeResource, isEncodedResource, type EncodedResource } from "../resource/encoded-resource.js";
 import { findResourceType } from "../resource/types.js";
 import { DuplicateResourceError, type MissingReference } from "../errors.js";
 
@@ -40,7 +40,7 @@ export class Snapshot {
   static from(resources: Iterable<Message | EncodedResource>): Snapshot {
     const byType = new Map<string, Map<string, EncodedResource>>();
     for (const r of resources) {
-      const encoded = isEncoded(r) ? r : encodeResource(r);
+      const encoded = isEncodedResource(r) ? r : encodeResource(r);
       let names = byType.get(encoded.typeUrl);
       if (!names) byType.set(encoded.typeUrl, (names = new Map()));
       if (names.has(encoded.name)) throw new DuplicateResourceError(encoded.typeUrl, encoded.name);
@@ -60,7 +60,7 @@ export class Snapshot {
     for (const { typeUrl, name } of change.remove ?? []) byType.get(typeUrl)?.delete(name);
     const upserted = new Set<string>();
     for (const r of change.upsert ?? []) {
-      const encoded = isEncoded(r) ? r : encodeResource(r);
+      const encoded = isEncodedResource(r) ? r : encodeResource(r);
       const key = `${encoded.typeUrl}\u0000${encoded.name}`;
       if (upserted.has(key)) throw new DuplicateResourceError(encoded.typeUrl, encoded.name);
       upserted.add(key);
@@ -139,8 +139,4 @@ export class Snapshot {
 export function versionOfSet(resources: readonly EncodedResource[]): string {
   const parts = resources.map((r) => `${r.name}\u0000${r.version}`).sort();
   return contentHash(parts.join("\u0001"));
-}
-
-function isEncoded(r: Message | EncodedResource): r is EncodedResource {
-  return "any" in r && "version" in r && "references" in r && !("$typeName" in r);
 }

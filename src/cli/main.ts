@@ -12,16 +12,19 @@ import { defaultTransportLimits, type TransportLimits } from "../server/transpor
 
 /** Each command's usage; `xdsd COMMAND --help` prints one, `xdsd --help` all of them. */
 const commandUsage: Record<string, string> = {
-  serve: `  xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [--log-level LEVEL] [LIMITS]
-      Serve FILE over xDS (default 0.0.0.0:18000), admin on 127.0.0.1:18001; FILE is watched for changes.
+  serve: `  xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [--rest-listen HOST:PORT]
+             [--log-level LEVEL] [LIMITS]
+      Serve FILE over xDS (default 0.0.0.0:18000: gRPC SotW and delta, REST-JSON over HTTP/1.1 and h2c), admin on
+      127.0.0.1:18001; --rest-listen adds a port for REST-JSON polling only. FILE is watched for changes.
       LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.`,
   validate: `  xdsd validate --config FILE [CONFIG LIMITS]
       Exit 0 if FILE is valid; else print every error with file:line:column and field path, exit 2.`,
-  bootstrap: `  xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads|xds|delta]
+  bootstrap: `  xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads|xds|delta|rest]
                  [--listen-port PORT] [--admin-port PORT]
       Print an Envoy 1.40 bootstrap (YAML) for a node: eds = static listeners and routes from FILE with EDS
       clusters (default); ads = everything over ADS; delta-ads = everything over incremental ADS; xds, delta =
-      one stream per type (the config must say config_source: grpc / delta-grpc). FILE defaults to
+      one stream per type (the config must say config_source: grpc / delta-grpc); rest = REST-JSON polls
+      (config_source: rest). FILE defaults to
       examples/seed.yaml in eds mode; the other modes read it only when given. --xds defaults to 127.0.0.1:18000.`,
 };
 
@@ -115,6 +118,7 @@ async function runServe(args: string[]): Promise<number> {
       config: { type: "string" },
       "xds-listen": { type: "string", default: "0.0.0.0:18000" },
       "admin-listen": { type: "string", default: "127.0.0.1:18001" },
+      "rest-listen": { type: "string" },
       "log-level": { type: "string", default: "info" },
       ...stringOptions(Object.keys(configLimitOptions)),
       ...stringOptions(Object.keys(transportLimitOptions)),
@@ -129,6 +133,7 @@ async function runServe(args: string[]): Promise<number> {
     transportLimits: limitsFrom(values, transportLimitOptions),
     xdsListen: parseListenAddress("--xds-listen", values["xds-listen"]!),
     adminListen: parseListenAddress("--admin-listen", values["admin-listen"]!),
+    restListen: values["rest-listen"] === undefined ? undefined : parseListenAddress("--rest-listen", values["rest-listen"]),
     log,
   });
   await new Promise<void>((resolve) => {

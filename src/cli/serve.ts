@@ -2,6 +2,7 @@
 // and serves the admin endpoints. SIGTERM and SIGINT end every stream and exit cleanly.
 import { SnapshotCache } from "../cache/snapshot-cache.js";
 import { XdsServer } from "../server/xds-server.js";
+import { restServices } from "../server/protocol/rest-service.js";
 import { NodeStatusTracker } from "../server/observers/node-status.js";
 import { loggingEvents } from "../server/observers/log-events.js";
 import { combineEvents } from "../server/observers/events.js";
@@ -17,6 +18,8 @@ export interface ServeOptions {
   configFile: string;
   xdsListen: ListenAddress;
   adminListen: ListenAddress;
+  /** A port of its own for REST-JSON polling (it is served on the xDS port too). */
+  restListen?: ListenAddress;
   log: Logger;
   /** Overrides of the xDS transport's limits (defaults in server/transport/transport-limits.ts). */
   transportLimits?: Partial<TransportLimits>;
@@ -27,6 +30,7 @@ export interface ServeOptions {
 export interface RunningDaemon {
   xdsPort: number;
   adminPort: number;
+  restPort?: number;
   stop(): Promise<void>;
 }
 
@@ -41,37 +45,42 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   }
 
   const nodes = new NodeStatusTracker();
-  const xds = new XdsServer({
+  const serverOptions = {
     cache,
     events: combineEvents(loggingEvents(o.log), nodes),
     controlPlaneId: `xdsd@${hostname()}`,
     log: o.log,
     ...o.transportLimits,
-  });
+  };
+  const xds = new XdsServer(serverOptions);
+  const rest = o.restListen && new XdsServer({ ...serverOptions, services: restServices });
   let healthy = false;
   const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, log: o.log });
   let adminPort: number;
   let xdsPort: number;
+  let restPort: number | undefined;
   try {
     adminPort = await admin.listen(o.adminListen.host, o.adminListen.port);
     xdsPort = await xds.listen(o.xdsListen);
+    if (rest && o.restListen) restPort = await rest.listen(o.restListen);
   } catch (err) {
     // Nothing may be left running: a daemon that cannot serve exits (the caller reports the ListenError).
-    await Promise.allSettled([admin.close(), xds.close(0), reloader.close()]);
+    await Promise.allSettled([admin.close(), xds.close(0), rest?.close(0), reloader.close()]);
     throw err;
   }
   healthy = true;
   reloader.start();
-  o.log.info(`xdsd serving xDS on ${o.xdsListen.host}:${xdsPort}, admin on http://${o.adminListen.host}:${adminPort}`);
+  const restNote = o.restListen ? `, REST-JSON polling also on ${o.restListen.host}:${restPort}` : "";
+  o.log.info(`xdsd serving xDS on ${o.xdsListen.host}:${xdsPort}, admin on http://${o.adminListen.host}:${adminPort}${restNote}`);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       healthy = false;
       await reloader.close();
-      await xds.close();
+      await Promise.all([xds.close(), rest?.close()]);
       await admin.close();
       o.log.info("xdsd stopped");
     })());
-  return { xdsPort, adminPort, stop };
+  return { xdsPort, adminPort, restPort, stop };
 }

@@ -7,6 +7,8 @@
 //  - "xds", "delta": everything dynamic, one gRPC stream per type (state of the world, incremental): the node's
 //    group must say `config_source: grpc` / `delta-grpc`, so that its clusters and listeners send Envoy to the
 //    same kind of stream for their endpoints and routes.
+//  - "rest": everything dynamic, polled over REST-JSON (HTTP/1.1 POSTs to /v3/discovery:*); the group must say
+//    `config_source: rest`. The xds_cluster then speaks HTTP/1.1: nothing in this mode needs gRPC.
 //  - "eds": the classic control-plane demo: listeners (routes inline) and clusters are static, only endpoints are
 //    dynamic, fetched with the per-type EndpointDiscoveryService (not ADS).
 import { isIP } from "node:net";
@@ -35,17 +37,25 @@ import type { ConfigResource, LoadedConfig } from "./load.js";
 import { adsConfigSource, configSourceFor, duration, http2ProtocolOptions, socketAddress } from "./translate.js";
 import { xdsClusterName, type ConfigSourceKind } from "./model.js";
 
-export const bootstrapModes = ["eds", "ads", "delta-ads", "xds", "delta"] as const;
+export const bootstrapModes = ["eds", "ads", "delta-ads", "xds", "delta", "rest"] as const;
 export type BootstrapMode = (typeof bootstrapModes)[number];
 
 /** The config_source a mode needs the node's group to have (eds mode writes its own config sources). */
-const sourceOfMode: Record<BootstrapMode, ConfigSourceKind | undefined> = { eds: undefined, ads: "ads", "delta-ads": "ads", xds: "grpc", delta: "delta-grpc" };
+const sourceOfMode: Record<BootstrapMode, ConfigSourceKind | undefined> = {
+  eds: undefined,
+  ads: "ads",
+  "delta-ads": "ads",
+  xds: "grpc",
+  delta: "delta-grpc",
+  rest: "rest",
+};
 const modeWords: Record<BootstrapMode, string> = {
   eds: "EDS",
   ads: "ADS",
   "delta-ads": "incremental (delta) ADS",
   xds: "one gRPC stream per type",
   delta: "one incremental (delta) gRPC stream per type",
+  rest: "REST-JSON polls (HTTP/1.1)",
 };
 
 export interface BootstrapOptions {
@@ -103,11 +113,11 @@ export function renderBootstrap(opts: BootstrapOptions): string {
   const bootstrap = create(BootstrapSchema, {
     node: { id: nodeId, cluster: nodeCluster },
     admin: { address: socketAddress("127.0.0.1", adminPort) },
-    staticResources: { listeners: staticListeners, clusters: [xdsCluster(xds.host, xds.port), ...staticClusters] },
+    staticResources: { listeners: staticListeners, clusters: [xdsCluster(xds.host, xds.port, mode !== "rest"), ...staticClusters] },
     dynamicResources:
       mode === "eds"
         ? undefined
-        : mode === "xds" || mode === "delta"
+        : mode === "xds" || mode === "delta" || mode === "rest"
           ? { cdsConfig: configSourceFor(fetched), ldsConfig: configSourceFor(fetched) }
           : {
               adsConfig: grpcApiConfigSource(mode === "delta-ads" ? ApiConfigSource_ApiType.DELTA_GRPC : ApiConfigSource_ApiType.GRPC),
@@ -139,8 +149,9 @@ function grpcApiConfigSource(apiType = ApiConfigSource_ApiType.GRPC): ApiConfigS
   });
 }
 
-// xDS is gRPC, so the cluster must speak HTTP/2. A host name (e.g. a service name in docker-compose) needs DNS.
-function xdsCluster(host: string, port: number): Cluster {
+// gRPC xDS needs the cluster to speak HTTP/2; REST polls go over HTTP/1.1 (xdsd serves both on its port). A host
+// name (e.g. a service name in docker-compose) needs DNS.
+function xdsCluster(host: string, port: number, http2: boolean): Cluster {
   return create(ClusterSchema, {
     name: xdsClusterName,
     clusterDiscoveryType: { case: "type", value: isIP(host) ? Cluster_DiscoveryType.STATIC : Cluster_DiscoveryType.STRICT_DNS },
@@ -149,7 +160,7 @@ function xdsCluster(host: string, port: number): Cluster {
       clusterName: xdsClusterName,
       endpoints: [{ lbEndpoints: [{ hostIdentifier: { case: "endpoint", value: create(EndpointSchema, { address: socketAddress(host, port) }) } }] }],
     },
-    typedExtensionProtocolOptions: http2ProtocolOptions(),
+    typedExtensionProtocolOptions: http2 ? http2ProtocolOptions() : {},
   });
 }
 

@@ -6,7 +6,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import type { Message } from "@bufbuild/protobuf";
 import { ConfigError, type ConfigIssue, type SourceLocation } from "../errors.js";
 import { TypeUrl } from "../resource/type-urls.js";
-import type { ConfigSourceKind, GroupConfig } from "./model.js";
+import { ttlMsOf, type ConfigSourceKind, type GroupConfig } from "./model.js";
 import { decodeRawResource, type RawResource } from "./raw-resources.js";
 import { checkSchema } from "./schema.js";
 import { ConfigSource, formatPath, tooLargeMessage, type DocumentSource, type Path } from "./source.js";
@@ -22,6 +22,8 @@ export interface ConfigResource {
   message: Message;
   /** The config entry this resource was made from. */
   location: SourceLocation;
+  /** Its TTL at the proxy, in milliseconds (config key `ttl`). */
+  ttlMs?: number;
 }
 
 export interface LoadedConfig {
@@ -190,16 +192,16 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
   (config.clusters ?? []).forEach((c, i) => {
     const location = source.locate([...group.base, "clusters", i]);
     const { cluster, endpoints } = translated("cluster", c, () => translateCluster(c, fetchedFrom));
-    out.push({ typeUrl: TypeUrl.Cluster, name: c.name, message: cluster, location });
+    out.push({ typeUrl: TypeUrl.Cluster, name: c.name, message: cluster, location, ttlMs: ttlMsOf(c.ttl) });
     out.push({ typeUrl: TypeUrl.ClusterLoadAssignment, name: c.name, message: endpoints, location });
   });
   (config.listeners ?? []).forEach((l, i) => {
     const location = source.locate([...group.base, "listeners", i]);
     const { listener, routes } = translated("listener", l, () => translateListener(l, fetchedFrom));
-    out.push({ typeUrl: TypeUrl.Listener, name: listener.name, message: listener, location });
+    out.push({ typeUrl: TypeUrl.Listener, name: listener.name, message: listener, location, ttlMs: ttlMsOf(l.ttl) });
     out.push({ typeUrl: TypeUrl.RouteConfiguration, name: routes.name, message: routes, location });
   });
-  for (const r of group.raw) out.push({ typeUrl: r.typeUrl, name: r.name, message: r.message, location: source.locate(r.path) });
+  for (const r of group.raw) out.push({ typeUrl: r.typeUrl, name: r.name, message: r.message, location: source.locate(r.path), ttlMs: r.ttlMs });
   return out;
 }
 

@@ -26,6 +26,8 @@ export interface ClusterConfig {
   http2?: boolean;
   locality?: LocalityConfig;
   endpoints: EndpointConfig[];
+  /** The cluster expires at the proxy this long after xdsd stops refreshing it (xDS TTL). */
+  ttl?: string;
 }
 
 export interface WeightedClusterConfig {
@@ -55,11 +57,18 @@ export interface ListenerConfig {
   grpc?: boolean;
   route_config_name?: string;
   virtual_hosts: VirtualHostConfig[];
+  /** The listener expires at the proxy this long after xdsd stops refreshing it (xDS TTL). */
+  ttl?: string;
+}
+
+/** `30s`, `1.5s` (schema definitions.ttl) → milliseconds. */
+export function ttlMsOf(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : Math.round(Number(text.slice(0, -1)) * 1000);
 }
 
 /** The part of a config that one node group (or the top level) gets. */
 /** How a group's nodes fetch the resources that clusters and listeners refer to (schema: config_source). */
-export type ConfigSourceKind = "ads" | "grpc" | "delta-grpc";
+export type ConfigSourceKind = "ads" | "grpc" | "delta-grpc" | "rest";
 
 export interface GroupConfig {
   clusters?: ClusterConfig[];

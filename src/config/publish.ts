@@ -1,6 +1,7 @@
 // From a loaded config to the snapshots the cache serves: one for the top level (the default snapshot, for every
 // node without a group of its own) and one per node group.
 import { Snapshot } from "../cache/snapshot.js";
+import { withTtl } from "../resource/encoded-resource.js";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import { ConfigError, XdsdError, type ConfigIssue } from "../errors.js";
 import type { ConfigResource, LoadedConfig } from "./index.js";
@@ -21,7 +22,7 @@ export function snapshotsOf(config: LoadedConfig): ConfigSnapshots {
   const issues: ConfigIssue[] = [];
   const build = (resources: ConfigResource[], group: string): Snapshot => {
     try {
-      const snapshot = Snapshot.from(resources.map((r) => r.message));
+      const snapshot = Snapshot.from(resources.map((r) => (r.ttlMs === undefined ? r.message : withTtl(r.message, r.ttlMs))));
       for (const m of snapshot.missingReferences()) {
         const holder = resources.find((r) => r.typeUrl === m.fromType && r.name === m.from);
         issues.push({

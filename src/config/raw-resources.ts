@@ -2,6 +2,7 @@
 // naming the message, unknown fields rejected, Any fields resolved through the full Envoy type registry.
 // protobuf-es says what is wrong but not where inside the resource; when decoding fails we decode the parts
 // again one by one to find the deepest field that fails on its own, and point there.
+import { ttlMsOf } from "./model.js";
 import { fromJson, type DescField, type DescMessage, type JsonValue, type Message, type Registry } from "@bufbuild/protobuf";
 import type { ConfigIssue } from "../errors.js";
 import { envoyRegistry } from "../resource/proto-registry.js";
@@ -18,6 +19,8 @@ export interface RawResource {
   path: Path;
   /** The resource as written (without `@type`), to map field paths back to the document. */
   json: Record<string, JsonValue>;
+  /** xdsd's own `ttl` key beside `@type` (no registered type has a field of that name), in milliseconds. */
+  ttlMs?: number;
 }
 
 /** The types a raw resource may have: those of the registry. */
@@ -37,7 +40,7 @@ export function decodeRawResource(source: DocumentSource, value: Record<string, 
   const desc = registry.getMessage(messageNameOf(typeUrl));
   if (!desc) throw new Error(`the Envoy registry lacks ${typeUrl}`);
   const json: Record<string, JsonValue> = {};
-  for (const [k, v] of Object.entries(value)) if (k !== "@type") json[k] = v as JsonValue;
+  for (const [k, v] of Object.entries(value)) if (k !== "@type" && k !== "ttl") json[k] = v as JsonValue;
   let message: Message;
   try {
     message = fromJson(desc, json, { registry });
@@ -53,7 +56,7 @@ export function decodeRawResource(source: DocumentSource, value: Record<string, 
   if (typeof name !== "string" || name === "") {
     return [{ location: source.locate(path), message: `this ${shortTypeName(typeUrl)} has no ${nameField}; every xDS resource needs a name` }];
   }
-  return { typeUrl, name, message, path, json };
+  return { typeUrl, name, message, path, json, ttlMs: ttlMsOf(value.ttl as string | undefined) };
 }
 
 function unknownTypeMessage(typeUrl: string, registry: Registry): string {

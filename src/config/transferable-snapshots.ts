@@ -13,6 +13,8 @@ export interface TransferableGroup {
   typeUrls: string[];
   names: string[];
   versions: string[];
+  /** Each resource's TTL in milliseconds, 0 for none. */
+  ttls: number[];
   /** End offset in `bytes` of each resource's encoding. */
   ends: Uint32Array;
   bytes: Uint8Array;
@@ -41,12 +43,24 @@ function groupOf(key: string | null, snapshot: Snapshot): TransferableGroup {
   const bytes = new Uint8Array(resources.reduce((n, r) => n + r.any.value.length, 0));
   const ends = new Uint32Array(resources.length);
   const referenceCounts = new Uint32Array(resources.length);
-  const group: TransferableGroup = { key, typeUrls: [], names: [], versions: [], ends, bytes, referenceCounts, referenceTypeUrls: [], referenceNames: [] };
+  const group: TransferableGroup = {
+    key,
+    typeUrls: [],
+    names: [],
+    versions: [],
+    ttls: [],
+    ends,
+    bytes,
+    referenceCounts,
+    referenceTypeUrls: [],
+    referenceNames: [],
+  };
   let offset = 0;
   resources.forEach((r, i) => {
     group.typeUrls.push(r.typeUrl);
     group.names.push(r.name);
     group.versions.push(r.version);
+    group.ttls.push(r.ttlMs ?? 0);
     bytes.set(r.any.value, offset);
     ends[i] = offset += r.any.value.length;
     referenceCounts[i] = r.references.length;
@@ -65,7 +79,7 @@ function snapshotOf(g: TransferableGroup): Snapshot {
   for (let i = 0; i < g.names.length; i++) {
     const references: ResourceReference[] = [];
     for (let k = 0; k < g.referenceCounts[i]; k++, ref++) references.push({ typeUrl: g.referenceTypeUrls[ref], name: g.referenceNames[ref] });
-    resources.push(encodedResourceFromBytes(g.typeUrls[i], g.names[i], g.versions[i], g.bytes.subarray(start, g.ends[i]), references));
+    resources.push(encodedResourceFromBytes(g.typeUrls[i], g.names[i], g.versions[i], g.bytes.subarray(start, g.ends[i]), references, g.ttls[i] || undefined));
     start = g.ends[i];
   }
   return Snapshot.from(resources);

@@ -52,25 +52,35 @@ export function adsConfigSource(): EnvoyConfigSource {
 }
 
 /**
- * Where a client fetches what a resource refers to (a cluster's endpoints, a listener's routes): the ADS stream, or
- * a stream of its own per type to xdsd through the bootstrap's `xds_cluster` (state of the world or incremental).
- * Envoy has no "same server, any stream" source for these (`self` is not implemented for them), so the choice is
- * written into the resources, per node group.
+ * Where a client fetches what a resource refers to (a cluster's endpoints, a listener's routes): the ADS stream, a
+ * stream of its own per type to xdsd through the bootstrap's `xds_cluster` (state of the world or incremental), or
+ * REST-JSON polls of xdsd through that cluster. Envoy has no "same server, any stream" source for these (`self` is
+ * not implemented for them), so the choice is written into the resources, per node group.
  */
 export function configSourceFor(kind: ConfigSourceKind = "ads"): EnvoyConfigSource {
   if (kind === "ads") return adsConfigSource();
-  return create(ConfigSourceSchema, {
-    configSourceSpecifier: {
-      case: "apiConfigSource",
-      value: {
-        apiType: kind === "grpc" ? ApiConfigSource_ApiType.GRPC : ApiConfigSource_ApiType.DELTA_GRPC,
-        transportApiVersion: ApiVersion.V3,
-        grpcServices: [{ targetSpecifier: { case: "envoyGrpc", value: { clusterName: xdsClusterName } } }],
-      },
-    },
-    resourceApiVersion: ApiVersion.V3,
-  });
+  const api =
+    kind === "rest"
+      ? {
+          apiType: ApiConfigSource_ApiType.REST,
+          transportApiVersion: ApiVersion.V3,
+          clusterNames: [xdsClusterName],
+          refreshDelay: duration(restRefreshDelay),
+          requestTimeout: duration("1s"),
+        }
+      : {
+          apiType: kind === "grpc" ? ApiConfigSource_ApiType.GRPC : ApiConfigSource_ApiType.DELTA_GRPC,
+          transportApiVersion: ApiVersion.V3,
+          grpcServices: [{ targetSpecifier: { case: "envoyGrpc" as const, value: { clusterName: xdsClusterName } } }],
+        };
+  return create(ConfigSourceSchema, { configSourceSpecifier: { case: "apiConfigSource", value: api }, resourceApiVersion: ApiVersion.V3 });
 }
+
+/**
+ * How often a REST client polls (ApiConfigSource.refresh_delay, required for REST): a change reaches a polling
+ * Envoy within this, plus the poll's own time.
+ */
+export const restRefreshDelay = "1s";
 
 export function duration(text: string): Duration {
   return fromJson(DurationSchema, text);

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { create, fromBinary, toBinary, type Message } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
 import { resourceType, type ResourceReference } from "./types.js";
-import { UnnamedResourceError } from "../errors.js";
+import { BadArgumentError, UnnamedResourceError } from "../errors.js";
 
 export interface EncodedResource {
   readonly typeUrl: string;
@@ -17,6 +17,40 @@ export interface EncodedResource {
   readonly message: Message;
   readonly any: Any;
   readonly references: readonly ResourceReference[];
+  /**
+   * The client drops the resource this long after it last received it, unless it is sent again or refreshed by a
+   * heartbeat (xDS spec, "TTL"): what keeps config from outliving its control plane. Part of the version, since a
+   * changed TTL must reach clients.
+   */
+  readonly ttlMs?: number;
+}
+
+/**
+ * `resource` with a TTL (whole milliseconds, at least 1 s: Envoy's TTL timers work in milliseconds, but a TTL
+ * shorter than a round trip would expire between heartbeats).
+ */
+export function withTtl(resource: Message | EncodedResource, ttlMs: number): EncodedResource {
+  if (!Number.isInteger(ttlMs) || ttlMs < 1000)
+    throw new BadArgumentError(`a resource TTL must be a whole number of milliseconds of at least 1000, got ${ttlMs}`);
+  const encoded = isEncodedResource(resource) ? resource : encodeResource(resource);
+  const baseVersion = encoded.ttlMs === undefined ? encoded.version : encoded.version.slice(0, encoded.version.lastIndexOf("."));
+  const { typeUrl, name, any, references } = encoded;
+  return {
+    typeUrl,
+    name,
+    any,
+    references,
+    version: `${baseVersion}.${ttlMs}`,
+    ttlMs,
+    // A getter, not a copy: a resource that came from the config worker decodes its message only if asked.
+    get message() {
+      return encoded.message;
+    },
+  };
+}
+
+export function isEncodedResource(r: Message | EncodedResource): r is EncodedResource {
+  return "any" in r && "version" in r && "references" in r && !("$typeName" in r);
 }
 
 export function typeUrlOf(message: Message): string {
@@ -77,6 +111,7 @@ export function encodedResourceFromBytes(
   version: string,
   value: Uint8Array,
   references: readonly ResourceReference[],
+  ttlMs?: number,
 ): EncodedResource {
   const type = resourceType(typeUrl);
   let message: Message | undefined;
@@ -85,6 +120,7 @@ export function encodedResourceFromBytes(
     name,
     version,
     references,
+    ...(ttlMs === undefined ? {} : { ttlMs }),
     any: create(AnySchema, { typeUrl, value }),
     get message() {
       return (message ??= fromBinary(type.schema, value));

@@ -1,6 +1,14 @@
 // The registry of xDS resource types: everything the cache and the stream state machines need to know about a
 // type lives in its one entry here. Adding a type is adding an entry to `resourceTypes`.
-import type { DescMessage, Message } from "@bufbuild/protobuf";
+import type { DescMessage, DescService, Message } from "@bufbuild/protobuf";
+import { ClusterDiscoveryService } from "../gen/envoy/service/cluster/v3/cds_pb.js";
+import { EndpointDiscoveryService } from "../gen/envoy/service/endpoint/v3/eds_pb.js";
+import { ListenerDiscoveryService } from "../gen/envoy/service/listener/v3/lds_pb.js";
+import { RouteDiscoveryService, VirtualHostDiscoveryService } from "../gen/envoy/service/route/v3/rds_pb.js";
+import { ScopedRoutesDiscoveryService } from "../gen/envoy/service/route/v3/srds_pb.js";
+import { SecretDiscoveryService } from "../gen/envoy/service/secret/v3/sds_pb.js";
+import { RuntimeDiscoveryService } from "../gen/envoy/service/runtime/v3/rtds_pb.js";
+import { ExtensionConfigDiscoveryService } from "../gen/envoy/service/extension/v3/config_discovery_pb.js";
 import { ClusterSchema, Cluster_LbPolicy, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema, type Listener } from "../gen/envoy/config/listener/v3/listener_pb.js";
@@ -35,13 +43,6 @@ export interface LocatedReference extends ResourceReference {
   via: string;
 }
 
-/** The per-type gRPC service Envoy can use instead of ADS (e.g. `ClusterDiscoveryService.StreamClusters`). */
-export interface PerTypeService {
-  service: string;
-  sotwMethod: string;
-  deltaMethod?: string;
-}
-
 export interface ResourceType<T extends Message = Message> {
   /** Short name used in logs, metrics and the admin API: `cds`, `eds`… */
   readonly short: string;
@@ -60,7 +61,10 @@ export interface ResourceType<T extends Message = Message> {
   readonly sotwFullState: boolean;
   /** The legacy wildcard rule applies: a stream that has never named a resource of this type means "all of them". */
   readonly wildcardByDefault: boolean;
-  readonly perTypeService?: PerTypeService;
+  /**
+   * The type's own discovery service, which Envoy can use instead of ADS (its methods: discovery-service.ts).
+   */
+  readonly perTypeService?: DescService;
   /**
    * Types whose resources may name resources of this one for use rather than for fetching (a route names the
    * cluster it sends traffic to). When they are served on the same ADS stream, a removal of this type waits until
@@ -98,7 +102,7 @@ export const resourceTypes: readonly ResourceType[] = [
     pushOrder: 10,
     sotwFullState: true,
     wildcardByDefault: true,
-    perTypeService: { service: "envoy.service.cluster.v3.ClusterDiscoveryService", sotwMethod: "StreamClusters", deltaMethod: "DeltaClusters" },
+    perTypeService: ClusterDiscoveryService,
     // Listeners name clusters in tcp_proxy and the like, route configurations and virtual hosts in their routes.
     usedBy: [TypeUrl.Listener, TypeUrl.RouteConfiguration, TypeUrl.ScopedRouteConfiguration, TypeUrl.VirtualHost],
     nameField: "name",
@@ -116,7 +120,7 @@ export const resourceTypes: readonly ResourceType[] = [
     pushOrder: 20,
     sotwFullState: false,
     wildcardByDefault: false,
-    perTypeService: { service: "envoy.service.endpoint.v3.EndpointDiscoveryService", sotwMethod: "StreamEndpoints", deltaMethod: "DeltaEndpoints" },
+    perTypeService: EndpointDiscoveryService,
     nameField: "cluster_name",
     nameOf: (cla) => cla.clusterName,
     referencesOf: none,
@@ -128,7 +132,7 @@ export const resourceTypes: readonly ResourceType[] = [
     pushOrder: 30,
     sotwFullState: true,
     wildcardByDefault: true,
-    perTypeService: { service: "envoy.service.listener.v3.ListenerDiscoveryService", sotwMethod: "StreamListeners", deltaMethod: "DeltaListeners" },
+    perTypeService: ListenerDiscoveryService,
     nameField: "name",
     nameOf: (l) => l.name,
     referencesOf: (l) => located(listenerRouteRefs(l), TypeUrl.RouteConfiguration, "over RDS"),
@@ -146,7 +150,7 @@ export const resourceTypes: readonly ResourceType[] = [
     pushOrder: 40,
     sotwFullState: false,
     wildcardByDefault: false,
-    perTypeService: { service: "envoy.service.route.v3.RouteDiscoveryService", sotwMethod: "StreamRoutes", deltaMethod: "DeltaRoutes" },
+    perTypeService: RouteDiscoveryService,
     nameField: "name",
     nameOf: (r) => r.name,
     referencesOf: none,
@@ -159,7 +163,7 @@ export const resourceTypes: readonly ResourceType[] = [
     pushOrder: 45,
     sotwFullState: false,
     wildcardByDefault: false,
-    perTypeService: { service: "envoy.service.route.v3.ScopedRoutesDiscoveryService", sotwMethod: "StreamScopedRoutes", deltaMethod: "DeltaScopedRoutes" },
+    perTypeService: ScopedRoutesDiscoveryService,
     nameField: "name",
     nameOf: (s) => s.name,
     referencesOf: (s) =>
@@ -174,6 +178,7 @@ export const resourceTypes: readonly ResourceType[] = [
     pushOrder: 50,
     sotwFullState: false,
     wildcardByDefault: false,
+    perTypeService: VirtualHostDiscoveryService,
     nameField: "name",
     nameOf: (v) => v.name,
     referencesOf: none,
@@ -186,7 +191,7 @@ export const resourceTypes: readonly ResourceType[] = [
     pushOrder: 60,
     sotwFullState: false,
     wildcardByDefault: false,
-    perTypeService: { service: "envoy.service.secret.v3.SecretDiscoveryService", sotwMethod: "StreamSecrets", deltaMethod: "DeltaSecrets" },
+    perTypeService: SecretDiscoveryService,
     nameField: "name",
     nameOf: (s) => s.name,
     referencesOf: none,
@@ -198,7 +203,7 @@ export const resourceTypes: readonly ResourceType[] = [
     pushOrder: 70,
     sotwFullState: false,
     wildcardByDefault: false,
-    perTypeService: { service: "envoy.service.runtime.v3.RuntimeDiscoveryService", sotwMethod: "StreamRuntime", deltaMethod: "DeltaRuntime" },
+    perTypeService: RuntimeDiscoveryService,
     nameField: "name",
     nameOf: (r) => r.name,
     referencesOf: none,
@@ -210,11 +215,7 @@ export const resourceTypes: readonly ResourceType[] = [
     pushOrder: 80,
     sotwFullState: false,
     wildcardByDefault: false,
-    perTypeService: {
-      service: "envoy.service.extension.v3.ExtensionConfigDiscoveryService",
-      sotwMethod: "StreamExtensionConfigs",
-      deltaMethod: "DeltaExtensionConfigs",
-    },
+    perTypeService: ExtensionConfigDiscoveryService,
     nameField: "name",
     nameOf: (e) => e.name,
     referencesOf: none,

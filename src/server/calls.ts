@@ -12,6 +12,7 @@ import { SharedNameLists } from "./decoding/shared-name-lists.js";
 import type { WireResponse } from "./transport/wire-response.js";
 import type { SnapshotSource } from "../cache/snapshot-cache.js";
 import type { XdsServerEvents } from "./observers/events.js";
+import { RestPolls, type RestPollOptions } from "./protocol/rest-poll.js";
 
 export interface XdsServiceOptions {
   cache: SnapshotSource;
@@ -20,7 +21,16 @@ export interface XdsServiceOptions {
   controlPlaneId?: string;
   /** Streams that push a new snapshot per event-loop turn (default 256); 0 pushes all at once. */
   pushBatchSize?: number;
+  /** How long REST pollers are remembered without a poll, and how many at most (protocol/rest-poll.ts). */
+  restPollers?: RestPollOptions;
 }
+
+/** Stream and poller ids, unique in the process: a daemon may run several servers (--rest-listen) on one status. */
+let nextId = 1;
+const newId = () => nextId++;
+
+/** How often forgotten REST pollers are looked for. */
+const pollerSweepMs = 10_000;
 
 /** One call as a transport sees it. */
 export interface TransportCall {
@@ -32,10 +42,12 @@ export interface TransportCall {
 
 export class XdsCalls {
   readonly #live = new Set<LiveCall>();
-  #nextId = 1;
   readonly context: ServiceContext;
   /** Name lists decoded from requests, shared by every call of the server (shared-name-lists.ts). */
   readonly nameLists = new SharedNameLists();
+  /** REST-JSON polls: not calls (each is one request), but clients whose state is remembered the same way. */
+  readonly polls: RestPolls;
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: XdsServiceOptions) {
     const scheduler = options.pushBatchSize === 0 ? undefined : new PushScheduler(options.pushBatchSize);
@@ -45,17 +57,21 @@ export class XdsCalls {
       controlPlaneId: options.controlPlaneId,
       schedulePush: scheduler && ((push) => scheduler.schedule(push)),
     };
+    this.polls = new RestPolls(this.context, newId, options.restPollers);
+    this.#sweeper = setInterval(() => this.polls.sweep(), pollerSweepMs);
+    this.#sweeper.unref();
   }
 
   /** Binds a new call; the transport then feeds it its request messages and its end. */
   open(service: XdsService, call: TransportCall): LiveCall {
-    const live = new LiveCall(this, this.#nextId++, service, call);
+    const live = new LiveCall(this, newId(), service, call);
     this.#live.add(live);
     return live;
   }
 
+  /** The streams open, and the REST pollers remembered. */
   streams(): StreamInfo[] {
-    return [...this.#live].map((c) => c.info);
+    return [...[...this.#live].map((c) => c.info), ...this.polls.pollers()];
   }
 
   /** Ends every call with `code`: clients reconnect (to another replica, if there is one). */
@@ -64,6 +80,8 @@ export class XdsCalls {
       live.ended(reason);
       live.call.fail(code, message);
     }
+    clearInterval(this.#sweeper);
+    this.polls.clear(reason);
   }
 
   /** @internal */

@@ -2,7 +2,7 @@
 // (stream, type) — state of the world now; incremental, REST and CSDS share it. The protocol decides what to send;
 // this module remembers what was sent, acknowledged and rejected, and derives from a snapshot what a subscription
 // covers (computed once per snapshot and subscription, and shared by every stream subscribed alike).
-import type { Snapshot } from "../cache/snapshot.js";
+import { versionOfSet, type Snapshot } from "../cache/snapshot.js";
 import type { EncodedResource } from "../resource/encoded-resource.js";
 import type { ResourceType } from "../resource/types.js";
 import { memoOf } from "./snapshot-memo.js";
@@ -102,6 +102,25 @@ export function subscribedResources(snapshot: Snapshot, typeUrl: string, subscri
       }
       return out;
     },
+    (list) => list.length * 8,
+  );
+}
+
+/**
+ * The `version_info` of what a subscription covers in a snapshot: the same for every client subscribed alike,
+ * whatever protocol asks (SotW streams and REST polls share it, so a client moving between them is not re-sent
+ * what it has).
+ */
+export function subscribedVersion(snapshot: Snapshot, typeUrl: string, subscription: SubscribedNames, subscribed: readonly EncodedResource[]): string {
+  return memoOf(snapshot).get(`version\u0000${typeUrl}`, subscription.key(), () => versionOfSet(subscribed));
+}
+
+/** The resources of a type that carry a TTL (usually few or none); computed once per snapshot. */
+export function expiringResources(snapshot: Snapshot, typeUrl: string): readonly EncodedResource[] {
+  return memoOf(snapshot).get(
+    "expiring",
+    typeUrl,
+    () => [...snapshot.resources(typeUrl).values()].filter((r) => r.ttlMs !== undefined),
     (list) => list.length * 8,
   );
 }

@@ -1,6 +1,7 @@
 // The services a server offers, as data: one entry per gRPC method (ADS and each per-type service, for each
-// protocol). Transports (node:http2, grpc-js; REST later) iterate this table and only move bytes; an entry says how
-// to decode one request message of its method and how to start the protocol's state machine for one call.
+// protocol) and per REST-JSON polling path. Transports (node:http2, grpc-js, HTTP/1.1) iterate this table and only
+// move bytes; a stream entry says how to decode one request message of its method and how to start the protocol's
+// state machine for one call; a poll entry says which type a path serves (protocol/rest-poll.ts answers it).
 // A new protocol or service is new entries here (protocol/*-service.ts), not a transport change.
 import type { SnapshotSource } from "../cache/snapshot-cache.js";
 import type { StreamInfo, XdsServerEvents } from "./observers/events.js";
@@ -15,6 +16,14 @@ export interface ServiceContext {
   readonly controlPlaneId?: string;
   /** Runs a snapshot push (spread over event-loop turns by the server's PushScheduler); absent: at once. */
   readonly schedulePush?: (push: () => void) => void;
+  /** The clock TTL heartbeats run on (protocol/typed-stream.ts); absent: real, unref'd timers. */
+  readonly timers?: HeartbeatTimers;
+}
+
+/** Interval timers: the clock TTL heartbeats run on. */
+export interface HeartbeatTimers {
+  setInterval(callback: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
 }
 
 /** A protocol's state machine for one call, as the server drives it (sotw-stream.ts is one). */
@@ -23,7 +32,9 @@ export interface ProtocolStream<Request> {
   close(reason: string): void;
 }
 
+/** A gRPC streaming method (SotW or incremental discovery): a call is a stream driven by a ProtocolStream. */
 export interface XdsService<Request = unknown> {
+  readonly kind: "stream";
   /** `/package.Service/Method` */
   readonly path: string;
   /** For logs and status: `ads`, or the short name of the type a per-type service serves; `delta-` for delta. */
@@ -36,3 +47,16 @@ export interface XdsService<Request = unknown> {
   /** Starts the state machine of one call; `send` writes one response (at most one per type is in flight). */
   start(context: ServiceContext, info: StreamInfo, send: (response: WireResponse) => void): ProtocolStream<Request>;
 }
+
+/** A REST-JSON polling path (`POST /v3/discovery:clusters`): one DiscoveryRequest in, one answer out. */
+export interface PollService {
+  readonly kind: "poll";
+  /** The HTTP path, from the type's Fetch method (resource/discovery-service.ts). */
+  readonly path: string;
+  /** For logs and status: `rest-` and the type's short name. */
+  readonly label: string;
+  readonly typeUrl: string;
+}
+
+/** Any entry of the table. */
+export type ServiceEntry = XdsService | PollService;

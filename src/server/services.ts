@@ -1,6 +1,7 @@
 // The table of every service xdsd serves (service-table.ts): what XdsServer and addXdsServices offer by default.
 import { deltaServices } from "./protocol/delta-service.js";
+import { restServices } from "./protocol/rest-service.js";
 import { sotwServices } from "./protocol/sotw-service.js";
-import type { XdsService } from "./service-table.js";
+import type { ServiceEntry } from "./service-table.js";
 
-export const xdsServices: readonly XdsService[] = [...sotwServices, ...deltaServices] as readonly XdsService[];
+export const xdsServices: readonly ServiceEntry[] = [...sotwServices, ...deltaServices, ...restServices] as readonly ServiceEntry[];

@@ -1,32 +1,39 @@
-// The xDS server: the services of the table (services.ts: ADS and the per-type discovery services) on node:http2,
-// with a listen/close lifecycle.
+// The xDS server: the services of the table (services.ts: ADS and the per-type discovery services, SotW and
+// incremental over gRPC, and REST-JSON polling) on one plaintext port, with a listen/close lifecycle. The port
+// takes HTTP/2 (gRPC, and REST over h2c) and HTTP/1.1 (REST): plaintext-listener.ts tells them apart.
 import { parseListenAddress, type ListenAddress } from "./transport/listen-address.js";
 import { Http2Transport, type Http2TransportOptions } from "./transport/http2-transport.js";
+import { Http1Transport } from "./transport/http1-transport.js";
+import { PlaintextListener } from "./transport/plaintext-listener.js";
 import { XdsCalls, type XdsServiceOptions } from "./calls.js";
 import type { StreamInfo } from "./observers/events.js";
-import type { XdsService } from "./service-table.js";
+import type { ServiceEntry } from "./service-table.js";
 import { xdsServices } from "./services.js";
 
 export interface XdsServerOptions extends XdsServiceOptions, Http2TransportOptions {
   /** The services offered (default: every service of services.ts). */
-  services?: readonly XdsService[];
+  services?: readonly ServiceEntry[];
 }
 
 export class XdsServer {
   readonly #calls: XdsCalls;
-  readonly #transport: Http2Transport;
+  readonly #http2: Http2Transport;
+  readonly #http1: Http1Transport;
+  readonly #listener: PlaintextListener;
   #port: number | undefined;
 
   constructor(options: XdsServerOptions) {
     const { services = xdsServices, ...rest } = options;
     this.#calls = new XdsCalls(rest);
-    this.#transport = new Http2Transport(this.#calls, services, rest);
+    this.#http2 = new Http2Transport(this.#calls, services, rest);
+    this.#http1 = new Http1Transport(this.#http2.rest);
+    this.#listener = new PlaintextListener(this.#http2, this.#http1);
   }
 
   /** Starts listening on `host:port` (`[::1]:port` for IPv6; port 0 picks a free one); resolves to the bound port. */
   async listen(address: string | ListenAddress): Promise<number> {
-    const { host, port } = typeof address === "string" ? parseListenAddress("listen address", address) : address;
-    this.#port = await this.#transport.listen(host, port);
+    const parsed = typeof address === "string" ? parseListenAddress("listen address", address) : address;
+    this.#port = await this.#listener.listen(parsed);
     return this.#port;
   }
 
@@ -36,10 +43,10 @@ export class XdsServer {
 
   /** Bytes held for request messages being assembled, over all connections (bounded by `maxBufferedBytes`). */
   get bufferedRequestBytes(): number {
-    return this.#transport.bufferedBytes;
+    return this.#http2.bufferedBytes;
   }
 
-  /** The streams currently open. */
+  /** The streams currently open, and the REST pollers remembered. */
   streams(): StreamInfo[] {
     return this.#calls.streams();
   }
@@ -48,7 +55,10 @@ export class XdsServer {
    * Ends every stream with UNAVAILABLE (clients reconnect, to another replica if there is one), then closes the
    * connections, forcibly after `graceMs`.
    */
-  close(graceMs = 2000): Promise<void> {
-    return this.#transport.close(graceMs);
+  async close(graceMs = 2000): Promise<void> {
+    const stopped = this.#listener.close();
+    this.#http1.close();
+    await this.#http2.close(graceMs);
+    await stopped;
   }
 }

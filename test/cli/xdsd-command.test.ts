@@ -83,9 +83,9 @@ test("usage errors exit 2 and show the usage", async () => {
   const r = await runXdsd(["serve"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--config is required/);
-  const bad = await runXdsd(["bootstrap", "--node-id", "a", "--node-cluster", "b", "--mode", "rest"]);
+  const bad = await runXdsd(["bootstrap", "--node-id", "a", "--node-cluster", "b", "--mode", "carrier-pigeon"]);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--mode "rest"/);
+  assert.match(bad.stderr, /--mode "carrier-pigeon"/);
   const unknown = await runXdsd(["frobnicate"]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command/);

@@ -6,7 +6,8 @@
 //   ads: everything (LDS, RDS, CDS, EDS) over one ADS stream;
 //   delta-ads: the same over one incremental (delta) ADS stream (classic-delta-ads.test.ts);
 //   xds, delta: everything dynamic, one stream per type, state of the world or incremental (classic-xds.test.ts,
-//        classic-delta.test.ts), the config saying `config_source: grpc` / `delta-grpc`.
+//        classic-delta.test.ts), the config saying `config_source: grpc` / `delta-grpc`;
+//   rest: everything dynamic, polled over REST-JSON on HTTP/1.1 (classic-rest.test.ts), `config_source: rest`.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { freePort, startEnvoy, type EnvoyHandle } from "../support/envoy.js";
@@ -14,7 +15,7 @@ import { countUpstreams } from "../support/http.js";
 import { startUpstream, type Upstream } from "../support/upstream.js";
 import { runXdsd, startXdsd, type XdsdHandle } from "../support/xdsd.js";
 
-type Mode = "eds" | "ads" | "delta-ads" | "xds" | "delta";
+type Mode = "eds" | "ads" | "delta-ads" | "xds" | "delta" | "rest";
 
 interface ScenarioConfig {
   /** The top level's config_source (per-type stream modes). */
@@ -65,7 +66,12 @@ export function classicScenario(mode: Mode): void {
     before(async () => {
       for (const name of ["nginx-1", "nginx-2", "nginx-3", "httpd-1", "httpd-2", "extra-1"]) upstreams.push(await startUpstream(name));
       const [n1, n2, , h1, h2] = upstreams;
-      config = { nginx: [n1, n2], httpd: [h1, h2], listenerPort: await freePort(), configSource: { xds: "grpc", delta: "delta-grpc" }[mode as string] };
+      config = {
+        nginx: [n1, n2],
+        httpd: [h1, h2],
+        listenerPort: await freePort(),
+        configSource: { xds: "grpc", delta: "delta-grpc", rest: "rest" }[mode as string],
+      };
       // Debug level: the NACK test counts the responses xdsd logs.
       xdsd = await startXdsd(configText(config), { args: ["--log-level", "debug"] });
       const adminPort = await freePort();
@@ -112,19 +118,28 @@ export function classicScenario(mode: Mode): void {
       assert.ok((await envoy.stat("cluster.nginx_cluster.update_success"))! >= 1);
       // Only ADS streams feed the control_plane.* stats.
       if (overAds) assert.equal(await envoy.stat("control_plane.connected_state"), 1);
+      // Envoy's own view of how it reaches xdsd: REST polls over HTTP/1.1 connections, gRPC over HTTP/2.
+      const http1 = (await envoy.stat("cluster.xds_cluster.upstream_cx_http1_total")) ?? 0;
+      const http2 = (await envoy.stat("cluster.xds_cluster.upstream_cx_http2_total")) ?? 0;
+      if (mode === "rest") assert.ok(http1 >= 1 && http2 === 0, `REST mode: ${http1} HTTP/1.1 and ${http2} HTTP/2 connections to xdsd`);
+      else assert.ok(http2 >= 1 && http1 === 0, `${mode} mode: ${http1} HTTP/1.1 and ${http2} HTTP/2 connections to xdsd`);
       const dump = JSON.stringify(await envoy.configDump(dynamic ? "dynamic_active_clusters" : "static_clusters"));
       assert.match(dump, /nginx_cluster/);
       assert.match(dump, /httpd_cluster/);
-      const nodes = await xdsd.admin<{ nodes: { node: string; services: Record<string, number>; types: Record<string, { ackedVersion?: string }> }[] }>(
-        "/nodes",
-      );
-      const me = nodes.json.nodes.find((n) => n.node === `cluster.local/node-${mode}`);
-      assert.ok(me?.types.eds.ackedVersion, "xdsd saw Envoy ACK the endpoints");
+      type Nodes = { nodes: { node: string; services: Record<string, number>; types: Record<string, { ackedVersion?: string }> }[] };
+      const mine = async () => (await xdsd.admin<Nodes>("/nodes")).json.nodes.find((n) => n.node === `cluster.local/node-${mode}`);
+      // A REST poller says it took a version only in its next poll (refresh_delay 1 s).
+      await envoy.waitFor(async () => (await mine())?.types.eds?.ackedVersion !== undefined, { what: "xdsd to see Envoy ACK the endpoints", timeoutMs: 3000 });
+      const me = await mine();
       // The protocol really used, as xdsd saw Envoy's streams: one ADS stream of the mode's kind, or per-type EDS.
       // Without ADS, Envoy 1.40 opens one EDS stream per EDS cluster (two here), and one stream for each other type.
       // (eds mode: the two static clusters' EDS streams only.)
       const perType = (prefix: string) => ({ [`${prefix}cds`]: 1, [`${prefix}eds`]: 2, [`${prefix}lds`]: 1, [`${prefix}rds`]: 1 });
-      assert.deepEqual(me?.services, { eds: { eds: 2 }, ads: { ads: 1 }, "delta-ads": { "delta-ads": 1 }, xds: perType(""), delta: perType("delta-") }[mode]);
+      // REST: one poller per subscription, as xdsd remembers them (rest-poll.ts).
+      assert.deepEqual(
+        me?.services,
+        { eds: { eds: 2 }, ads: { ads: 1 }, "delta-ads": { "delta-ads": 1 }, xds: perType(""), delta: perType("delta-"), rest: perType("rest-") }[mode],
+      );
     });
 
     it("stops sending traffic to a dropped endpoint within 2 s, without restarting Envoy", async () => {
@@ -169,6 +184,56 @@ export function classicScenario(mode: Mode): void {
       await xdsd.waitForLog(/config .* published/, 5000, mark);
     });
 
+    if (dynamic) {
+      it("records a config Envoy rejects as a NACK, does not resend it, and takes the next good config", async () => {
+        const rejectedBefore = (await envoy.stat("cluster_manager.cds.update_rejected")) ?? 0;
+        const successBefore = (await envoy.stat("cluster_manager.cds.update_success")) ?? 0;
+        // Valid protobuf, so xdsd accepts it; Envoy's own validation requires connect_timeout > 0.
+        const badCluster = (timeout: string) => `  - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster
+    name: raw_cluster
+    type: STATIC
+    connect_timeout: ${timeout}
+    load_assignment: {cluster_name: raw_cluster, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: ${upstreams[5].port}}}}}]}]}`;
+        const mark = xdsd.log().length;
+        xdsd.writeConfig(configText({ ...config, rawResources: badCluster("0s") }));
+        await xdsd.waitForLog(/NACK .* type=cds/, 5000, mark);
+        await envoy.waitFor(async () => ((await envoy.stat("cluster_manager.cds.update_rejected")) ?? 0) === rejectedBefore + 1, {
+          what: "Envoy to reject the CDS update once",
+        });
+        const nodes = await xdsd.admin<{ nodes: { node: string; types: Record<string, { nacks: number; lastNack?: { message: string } }> }[] }>("/nodes");
+        const cds = nodes.json.nodes.find((n) => n.node === `cluster.local/node-${mode}`)!.types.cds;
+        assert.equal(cds.nacks, 1);
+        // Envoy's REST client reports no error (rest-poll.ts): xdsd knows the rejection by the version polled.
+        assert.match(cds.lastNack!.message, mode === "rest" ? /polled again with version .*: rejected/ : /connect_timeout|Proto constraint validation failed/i);
+        // Not resent in a loop: still exactly one rejection a while later.
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.equal(await envoy.stat("cluster_manager.cds.update_rejected"), rejectedBefore + 1);
+        assert.equal(
+          (
+            xdsd
+              .log()
+              .slice(mark)
+              .match(/send .* type=cds/g) ?? []
+          ).length,
+          1,
+        );
+        // The next good config is taken.
+        xdsd.writeConfig(configText({ ...config, rawResources: badCluster("1s") }));
+        await envoy.waitFor(async () => (await envoy.clusters()).cluster_statuses.some((c) => c.name === "raw_cluster"), {
+          what: "raw_cluster to become active",
+        });
+        assert.ok((await envoy.stat("cluster_manager.cds.update_success"))! > successBefore);
+        // The ACK of it clears the NACK (a REST poller ACKs in its next poll).
+        await envoy.waitFor(
+          async () => {
+            const after = await xdsd.admin<{ nodes: { node: string; types: Record<string, { lastNack?: unknown }> }[] }>("/nodes");
+            return after.json.nodes.find((n) => n.node === `cluster.local/node-${mode}`)!.types.cds.lastNack === undefined;
+          },
+          { what: "the NACK to be cleared by an ACK", timeoutMs: 3000 },
+        );
+      });
+    }
+
     if (overAds) {
       it("moves a host to another cluster and removes the old cluster in one edit without a failed request", async () => {
         xdsd.writeConfig(configText({ ...config, extraCluster: upstreams[5], extraHostCluster: "extra_cluster" }));
@@ -196,47 +261,6 @@ export function classicScenario(mode: Mode): void {
         await envoy.waitFor(async () => !(await envoy.clusters()).cluster_statuses.some((c) => c.name === "extra_cluster"), {
           what: "extra_cluster to be removed from Envoy",
         });
-      });
-
-      it("records a config Envoy rejects as a NACK, does not resend it, and takes the next good config", async () => {
-        const rejectedBefore = (await envoy.stat("cluster_manager.cds.update_rejected")) ?? 0;
-        const successBefore = (await envoy.stat("cluster_manager.cds.update_success")) ?? 0;
-        // Valid protobuf, so xdsd accepts it; Envoy's own validation requires connect_timeout > 0.
-        const badCluster = (timeout: string) => `  - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster
-    name: raw_cluster
-    type: STATIC
-    connect_timeout: ${timeout}
-    load_assignment: {cluster_name: raw_cluster, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: ${upstreams[5].port}}}}}]}]}`;
-        const mark = xdsd.log().length;
-        xdsd.writeConfig(configText({ ...config, rawResources: badCluster("0s") }));
-        await xdsd.waitForLog(/NACK .* type=cds/, 5000, mark);
-        await envoy.waitFor(async () => ((await envoy.stat("cluster_manager.cds.update_rejected")) ?? 0) === rejectedBefore + 1, {
-          what: "Envoy to reject the CDS update once",
-        });
-        const nodes = await xdsd.admin<{ nodes: { node: string; types: Record<string, { nacks: number; lastNack?: { message: string } }> }[] }>("/nodes");
-        const cds = nodes.json.nodes.find((n) => n.node === `cluster.local/node-${mode}`)!.types.cds;
-        assert.equal(cds.nacks, 1);
-        assert.match(cds.lastNack!.message, /connect_timeout|Proto constraint validation failed/i);
-        // Not resent in a loop: still exactly one rejection a while later.
-        await new Promise((r) => setTimeout(r, 1500));
-        assert.equal(await envoy.stat("cluster_manager.cds.update_rejected"), rejectedBefore + 1);
-        assert.equal(
-          (
-            xdsd
-              .log()
-              .slice(mark)
-              .match(/send .* type=cds/g) ?? []
-          ).length,
-          1,
-        );
-        // The next good config is taken.
-        xdsd.writeConfig(configText({ ...config, rawResources: badCluster("1s") }));
-        await envoy.waitFor(async () => (await envoy.clusters()).cluster_statuses.some((c) => c.name === "raw_cluster"), {
-          what: "raw_cluster to become active",
-        });
-        assert.ok((await envoy.stat("cluster_manager.cds.update_success"))! > successBefore);
-        const after = await xdsd.admin<{ nodes: { node: string; types: Record<string, { lastNack?: unknown }> }[] }>("/nodes");
-        assert.equal(after.json.nodes.find((n) => n.node === `cluster.local/node-${mode}`)!.types.cds.lastNack, undefined);
       });
 
       it("after xdsd restarts, Envoy reconnects and receives a cluster added afterwards", async () => {

@@ -20,8 +20,8 @@ export interface XdsdHandle {
   readonly pid: number;
   /** Resident set size of the daemon, from /proc (Linux). */
   rssBytes(): number;
-  /** SIGTERM; resolves with the exit code. */
-  stop(): Promise<number | null>;
+  /** SIGTERM (or `signal`: SIGKILL for a control plane that dies without closing its streams); resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 export function runXdsd(args: string[], options: { input?: string; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -98,12 +98,12 @@ export async function startXdsd(configText: string, options: { xdsPort?: number;
       const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
     },
-    async stop() {
-      child.kill("SIGTERM");
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      child.kill(signal);
       return exited;
     },
   };
-  const ready = await handle.waitForLog(/xdsd serving xDS on \S+:(\d+), admin on (http:\S+)/, 10_000);
+  const ready = await handle.waitForLog(/xdsd serving xDS on \S+:(\d+), admin on (http:[^\s,;]+)/, 10_000);
   const m = /:(\d+), admin on (http:\S+)/.exec(ready)!;
   xdsPort = Number(m[1]);
   adminUrl = m[2];

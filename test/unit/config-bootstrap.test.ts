@@ -1,7 +1,7 @@
 // Envoy bootstraps for both modes: valid Bootstrap messages (and, when an Envoy binary is at hand, valid for Envoy).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -17,12 +17,13 @@ import { ApiConfigSource_ApiType, ApiVersion } from "../../src/gen/envoy/config/
 import { HttpConnectionManagerSchema } from "../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { HttpProtocolOptionsSchema } from "../../src/gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js";
 import { envoyRegistry } from "../../src/resource/proto-registry.js";
+import { findEnvoyBinary } from "../support/envoy.js";
 import { lines, repoFile } from "./config-helpers.js";
 
 const seed = loadConfigFile(repoFile("examples/seed.yaml"));
 /** The seed as a node of each mode needs it: config_source grpc / delta-grpc for the per-type stream modes. */
 function seedFor(mode: BootstrapMode): LoadedConfig {
-  const source = mode === "xds" ? "grpc" : mode === "delta" ? "delta-grpc" : undefined;
+  const source = ({ xds: "grpc", delta: "delta-grpc", rest: "rest" } as Partial<Record<BootstrapMode, string>>)[mode];
   if (!source) return seed;
   return parseConfig(`config_source: ${source}\n${readFileSync(repoFile("examples/seed.yaml"), "utf8")}`, "seed.yaml");
 }
@@ -208,6 +209,19 @@ describe("bootstrap options", () => {
     }
   });
 
+  it("rest mode: every type polled over REST-JSON through an HTTP/1.1 xds_cluster, refreshed every second", () => {
+    const { bootstrap } = render(seedFor("rest"), "rest");
+    assert.equal(bootstrap.dynamicResources!.adsConfig, undefined, "no ADS");
+    for (const c of [bootstrap.dynamicResources!.cdsConfig!, bootstrap.dynamicResources!.ldsConfig!]) {
+      assert.equal(c.configSourceSpecifier.case, "apiConfigSource");
+      const api = c.configSourceSpecifier.value as { apiType: number; clusterNames: string[]; refreshDelay?: { seconds: bigint } };
+      assert.deepEqual([api.apiType, api.clusterNames, api.refreshDelay?.seconds], [ApiConfigSource_ApiType.REST, ["xds_cluster"], 1n]);
+    }
+    const xdsCluster = bootstrap.staticResources!.clusters.find((c) => c.name === "xds_cluster")!;
+    assert.deepEqual(Object.keys(xdsCluster.typedExtensionProtocolOptions), [], "HTTP/1.1: no HTTP/2 protocol options");
+    assert.throws(() => render(seed, "rest"), /--mode rest needs the node's config to say config_source: rest/);
+  });
+
   it("resolves a host name for the xDS server with STRICT_DNS", () => {
     const yaml = renderBootstrap({ config: seed, nodeId: "n", nodeCluster: "c", xds: { host: "xdsd.internal", port: 18000 }, mode: "ads" });
     const bootstrap = fromJson(BootstrapSchema, parse(yaml) as JsonValue, { registry: envoyRegistry() });
@@ -225,14 +239,15 @@ describe("bootstrap options", () => {
 });
 
 // A real Envoy is the final judge of a bootstrap; `--mode validate` checks it without binding anything.
-const envoy = findEnvoy();
-describe("bootstraps pass `envoy --mode validate`", { skip: envoy ? false : "no Envoy binary (set ENVOY_BIN or run npm run install-envoy)" }, () => {
+// No skip: without an Envoy binary each test fails, saying how to install one (findEnvoyBinary's message).
+describe("bootstraps pass `envoy --mode validate`", () => {
   const validate = (name: string, yaml: string) => {
+    const envoy = findEnvoyBinary();
     const dir = mkdtempSync(join(tmpdir(), "xdsd-bootstrap-"));
     try {
       const file = join(dir, `${name}.yaml`);
       writeFileSync(file, yaml);
-      const out = execFileSync(envoy!, ["--mode", "validate", "-c", file, "--log-level", "error", "--base-id", String(process.pid % 10000)], {
+      const out = execFileSync(envoy, ["--mode", "validate", "-c", file, "--log-level", "error", "--base-id", String(process.pid % 10000)], {
         encoding: "utf8",
         stdio: ["ignore", "pipe", "pipe"],
       });
@@ -300,13 +315,3 @@ describe("bootstraps pass `envoy --mode validate`", { skip: envoy ? false : "no 
     validate("rich", yaml);
   });
 });
-
-function findEnvoy(): string | undefined {
-  if (process.env.ENVOY_BIN) return process.env.ENVOY_BIN;
-  try {
-    const path = readFileSync(repoFile(".tools/envoy-path.txt"), "utf8").trim();
-    return existsSync(path) ? path : undefined;
-  } catch {
-    return undefined;
-  }
-}

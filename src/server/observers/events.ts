@@ -25,6 +25,8 @@ export interface ResponseInfo {
   readonly resources: readonly EncodedResource[];
   /** Incremental only: `removed_resources`. */
   readonly removed?: readonly string[];
+  /** A TTL refresh of what the client holds, not a change (protocol/ttl-resources.ts). */
+  readonly heartbeat?: boolean;
 }
 
 export interface NackInfo {

@@ -23,7 +23,7 @@ export function loggingEvents(log: Logger): XdsServerEvents {
     events.streamOpened = (s) => debug(`stream open id=${s.id} service=${s.service} peer=${s.peer}`);
     events.response = (s, r) =>
       debug(
-        `send ${who(s)} type=${short(r.typeUrl)} version=${r.versionInfo} nonce=${r.nonce} resources=${r.resources.length}` +
+        `${r.heartbeat ? "heartbeat" : "send"} ${who(s)} type=${short(r.typeUrl)} version=${r.versionInfo} nonce=${r.nonce} resources=${r.resources.length}` +
           (r.removed ? ` removed=${r.removed.length}` : ""),
       );
     events.ack = (s, typeUrl, version, nonce) => debug(`ACK ${who(s)} type=${short(typeUrl)} version=${version} nonce=${nonce}`);

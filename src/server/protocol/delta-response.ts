@@ -10,6 +10,7 @@ import type { EncodedResource } from "../../resource/encoded-resource.js";
 import { memoOf } from "../snapshot-memo.js";
 import type { WireResponse } from "../transport/wire-response.js";
 import { encodeNonceField } from "./sotw-response.js";
+import { deltaResource } from "./ttl-resources.js";
 
 export interface DeltaResponse extends WireResponse {
   readonly typeUrl: string;
@@ -34,9 +35,11 @@ export function sharedDeltaBody(
   removed: readonly string[],
   contentKey: string,
   controlPlaneId: string | undefined,
+  /** Heartbeats (ttl-resources.ts): the resources without their bodies, to restart their TTL at the client. */
+  heartbeat = false,
 ): Uint8Array {
   return memoOf(snapshot).get(
-    `delta\u0000${typeUrl}\u0000${versionInfo}`,
+    `${heartbeat ? "delta-heartbeat" : "delta"}\u0000${typeUrl}\u0000${versionInfo}`,
     contentKey,
     () =>
       toBinary(
@@ -44,7 +47,7 @@ export function sharedDeltaBody(
         create(DeltaDiscoveryResponseSchema, {
           systemVersionInfo: versionInfo,
           typeUrl,
-          resources: resources.map((r) => ({ name: r.name, version: r.version, resource: r.any })),
+          resources: resources.map((r) => deltaResource(r, heartbeat)),
           removedResources: [...removed],
           controlPlane: controlPlaneId ? { identifier: controlPlaneId } : undefined,
         }),

@@ -3,6 +3,8 @@
 // carry subscription changes, not the whole subscription), so they are decoded with protobuf-es directly.
 import { fromBinary } from "@bufbuild/protobuf";
 import { type DeltaDiscoveryRequest, DeltaDiscoveryRequestSchema } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { AggregatedDiscoveryService } from "../../gen/envoy/service/discovery/v3/ads_pb.js";
+import { discoveryMethods } from "../../resource/discovery-service.js";
 import { resourceTypes } from "../../resource/types.js";
 import type { XdsService } from "../service-table.js";
 import { DeltaStream } from "./delta-stream.js";
@@ -10,6 +12,7 @@ import { streamOptionsOf } from "./typed-stream.js";
 
 function deltaService(path: string, label: string, fixedTypeUrl?: string): XdsService<DeltaDiscoveryRequest> {
   return {
+    kind: "stream",
     path,
     label,
     decoder: () => (message) => fromBinary(DeltaDiscoveryRequestSchema, message),
@@ -18,8 +21,9 @@ function deltaService(path: string, label: string, fixedTypeUrl?: string): XdsSe
 }
 
 export const deltaServices: readonly XdsService<DeltaDiscoveryRequest>[] = [
-  deltaService("/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources", "delta-ads"),
-  ...resourceTypes.flatMap((t) =>
-    t.perTypeService?.deltaMethod ? [deltaService(`/${t.perTypeService.service}/${t.perTypeService.deltaMethod}`, `delta-${t.short}`, t.typeUrl)] : [],
-  ),
+  deltaService(discoveryMethods(AggregatedDiscoveryService).delta!, "delta-ads"),
+  ...resourceTypes.flatMap((t) => {
+    const path = t.perTypeService && discoveryMethods(t.perTypeService).delta;
+    return path ? [deltaService(path, `delta-${t.short}`, t.typeUrl)] : [];
+  }),
 ];

@@ -145,6 +145,23 @@ export class DeltaStream extends TypedStream<DeltaTypeState, DeltaDiscoveryReque
     this.o.events?.response?.(this.o.info, response);
   }
 
+  /** A delta heartbeat: the resources due, without their bodies, at the versions the client holds (ttl-resources.ts). */
+  protected heartbeat(state: DeltaTypeState, snapshot: Snapshot, due: readonly EncodedResource[]): void {
+    const { type } = state;
+    const versionInfo = state.sentVersionInfo;
+    const contentKey = due
+      .map((r) => r.name)
+      .sort()
+      .join("\u0000");
+    const body = sharedDeltaBody(snapshot, type.typeUrl, versionInfo, due, [], contentKey, this.o.controlPlaneId, true);
+    const nonce = this.nextNonce();
+    state.nonce = nonce;
+    state.awaitingReply = true;
+    const response: DeltaResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: due, removed: [], body, nonceField: encodeDeltaNonceField(nonce) };
+    this.o.send(response);
+    this.o.events?.response?.(this.o.info, { ...response, heartbeat: true });
+  }
+
   /**
    * The slow path: every subscribed resource against what the client holds. `all`: the resources are everything
    * subscribed (a first response), so their body and versions can be shared.

@@ -8,6 +8,7 @@ import type { EncodedResource } from "../../resource/encoded-resource.js";
 import type { Snapshot } from "../../cache/snapshot.js";
 import { memoOf } from "../snapshot-memo.js";
 import type { WireResponse } from "../transport/wire-response.js";
+import { sotwAny } from "./ttl-resources.js";
 
 export interface SotwResponse extends WireResponse {
   readonly typeUrl: string;
@@ -47,7 +48,7 @@ export function encodeResponseBody(typeUrl: string, versionInfo: string, resourc
     create(DiscoveryResponseSchema, {
       versionInfo,
       typeUrl,
-      resources: resources.map((r) => r.any),
+      resources: resources.map(sotwAny),
       controlPlane: options.controlPlaneId ? { identifier: options.controlPlaneId } : undefined,
     }),
   );

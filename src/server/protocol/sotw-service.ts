@@ -1,6 +1,8 @@
 // The state-of-the-world services: ADS (StreamAggregatedResources) and the Stream* method of every registered
 // type's own discovery service (resource/types.ts perTypeService), each driving a SotwStream.
 import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { AggregatedDiscoveryService } from "../../gen/envoy/service/discovery/v3/ads_pb.js";
+import { discoveryMethods } from "../../resource/discovery-service.js";
 import { resourceTypes } from "../../resource/types.js";
 import { RequestDecoder } from "../decoding/request-decoder.js";
 import type { XdsService } from "../service-table.js";
@@ -9,6 +11,7 @@ import { streamOptionsOf } from "./typed-stream.js";
 
 function sotwService(path: string, label: string, fixedTypeUrl?: string): XdsService<DiscoveryRequest> {
   return {
+    kind: "stream",
     path,
     label,
     decoder(names) {
@@ -20,6 +23,9 @@ function sotwService(path: string, label: string, fixedTypeUrl?: string): XdsSer
 }
 
 export const sotwServices: readonly XdsService<DiscoveryRequest>[] = [
-  sotwService("/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources", "ads"),
-  ...resourceTypes.flatMap((t) => (t.perTypeService ? [sotwService(`/${t.perTypeService.service}/${t.perTypeService.sotwMethod}`, t.short, t.typeUrl)] : [])),
+  sotwService(discoveryMethods(AggregatedDiscoveryService).sotw!, "ads"),
+  ...resourceTypes.flatMap((t) => {
+    const path = t.perTypeService && discoveryMethods(t.perTypeService).sotw;
+    return path ? [sotwService(path, t.short, t.typeUrl)] : [];
+  }),
 ];

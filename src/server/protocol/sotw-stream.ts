@@ -20,8 +20,7 @@ import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/disc
 import { versionOfSet, type Snapshot } from "../../cache/snapshot.js";
 import type { EncodedResource } from "../../resource/encoded-resource.js";
 import type { ResourceType } from "../../resource/types.js";
-import { ClientTypeState, sentVersionsOf, subscribedResources } from "../client-state.js";
-import { memoOf } from "../snapshot-memo.js";
+import { ClientTypeState, sentVersionsOf, subscribedResources, subscribedVersion } from "../client-state.js";
 import { Subscription } from "../subscription.js";
 import { encodeNonceField, sharedResponseBody, type SotwResponse } from "./sotw-response.js";
 import { TypedStream, type TypedStreamOptions } from "./typed-stream.js";
@@ -103,7 +102,7 @@ export class SotwStream extends TypedStream<SotwTypeState, DiscoveryRequest, Sot
     if (!state.mustAnswer && changed.length === 0 && !(gone && type.sotwFullState)) return;
 
     const subscribed = subscribedResources(snapshot, type.typeUrl, subscription);
-    let versionInfo = memoOf(snapshot).get(`version\u0000${type.typeUrl}`, subscription.key(), () => versionOfSet(subscribed));
+    let versionInfo = subscribedVersion(snapshot, type.typeUrl, subscription, subscribed);
     // LDS/CDS carry the whole subscribed set (a missing resource is deleted by the client); RDS/EDS only changes.
     // When everything subscribed changed (a first response), the changes are the memoized subscribed set itself,
     // named by the subscription key: no per-stream sort of the names.
@@ -144,6 +143,28 @@ export class SotwStream extends TypedStream<SotwTypeState, DiscoveryRequest, Sot
     const response: SotwResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: payload, body, nonceField: encodeNonceField(nonce) };
     this.o.send(response);
     this.o.events?.response?.(this.o.info, response);
+  }
+
+  /**
+   * A SotW heartbeat re-sends resources with their bodies at the version the client holds (ttl-resources.ts: Envoy
+   * ignores body-less ones in SotW): for LDS/CDS the whole set it holds, since a response is the complete set;
+   * for the other types just the resources due.
+   */
+  protected heartbeat(state: SotwTypeState, snapshot: Snapshot, due: readonly EncodedResource[]): void {
+    const { type } = state;
+    const payload = type.sotwFullState ? state.held : due;
+    const versionInfo = state.sentVersionInfo;
+    const contentKey = `heartbeat\u0001${payload
+      .map((r) => r.name)
+      .sort()
+      .join("\u0000")}`;
+    const body = sharedResponseBody(snapshot, type.typeUrl, versionInfo, payload, contentKey, { controlPlaneId: this.o.controlPlaneId });
+    const nonce = this.nextNonce();
+    state.nonce = nonce;
+    state.awaitingReply = true;
+    const response: SotwResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: payload, body, nonceField: encodeNonceField(nonce) };
+    this.o.send(response);
+    this.o.events?.response?.(this.o.info, { ...response, heartbeat: true });
   }
 
   /** Resources the client holds and the snapshot dropped, if types served on this stream may still name them. */

@@ -6,11 +6,14 @@
 import type { SnapshotSource } from "../../cache/snapshot-cache.js";
 import type { DeltaDiscoveryRequest, DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { byPushOrder, findResourceType, type ResourceType } from "../../resource/types.js";
-import type { ClientTypeState } from "../client-state.js";
+import type { Snapshot } from "../../cache/snapshot.js";
+import type { EncodedResource } from "../../resource/encoded-resource.js";
+import { expiringResources, type ClientTypeState } from "../client-state.js";
+import { heartbeatInterval } from "./ttl-resources.js";
 import { NodeWatch } from "../node-watch.js";
 import type { StreamInfo, XdsServerEvents } from "../observers/events.js";
 import type { SubscribedNames } from "../subscription.js";
-import type { ServiceContext } from "../service-table.js";
+import type { HeartbeatTimers, ServiceContext } from "../service-table.js";
 
 export interface TypedStreamOptions<Response> {
   source: SnapshotSource;
@@ -22,7 +25,14 @@ export interface TypedStreamOptions<Response> {
   controlPlaneId?: string;
   /** Runs a snapshot push; default at once. The server passes a PushScheduler's, to spread big fan-outs. */
   schedulePush?: (push: () => void) => void;
+  /** The clock heartbeats run on (default: timers that do not keep the process alive); tests pass a fake. */
+  timers?: HeartbeatTimers;
 }
+
+const defaultTimers: HeartbeatTimers = {
+  setInterval: (callback, ms) => setInterval(callback, ms).unref(),
+  clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
+};
 
 /** A stream's options from what the server's calls share (service-table.ts ServiceContext). */
 export function streamOptionsOf<Response>(
@@ -31,8 +41,8 @@ export function streamOptionsOf<Response>(
   send: (response: Response) => void,
   fixedTypeUrl: string | undefined,
 ): TypedStreamOptions<Response> {
-  const { source, events, controlPlaneId, schedulePush } = context;
-  return { source, info, send, events, fixedTypeUrl, controlPlaneId, schedulePush };
+  const { source, events, controlPlaneId, schedulePush, timers } = context;
+  return { source, info, send, events, fixedTypeUrl, controlPlaneId, schedulePush, timers };
 }
 
 export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>, Request extends DiscoveryRequest | DeltaDiscoveryRequest, Response> {
@@ -41,6 +51,8 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
   readonly #node: NodeWatch;
   #nonceCounter = 0;
   protected closed = false;
+  /** The heartbeat timer while the client holds resources with a TTL, and its period. */
+  #heartbeat: { handle: unknown; every: number } | undefined;
 
   constructor(options: TypedStreamOptions<Response>) {
     this.o = options;
@@ -56,6 +68,12 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
 
   /** Sends what the latest snapshot holds for the client that it does not have, if anything and if allowed. */
   protected abstract respond(state: State, delayRemovals?: boolean): void;
+
+  /**
+   * Refreshes, at the client, the TTL of `due`: resources with a TTL that it holds at their current version
+   * (ttl-resources.ts says how each protocol does it). Nothing is in flight for the type when this is called.
+   */
+  protected abstract heartbeat(state: State, snapshot: Snapshot, due: readonly EncodedResource[]): void;
 
   /**
    * The common start of a request: its node, the request event, and the state of its type (created on its first
@@ -122,6 +140,7 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.#stopHeartbeats();
     this.#node.close();
     this.types.clear();
     this.o.events?.streamClosed?.(this.o.info, reason);
@@ -140,6 +159,7 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
   protected releaseRemovals(): void {
     const snapshot = this.o.info.nodeKey === undefined ? undefined : this.o.source.snapshotFor(this.o.info.nodeKey);
     if (!snapshot) return;
+    this.#armHeartbeats(snapshot);
     for (const state of this.types.values()) {
       if (!state.retaining || state.awaitingReply) continue;
       const usersSettled = [...this.types.values()].every(
@@ -149,6 +169,42 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
       state.retaining = false;
       state.synced = undefined; // compare with what the client holds, the held-back resources included
       this.respond(state, false);
+    }
+  }
+
+  /**
+   * Keeps a heartbeat timer running while the snapshot has resources with a TTL of the types this stream serves,
+   * at half the shortest TTL (ttl-resources.ts heartbeatInterval): a client that holds them is refreshed well
+   * before they expire, and one heartbeat may be lost.
+   */
+  #armHeartbeats(snapshot: Snapshot): void {
+    const ttls: number[] = [];
+    for (const typeUrl of this.types.keys()) for (const r of expiringResources(snapshot, typeUrl)) ttls.push(r.ttlMs!);
+    const every = heartbeatInterval(ttls);
+    if (every === this.#heartbeat?.every) return;
+    this.#stopHeartbeats();
+    if (every === undefined) return;
+    const timers = this.o.timers ?? defaultTimers;
+    this.#heartbeat = { every, handle: timers.setInterval(() => this.sendHeartbeats(), every) };
+  }
+
+  #stopHeartbeats(): void {
+    if (!this.#heartbeat) return;
+    (this.o.timers ?? defaultTimers).clearInterval(this.#heartbeat.handle);
+    this.#heartbeat = undefined;
+  }
+
+  /** One heartbeat round: each type with nothing in flight refreshes what the client holds with a TTL. */
+  sendHeartbeats(): void {
+    if (this.closed || this.o.info.nodeKey === undefined) return;
+    const snapshot = this.o.source.snapshotFor(this.o.info.nodeKey);
+    if (!snapshot) return;
+    for (const typeUrl of byPushOrder(this.types.keys())) {
+      const state = this.types.get(typeUrl)!;
+      // A response in flight, or a push on its way, carries the latest resources, TTL included.
+      if (state.awaitingReply || state.synced !== snapshot) continue;
+      const due = expiringResources(snapshot, typeUrl).filter((r) => state.sent.get(r.name) === r.version);
+      if (due.length > 0) this.heartbeat(state, snapshot, due);
     }
   }
 }

@@ -4,17 +4,22 @@
 import type * as grpc from "@grpc/grpc-js";
 import { responseBytes, type WireResponse } from "./wire-response.js";
 import { XdsCalls, type XdsServiceOptions } from "../calls.js";
-import type { XdsService } from "../service-table.js";
+import type { ServiceEntry } from "../service-table.js";
 import { xdsServices } from "../services.js";
 
 const notClientSide = () => {
   throw new Error("server side only");
 };
 
-/** Registers every service of the table (default: ADS and every per-type service) on a grpc-js server. Returns the live calls (for shutdown). */
-export function addXdsServices(server: grpc.Server, options: XdsServiceOptions, services: readonly XdsService[] = xdsServices): XdsCalls {
+/**
+ * Registers every streaming service of the table (default: ADS and every per-type service, SotW and incremental)
+ * on a grpc-js server. REST-JSON polling is plain HTTP, which grpc-js does not serve: use XdsServer for it.
+ * Returns the live calls (for shutdown).
+ */
+export function addXdsServices(server: grpc.Server, options: XdsServiceOptions, services: readonly ServiceEntry[] = xdsServices): XdsCalls {
   const calls = new XdsCalls(options);
   for (const service of services) {
+    if (service.kind !== "stream") continue;
     const name = service.path.slice(service.path.lastIndexOf("/") + 1);
     const definition: grpc.MethodDefinition<Buffer, WireResponse> = {
       path: service.path,

@@ -20,8 +20,9 @@ import http2 from "node:http2";
 import { grpcMessagePrefix, type WireResponse } from "./wire-response.js";
 import { GrpcStatus, type GrpcStatusCode } from "./grpc-status.js";
 import type { LiveCall, XdsCalls } from "../calls.js";
-import type { XdsService } from "../service-table.js";
-import { listenOn } from "./listen-address.js";
+import type { ServiceEntry, XdsService } from "../service-table.js";
+import type { Socket } from "node:net";
+import { RestExchange } from "./rest-exchange.js";
 import { ByteBudget } from "./byte-budget.js";
 import { GrpcMessageReader } from "./grpc-message-reader.js";
 import { GrpcFramingError } from "../../errors.js";
@@ -55,15 +56,22 @@ export class Http2Transport {
   readonly #buffered: ByteBudget;
   readonly #log: Logger;
   readonly #services: ReadonlyMap<string, XdsService>;
+  /** REST-JSON polls over h2c (the same paths as over HTTP/1.1). */
+  readonly rest: RestExchange;
 
   constructor(
     private readonly calls: XdsCalls,
-    services: readonly XdsService[],
+    services: readonly ServiceEntry[],
     options: Http2TransportOptions = {},
   ) {
-    this.#services = new Map(services.map((s) => [s.path, s]));
+    this.#services = new Map(services.flatMap((s) => (s.kind === "stream" ? [[s.path, s] as const] : [])));
     const { log, ...limits } = options;
     this.#limits = { ...defaultTransportLimits, ...stripUndefined(limits) };
+    this.rest = new RestExchange(
+      calls.polls,
+      services.flatMap((s) => (s.kind === "poll" ? [s] : [])),
+      this.#limits.maxRequestBytes,
+    );
     this.#log = log ?? silentLogger;
     this.#buffered = new ByteBudget(this.#limits.maxBufferedBytes);
     // A big fan-out queues a lot of outgoing data per session; node's default cap (10 MB) would refuse new
@@ -73,8 +81,9 @@ export class Http2Transport {
     this.#server.on("stream", (stream, headers) => this.#onStream(stream, headers));
   }
 
-  listen(host: string, port: number): Promise<number> {
-    return listenOn(this.#server, { host, port });
+  /** Serves a connection the listener accepted (plaintext-listener.ts: it starts with the HTTP/2 preface). */
+  accept(socket: Socket): void {
+    this.#server.emit("connection", socket);
   }
 
   /** Bytes held for request messages being assembled, over all connections (for tests and status). */
@@ -85,8 +94,11 @@ export class Http2Transport {
   /** Ends every call with UNAVAILABLE, then closes the connections, forcibly after `graceMs`. */
   async close(graceMs: number): Promise<void> {
     this.calls.closeAll(GrpcStatus.UNAVAILABLE, "xdsd is shutting down", "server shutting down");
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const session of this.#connections.keys()) session.close();
+    const sessions = [...this.#connections.keys()];
+    const closed = Promise.all(
+      sessions.map((session) => new Promise<void>((resolve) => (session.closed ? resolve() : session.once("close", () => resolve())))),
+    );
+    for (const session of sessions) session.close();
     const timer = setTimeout(() => {
       for (const session of this.#connections.keys()) session.destroy();
     }, graceMs);
@@ -125,8 +137,14 @@ export class Http2Transport {
       return;
     }
     connection.lastStreamId = Math.max(connection.lastStreamId, stream.id ?? 0);
-    const service = this.#services.get(headers[":path"] ?? "");
+    const path = headers[":path"] ?? "";
+    const service = this.#services.get(path);
     const contentType = headers["content-type"] ?? "";
+    // Anything that is not gRPC is plain HTTP: a REST-JSON poll, or an answer saying why not (404, 405, 415).
+    if (!service && (this.rest.serves(path) || !contentType.startsWith("application/grpc"))) {
+      this.#restPoll(stream, headers, connection.peer);
+      return;
+    }
     if (headers[":method"] !== "POST" || !contentType.startsWith("application/grpc")) {
       stream.respond({ ":status": 415 }, { endStream: true });
       stopReading(stream);
@@ -138,6 +156,22 @@ export class Http2Transport {
       return;
     }
     new Http2Call(stream, headers, service, this.calls, connection, new GrpcMessageReader(this.#limits.maxRequestBytes, connection.buffered));
+  }
+
+  /** A REST-JSON poll over h2c: one request, one answer, then the stream ends. */
+  #restPoll(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, peer: string): void {
+    this.rest.answer({ method: headers[":method"] ?? "", path: headers[":path"] ?? "", contentType: headers["content-type"], peer, body: stream }).then(
+      (answer) => {
+        if (stream.destroyed || stream.closed) return;
+        stream.respond(
+          { ":status": answer.status, ...(answer.body === undefined ? {} : { "content-type": "application/json" }) },
+          { endStream: answer.body === undefined },
+        );
+        if (answer.body !== undefined) stream.end(answer.body);
+        stopReading(stream);
+      },
+      () => stream.close(NGHTTP2_NO_ERROR),
+    );
   }
 
   /**

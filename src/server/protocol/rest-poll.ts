@@ -1,0 +1,237 @@
+// REST-JSON polling (xDS spec, "REST-JSON polling subscriptions"): a client POSTs a DiscoveryRequest as proto3 JSON
+// to `/v3/discovery:<type>` (the `google.api.http` path of the type's Fetch method) and gets the state of the world
+// for the names it lists: 200 with a DiscoveryResponse, or 304 Not Modified when its `version_info` is current.
+// Every poll is a whole request, so this answers it alone; it does no I/O (the transports bring the bytes).
+//
+// What a poller holds is remembered per (type, node, names asked for), in the per-type client state every protocol shares
+// (client-state.ts), so that ACKs and NACKs are recorded as for a stream and rejected content is not sent again:
+// - An explicit NACK is a request with `error_detail`, as in gRPC.
+// - Envoy's REST client never sends `error_detail` or a nonce (source/extensions/config_subscription/rest/
+//   http_subscription_impl.cc keeps only `version_info`, and only updates it when it accepts). So a poll that comes
+//   back with the version the client held before the latest 200, rather than the version that 200 carried, is a
+//   rejection of it. It is recorded as a NACK, and that content is answered 304 (the client keeps what it has)
+//   until the content changes. A poller that holds nothing (`version_info` empty: a fresh start) is always sent
+//   the content, so a restarted Envoy is never left empty.
+// Pollers are forgotten after `idleMs` without a poll, and the oldest are dropped past `maxClients`: a client
+// that invents node ids cannot make this memory grow without bound.
+import { create, fromJsonString, toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { AnySchema } from "@bufbuild/protobuf/wkt";
+import type { Snapshot } from "../../cache/snapshot.js";
+import { DiscoveryRequestSchema, DiscoveryResponseSchema, type DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { EncodedResource } from "../../resource/encoded-resource.js";
+import { envoyRegistry } from "../../resource/proto-registry.js";
+import { resourceType, type ResourceType } from "../../resource/types.js";
+import { ClientTypeState, subscribedResources, subscribedVersion } from "../client-state.js";
+import type { StreamInfo } from "../observers/events.js";
+import type { PollService, ServiceContext } from "../service-table.js";
+import { memoOf } from "../snapshot-memo.js";
+import { Subscription } from "../subscription.js";
+import { GrpcStatus, type GrpcStatusCode } from "../transport/grpc-status.js";
+
+/** An HTTP answer to one poll. */
+export interface PollAnswer {
+  readonly status: number;
+  /** JSON text (a DiscoveryResponse, or a google.rpc.Status-shaped error); absent for 304. */
+  readonly body?: string;
+}
+
+export interface RestPollOptions {
+  /** A poller not heard from for this long is forgotten (default 5 minutes). */
+  idleMs?: number;
+  /** Pollers remembered at most (default 100,000); past it the least recently seen is forgotten. */
+  maxClients?: number;
+}
+
+/** One poller of one type: its shared per-type state, and what REST adds to it. */
+class Poller {
+  readonly state: ClientTypeState<Subscription>;
+  /** The `version_info` the client polled with when it was sent the latest 200 (what it held before it). */
+  heldBefore = "";
+  lastSeen = 0;
+
+  constructor(
+    type: ResourceType,
+    readonly info: StreamInfo,
+  ) {
+    this.state = new ClientTypeState(type, new Subscription(type.wildcardByDefault));
+  }
+}
+
+export class RestPolls {
+  readonly #pollers = new Map<string, Poller>();
+  readonly #idleMs: number;
+  readonly #maxClients: number;
+
+  constructor(
+    private readonly context: ServiceContext,
+    /** Gives each poller a StreamInfo id from the same sequence as the server's streams. */
+    private readonly nextId: () => number,
+    options: RestPollOptions = {},
+  ) {
+    this.#idleMs = options.idleMs ?? 5 * 60_000;
+    this.#maxClients = options.maxClients ?? 100_000;
+  }
+
+  /** The pollers currently remembered (status pages list them beside streams). */
+  pollers(): StreamInfo[] {
+    return [...this.#pollers.values()].map((p) => p.info);
+  }
+
+  /** Answers one POST of `body` (the request's bytes) to `service`, from `peer`. */
+  answer(service: PollService, body: Uint8Array, peer: string, now = Date.now()): PollAnswer {
+    let req: DiscoveryRequest;
+    try {
+      req = fromJsonString(DiscoveryRequestSchema, new TextDecoder("utf-8", { fatal: true }).decode(body), {
+        registry: envoyRegistry(),
+        // A newer client may send fields this build's protos do not have; they do not change what is served.
+        ignoreUnknownFields: true,
+      });
+    } catch (err) {
+      return failure(400, GrpcStatus.INVALID_ARGUMENT, `the body is not a DiscoveryRequest in proto3 JSON: ${(err as Error).message}`);
+    }
+    const type = resourceType(service.typeUrl);
+    if (req.typeUrl !== "" && req.typeUrl !== type.typeUrl) {
+      return failure(400, GrpcStatus.INVALID_ARGUMENT, `type_url "${req.typeUrl}" does not match ${service.path}, which serves ${type.typeUrl}`);
+    }
+    if (!req.node) return failure(400, GrpcStatus.INVALID_ARGUMENT, "the request must carry the node (every REST poll is a whole request)");
+
+    const { source, events } = this.context;
+    const nodeKey = source.nodeKey(req.node);
+    const poller = this.#poller(service, type, req, nodeKey, peer, now);
+    const { state, info } = poller;
+    info.node = req.node;
+    events?.request?.(info, req);
+    this.#settleReply(poller, req);
+
+    const snapshot = source.snapshotFor(nodeKey);
+    if (!snapshot) return failure(503, GrpcStatus.UNAVAILABLE, `no configuration is published for node "${nodeKey}" yet`);
+    state.subscription.update(req.resourceNames);
+    const subscribed = subscribedResources(snapshot, type.typeUrl, state.subscription);
+    const versionInfo = subscribedVersion(snapshot, type.typeUrl, state.subscription, subscribed);
+    if (req.versionInfo === versionInfo) return { status: 304 };
+    if (versionInfo === state.rejectedVersion && req.versionInfo !== "" && req.versionInfo === poller.heldBefore) {
+      events?.ignored?.(info, req, `version ${versionInfo} was rejected by this client; not sent again (304)`);
+      return { status: 304 };
+    }
+
+    const text = responseJson(snapshot, type, versionInfo, state.subscription.key(), subscribed, this.context.controlPlaneId);
+    poller.heldBefore = req.versionInfo;
+    state.nonce = versionInfo;
+    state.sentVersionInfo = versionInfo;
+    state.awaitingReply = true;
+    events?.response?.(info, { typeUrl: type.typeUrl, versionInfo, nonce: versionInfo, resources: subscribed });
+    return { status: 200, body: text };
+  }
+
+  /** Forgets pollers idle for longer than the idle limit; the server calls it from time to time. */
+  sweep(now = Date.now()): void {
+    for (const [key, poller] of this.#pollers) {
+      // Map order is least recently seen first (#poller re-inserts on every poll).
+      if (now - poller.lastSeen < this.#idleMs) break;
+      this.#forget(key, poller, "no poll for too long");
+    }
+  }
+
+  /** Forgets every poller (server shutdown). */
+  clear(reason: string): void {
+    for (const [key, poller] of this.#pollers) this.#forget(key, poller, reason);
+  }
+
+  #poller(service: PollService, type: ResourceType, req: DiscoveryRequest, nodeKey: string, peer: string, now: number): Poller {
+    const node = req.node!;
+    // Per subscription too: without ADS, Envoy polls EDS once per cluster, each poll naming one cluster, and each
+    // is a client of its own (its own version held, its own rejections).
+    const key = `${type.typeUrl}\u0000${nodeKey}\u0000${node.cluster}\u0000${node.id}\u0000${[...req.resourceNames].sort().join("\u0000")}`;
+    let poller = this.#pollers.get(key);
+    if (poller) this.#pollers.delete(key);
+    else {
+      poller = new Poller(type, { id: this.nextId(), service: service.label, peer, node, nodeKey });
+      this.context.events?.streamOpened?.(poller.info);
+      this.context.events?.nodeIdentified?.(poller.info);
+    }
+    poller.lastSeen = now;
+    this.#pollers.set(key, poller);
+    if (this.#pollers.size > this.#maxClients) {
+      const [oldestKey, oldest] = this.#pollers.entries().next().value!;
+      this.#forget(oldestKey, oldest, "too many pollers remembered");
+    }
+    return poller;
+  }
+
+  /** Whether this poll accepts or rejects the latest 200 (see the top of this file). */
+  #settleReply(poller: Poller, req: DiscoveryRequest): void {
+    const { state, info } = poller;
+    if (!state.awaitingReply) return;
+    const events = this.context.events;
+    const sent = state.sentVersionInfo;
+    const explicitNack = req.errorDetail !== undefined && (req.responseNonce === "" || req.responseNonce === state.nonce);
+    const inferredNack = !req.errorDetail && req.versionInfo !== "" && req.versionInfo !== sent && req.versionInfo === poller.heldBefore;
+    if (explicitNack || inferredNack) {
+      state.awaitingReply = false;
+      state.rejectedVersion = sent;
+      events?.nack?.(info, {
+        typeUrl: state.type.typeUrl,
+        versionInfo: req.versionInfo,
+        nonce: state.nonce,
+        rejectedVersion: sent,
+        code: req.errorDetail?.code ?? 0,
+        message: req.errorDetail?.message ?? `polled again with version ${req.versionInfo}, not ${sent}: rejected`,
+      });
+    } else if (req.versionInfo === sent && !req.errorDetail) {
+      state.awaitingReply = false;
+      state.rejectedVersion = undefined;
+      events?.ack?.(info, state.type.typeUrl, sent, state.nonce);
+    }
+  }
+
+  #forget(key: string, poller: Poller, reason: string): void {
+    this.#pollers.delete(key);
+    this.context.events?.streamClosed?.(poller.info, reason);
+  }
+}
+
+function failure(status: number, code: GrpcStatusCode, message: string): PollAnswer {
+  // The shape of google.rpc.Status, as gRPC-JSON transcoders answer errors.
+  return { status, body: JSON.stringify({ code, message }) };
+}
+
+/**
+ * The DiscoveryResponse as proto3 JSON, built once per (snapshot, type, content) and shared by every poller that
+ * gets it. `nonce` is the version: REST has no stream to order responses on, and a client that NACKs by nonce then
+ * names the content it rejects.
+ */
+function responseJson(
+  snapshot: Snapshot,
+  type: ResourceType,
+  versionInfo: string,
+  subscriptionKey: string,
+  resources: readonly EncodedResource[],
+  controlPlaneId: string | undefined,
+): string {
+  return memoOf(snapshot).get(
+    `rest\u0000${type.typeUrl}\u0000${versionInfo}`,
+    subscriptionKey,
+    () => {
+      const envelope = toJson(
+        DiscoveryResponseSchema,
+        create(DiscoveryResponseSchema, {
+          versionInfo,
+          typeUrl: type.typeUrl,
+          nonce: versionInfo,
+          controlPlane: controlPlaneId ? { identifier: controlPlaneId } : undefined,
+        }),
+      ) as JsonObject;
+      return JSON.stringify({ ...envelope, resources: resources.map(resourceJson) });
+    },
+    (text) => text.length * 2,
+  );
+}
+
+/** Each resource's JSON, converted once per content version (like its protobuf bytes, encoded-resource.ts). */
+const jsonByResource = new WeakMap<EncodedResource, JsonValue>();
+
+function resourceJson(resource: EncodedResource): JsonValue {
+  let json = jsonByResource.get(resource);
+  if (json === undefined) jsonByResource.set(resource, (json = toJson(AnySchema, resource.any, { registry: envoyRegistry() })));
+  return json;
+}
