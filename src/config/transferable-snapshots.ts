@@ -20,6 +20,8 @@ export interface TransferableGroup {
   referenceCounts: Uint32Array;
   referenceTypeUrls: string[];
   referenceNames: string[];
+  /** Indexes of the resources served on demand only (EncodedResource.onDemand). */
+  onDemand: number[];
 }
 
 export interface TransferableSnapshots {
@@ -41,7 +43,18 @@ function groupOf(key: string | null, snapshot: Snapshot): TransferableGroup {
   const bytes = new Uint8Array(resources.reduce((n, r) => n + r.any.value.length, 0));
   const ends = new Uint32Array(resources.length);
   const referenceCounts = new Uint32Array(resources.length);
-  const group: TransferableGroup = { key, typeUrls: [], names: [], versions: [], ends, bytes, referenceCounts, referenceTypeUrls: [], referenceNames: [] };
+  const group: TransferableGroup = {
+    key,
+    typeUrls: [],
+    names: [],
+    versions: [],
+    ends,
+    bytes,
+    referenceCounts,
+    referenceTypeUrls: [],
+    referenceNames: [],
+    onDemand: [],
+  };
   let offset = 0;
   resources.forEach((r, i) => {
     group.typeUrls.push(r.typeUrl);
@@ -50,6 +63,7 @@ function groupOf(key: string | null, snapshot: Snapshot): TransferableGroup {
     bytes.set(r.any.value, offset);
     ends[i] = offset += r.any.value.length;
     referenceCounts[i] = r.references.length;
+    if (r.onDemand) group.onDemand.push(i);
     for (const ref of r.references) {
       group.referenceTypeUrls.push(ref.typeUrl);
       group.referenceNames.push(ref.name);
@@ -62,10 +76,11 @@ function snapshotOf(g: TransferableGroup): Snapshot {
   const resources: EncodedResource[] = [];
   let start = 0;
   let ref = 0;
+  const onDemand = new Set(g.onDemand);
   for (let i = 0; i < g.names.length; i++) {
     const references: ResourceReference[] = [];
     for (let k = 0; k < g.referenceCounts[i]; k++, ref++) references.push({ typeUrl: g.referenceTypeUrls[ref], name: g.referenceNames[ref] });
-    resources.push(encodedResourceFromBytes(g.typeUrls[i], g.names[i], g.versions[i], g.bytes.subarray(start, g.ends[i]), references));
+    resources.push(encodedResourceFromBytes(g.typeUrls[i], g.names[i], g.versions[i], g.bytes.subarray(start, g.ends[i]), references, onDemand.has(i)));
     start = g.ends[i];
   }
   return Snapshot.from(resources);

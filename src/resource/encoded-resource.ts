@@ -17,6 +17,8 @@ export interface EncodedResource {
   readonly message: Message;
   readonly any: Any;
   readonly references: readonly ResourceReference[];
+  /** Served on demand only: never under a wildcard subscription (ResourceType.onDemandOf). */
+  readonly onDemand: boolean;
 }
 
 export function typeUrlOf(message: Message): string {
@@ -50,6 +52,7 @@ function encode(message: Message): EncodedResource {
     message,
     any: create(AnySchema, { typeUrl, value }),
     references: uniqueReferences(type.referencesOf(message)),
+    onDemand: type.onDemandOf?.(message) ?? false,
   };
 }
 
@@ -77,6 +80,7 @@ export function encodedResourceFromBytes(
   version: string,
   value: Uint8Array,
   references: readonly ResourceReference[],
+  onDemand = false,
 ): EncodedResource {
   const type = resourceType(typeUrl);
   let message: Message | undefined;
@@ -85,6 +89,7 @@ export function encodedResourceFromBytes(
     name,
     version,
     references,
+    onDemand,
     any: create(AnySchema, { typeUrl, value }),
     get message() {
       return (message ??= fromBinary(type.schema, value));
