@@ -26,6 +26,8 @@ export interface ClusterConfig {
   http2?: boolean;
   locality?: LocalityConfig;
   endpoints: EndpointConfig[];
+  /** Served on demand only (on-demand CDS over delta ADS), not with the rest of the clusters. */
+  on_demand?: boolean;
 }
 
 export interface WeightedClusterConfig {
@@ -46,6 +48,8 @@ export interface VirtualHostConfig {
   name: string;
   domains: string[];
   routes: RouteConfig[];
+  /** Served on demand (VHDS over delta ADS) as the VirtualHost `<route configuration>/<name>`, not inline. */
+  on_demand?: boolean;
 }
 
 export interface ListenerConfig {

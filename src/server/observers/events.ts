@@ -25,6 +25,10 @@ export interface ResponseInfo {
   readonly resources: readonly EncodedResource[];
   /** Incremental only: `removed_resources`. */
   readonly removed?: readonly string[];
+  /** Incremental, aliased types (VHDS): resource name → the requested names it is sent for. */
+  readonly aliases?: ReadonlyMap<string, readonly string[]>;
+  /** Incremental, aliased types: requested names told to stand for no resource. */
+  readonly unresolved?: readonly string[];
 }
 
 export interface NackInfo {
