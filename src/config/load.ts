@@ -6,7 +6,8 @@ import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import type { Message } from "@bufbuild/protobuf";
 import { ConfigError, type ConfigIssue, type SourceLocation } from "../errors.js";
 import { TypeUrl } from "../resource/type-urls.js";
-import { ttlMsOf, type ConfigSourceKind, type GroupConfig } from "./model.js";
+import { resourceType } from "../resource/types.js";
+import { ttlMsOf, type ConfigSourceKind, type GroupConfig, type ListenerConfig } from "./model.js";
 import { decodeRawResource, type RawResource } from "./raw-resources.js";
 import { checkSchema } from "./schema.js";
 import { ConfigSource, formatPath, tooLargeMessage, type DocumentSource, type Path } from "./source.js";
@@ -181,14 +182,19 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
   const config = group.value as GroupConfig;
   /** An entry's translation: from the cache when an entry with the same content was translated before. */
   const fetchedFrom = config.config_source ?? "ads";
-  const translated = <T>(kind: "cluster" | "listener", entry: unknown, translate: () => T): T => {
+  const translated = <T>(kind: "cluster" | "listener", entry: unknown, translate: () => T, context = ""): T => {
     if (!cache) return translate();
-    // The group's config source is part of what an entry translates to.
-    const key = fetchedFrom === "ads" ? contentKey(entry) : `${fetchedFrom}\u0000${contentKey(entry)}`;
+    // The group's config source is part of what an entry translates to, and so is `context` (what other entries
+    // tell it).
+    const key = `${fetchedFrom === "ads" ? "" : `${fetchedFrom}\u0000`}${context}${contentKey(entry)}`;
     let value = cache.get<T>(kind, key);
     if (value === undefined) cache.set(kind, key, (value = translate()));
     return value;
   };
+  // Clusters served on demand, short-form or raw: a listener routing to one gets on-demand CDS.
+  const onDemandClusters = new Set<string>();
+  for (const c of config.clusters ?? []) if (c.on_demand) onDemandClusters.add(c.name);
+  for (const r of group.raw) if (r.typeUrl === TypeUrl.Cluster && resourceType(r.typeUrl).onDemandOf?.(r.message)) onDemandClusters.add(r.name);
   (config.clusters ?? []).forEach((c, i) => {
     const location = source.locate([...group.base, "clusters", i]);
     const { cluster, endpoints } = translated("cluster", c, () => translateCluster(c, fetchedFrom));
@@ -197,12 +203,21 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
   });
   (config.listeners ?? []).forEach((l, i) => {
     const location = source.locate([...group.base, "listeners", i]);
-    const { listener, routes } = translated("listener", l, () => translateListener(l, fetchedFrom));
+    const odcds = onDemandClusters.size > 0 && routedClusters(l).some((name) => onDemandClusters.has(name));
+    const { listener, routes, virtualHosts } = translated("listener", l, () => translateListener(l, fetchedFrom, { odcds }), odcds ? "odcds\u0000" : "");
     out.push({ typeUrl: TypeUrl.Listener, name: listener.name, message: listener, location, ttlMs: ttlMsOf(l.ttl) });
     out.push({ typeUrl: TypeUrl.RouteConfiguration, name: routes.name, message: routes, location });
+    for (const v of virtualHosts) out.push({ typeUrl: TypeUrl.VirtualHost, name: v.name, message: v, location });
   });
   for (const r of group.raw) out.push({ typeUrl: r.typeUrl, name: r.name, message: r.message, location: source.locate(r.path), ttlMs: r.ttlMs });
   return out;
+}
+
+/** The clusters a short-form listener's routes send traffic to. */
+function routedClusters(listener: ListenerConfig): string[] {
+  return listener.virtual_hosts.flatMap((v) =>
+    v.routes.flatMap((r) => (r.cluster !== undefined ? [r.cluster] : (r.weighted_clusters ?? []).map((w) => w.name))),
+  );
 }
 
 /**

@@ -28,6 +28,8 @@ export interface ClusterConfig {
   endpoints: EndpointConfig[];
   /** The cluster expires at the proxy this long after xdsd stops refreshing it (xDS TTL). */
   ttl?: string;
+  /** Served on demand only (on-demand CDS over delta ADS), not with the rest of the clusters. */
+  on_demand?: boolean;
 }
 
 export interface WeightedClusterConfig {
@@ -48,6 +50,8 @@ export interface VirtualHostConfig {
   name: string;
   domains: string[];
   routes: RouteConfig[];
+  /** Served on demand (VHDS over delta ADS) as the VirtualHost `<route configuration>/<name>`, not inline. */
+  on_demand?: boolean;
 }
 
 export interface ListenerConfig {

@@ -22,6 +22,8 @@ export interface TransferableGroup {
   referenceCounts: Uint32Array;
   referenceTypeUrls: string[];
   referenceNames: string[];
+  /** Indexes of the resources served on demand only (EncodedResource.onDemand). */
+  onDemand: number[];
 }
 
 export interface TransferableSnapshots {
@@ -54,6 +56,7 @@ function groupOf(key: string | null, snapshot: Snapshot): TransferableGroup {
     referenceCounts,
     referenceTypeUrls: [],
     referenceNames: [],
+    onDemand: [],
   };
   let offset = 0;
   resources.forEach((r, i) => {
@@ -64,6 +67,7 @@ function groupOf(key: string | null, snapshot: Snapshot): TransferableGroup {
     bytes.set(r.any.value, offset);
     ends[i] = offset += r.any.value.length;
     referenceCounts[i] = r.references.length;
+    if (r.onDemand) group.onDemand.push(i);
     for (const ref of r.references) {
       group.referenceTypeUrls.push(ref.typeUrl);
       group.referenceNames.push(ref.name);
@@ -76,10 +80,21 @@ function snapshotOf(g: TransferableGroup): Snapshot {
   const resources: EncodedResource[] = [];
   let start = 0;
   let ref = 0;
+  const onDemand = new Set(g.onDemand);
   for (let i = 0; i < g.names.length; i++) {
     const references: ResourceReference[] = [];
     for (let k = 0; k < g.referenceCounts[i]; k++, ref++) references.push({ typeUrl: g.referenceTypeUrls[ref], name: g.referenceNames[ref] });
-    resources.push(encodedResourceFromBytes(g.typeUrls[i], g.names[i], g.versions[i], g.bytes.subarray(start, g.ends[i]), references, g.ttls[i] || undefined));
+    resources.push(
+      encodedResourceFromBytes(
+        g.typeUrls[i],
+        g.names[i],
+        g.versions[i],
+        g.bytes.subarray(start, g.ends[i]),
+        references,
+        onDemand.has(i),
+        g.ttls[i] || undefined,
+      ),
+    );
     start = g.ends[i];
   }
   return Snapshot.from(resources);

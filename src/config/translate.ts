@@ -19,9 +19,11 @@ import {
 } from "../gen/envoy/config/endpoint/v3/endpoint_components_pb.js";
 import { AddressSchema, type Address } from "../gen/envoy/config/core/v3/address_pb.js";
 import { ListenerSchema, type Listener } from "../gen/envoy/config/listener/v3/listener_pb.js";
-import { RouteConfigurationSchema, type RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
-import type { RouteSchema } from "../gen/envoy/config/route/v3/route_components_pb.js";
+import { RouteConfigurationSchema, VhdsSchema, type RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
+import { type RouteSchema, VirtualHostSchema, type VirtualHost } from "../gen/envoy/config/route/v3/route_components_pb.js";
+import { OnDemandSchema } from "../gen/envoy/extensions/filters/http/on_demand/v3/on_demand_pb.js";
 import { RouterSchema } from "../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
+import { onDemandMetadataKey } from "../resource/types.js";
 import {
   HttpConnectionManagerSchema,
   type HttpConnectionManager,
@@ -44,6 +46,7 @@ import {
 
 export const httpConnectionManagerFilter = "envoy.filters.network.http_connection_manager";
 export const routerFilter = "envoy.filters.http.router";
+export const onDemandFilter = "envoy.filters.http.on_demand";
 export const httpProtocolOptionsKey = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
 /** `{ads: {}, resource_api_version: V3}`: the resource comes over the same ADS stream as its parent. */
@@ -107,6 +110,8 @@ export function translateCluster(config: ClusterConfig, source: ConfigSourceKind
     edsClusterConfig: { edsConfig: configSourceFor(source) },
     lbPolicy: Cluster_LbPolicy[config.lb_policy ?? "ROUND_ROBIN"],
     typedExtensionProtocolOptions: config.http2 ? http2ProtocolOptions() : {},
+    // Left out of a delta wildcard: Envoy fetches it by name when a route first needs it (types.ts).
+    metadata: config.on_demand ? { filterMetadata: { [onDemandMetadataKey.namespace]: { [onDemandMetadataKey.field]: true } } } : undefined,
   });
   return { cluster, endpoints: translateEndpoints(config) };
 }
@@ -163,8 +168,27 @@ function normalizeEndpoint(endpoint: EndpointConfig, clusterLocality: LocalityCo
   };
 }
 
-export function translateListener(config: ListenerConfig, source: ConfigSourceKind = "ads"): { listener: Listener; routes: RouteConfiguration } {
-  const hcm = httpConnectionManager(config.name, routeConfigNameOf(config), source);
+export interface TranslateListenerOptions {
+  /**
+   * Its routes send traffic to clusters served on demand: the HTTP connection manager gets the on_demand filter
+   * with on-demand CDS over ADS, so that Envoy fetches such a cluster the first time a route needs it.
+   */
+  odcds?: boolean;
+}
+
+/**
+ * A short-form listener: its Listener, its RouteConfiguration, and its on-demand virtual hosts (`on_demand: true`)
+ * as VirtualHost resources named `<route configuration>/<virtual host name>`, which the route configuration gets
+ * over VHDS (`vhds: {config_source: ads}`) instead of inline, when a request's Host needs one.
+ */
+export function translateListener(
+  config: ListenerConfig,
+  source: ConfigSourceKind = "ads",
+  options: TranslateListenerOptions = {},
+): { listener: Listener; routes: RouteConfiguration; virtualHosts: VirtualHost[] } {
+  const routeConfigName = routeConfigNameOf(config);
+  const onDemand = config.virtual_hosts.filter((v) => v.on_demand);
+  const hcm = httpConnectionManager(config.name, routeConfigName, source, { vhds: onDemand.length > 0, odcds: options.odcds ?? false });
   const typedHcm = anyPack(HttpConnectionManagerSchema, hcm);
   const listener = config.grpc
     ? create(ListenerSchema, { name: config.name, apiListener: { apiListener: typedHcm } })
@@ -173,23 +197,49 @@ export function translateListener(config: ListenerConfig, source: ConfigSourceKi
         address: socketAddress(config.address ?? defaultListenerAddress, config.port ?? 0),
         filterChains: [{ filters: [{ name: httpConnectionManagerFilter, configType: { case: "typedConfig", value: typedHcm } }] }],
       });
-  return { listener, routes: translateRoutes(routeConfigNameOf(config), config.virtual_hosts) };
+  const routes = translateRoutes(
+    routeConfigName,
+    config.virtual_hosts.filter((v) => !v.on_demand),
+  );
+  if (onDemand.length > 0) routes.vhds = create(VhdsSchema, { configSource: adsConfigSource() });
+  const virtualHosts = onDemand.map((v) => create(VirtualHostSchema, translateVirtualHost(v, vhdsNameOf(routeConfigName, v))));
+  return { listener, routes, virtualHosts };
 }
 
-function httpConnectionManager(statPrefix: string, routeConfigName: string, source: ConfigSourceKind): HttpConnectionManager {
+/** The VHDS name of a short-form on-demand virtual host: `<route configuration>/<virtual host name>`. */
+export function vhdsNameOf(routeConfigName: string, vhost: VirtualHostConfig): string {
+  return `${routeConfigName}/${vhost.name}`;
+}
+
+function httpConnectionManager(
+  statPrefix: string,
+  routeConfigName: string,
+  source: ConfigSourceKind,
+  onDemand: { vhds: boolean; odcds: boolean } = { vhds: false, odcds: false },
+): HttpConnectionManager {
+  // Envoy 1.39+ finds filters by typed_config type URL only, so every filter carries one; gRPC requires the router
+  // last. The on_demand filter pauses a request whose Host has no virtual host yet (VHDS) or whose route's cluster
+  // Envoy lacks (with odcds), until the fetch is answered. Both over ADS: VHDS and on-demand CDS are delta only,
+  // and the bootstrap's ADS stream is (xdsd bootstrap --mode delta-ads; other modes refuse such a config).
+  const onDemandConfig = create(OnDemandSchema, onDemand.odcds ? { odcds: { source: adsConfigSource() } } : {});
   return create(HttpConnectionManagerSchema, {
     statPrefix,
     routeSpecifier: { case: "rds", value: { routeConfigName, configSource: configSourceFor(source) } },
-    // Envoy 1.39+ finds filters by typed_config type URL only, so the router must carry one; gRPC requires it last.
-    httpFilters: [{ name: routerFilter, configType: { case: "typedConfig", value: anyPack(RouterSchema, create(RouterSchema)) } }],
+    httpFilters: [
+      ...(onDemand.vhds || onDemand.odcds
+        ? [{ name: onDemandFilter, configType: { case: "typedConfig" as const, value: anyPack(OnDemandSchema, onDemandConfig) } }]
+        : []),
+      { name: routerFilter, configType: { case: "typedConfig", value: anyPack(RouterSchema, create(RouterSchema)) } },
+    ],
   });
 }
 
 export function translateRoutes(name: string, virtualHosts: VirtualHostConfig[]): RouteConfiguration {
-  return create(RouteConfigurationSchema, {
-    name,
-    virtualHosts: virtualHosts.map((vhost) => ({ name: vhost.name, domains: vhost.domains, routes: vhost.routes.map(translateRoute) })),
-  });
+  return create(RouteConfigurationSchema, { name, virtualHosts: virtualHosts.map((vhost) => translateVirtualHost(vhost, vhost.name)) });
+}
+
+function translateVirtualHost(vhost: VirtualHostConfig, name: string): MessageInitShape<typeof VirtualHostSchema> {
+  return { name, domains: vhost.domains, routes: vhost.routes.map(translateRoute) };
 }
 
 function translateRoute(route: RouteConfig): MessageInitShape<typeof RouteSchema> {

@@ -7,6 +7,8 @@
 import type { ConfigIssue } from "../errors.js";
 import { TypeUrl } from "../resource/type-urls.js";
 import { resourceType } from "../resource/types.js";
+import { splitVhdsName } from "../resource/vhds-names.js";
+import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
 import { ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js";
 import { isIP } from "node:net";
 import { shortTypeName, writtenPath, type RawResource } from "./raw-resources.js";
@@ -40,6 +42,12 @@ export class GroupChecker {
   private readonly clusterRefs: ClusterRef[] = [];
   /** References of raw resources to what a client fetches from xdsd (the registry's referencesOf). */
   private readonly fetched: { typeUrl: string; name: string; at: Path; from: string; via: string }[] = [];
+  /** Route configurations that get virtual hosts over VHDS (short-form with on-demand virtual hosts, raw with vhds). */
+  private readonly vhdsRouteConfigs = new Set<string>();
+  /** Raw VirtualHosts, whose names must be `<route configuration with vhds>/<host>`. */
+  private readonly vhdsNames: { name: string; routeConfig: string; at: Path }[] = [];
+  /** The group's config_source. */
+  private configSource = "ads";
 
   constructor(
     private readonly source: DocumentSource,
@@ -58,6 +66,7 @@ export class GroupChecker {
   check(group: Obj, raw: readonly RawResource[]): ConfigIssue[] {
     // gRPC clients fetch everything over their one ADS stream (gRFC A27: a config source must be `ads` or `self`).
     const source = group.config_source;
+    if (typeof source === "string") this.configSource = source;
     if (typeof source === "string" && source !== "ads") {
       for (const [i, l] of asArray(group.listeners).entries()) {
         if (isObj(l) && l.grpc === true) {
@@ -111,6 +120,7 @@ export class GroupChecker {
         this.lbPolicies.set(value.name, { policy: value.lb_policy, at: [...at, "lb_policy"] });
       }
     }
+    if (value.on_demand === true) this.needsIncrementalAds([...at, "on_demand"], "a cluster on demand (on-demand CDS)");
     if (this.checkedBefore(value)) return;
     const seen = new Map<string, Path>();
     const firstAtPriority = new Map<number, Path>();
@@ -157,6 +167,20 @@ export class GroupChecker {
     }
   }
 
+  /**
+   * On-demand discovery (VHDS, on-demand CDS) is incremental xDS only (Envoy: "vhds: only 'DELTA_GRPC' or 'ADS'
+   * (which uses Delta xDS)"; OdCdsApiImpl handles delta updates only), and xdsd serves it over ADS (there is no
+   * per-type VirtualHostDiscoveryService here): the group's resources must say `ads`, and its nodes' bootstraps
+   * incremental ADS (bootstrap.ts refuses other modes for such a config).
+   */
+  private needsIncrementalAds(at: Path, what: string): void {
+    if (this.configSource === "ads") return;
+    this.issue(
+      at,
+      `${what} is fetched over incremental ADS only, but this group's config_source is ${this.configSource}; use config_source: ads with xdsd bootstrap --mode delta-ads`,
+    );
+  }
+
   private listener(value: unknown, at: Path): void {
     if (!isObj(value)) return;
     const name = typeof value.name === "string" ? value.name : undefined;
@@ -191,6 +215,7 @@ export class GroupChecker {
         }
       });
       for (const [n, route] of asArray(vhost.routes).entries()) this.route(route, [...vat, "routes", n], grpc ? name : undefined);
+      if (vhost.on_demand === true) this.onDemandVirtualHost(vhost, vat, grpc, routeConfigName);
     });
 
     // gRPC clients choose the virtual host by matching the dialed target (the listener name) against domains.
@@ -200,6 +225,26 @@ export class GroupChecker {
         `no virtual host has a domain matching "${name}"; gRPC clients pick the virtual host by the target they dial (add "${name}" or "*" to domains)`,
       );
     }
+  }
+
+  /** A short-form virtual host with `on_demand: true`: the VirtualHost `<route configuration>/<name>`, over VHDS. */
+  private onDemandVirtualHost(vhost: Obj, at: Path, grpc: boolean, routeConfigName: string | undefined): void {
+    const onDemandAt = [...at, "on_demand"];
+    if (grpc) {
+      this.issue(onDemandAt, "gRPC clients do not fetch virtual hosts on demand (VHDS is for Envoy); remove on_demand");
+      return;
+    }
+    this.needsIncrementalAds(onDemandAt, "a virtual host on demand (VHDS)");
+    if (routeConfigName === undefined || typeof vhost.name !== "string") return;
+    this.vhdsRouteConfigs.add(routeConfigName);
+    if (vhost.name.includes("/")) {
+      this.issue(
+        [...at, "name"],
+        `an on-demand virtual host's name may not contain "/": it is served as "${routeConfigName}/${vhost.name}", and VHDS names are split at the last "/" into route configuration and host`,
+      );
+      return;
+    }
+    this.define(TypeUrl.VirtualHost, `${routeConfigName}/${vhost.name}`, [...at, "name"], at);
   }
 
   private route(value: unknown, at: Path, grpcListener: string | undefined): void {
@@ -239,6 +284,15 @@ export class GroupChecker {
     for (const ref of type.clustersUsedBy?.(message) ?? []) this.clusterRefs.push({ name: ref.name, at: this.inRaw(r, ref.at) });
     const lb = type.lbPolicyOf?.(message);
     if (lb && !this.lbPolicies.has(r.name)) this.lbPolicies.set(r.name, { policy: lb.policy, at: this.inRaw(r, lb.at) });
+    if (r.typeUrl === TypeUrl.Cluster && type.onDemandOf?.(message))
+      this.needsIncrementalAds(this.inRaw(r, ["metadata"]), `Cluster "${r.name}", marked on demand,`);
+    if (r.typeUrl === TypeUrl.RouteConfiguration && (r.message as RouteConfiguration).vhds) this.vhdsRouteConfigs.add(r.name);
+    if (r.typeUrl === TypeUrl.VirtualHost) {
+      const at = this.inRaw(r, ["name"]);
+      const split = splitVhdsName(r.name);
+      if (split) this.vhdsNames.push({ name: r.name, routeConfig: split.routeConfig, at });
+      else this.issue(at, `VirtualHost "${r.name}" is never fetched: Envoy asks for virtual hosts (VHDS) by "<route configuration name>/<host>"`);
+    }
   }
 
   private inRaw(r: RawResource, protoPath: Path): Path {
@@ -272,6 +326,14 @@ export class GroupChecker {
           `grpc listener "${ref.grpcListener}" routes to cluster "${ref.name}", but gRPC clients reject lb_policy ${lb.policy} (use ROUND_ROBIN or RING_HASH)`,
         );
       }
+    }
+    for (const v of this.vhdsNames) {
+      if (this.vhdsRouteConfigs.has(v.routeConfig)) continue;
+      const defined = this.has(TypeUrl.RouteConfiguration, v.routeConfig);
+      this.issue(
+        v.at,
+        `VirtualHost "${v.name}" is never fetched: Envoy asks for it over VHDS for route configuration "${v.routeConfig}", but ${defined ? `that RouteConfiguration has no vhds (add vhds: {config_source: {ads: {}}})` : "no RouteConfiguration of that name is defined"}`,
+      );
     }
     for (const ref of this.fetched) {
       if (!this.has(ref.typeUrl, ref.name)) {

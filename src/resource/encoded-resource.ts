@@ -17,6 +17,8 @@ export interface EncodedResource {
   readonly message: Message;
   readonly any: Any;
   readonly references: readonly ResourceReference[];
+  /** Served on demand only: never under a wildcard subscription (ResourceType.onDemandOf). */
+  readonly onDemand: boolean;
   /**
    * The client drops the resource this long after it last received it, unless it is sent again or refreshed by a
    * heartbeat (xDS spec, "TTL"): what keeps config from outliving its control plane. Part of the version, since a
@@ -34,12 +36,13 @@ export function withTtl(resource: Message | EncodedResource, ttlMs: number): Enc
     throw new BadArgumentError(`a resource TTL must be a whole number of milliseconds of at least 1000, got ${ttlMs}`);
   const encoded = isEncodedResource(resource) ? resource : encodeResource(resource);
   const baseVersion = encoded.ttlMs === undefined ? encoded.version : encoded.version.slice(0, encoded.version.lastIndexOf("."));
-  const { typeUrl, name, any, references } = encoded;
+  const { typeUrl, name, any, references, onDemand } = encoded;
   return {
     typeUrl,
     name,
     any,
     references,
+    onDemand,
     version: `${baseVersion}.${ttlMs}`,
     ttlMs,
     // A getter, not a copy: a resource that came from the config worker decodes its message only if asked.
@@ -84,6 +87,7 @@ function encode(message: Message): EncodedResource {
     message,
     any: create(AnySchema, { typeUrl, value }),
     references: uniqueReferences(type.referencesOf(message)),
+    onDemand: type.onDemandOf?.(message) ?? false,
   };
 }
 
@@ -111,6 +115,7 @@ export function encodedResourceFromBytes(
   version: string,
   value: Uint8Array,
   references: readonly ResourceReference[],
+  onDemand = false,
   ttlMs?: number,
 ): EncodedResource {
   const type = resourceType(typeUrl);
@@ -120,6 +125,7 @@ export function encodedResourceFromBytes(
     name,
     version,
     references,
+    onDemand,
     ...(ttlMs === undefined ? {} : { ttlMs }),
     any: create(AnySchema, { typeUrl, value }),
     get message() {

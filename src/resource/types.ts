@@ -20,6 +20,8 @@ import { RuntimeSchema, type Runtime } from "../gen/envoy/service/runtime/v3/rtd
 import { TypedExtensionConfigSchema, type TypedExtensionConfig } from "../gen/envoy/config/core/v3/extension_pb.js";
 import { TypeUrl, messageNameOf } from "./type-urls.js";
 import { UnknownTypeError } from "../errors.js";
+import type { EncodedResource } from "./encoded-resource.js";
+import { resolveVirtualHostName } from "./vhds-names.js";
 import {
   clusterEndpointsRef,
   listenerClusterRefs,
@@ -82,6 +84,39 @@ export interface ResourceType<T extends Message = Message> {
   socketOf?(resource: T): { address: string; port: number; at: FieldPath } | undefined;
   /** A Cluster's load-balancing policy by name (gRPC clients accept only some), when it is set by `lb_policy`. */
   lbPolicyOf?(resource: T): { policy: string; at: FieldPath } | undefined;
+  /**
+   * Whether the resource is served on demand only: to an incremental (delta) stream that names it, never as part of
+   * a wildcard subscription (see onDemandMetadataKey).
+   */
+  onDemandOf?(resource: T): boolean;
+  /**
+   * Types whose clients ask for resources by alias (VHDS): the name of the resource a requested name stands for,
+   * among the snapshot's resources of the type; undefined when there is none.
+   */
+  resolveAlias?(requested: string, resources: ReadonlyMap<string, EncodedResource>): string | undefined;
+  /**
+   * Types a client subscribes to by namespace, a namespace being opened by a resource of another type the client
+   * holds (VHDS: a RouteConfiguration with `vhds` opens the namespace of its name). `of`: the namespace a resource
+   * of type `typeUrl` opens, if any.
+   */
+  readonly namespacesOpenedBy?: { readonly typeUrl: string; of(resource: Message): string | undefined };
+}
+
+/**
+ * A Cluster marked `metadata.filter_metadata.xdsd.on_demand: true` is served on demand only. Envoy's main CDS
+ * subscription is a wildcard, and a wildcard means "the full set of resources the server decides the client is
+ * interested in" (xDS spec, "How the client specifies what resources to return"), so xdsd leaves these out of it:
+ * Envoy gets them only when it names them — its on-demand CDS (the `envoy.filters.http.on_demand` filter with
+ * `odcds`) subscribes a cluster by name, over delta xDS only, the first time a route needs it. A state-of-the-world
+ * stream cannot ask for anything on demand (Envoy's OdCdsApiImpl supports delta only; gRPC clients name their
+ * clusters anyway), so there the mark changes nothing. The mark lives in the resource itself (Envoy ignores a
+ * filter_metadata namespace no filter reads, as with Istio's `istio` namespace): it travels with the encoded bytes,
+ * is part of the content version, and shows in Envoy's /config_dump once the cluster is there.
+ */
+export const onDemandMetadataKey = { namespace: "xdsd", field: "on_demand" } as const;
+
+function markedOnDemand(metadata: Cluster["metadata"]): boolean {
+  return metadata?.filterMetadata[onDemandMetadataKey.namespace]?.[onDemandMetadataKey.field] === true;
 }
 
 const none = (): LocatedReference[] => [];
@@ -112,6 +147,7 @@ export const resourceTypes: readonly ResourceType[] = [
       return eds ? located([eds], TypeUrl.ClusterLoadAssignment, "over EDS") : [];
     },
     lbPolicyOf: (c) => (c.loadBalancingPolicy ? undefined : { policy: Cluster_LbPolicy[c.lbPolicy], at: ["lb_policy"] }),
+    onDemandOf: (c) => markedOnDemand(c.metadata),
   }),
   entry<ClusterLoadAssignment>({
     short: "eds",
@@ -183,6 +219,8 @@ export const resourceTypes: readonly ResourceType[] = [
     nameOf: (v) => v.name,
     referencesOf: none,
     clustersUsedBy: virtualHostClusterRefs,
+    resolveAlias: resolveVirtualHostName,
+    namespacesOpenedBy: { typeUrl: TypeUrl.RouteConfiguration, of: (rc) => ((rc as RouteConfiguration).vhds ? (rc as RouteConfiguration).name : undefined) },
   }),
   entry<Secret>({
     short: "sds",

@@ -118,12 +118,16 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 /**
  * The incremental protocol's subscription (xDS protocol checklist F.28–F.30): requests carry changes —
  * `resource_names_subscribe` and `resource_names_unsubscribe` — not the whole list. The wildcard is explicit (`*`
- * subscribed, ended by unsubscribing `*`) or legacy: a first request with both lists empty on a type that has the
- * legacy wildcard (LDS, CDS), until the client subscribes to a name of its own.
+ * subscribed) or legacy: a first request with both lists empty on a type that has the legacy wildcard (LDS, CDS).
+ * Either way only unsubscribing `*` ends it. Unlike the state-of-the-world rule, subscribing to a name does not: the
+ * xDS spec's incremental example ("How the client specifies what resources to return") reads a later subscribe of
+ * "A" as "continuing the existing subscription to * and adding a new subscription to A". Envoy relies on it: its
+ * on-demand CDS (`envoy.filters.http.on_demand`) over delta ADS subscribes the cluster it lacks on the very CDS
+ * stream that began as a legacy wildcard, with no "*" (Envoy 1.40 sends `resource_names_subscribe: ["od_cluster"]`
+ * and nothing else; its DeltaSubscriptionState keeps "*" among the names it is subscribed to).
  */
 export class DeltaSubscription implements SubscribedNames {
-  #explicitWildcard = false;
-  #legacyWildcard = false;
+  #wildcard = false;
   #first = true;
   readonly #names = new Set<string>();
   #key: string | undefined;
@@ -131,7 +135,7 @@ export class DeltaSubscription implements SubscribedNames {
   constructor(private readonly wildcardByDefault: boolean) {}
 
   get wildcard(): boolean {
-    return this.#explicitWildcard || this.#legacyWildcard;
+    return this.#wildcard;
   }
 
   get names(): ReadonlySet<string> {
@@ -147,17 +151,16 @@ export class DeltaSubscription implements SubscribedNames {
     const wasWildcard = this.wildcard;
     if (this.#first) {
       this.#first = false;
-      if (subscribe.length === 0 && unsubscribe.length === 0 && this.wildcardByDefault) this.#legacyWildcard = true;
+      if (subscribe.length === 0 && unsubscribe.length === 0 && this.wildcardByDefault) this.#wildcard = true;
     }
     const subscribed: string[] = [];
     const unsubscribed: string[] = [];
     let changed = false;
     for (const name of subscribe) {
       if (name === wildcardName) {
-        this.#explicitWildcard = true;
+        this.#wildcard = true;
         continue;
       }
-      this.#legacyWildcard = false;
       subscribed.push(name);
       if (!this.#names.has(name)) {
         this.#names.add(name);
@@ -166,8 +169,7 @@ export class DeltaSubscription implements SubscribedNames {
     }
     for (const name of unsubscribe) {
       if (name === wildcardName) {
-        this.#explicitWildcard = false;
-        this.#legacyWildcard = false;
+        this.#wildcard = false;
         continue;
       }
       // A name never subscribed is ignored (checklist F.29: phantom unsubscribes).

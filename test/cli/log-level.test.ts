@@ -1,6 +1,6 @@
 // What the daemon logs at each level (log.ts): at the default level one line when a proxy is identified and one when
 // its stream closes, nothing per response or ACK (a push to 1,000 proxies must not write 2,000 lines); at
-// --log-level debug every response and ACK; an unknown level is a usage error.
+// --log-level debug every request, response and ACK; an unknown level is a usage error.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { consoleLogger } from "../../src/log.js";
@@ -32,8 +32,9 @@ test("the default level logs the proxy and its stream, not each response and ACK
   assert.doesNotMatch(log, / (send|ACK|debug) /, log);
 });
 
-test("--log-level debug logs every response and ACK", async () => {
+test("--log-level debug logs every request, response and ACK", async () => {
   const debug = await oneExchange(["--log-level", "debug"]);
+  assert.match(debug, / debug recv stream=\S+ node=\S*log-1 type=cds nonce=- version=- names=\[\]/);
   assert.match(debug, / debug send stream=\S+ node=\S*log-1 type=cds /);
   assert.match(debug, / debug ACK stream=\S+ node=\S*log-1 type=cds /);
 });

@@ -8,7 +8,8 @@ import { RouteConfigurationSchema, type RouteConfiguration } from "../../src/gen
 import { HttpConnectionManagerSchema } from "../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { RouterSchema } from "../../src/gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import { ApiVersion } from "../../src/gen/envoy/config/core/v3/config_source_pb.js";
-import { NodeSchema, type Node } from "../../src/gen/envoy/config/core/v3/base_pb.js";
+import { MetadataSchema, NodeSchema, type Node } from "../../src/gen/envoy/config/core/v3/base_pb.js";
+import { VirtualHostSchema, type VirtualHost } from "../../src/gen/envoy/config/route/v3/route_components_pb.js";
 import { Snapshot } from "../../src/cache/snapshot.js";
 
 const adsSource = { configSourceSpecifier: { case: "ads" as const, value: {} }, resourceApiVersion: ApiVersion.V3 };
@@ -91,4 +92,22 @@ export function node(id: string, cluster = "test", userAgentName = ""): Node {
 /** Clusters "a" and "b" with one endpoint each: the snapshot most protocol tests start from. */
 export function twoClusters(aAddress = "10.0.0.1:80"): Snapshot {
   return Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", aAddress), endpoints("b", "10.0.0.2:80")]);
+}
+
+/** An EDS cluster marked to be served on demand only (types.ts onDemandMetadataKey). */
+export function onDemandCluster(name: string): Cluster {
+  const cluster = edsCluster(name);
+  cluster.metadata = create(MetadataSchema, { filterMetadata: { xdsd: { on_demand: true } } });
+  return cluster;
+}
+
+/** A VirtualHost for VHDS, named `<route config>/<something>`, sending every path to `cluster`. */
+export function virtualHost(name: string, domains: string[], cluster = "a"): VirtualHost {
+  return create(VirtualHostSchema, {
+    name,
+    domains,
+    routes: [
+      { match: { pathSpecifier: { case: "prefix", value: "/" } }, action: { case: "route", value: { clusterSpecifier: { case: "cluster", value: cluster } } } },
+    ],
+  });
 }

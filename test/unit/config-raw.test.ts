@@ -165,6 +165,8 @@ describe("raw resources", () => {
       lines(
         "resources:",
         '  - {"@type": type.googleapis.com/envoy.service.runtime.v3.Runtime, name: rtds, layer: {health_check.min_interval: 5}}',
+        // A VirtualHost is fetched over VHDS for its route configuration, which must have vhds.
+        '  - {"@type": type.googleapis.com/envoy.config.route.v3.RouteConfiguration, name: routes, vhds: {config_source: {ads: {}}}}',
         '  - {"@type": type.googleapis.com/envoy.config.route.v3.VirtualHost, name: routes/example.com, domains: [example.com]}',
         '  - "@type": type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig',
         "    name: router",
@@ -176,6 +178,7 @@ describe("raw resources", () => {
       config.defaults.map((r) => [r.typeUrl, r.name]),
       [
         [TypeUrl.Runtime, "rtds"],
+        [TypeUrl.RouteConfiguration, "routes"],
         [TypeUrl.VirtualHost, "routes/example.com"],
         [TypeUrl.ExtensionConfig, "router"],
       ],

@@ -331,8 +331,8 @@ describe("config_source", () => {
         /gRPC clients fetch over ADS only/.test(e.issues[0].message),
     );
     assert.throws(
-      () => parseConfig(lines("config_source: rest"), "r.yaml"),
-      (e: unknown) => e instanceof ConfigError && /must be one of: ads, grpc, delta-grpc/.test(e.issues[0].message),
+      () => parseConfig(lines("config_source: carrier-pigeon"), "r.yaml"),
+      (e: unknown) => e instanceof ConfigError && /must be one of: ads, grpc, delta-grpc, rest/.test(e.issues[0].message),
     );
   });
 });

@@ -11,6 +11,8 @@ import {
   DiscoveryRequestSchema,
 } from "../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
 import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
+import type { Cluster } from "../../src/gen/envoy/config/cluster/v3/cluster_pb.js";
+import { RouteConfigurationSchema } from "../../src/gen/envoy/config/route/v3/route_pb.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import type { DeltaResponse } from "../../src/server/protocol/delta-response.js";
 import { DeltaStream } from "../../src/server/protocol/delta-stream.js";
@@ -18,12 +20,13 @@ import { SotwStream } from "../../src/server/protocol/sotw-stream.js";
 import type { SotwResponse } from "../../src/server/protocol/sotw-response.js";
 import type { NackInfo, StreamInfo } from "../../src/server/observers/events.js";
 import { responseBytes } from "../../src/server/transport/wire-response.js";
-import { edsCluster, endpoints, httpListener, node, routeTo, twoClusters } from "../support/resources.js";
+import { edsCluster, endpoints, httpListener, node, onDemandCluster, routeTo, twoClusters, virtualHost } from "../support/resources.js";
 
 const CDS = TypeUrl.Cluster;
 const EDS = TypeUrl.ClusterLoadAssignment;
 const LDS = TypeUrl.Listener;
 const RDS = TypeUrl.RouteConfiguration;
+const VHDS = TypeUrl.VirtualHost;
 
 let streamIds = 0;
 function harness(opts: { snapshot?: Snapshot; cache?: SnapshotCache } = {}) {
@@ -56,6 +59,10 @@ function harness(opts: { snapshot?: Snapshot; cache?: SnapshotCache } = {}) {
   const last = () => sent[sent.length - 1];
   return { cache, stream, sent, acks, nacks, ignored, request, ack, names, last, info };
 }
+
+/** EDS clusters with their endpoints; names starting with "od" are marked on demand. */
+const withEndpoints = (...clusters: Cluster[]) => Snapshot.from([...clusters, ...clusters.map((c, i) => endpoints(c.name, `10.0.2.${i + 1}:80`))]);
+const clusters = (...names: string[]) => withEndpoints(...names.map((n) => (n.startsWith("od") ? onDemandCluster(n) : edsCluster(n))));
 
 /** A snapshot with the two clusters of twoClusters(), endpoints for both, cluster a's endpoints at `aAddress`. */
 const withA = (aAddress: string) => twoClusters(aAddress);
@@ -166,15 +173,23 @@ test("wildcard transitions: * → named → *; unsubscribing a name the wildcard
   assert.deepEqual(h.names(h.sent[4]), ["a", "c"], "back on the wildcard: what it does not hold");
 });
 
-test("legacy wildcard: a first request with both lists empty is the wildcard until a name is subscribed", () => {
+test("legacy wildcard: a first request with both lists empty is the wildcard, and stays it when a name is subscribed", () => {
+  // xDS spec, incremental example: subscribing "A" after the legacy wildcard is "continuing the existing
+  // subscription to * and adding a new subscription to A". Envoy's on-demand CDS does exactly this on its CDS stream.
   const h = harness({ snapshot: twoClusters() });
   h.request({ typeUrl: CDS });
   assert.equal(h.stream.typeStatus()[0].wildcard, true);
   h.ack(h.sent[0], { resourceNamesSubscribe: ["a"] });
-  assert.deepEqual([h.stream.typeStatus()[0].wildcard, h.stream.typeStatus()[0].names], [false, ["a"]]);
+  assert.deepEqual([h.stream.typeStatus()[0].wildcard, h.stream.typeStatus()[0].names], [true, ["a"]]);
+  h.ack(h.sent[1]);
+  h.cache.setSnapshot("test/n1", clusters("a", "b", "c"));
+  assert.deepEqual(h.names(h.sent[2]), ["c"], "a new cluster still reaches it");
+  h.ack(h.sent[2], { resourceNamesUnsubscribe: ["*"] });
+  assert.deepEqual([h.stream.typeStatus()[0].wildcard, h.stream.typeStatus()[0].names], [false, ["a"]], "only unsubscribing * ends it");
   const e = harness({ snapshot: twoClusters() });
   e.request({ typeUrl: EDS });
-  assert.deepEqual([e.stream.typeStatus()[0].wildcard, e.sent.length], [false, 0], "EDS has no legacy wildcard");
+  assert.equal(e.stream.typeStatus()[0].wildcard, false, "EDS has no legacy wildcard");
+  assert.deepEqual([e.sent.length, e.sent[0].resources.length, e.sent[0].removed.length], [1, 0, 0], "but a first request is answered, empty");
 });
 
 test("a phantom unsubscribe is ignored", () => {
@@ -310,4 +325,129 @@ test("a first wildcard request with nothing to send is answered (Envoy waits for
   h.request({ typeUrl: LDS });
   assert.equal(h.sent.length, 1);
   assert.deepEqual([h.sent[0].resources.length, h.sent[0].removed.length], [0, 0]);
+});
+
+test("VHDS: Envoy's first request subscribes to nothing; each route configuration with vhds it holds gets its namespace opened, once", () => {
+  const rc = (name: string) => create(RouteConfigurationSchema, { name, vhds: { configSource: { configSourceSpecifier: { case: "ads", value: {} } } } });
+  const vhost = virtualHost("rc/x", ["x.local"]);
+  const h = harness({
+    snapshot: Snapshot.from([rc("rc"), routeTo("plain", "a"), vhost, ...twoClusters().resources(CDS).values(), ...twoClusters().resources(EDS).values()]),
+  });
+  h.request({ typeUrl: RDS, resourceNamesSubscribe: ["rc", "plain"] });
+  h.ack(h.sent[0]);
+  h.request({ typeUrl: VHDS });
+  assert.deepEqual([h.sent[1].resources, h.sent[1].removed], [[], ["rc/"]], "a no-op removal inside namespace rc: Envoy's watch for it initializes");
+  h.ack(h.sent[1]);
+  assert.equal(h.sent.length, 2);
+  // A route configuration with vhds added later: its namespace is opened right after the RDS response, unasked.
+  h.cache.setSnapshot(
+    "test/n1",
+    Snapshot.from([rc("rc"), rc("rc2"), routeTo("plain", "a"), vhost, ...twoClusters().resources(CDS).values(), ...twoClusters().resources(EDS).values()]),
+  );
+  h.request({ typeUrl: RDS, resourceNamesSubscribe: ["rc2"] });
+  assert.deepEqual([h.sent[2].typeUrl, h.names(h.sent[2])], [RDS, ["rc2"]]);
+  assert.deepEqual([h.sent[3].typeUrl, h.sent[3].removed], [VHDS, ["rc2/"]]);
+  // Without any route configuration, the first request is answered empty.
+  const e = harness({ snapshot: Snapshot.from([vhost]) });
+  e.request({ typeUrl: VHDS });
+  assert.deepEqual([e.sent.length, e.sent[0].resources.length, e.sent[0].removed.length], [1, 0, 0]);
+});
+
+test("on demand: a marked cluster is not part of the wildcard, is sent when named, and kept up to date there", () => {
+  const h = harness({ snapshot: clusters("a", "od") });
+  h.request({ typeUrl: CDS });
+  assert.deepEqual(h.names(h.sent[0]), ["a"], "the wildcard leaves it out");
+  h.ack(h.sent[0]);
+  // What Envoy's on-demand CDS sends: the name, no nonce, on the stream that began as the legacy wildcard.
+  h.request({ typeUrl: CDS, resourceNamesSubscribe: ["od"] });
+  assert.deepEqual([h.names(h.sent[1]), h.sent[1].removed], [["od"], []]);
+  h.ack(h.sent[1]);
+  const changed = onDemandCluster("od");
+  changed.connectTimeout = { $typeName: "google.protobuf.Duration", seconds: 7n, nanos: 0 };
+  h.cache.setSnapshot("test/n1", withEndpoints(edsCluster("a"), changed, edsCluster("b"), onDemandCluster("od2")));
+  assert.deepEqual(h.names(h.sent[2]), ["b", "od"], "a change of the named one and a new wildcard one; not the other on-demand one");
+  // Another stream on the wildcard that never named it: still never sent.
+  const other = harness({ cache: h.cache });
+  other.request({ typeUrl: CDS });
+  assert.deepEqual(other.names(other.sent[0]), ["a", "b"]);
+});
+
+test("on demand: a held cluster that only the wildcard covered is told removed once it is marked, or unsubscribed", () => {
+  const h = harness({ snapshot: clusters("a", "b") });
+  h.request({ typeUrl: CDS });
+  h.ack(h.sent[0]);
+  h.cache.setSnapshot("test/n1", withEndpoints(edsCluster("a"), onDemandCluster("b")));
+  assert.deepEqual([h.names(h.sent[1]), h.sent[1].removed], [[], ["b"]], "b is no longer the wildcard's: Envoy drops it");
+  h.ack(h.sent[1], { resourceNamesSubscribe: ["b"] });
+  assert.deepEqual(h.names(h.sent[2]), ["b"]);
+  h.ack(h.sent[2], { resourceNamesUnsubscribe: ["b"] });
+  assert.deepEqual([h.names(h.sent[3]), h.sent[3].removed], [[], ["b"]], "unsubscribed, and the wildcard does not cover it (checklist F.29)");
+});
+
+test("VHDS aliases: a name that is a VirtualHost's is sent as it is; `rc/<host>` gets the virtual host Envoy would pick, with the alias", () => {
+  const snapshot = Snapshot.from([
+    virtualHost("rc/exact", ["exact.local"]),
+    virtualHost("rc/api", ["api.example.com", "api.example.org"]),
+    virtualHost("rc/wild", ["*.example.com"]),
+    virtualHost("rc/longer", ["*.b.example.com"]),
+    virtualHost("rc/prefix", ["www.*"]),
+    virtualHost("rc/any", ["*"]),
+    virtualHost("other/api", ["api.example.net"]),
+  ]);
+  const pick = (requested: string) => {
+    const h = harness({ snapshot });
+    h.request({ typeUrl: VHDS });
+    h.ack(h.sent[0], { resourceNamesSubscribe: [requested] });
+    const r = h.sent[1];
+    return { names: h.names(r), aliases: Object.fromEntries(r.aliases ?? []), unresolved: r.unresolved ?? [] };
+  };
+  assert.deepEqual(pick("rc/exact"), { names: ["rc/exact"], aliases: {}, unresolved: [] }, "its own name: no alias");
+  assert.deepEqual(pick("rc/API.example.org"), { names: ["rc/api"], aliases: { "rc/api": ["rc/API.example.org"] }, unresolved: [] }, "exact domain, any case");
+  assert.deepEqual(pick("rc/a.b.example.com").names, ["rc/longer"], "the longest suffix");
+  assert.deepEqual(pick("rc/x.example.com").names, ["rc/wild"]);
+  assert.deepEqual(pick("rc/www.elsewhere").names, ["rc/prefix"], "a prefix after the suffixes");
+  assert.deepEqual(pick("rc/example.com").names, ["rc/any"], "*.example.com needs something before the suffix; * takes the rest");
+  const none = Snapshot.from([virtualHost("rc/api", ["api.example.com"]), virtualHost("other/x", ["*"])]);
+  const h = harness({ snapshot: none });
+  h.request({ typeUrl: VHDS });
+  h.ack(h.sent[0], { resourceNamesSubscribe: ["rc/nope.local"] });
+  assert.deepEqual([h.sent[1].resources, h.sent[1].removed, h.sent[1].unresolved], [[], [], ["rc/nope.local"]], "only rc's virtual hosts are candidates");
+  const wire = fromBinary(DeltaDiscoveryResponseSchema, responseBytes(h.sent[1]));
+  assert.deepEqual(
+    wire.resources.map((r) => [r.name, r.aliases, r.resource === undefined]),
+    [["rc/nope.local", ["rc/nope.local"], true]],
+    "on the wire: a Resource named by the alias, with it as alias, and no resource",
+  );
+  h.ack(h.sent[1]);
+  assert.equal(h.sent.length, 2, "told once");
+  h.request({ typeUrl: VHDS, resourceNamesSubscribe: ["rc/nope.local"] });
+  assert.deepEqual(h.sent[2].unresolved, ["rc/nope.local"], "asked again (another request for that host): told again");
+});
+
+test("VHDS aliases: the resolved virtual host is kept up to date, re-resolved when domains change, and removed when nothing asks for it", () => {
+  const h = harness({ snapshot: Snapshot.from([virtualHost("rc/api", ["api.local"], "a")]) });
+  h.request({ typeUrl: VHDS });
+  h.ack(h.sent[0], { resourceNamesSubscribe: ["rc/api.local", "rc/other.local"] });
+  assert.deepEqual(
+    [h.names(h.sent[1]), Object.fromEntries(h.sent[1].aliases!), h.sent[1].unresolved],
+    [["rc/api"], { "rc/api": ["rc/api.local"] }, ["rc/other.local"]],
+  );
+  const wire = fromBinary(DeltaDiscoveryResponseSchema, responseBytes(h.sent[1]));
+  assert.deepEqual(wire.resources.map((r) => [r.name, r.aliases]).sort(), [
+    ["rc/api", ["rc/api.local"]],
+    ["rc/other.local", ["rc/other.local"]],
+  ]);
+  h.ack(h.sent[1]);
+  h.cache.setSnapshot("test/n1", Snapshot.from([virtualHost("rc/api", ["api.local"], "b")]));
+  assert.deepEqual([h.names(h.sent[2]), h.sent[2].aliases, h.sent[2].unresolved], [["rc/api"], undefined, undefined], "a change: sent, the alias already told");
+  h.ack(h.sent[2]);
+  h.cache.setSnapshot("test/n1", Snapshot.from([virtualHost("rc/api", ["api.local"], "b"), virtualHost("rc/other", ["other.local"])]));
+  assert.deepEqual([h.names(h.sent[3]), Object.fromEntries(h.sent[3].aliases!)], [["rc/other"], { "rc/other": ["rc/other.local"] }], "now resolves");
+  h.ack(h.sent[3]);
+  h.cache.setSnapshot("test/n1", Snapshot.from([virtualHost("rc/api", ["api2.local"], "b"), virtualHost("rc/other", ["other.local"])]));
+  assert.deepEqual(
+    [h.names(h.sent[4]), h.sent[4].removed, h.sent[4].unresolved],
+    [[], ["rc/api"], ["rc/api.local"]],
+    "no longer matches: dropped, and told so",
+  );
 });

@@ -27,6 +27,10 @@ export interface ResponseInfo {
   readonly removed?: readonly string[];
   /** A TTL refresh of what the client holds, not a change (protocol/ttl-resources.ts). */
   readonly heartbeat?: boolean;
+  /** Incremental, aliased types (VHDS): resource name → the requested names it is sent for. */
+  readonly aliases?: ReadonlyMap<string, readonly string[]>;
+  /** Incremental, aliased types: requested names told to stand for no resource. */
+  readonly unresolved?: readonly string[];
 }
 
 export interface NackInfo {

@@ -19,13 +19,33 @@ export interface DeltaResponse extends WireResponse {
   readonly nonce: string;
   readonly resources: readonly EncodedResource[];
   readonly removed: readonly string[];
+  /** Aliased types (VHDS): the requested names each resource of `resources` is sent for, beside its own name. */
+  readonly aliases?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Aliased types: requested names that stand for no resource, each sent as a `Resource` of that name and alias with
+   * no `resource` — how VHDS says "no such virtual host" (envoy test/integration/vhds_integration_test.cc,
+   * notifyAboutAliasResolutionFailure; Envoy's DeltaSubscriptionState skips such entries). `removed_resources`
+   * would not do: Envoy then keeps the request that asked waiting (seen with Envoy 1.40).
+   */
+  readonly unresolved?: readonly string[];
 }
 
 if (DeltaDiscoveryResponseSchema.field.nonce.number !== 5) throw new Error("DeltaDiscoveryResponse.nonce is expected to be field 5");
 
+/** What a delta response says beside its resources and removals. */
+export interface DeltaBodyOptions {
+  controlPlaneId?: string;
+  /** Aliased types (VHDS): resource name → the requested names it is sent for. */
+  aliases?: ReadonlyMap<string, readonly string[]>;
+  /** Aliased types: requested names told to stand for no resource. */
+  unresolved?: readonly string[];
+  /** Heartbeats (ttl-resources.ts): the resources without their bodies, to restart their TTL at the client. */
+  heartbeat?: boolean;
+}
+
 /**
- * The shared body of a delta response. `contentKey` must identify the resources and removed names exactly (their
- * names: the snapshot fixes the versions); the body is memoized for the snapshot under it.
+ * The shared body of a delta response. `contentKey` must identify the resources, aliases, unresolved and removed
+ * names exactly (their names: the snapshot fixes the versions); the body is memoized for the snapshot under it.
  */
 export function sharedDeltaBody(
   snapshot: Snapshot,
@@ -34,10 +54,9 @@ export function sharedDeltaBody(
   resources: readonly EncodedResource[],
   removed: readonly string[],
   contentKey: string,
-  controlPlaneId: string | undefined,
-  /** Heartbeats (ttl-resources.ts): the resources without their bodies, to restart their TTL at the client. */
-  heartbeat = false,
+  options: DeltaBodyOptions = {},
 ): Uint8Array {
+  const { controlPlaneId, aliases, unresolved = [], heartbeat = false } = options;
   return memoOf(snapshot).get(
     `${heartbeat ? "delta-heartbeat" : "delta"}\u0000${typeUrl}\u0000${versionInfo}`,
     contentKey,
@@ -47,7 +66,10 @@ export function sharedDeltaBody(
         create(DeltaDiscoveryResponseSchema, {
           systemVersionInfo: versionInfo,
           typeUrl,
-          resources: resources.map((r) => deltaResource(r, heartbeat)),
+          resources: [
+            ...resources.map((r) => ({ ...deltaResource(r, heartbeat), aliases: [...(aliases?.get(r.name) ?? [])] })),
+            ...unresolved.map((name) => ({ name, aliases: [name] })),
+          ],
           removedResources: [...removed],
           controlPlane: controlPlaneId ? { identifier: controlPlaneId } : undefined,
         }),
