@@ -13,7 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { freePort, startEnvoy, type EnvoyHandle } from "../support/envoy.js";
 import { countUpstreams } from "../support/http.js";
 import { startUpstream, type Upstream } from "../support/upstream.js";
-import { runXdsd, startXdsd, type XdsdHandle } from "../support/xdsd.js";
+import { bootstrapFor, startXdsd, type XdsdHandle } from "../support/xdsd.js";
 
 type Mode = "eds" | "ads" | "delta-ads" | "xds" | "delta" | "rest";
 
@@ -75,23 +75,8 @@ export function classicScenario(mode: Mode): void {
       // Debug level: the NACK test counts the responses xdsd logs.
       xdsd = await startXdsd(configText(config), { args: ["--log-level", "debug"] });
       const adminPort = await freePort();
-      const boot = await runXdsd([
-        "bootstrap",
-        "--config",
-        xdsd.configPath,
-        "--mode",
-        mode,
-        "--node-id",
-        `node-${mode}`,
-        "--node-cluster",
-        "cluster.local",
-        "--xds",
-        `127.0.0.1:${xdsd.xdsPort}`,
-        "--admin-port",
-        String(adminPort),
-      ]);
-      assert.equal(boot.code, 0, boot.stderr);
-      envoy = await startEnvoy({ bootstrapYaml: boot.stdout, name: `classic-${mode}` });
+      const bootstrapYaml = await bootstrapFor(xdsd, mode, `node-${mode}`, adminPort);
+      envoy = await startEnvoy({ bootstrapYaml, name: `classic-${mode}` });
       await envoy.waitReady();
     });
 

@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { freePort, startEnvoy, type EnvoyHandle } from "../support/envoy.js";
 import { httpGet } from "../support/http.js";
 import { startUpstream, type Upstream } from "../support/upstream.js";
-import { runXdsd, startXdsd, type XdsdHandle } from "../support/xdsd.js";
+import { bootstrapFor, startXdsd, type XdsdHandle } from "../support/xdsd.js";
 
 interface Ups {
   eager: Upstream;
@@ -58,24 +58,9 @@ before(async () => {
   };
   listenerPort = await freePort();
   xdsd = await startXdsd(configText(ups, listenerPort), { args: ["--log-level", "debug"] });
-  const boot = await runXdsd([
-    "bootstrap",
-    "--config",
-    xdsd.configPath,
-    "--mode",
-    "delta-ads",
-    "--node-id",
-    "node-on-demand",
-    "--node-cluster",
-    "cluster.local",
-    "--xds",
-    `127.0.0.1:${xdsd.xdsPort}`,
-    "--admin-port",
-    String(await freePort()),
-  ]);
-  assert.equal(boot.code, 0, boot.stderr);
+  const bootstrapYaml = await bootstrapFor(xdsd, "delta-ads", "node-on-demand", await freePort());
   const t0 = Date.now();
-  envoy = await startEnvoy({ bootstrapYaml: boot.stdout, name: "on-demand" });
+  envoy = await startEnvoy({ bootstrapYaml, name: "on-demand" });
   await envoy.waitReady();
   readyMs = Date.now() - t0;
 });

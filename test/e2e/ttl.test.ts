@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { freePort, startEnvoy, type EnvoyHandle } from "../support/envoy.js";
 import { countUpstreams } from "../support/http.js";
 import { startUpstream, type Upstream } from "../support/upstream.js";
-import { runXdsd, startXdsd, type XdsdHandle } from "../support/xdsd.js";
+import { bootstrapFor, startXdsd, type XdsdHandle } from "../support/xdsd.js";
 
 const ttlMs = 2000;
 
@@ -41,23 +41,8 @@ for (const mode of ["ads", "delta-ads"] as const) {
       stayPort = await freePort();
       ttlPort = await freePort();
       xdsd = await startXdsd(config(upstreams[0], upstreams[1], stayPort, ttlPort), { args: ["--log-level", "debug"] });
-      const boot = await runXdsd([
-        "bootstrap",
-        "--config",
-        xdsd.configPath,
-        "--mode",
-        mode,
-        "--node-id",
-        `ttl-${mode}`,
-        "--node-cluster",
-        "cluster.local",
-        "--xds",
-        `127.0.0.1:${xdsd.xdsPort}`,
-        "--admin-port",
-        String(await freePort()),
-      ]);
-      assert.equal(boot.code, 0, boot.stderr);
-      envoy = await startEnvoy({ bootstrapYaml: boot.stdout, name: `ttl-${mode}` });
+      const bootstrapYaml = await bootstrapFor(xdsd, mode, `ttl-${mode}`, await freePort());
+      envoy = await startEnvoy({ bootstrapYaml, name: `ttl-${mode}` });
       await envoy.waitReady();
     });
 

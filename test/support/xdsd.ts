@@ -109,3 +109,14 @@ export async function startXdsd(configText: string, options: { xdsPort?: number;
   adminUrl = m[2];
   return handle;
 }
+
+/**
+ * `xdsd bootstrap` for a node of `xdsd`'s config in `mode`, Envoy's admin on `adminPort`: the bootstrap YAML the
+ * end-to-end tests start Envoy with. Fails the test if the command does.
+ */
+export async function bootstrapFor(xdsd: XdsdHandle, mode: string, nodeId: string, adminPort: number): Promise<string> {
+  const args = ["bootstrap", "--config", xdsd.configPath, "--mode", mode, "--node-id", nodeId, "--node-cluster", "cluster.local"];
+  const boot = await runXdsd([...args, "--xds", `127.0.0.1:${xdsd.xdsPort}`, "--admin-port", String(adminPort)]);
+  if (boot.code !== 0) throw new Error(`xdsd bootstrap --mode ${mode} exited ${boot.code}: ${boot.stderr}`);
+  return boot.stdout;
+}

@@ -18,6 +18,15 @@ import { envoyRegistry } from "../../src/resource/proto-registry.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { columnOf, issuesOf, lines } from "./config-helpers.js";
 
+/** A listener whose one virtual host v (v.local, to cluster c) is served on demand. */
+const onDemandHostListener = [
+  "listeners:",
+  "  - name: l",
+  "    port: 10000",
+  "    virtual_hosts:",
+  '      - {name: v, domains: ["v.local"], routes: [{prefix: /, cluster: c}], on_demand: true}',
+];
+
 function json(r: ConfigResource): unknown {
   const desc = envoyRegistry().getMessage(r.message.$typeName)!;
   return toJson(desc, r.message, { registry: envoyRegistry(), useProtoFieldName: true });
@@ -167,15 +176,7 @@ describe("on_demand: checks", () => {
       /a cluster on demand \(on-demand CDS\) is fetched over incremental ADS only, but this group's config_source is delta-grpc; use config_source: ads with xdsd bootstrap --mode delta-ads/,
     );
     expectIssue(
-      lines(
-        "config_source: grpc",
-        "clusters: [{name: c, endpoints: []}]",
-        "listeners:",
-        "  - name: l",
-        "    port: 10000",
-        "    virtual_hosts:",
-        '      - {name: v, domains: ["v.local"], routes: [{prefix: /, cluster: c}], on_demand: true}',
-      ),
+      lines("config_source: grpc", "clusters: [{name: c, endpoints: []}]", ...onDemandHostListener),
       7,
       "true",
       "listeners[0].virtual_hosts[0].on_demand",
@@ -238,11 +239,7 @@ describe("on_demand: checks", () => {
   it("a raw VirtualHost may not take the name of a short-form one", () => {
     const text = lines(
       "clusters: [{name: c, endpoints: []}]",
-      "listeners:",
-      "  - name: l",
-      "    port: 10000",
-      "    virtual_hosts:",
-      '      - {name: v, domains: ["v.local"], routes: [{prefix: /, cluster: c}], on_demand: true}',
+      ...onDemandHostListener,
       "resources:",
       '  - "@type": type.googleapis.com/envoy.config.route.v3.VirtualHost',
       "    name: l/v",
