@@ -451,3 +451,29 @@ test("VHDS aliases: the resolved virtual host is kept up to date, re-resolved wh
     "no longer matches: dropped, and told so",
   );
 });
+
+test("one changed endpoint in a 10,000-endpoint, 500-cluster config sends one resource to each subscribed stream", () => {
+  const names = Array.from({ length: 500 }, (_, i) => `c${i}`);
+  const assignment = (name: string, first: number) =>
+    endpoints(name, ...Array.from({ length: 20 }, (_, k) => `10.${Math.floor((first + k) / 250) % 250}.${(first + k) % 250}.1:80`));
+  const build = (changed?: string) =>
+    Snapshot.from([...names.map((n) => edsCluster(n)), ...names.map((n, i) => assignment(n, n === changed ? 100_000 + i * 20 : i * 20))]);
+  const before = build();
+  const cache = new SnapshotCache();
+  cache.setSnapshot("test/n1", before);
+  const streams = Array.from({ length: 3 }, () => harness({ cache }));
+  for (const h of streams) {
+    h.request({ typeUrl: CDS });
+    h.ack(h.last());
+    h.request({ typeUrl: EDS, resourceNamesSubscribe: names });
+    assert.equal(h.last().resources.length, 500);
+    h.ack(h.last());
+  }
+  cache.setSnapshot("test/n1", build("c123"));
+  for (const h of streams) {
+    const change = h.last();
+    assert.deepEqual([change.typeUrl, h.names(change), change.removed], [EDS, ["c123"], []]);
+    assert.ok(change.body.byteLength < 1024, `${change.body.byteLength} bytes for one assignment of 20 endpoints`);
+  }
+  assert.equal(streams[0].last().body, streams[2].last().body, "one body, shared");
+});
