@@ -26,7 +26,10 @@ export type ErrorCode =
   | "XDSD_BAD_ARGUMENT"
   | "XDSD_STREAM_PROTOCOL"
   | "XDSD_GRPC_FRAMING"
-  | "XDSD_LISTEN_FAILED";
+  | "XDSD_LISTEN_FAILED"
+  | "XDSD_STORE_CONFLICT"
+  | "XDSD_STORE_COMPACTED"
+  | "XDSD_STORE_UNAVAILABLE";
 
 export class XdsdError extends Error {
   readonly code: ErrorCode;
@@ -147,3 +150,39 @@ const listenReasons: Record<string, string> = {
   EADDRNOTAVAIL: "address not available on this host",
   EACCES: "permission denied (ports below 1024 need privileges)",
 };
+
+/** A store write's condition (`ifRevision`) did not hold: someone else changed the object first. Nothing was written. */
+export class StoreConflictError extends XdsdError {
+  constructor(
+    readonly objectKind: string,
+    readonly objectName: string,
+    /** The revision the write required (0: that the object not exist). */
+    readonly expectedRevision: number,
+    /** The object's revision now; 0 when it does not exist. */
+    readonly actualRevision: number,
+  ) {
+    super(
+      "XDSD_STORE_CONFLICT",
+      `${objectKind} "${objectName}" ${actualRevision === 0 ? "does not exist" : `is at revision ${actualRevision}`}, ` +
+        `but the write required ${expectedRevision === 0 ? "that it not exist" : `revision ${expectedRevision}`}`,
+    );
+  }
+}
+
+/** A watch asked for changes the store no longer keeps: reload everything with `list()` and watch from its revision. */
+export class StoreCompactedError extends XdsdError {
+  constructor(
+    readonly fromRevision: number,
+    /** Changes after this revision are kept. */
+    readonly compactedRevision: number,
+  ) {
+    super("XDSD_STORE_COMPACTED", `changes after revision ${fromRevision} are no longer kept (kept: after ${compactedRevision}); reload with list()`);
+  }
+}
+
+/** The store cannot be opened or used: its directory is not writable, another process holds it, or it is damaged. */
+export class StoreUnavailableError extends XdsdError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("XDSD_STORE_UNAVAILABLE", message, options);
+  }
+}

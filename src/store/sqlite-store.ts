@@ -1,0 +1,222 @@
+// The embedded store (store.ts): one SQLite database in the data directory, through better-sqlite3.
+//
+// Durability: WAL journal with `synchronous=FULL`, so a commit returns only after the WAL is fsynced — the
+// acknowledged-write rule. The WAL is replayed on open after a crash, and `quick_check` runs before anything is
+// served from it.
+// Exclusivity: `locking_mode=EXCLUSIVE` and an immediate write transaction at open hold the database's lock for the
+// life of the process: a second daemon on the same directory is refused at once (StoreUnavailableError) instead of
+// interleaving writes with the first.
+// Changes: every write appends to a change log (revision, then one row per object changed) that `watch` replays;
+// the log keeps the latest `changeLogRevisions` revisions, older ones are compacted away.
+// better-sqlite3 is synchronous; each method does its work at once and returns a settled promise, so the interface
+// is the one an asynchronous (etcd) store has.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { StoreCompactedError, StoreConflictError, StoreUnavailableError } from "../errors.js";
+import {
+  objectKinds,
+  type ObjectKind,
+  type ObjectValue,
+  type Store,
+  type StoreChange,
+  type StoreListing,
+  type StoreOperation,
+  type StoredObject,
+  type WriteCondition,
+} from "./store.js";
+
+export interface SqliteStoreOptions {
+  /** Revisions of changes kept for `watch` (default 100,000). */
+  changeLogRevisions?: number;
+}
+
+const schemaVersion = 1;
+
+interface ObjectRow {
+  kind: ObjectKind;
+  name: string;
+  value: string;
+  revision: number;
+}
+
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #keep: number;
+  readonly #listeners = new Set<(change: StoreChange) => void>();
+  #revision: number;
+  #compacted: number;
+  #closed = false;
+  readonly #stmt: {
+    get: Database.Statement<[string, string], ObjectRow>;
+    upsert: Database.Statement<[string, string, string, number]>;
+    remove: Database.Statement<[string, string]>;
+    log: Database.Statement<[number, number, string, string, string | null]>;
+    setMeta: Database.Statement<[string, number]>;
+    compact: Database.Statement<[number]>;
+  };
+
+  private constructor(db: Database.Database, options: SqliteStoreOptions) {
+    this.#db = db;
+    this.#keep = options.changeLogRevisions ?? 100_000;
+    const meta = (key: string) => (db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: number } | undefined)?.value ?? 0;
+    this.#revision = meta("revision");
+    this.#compacted = meta("compacted");
+    this.#stmt = {
+      get: db.prepare("SELECT kind, name, value, revision FROM objects WHERE kind = ? AND name = ?"),
+      upsert: db.prepare(
+        "INSERT INTO objects (kind, name, value, revision) VALUES (?, ?, ?, ?) ON CONFLICT (kind, name) DO UPDATE SET value = excluded.value, revision = excluded.revision",
+      ),
+      remove: db.prepare("DELETE FROM objects WHERE kind = ? AND name = ?"),
+      log: db.prepare("INSERT INTO changes (revision, seq, kind, name, value) VALUES (?, ?, ?, ?, ?)"),
+      setMeta: db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+      compact: db.prepare("DELETE FROM changes WHERE revision <= ?"),
+    };
+  }
+
+  /** Opens (creating if needed) the store in `dir` (`xdsd.db` there). */
+  static open(dir: string, options: SqliteStoreOptions = {}): SqliteStore {
+    let db: Database.Database;
+    const file = join(dir, "xdsd.db");
+    try {
+      mkdirSync(dir, { recursive: true });
+      db = new Database(file, { timeout: 0 });
+    } catch (err) {
+      throw new StoreUnavailableError(`cannot open the store ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      db.pragma("locking_mode = EXCLUSIVE");
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = FULL");
+      // Takes the exclusive lock now, and keeps it: the database is this process's until it closes it.
+      db.exec("BEGIN IMMEDIATE; COMMIT");
+      const check = db.pragma("quick_check", { simple: true });
+      if (check !== "ok") throw new StoreUnavailableError(`the store ${file} is damaged (quick_check: ${String(check)})`);
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS objects (
+          kind TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, revision INTEGER NOT NULL,
+          PRIMARY KEY (kind, name)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS changes (
+          revision INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, value TEXT,
+          PRIMARY KEY (revision, seq)) WITHOUT ROWID;
+      `);
+      const version = (db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: number } | undefined)?.value;
+      if (version === undefined) db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(schemaVersion);
+      else if (version !== schemaVersion) throw new StoreUnavailableError(`the store ${file} has schema ${version}; this xdsd reads schema ${schemaVersion}`);
+    } catch (err) {
+      db.close();
+      if (err instanceof StoreUnavailableError) throw err;
+      const code = (err as { code?: string }).code;
+      if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
+        throw new StoreUnavailableError(`the store ${file} is in use by another process (another xdsd on the same --data-dir?)`, { cause: err });
+      }
+      throw new StoreUnavailableError(`cannot open the store ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    return new SqliteStore(db, options);
+  }
+
+  async get(kind: ObjectKind, name: string): Promise<StoredObject | undefined> {
+    this.#open();
+    const row = this.#stmt.get.get(kind, name);
+    return row && toObject(row);
+  }
+
+  async list(kind?: ObjectKind): Promise<StoreListing> {
+    this.#open();
+    const rows = (
+      kind === undefined
+        ? this.#db.prepare("SELECT kind, name, value, revision FROM objects ORDER BY kind, name").all()
+        : this.#db.prepare("SELECT kind, name, value, revision FROM objects WHERE kind = ? ORDER BY name").all(kind)
+    ) as ObjectRow[];
+    return { objects: rows.map(toObject), revision: this.#revision };
+  }
+
+  async put(kind: ObjectKind, name: string, value: ObjectValue, condition: WriteCondition = {}): Promise<StoredObject> {
+    const { revision } = await this.transaction([{ op: "put", kind, name, value, ...condition }]);
+    return { kind, name, value, revision };
+  }
+
+  async delete(kind: ObjectKind, name: string, condition: WriteCondition = {}): Promise<number | undefined> {
+    this.#open();
+    if (condition.ifRevision === undefined && !this.#stmt.get.get(kind, name)) return undefined;
+    const { revision } = await this.transaction([{ op: "delete", kind, name, ...condition }]);
+    return revision;
+  }
+
+  async transaction(operations: readonly StoreOperation[]): Promise<{ revision: number }> {
+    this.#open();
+    for (const o of operations) checkOperation(o);
+    const revision = this.#revision + 1;
+    const changes: StoreChange[] = [];
+    const apply = this.#db.transaction(() => {
+      for (const o of operations) {
+        const current = this.#stmt.get.get(o.kind, o.name);
+        if (o.ifRevision !== undefined && (current?.revision ?? 0) !== o.ifRevision) {
+          throw new StoreConflictError(o.kind, o.name, o.ifRevision, current?.revision ?? 0);
+        }
+        const text = o.op === "put" ? JSON.stringify(o.value) : null;
+        if (o.op === "put") this.#stmt.upsert.run(o.kind, o.name, text!, revision);
+        else this.#stmt.remove.run(o.kind, o.name);
+        this.#stmt.log.run(revision, changes.length, o.kind, o.name, text);
+        changes.push(o.op === "put" ? { revision, kind: o.kind, name: o.name, value: o.value } : { revision, kind: o.kind, name: o.name });
+      }
+      this.#stmt.setMeta.run("revision", revision);
+      if (revision - this.#keep > this.#compacted) {
+        this.#stmt.compact.run(revision - this.#keep);
+        this.#stmt.setMeta.run("compacted", revision - this.#keep);
+      }
+    });
+    // Committed (and fsynced: synchronous=FULL) when this returns; a throw rolls everything back.
+    apply.immediate();
+    this.#revision = revision;
+    if (revision - this.#keep > this.#compacted) this.#compacted = revision - this.#keep;
+    for (const change of changes) for (const listener of [...this.#listeners]) listener(change);
+    return { revision };
+  }
+
+  watch(fromRevision: number, listener: (change: StoreChange) => void): () => void {
+    this.#open();
+    if (fromRevision < this.#compacted) throw new StoreCompactedError(fromRevision, this.#compacted);
+    const rows = this.#db.prepare("SELECT revision, kind, name, value FROM changes WHERE revision > ? ORDER BY revision, seq").all(fromRevision) as {
+      revision: number;
+      kind: ObjectKind;
+      name: string;
+      value: string | null;
+    }[];
+    for (const r of rows) listener(r.value === null ? { revision: r.revision, kind: r.kind, name: r.name } : { ...r, value: JSON.parse(r.value) });
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async revision(): Promise<number> {
+    this.#open();
+    return this.#revision;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    this.#db.close();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new StoreUnavailableError("the store is closed");
+  }
+}
+
+function toObject(row: ObjectRow): StoredObject {
+  return { kind: row.kind, name: row.name, value: JSON.parse(row.value) as ObjectValue, revision: row.revision };
+}
+
+const kinds: ReadonlySet<string> = new Set(objectKinds);
+
+/** The store takes only what its interface allows: a wrong kind or a non-object value is a caller's bug. */
+function checkOperation(o: StoreOperation): void {
+  if (!kinds.has(o.kind)) throw new TypeError(`unknown object kind "${o.kind}" (kinds: ${objectKinds.join(", ")})`);
+  if (typeof o.name !== "string" || o.name === "") throw new TypeError("an object needs a name");
+  if (o.op === "put" && (o.value === null || typeof o.value !== "object" || Array.isArray(o.value)))
+    throw new TypeError("an object's value must be a JSON object");
+  if (o.ifRevision !== undefined && !(Number.isInteger(o.ifRevision) && o.ifRevision >= 0)) throw new TypeError("ifRevision must be a whole number ≥ 0");
+}
