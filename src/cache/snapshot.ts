@@ -1,7 +1,8 @@
 // A snapshot: the complete, immutable set of resources one group of nodes is served, by type and name, each
 // already encoded. Snapshots are cheap to compare: every resource carries a content version.
 import type { Message } from "@bufbuild/protobuf";
-import { contentHash, encodeResource, isEncodedResource, type EncodedResource } from "../resource/encoded-resource.js";
+import { createHash } from "node:crypto";
+import { encodeResource, isEncodedResource, type EncodedResource } from "../resource/encoded-resource.js";
 import { findResourceType } from "../resource/types.js";
 import { DuplicateResourceError, type MissingReference } from "../errors.js";
 
@@ -25,9 +26,19 @@ export interface TypeChanges {
 export class Snapshot {
   readonly #byType: ReadonlyMap<string, ResourcesByName>;
   readonly #typeVersions = new Map<string, string>();
+  /** Per type, the XOR of its entries' hashes (versionOfSet), kept so that a derived snapshot updates it. */
+  readonly #setHashes = new Map<string, SetHash>();
   readonly #changes = new Map<string, TypeChanges>();
   /** Identifies the snapshot in memo keys of snapshots derived later. */
   readonly id = nextSnapshotId++;
+  /**
+   * For a snapshot made by `update()`: its parent's id and what changed per type, so that changesSince(parent),
+   * the type versions and the consistency check cost what changed, not what the snapshot holds. Only the id is
+   * kept, never the parent itself: a long chain of updates must not keep every ancestor alive.
+   */
+  #derived: { parentId: number; changes: Map<string, TypeChanges> } | undefined;
+  /** Known to have no missing references (checked, or derived from a checked snapshot by changes that keep it so). */
+  #consistent = false;
 
   private constructor(byType: Map<string, Map<string, EncodedResource>>) {
     this.#byType = byType;
@@ -55,20 +66,71 @@ export class Snapshot {
    * issue #546: setting resources one by one re-hashed everything each time).
    */
   update(change: { upsert?: Iterable<Message | EncodedResource>; remove?: Iterable<{ typeUrl: string; name: string }> }): Snapshot {
-    const byType = new Map<string, Map<string, EncodedResource>>();
-    for (const [typeUrl, names] of this.#byType) byType.set(typeUrl, new Map(names));
-    for (const { typeUrl, name } of change.remove ?? []) byType.get(typeUrl)?.delete(name);
+    // Copy on write: only the maps of the types that change are copied.
+    const byType = new Map<string, Map<string, EncodedResource>>(this.#byType as Map<string, Map<string, EncodedResource>>);
+    const copied = new Set<string>();
+    const own = (typeUrl: string) => {
+      if (!copied.has(typeUrl)) {
+        copied.add(typeUrl);
+        byType.set(typeUrl, new Map(this.#byType.get(typeUrl) ?? empty));
+      }
+      return byType.get(typeUrl)!;
+    };
+    const changed = new Map<string, Map<string, EncodedResource>>();
+    const removed = new Map<string, Set<string>>();
+    for (const { typeUrl, name } of change.remove ?? []) {
+      if (!this.resources(typeUrl).has(name)) continue;
+      own(typeUrl).delete(name);
+      let names = removed.get(typeUrl);
+      if (!names) removed.set(typeUrl, (names = new Set()));
+      names.add(name);
+    }
     const upserted = new Set<string>();
     for (const r of change.upsert ?? []) {
       const encoded = isEncodedResource(r) ? r : encodeResource(r);
       const key = `${encoded.typeUrl}\u0000${encoded.name}`;
       if (upserted.has(key)) throw new DuplicateResourceError(encoded.typeUrl, encoded.name);
       upserted.add(key);
-      let names = byType.get(encoded.typeUrl);
-      if (!names) byType.set(encoded.typeUrl, (names = new Map()));
+      const before = this.resources(encoded.typeUrl).get(encoded.name);
+      own(encoded.typeUrl).set(encoded.name, encoded);
+      removed.get(encoded.typeUrl)?.delete(encoded.name);
+      if (before === encoded || before?.version === encoded.version) continue;
+      let names = changed.get(encoded.typeUrl);
+      if (!names) changed.set(encoded.typeUrl, (names = new Map()));
       names.set(encoded.name, encoded);
     }
-    return new Snapshot(byType);
+    for (const typeUrl of copied) if (byType.get(typeUrl)!.size === 0) byType.delete(typeUrl);
+    const next = new Snapshot(byType);
+    const changes = new Map<string, TypeChanges>();
+    for (const typeUrl of new Set([...changed.keys(), ...removed.keys()])) {
+      changes.set(typeUrl, { changed: [...(changed.get(typeUrl)?.values() ?? [])], removed: [...(removed.get(typeUrl) ?? [])] });
+    }
+    next.#derived = { parentId: this.id, changes };
+    // Type versions: from this snapshot's set hashes, by what changed (the untouched types keep theirs).
+    for (const [typeUrl, hash] of this.#setHashes) {
+      const c = changes.get(typeUrl);
+      if (!c) {
+        next.#setHashes.set(typeUrl, hash);
+        continue;
+      }
+      const h = hash.slice();
+      const before = this.resources(typeUrl);
+      for (const name of c.removed) xorInto(h, entryHash(before.get(name)!));
+      for (const r of c.changed) {
+        const old = before.get(r.name);
+        if (old) xorInto(h, entryHash(old));
+        xorInto(h, entryHash(r));
+      }
+      next.#setHashes.set(typeUrl, h);
+    }
+    // Adding and replacing resources keeps a consistent snapshot consistent if what they reference is there; a
+    // removal could break a reference to what it removed, so it is checked in full.
+    if (this.#consistent && removed.size === 0) {
+      next.#consistent = [...changed.values()].every((names) =>
+        [...names.values()].every((r) => r.references.every((ref) => next.resources(ref.typeUrl).has(ref.name))),
+      );
+    }
+    return next;
   }
 
   /** The resources of one type, by name. */
@@ -84,7 +146,9 @@ export class Snapshot {
   typeVersion(typeUrl: string): string {
     let v = this.#typeVersions.get(typeUrl);
     if (v === undefined) {
-      v = versionOfSet([...this.resources(typeUrl).values()]);
+      let hash = this.#setHashes.get(typeUrl);
+      if (!hash) this.#setHashes.set(typeUrl, (hash = setHash(this.resources(typeUrl).values())));
+      v = encodeSetHash(hash);
       this.#typeVersions.set(typeUrl, v);
     }
     return v;
@@ -98,6 +162,7 @@ export class Snapshot {
     const key = `${previous.id}\u0000${typeUrl}`;
     let changes = this.#changes.get(key);
     if (changes) return changes;
+    if (this.#derived?.parentId === previous.id) return this.#derived.changes.get(typeUrl) ?? noChanges;
     const before = previous.resources(typeUrl);
     const now = this.resources(typeUrl);
     const changed: EncodedResource[] = [];
@@ -114,6 +179,7 @@ export class Snapshot {
 
   /** Every reference (Cluster → its ClusterLoadAssignment, Listener → its RouteConfiguration…) that is missing. */
   missingReferences(): MissingReference[] {
+    if (this.#consistent) return [];
     const missing: MissingReference[] = [];
     for (const names of this.#byType.values()) {
       for (const r of names.values()) {
@@ -124,6 +190,7 @@ export class Snapshot {
         }
       }
     }
+    this.#consistent = missing.length === 0;
     return missing;
   }
 
@@ -135,8 +202,41 @@ export class Snapshot {
   }
 }
 
-/** A version for a set of resources: a hash of their (name, version) pairs in name order. */
-export function versionOfSet(resources: readonly EncodedResource[]): string {
-  const parts = resources.map((r) => `${r.name}\u0000${r.version}`).sort();
-  return contentHash(parts.join("\u0001"));
+/**
+ * A version for a set of resources: the XOR of a hash of each (name, version) pair. Order does not matter, and a
+ * snapshot derived by `update()` computes its type versions from its parent's by what changed, so a one-endpoint
+ * change in 5,000 clusters does not hash 5,000 entries. Names are unique in a set, so no entry cancels another.
+ */
+export function versionOfSet(resources: Iterable<EncodedResource>): string {
+  return encodeSetHash(setHash(resources));
+}
+
+/** 128 bits, as four 32-bit words. */
+type SetHash = Uint32Array;
+
+const noChanges: TypeChanges = { changed: [], removed: [] };
+const entryHashes = new WeakMap<EncodedResource, SetHash>();
+
+function entryHash(r: EncodedResource): SetHash {
+  let h = entryHashes.get(r);
+  if (!h) {
+    const digest = createHash("sha256").update(r.name).update("\u0000").update(r.version).digest();
+    entryHashes.set(r, (h = new Uint32Array(digest.buffer.slice(digest.byteOffset, digest.byteOffset + 16))));
+  }
+  return h;
+}
+
+function xorInto(into: SetHash, h: SetHash): void {
+  for (let i = 0; i < 4; i++) into[i] ^= h[i];
+}
+
+function setHash(resources: Iterable<EncodedResource>): SetHash {
+  const h = new Uint32Array(4);
+  for (const r of resources) xorInto(h, entryHash(r));
+  return h;
+}
+
+/** 64 of the 128 bits, base64url: the same length as a resource's content hash. */
+function encodeSetHash(h: SetHash): string {
+  return Buffer.from(h.buffer, h.byteOffset, 8).toString("base64url");
 }
