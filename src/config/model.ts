@@ -15,7 +15,13 @@ export interface EndpointObject {
   weight?: number;
   locality?: LocalityConfig;
   priority?: number;
+  /** As Envoy's core.v3.HealthStatus; DRAINING: existing requests finish, new ones go elsewhere. */
+  health_status?: HealthStatusName;
+  /** `filter_metadata`: namespace → fields (e.g. `envoy.lb` for subset load balancing). */
+  metadata?: Record<string, Record<string, unknown>>;
 }
+
+export type HealthStatusName = "UNKNOWN" | "HEALTHY" | "UNHEALTHY" | "DRAINING" | "TIMEOUT" | "DEGRADED";
 
 export type EndpointConfig = string | EndpointObject;
 

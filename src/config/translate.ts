@@ -1,7 +1,7 @@
 // The short form -> Envoy v3 messages. Input has passed the schema and the semantic checks, so nothing here
 // validates. Every choice below is one that both a real Envoy 1.40 and grpc-js accept; docs/config.md says what
 // each short-form entry becomes.
-import { create, fromJson, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromJson, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { anyPack, DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
 import { Cluster_DiscoveryType, Cluster_LbPolicy, ClusterSchema, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import {
@@ -18,6 +18,8 @@ import {
   type LocalityLbEndpoints,
 } from "../gen/envoy/config/endpoint/v3/endpoint_components_pb.js";
 import { AddressSchema, type Address } from "../gen/envoy/config/core/v3/address_pb.js";
+import { MetadataSchema } from "../gen/envoy/config/core/v3/base_pb.js";
+import { HealthStatus } from "../gen/envoy/config/core/v3/health_check_pb.js";
 import { ListenerSchema, type Listener } from "../gen/envoy/config/listener/v3/listener_pb.js";
 import { RouteConfigurationSchema, VhdsSchema, type RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
 import { type RouteSchema, VirtualHostSchema, type VirtualHost } from "../gen/envoy/config/route/v3/route_components_pb.js";
@@ -38,6 +40,7 @@ import {
   type ClusterConfig,
   type ConfigSourceKind,
   type EndpointConfig,
+  type EndpointObject,
   type ListenerConfig,
   type LocalityConfig,
   type RouteConfig,
@@ -122,6 +125,7 @@ export function translateEndpoints(config: ClusterConfig): ClusterLoadAssignment
   const groups = new Map<string, LocalityLbEndpoints>();
   for (const endpoint of config.endpoints) {
     const { address, port, weight, locality, priority } = normalizeEndpoint(endpoint, config.locality);
+    const extra: Partial<EndpointObject> = typeof endpoint === "string" ? {} : endpoint;
     const key = JSON.stringify([priority, locality.region ?? "", locality.zone ?? "", locality.sub_zone ?? ""]);
     let group = groups.get(key);
     if (!group) {
@@ -136,6 +140,8 @@ export function translateEndpoints(config: ClusterConfig): ClusterLoadAssignment
       create(LbEndpointSchema, {
         hostIdentifier: { case: "endpoint", value: create(EndpointSchema, { address: socketAddress(address, port) }) },
         loadBalancingWeight: weight,
+        healthStatus: extra.health_status ? (HealthStatus[extra.health_status] as HealthStatus) : HealthStatus.UNKNOWN,
+        metadata: extra.metadata ? fromJson(MetadataSchema, { filter_metadata: extra.metadata } as JsonValue) : undefined,
       }),
     );
   }
