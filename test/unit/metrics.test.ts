@@ -98,6 +98,12 @@ test("streams by protocol and service, and distinct connected proxies; both retu
   // A second close of the same stream changes nothing.
   h.metrics.streamClosed(a1, "again");
   assert.equal(await h.value("xdsd_streams", { protocol: "sotw", service: "ads" }), 0);
+  // Nor does an event after the close: it is counted, but the stream stays closed.
+  h.metrics.request(a1, { typeUrl: CDS });
+  h.metrics.nodeIdentified(a1);
+  assert.equal(await h.value("xdsd_streams", { protocol: "sotw", service: "ads" }), 0);
+  assert.equal(await h.value("xdsd_connected_proxies"), 0);
+  assert.equal(await h.value("xdsd_requests_total", { protocol: "sotw", type: "cds" }), 1);
   h.metrics.close();
 });
 

@@ -71,6 +71,8 @@ interface ServiceCounts {
 
 interface StreamState {
   readonly info: StreamInfo;
+  /** False for the throwaway state of an event after the stream closed: it joins no gauge and no group. */
+  readonly live: boolean;
   readonly protocol: Protocol;
   readonly service: ServiceCounts;
   /** Known types only: a client naming made-up types must not grow this. */
@@ -115,6 +117,8 @@ export class XdsdMetrics implements XdsServerEvents {
   readonly #now: () => number;
   readonly #options: XdsdMetricsOptions;
   readonly #streams = new Map<StreamInfo, StreamState>();
+  /** Streams closed: an event after the close (none is expected) must not bring one back into the gauges. */
+  readonly #closed = new WeakSet<StreamInfo>();
   readonly #services = new Map<string, ServiceCounts>();
   readonly #types = new Map<string, TypeCounts>();
   /** Node identity → open streams and pollers. */
@@ -170,6 +174,7 @@ export class XdsdMetrics implements XdsServerEvents {
 
   nodeIdentified(info: StreamInfo): void {
     const s = this.#stream(info);
+    if (!s.live) return;
     if (s.identity === undefined) {
       s.identity = describeNode(info.node);
       this.#proxies.set(s.identity, (this.#proxies.get(s.identity) ?? 0) + 1);
@@ -181,6 +186,7 @@ export class XdsdMetrics implements XdsServerEvents {
     const s = this.#streams.get(info);
     if (!s) return;
     this.#streams.delete(info);
+    this.#closed.add(info);
     this.#toCheck.delete(s);
     s.service.open--;
     if (s.identity !== undefined) {
@@ -239,9 +245,12 @@ export class XdsdMetrics implements XdsServerEvents {
     const serviceKey = `${protocol}\u0000${service}`;
     let counts = this.#services.get(serviceKey);
     if (!counts) this.#services.set(serviceKey, (counts = { labels: { protocol, service }, open: 0, opened: 0 }));
+    const live = !this.#closed.has(info);
+    s = { info, live, protocol, service: counts, types: new Map(), inflight: new Map(), lastRequestSeq: this.#rolloutSeq };
+    // A closed stream's late event is counted (requests, responses…) but reopens nothing: its state is not kept.
+    if (!live) return s;
     counts.open++;
     counts.opened++;
-    s = { info, protocol, service: counts, types: new Map(), inflight: new Map(), lastRequestSeq: this.#rolloutSeq };
     this.#streams.set(info, s);
     return s;
   }
@@ -265,7 +274,7 @@ export class XdsdMetrics implements XdsServerEvents {
   /** Keeps a client in the group of its current node key. */
   #follow(s: StreamState): void {
     const key = s.info.nodeKey;
-    if (key === undefined || s.group?.key === key) return;
+    if (!s.live || key === undefined || s.group?.key === key) return;
     this.#leave(s);
     let group = this.#groups.get(key);
     if (!group) this.#groups.set(key, (group = { key, snapshot: this.#options.cache?.snapshotFor(key), members: new Set() }));
