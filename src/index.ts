@@ -23,6 +23,7 @@ export { SotwStream, type SotwStreamOptions } from "./server/protocol/sotw-strea
 export { combineEvents, type XdsServerEvents, type StreamInfo, type NackInfo } from "./server/observers/events.js";
 export { NodeStatusTracker, type NodeStatus, type TypeStatus } from "./server/observers/node-status.js";
 export { loggingEvents } from "./server/observers/log-events.js";
+export { XdsdMetrics, type XdsdMetricsOptions } from "./server/observers/metrics.js";
 export type { SotwResponse } from "./server/protocol/sotw-response.js";
 
 export { resourceTypes, findResourceType, resourceType, type ResourceType, type ResourceReference } from "./resource/types.js";

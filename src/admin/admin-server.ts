@@ -2,6 +2,7 @@
 //   GET /healthz  200 once the xDS port listens, 503 before and while shutting down
 //   GET /config   the resources each node group is served, as Envoy JSON, with versions
 //   GET /nodes    connected nodes: per type the version sent, the version ACKed, the last NACK
+//   GET /metrics  Prometheus metrics (server/observers/metrics.ts, docs/metrics.md), when given a source
 import type { Duplex } from "node:stream";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { toJson } from "@bufbuild/protobuf";
@@ -20,8 +21,15 @@ export interface AdminServerOptions {
   /** True once the xDS port listens and until shutdown starts. */
   healthy(): boolean;
   config?(): ConfigState | undefined;
+  /** What GET /metrics serves (an XdsdMetrics, or any prom-client Registry); without it there is no /metrics. */
+  metrics?: MetricsSource;
   /** Where a request that failed inside the server is reported. */
   log?: Logger;
+}
+
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
 }
 
 export class AdminServer {
@@ -60,8 +68,28 @@ export class AdminServer {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
+    const metrics = this.o.metrics;
+    if (metrics && req.method === "GET" && requestPath(req.url) === "/metrics") {
+      this.#sendMetrics(req, res, metrics);
+      return;
+    }
     const [status, body] = this.#answer(req);
     send(res, status, body);
+  }
+
+  /** The exposition is built asynchronously (prom-client's collect may be async): failures are answered here. */
+  #sendMetrics(req: IncomingMessage, res: ServerResponse, source: MetricsSource): void {
+    source.metrics().then(
+      (text) => {
+        res.writeHead(200, { "content-type": source.contentType, "content-length": Buffer.byteLength(text) });
+        res.end(text);
+      },
+      (err: unknown) => {
+        (this.o.log ?? silentLogger).error(`admin ${req.method} ${JSON.stringify(req.url)} failed: ${(err as Error).stack ?? String(err)}`);
+        if (!res.headersSent) send(res, 500, { error: "internal error; see the xdsd log" });
+        else res.destroy();
+      },
+    );
   }
 
   /** The status and JSON body for a request. */
@@ -77,7 +105,7 @@ export class AdminServer {
       case "/nodes":
         return [200, { nodes: this.o.nodes.list() }];
       default:
-        return [404, { error: `no such endpoint ${path}`, endpoints: ["/healthz", "/config", "/nodes"] }];
+        return [404, { error: `no such endpoint ${path}`, endpoints: ["/healthz", "/config", "/nodes", ...(this.o.metrics ? ["/metrics"] : [])] }];
     }
   }
 

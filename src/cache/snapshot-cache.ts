@@ -27,6 +27,7 @@ export class SnapshotCache implements SnapshotSource {
   readonly #snapshots = new Map<string, Snapshot>();
   #default: Snapshot | undefined;
   readonly #watchers = new Map<string, Set<SnapshotListener>>();
+  readonly #publishListeners = new Set<() => void>();
 
   constructor(options: SnapshotCacheOptions = {}) {
     this.#nodeHash = options.nodeHash ?? clusterSlashId;
@@ -44,6 +45,7 @@ export class SnapshotCache implements SnapshotSource {
   setSnapshot(key: string, snapshot: Snapshot): void {
     assertConsistent(snapshot);
     this.#snapshots.set(key, snapshot);
+    this.#published();
     this.#notify(key, snapshot);
   }
 
@@ -52,6 +54,7 @@ export class SnapshotCache implements SnapshotSource {
     const list = [...entries];
     for (const [, s] of list) assertConsistent(s);
     for (const [key, s] of list) this.#snapshots.set(key, s);
+    this.#published();
     for (const [key, s] of list) this.#notify(key, s);
   }
 
@@ -59,6 +62,7 @@ export class SnapshotCache implements SnapshotSource {
   setDefaultSnapshot(snapshot: Snapshot | undefined): void {
     if (snapshot) assertConsistent(snapshot);
     this.#default = snapshot;
+    this.#published();
     if (!snapshot) return;
     for (const key of this.#watchers.keys()) if (!this.#snapshots.has(key)) this.#notify(key, snapshot);
   }
@@ -66,6 +70,7 @@ export class SnapshotCache implements SnapshotSource {
   /** Drops a key's own snapshot: its nodes fall back to the default one (and are pushed it, if there is one). */
   clearSnapshot(key: string): void {
     if (!this.#snapshots.delete(key)) return;
+    this.#published();
     if (this.#default) this.#notify(key, this.#default);
   }
 
@@ -77,6 +82,7 @@ export class SnapshotCache implements SnapshotSource {
     this.#snapshots.clear();
     for (const [k, s] of perKey) this.#snapshots.set(k, s);
     this.#default = defaultSnapshot;
+    this.#published();
     for (const [key, old] of before) {
       const now = this.snapshotFor(key);
       if (now && now !== old) this.#notify(key, now);
@@ -109,9 +115,23 @@ export class SnapshotCache implements SnapshotSource {
     };
   }
 
+  /**
+   * Calls `listener` after every change of what is served (each method above), before any watcher is told of it:
+   * the metrics observer (server/observers/metrics.ts) stamps the publish time before the first response computed
+   * from the new snapshot goes out. It must be cheap and must not throw. Returns the cancel function.
+   */
+  onPublish(listener: () => void): () => void {
+    this.#publishListeners.add(listener);
+    return () => this.#publishListeners.delete(listener);
+  }
+
   /** Number of keys with at least one watcher (for metrics and leak tests). */
   watchedKeyCount(): number {
     return this.#watchers.size;
+  }
+
+  #published(): void {
+    for (const listener of this.#publishListeners) listener();
   }
 
   #notify(key: string, snapshot: Snapshot): void {

@@ -5,6 +5,7 @@ import { XdsServer } from "../server/xds-server.js";
 import { restServices } from "../server/protocol/rest-service.js";
 import { NodeStatusTracker } from "../server/observers/node-status.js";
 import { loggingEvents } from "../server/observers/log-events.js";
+import { XdsdMetrics } from "../server/observers/metrics.js";
 import { combineEvents } from "../server/observers/events.js";
 import { ConfigReloader } from "../config/reloader.js";
 import { AdminServer } from "../admin/admin-server.js";
@@ -36,10 +37,18 @@ export interface RunningDaemon {
 
 export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const cache = new SnapshotCache();
-  const reloader = new ConfigReloader(o.configFile, cache, o.log, { limits: o.configLimits });
+  // Before the first load, so that it is counted; the servers' push queues are added once they exist.
+  const servers: XdsServer[] = [];
+  const metrics = new XdsdMetrics({
+    cache,
+    config: () => reloader.state,
+    pendingPushes: () => servers.reduce((n, s) => n + s.pendingPushes, 0),
+  });
+  const reloader = new ConfigReloader(o.configFile, cache, o.log, { limits: o.configLimits, onReload: (result) => metrics.configReloaded(result) });
   try {
     await reloader.loadInitial();
   } catch (err) {
+    metrics.close();
     await reloader.close();
     throw err;
   }
@@ -47,15 +56,16 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const nodes = new NodeStatusTracker();
   const serverOptions = {
     cache,
-    events: combineEvents(loggingEvents(o.log), nodes),
+    events: combineEvents(loggingEvents(o.log), nodes, metrics),
     controlPlaneId: `xdsd@${hostname()}`,
     log: o.log,
     ...o.transportLimits,
   };
   const xds = new XdsServer(serverOptions);
   const rest = o.restListen && new XdsServer({ ...serverOptions, services: restServices });
+  servers.push(xds, ...(rest ? [rest] : []));
   let healthy = false;
-  const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, log: o.log });
+  const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, metrics, log: o.log });
   let adminPort: number;
   let xdsPort: number;
   let restPort: number | undefined;
@@ -65,6 +75,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     if (rest && o.restListen) restPort = await rest.listen(o.restListen);
   } catch (err) {
     // Nothing may be left running: a daemon that cannot serve exits (the caller reports the ListenError).
+    metrics.close();
     await Promise.allSettled([admin.close(), xds.close(0), rest?.close(0), reloader.close()]);
     throw err;
   }
@@ -80,6 +91,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
       await reloader.close();
       await Promise.all([xds.close(), rest?.close()]);
       await admin.close();
+      metrics.close();
       o.log.info("xdsd stopped");
     })());
   return { xdsPort, adminPort, restPort, stop };

@@ -18,12 +18,21 @@ export interface ConfigState {
   lastError?: { version?: string; at: Date; message: string };
 }
 
+/** What one look at the file came to: served, the same content as last time (valid or not), or refused. */
+export type ReloadResult = "published" | "unchanged" | "rejected";
+
+export interface ConfigReloaderOptions extends ConfigLoaderOptions {
+  /** Told the result of every load, the initial one included (metrics count them). Must not throw. */
+  onReload?(result: ReloadResult): void;
+}
+
 export class ConfigReloader {
   #state: ConfigState | undefined;
   #watch: FileWatch | undefined;
   /** The content last looked at, valid or not: the same content is not parsed twice. */
   #lastSeen: string | undefined;
   readonly #loader: ConfigLoader;
+  readonly #onReload: ((result: ReloadResult) => void) | undefined;
   /** One reload at a time; a change during a reload makes one more afterwards. */
   #running: Promise<void> | undefined;
   #again = false;
@@ -33,14 +42,21 @@ export class ConfigReloader {
     private readonly file: string,
     private readonly cache: SnapshotCache,
     private readonly log: Logger,
-    options: ConfigLoaderOptions = {},
+    options: ConfigReloaderOptions = {},
   ) {
-    this.#loader = new ConfigLoader(options);
+    const { onReload, ...loaderOptions } = options;
+    this.#onReload = onReload;
+    this.#loader = new ConfigLoader(loaderOptions);
   }
 
   /** Loads and publishes the file; rejects with ConfigError if it is invalid (the daemon must not start on it). */
   async loadInitial(): Promise<ConfigState> {
-    await this.#apply();
+    try {
+      await this.#apply();
+    } catch (err) {
+      if (!(err instanceof ConfigLoaderClosedError)) this.#onReload?.("rejected");
+      throw err;
+    }
     return this.#state!;
   }
 
@@ -84,11 +100,15 @@ export class ConfigReloader {
   async #apply(): Promise<void> {
     const result = await this.#loader.load(this.file, this.#lastSeen);
     this.#lastSeen = result.version;
-    if (result.kind === "unchanged") return;
+    if (result.kind === "unchanged") {
+      this.#onReload?.("unchanged");
+      return;
+    }
     publish(this.cache, result.snapshots);
     this.#state = { file: this.file, version: result.version, loadedAt: new Date() };
     const groups = result.groups > 0 ? ` and ${result.groups} node group(s)` : "";
     this.log.info(`config ${this.file} version ${result.version} published: ${JSON.stringify(result.summary)}${groups}`);
+    this.#onReload?.("published");
   }
 
   #rejected(err: unknown): void {
@@ -96,6 +116,7 @@ export class ConfigReloader {
     const version = err instanceof ConfigLoadError ? err.version : undefined;
     if (version) this.#lastSeen = version;
     if (this.#state) this.#state.lastError = { version, at: new Date(), message };
+    this.#onReload?.("rejected");
     this.log.error(`config ${this.file} rejected, still serving version ${this.#state?.version}: ${message}`);
     if (!(err instanceof ConfigError)) this.log.error((err as Error).stack ?? "");
   }

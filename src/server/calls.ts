@@ -47,10 +47,12 @@ export class XdsCalls {
   readonly nameLists = new SharedNameLists();
   /** REST-JSON polls: not calls (each is one request), but clients whose state is remembered the same way. */
   readonly polls: RestPolls;
+  readonly #scheduler: PushScheduler | undefined;
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: XdsServiceOptions) {
     const scheduler = options.pushBatchSize === 0 ? undefined : new PushScheduler(options.pushBatchSize);
+    this.#scheduler = scheduler;
     this.context = {
       source: options.cache,
       events: options.events,
@@ -67,6 +69,11 @@ export class XdsCalls {
     const live = new LiveCall(this, newId(), service, call);
     this.#live.add(live);
     return live;
+  }
+
+  /** Streams told of a new snapshot that have not pushed it yet (0 without a scheduler: pushes run at once). */
+  get pendingPushes(): number {
+    return this.#scheduler?.pending ?? 0;
   }
 
   /** The streams open, and the REST pollers remembered. */

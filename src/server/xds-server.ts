@@ -46,6 +46,11 @@ export class XdsServer {
     return this.#http2.bufferedBytes;
   }
 
+  /** Streams told of a new snapshot and waiting for their turn to push it (push-scheduler.ts). */
+  get pendingPushes(): number {
+    return this.#calls.pendingPushes;
+  }
+
   /** The streams currently open, and the REST pollers remembered. */
   streams(): StreamInfo[] {
     return this.#calls.streams();

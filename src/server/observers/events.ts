@@ -23,6 +23,12 @@ export interface ResponseInfo {
   readonly versionInfo: string;
   readonly nonce: string;
   readonly resources: readonly EncodedResource[];
+  /**
+   * The message's size in bytes as handed to the transport (for the bytes-sent metric): the encoded
+   * DiscoveryResponse or DeltaDiscoveryResponse with this stream's nonce, without the gRPC and HTTP/2 framing; for
+   * REST-JSON polling, the JSON body of the 200.
+   */
+  readonly bytes: number;
   /** Incremental only: `removed_resources`. */
   readonly removed?: readonly string[];
   /** A TTL refresh of what the client holds, not a change (protocol/ttl-resources.ts). */

@@ -19,6 +19,8 @@ export interface DeltaResponse extends WireResponse {
   readonly nonce: string;
   readonly resources: readonly EncodedResource[];
   readonly removed: readonly string[];
+  /** `body` and `nonceField` together: the message's size (observers/events.ts ResponseInfo.bytes). */
+  readonly bytes: number;
   /** Aliased types (VHDS): the requested names each resource of `resources` is sent for, beside its own name. */
   readonly aliases?: ReadonlyMap<string, readonly string[]>;
   /**

@@ -173,6 +173,7 @@ export class DeltaStream extends TypedStream<DeltaTypeState, DeltaDiscoveryReque
       unresolved,
     });
     const nonce = this.nextNonce();
+    const nonceField = encodeDeltaNonceField(nonce);
 
     state.nonce = nonce;
     state.awaitingReply = true;
@@ -198,7 +199,8 @@ export class DeltaStream extends TypedStream<DeltaTypeState, DeltaDiscoveryReque
       ...(aliases.size > 0 ? { aliases } : {}),
       ...(unresolved.length > 0 ? { unresolved } : {}),
       body,
-      nonceField: encodeDeltaNonceField(nonce),
+      nonceField,
+      bytes: body.byteLength + nonceField.byteLength,
     };
     this.o.send(response);
     this.o.events?.response?.(this.o.info, response);
@@ -224,7 +226,9 @@ export class DeltaStream extends TypedStream<DeltaTypeState, DeltaDiscoveryReque
     const nonce = this.nextNonce();
     state.nonce = nonce;
     state.awaitingReply = true;
-    const response: DeltaResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: due, removed: [], body, nonceField: encodeDeltaNonceField(nonce) };
+    const nonceField = encodeDeltaNonceField(nonce);
+    const bytes = body.byteLength + nonceField.byteLength;
+    const response: DeltaResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: due, removed: [], body, nonceField, bytes };
     this.o.send(response);
     this.o.events?.response?.(this.o.info, { ...response, heartbeat: true });
   }

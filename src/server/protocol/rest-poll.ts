@@ -114,13 +114,13 @@ export class RestPolls {
       return { status: 304 };
     }
 
-    const text = responseJson(snapshot, type, versionInfo, state.subscription.key(), subscribed, this.context.controlPlaneId);
+    const json = responseJson(snapshot, type, versionInfo, state.subscription.key(), subscribed, this.context.controlPlaneId);
     poller.heldBefore = req.versionInfo;
     state.nonce = versionInfo;
     state.sentVersionInfo = versionInfo;
     state.awaitingReply = true;
-    events?.response?.(info, { typeUrl: type.typeUrl, versionInfo, nonce: versionInfo, resources: subscribed });
-    return { status: 200, body: text };
+    events?.response?.(info, { typeUrl: type.typeUrl, versionInfo, nonce: versionInfo, resources: subscribed, bytes: json.bytes });
+    return { status: 200, body: json.text };
   }
 
   /** Forgets pollers idle for longer than the idle limit; the server calls it from time to time. */
@@ -197,8 +197,9 @@ function failure(status: number, code: GrpcStatusCode, message: string): PollAns
 
 /**
  * The DiscoveryResponse as proto3 JSON, built once per (snapshot, type, content) and shared by every poller that
- * gets it. `nonce` is the version: REST has no stream to order responses on, and a client that NACKs by nonce then
- * names the content it rejects.
+ * gets it, with its UTF-8 size (counted once here rather than per poll: the bytes-sent metric wants it). `nonce` is
+ * the version: REST has no stream to order responses on, and a client that NACKs by nonce then names the content it
+ * rejects.
  */
 function responseJson(
   snapshot: Snapshot,
@@ -207,7 +208,7 @@ function responseJson(
   subscriptionKey: string,
   resources: readonly EncodedResource[],
   controlPlaneId: string | undefined,
-): string {
+): { text: string; bytes: number } {
   return memoOf(snapshot).get(
     `rest\u0000${type.typeUrl}\u0000${versionInfo}`,
     subscriptionKey,
@@ -221,9 +222,10 @@ function responseJson(
           controlPlane: controlPlaneId ? { identifier: controlPlaneId } : undefined,
         }),
       ) as JsonObject;
-      return JSON.stringify({ ...envelope, resources: resources.map(resourceJson) });
+      const text = JSON.stringify({ ...envelope, resources: resources.map(resourceJson) });
+      return { text, bytes: Buffer.byteLength(text) };
     },
-    (text) => text.length * 2,
+    ({ text }) => text.length * 2,
   );
 }
 

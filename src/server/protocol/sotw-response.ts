@@ -15,6 +15,8 @@ export interface SotwResponse extends WireResponse {
   readonly versionInfo: string;
   readonly nonce: string;
   readonly resources: readonly EncodedResource[];
+  /** `body` and `nonceField` together: the message's size (observers/events.ts ResponseInfo.bytes). */
+  readonly bytes: number;
 }
 
 export interface ResponseBodyOptions {

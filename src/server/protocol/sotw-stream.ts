@@ -140,7 +140,9 @@ export class SotwStream extends TypedStream<SotwTypeState, DiscoveryRequest, Sot
     else for (const r of payload) state.recordSent(r.name, r.version);
     if (type.sotwFullState) state.held = payload;
 
-    const response: SotwResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: payload, body, nonceField: encodeNonceField(nonce) };
+    const nonceField = encodeNonceField(nonce);
+    const bytes = body.byteLength + nonceField.byteLength;
+    const response: SotwResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: payload, body, nonceField, bytes };
     this.o.send(response);
     this.o.events?.response?.(this.o.info, response);
   }
@@ -162,7 +164,9 @@ export class SotwStream extends TypedStream<SotwTypeState, DiscoveryRequest, Sot
     const nonce = this.nextNonce();
     state.nonce = nonce;
     state.awaitingReply = true;
-    const response: SotwResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: payload, body, nonceField: encodeNonceField(nonce) };
+    const nonceField = encodeNonceField(nonce);
+    const bytes = body.byteLength + nonceField.byteLength;
+    const response: SotwResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: payload, body, nonceField, bytes };
     this.o.send(response);
     this.o.events?.response?.(this.o.info, { ...response, heartbeat: true });
   }

@@ -1,0 +1,549 @@
+// Prometheus metrics (docs/metrics.md lists them all), served by the admin server at GET /metrics. The third
+// listener of the server's events, beside logging and node status.
+//
+// Listeners run synchronously on the stream's path (events.ts), so the hot events only bump plain numbers: a stream
+// keeps, per type it uses, a reference to the shared counters of its (protocol, type), and prom-client sees the
+// numbers only when Prometheus scrapes (each metric's `collect`). Labels are bounded sets — protocol, service, type
+// short name, result — never a node id, a node group key (one per node, with the default node hash) or a resource
+// name: Prometheus keeps a series per label value for as long as it retains data.
+//
+// Publish-to-ACK ("rollouts"). When a publish changes the snapshot served to a node group (a cache key with
+// connected clients), the group's streams and REST pollers connected at that moment are what must converge. A
+// client is settled when (1) it has computed its push from the new snapshot — for a gRPC stream, once the server's
+// push queue has drained since the publish (push-scheduler.ts; pushes run from the latest snapshot, so a drained
+// queue means every stream has pushed it); for a REST poller, once it has polled since — and (2) it has no response
+// in flight: everything it was sent has been ACKed or NACKed. A stream that needed nothing settles at (1). The
+// rollout ends when its last client settles; its duration goes to the histogram if no client NACKed a response
+// computed from it. A newer publish for the group supersedes it; a client that disconnects is not waited for.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { describeNode } from "../../cache/node-hash.js";
+import type { SnapshotCache } from "../../cache/snapshot-cache.js";
+import type { Snapshot } from "../../cache/snapshot.js";
+import type { ConfigState, ReloadResult } from "../../config/reloader.js";
+import { byPushOrder, findResourceType } from "../../resource/types.js";
+import type { NackInfo, ResponseInfo, StreamInfo, XdsServerEvents } from "./events.js";
+
+export type Protocol = "sotw" | "delta" | "rest";
+
+export type RolloutResult = "acked" | "nacked" | "superseded" | "disconnected";
+
+export interface XdsdMetricsOptions {
+  /** The cache served: publishes start rollouts; the default snapshot's versions and the group count are exported. */
+  cache?: SnapshotCache;
+  /** Streams told of a snapshot that have not pushed it yet, over every server (XdsServer.pendingPushes). */
+  pendingPushes?: () => number;
+  /** The config file being served (ConfigReloader.state). */
+  config?: () => ConfigState | undefined;
+  /** Node's process metrics (prom-client's defaults); default true. */
+  processMetrics?: boolean;
+  /** Milliseconds, monotonic; tests pass a fake. */
+  now?: () => number;
+}
+
+/** Histogram buckets for publish-to-ACK, in seconds: a push to a local Envoy is milliseconds; a REST poller polls
+ *  every few seconds; past two minutes something is wrong whatever the exact value. */
+export const rolloutBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/** How often, while a rollout waits for the push queue to drain, the queue is looked at again. */
+const sweepMs = 5;
+
+/** prom-client's defaults that `promtool check metrics` rejects (gauges named `_total`); each is the sum of the
+ *  per-type gauge of the same name without `_total`, so nothing is lost. */
+const lintFailingDefaults = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
+
+/** The counters of one (protocol, type), shared by every stream of that protocol using that type. */
+interface TypeCounts {
+  readonly labels: { protocol: Protocol; type: string };
+  requests: number;
+  updates: number;
+  heartbeats: number;
+  bytes: number;
+  acks: number;
+  nacks: number;
+  ignored: number;
+}
+
+interface ServiceCounts {
+  readonly labels: { protocol: Protocol; service: string };
+  open: number;
+  opened: number;
+}
+
+interface StreamState {
+  readonly info: StreamInfo;
+  /** False for the throwaway state of an event after the stream closed: it joins no gauge and no group. */
+  readonly live: boolean;
+  readonly protocol: Protocol;
+  readonly service: ServiceCounts;
+  /** Known types only: a client naming made-up types must not grow this. */
+  readonly types: Map<string, TypeCounts>;
+  /** describeNode(node), once identified: counted in the connected proxies. */
+  identity?: string;
+  group?: GroupState;
+  /** Type URL → the rollout seq current when its response was sent (0: none). */
+  readonly inflight: Map<string, number>;
+  /** The rollout seq current at the client's latest request. */
+  lastRequestSeq: number;
+}
+
+/** A node group (cache key) with connected clients. */
+interface GroupState {
+  readonly key: string;
+  snapshot: Snapshot | undefined;
+  readonly members: Set<StreamState>;
+  rollout?: Rollout;
+}
+
+interface Rollout {
+  readonly seq: number;
+  readonly startedAt: number;
+  /** Clients connected at the publish that have not settled yet. */
+  readonly pending: Set<StreamState>;
+  /** The push queue has not been seen drained since the publish: gRPC streams cannot settle yet. */
+  awaitingPushes: boolean;
+  settled: number;
+  nacked: boolean;
+}
+
+/** `ads`, `delta-eds`, `rest-cds`… (service-table.ts labels) → protocol and service. */
+export function protocolOf(label: string): { protocol: Protocol; service: string } {
+  if (label.startsWith("delta-")) return { protocol: "delta", service: label.slice("delta-".length) };
+  if (label.startsWith("rest-")) return { protocol: "rest", service: label.slice("rest-".length) };
+  return { protocol: "sotw", service: label };
+}
+
+export class XdsdMetrics implements XdsServerEvents {
+  readonly registry = new Registry();
+  readonly #now: () => number;
+  readonly #options: XdsdMetricsOptions;
+  readonly #streams = new Map<StreamInfo, StreamState>();
+  /** Streams closed: an event after the close (none is expected) must not bring one back into the gauges. */
+  readonly #closed = new WeakSet<StreamInfo>();
+  readonly #services = new Map<string, ServiceCounts>();
+  readonly #types = new Map<string, TypeCounts>();
+  /** Node identity → open streams and pollers. */
+  readonly #proxies = new Map<string, number>();
+  readonly #groups = new Map<string, GroupState>();
+  readonly #reloads: Record<ReloadResult, number> = { published: 0, unchanged: 0, rejected: 0 };
+  readonly #rolloutResults: Record<RolloutResult, number> = { acked: 0, nacked: 0, superseded: 0, disconnected: 0 };
+  readonly #rolloutSeconds: Histogram;
+  #rolloutSeq = 0;
+  #rolloutsOpen = 0;
+  /** Clients whose settling is looked at once the current synchronous event handling is over. */
+  readonly #toCheck = new Set<StreamState>();
+  #checkQueued = false;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  readonly #unsubscribe: (() => void) | undefined;
+
+  constructor(options: XdsdMetricsOptions = {}) {
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.#rolloutSeconds = this.#define();
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      for (const name of lintFailingDefaults) this.registry.removeSingleMetric(name);
+    }
+    this.#unsubscribe = options.cache?.onPublish(() => this.#published());
+  }
+
+  /** The text exposition, and its content type (the registry's). */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** For ConfigReloaderOptions.onReload. */
+  configReloaded(result: ReloadResult): void {
+    this.#reloads[result]++;
+  }
+
+  close(): void {
+    this.#unsubscribe?.();
+    clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+  }
+
+  // ---- server events -------------------------------------------------------------------------------------------
+
+  streamOpened(info: StreamInfo): void {
+    this.#stream(info);
+  }
+
+  nodeIdentified(info: StreamInfo): void {
+    const s = this.#stream(info);
+    if (!s.live) return;
+    if (s.identity === undefined) {
+      s.identity = describeNode(info.node);
+      this.#proxies.set(s.identity, (this.#proxies.get(s.identity) ?? 0) + 1);
+    }
+    this.#follow(s);
+  }
+
+  streamClosed(info: StreamInfo, _reason?: string): void {
+    const s = this.#streams.get(info);
+    if (!s) return;
+    this.#streams.delete(info);
+    this.#closed.add(info);
+    this.#toCheck.delete(s);
+    s.service.open--;
+    if (s.identity !== undefined) {
+      const n = (this.#proxies.get(s.identity) ?? 1) - 1;
+      if (n > 0) this.#proxies.set(s.identity, n);
+      else this.#proxies.delete(s.identity);
+    }
+    this.#leave(s);
+  }
+
+  request(info: StreamInfo, request: { readonly typeUrl: string }): void {
+    const s = this.#stream(info);
+    this.#counts(s, request.typeUrl).requests++;
+    // The node comes with requests; Envoy may move a stream to another group by sending a changed one.
+    this.#follow(s);
+    s.lastRequestSeq = this.#rolloutSeq;
+    if (s.protocol === "rest") this.#checkLater(s);
+  }
+
+  response(info: StreamInfo, response: ResponseInfo): void {
+    const s = this.#stream(info);
+    const counts = this.#counts(s, response.typeUrl);
+    if (response.heartbeat) counts.heartbeats++;
+    else counts.updates++;
+    counts.bytes += response.bytes;
+    s.inflight.set(response.typeUrl, s.group?.rollout?.seq ?? 0);
+  }
+
+  ack(info: StreamInfo, typeUrl: string, _versionInfo?: string, _nonce?: string): void {
+    const s = this.#stream(info);
+    this.#counts(s, typeUrl).acks++;
+    s.inflight.delete(typeUrl);
+    this.#checkLater(s);
+  }
+
+  nack(info: StreamInfo, nack: NackInfo): void {
+    const s = this.#stream(info);
+    this.#counts(s, nack.typeUrl).nacks++;
+    const rollout = s.group?.rollout;
+    if (rollout && s.inflight.get(nack.typeUrl) === rollout.seq) rollout.nacked = true;
+    s.inflight.delete(nack.typeUrl);
+    this.#checkLater(s);
+  }
+
+  ignored(info: StreamInfo, request: { readonly typeUrl: string }, _reason?: string): void {
+    this.#counts(this.#stream(info), request.typeUrl).ignored++;
+  }
+
+  // ---- bookkeeping ---------------------------------------------------------------------------------------------
+
+  /** The state of a stream, created on its first event (a listener attached late still counts what follows). */
+  #stream(info: StreamInfo): StreamState {
+    let s = this.#streams.get(info);
+    if (s) return s;
+    const { protocol, service } = protocolOf(info.service);
+    const serviceKey = `${protocol}\u0000${service}`;
+    let counts = this.#services.get(serviceKey);
+    if (!counts) this.#services.set(serviceKey, (counts = { labels: { protocol, service }, open: 0, opened: 0 }));
+    const live = !this.#closed.has(info);
+    s = { info, live, protocol, service: counts, types: new Map(), inflight: new Map(), lastRequestSeq: this.#rolloutSeq };
+    // A closed stream's late event is counted (requests, responses…) but reopens nothing: its state is not kept.
+    if (!live) return s;
+    counts.open++;
+    counts.opened++;
+    this.#streams.set(info, s);
+    return s;
+  }
+
+  #counts(s: StreamState, typeUrl: string): TypeCounts {
+    const cached = s.types.get(typeUrl);
+    if (cached) return cached;
+    const known = findResourceType(typeUrl);
+    // A per-type service's requests may leave type_url empty: the service says the type.
+    const type = known?.short ?? (typeUrl === "" && s.service.labels.service !== "ads" ? s.service.labels.service : "unknown");
+    const key = `${s.protocol}\u0000${type}`;
+    let counts = this.#types.get(key);
+    if (!counts) {
+      counts = { labels: { protocol: s.protocol, type }, requests: 0, updates: 0, heartbeats: 0, bytes: 0, acks: 0, nacks: 0, ignored: 0 };
+      this.#types.set(key, counts);
+    }
+    if (known || typeUrl === "") s.types.set(typeUrl, counts);
+    return counts;
+  }
+
+  /** Keeps a client in the group of its current node key. */
+  #follow(s: StreamState): void {
+    const key = s.info.nodeKey;
+    if (!s.live || key === undefined || s.group?.key === key) return;
+    this.#leave(s);
+    let group = this.#groups.get(key);
+    if (!group) this.#groups.set(key, (group = { key, snapshot: this.#options.cache?.snapshotFor(key), members: new Set() }));
+    group.members.add(s);
+    s.group = group;
+  }
+
+  #leave(s: StreamState): void {
+    const group = s.group;
+    if (!group) return;
+    s.group = undefined;
+    group.members.delete(s);
+    const rollout = group.rollout;
+    if (rollout?.pending.delete(s) && rollout.pending.size === 0)
+      this.#finish(group, rollout.settled > 0 ? (rollout.nacked ? "nacked" : "acked") : "disconnected");
+    if (group.members.size === 0) {
+      if (group.rollout) this.#finish(group, "disconnected");
+      this.#groups.delete(group.key);
+    }
+  }
+
+  /** The cache changed what it serves: every group whose snapshot is another one starts a rollout. */
+  #published(): void {
+    const cache = this.#options.cache;
+    if (!cache) return;
+    let started = false;
+    for (const group of this.#groups.values()) {
+      const snapshot = cache.snapshotFor(group.key);
+      if (snapshot === group.snapshot) continue;
+      group.snapshot = snapshot;
+      if (group.rollout) this.#finish(group, "superseded");
+      if (!snapshot) continue; // nothing will be sent: nothing to converge to
+      group.rollout = {
+        seq: ++this.#rolloutSeq,
+        startedAt: this.#now(),
+        pending: new Set(group.members),
+        awaitingPushes: true,
+        settled: 0,
+        nacked: false,
+      };
+      this.#rolloutsOpen++;
+      started = true;
+    }
+    // After the watchers are told (the cache calls this first) and the first pushes have had their turn.
+    if (started) this.#sweepSoon();
+  }
+
+  #sweepSoon(): void {
+    this.#sweepTimer ??= setTimeout(() => {
+      this.#sweepTimer = undefined;
+      this.#sweep();
+    }, sweepMs).unref();
+  }
+
+  /** Once the push queue is empty, every gRPC stream of a waiting rollout has pushed: settle those with nothing in flight. */
+  #sweep(): void {
+    if ((this.#options.pendingPushes?.() ?? 0) > 0) {
+      this.#sweepSoon();
+      return;
+    }
+    for (const group of [...this.#groups.values()]) {
+      const rollout = group.rollout;
+      if (!rollout?.awaitingPushes) continue;
+      rollout.awaitingPushes = false;
+      for (const s of [...rollout.pending]) this.#settle(s);
+    }
+  }
+
+  /** After the event being handled: an ACK is often followed, in the same call, by the next response. */
+  #checkLater(s: StreamState): void {
+    if (!s.group?.rollout?.pending.has(s)) return;
+    this.#toCheck.add(s);
+    if (this.#checkQueued) return;
+    this.#checkQueued = true;
+    queueMicrotask(() => {
+      this.#checkQueued = false;
+      const list = [...this.#toCheck];
+      this.#toCheck.clear();
+      for (const s of list) this.#settle(s);
+    });
+  }
+
+  #settle(s: StreamState): void {
+    const group = s.group;
+    const rollout = group?.rollout;
+    if (!group || !rollout?.pending.has(s) || s.inflight.size > 0) return;
+    if (s.protocol === "rest" ? s.lastRequestSeq < rollout.seq : rollout.awaitingPushes) return;
+    rollout.pending.delete(s);
+    rollout.settled++;
+    if (rollout.pending.size === 0) this.#finish(group, rollout.nacked ? "nacked" : "acked");
+  }
+
+  #finish(group: GroupState, result: RolloutResult): void {
+    const rollout = group.rollout;
+    if (!rollout) return;
+    group.rollout = undefined;
+    this.#rolloutsOpen--;
+    this.#rolloutResults[result]++;
+    if (result === "acked") this.#rolloutSeconds.observe((this.#now() - rollout.startedAt) / 1000);
+  }
+
+  // ---- the metrics ---------------------------------------------------------------------------------------------
+
+  /** Registers every xdsd metric; values are read from the bookkeeping above at scrape time. */
+  #define(): Histogram {
+    const registers = [this.registry];
+    const services = this.#services;
+    const types = this.#types;
+    const o = this.#options;
+    const self = this;
+
+    new Gauge({
+      name: "xdsd_connected_proxies",
+      help: "Distinct nodes (by node id and cluster) with at least one open xDS stream or remembered REST poller.",
+      registers,
+      collect() {
+        this.set(self.#proxies.size);
+      },
+    });
+    new Gauge({
+      name: "xdsd_streams",
+      help: "Open xDS streams, and REST pollers remembered (protocol=rest), by protocol (sotw, delta, rest) and service (ads, or the type of a per-type service).",
+      labelNames: ["protocol", "service"],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of services.values()) this.set(c.labels, c.open);
+      },
+    });
+    counter("xdsd_streams_opened_total", "Streams opened, and REST pollers first seen, by protocol and service.", ["protocol", "service"], () =>
+      [...services.values()].map((c) => [c.labels, c.opened]),
+    );
+    const byType = (help: string, value: (c: TypeCounts) => number, name: string) =>
+      counter(name, help, ["protocol", "type"], () => [...types.values()].map((c) => [c.labels, value(c)]));
+    byType("Discovery requests received, by protocol and resource type (unknown: a type xdsd does not serve).", (c) => c.requests, "xdsd_requests_total");
+    counter(
+      "xdsd_responses_total",
+      "Responses sent, by protocol, resource type and kind (update: new content or a first answer; heartbeat: a TTL refresh).",
+      ["protocol", "type", "kind"],
+      () =>
+        [...types.values()].flatMap((c) => [
+          [{ ...c.labels, kind: "update" }, c.updates],
+          [{ ...c.labels, kind: "heartbeat" }, c.heartbeats],
+        ]),
+    );
+    byType(
+      "Bytes of responses sent: the encoded (Delta)DiscoveryResponse without gRPC and HTTP/2 framing, or the JSON body of a REST 200.",
+      (c) => c.bytes,
+      "xdsd_response_bytes_total",
+    );
+    byType("Responses acknowledged (ACK), by protocol and resource type.", (c) => c.acks, "xdsd_acks_total");
+    byType("Responses rejected (NACK), by protocol and resource type; GET /nodes shows which node and why.", (c) => c.nacks, "xdsd_nacks_total");
+    byType(
+      "Requests not answered (stale nonce, unknown or unserved type, content the client rejected), by protocol and type.",
+      (c) => c.ignored,
+      "xdsd_ignored_requests_total",
+    );
+    new Gauge({
+      name: "xdsd_pushes_pending",
+      help: "Streams told of a new snapshot that are waiting for their turn to push it (pushes are spread over event-loop turns).",
+      registers,
+      collect() {
+        this.set(o.pendingPushes?.() ?? 0);
+      },
+    });
+    const rolloutSeconds = new Histogram({
+      name: "xdsd_publish_to_ack_seconds",
+      help:
+        "Seconds from a publish that changed the snapshot served to a node group until the last stream or REST poller of the group " +
+        "connected at that moment had ACKed everything sent from it (a client that needed nothing counts once it has pushed or polled). " +
+        "Observed only for rollouts ending acked (see xdsd_rollouts_total).",
+      buckets: rolloutBuckets,
+      registers,
+    });
+    counter(
+      "xdsd_rollouts_total",
+      "Publishes to node groups with connected clients, by how they ended: acked (all ACKed: observed in xdsd_publish_to_ack_seconds), nacked (a client rejected it), superseded (a newer publish came first), disconnected (every client left first).",
+      ["result"],
+      () => Object.entries(self.#rolloutResults).map(([result, n]) => [{ result }, n]),
+    );
+    new Gauge({
+      name: "xdsd_rollouts_in_progress",
+      help: "Node groups whose clients have not all settled on the latest publish yet.",
+      registers,
+      collect() {
+        this.set(self.#rolloutsOpen);
+      },
+    });
+    counter(
+      "xdsd_config_reloads_total",
+      "Loads of the config file by result: published (valid, new content), unchanged (the content looked at last time, valid or not), rejected (invalid: the last good config stays).",
+      ["result"],
+      () => Object.entries(self.#reloads).map(([result, n]) => [{ result }, n]),
+    );
+    new Gauge({
+      name: "xdsd_config_last_reload_successful",
+      help: "1 if the config file's current content is what is served, 0 if its latest change was rejected.",
+      registers,
+      collect() {
+        const state = o.config?.();
+        if (state) this.set(state.lastError ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: "xdsd_config_last_reload_success_timestamp_seconds",
+      help: "When the config being served was published (Unix time).",
+      registers,
+      collect() {
+        const state = o.config?.();
+        if (state) this.set(state.loadedAt.getTime() / 1000);
+      },
+    });
+    new Gauge({
+      name: "xdsd_config_info",
+      help: "1, labelled with the version (content hash) of the config file being served.",
+      labelNames: ["version"],
+      registers,
+      collect() {
+        this.reset();
+        const state = o.config?.();
+        if (state) this.set({ version: state.version }, 1);
+      },
+    });
+    new Gauge({
+      name: "xdsd_snapshot_info",
+      help: "1 per resource type of the default snapshot (served to nodes without a group of their own), labelled with the type's version.",
+      labelNames: ["type", "version"],
+      registers,
+      collect() {
+        this.reset();
+        const snapshot = o.cache?.defaultSnapshot();
+        if (!snapshot) return;
+        for (const typeUrl of byPushOrder(snapshot.typeUrls())) {
+          this.set({ type: findResourceType(typeUrl)?.short ?? typeUrl, version: snapshot.typeVersion(typeUrl) }, 1);
+        }
+      },
+    });
+    new Gauge({
+      name: "xdsd_snapshot_resources",
+      help: "Resources in the default snapshot, by type.",
+      labelNames: ["type"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [type, n] of Object.entries(o.cache?.defaultSnapshot()?.summary() ?? {})) this.set({ type }, n);
+      },
+    });
+    new Gauge({
+      name: "xdsd_node_groups",
+      help: "Node groups with a snapshot of their own (the config's `nodes:` entries).",
+      registers,
+      collect() {
+        if (o.cache) this.set(o.cache.keys().length);
+      },
+    });
+    return rolloutSeconds;
+
+    /** A counter whose values are the bookkeeping's numbers, copied at scrape time. */
+    function counter<L extends string>(name: string, help: string, labelNames: L[], values: () => [Partial<Record<L, string>>, number][]): void {
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const [labels, n] of values()) this.inc(labels, n);
+        },
+      });
+    }
+  }
+}
