@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the whole test suite from the compiled tree (npm test builds first): unit, protocol and end-to-end tests.
-// The end-to-end tests need a real Envoy; it is installed into .tools/ first if missing. No test is ever skipped:
-// if Envoy cannot be installed, this fails and says why.
+// The end-to-end tests need a real Envoy (installed into .tools/ first if missing) and Prometheus (Debian's package).
+// No test is ever skipped: if either cannot be installed, this fails and says why.
 import { execFileSync, spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -11,6 +11,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const filter = process.argv.slice(2); // optional substrings of test file paths, e.g. `npm test -- unit/`
 
 execFileSync(process.execPath, [join(root, "scripts", "install-envoy.mjs")], { stdio: "inherit" });
+// The metrics tests need prometheus and promtool (Debian's package; installed with apt-get when missing).
+execFileSync(process.execPath, [join(root, "scripts", "install-prometheus.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
 
 function findTests(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
