@@ -44,8 +44,8 @@ export class ConfigLoader {
    * Loads `file`: resolves with its snapshots, or "unchanged" when its content hash is `knownVersion`; rejects with
    * ConfigError (with the content's version in `version`) when it is invalid or could not be parsed.
    */
-  load(file: string, knownVersion?: string): Promise<ConfigLoadResult> {
-    const run = this.#queue.then(() => this.#load(file, knownVersion));
+  load(file: string, knownVersion?: string, overlay?: ConfigWorkerRequest["overlay"]): Promise<ConfigLoadResult> {
+    const run = this.#queue.then(() => this.#load(file, knownVersion, overlay));
     this.#queue = run.catch(() => {});
     return run;
   }
@@ -58,7 +58,7 @@ export class ConfigLoader {
     await worker?.terminate();
   }
 
-  async #load(file: string, knownVersion: string | undefined): Promise<ConfigLoadResult> {
+  async #load(file: string, knownVersion: string | undefined, overlay: ConfigWorkerRequest["overlay"]): Promise<ConfigLoadResult> {
     if (this.#closed) throw new ConfigLoaderClosedError();
     const id = this.#nextId++;
     const timeoutMs = this.options.loadTimeoutMs ?? defaultLoadTimeoutMs;
@@ -75,7 +75,7 @@ export class ConfigLoader {
         void worker.terminate();
         reject(new Error(`loading the config took longer than ${timeoutMs / 1000} s; it was refused and the config worker restarted`));
       }, timeoutMs);
-      const request: ConfigWorkerRequest = { id, file, limits: this.options.limits ?? {}, knownVersion };
+      const request: ConfigWorkerRequest = { id, file, limits: this.options.limits ?? {}, knownVersion, overlay };
       worker.postMessage(request);
     })
       .catch((err: Error) => {

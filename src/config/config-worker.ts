@@ -11,6 +11,7 @@ import type { ConfigLimits } from "./config-limits.js";
 import { readConfigBytes } from "./load.js";
 import { snapshotsOfText } from "./publish.js";
 import { TranslationCache } from "./translation-cache.js";
+import type { OverlayObject } from "./store-overlay.js";
 import { toTransferable, type TransferableSnapshots } from "./transferable-snapshots.js";
 
 export interface ConfigWorkerRequest {
@@ -19,6 +20,8 @@ export interface ConfigWorkerRequest {
   limits: Partial<ConfigLimits>;
   /** Version (content hash) of the file content last loaded: if it is still the same, nothing is parsed. */
   knownVersion?: string;
+  /** Store objects merged into the file's document (store-overlay.ts), and a name for their state. */
+  overlay?: { objects: readonly OverlayObject[]; version: string };
 }
 
 export type ConfigWorkerReply =
@@ -35,9 +38,10 @@ function handle(request: ConfigWorkerRequest): { reply: ConfigWorkerReply; trans
   let version: string | undefined;
   try {
     const bytes = readConfigBytes(file, limits.maxBytes);
-    version = contentHash(bytes);
+    // The version of what is served: the file's content, and the store's state when there is a store.
+    version = request.overlay ? `${contentHash(bytes)}+${request.overlay.version}` : contentHash(bytes);
     if (version === request.knownVersion) return { reply: { id, kind: "unchanged", version }, transfer: [] };
-    const snapshots = snapshotsOfText(bytes.toString("utf8"), file, limits, cache);
+    const snapshots = snapshotsOfText(bytes.toString("utf8"), file, limits, cache, request.overlay?.objects);
     const { payload, transfer } = toTransferable(snapshots);
     return { reply: { id, kind: "loaded", version, snapshots: payload, summary: snapshots.defaults.summary(), groups: snapshots.nodes.size }, transfer };
   } catch (err) {

@@ -10,6 +10,7 @@ import { resourceType } from "../resource/types.js";
 import { ttlMsOf, type ConfigSourceKind, type GroupConfig, type ListenerConfig } from "./model.js";
 import { decodeRawResource, type RawResource } from "./raw-resources.js";
 import { checkSchema } from "./schema.js";
+import { MergedSource, type OverlayObject } from "./store-overlay.js";
 import { ConfigSource, formatPath, tooLargeMessage, type DocumentSource, type Path } from "./source.js";
 import { UnlocatedSource, unitTextOf } from "./unlocated-source.js";
 import type { TranslationCache } from "./translation-cache.js";
@@ -45,6 +46,8 @@ export interface ParseOptions {
    * entries the cache does not hold. Whatever is wrong is still reported, with positions, by the positioned reader.
    */
   cache?: TranslationCache;
+  /** Store objects to merge into the document (store-overlay.ts): the daemon serves the file and the store as one. */
+  overlay?: readonly OverlayObject[];
 }
 
 interface Group {
@@ -55,19 +58,20 @@ interface Group {
 
 /** Parses and validates a config document (YAML or JSON). Throws ConfigError listing every problem found. */
 export function parseConfig(text: string, file: string, limits: Partial<ConfigLimits> = {}, options: ParseOptions = {}): LoadedConfig {
-  const { cache } = options;
+  const { cache, overlay } = options;
+  const merged = (source: DocumentSource) => (overlay && overlay.length > 0 ? new MergedSource(source, overlay) : source);
   if (cache) {
     const fast = UnlocatedSource.read(text, file, limits, cache);
     if (fast) {
       try {
-        return loadFrom(fast, cache);
+        return loadFrom(merged(fast), cache);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         // Something is wrong: read it again with positions, so that every issue says where.
       }
     }
   }
-  return loadFrom(new ConfigSource(text, file, limits), cache);
+  return loadFrom(merged(new ConfigSource(text, file, limits)), cache);
 }
 
 function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): LoadedConfig {
@@ -118,7 +122,7 @@ function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): 
     file,
     defaults: top ? translateGroup(source, top, cache) : [],
     nodes: new Map(nodeGroups.map((g) => [String(g.base[1]), translateGroup(source, g, cache)])),
-    positioned: source instanceof ConfigSource,
+    positioned: (source instanceof MergedSource ? source.base : source) instanceof ConfigSource,
     configSources: new Map(groups.map((g) => [g.base.length === 0 ? "" : String(g.base[1]), (g.value as GroupConfig).config_source ?? "ads"])),
   };
 }

@@ -8,6 +8,7 @@ import type { ConfigResource, LoadedConfig } from "./index.js";
 import { parseConfig } from "./load.js";
 import type { ConfigLimits } from "./config-limits.js";
 import type { TranslationCache } from "./translation-cache.js";
+import type { OverlayObject } from "./store-overlay.js";
 
 export interface ConfigSnapshots {
   defaults: Snapshot;
@@ -47,16 +48,22 @@ export function snapshotsOf(config: LoadedConfig): ConfigSnapshots {
  * Config text → snapshots, as the daemon reloads it: with a cache, through the fast reader and the entries already
  * translated; any problem, including one only the snapshot checks find, is reported from a positioned read.
  */
-export function snapshotsOfText(text: string, file: string, limits: Partial<ConfigLimits> = {}, cache?: TranslationCache): ConfigSnapshots {
+export function snapshotsOfText(
+  text: string,
+  file: string,
+  limits: Partial<ConfigLimits> = {},
+  cache?: TranslationCache,
+  overlay?: readonly OverlayObject[],
+): ConfigSnapshots {
   let config: LoadedConfig | undefined;
   try {
-    config = parseConfig(text, file, limits, { cache });
+    config = parseConfig(text, file, limits, { cache, overlay });
     const snapshots = snapshotsOf(config);
     cache?.commit();
     return snapshots;
   } catch (err) {
     cache?.discard();
-    if (err instanceof ConfigError && config && !config.positioned) return snapshotsOf(parseConfig(text, file, limits));
+    if (err instanceof ConfigError && config && !config.positioned) return snapshotsOf(parseConfig(text, file, limits, { overlay }));
     throw err;
   }
 }

@@ -1,11 +1,15 @@
-// Keeps the cache serving the config file's latest valid content. A change is loaded, validated and checked as a
-// whole on the config worker thread (config-loader.ts), so that the proxies are served while it parses; only a
-// valid result is published. An invalid change is logged with every error and the last good config keeps being
-// served — it never reaches a proxy and never stops the server.
+// Keeps the cache serving the latest valid content of the config file and, when the daemon has one, the store
+// (store-overlay.ts merges the two into one document). A change from either source is loaded, validated and
+// checked as a whole on the config worker thread (config-loader.ts), so that the proxies are served while it
+// parses; only a valid result is published. An invalid file change is logged with every error and the last good
+// config keeps being served — it never reaches a proxy and never stops the server. An invalid store write is
+// refused before anything is stored (write()). Loads and writes run one at a time, in order.
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError, StoreConflictError } from "../errors.js";
+import type { ObjectKind, Store, StoreOperation } from "../store/store.js";
+import type { OverlayObject } from "./store-overlay.js";
 import type { Logger } from "../log.js";
-import { ConfigLoader, ConfigLoaderClosedError, ConfigLoadError, type ConfigLoaderOptions } from "./config-loader.js";
+import { ConfigLoader, ConfigLoaderClosedError, ConfigLoadError, type ConfigLoaderOptions, type ConfigLoadResult } from "./config-loader.js";
 import { publish } from "./publish.js";
 import { watchFile, type FileWatch } from "./watch.js";
 
@@ -24,6 +28,13 @@ export type ReloadResult = "published" | "unchanged" | "rejected";
 export interface ConfigReloaderOptions extends ConfigLoaderOptions {
   /** Told the result of every load, the initial one included (metrics count them). Must not throw. */
   onReload?(result: ReloadResult): void;
+  /** The store whose objects are served with the file's (the write API's objects). */
+  store?: Store;
+}
+
+/** A store object as the reloader keeps it: what was merged, at which store revision it was written. */
+interface HeldObject extends OverlayObject {
+  readonly revision: number;
 }
 
 export class ConfigReloader {
@@ -37,6 +48,12 @@ export class ConfigReloader {
   #running: Promise<void> | undefined;
   #again = false;
   #closed = false;
+  readonly #store: Store | undefined;
+  /** The store's objects as last merged, by `kind\0name`, and the store revision they reflect. */
+  #objects = new Map<string, HeldObject>();
+  #storeRevision = 0;
+  /** Loads and store writes, one at a time and in order. */
+  #turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly file: string,
@@ -44,15 +61,21 @@ export class ConfigReloader {
     private readonly log: Logger,
     options: ConfigReloaderOptions = {},
   ) {
-    const { onReload, ...loaderOptions } = options;
+    const { onReload, store, ...loaderOptions } = options;
     this.#onReload = onReload;
+    this.#store = store;
     this.#loader = new ConfigLoader(loaderOptions);
   }
 
   /** Loads and publishes the file; rejects with ConfigError if it is invalid (the daemon must not start on it). */
   async loadInitial(): Promise<ConfigState> {
     try {
-      await this.#apply();
+      if (this.#store) {
+        const { objects, revision } = await this.#store.list();
+        this.#objects = new Map(objects.map((o) => [objectKey(o.kind, o.name), o]));
+        this.#storeRevision = revision;
+      }
+      await this.#exclusive(() => this.#apply());
     } catch (err) {
       if (!(err instanceof ConfigLoaderClosedError)) this.#onReload?.("rejected");
       throw err;
@@ -75,7 +98,7 @@ export class ConfigReloader {
       do {
         this.#again = false;
         try {
-          await this.#apply();
+          await this.#exclusive(() => this.#apply());
         } catch (err) {
           if (err instanceof ConfigLoaderClosedError) break; // stopping: nothing was rejected
           this.#rejected(err);
@@ -90,6 +113,47 @@ export class ConfigReloader {
     return this.#state;
   }
 
+  /** The store object of this kind and name as it is served (undefined when there is none). */
+  storeObject(kind: ObjectKind, name: string): (OverlayObject & { revision: number }) | undefined {
+    return this.#objects.get(objectKey(kind, name));
+  }
+
+  /** The store's objects as they are served, and the store revision they reflect. */
+  storeObjects(): { objects: HeldObject[]; revision: number } {
+    return { objects: [...this.#objects.values()], revision: this.#storeRevision };
+  }
+
+  /**
+   * A write to the store, applied only if the config it makes — the file and the store after the write — passes
+   * every check `xdsd validate` makes: then it is committed (durably) and published, and this resolves with the
+   * store revision and the version served. Rejects with ConfigError (invalid: nothing stored, nothing published),
+   * StoreConflictError (an `ifRevision` does not hold: nothing stored). Runs after any load or write under way.
+   */
+  write(operations: readonly StoreOperation[]): Promise<{ revision: number; version: string }> {
+    return this.#exclusive(async () => {
+      const store = this.#store;
+      if (!store) throw new Error("this reloader has no store");
+      if (this.#closed) throw new ConfigLoaderClosedError();
+      const proposed = new Map(this.#objects);
+      for (const o of operations) {
+        const key = objectKey(o.kind, o.name);
+        const current = proposed.get(key)?.revision ?? 0;
+        if (o.ifRevision !== undefined && current !== o.ifRevision) throw new StoreConflictError(o.kind, o.name, o.ifRevision, current);
+        if (o.op === "put") proposed.set(key, { kind: o.kind, name: o.name, value: o.value, revision: Number.NaN });
+        else proposed.delete(key);
+      }
+      const result = await this.#loader.load(this.file, undefined, this.#overlay(proposed, this.#storeRevision + 1));
+      if (result.kind !== "loaded") throw new Error("a load of a proposed store write came back unchanged");
+      const { revision } = await store.transaction(operations);
+      for (const [key, o] of proposed) if (Number.isNaN(o.revision)) proposed.set(key, { ...o, revision });
+      this.#objects = proposed;
+      this.#storeRevision = revision;
+      this.#lastSeen = result.version;
+      this.#published(result);
+      return { revision, version: result.version };
+    });
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#watch?.close();
@@ -98,17 +162,31 @@ export class ConfigReloader {
   }
 
   async #apply(): Promise<void> {
-    const result = await this.#loader.load(this.file, this.#lastSeen);
+    const result = await this.#loader.load(this.file, this.#lastSeen, this.#store && this.#overlay(this.#objects, this.#storeRevision));
     this.#lastSeen = result.version;
     if (result.kind === "unchanged") {
       this.#onReload?.("unchanged");
       return;
     }
+    this.#published(result);
+  }
+
+  #published(result: Extract<ConfigLoadResult, { kind: "loaded" }>): void {
     publish(this.cache, result.snapshots);
     this.#state = { file: this.file, version: result.version, loadedAt: new Date() };
     const groups = result.groups > 0 ? ` and ${result.groups} node group(s)` : "";
     this.log.info(`config ${this.file} version ${result.version} published: ${JSON.stringify(result.summary)}${groups}`);
     this.#onReload?.("published");
+  }
+
+  #overlay(objects: ReadonlyMap<string, OverlayObject>, revision: number): { objects: OverlayObject[]; version: string } {
+    return { objects: [...objects.values()].map(({ kind, name, value }) => ({ kind, name, value })), version: `r${revision}` };
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#turn.then(fn);
+    this.#turn = run.catch(() => {});
+    return run;
   }
 
   #rejected(err: unknown): void {
@@ -120,4 +198,8 @@ export class ConfigReloader {
     this.log.error(`config ${this.file} rejected, still serving version ${this.#state?.version}: ${message}`);
     if (!(err instanceof ConfigError)) this.log.error((err as Error).stack ?? "");
   }
+}
+
+function objectKey(kind: ObjectKind, name: string): string {
+  return `${kind}\u0000${name}`;
 }

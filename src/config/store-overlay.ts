@@ -1,0 +1,151 @@
+// The store's objects (store/store.ts) merged into the config file's document, so that what the daemon serves is
+// one model, validated as a whole by the same schema, checks and translation as `xdsd validate` — whichever source
+// changed. The file's entries come first, then the store's: clusters, listeners and raw resources are appended to
+// the top level's lists, node groups to `nodes`, and each endpoint object (`<cluster>/<host:port>`) to the
+// endpoints of its cluster, wherever that cluster is defined. Names are not merged: a name the file defines is
+// the file's (the write API refuses it), so a clash can only come from a file edit, and is reported as the
+// duplicate it is.
+//
+// Every problem inside a store object is located by the object, not by a line: `{file: "store", path:
+// "clusters.web.endpoints[2].port"}` — the kind, the object's name, then the field path inside it.
+import type { ConfigIssue, SourceLocation } from "../errors.js";
+import type { ObjectKind, ObjectValue } from "../store/store.js";
+import { formatPath, type DocumentSource, type Path } from "./source.js";
+
+export interface OverlayObject {
+  readonly kind: ObjectKind;
+  readonly name: string;
+  readonly value: ObjectValue;
+}
+
+/** The file where store objects are said to be, in locations. */
+export const storeFile = "store";
+
+/** The list of the top level each kind of object joins. */
+const listOfKind: Partial<Record<ObjectKind, string>> = { cluster: "clusters", listener: "listeners", resource: "resources" };
+
+type Origin = { kind: "file" } | { kind: "object"; path: Path };
+
+export class MergedSource implements DocumentSource {
+  readonly file: string;
+  readonly value: unknown;
+  readonly syntaxIssues: readonly ConfigIssue[];
+  /** Per merged list (`clusters`, `listeners`, `resources`): where each item past the file's came from. */
+  readonly #appended = new Map<string, Path[]>();
+  /** Per cluster index: the store paths of the endpoints appended to it, after its own. */
+  readonly #endpoints = new Map<number, { own: number; added: Path[] }>();
+  readonly #groups = new Set<string>();
+
+  constructor(
+    readonly base: DocumentSource,
+    objects: readonly OverlayObject[],
+  ) {
+    this.file = base.file;
+    const root = base.value;
+    if (base.syntaxIssues.length > 0 || (root !== null && root !== undefined && (typeof root !== "object" || Array.isArray(root)))) {
+      // Nothing to merge into: the file's own problem is what to report.
+      this.value = root;
+      this.syntaxIssues = base.syntaxIssues;
+      return;
+    }
+    const issues: ConfigIssue[] = [];
+    const top: Record<string, unknown> = { ...((root as Record<string, unknown> | null | undefined) ?? {}) };
+    const lists = new Map<string, unknown[]>();
+    const list = (key: string) => {
+      let l = lists.get(key);
+      if (!l) {
+        const existing = top[key];
+        lists.set(key, (l = Array.isArray(existing) ? [...existing] : []));
+        this.#appended.set(key, []);
+      }
+      return l;
+    };
+    const endpoints: OverlayObject[] = [];
+    let nodes: Record<string, unknown> | undefined;
+    for (const o of objects) {
+      const key = listOfKind[o.kind];
+      if (key) {
+        list(key).push(o.kind === "resource" ? o.value : { ...o.value, name: o.name });
+        this.#appended.get(key)!.push([`${key}`, o.name]);
+      } else if (o.kind === "endpoint") {
+        endpoints.push(o);
+      } else {
+        nodes ??= { ...(isRecord(top.nodes) ? top.nodes : {}) };
+        if (o.name in nodes) {
+          issues.push({
+            location: this.#objectLocation(["nodes", o.name]),
+            message: `node group "${o.name}" is defined by the file too; a name belongs to one source`,
+          });
+          continue;
+        }
+        nodes[o.name] = o.value;
+        this.#groups.add(o.name);
+      }
+    }
+    if (endpoints.length > 0) {
+      const clusters = list("clusters");
+      const index = new Map<string, number>();
+      clusters.forEach((c, i) => isRecord(c) && typeof c.name === "string" && !index.has(c.name) && index.set(c.name, i));
+      for (const e of endpoints) {
+        const cut = e.name.indexOf("/");
+        const cluster = e.name.slice(0, cut);
+        const i = index.get(cluster);
+        if (i === undefined) {
+          issues.push({ location: this.#objectLocation(["endpoints", e.name]), message: `endpoint of cluster "${cluster}", which is not defined` });
+          continue;
+        }
+        const c = clusters[i] as Record<string, unknown>;
+        const own = Array.isArray(c.endpoints) ? c.endpoints : [];
+        let added = this.#endpoints.get(i);
+        if (!added) {
+          this.#endpoints.set(i, (added = { own: own.length, added: [] }));
+          clusters[i] = { ...c, endpoints: [...own] };
+        }
+        ((clusters[i] as Record<string, unknown>).endpoints as unknown[]).push(e.value);
+        added.added.push(["endpoints", e.name]);
+      }
+    }
+    for (const [key, l] of lists) top[key] = l;
+    if (nodes) top.nodes = nodes;
+    this.value = top;
+    this.syntaxIssues = issues;
+  }
+
+  locate(path: Path): SourceLocation {
+    const origin = this.#origin(path);
+    return origin.kind === "file" ? this.base.locate(path) : this.#objectLocation(origin.path);
+  }
+
+  locateKey(path: Path): SourceLocation {
+    const origin = this.#origin(path);
+    return origin.kind === "file" ? this.base.locateKey(path) : this.#objectLocation(origin.path);
+  }
+
+  /** Whether the value at `path` came from the store (then `locate` names the object). */
+  fromStore(path: Path): boolean {
+    return this.#origin(path).kind === "object";
+  }
+
+  #origin(path: Path): Origin {
+    const [head, i, ...rest] = path;
+    if (head === "nodes" && typeof i === "string" && this.#groups.has(i)) return { kind: "object", path: ["nodes", i, ...rest] };
+    if (typeof head !== "string" || typeof i !== "number") return { kind: "file" };
+    const appended = this.#appended.get(head);
+    const own = (this.base.value as Record<string, unknown> | undefined)?.[head];
+    const fileCount = Array.isArray(own) ? own.length : 0;
+    if (head === "clusters" && rest[0] === "endpoints" && typeof rest[1] === "number") {
+      const added = this.#endpoints.get(i);
+      if (added && rest[1] >= added.own) return { kind: "object", path: [...added.added[rest[1] - added.own], ...rest.slice(2)] };
+    }
+    if (appended && i >= fileCount) return { kind: "object", path: [...appended[i - fileCount], ...rest] };
+    return { kind: "file" };
+  }
+
+  #objectLocation(path: Path): SourceLocation {
+    return { file: storeFile, path: formatPath(path) };
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
