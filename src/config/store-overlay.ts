@@ -85,7 +85,9 @@ export class MergedSource implements DocumentSource {
     if (endpoints.length > 0) {
       const clusters = list("clusters");
       const index = new Map<string, number>();
-      clusters.forEach((c, i) => isRecord(c) && typeof c.name === "string" && !index.has(c.name) && index.set(c.name, i));
+      clusters.forEach((c, i) => {
+        if (isRecord(c) && typeof c.name === "string" && !index.has(c.name)) index.set(c.name, i);
+      });
       for (const e of endpoints) {
         const cut = e.name.indexOf("/");
         const cluster = e.name.slice(0, cut);
