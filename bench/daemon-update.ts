@@ -51,7 +51,18 @@ if (hasTaskset) spawnSync("taskset", ["-p", "-c", "1", String(process.pid)]);
 const dir = mkdtempSync(join(tmpdir(), "xdsd-daemon-bench-"));
 const configPath = join(dir, "xdsd.yaml");
 writeFileSync(configPath, configText(0));
-const args = [join(root, "bin", "xdsd.js"), "serve", "--config", configPath, "--xds-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"];
+const args = [
+  join(root, "bin", "xdsd.js"),
+  "serve",
+  "--config",
+  configPath,
+  "--xds-listen",
+  "127.0.0.1:0",
+  "--admin-listen",
+  "127.0.0.1:0",
+  "--data-dir",
+  join(dir, "data"),
+];
 const child = hasTaskset ? spawn("taskset", ["-c", "0", process.execPath, ...args]) : spawn(process.execPath, args);
 let log = "";
 child.stderr.on("data", (d) => (log += d));

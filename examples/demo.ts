@@ -4,6 +4,8 @@
 //   a real Envoy 1.40 from `xdsd bootstrap --mode eds`, listening on :10000, admin on 127.0.0.1:9901.
 // Pass --keep to leave everything running (Ctrl-C stops it) and try curl yourself.
 import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEnvoy } from "../test/support/envoy.js";
 import { httpGet } from "../test/support/http.js";
@@ -27,10 +29,23 @@ async function main(): Promise<void> {
   }
   console.log(`upstreams: ${upstreams.map((u) => u.name).join(", ")}`);
 
-  const xdsd = spawn(process.execPath, [join(root, "bin", "xdsd.js"), "serve", "--config", "examples/seed.yaml", "--xds-listen", "127.0.0.1:18000"], {
-    cwd: root,
-    stdio: ["ignore", "inherit", keep ? "inherit" : "pipe"],
-  });
+  const xdsd = spawn(
+    process.execPath,
+    [
+      join(root, "bin", "xdsd.js"),
+      "serve",
+      "--config",
+      "examples/seed.yaml",
+      "--xds-listen",
+      "127.0.0.1:18000",
+      "--data-dir",
+      mkdtempSync(join(tmpdir(), "xdsd-demo-")),
+    ],
+    {
+      cwd: root,
+      stdio: ["ignore", "inherit", keep ? "inherit" : "pipe"],
+    },
+  );
   trackChild(xdsd);
   await waitFor(async () => (await httpGet("http://127.0.0.1:18001/healthz").catch(() => ({ status: 0 }))).status === 200, "xdsd to listen");
   console.log("xdsd: serving examples/seed.yaml on 127.0.0.1:18000 (admin http://127.0.0.1:18001/config)");

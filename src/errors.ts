@@ -29,7 +29,8 @@ export type ErrorCode =
   | "XDSD_LISTEN_FAILED"
   | "XDSD_STORE_CONFLICT"
   | "XDSD_STORE_COMPACTED"
-  | "XDSD_STORE_UNAVAILABLE";
+  | "XDSD_STORE_UNAVAILABLE"
+  | "XDSD_MANAGED_BY_FILE";
 
 export class XdsdError extends Error {
   readonly code: ErrorCode;
@@ -184,5 +185,17 @@ export class StoreCompactedError extends XdsdError {
 export class StoreUnavailableError extends XdsdError {
   constructor(message: string, options?: ErrorOptions) {
     super("XDSD_STORE_UNAVAILABLE", message, options);
+  }
+}
+
+/** A write through the API to a name the config file defines: the file manages it (edit the file instead). */
+export class ManagedByFileError extends XdsdError {
+  constructor(
+    readonly objectKind: string,
+    readonly objectName: string,
+    /** Where the file defines it. */
+    readonly location: SourceLocation,
+  ) {
+    super("XDSD_MANAGED_BY_FILE", `${objectKind} "${objectName}" is defined by the config file at ${formatLocation(location)}; change it there`);
   }
 }

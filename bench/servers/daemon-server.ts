@@ -57,6 +57,8 @@ const daemon = spawn(
     `127.0.0.1:${args.xdsPort}`,
     "--admin-listen",
     "127.0.0.1:0",
+    "--data-dir",
+    join(dirname(configPath), "data"),
   ],
   { stdio: ["ignore", "pipe", "pipe"] },
 );

@@ -3,6 +3,7 @@
 //   GET /config   the resources each node group is served, as Envoy JSON, with versions
 //   GET /nodes    connected nodes: per type the version sent, the version ACKed, the last NACK
 //   GET /metrics  Prometheus metrics (server/observers/metrics.ts, docs/metrics.md), when given a source
+//   /v1/…         the write API (write-api.ts), when the daemon has a store
 import type { Duplex } from "node:stream";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { toJson } from "@bufbuild/protobuf";
@@ -14,6 +15,7 @@ import { envoyRegistry } from "../resource/proto-registry.js";
 import { byPushOrder, resourceType } from "../resource/types.js";
 import { listenOn } from "../server/transport/listen-address.js";
 import { silentLogger, type Logger } from "../log.js";
+import type { WriteApi } from "./write-api.js";
 
 export interface AdminServerOptions {
   cache: SnapshotCache;
@@ -25,6 +27,8 @@ export interface AdminServerOptions {
   metrics?: MetricsSource;
   /** Where a request that failed inside the server is reported. */
   log?: Logger;
+  /** The write API (/v1/…), when the daemon has a store. */
+  writeApi?: WriteApi;
 }
 
 export interface MetricsSource {
@@ -68,6 +72,11 @@ export class AdminServer {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = requestPath(req.url);
+    if (path !== undefined && this.o.writeApi?.serves(path)) {
+      this.o.writeApi.handle(req, res, path);
+      return;
+    }
     const metrics = this.o.metrics;
     if (metrics && req.method === "GET" && requestPath(req.url) === "/metrics") {
       this.#sendMetrics(req, res, metrics);
@@ -105,7 +114,13 @@ export class AdminServer {
       case "/nodes":
         return [200, { nodes: this.o.nodes.list() }];
       default:
-        return [404, { error: `no such endpoint ${path}`, endpoints: ["/healthz", "/config", "/nodes", ...(this.o.metrics ? ["/metrics"] : [])] }];
+        return [
+          404,
+          {
+            error: `no such endpoint ${path}`,
+            endpoints: ["/healthz", "/config", "/nodes", ...(this.o.metrics ? ["/metrics"] : []), ...(this.o.writeApi ? ["/v1/clusters"] : [])],
+          },
+        ];
     }
   }
 

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { consoleLogger, logLevels, type LogLevel } from "../log.js";
-import { BadArgumentError, ConfigError, formatLocation, ListenError, XdsdError } from "../errors.js";
+import { BadArgumentError, ConfigError, formatLocation, ListenError, StoreUnavailableError, XdsdError } from "../errors.js";
 import { bootstrapModes, loadConfigFile, parseConfig, renderBootstrap, type BootstrapMode } from "../config/index.js";
 import { snapshotsOf } from "../config/publish.js";
 import { parseListenAddress } from "../server/transport/listen-address.js";
@@ -13,9 +13,11 @@ import { defaultTransportLimits, type TransportLimits } from "../server/transpor
 /** Each command's usage; `xdsd COMMAND --help` prints one, `xdsd --help` all of them. */
 const commandUsage: Record<string, string> = {
   serve: `  xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [--rest-listen HOST:PORT]
-             [--log-level LEVEL] [LIMITS]
+             [--data-dir DIR] [--admin-token-file FILE] [--log-level LEVEL] [LIMITS]
       Serve FILE over xDS (default 0.0.0.0:18000: gRPC SotW and delta, REST-JSON over HTTP/1.1 and h2c), admin on
       127.0.0.1:18001; --rest-listen adds a port for REST-JSON polling only. FILE is watched for changes.
+      The write API (/v1/clusters…) keeps its objects in --data-dir (default ./xdsd-data, SQLite) and takes writes
+      with the bearer token in --admin-token-file (without it, the API is read-only).
       LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.`,
   validate: `  xdsd validate --config FILE [CONFIG LIMITS]
       Exit 0 if FILE is valid; else print every error with file:line:column and field path, exit 2.`,
@@ -119,6 +121,8 @@ async function runServe(args: string[]): Promise<number> {
       "xds-listen": { type: "string", default: "0.0.0.0:18000" },
       "admin-listen": { type: "string", default: "127.0.0.1:18001" },
       "rest-listen": { type: "string" },
+      "data-dir": { type: "string", default: "./xdsd-data" },
+      "admin-token-file": { type: "string" },
       "log-level": { type: "string", default: "info" },
       ...stringOptions(Object.keys(configLimitOptions)),
       ...stringOptions(Object.keys(transportLimitOptions)),
@@ -134,6 +138,8 @@ async function runServe(args: string[]): Promise<number> {
     xdsListen: parseListenAddress("--xds-listen", values["xds-listen"]!),
     adminListen: parseListenAddress("--admin-listen", values["admin-listen"]!),
     restListen: values["rest-listen"] === undefined ? undefined : parseListenAddress("--rest-listen", values["rest-listen"]),
+    dataDir: values["data-dir"]!,
+    adminToken: values["admin-token-file"] === undefined ? undefined : readToken(values["admin-token-file"]),
     log,
   });
   await new Promise<void>((resolve) => {
@@ -203,7 +209,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ListenError) {
+    if (err instanceof ListenError || err instanceof StoreUnavailableError) {
+      // Not a usage problem: one line saying what is wrong, exit 1.
       process.stderr.write(`xdsd: ${err.message}\n`);
       process.exitCode = 1;
     } else if (err instanceof ConfigError) {
@@ -219,3 +226,15 @@ main(process.argv.slice(2)).then(
     }
   },
 );
+
+/** The admin API's bearer token: the file's content without its trailing newline; an empty or unreadable file is refused. */
+function readToken(file: string): string {
+  let token: string;
+  try {
+    token = readFileSync(file, "utf8").trim();
+  } catch (err) {
+    throw new BadArgumentError(`--admin-token-file ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+  }
+  if (token.length < 16) throw new BadArgumentError(`--admin-token-file ${file}: the token must be at least 16 characters`);
+  return token;
+}

@@ -9,6 +9,8 @@ import { XdsdMetrics } from "../server/observers/metrics.js";
 import { combineEvents } from "../server/observers/events.js";
 import { ConfigReloader } from "../config/reloader.js";
 import { AdminServer } from "../admin/admin-server.js";
+import { WriteApi } from "../admin/write-api.js";
+import { SqliteStore } from "../store/sqlite-store.js";
 import type { Logger } from "../log.js";
 import type { ListenAddress } from "../server/transport/listen-address.js";
 import type { ConfigLimits } from "../config/config-limits.js";
@@ -26,6 +28,10 @@ export interface ServeOptions {
   transportLimits?: Partial<TransportLimits>;
   /** Overrides of the config limits (defaults in config/config-limits.ts). */
   configLimits?: Partial<ConfigLimits>;
+  /** Where the store keeps its database (SQLite, store/sqlite-store.ts). */
+  dataDir: string;
+  /** The bearer token API writes must present; without it the write API is read-only. */
+  adminToken?: string;
 }
 
 export interface RunningDaemon {
@@ -44,12 +50,19 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     config: () => reloader.state,
     pendingPushes: () => servers.reduce((n, s) => n + s.pendingPushes, 0),
   });
-  const reloader = new ConfigReloader(o.configFile, cache, o.log, { limits: o.configLimits, onReload: (result) => metrics.configReloaded(result) });
+  // Opened first: a daemon whose store is unusable (another xdsd on it, a damaged file) does not start.
+  const store = SqliteStore.open(o.dataDir);
+  const reloader = new ConfigReloader(o.configFile, cache, o.log, {
+    limits: o.configLimits,
+    onReload: (result) => metrics.configReloaded(result),
+    store,
+  });
   try {
     await reloader.loadInitial();
   } catch (err) {
     metrics.close();
     await reloader.close();
+    await store.close();
     throw err;
   }
 
@@ -65,7 +78,8 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const rest = o.restListen && new XdsServer({ ...serverOptions, services: restServices });
   servers.push(xds, ...(rest ? [rest] : []));
   let healthy = false;
-  const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, metrics, log: o.log });
+  const writeApi = new WriteApi({ reloader, token: o.adminToken });
+  const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, metrics, log: o.log, writeApi });
   let adminPort: number;
   let xdsPort: number;
   let restPort: number | undefined;
@@ -77,6 +91,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     // Nothing may be left running: a daemon that cannot serve exits (the caller reports the ListenError).
     metrics.close();
     await Promise.allSettled([admin.close(), xds.close(0), rest?.close(0), reloader.close()]);
+    await store.close();
     throw err;
   }
   healthy = true;
@@ -92,6 +107,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
       await Promise.all([xds.close(), rest?.close()]);
       await admin.close();
       metrics.close();
+      await store.close();
       o.log.info("xdsd stopped");
     })());
   return { xdsPort, adminPort, restPort, stop };

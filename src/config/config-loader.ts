@@ -6,11 +6,11 @@ import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { ConfigLimits } from "./config-limits.js";
 import type { ConfigWorkerReply, ConfigWorkerRequest } from "./config-worker.js";
 import { fromTransferable } from "./transferable-snapshots.js";
-import type { ConfigSnapshots } from "./publish.js";
+import type { ConfigSnapshots, FileName } from "./publish.js";
 
 export type ConfigLoadResult =
   | { kind: "unchanged"; version: string }
-  | { kind: "loaded"; version: string; snapshots: ConfigSnapshots; summary: Record<string, number>; groups: number };
+  | { kind: "loaded"; version: string; snapshots: ConfigSnapshots; summary: Record<string, number>; groups: number; fileNames: FileName[] };
 
 export interface ConfigLoaderOptions {
   limits?: Partial<ConfigLimits>;
@@ -87,7 +87,14 @@ export class ConfigLoader {
       case "unchanged":
         return reply;
       case "loaded":
-        return { kind: "loaded", version: reply.version, snapshots: fromTransferable(reply.snapshots), summary: reply.summary, groups: reply.groups };
+        return {
+          kind: "loaded",
+          version: reply.version,
+          snapshots: fromTransferable(reply.snapshots),
+          summary: reply.summary,
+          groups: reply.groups,
+          fileNames: reply.fileNames,
+        };
       case "invalid":
         throw new ConfigLoadError(reply.issues, reply.version);
       case "failed":

@@ -9,7 +9,7 @@ import { ConfigError, type ConfigIssue } from "../errors.js";
 import { contentHash } from "../resource/encoded-resource.js";
 import type { ConfigLimits } from "./config-limits.js";
 import { readConfigBytes } from "./load.js";
-import { snapshotsOfText } from "./publish.js";
+import { snapshotsOfText, type FileName } from "./publish.js";
 import { TranslationCache } from "./translation-cache.js";
 import type { OverlayObject } from "./store-overlay.js";
 import { toTransferable, type TransferableSnapshots } from "./transferable-snapshots.js";
@@ -26,7 +26,15 @@ export interface ConfigWorkerRequest {
 
 export type ConfigWorkerReply =
   | { id: number; kind: "unchanged"; version: string }
-  | { id: number; kind: "loaded"; version: string; snapshots: TransferableSnapshots; summary: Record<string, number>; groups: number }
+  | {
+      id: number;
+      kind: "loaded";
+      version: string;
+      snapshots: TransferableSnapshots;
+      summary: Record<string, number>;
+      groups: number;
+      fileNames: FileName[];
+    }
   | { id: number; kind: "invalid"; version?: string; issues: ConfigIssue[] }
   | { id: number; kind: "failed"; version?: string; message: string };
 
@@ -43,7 +51,16 @@ function handle(request: ConfigWorkerRequest): { reply: ConfigWorkerReply; trans
     if (version === request.knownVersion) return { reply: { id, kind: "unchanged", version }, transfer: [] };
     const snapshots = snapshotsOfText(bytes.toString("utf8"), file, limits, cache, request.overlay?.objects);
     const { payload, transfer } = toTransferable(snapshots);
-    return { reply: { id, kind: "loaded", version, snapshots: payload, summary: snapshots.defaults.summary(), groups: snapshots.nodes.size }, transfer };
+    const reply: ConfigWorkerReply = {
+      id,
+      kind: "loaded",
+      version,
+      snapshots: payload,
+      summary: snapshots.defaults.summary(),
+      groups: snapshots.nodes.size,
+      fileNames: snapshots.fileNames,
+    };
+    return { reply, transfer };
   } catch (err) {
     if (err instanceof ConfigError) return { reply: { id, kind: "invalid", version, issues: [...err.issues] }, transfer: [] };
     return { reply: { id, kind: "failed", version, message: (err as Error).stack ?? String(err) }, transfer: [] };

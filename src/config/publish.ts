@@ -3,12 +3,13 @@
 import { Snapshot } from "../cache/snapshot.js";
 import { withTtl } from "../resource/encoded-resource.js";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
-import { ConfigError, XdsdError, type ConfigIssue } from "../errors.js";
+import { ConfigError, XdsdError, type ConfigIssue, type SourceLocation } from "../errors.js";
 import type { ConfigResource, LoadedConfig } from "./index.js";
 import { parseConfig } from "./load.js";
 import type { ConfigLimits } from "./config-limits.js";
 import type { TranslationCache } from "./translation-cache.js";
-import type { OverlayObject } from "./store-overlay.js";
+import { storeFile, type OverlayObject } from "./store-overlay.js";
+import { TypeUrl } from "../resource/type-urls.js";
 
 export interface ConfigSnapshots {
   defaults: Snapshot;
@@ -54,18 +55,42 @@ export function snapshotsOfText(
   limits: Partial<ConfigLimits> = {},
   cache?: TranslationCache,
   overlay?: readonly OverlayObject[],
-): ConfigSnapshots {
+): ConfigSnapshots & { fileNames: FileName[] } {
   let config: LoadedConfig | undefined;
   try {
     config = parseConfig(text, file, limits, { cache, overlay });
     const snapshots = snapshotsOf(config);
     cache?.commit();
-    return snapshots;
+    return { ...snapshots, fileNames: fileNamesOf(config) };
   } catch (err) {
     cache?.discard();
-    if (err instanceof ConfigError && config && !config.positioned) return snapshotsOf(parseConfig(text, file, limits, { overlay }));
+    if (err instanceof ConfigError && config && !config.positioned) {
+      const positioned = parseConfig(text, file, limits, { overlay });
+      return { ...snapshotsOf(positioned), fileNames: fileNamesOf(positioned) };
+    }
     throw err;
   }
+}
+
+/** A name the config file defines, and where: the write API refuses to change it (the file manages it). */
+export interface FileName {
+  kind: "cluster" | "listener" | "node-group";
+  name: string;
+  location: SourceLocation;
+}
+
+function fileNamesOf(config: LoadedConfig): FileName[] {
+  const out: FileName[] = [];
+  const kindOf: Record<string, FileName["kind"]> = { [TypeUrl.Cluster]: "cluster", [TypeUrl.Listener]: "listener" };
+  for (const r of config.defaults) {
+    const kind = kindOf[r.typeUrl];
+    if (kind && r.location.file !== storeFile) out.push({ kind, name: r.name, location: r.location });
+  }
+  for (const [key, resources] of config.nodes) {
+    const from = resources.find((r) => r.location.file !== storeFile);
+    if (from || resources.length === 0) out.push({ kind: "node-group", name: key, location: from?.location ?? { file: config.file } });
+  }
+  return out;
 }
 
 /** Publishes a config's snapshots: the default one, and each group's; groups no longer in the config are dropped. */

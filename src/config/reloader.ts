@@ -5,9 +5,11 @@
 // config keeps being served — it never reaches a proxy and never stops the server. An invalid store write is
 // refused before anything is stored (write()). Loads and writes run one at a time, in order.
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
-import { ConfigError, StoreConflictError } from "../errors.js";
+import { ConfigError, ManagedByFileError, StoreConflictError, type SourceLocation } from "../errors.js";
 import type { ObjectKind, Store, StoreOperation } from "../store/store.js";
 import type { OverlayObject } from "./store-overlay.js";
+import { ConfigSource } from "./source.js";
+import { readConfigText } from "./load.js";
 import type { Logger } from "../log.js";
 import { ConfigLoader, ConfigLoaderClosedError, ConfigLoadError, type ConfigLoaderOptions, type ConfigLoadResult } from "./config-loader.js";
 import { publish } from "./publish.js";
@@ -52,6 +54,8 @@ export class ConfigReloader {
   /** The store's objects as last merged, by `kind\0name`, and the store revision they reflect. */
   #objects = new Map<string, HeldObject>();
   #storeRevision = 0;
+  /** The names the file defines (clusters, listeners, node groups), and where: the store may not take them. */
+  #fileNames = new Map<string, SourceLocation>();
   /** Loads and store writes, one at a time and in order. */
   #turn: Promise<unknown> = Promise.resolve();
 
@@ -59,7 +63,7 @@ export class ConfigReloader {
     private readonly file: string,
     private readonly cache: SnapshotCache,
     private readonly log: Logger,
-    options: ConfigReloaderOptions = {},
+    private readonly options: ConfigReloaderOptions = {},
   ) {
     const { onReload, store, ...loaderOptions } = options;
     this.#onReload = onReload;
@@ -118,6 +122,11 @@ export class ConfigReloader {
     return this.#objects.get(objectKey(kind, name));
   }
 
+  /** Where the file defines this name, if it does (then the file manages it, not the store). */
+  fileDefines(kind: ObjectKind, name: string): SourceLocation | undefined {
+    return this.#fileNames.get(objectKey(kind, name));
+  }
+
   /** The store's objects as they are served, and the store revision they reflect. */
   storeObjects(): { objects: HeldObject[]; revision: number } {
     return { objects: [...this.#objects.values()], revision: this.#storeRevision };
@@ -127,13 +136,18 @@ export class ConfigReloader {
    * A write to the store, applied only if the config it makes — the file and the store after the write — passes
    * every check `xdsd validate` makes: then it is committed (durably) and published, and this resolves with the
    * store revision and the version served. Rejects with ConfigError (invalid: nothing stored, nothing published),
-   * StoreConflictError (an `ifRevision` does not hold: nothing stored). Runs after any load or write under way.
+   * StoreConflictError (an `ifRevision` does not hold: nothing stored), ManagedByFileError (the file defines that
+   * name). Runs after any load or write under way.
    */
   write(operations: readonly StoreOperation[]): Promise<{ revision: number; version: string }> {
     return this.#exclusive(async () => {
       const store = this.#store;
       if (!store) throw new Error("this reloader has no store");
       if (this.#closed) throw new ConfigLoaderClosedError();
+      for (const o of operations) {
+        const at = this.fileDefines(o.kind, o.name);
+        if (at) throw new ManagedByFileError(o.kind, o.name, withLine(at, this.options.limits));
+      }
       const proposed = new Map(this.#objects);
       for (const o of operations) {
         const key = objectKey(o.kind, o.name);
@@ -173,6 +187,7 @@ export class ConfigReloader {
 
   #published(result: Extract<ConfigLoadResult, { kind: "loaded" }>): void {
     publish(this.cache, result.snapshots);
+    this.#fileNames = new Map(result.fileNames.map((n) => [objectKey(n.kind, n.name), n.location]));
     this.#state = { file: this.file, version: result.version, loadedAt: new Date() };
     const groups = result.groups > 0 ? ` and ${result.groups} node group(s)` : "";
     this.log.info(`config ${this.file} version ${result.version} published: ${JSON.stringify(result.summary)}${groups}`);
@@ -197,6 +212,20 @@ export class ConfigReloader {
     this.#onReload?.("rejected");
     this.log.error(`config ${this.file} rejected, still serving version ${this.#state?.version}: ${message}`);
     if (!(err instanceof ConfigError)) this.log.error((err as Error).stack ?? "");
+  }
+}
+
+/**
+ * The location with its line: the daemon's loads read the file without positions (unlocated-source.ts), so for
+ * the error that names where the file defines a name, the file is read once more with them.
+ */
+function withLine(at: SourceLocation, limits: ConfigReloaderOptions["limits"]): SourceLocation {
+  const m = at.line === undefined && at.path ? /^(\w+)\[(\d+)\]$/.exec(at.path) : null;
+  if (!m) return at;
+  try {
+    return new ConfigSource(readConfigText(at.file, limits?.maxBytes), at.file, limits).locate([m[1], Number(m[2])]);
+  } catch {
+    return at;
   }
 }
 

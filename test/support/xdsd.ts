@@ -25,6 +25,8 @@ export interface XdsdHandle {
 }
 
 export function runXdsd(args: string[], options: { input?: string; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // `serve` gets a store of its own unless the test names one (parallel test files must not share one).
+  if (args[0] === "serve" && !args.includes("--data-dir")) args = [...args, "--data-dir", join(mkdtempSync(join(tmpdir(), "xdsd-run-")), "data")];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(repoRoot(), "bin", "xdsd.js"), ...args], { cwd: options.cwd ?? repoRoot(), stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
@@ -52,6 +54,8 @@ export async function startXdsd(configText: string, options: { xdsPort?: number;
     `127.0.0.1:${requestedXdsPort}`,
     "--admin-listen",
     "127.0.0.1:0",
+    // A store of its own: daemons of parallel test files must not share one (one xdsd per data directory).
+    ...(options.args?.includes("--data-dir") ? [] : ["--data-dir", join(dir, "data")]),
     ...(options.args ?? []),
   ]);
   const child: ChildProcess = spawn(command, args, { cwd: repoRoot(), stdio: ["ignore", "pipe", "pipe"] });

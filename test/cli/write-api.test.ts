@@ -1,0 +1,168 @@
+// The write API of a real daemon (xdsd serve with a store and a token): every status it answers, compare-and-set
+// with ETag / If-Match (concurrent writers: exactly one wins), the file's names refused, an invalid write refused
+// whole with field paths, endpoint registration into a file-defined cluster reaching the served snapshot, and
+// everything acknowledged still served after a restart on the same data directory.
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { startXdsd, type XdsdHandle } from "../support/xdsd.js";
+
+const token = "test-token-0123456789abcdef";
+const dir = mkdtempSync(join(tmpdir(), "xdsd-api-"));
+const tokenFile = join(dir, "token");
+writeFileSync(tokenFile, `${token}\n`);
+const dataDir = join(dir, "data");
+const config = `clusters:
+  - name: web
+    endpoints: ["127.0.0.1:8081"]
+listeners:
+  - name: l
+    port: 10000
+    virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: web}]}]
+`;
+let xdsd: XdsdHandle;
+
+before(async () => {
+  xdsd = await startXdsd(config, { args: ["--admin-token-file", tokenFile, "--data-dir", dataDir] });
+});
+after(async () => {
+  await xdsd?.stop();
+});
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  json: Record<string, unknown>;
+}
+
+function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, raw?: string): Promise<Reply> {
+  const text = raw ?? (body === undefined ? "" : JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${xdsd.adminUrl}${path}`,
+      { method, agent: false, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers } },
+      (res) => {
+        let data = "";
+        res.on("data", (c) => (data += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: data ? JSON.parse(data) : {} }));
+      },
+    );
+    req.on("error", reject);
+    req.end(text);
+  });
+}
+
+const servedEndpoints = async (cluster: string): Promise<string[]> => {
+  const view = await xdsd.admin<{ default: { eds: { resources: { name: string; resource: { endpoints?: { lbEndpoints?: unknown[] }[] } }[] } } }>("/config");
+  const cla = view.json.default.eds.resources.find((r) => r.name === cluster);
+  return JSON.stringify(cla?.resource ?? {}).match(/"portValue":\d+/g) ?? [];
+};
+
+test("create, read with ETag, replace with If-Match; a stale If-Match is 412 and changes nothing", async () => {
+  const created = await call("PUT", "/v1/clusters/api", { endpoints: ["127.0.0.1:8090"] });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const etag = created.headers.etag as string;
+  assert.match(etag, /^"\d+"$/);
+  const got = await call("GET", "/v1/clusters/api");
+  assert.deepEqual([got.status, got.headers.etag, got.json.managedBy], [200, etag, "api"]);
+  assert.deepEqual(await servedEndpoints("api"), ['"portValue":8090']);
+  const stale = await call("PUT", "/v1/clusters/api", { endpoints: [] }, { "if-match": '"1234567"' });
+  assert.equal(stale.status, 412);
+  assert.equal(stale.headers["content-type"], "application/problem+json");
+  assert.equal(stale.json.code, "XDSD_STORE_CONFLICT");
+  const replaced = await call("PUT", "/v1/clusters/api", { endpoints: ["127.0.0.1:8091"] }, { "if-match": etag });
+  assert.equal(replaced.status, 200);
+  assert.deepEqual(await servedEndpoints("api"), ['"portValue":8091']);
+  assert.equal((await call("PUT", "/v1/clusters/api", { endpoints: [] }, { "if-none-match": "*" })).status, 412, "If-None-Match: * on an existing one");
+});
+
+test("concurrent writers with the same If-Match: exactly one wins", async () => {
+  const base = await call("PUT", "/v1/clusters/race", { endpoints: [] });
+  const etag = base.headers.etag as string;
+  const replies = await Promise.all(
+    Array.from({ length: 6 }, (_, i) => call("PUT", "/v1/clusters/race", { endpoints: [`127.0.0.1:${9000 + i}`] }, { "if-match": etag })),
+  );
+  assert.deepEqual(replies.map((r) => r.status).sort(), [200, 412, 412, 412, 412, 412]);
+});
+
+test("a name the file defines is the file's: 409 naming the file and line", async () => {
+  const r = await call("PUT", "/v1/clusters/web", { endpoints: [] });
+  assert.equal(r.status, 409);
+  assert.equal(r.json.code, "XDSD_MANAGED_BY_FILE");
+  assert.match(String(r.json.detail), /xdsd\.yaml:2:\d+/);
+  assert.equal((await call("DELETE", "/v1/clusters/web")).status, 409);
+});
+
+test("an invalid write is 422 with the object's field path, and nothing is stored or served", async () => {
+  const before = await xdsd.admin<{ config: { version: string } }>("/config");
+  const r = await call("PUT", "/v1/clusters/bad", { endpoints: ["127.0.0.1:99999"], lb_policy: "FASTEST" });
+  assert.equal(r.status, 422, JSON.stringify(r.json));
+  const errors = r.json.errors as { path?: string; message: string }[];
+  assert.ok(
+    errors.some((e) => e.path === "clusters.bad.lb_policy"),
+    JSON.stringify(errors),
+  );
+  assert.equal((await call("GET", "/v1/clusters/bad")).status, 404);
+  assert.equal((await xdsd.admin<{ config: { version: string } }>("/config")).json.config.version, before.json.config.version);
+});
+
+test("an endpoint registered into the file's cluster is served, with its health status; deregistered, it is gone", async () => {
+  const put = await call("PUT", "/v1/clusters/web/endpoints/127.0.0.1:8082", { weight: 3, health_status: "DRAINING" });
+  assert.equal(put.status, 201, JSON.stringify(put.json));
+  assert.deepEqual((await servedEndpoints("web")).sort(), ['"portValue":8081', '"portValue":8082']);
+  const view = JSON.stringify((await xdsd.admin("/config")).json);
+  assert.match(view, /"healthStatus":"DRAINING"/);
+  assert.equal((await call("GET", "/v1/clusters/web/endpoints/127.0.0.1:8082")).json.health_status, "DRAINING");
+  const dup = await call("PUT", "/v1/clusters/web/endpoints/127.0.0.1:8081", {});
+  assert.equal(dup.status, 422, "the file lists that endpoint already");
+  assert.equal((await call("DELETE", "/v1/clusters/web/endpoints/127.0.0.1:8082")).status, 200);
+  assert.deepEqual(await servedEndpoints("web"), ['"portValue":8081']);
+});
+
+test("errors: 401, 404, 405, 400, 413, 415, and writes refused without a token file", async () => {
+  const cases: [Promise<Reply>, number, RegExp][] = [
+    [call("PUT", "/v1/clusters/x", {}, { authorization: "Bearer wrong-token-0000000000" }), 401, /Bearer/],
+    [call("GET", "/v1/clusters/none"), 404, /no cluster "none"/],
+    [call("PUT", "/v1/clusters/none/endpoints/127.0.0.1:1", {}), 404, /no cluster "none"/],
+    [call("DELETE", "/v1/clusters/none/endpoints/127.0.0.1:1"), 404, /no endpoint/],
+    [call("GET", "/v1/widgets"), 404, /\/v1\/clusters/],
+    [call("POST", "/v1/clusters/x", {}), 405, /allowed: GET, PUT, DELETE/],
+    [call("PUT", "/v1/clusters/x", undefined, {}, "{not json"), 400, /not JSON/],
+    [call("PUT", "/v1/clusters/x", undefined, {}, "[1]"), 400, /must be a JSON object/],
+    [call("PUT", "/v1/clusters/x", { name: "y" }), 400, /names cluster "y"/],
+    [call("PUT", "/v1/clusters/web/endpoints/nohost", {}), 400, /path's endpoint/],
+    [call("PUT", "/v1/clusters/x", undefined, {}, `{"a":"${"x".repeat(1_100_000)}"}`), 413, /over 1048576 bytes/],
+    [call("PUT", "/v1/clusters/x", {}, { "content-type": "text/plain" }), 415, /application\/json/],
+  ];
+  for (const [pending, status, detail] of cases) {
+    const r = await pending;
+    assert.equal(r.status, status, JSON.stringify(r.json));
+    assert.match(String(r.json.detail), detail);
+    assert.equal(r.json.status, status);
+  }
+  const readOnly = await startXdsd(config);
+  try {
+    const r = await new Promise<number>((resolve, reject) => {
+      const req = request(`${readOnly.adminUrl}/v1/clusters/x`, { method: "PUT", agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.end("{}");
+    });
+    assert.equal(r, 403);
+  } finally {
+    await readOnly.stop();
+  }
+});
+
+test("what was acknowledged is served again after a restart on the same data directory", async () => {
+  assert.equal((await call("PUT", "/v1/clusters/durable", { endpoints: ["127.0.0.1:8099"] })).status, 201);
+  assert.equal(await xdsd.stop(), 0);
+  xdsd = await startXdsd(config, { args: ["--admin-token-file", tokenFile, "--data-dir", dataDir] });
+  assert.deepEqual(await servedEndpoints("durable"), ['"portValue":8099']);
+  assert.equal((await call("GET", "/v1/clusters/durable")).status, 200);
+});
