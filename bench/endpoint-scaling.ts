@@ -10,7 +10,7 @@
 // CPU 0 and a fresh generator pinned to CPU 1 (driver/run-one.ts), bounded by the scenario's timeouts. Prints the
 // tables (median and min–max over runs) and writes build/bench/results-F-scaling-<time>.{json,md}.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, release } from "node:os";
+import { cpus, loadavg, release } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -68,6 +68,11 @@ const fixtures = clusterCounts.map((clusters) => {
 
 interface ScalingResult extends RunResult {
   clusters: number;
+  /**
+   * The machine's 1-minute load average as the run ended. The server and the generator account for up to 2 of it
+   * on this 2-core machine; more means other work shared the cores (CPU per update then reads high).
+   */
+  loadAverage1m: number;
 }
 const results: ScalingResult[] = [];
 for (let run = 1; run <= runs; run++) {
@@ -88,10 +93,10 @@ for (let run = 1; run <= runs; run++) {
           loadgenArgs: [join(here, "loadgen.js")],
           updateTimeoutMs: Number(values["update-timeout-ms"]),
         });
-        results.push({ ...r, clusters: f.clusters });
+        results.push({ ...r, clusters: f.clusters, loadAverage1m: loadavg()[0] });
         const u = r.updates;
         console.error(
-          `    ${r.ok ? "ok" : `FAILED (${r.error})`}: full config ${r.initial?.durationMs?.toFixed(0)} ms` +
+          `    ${r.ok ? "ok" : `FAILED (${r.error})`} (load ${loadavg()[0].toFixed(2)}): full config ${r.initial?.durationMs?.toFixed(0)} ms` +
             (u
               ? `, per update ${(u.bytesPerUpdate / 1024).toFixed(1)} kB, CPU ${(u.serverCpuSPerUpdate * 1000).toFixed(2)} ms, convergence p50 ${u.convergenceMs.p50.toFixed(1)} ms`
               : "") +
@@ -112,7 +117,13 @@ const ofCell = (clusters: number, c: { server: string; protocol: Protocol }) =>
 const cell = (s: Spread, format: (v: number) => string) =>
   s.n === 0 ? "–" : s.n === 1 || s.min === s.max ? format(s.median) : `${format(s.median)} (${format(s.min)}–${format(s.max)})`;
 
-function table(title: string, get: (r: RunResult) => number | undefined, format: (v: number) => string): string[] {
+/** One row per cluster count, one column per server and protocol: the median (min–max) over runs, or their sum. */
+function table(title: string, get: (r: RunResult) => number | undefined, format: (v: number) => string, over: "median" | "sum" = "median"): string[] {
+  const summarize = (values: (number | undefined)[]) => {
+    if (over === "median") return cell(spread(values), format);
+    const finite = values.filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+    return finite.length === 0 ? "–" : format(finite.reduce((a, b) => a + b, 0));
+  };
   return [
     `**${title}**`,
     "",
@@ -121,7 +132,7 @@ function table(title: string, get: (r: RunResult) => number | undefined, format:
     ...fixtures.map(
       (f) =>
         `| ${f.clusters.toLocaleString("en")} (${(f.step0.ClusterLoadAssignment?.count ?? 0) * scenario.fixture.endpointsPerCluster}) | ${columns
-          .map((c) => cell(spread(ofCell(f.clusters, c).map(get)), format))
+          .map((c) => summarize(ofCell(f.clusters, c).map(get)))
           .join(" | ")} |`,
     ),
     "",
@@ -150,9 +161,15 @@ const lines = [
     (v) => v.toFixed(0),
   ),
   ...table(
+    "1-minute load average as the run ended (server + generator ≈ 2 of it; more: other work on the machine)",
+    (r) => (r as ScalingResult).loadAverage1m,
+    (v) => v.toFixed(2),
+  ),
+  ...table(
     "checks, summed over runs: resources matching no fixture version + anomalies + errors + updates not converged",
     (r) => sum(r, "mismatches") + sum(r, "anomalies") + sum(r, "errors") + (r.updates?.timedOut ?? NaN),
     (v) => v.toFixed(0),
+    "sum",
   ),
 ];
 const failed = results.filter((r) => !r.ok);
