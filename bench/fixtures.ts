@@ -221,9 +221,9 @@ export function generateFixture(scenario: string, p: FixtureParams): Fixture {
   return { scenario, steps };
 }
 
-export function fixtureFor(id: ScenarioId, overrides: { steps?: number } = {}): Fixture {
+export function fixtureFor(id: ScenarioId, overrides: { steps?: number; clusters?: number } = {}): Fixture {
   const s = scenarios[id];
-  return generateFixture(id, { ...s.fixture, steps: overrides.steps ?? s.fixture.steps });
+  return generateFixture(id, { ...s.fixture, steps: overrides.steps ?? s.fixture.steps, clusters: overrides.clusters ?? s.fixture.clusters });
 }
 
 /** Total encoded bytes per type in a step (for the report and for sizing checks). */
@@ -242,7 +242,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { scenario: { type: "string" }, steps: { type: "string" }, out: { type: "string" } } });
   const id = (values.scenario ?? "") as ScenarioId;
   if (!(id in scenarios) || !values.out) {
-    console.error("usage: fixtures.js --scenario A|B|C|D|E [--steps N] --out FILE");
+    console.error("usage: fixtures.js --scenario A|B|C|D|E|F [--steps N] --out FILE");
     process.exit(2);
   }
   const fixture = fixtureFor(id, { steps: values.steps === undefined ? undefined : Number(values.steps) });

@@ -1,8 +1,9 @@
 // The load generator: N simulated proxies (loadgen/proxy.ts), each with one ADS stream, driven over a control
-// port. The same generator, with the same subscription behaviour, drives every server under test.
+// port. The same generator, with the same subscription behaviour, drives every server under test, in either
+// protocol (--protocol: state of the world, or delta; loadgen/dialect.ts).
 //
 //   node dist/bench/loadgen.js --fixture F --xds-port P --control-port C --max-clients N
-//        [--verify bytes|sha256] [--window BYTES]
+//        [--protocol sotw|delta] [--verify bytes|sha256] [--window BYTES]
 //
 // Control (JSON over HTTP/1.1 on 127.0.0.1:C):
 //   POST /connect     {clients, spreadMs, streamsPerConnection}  start connecting, evenly over spreadMs
@@ -20,14 +21,13 @@
 // prebuilt parts, convergence kept as counters rather than event logs.
 import http2 from "node:http2";
 import { parseArgs } from "node:util";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { DiscoveryRequestSchema } from "../src/gen/envoy/service/discovery/v3/discovery_pb.js";
 import { now } from "./lib/clock.js";
 import { HttpError, serveControl } from "./lib/control-http.js";
 import { readFixture } from "./lib/fixture-file.js";
 import { delayMs, loopDelayMonitor } from "./lib/loop-delay.js";
 import { Convergence } from "./loadgen/convergence.js";
-import { FixtureIndex, type TypeInfo } from "./loadgen/fixture-index.js";
+import { dialectFor, parseProtocol } from "./loadgen/dialect.js";
+import { FixtureIndex } from "./loadgen/fixture-index.js";
 import { LoadStats } from "./loadgen/load-stats.js";
 import { SimulatedProxy, type ProxyContext } from "./loadgen/proxy.js";
 import { VerifiedRegions } from "./loadgen/verified-regions.js";
@@ -39,13 +39,14 @@ const { values } = parseArgs({
     "control-port": { type: "string" },
     "max-clients": { type: "string", default: "10000" },
     verify: { type: "string", default: "bytes" },
+    protocol: { type: "string", default: "sotw" },
     // Envoy's default HTTP/2 windows for gRPC are 256 MiB (initial_stream_window_size); 16 MiB is already far
     // above the largest response here (~1.1 MB), so flow control never throttles a push.
     window: { type: "string", default: String(16 << 20) },
   },
 });
 if (!values.fixture || !values["xds-port"] || !values["control-port"]) {
-  console.error("usage: loadgen.js --fixture F --xds-port P --control-port C [--max-clients N] [--verify bytes|sha256]");
+  console.error("usage: loadgen.js --fixture F --xds-port P --control-port C [--max-clients N] [--protocol sotw|delta] [--verify bytes|sha256]");
   process.exit(2);
 }
 const xdsUrl = `http://127.0.0.1:${values["xds-port"]}`;
@@ -56,25 +57,16 @@ const verify = values.verify === "sha256" ? "sha256" : "bytes";
 const index = new FixtureIndex(readFixture(values.fixture));
 const convergence = new Convergence(index, capacity);
 const stats = new LoadStats(index.types.length);
-const tails = new Map<string, Buffer>();
 const verified = new VerifiedRegions(index.types.length);
+const dialect = dialectFor(parseProtocol(values.protocol), index);
 const ctx: ProxyContext = {
   index,
+  dialect,
   convergence,
   stats,
   verify,
   verified,
   subscribed: new Set(index.presentTypes().map((t) => t.index)),
-  requestTail(type: TypeInfo, nameIds: readonly number[] | undefined): Buffer {
-    const key = `${type.index}:${nameIds ? nameIds.join(",") : "*"}`;
-    let tail = tails.get(key);
-    if (!tail) {
-      const resourceNames = nameIds ? nameIds.map((n) => index.nameText[n]) : [];
-      tail = Buffer.from(toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, { resourceNames, typeUrl: type.typeUrl })));
-      tails.set(key, tail);
-    }
-    return tail;
-  },
 };
 
 const proxies: SimulatedProxy[] = [];
@@ -183,6 +175,7 @@ const control = await serveControl(Number(values["control-port"]), {
     const usage = process.resourceUsage();
     const out = {
       now: now(),
+      protocol: dialect.protocol,
       target: convergence.target,
       started: convergence.started,
       live: convergence.live,

@@ -13,6 +13,8 @@ for (const file of process.argv.slice(2)) {
     clients: number;
     steps: number;
     runs: number;
+    /** Absent in results written before delta was measured: SotW. */
+    protocol?: string;
     servers: ServerSpec[];
     goArgs: string;
     machine: { cpus: number; model: string; kernel: string; node: string };
@@ -20,7 +22,7 @@ for (const file of process.argv.slice(2)) {
   };
   const scenario = scenarios[raw.scenario];
   const header =
-    `\`${raw.command}\` — ${raw.runs} run(s), ${raw.clients} clients, ${raw.steps} updates, median (min–max); ${raw.startedAt}, ` +
+    `\`${raw.command}\` — ${raw.protocol === "delta" ? "delta xDS, " : ""}${raw.runs} run(s), ${raw.clients} clients, ${raw.steps} updates, median (min–max); ${raw.startedAt}, ` +
     `${raw.machine.cpus}× ${raw.machine.model}, Linux ${raw.machine.kernel}, Node ${raw.machine.node}; server pinned to CPU 0, generator to CPU 1` +
     (raw.servers.some((s) => s.id === "go") ? `; go-control-plane run with ${raw.goArgs || "no flags"}.` : ".");
   console.log(

@@ -7,7 +7,10 @@
 // raw figure to build/bench/results-<scenario>-<timestamp>.json (and the table beside it as .md).
 //
 // Options:
-//   --scenario A|B|C|D|E|all   --runs N (5)   --servers xdsd,go,floor (also: daemon)
+//   --scenario A|B|C|D|E|F|all --runs N (5)   --servers xdsd,go,floor (also: daemon)
+//   --protocol sotw|delta      the ADS protocol the generator speaks: StreamAggregatedResources (default) or
+//                              DeltaAggregatedResources; every server serves both on its one port
+//   --clusters N               override the scenario's cluster count (F: 500; endpoint-scaling.ts sweeps it)
 //   --via library|daemon|library,daemon
 //                              how xdsd is driven: as a library (bench/servers/xdsd-server.ts, the default), or as
 //                              the daemon `xdsd serve` fed by atomic renames of its config file (daemon-server.ts);
@@ -24,9 +27,8 @@
 //   --go-args="..."            arguments for the Go reference instead of the scenario's expert setup
 //                              (scenarios.ts goReferenceArgs: LinearCache EDS for A and B, per-type versions everywhere)
 //   --loadgen-node-args="..."  extra node flags for the load generator (profiling it)
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, release } from "node:os";
-import { spawnSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -35,8 +37,10 @@ import { writeFixture } from "./lib/fixture-file.js";
 import { fixtureFor, sizes } from "./fixtures.js";
 import { scenarios, type ScenarioId } from "./scenarios.js";
 import { markdown } from "./driver/report.js";
-import { runOne, type RunResult, type ServerSpec } from "./driver/run-one.js";
+import { runOne, type RunResult } from "./driver/run-one.js";
 import { hardFdLimit } from "./driver/processes.js";
+import { list, serverSpecs, words } from "./driver/servers.js";
+import { parseProtocol } from "./loadgen/dialect.js";
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const root = resolve(here, "..", "..");
@@ -47,6 +51,8 @@ const { values } = parseArgs({
     runs: { type: "string", default: "5" },
     servers: { type: "string", default: "xdsd,go,floor" },
     via: { type: "string", default: "library" },
+    protocol: { type: "string", default: "sotw" },
+    clusters: { type: "string" },
     rate: { type: "string" },
     clients: { type: "string" },
     steps: { type: "string" },
@@ -62,56 +68,24 @@ const { values } = parseArgs({
 });
 
 const ids: ScenarioId[] = values.scenario === "all" ? (Object.keys(scenarios) as ScenarioId[]) : [values.scenario as ScenarioId];
-for (const id of ids) if (!(id in scenarios)) throw new Error(`unknown scenario ${id} (A..E or all)`);
+for (const id of ids) if (!(id in scenarios)) throw new Error(`unknown scenario ${id} (A..F or all)`);
 const runs = Math.max(1, Number(values.runs));
-const words = (s: string) => s.split(/\s+/).filter(Boolean);
+const protocol = parseProtocol(values.protocol);
 const outDir = values.out!;
 const logDir = join(outDir, "logs");
 mkdirSync(logDir, { recursive: true });
 
 if (cpus().length < 2) console.error("!!! fewer than 2 CPUs: server and generator share a core, figures are not comparable");
 
-function serverSpecs(): ServerSpec[] {
-  const via = words(values.via!.replace(/,/g, " ")).map((v) => {
-    if (v === "library") return "xdsd";
-    if (v === "daemon") return "daemon";
-    throw new Error(`--via ${v}: library or daemon`);
-  });
-  const wanted = words(values.servers!.replace(/,/g, " ")).flatMap((id) => (id === "xdsd" ? via : [id]));
-  // --expose-gc only lets the driver ask for a collection after the disconnect phase (POST /gc); nothing else calls it.
-  const nodeArgs = ["--expose-gc", ...words(values["node-args"]!)];
-  const specs: ServerSpec[] = [];
-  for (const id of wanted) {
-    if (id === "xdsd")
-      specs.push({ id, command: process.execPath, args: [...nodeArgs, join(here, "servers", "xdsd-server.js"), ...words(values["xdsd-args"]!)] });
-    // The wrapper passes its node flags (--node-args: profiling) on to the daemon it starts.
-    else if (id === "daemon") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(here, "servers", "daemon-server.js")] });
-    else if (id === "floor") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(here, "servers", "floor-server.js")] });
-    else if (id === "go") {
-      const binary = buildGoReference();
-      // The scenario's expert setup is added per scenario below, unless --go-args says otherwise.
-      if (binary) specs.push({ id, command: binary, args: words(values["go-args"]!) });
-    } else throw new Error(`unknown server ${id} (xdsd, daemon, go, floor)`);
-  }
-  return specs;
-}
-
-/** bench/reference/build.sh prints the binary's path on its last line. Missing or failing: skip go, loudly. */
-function buildGoReference(): string | undefined {
-  const script = join(root, "bench", "reference", "build.sh");
-  const loud = (why: string) => {
-    console.error(`\n!!!!!!!! go-control-plane SKIPPED: ${why}\n!!!!!!!! the table below has no go column and no xdsd/go ratio\n`);
-    return undefined;
-  };
-  if (!existsSync(script)) return loud(`${script} does not exist yet`);
-  const r = spawnSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 600_000 });
-  if (r.status !== 0) return loud(`${script} failed (exit ${r.status})`);
-  const binary = r.stdout.trim().split("\n").pop()?.trim();
-  if (!binary || !existsSync(binary)) return loud(`${script} printed no existing binary path (got "${binary}")`);
-  return binary;
-}
-
-const specs = serverSpecs();
+const specs = serverSpecs({
+  distBench: here,
+  root,
+  servers: list(values.servers!),
+  via: list(values.via!),
+  xdsdArgs: words(values["xdsd-args"]!),
+  nodeArgs: words(values["node-args"]!),
+  goArgs: words(values["go-args"]!),
+});
 if (specs.length === 0) throw new Error("no server to measure");
 const startedAt = new Date();
 const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
@@ -130,8 +104,9 @@ for (const id of ids) {
     );
     continue;
   }
-  const fixture = fixtureFor(id, { steps });
-  const fixturePath = join(outDir, `fixture-${id}-steps${steps}.json`);
+  const clusters = values.clusters !== undefined ? Number(values.clusters) : scenario.fixture.clusters;
+  const fixture = fixtureFor(id, { steps, clusters });
+  const fixturePath = join(outDir, `fixture-${id}-steps${steps}${clusters !== scenario.fixture.clusters ? `-clusters${clusters}` : ""}.json`);
   writeFixture(fixturePath, fixture);
   const fixtureSizes = sizes(fixture.steps[0]);
   console.error(`scenario ${id}: ${clients} clients, ${steps} updates, step 0 ${JSON.stringify(fixtureSizes)}; fixture ${fixturePath}`);
@@ -147,6 +122,7 @@ for (const id of ids) {
         steps: Math.min(steps, fixture.steps.length - 1),
         streamsPerConnection: perConnection,
         verify: values.verify === "sha256" ? "sha256" : "bytes",
+        protocol,
         logDir,
         run,
         loadgenArgs: [...words(values["loadgen-node-args"]!), join(here, "loadgen.js")],
@@ -167,7 +143,7 @@ for (const id of ids) {
 
   const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim();
   const header =
-    `\`${command}\` — ${runs} run(s), ${clients} clients, ${steps} updates` +
+    `\`${command}\` — ${protocol === "delta" ? "delta xDS, " : ""}${runs} run(s), ${clients} clients, ${steps} updates` +
     (scenario.pacing.mode === "rate" ? ` offered at ${values.rate ?? scenario.pacing.perSecond}/s (open loop)` : "") +
     `, median (min–max); ${startedAt.toISOString()}, ` +
     `${cpus().length}× ${cpus()[0]?.model ?? "?"}, Linux ${release()}, Node ${process.version}; server pinned to CPU 0, generator to CPU 1` +
@@ -187,8 +163,10 @@ for (const id of ids) {
         command,
         startedAt,
         clients,
+        clusters,
         steps,
         runs,
+        protocol,
         servers: specs,
         goArgs: values["go-args"] || scenario.goReferenceArgs.join(" "),
         fixture: { path: fixturePath, step0: fixtureSizes },

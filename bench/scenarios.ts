@@ -2,7 +2,7 @@
 // updates are paced and which figures the scenario is judged on. The driver (run.ts) is generic over these.
 import type { FixtureParams } from "./fixtures.js";
 
-export type ScenarioId = "A" | "B" | "C" | "D" | "E";
+export type ScenarioId = "A" | "B" | "C" | "D" | "E" | "F";
 
 export interface Scenario {
   id: ScenarioId;
@@ -87,5 +87,19 @@ export const scenarios: Record<ScenarioId, Scenario> = {
     pacing: { mode: "sequential", settleMs: 0 },
     measureDisconnect: true,
     initialTimeoutMs: 120_000,
+  },
+  F: {
+    id: "F",
+    goReferenceArgs: ["--linear-eds", "--per-type-versions"],
+    title: "Endpoint change as the config grows: 100 clients, N clusters × 20 endpoints (500 unless --clusters), one endpoint change at a time",
+    clients: 100,
+    connectSpreadMs: 1000,
+    // One endpoint of one cluster per update, whatever the size: what a server sends and spends per update should
+    // not grow with the clusters it did not change. endpoint-scaling.ts runs it at 50, 500 and 5,000 clusters.
+    fixture: { clusters: 500, endpointsPerCluster: 20, listeners: 0, steps: 50, change: "endpoint" },
+    // Sequential: an update at a time, so the bytes and CPU of each are its own (no coalescing of updates).
+    pacing: { mode: "sequential", settleMs: 100 },
+    measureDisconnect: false,
+    initialTimeoutMs: 180_000,
   },
 };

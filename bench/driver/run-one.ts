@@ -14,6 +14,7 @@ import { controlRequest } from "../lib/control-http.js";
 import { now, sleep } from "../lib/clock.js";
 import { cpuSeconds, memory } from "../lib/proc.js";
 import { percentile } from "../lib/summary.js";
+import type { Protocol } from "../loadgen/dialect.js";
 import type { Scenario } from "../scenarios.js";
 import { clockOffset } from "./clock-offset.js";
 import { freePort, startPinned, stop, waitReady, type Started } from "./processes.js";
@@ -31,7 +32,11 @@ export interface RunOptions {
   steps: number;
   streamsPerConnection: number;
   verify: "bytes" | "sha256";
+  /** The ADS protocol the generator speaks (every server serves both on one port, told apart by the method). */
+  protocol: Protocol;
   logDir: string;
+  /** Told apart in the log file names (several fixtures of one scenario: the cluster count). */
+  variant?: string;
   run: number;
   /** Node flags and the generator's script. */
   loadgenArgs: string[];
@@ -61,6 +66,8 @@ export interface UpdateSample {
 
 export interface RunResult {
   server: string;
+  /** Absent in results written before delta was measured: those are SotW. */
+  protocol?: Protocol;
   run: number;
   ok: boolean;
   error?: string;
@@ -142,8 +149,16 @@ export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptio
   const xdsPort = await freePort();
   const serverControl = await freePort();
   let loadgenControl = 0;
-  const tag = `${scenario.id}-run${o.run}-${server.id}`;
-  const result: RunResult = { server: server.id, run: o.run, ok: false, clients: o.clients, clock: { offsetMs: 0, rttMs: 0 }, rss: { baselineBytes: NaN } };
+  const tag = `${scenario.id}${o.variant ?? ""}-run${o.run}-${server.id}${o.protocol === "delta" ? "-delta" : ""}`;
+  const result: RunResult = {
+    server: server.id,
+    protocol: o.protocol,
+    run: o.run,
+    ok: false,
+    clients: o.clients,
+    clock: { offsetMs: 0, rttMs: 0 },
+    rss: { baselineBytes: NaN },
+  };
   let srv: Started | undefined;
   let gen: Started | undefined;
   try {
@@ -181,6 +196,8 @@ export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptio
         String(o.clients),
         "--verify",
         o.verify,
+        "--protocol",
+        o.protocol,
       ],
       join(o.logDir, `${tag}-loadgen.log`),
     );

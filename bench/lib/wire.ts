@@ -1,26 +1,42 @@
 // The protobuf wire format, only as far as the load generator needs it on its hot path: skim a DiscoveryResponse
-// (version_info, type_url, nonce, and per resource the Any's type_url, value and the resource's name) without
-// decoding any resource, and encode the two per-ACK fields. Everything else is built once with protobuf-es.
+// or a DeltaDiscoveryResponse (version, type_url, nonce, removed names, and per resource the Any's type_url,
+// value and the resource's name) without decoding any resource, and encode the per-ACK fields. Everything else is
+// built with protobuf-es.
 //
 // Field numbers (envoy/service/discovery/v3/discovery.proto, google/protobuf/any.proto):
-//   DiscoveryResponse: 1 version_info, 2 resources (Any), 4 type_url, 5 nonce
-//   DiscoveryRequest:  1 version_info, 2 node, 3 resource_names, 4 type_url, 5 response_nonce, 6 error_detail
+//   DiscoveryResponse:      1 version_info, 2 resources (Any), 4 type_url, 5 nonce
+//   DeltaDiscoveryResponse: 1 system_version_info, 2 resources (Resource), 4 type_url, 5 nonce, 6 removed_resources
+//   Resource (delta):       1 version, 2 resource (Any), 3 name
+//   DiscoveryRequest:       1 version_info, 2 node, 3 resource_names, 4 type_url, 5 response_nonce, 6 error_detail
+//   DeltaDiscoveryRequest:  1 node, 2 type_url, 3 resource_names_subscribe, 4 resource_names_unsubscribe,
+//                           6 response_nonce, 7 error_detail
 //   Any: 1 type_url, 2 value
 //   Cluster.name, ClusterLoadAssignment.cluster_name, Listener.name, RouteConfiguration.name: field 1.
-// A protobuf message is the concatenation of its fields in any order, so an ACK is written as
-// [version_info][response_nonce] followed by a prebuilt [resource_names…][type_url] block.
+// The two responses share the numbers of the fields read here except removed_resources (6 is control_plane, a
+// message, in a DiscoveryResponse), so one skimmer reads both.
+// A protobuf message is the concatenation of its fields in any order, so a SotW ACK is written as
+// [version_info][response_nonce] followed by a prebuilt [resource_names…][type_url] block, and a delta ACK as a
+// prebuilt [type_url] followed by [response_nonce].
 
 const WIRE_VARINT = 0;
 const WIRE_I64 = 1;
 const WIRE_LEN = 2;
 const WIRE_I32 = 5;
 
+/** Numbers per resource in `SkimmedResponse.ranges`. */
+export const rangeStride = 8;
+
 /**
- * The skim of one response. Resource ranges are written into `ranges`, six numbers per resource:
- * [anyTypeUrlStart, anyTypeUrlEnd, valueStart, valueEnd, nameStart, nameEnd] (nameStart = -1 if no field 1).
+ * The skim of one response. Resource ranges are written into `ranges`, `rangeStride` numbers per resource:
+ * [anyTypeUrlStart, anyTypeUrlEnd, valueStart, valueEnd, nameStart, nameEnd, resourceNameStart, resourceNameEnd]:
+ * `name` is the resource's own name (field 1 of the message, -1 if absent), `resourceName` the name a delta
+ * `Resource` wraps it under (-1 in SotW, or if absent).
  * The arrays are reused from response to response (the generator is single-threaded).
  */
 export interface SkimmedResponse {
+  /** A DeltaDiscoveryResponse (resources wrapped in `Resource`, `removed_resources`), or a DiscoveryResponse. */
+  delta: boolean;
+  /** SotW `version_info`, or delta `system_version_info`. */
   versionInfo: string;
   typeUrl: string;
   nonce: string;
@@ -33,11 +49,26 @@ export interface SkimmedResponse {
   regionStart: number;
   regionEnd: number;
   contiguous: boolean;
+  /** Delta only: the names of `removed_resources`, two numbers per name ([start, end] of its bytes). */
+  removedCount: number;
+  removedRanges: Int32Array;
 }
 
-let ranges = new Int32Array(6 * 1024);
+let ranges = new Int32Array(rangeStride * 1024);
 let anyRanges = new Int32Array(2 * 1024);
-const result: SkimmedResponse = { versionInfo: "", typeUrl: "", nonce: "", count: 0, ranges, regionStart: -1, regionEnd: -1, contiguous: true };
+const result: SkimmedResponse = {
+  delta: false,
+  versionInfo: "",
+  typeUrl: "",
+  nonce: "",
+  count: 0,
+  ranges,
+  regionStart: -1,
+  regionEnd: -1,
+  contiguous: true,
+  removedCount: 0,
+  removedRanges: new Int32Array(2 * 64),
+};
 
 // Reads a varint at `pos` into `varintValue`, returns the position after it. Lengths here are < 2^31.
 let varintValue = 0;
@@ -80,9 +111,20 @@ function skipField(buf: Uint8Array, pos: number, wireType: number): number {
  * has already verified. The returned object and its arrays are overwritten by the next call.
  */
 export function skimDiscoveryResponse(buf: Buffer): SkimmedResponse {
+  return skimResponse(buf, false);
+}
+
+/** The same for a DeltaDiscoveryResponse: each resource is a `Resource`, and removed names are listed too. */
+export function skimDeltaDiscoveryResponse(buf: Buffer): SkimmedResponse {
+  return skimResponse(buf, true);
+}
+
+function skimResponse(buf: Buffer, delta: boolean): SkimmedResponse {
   let pos = 0;
   const end = buf.length;
   let count = 0;
+  let removed = 0;
+  result.delta = delta;
   result.versionInfo = "";
   result.typeUrl = "";
   result.nonce = "";
@@ -95,7 +137,7 @@ export function skimDiscoveryResponse(buf: Buffer): SkimmedResponse {
     const tag = varintValue;
     const field = tag >>> 3;
     const wireType = tag & 7;
-    if (wireType !== WIRE_LEN || (field !== 1 && field !== 2 && field !== 4 && field !== 5)) {
+    if (wireType !== WIRE_LEN || (field !== 1 && field !== 2 && field !== 4 && field !== 5 && !(delta && field === 6))) {
       pos = skipField(buf, pos, wireType);
       continue;
     }
@@ -104,6 +146,17 @@ export function skimDiscoveryResponse(buf: Buffer): SkimmedResponse {
     const stop = pos + varintValue;
     if (stop > end) throw new Error("truncated field");
     pos = stop;
+    if (field === 6) {
+      if ((removed + 1) * 2 > result.removedRanges.length) {
+        const bigger = new Int32Array(result.removedRanges.length * 2);
+        bigger.set(result.removedRanges);
+        result.removedRanges = bigger;
+      }
+      result.removedRanges[removed * 2] = start;
+      result.removedRanges[removed * 2 + 1] = stop;
+      removed++;
+      continue;
+    }
     if (field !== 2) {
       if (field === 1) result.versionInfo = buf.toString("latin1", start, stop);
       else if (field === 4) result.typeUrl = buf.toString("latin1", start, stop);
@@ -124,20 +177,49 @@ export function skimDiscoveryResponse(buf: Buffer): SkimmedResponse {
     count++;
   }
   result.count = count;
+  result.removedCount = removed;
   return result;
 }
 
-/** Fills `ranges` (Any type URL, value, resource name) for the resources of the last skimmed response. */
+/** Fills `ranges` (Any type URL, value, resource name, delta name) for the resources of the last skimmed response. */
 export function skimResources(buf: Buffer, r: SkimmedResponse): void {
-  if (r.count * 6 > ranges.length) {
-    ranges = new Int32Array(Math.max(r.count * 6, ranges.length * 2));
+  if (r.count * rangeStride > ranges.length) {
+    ranges = new Int32Array(Math.max(r.count * rangeStride, ranges.length * 2));
     r.ranges = ranges;
   }
-  for (let k = 0; k < r.count; k++) skimAny(buf, anyRanges[k * 2], anyRanges[k * 2 + 1], k * 6);
+  for (let k = 0; k < r.count; k++) {
+    const at = k * rangeStride;
+    ranges.fill(-1, at, at + rangeStride);
+    if (r.delta) skimDeltaResource(buf, anyRanges[k * 2], anyRanges[k * 2 + 1], at);
+    else skimAny(buf, anyRanges[k * 2], anyRanges[k * 2 + 1], at);
+  }
+}
+
+/** A delta `Resource`: its name (field 3) and its Any (field 2); the version (field 1) is the server's business. */
+function skimDeltaResource(buf: Uint8Array, start: number, stop: number, at: number): void {
+  let pos = start;
+  while (pos < stop) {
+    pos = readVarint(buf, pos);
+    const tag = varintValue;
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (wireType !== WIRE_LEN || (field !== 2 && field !== 3)) {
+      pos = skipField(buf, pos, wireType);
+      continue;
+    }
+    pos = readVarint(buf, pos);
+    const s = pos;
+    const e = pos + varintValue;
+    pos = e;
+    if (field === 3) {
+      ranges[at + 6] = s;
+      ranges[at + 7] = e;
+    } else skimAny(buf, s, e, at);
+  }
+  if (pos !== stop) throw new Error("malformed Resource");
 }
 
 function skimAny(buf: Uint8Array, start: number, stop: number, at: number): void {
-  ranges[at] = ranges[at + 1] = ranges[at + 2] = ranges[at + 3] = ranges[at + 4] = ranges[at + 5] = -1;
   let pos = start;
   while (pos < stop) {
     pos = readVarint(buf, pos);
@@ -182,11 +264,14 @@ function skimName(buf: Uint8Array, start: number, stop: number, at: number): voi
 }
 
 /**
- * The two things the floor server needs from a DiscoveryRequest: its type_url (field 4) and whether it carries an
- * error_detail (field 6, a NACK). Every other field is skipped by length, unread: an Envoy ACK carries its whole
- * subscription (500 EDS names in scenario A), and decoding those is work no server needs to do to answer.
+ * The two things the floor server needs from a request: its type_url and whether it carries an error_detail (a
+ * NACK) — fields 4 and 6 of a DiscoveryRequest, 2 and 7 of a DeltaDiscoveryRequest. Every other field is skipped
+ * by length, unread: an Envoy SotW ACK carries its whole subscription (500 EDS names in scenario A), and decoding
+ * those is work no server needs to do to answer.
  */
-export function skimDiscoveryRequest(buf: Uint8Array): { typeUrl: string; nack: boolean } {
+export function skimDiscoveryRequest(buf: Uint8Array, delta = false): { typeUrl: string; nack: boolean } {
+  const typeUrlField = delta ? 2 : 4;
+  const errorDetailField = delta ? 7 : 6;
   let pos = 0;
   let typeUrl = "";
   let nack = false;
@@ -199,8 +284,8 @@ export function skimDiscoveryRequest(buf: Uint8Array): { typeUrl: string; nack: 
     }
     pos = readVarint(buf, pos);
     const end = pos + varintValue;
-    if (tag >>> 3 === 4) typeUrl = Buffer.from(buf.buffer, buf.byteOffset + pos, end - pos).toString("latin1");
-    else if (tag >>> 3 === 6) nack = true;
+    if (tag >>> 3 === typeUrlField) typeUrl = Buffer.from(buf.buffer, buf.byteOffset + pos, end - pos).toString("latin1");
+    else if (tag >>> 3 === errorDetailField) nack = true;
     pos = end;
   }
   return { typeUrl, nack };
@@ -234,6 +319,11 @@ export function ackHead(versionInfo: string, nonce: string): Buffer {
     out.write(nonce, pos, "utf8");
   }
   return out;
+}
+
+/** [response_nonce] of a DeltaDiscoveryRequest (field 6): the part of a delta ACK that changes with every response. */
+export function deltaAckNonce(nonce: string): Buffer {
+  return stringField(6, nonce);
 }
 
 function varintSize(v: number): number {

@@ -1,5 +1,6 @@
-// One simulated proxy: one ADS stream (state of the world), subscribing the way Envoy does and ACKing every
-// response as soon as it is read.
+// One simulated proxy: one ADS stream, state of the world or incremental (delta), subscribing the way Envoy does
+// and ACKing every response as soon as it is read. What differs between the two protocols is in dialect.ts; the
+// subscription order, the verification and the convergence bookkeeping here are the same for both.
 //
 // Subscription order, as Envoy 1.x does it on a fresh stream (the node is sent on the first request only, like
 // Envoy's set_node_on_first_message_only):
@@ -8,39 +9,38 @@
 //      ACK, because Envoy pauses CDS while the new clusters warm — then the CDS ACK.
 //   3. On the first EDS response (clusters warmed): LDS, wildcard; on each LDS response, RDS for the route names of
 //      the listeners, then the LDS ACK.
+// In delta, "the EDS names changed" is sent as the names added and removed; in SotW as the whole list.
 // Types absent from the fixture's step 0 are not subscribed (an empty LDS subscription would only measure how
 // each server answers an empty type). Resources are never decoded: the response is skimmed (lib/wire.ts) and each
-// resource is matched to a fixture version by its bytes (or its SHA-256 with --verify sha256).
+// resource is matched to a fixture version by its bytes (or its SHA-256 with --verify sha256). A delta resource
+// must also carry, in its `Resource` wrapper, the name of the resource it wraps.
 //
 // The stream is HTTP/2 from node:http2, with gRPC framing done here: grpc-js would cost the generator more than
 // some servers under test.
 import http2 from "node:http2";
 import { createHash } from "node:crypto";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { DiscoveryRequestSchema } from "../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
 import { now } from "../lib/clock.js";
 import { grpcFrameParts, GrpcMessageReader } from "../lib/grpc-frames.js";
-import { ackHead, skimDiscoveryResponse, skimResources, type SkimmedResponse } from "../lib/wire.js";
+import { rangeStride, skimResources, type SkimmedResponse } from "../lib/wire.js";
 import type { Convergence } from "./convergence.js";
+import type { Dialect, SubscriptionChange, TypeExchange } from "./dialect.js";
 import type { FixtureIndex, TypeInfo } from "./fixture-index.js";
 import type { LoadStats } from "./load-stats.js";
 import type { VerifiedRegions } from "./verified-regions.js";
 
-export const adsPath = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources";
-
 export interface ProxyContext {
   index: FixtureIndex;
+  /** The protocol every proxy of this generator speaks. */
+  dialect: Dialect;
   convergence: Convergence;
   stats: LoadStats;
   verify: "bytes" | "sha256";
   verified: VerifiedRegions;
   /** Types subscribed by this scenario (see above). */
   subscribed: ReadonlySet<number>;
-  /** Prebuilt [resource_names…][type_url] request tail for a type and a name list, shared by every client. */
-  requestTail(type: TypeInfo, nameIds: readonly number[] | undefined): Buffer;
 }
 
-class TypeStream {
+class TypeStream implements TypeExchange {
   requested = false;
   version = "";
   nonce = "";
@@ -77,7 +77,10 @@ export class SimulatedProxy {
   start(session: http2.ClientHttp2Session): void {
     const { stats, convergence, index } = this.#ctx;
     convergence.clientStarted(this.id, now());
-    const stream = session.request({ ":method": "POST", ":path": adsPath, "content-type": "application/grpc", te: "trailers" }, { endStream: false });
+    const stream = session.request(
+      { ":method": "POST", ":path": this.#ctx.dialect.path, "content-type": "application/grpc", te: "trailers" },
+      { endStream: false },
+    );
     this.#stream = stream;
     const reader = new GrpcMessageReader((message) => this.#onResponse(message, reader.messageStartedAt));
     stream.on("response", (headers) => {
@@ -120,18 +123,13 @@ export class SimulatedProxy {
     this.#ctx.convergence.clientLost(this.id);
   }
 
-  /** A request for a type: its first subscription, or a subscription change (carrying the last version/nonce). */
-  #request(type: TypeInfo, names?: number[]): void {
+  /** A request for a type: its first subscription (`change` undefined for a wildcard type), or a subscription change. */
+  #request(type: TypeInfo, change?: SubscriptionChange): void {
     const ts = this.#types[type.index];
     ts.requested = true;
-    ts.tail = this.#ctx.requestTail(type, type.wildcard ? undefined : (names ?? []));
-    const parts: Uint8Array[] = [ackHead(ts.version, ts.nonce)];
-    if (!this.#nodeSent) {
-      this.#nodeSent = true;
-      parts.push(nodeField(this.id));
-    }
-    parts.push(ts.tail);
-    this.#write(grpcFrameParts(parts));
+    const nodeOf = this.#nodeSent ? undefined : this.id;
+    this.#nodeSent = true;
+    this.#write(grpcFrameParts(this.#ctx.dialect.subscribe(type, ts, type.wildcard ? undefined : (change ?? noChange), nodeOf)));
     this.#ctx.stats.requests++;
   }
 
@@ -142,10 +140,10 @@ export class SimulatedProxy {
 
   #onResponse(message: Buffer, startedAt: number): void {
     const receivedAt = now();
-    const { index, stats, convergence } = this.#ctx;
+    const { index, stats, convergence, dialect } = this.#ctx;
     let r: SkimmedResponse;
     try {
-      r = skimmed = skimDiscoveryResponse(message);
+      r = skimmed = dialect.skim(message);
     } catch (err) {
       stats.error(`malformed response: ${(err as Error).message}`);
       return;
@@ -186,8 +184,8 @@ export class SimulatedProxy {
         if (!sameRefs(index, held, v)) refsChanged = true;
       }
     }
-    // 2. SotW LDS/CDS: a name missing from the response is deleted.
-    if (type.fullState) {
+    // 2. SotW LDS/CDS: a name missing from the response is deleted. Delta: the names it says are removed.
+    if (dialect.absenceDeletes && type.fullState) {
       for (const nameId of type.nameIds) {
         const held = convergence.held(this.id, nameId);
         if (mark[nameId] !== mine && held !== -1) {
@@ -195,6 +193,24 @@ export class SimulatedProxy {
           changedVersions.push(-1);
           if (!sameRefs(index, held, -1)) refsChanged = true;
         }
+      }
+    }
+    for (let k = 0; k < r.removedCount; k++) {
+      const name = message.toString("latin1", r.removedRanges[k * 2], r.removedRanges[k * 2 + 1]);
+      const nameId = type.names.get(name);
+      if (nameId === undefined) {
+        stats.anomaly("unknownRemoved", `${type.short} ${name} removed, not in the fixture`);
+        continue;
+      }
+      if (mark[nameId] === mine) {
+        stats.anomaly("removedAndSent", `${type.short} ${name} both sent and removed in one response`);
+        continue;
+      }
+      const held = convergence.held(this.id, nameId);
+      if (held !== -1) {
+        changedNames.push(nameId);
+        changedVersions.push(-1);
+        if (!sameRefs(index, held, -1)) refsChanged = true;
       }
     }
     // 3. Dependent subscription (EDS for clusters, RDS for listeners) before the ACK, as Envoy does.
@@ -207,13 +223,11 @@ export class SimulatedProxy {
       if (result) {
         dependent = result.type;
         dropped = result.dropped;
-        this.#request(result.type, result.names);
+        this.#request(result.type, result);
       }
     }
     // 4. ACK.
-    ts.version = r.versionInfo;
-    ts.nonce = r.nonce;
-    this.#write(grpcFrameParts([ackHead(r.versionInfo, r.nonce), ts.tail]));
+    this.#write(grpcFrameParts(dialect.ack(type, ts, r)));
     const ackAt = now();
     stats.acks++;
     stats.recordResponse(receivedAt - startedAt, ackAt - receivedAt);
@@ -247,7 +261,7 @@ export class SimulatedProxy {
     const seen = ++stamp; // names seen in this response, to catch duplicates
     const ranges = r.ranges;
     for (let k = 0; k < r.count; k++) {
-      const o = k * 6;
+      const o = k * rangeStride;
       const tStart = ranges[o];
       const tEnd = ranges[o + 1];
       const vStart = ranges[o + 2];
@@ -263,6 +277,12 @@ export class SimulatedProxy {
         continue;
       }
       const name = message.toString("latin1", ranges[o + 4], ranges[o + 5]);
+      // Delta: the Resource's name must be the name of the resource it carries (a proxy files it under the former).
+      if (r.delta && !sameBytes(message, ranges[o + 6], ranges[o + 7], ranges[o + 4], ranges[o + 5])) {
+        stats.anomaly("resourceNameMismatch", `${type.short} ${name} wrapped under another name`);
+        clean = false;
+        continue;
+      }
       const nameId = type.names.get(name);
       if (nameId === undefined) {
         stats.mismatch(type.short, name, "(not in fixture)", sha256(message, vStart, vEnd));
@@ -303,9 +323,10 @@ export class SimulatedProxy {
 
   /**
    * The names the dependent type should now be subscribed to: the references of every resource of `type` the
-   * client will hold after this response. Undefined if unchanged.
+   * client will hold after this response, with the names this adds and removes, and the removed ones the client
+   * held (it drops them). Undefined if unchanged.
    */
-  #dependentNames(type: TypeInfo): { type: TypeInfo; names: number[]; dropped: number[] } | undefined {
+  #dependentNames(type: TypeInfo): (SubscriptionChange & { type: TypeInfo; names: number[]; dropped: number[] }) | undefined {
     const { index, convergence } = this.#ctx;
     const after = new Map<number, number>();
     for (let i = 0; i < changedNames.length; i++) after.set(changedNames[i], changedVersions[i]);
@@ -326,19 +347,23 @@ export class SimulatedProxy {
     }
     const ds = this.#types[depType.index];
     ds.names ??= new Uint8Array(index.nameCount);
-    let changed = false;
+    const added: number[] = [];
+    const removed: number[] = [];
     const dropped: number[] = [];
     for (const n of depType.nameIds) {
       const want = wanted.has(n) ? 1 : 0;
       if (ds.names[n] !== want) {
-        changed = true;
-        if (!want && convergence.held(this.id, n) !== -1) dropped.push(n);
+        if (want) added.push(n);
+        else {
+          removed.push(n);
+          if (convergence.held(this.id, n) !== -1) dropped.push(n);
+        }
         ds.names[n] = want;
       }
     }
-    if (!changed && ds.requested) return undefined;
+    if (added.length === 0 && removed.length === 0 && ds.requested) return undefined;
     const names = depType.nameIds.filter((n) => ds.names![n]);
-    return { type: depType, names, dropped };
+    return { type: depType, names, added, removed, dropped };
   }
 }
 
@@ -352,14 +377,13 @@ function sameRefs(index: FixtureIndex, a: number, b: number): boolean {
 }
 const noRefs: number[] = [];
 
-function sha256(buf: Buffer, start: number, end: number): string {
-  return createHash("sha256").update(buf.subarray(start, end)).digest("hex");
+/** Whether buf[aStart, aEnd) and buf[bStart, bEnd) hold the same bytes (false if the first range is absent: -1). */
+function sameBytes(buf: Buffer, aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+  return aStart >= 0 && aEnd - aStart === bEnd - bStart && buf.compare(buf, aStart, aEnd, bStart, bEnd) === 0;
 }
 
-/** DiscoveryRequest.node (field 2) for client i: id `bench-<i>`, cluster `bench`. */
-function nodeField(i: number): Uint8Array {
-  return toBinary(
-    DiscoveryRequestSchema,
-    create(DiscoveryRequestSchema, { node: { id: `bench-${i}`, cluster: "bench", userAgentName: "xdsd-bench-loadgen" } }),
-  );
+const noChange: SubscriptionChange = { names: [], added: [], removed: [] };
+
+function sha256(buf: Buffer, start: number, end: number): string {
+  return createHash("sha256").update(buf.subarray(start, end)).digest("hex");
 }

@@ -2,8 +2,12 @@
 // SnapshotCache and ordered ADS, and speaks the bench control protocol on a second port.
 //
 //	reference-server --fixture FILE --xds-port PORT --control-port PORT [--linear-eds] [--per-type-versions]
+//	                 [--cpu-profile FILE]
 //
-// Every node shares one snapshot (the NodeHash maps every node to the group "bench").
+// Every node shares one snapshot (the NodeHash maps every node to the group "bench"). Both ADS protocols are
+// served on the one port, as go-control-plane's server registers them: StreamAggregatedResources (SotW) and
+// DeltaAggregatedResources (incremental), from the same caches (SnapshotCache and LinearCache both implement
+// CreateDeltaWatch; the MuxCache routes delta EDS requests to the LinearCache by ClassifyDelta).
 package main
 
 import (
@@ -18,6 +22,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,6 +83,9 @@ type server struct {
 	snapshots       cachev3.SnapshotCache
 	linear          *cachev3.LinearCache // EDS when --linear-eds, else nil
 	perTypeVersions bool
+	// cpuProfile, if set, is written from the first POST /step to exit: the update phase, not the connect storm.
+	cpuProfile     string
+	profileStarted bool
 }
 
 func decode(r fixtureResource) (types.Resource, error) {
@@ -219,6 +227,14 @@ func (s *server) controlHandler() http.Handler {
 			return
 		}
 		s.mu.Lock()
+		if s.cpuProfile != "" && !s.profileStarted {
+			s.profileStarted = true
+			if f, err := os.Create(s.cpuProfile); err != nil {
+				fmt.Fprintf(os.Stderr, "reference-server: cpu profile: %v\n", err)
+			} else if err := pprof.StartCPUProfile(f); err != nil {
+				fmt.Fprintf(os.Stderr, "reference-server: cpu profile: %v\n", err)
+			}
+		}
 		i, err := s.applyNext()
 		s.mu.Unlock()
 		switch {
@@ -315,6 +331,7 @@ func main() {
 	controlPort := flag.Int("control-port", 0, "control HTTP port on 127.0.0.1")
 	linearEDS := flag.Bool("linear-eds", false, "serve EDS from a LinearCache (through a MuxCache)")
 	perTypeVersions := flag.Bool("per-type-versions", false, "version each type by the last step that changed it (default: every type gets step-<i>)")
+	cpuProfile := flag.String("cpu-profile", "", "write a CPU profile (go tool pprof) from the first POST /step to exit")
 	flag.Parse()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
@@ -339,6 +356,7 @@ func main() {
 	if err != nil {
 		fail("%v", err)
 	}
+	s.cpuProfile = *cpuProfile
 	runtime.GC()
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -378,6 +396,7 @@ func main() {
 	}()
 
 	<-sig
+	pprof.StopCPUProfile() // a no-op if none was started
 	cancel()
 	_ = httpServer.Close()
 	grpcServer.Stop()

@@ -174,3 +174,82 @@ func TestProtobufEsBytesAreReordered(t *testing.T) {
 		t.Fatalf("unexpected Go encoding %s", got)
 	}
 }
+
+// The same server over DeltaAggregatedResources, in the expert setup (a version per type; EDS from the snapshot
+// or from the LinearCache behind the MuxCache): a step that changes one assignment sends that assignment only,
+// as a Resource named after it, and no CDS at all.
+func TestDeltaADS(t *testing.T) {
+	for _, linear := range []bool{false, true} {
+		fx := &fixture{Scenario: "test", Steps: []fixtureStep{
+			{Upserts: []fixtureResource{
+				{TypeURL: resourcev3.ClusterType, Name: "c0", Value: mustMarshal(t, edsCluster("c0"))},
+				{TypeURL: resourcev3.EndpointType, Name: "c0", Value: mustMarshal(t, cla("c0", 8080))},
+			}},
+			{Upserts: []fixtureResource{{TypeURL: resourcev3.EndpointType, Name: "c0", Value: mustMarshal(t, cla("c0", 8080, 8081))}}},
+		}}
+		want := [][]byte{fx.Steps[0].Upserts[1].Value, fx.Steps[1].Upserts[0].Value}
+		s, c, err := newServer(fx, linear, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		g := newGRPCServer(ctx, c)
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go g.Serve(lis)
+		ctl := httptest.NewServer(s.controlHandler())
+		conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream, err := discovery.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recv := func(typeURL string) *discovery.DeltaDiscoveryResponse {
+			t.Helper()
+			r, err := stream.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.TypeUrl != typeURL || len(r.Resources) != 1 || r.Resources[0].Name != "c0" {
+				t.Fatalf("linear=%v: got %s with %d resources, want one %s named c0", linear, r.TypeUrl, len(r.Resources), typeURL)
+			}
+			return r
+		}
+		send := func(req *discovery.DeltaDiscoveryRequest) {
+			t.Helper()
+			if err := stream.Send(req); err != nil {
+				t.Fatal(err)
+			}
+		}
+		send(&discovery.DeltaDiscoveryRequest{Node: &core.Node{Id: "x", Cluster: "y"}, TypeUrl: resourcev3.ClusterType})
+		cds := recv(resourcev3.ClusterType)
+		send(&discovery.DeltaDiscoveryRequest{TypeUrl: resourcev3.ClusterType, ResponseNonce: cds.Nonce})
+		send(&discovery.DeltaDiscoveryRequest{TypeUrl: resourcev3.EndpointType, ResourceNamesSubscribe: []string{"c0"}})
+		eds := recv(resourcev3.EndpointType)
+		if string(eds.Resources[0].Resource.Value) != string(want[0]) {
+			t.Fatalf("linear=%v: step-0 EDS bytes differ", linear)
+		}
+		send(&discovery.DeltaDiscoveryRequest{TypeUrl: resourcev3.EndpointType, ResponseNonce: eds.Nonce})
+
+		resp, err := http.Post(ctl.URL+"/step", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("POST /step: %d", resp.StatusCode)
+		}
+		eds = recv(resourcev3.EndpointType) // not CDS: its resources did not change
+		if string(eds.Resources[0].Resource.Value) != string(want[1]) {
+			t.Fatalf("linear=%v: step-1 EDS bytes differ", linear)
+		}
+		conn.Close()
+		ctl.Close()
+		g.Stop()
+		cancel()
+	}
+}
