@@ -5,6 +5,7 @@
 //
 //   npm run build && node dist/bench/endpoint-scaling.js [--runs 3] [--clusters 50,500,5000]
 //        [--servers xdsd,go,floor] [--protocols sotw,delta] [--clients 100] [--steps 50] [--update-timeout-ms 60000]
+//        [--xdsd-args=--update]
 //
 // Runs are interleaved (run 1 of every size, protocol and server, then run 2…), each a fresh server pinned to
 // CPU 0 and a fresh generator pinned to CPU 1 (driver/run-one.ts), bounded by the scenario's timeouts. Prints the
@@ -35,6 +36,8 @@ const { values } = parseArgs({
     clients: { type: "string" },
     steps: { type: "string" },
     "update-timeout-ms": { type: "string", default: "60000" },
+    // Flags for xdsd's bench server, e.g. --xdsd-args=--update (servers/xdsd-server.ts: snapshot.update per step).
+    "xdsd-args": { type: "string", default: "" },
     out: { type: "string", default: join(root, "build", "bench") },
   },
 });
@@ -50,7 +53,7 @@ const logDir = join(outDir, "logs");
 mkdirSync(logDir, { recursive: true });
 if (cpus().length < 2) console.error("!!! fewer than 2 CPUs: server and generator share a core, figures are not comparable");
 
-const specs = serverSpecs({ distBench: here, root, servers: list(values.servers!), via: ["library"], xdsdArgs: [], nodeArgs: [], goArgs: [] }).map((s) =>
+const specs = serverSpecs({ distBench: here, root, servers: list(values.servers!), via: ["library"], xdsdArgs: list(values["xdsd-args"]!), nodeArgs: [], goArgs: [] }).map((s) =>
   s.id === "go" ? { ...s, args: [...scenario.goReferenceArgs] } : s,
 );
 if (specs.length === 0) throw new Error("no server to measure");
