@@ -62,6 +62,7 @@ export class AdminServer {
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const [status, body] = this.#answer(req);
     send(res, status, body);
+    this.o.log?.debug?.(`admin ${req.method} ${JSON.stringify(req.url)} ${status}`);
   }
 
   /** The status and JSON body for a request. */

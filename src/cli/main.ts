@@ -1,7 +1,8 @@
 // The `xdsd` command: serve | validate | bootstrap.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { consoleLogger, logLevels, type LogLevel } from "../log.js";
+import { logLevels, type LogLevel } from "../log.js";
+import { chooseLogFormat, daemonLoggers, logEnvironment } from "./daemon-log.js";
 import { BadArgumentError, ConfigError, formatLocation, ListenError, XdsdError } from "../errors.js";
 import { bootstrapModes, loadConfigFile, parseConfig, renderBootstrap, type BootstrapMode } from "../config/index.js";
 import { snapshotsOf } from "../config/publish.js";
@@ -16,7 +17,9 @@ const commandUsage: Record<string, string> = {
              [--log-level LEVEL] [LIMITS]
       Serve FILE over xDS (default 0.0.0.0:18000: gRPC SotW and delta, REST-JSON over HTTP/1.1 and h2c), admin on
       127.0.0.1:18001; --rest-listen adds a port for REST-JSON polling only. FILE is watched for changes.
-      LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.`,
+      LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.
+      Logs go to stderr: JSON lines, or readable lines on a terminal (XDSD_LOG_FORMAT=json|pretty to choose);
+      XDSD_DEBUG=stream,config,transport,admin,daemon (or all) logs those subsystems at debug.`,
   validate: `  xdsd validate --config FILE [CONFIG LIMITS]
       Exit 0 if FILE is valid; else print every error with file:line:column and field path, exit 2.`,
   bootstrap: `  xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads|xds|delta|rest]
@@ -126,7 +129,15 @@ async function runServe(args: string[]): Promise<number> {
   });
   const level = values["log-level"] as LogLevel;
   if (!logLevels.includes(level)) throw new BadArgumentError(`--log-level "${level}": expected ${logLevels.join(", ")}`);
-  const log = consoleLogger(process.stderr, level);
+  const env = logEnvironment(process.env);
+  const logs = daemonLoggers({
+    level,
+    format: chooseLogFormat(env.format, process.stderr.isTTY === true),
+    debug: env.debug,
+    colorize: process.stderr.isTTY === true && process.env.NO_COLOR === undefined,
+  });
+  const log = logs("daemon");
+  for (const problem of env.problems) log.warn(problem);
   const daemon = await serve({
     configFile: requireFlag(values, "config"),
     configLimits: limitsFrom(values, configLimitOptions),
@@ -134,7 +145,7 @@ async function runServe(args: string[]): Promise<number> {
     xdsListen: parseListenAddress("--xds-listen", values["xds-listen"]!),
     adminListen: parseListenAddress("--admin-listen", values["admin-listen"]!),
     restListen: values["rest-listen"] === undefined ? undefined : parseListenAddress("--rest-listen", values["rest-listen"]),
-    log,
+    log: logs,
   });
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {

@@ -8,7 +8,7 @@ import { loggingEvents } from "../server/observers/log-events.js";
 import { combineEvents } from "../server/observers/events.js";
 import { ConfigReloader } from "../config/reloader.js";
 import { AdminServer } from "../admin/admin-server.js";
-import type { Logger } from "../log.js";
+import type { Logger, SubsystemLoggers } from "../log.js";
 import type { ListenAddress } from "../server/transport/listen-address.js";
 import type { ConfigLimits } from "../config/config-limits.js";
 import type { TransportLimits } from "../server/transport/transport-limits.js";
@@ -20,7 +20,8 @@ export interface ServeOptions {
   adminListen: ListenAddress;
   /** A port of its own for REST-JSON polling (it is served on the xDS port too). */
   restListen?: ListenAddress;
-  log: Logger;
+  /** One logger for everything, or one per subsystem (the daemon's: cli/daemon-log.ts). */
+  log: Logger | SubsystemLoggers;
   /** Overrides of the xDS transport's limits (defaults in server/transport/transport-limits.ts). */
   transportLimits?: Partial<TransportLimits>;
   /** Overrides of the config limits (defaults in config/config-limits.ts). */
@@ -35,8 +36,10 @@ export interface RunningDaemon {
 }
 
 export async function serve(o: ServeOptions): Promise<RunningDaemon> {
+  const logOf: SubsystemLoggers = typeof o.log === "function" ? o.log : () => o.log as Logger;
+  const log = logOf("daemon");
   const cache = new SnapshotCache();
-  const reloader = new ConfigReloader(o.configFile, cache, o.log, { limits: o.configLimits });
+  const reloader = new ConfigReloader(o.configFile, cache, logOf("config"), { limits: o.configLimits });
   try {
     await reloader.loadInitial();
   } catch (err) {
@@ -47,15 +50,15 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const nodes = new NodeStatusTracker();
   const serverOptions = {
     cache,
-    events: combineEvents(loggingEvents(o.log), nodes),
+    events: combineEvents(loggingEvents(logOf("stream")), nodes),
     controlPlaneId: `xdsd@${hostname()}`,
-    log: o.log,
+    log: logOf("transport"),
     ...o.transportLimits,
   };
   const xds = new XdsServer(serverOptions);
   const rest = o.restListen && new XdsServer({ ...serverOptions, services: restServices });
   let healthy = false;
-  const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, log: o.log });
+  const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, log: logOf("admin") });
   let adminPort: number;
   let xdsPort: number;
   let restPort: number | undefined;
@@ -71,7 +74,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   healthy = true;
   reloader.start();
   const restNote = o.restListen ? `, REST-JSON polling also on ${o.restListen.host}:${restPort}` : "";
-  o.log.info(`xdsd serving xDS on ${o.xdsListen.host}:${xdsPort}, admin on http://${o.adminListen.host}:${adminPort}${restNote}`);
+  log.info(`xdsd serving xDS on ${o.xdsListen.host}:${xdsPort}, admin on http://${o.adminListen.host}:${adminPort}${restNote}`);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -80,7 +83,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
       await reloader.close();
       await Promise.all([xds.close(), rest?.close()]);
       await admin.close();
-      o.log.info("xdsd stopped");
+      log.info("xdsd stopped");
     })());
   return { xdsPort, adminPort, restPort, stop };
 }

@@ -46,7 +46,10 @@ export class ConfigReloader {
 
   /** Watches the file and republishes it on every change. */
   start(): void {
-    this.#watch = watchFile(this.file, () => void this.reload());
+    this.#watch = watchFile(this.file, () => {
+      this.log.debug?.(`config ${this.file} changed on disk, loading it`);
+      void this.reload();
+    });
   }
 
   /** Loads the file again if its content changed. Never rejects. */
@@ -84,7 +87,10 @@ export class ConfigReloader {
   async #apply(): Promise<void> {
     const result = await this.#loader.load(this.file, this.#lastSeen);
     this.#lastSeen = result.version;
-    if (result.kind === "unchanged") return;
+    if (result.kind === "unchanged") {
+      this.log.debug?.(`config ${this.file} version ${result.version} unchanged, nothing to publish`);
+      return;
+    }
     publish(this.cache, result.snapshots);
     this.#state = { file: this.file, version: result.version, loadedAt: new Date() };
     const groups = result.groups > 0 ? ` and ${result.groups} node group(s)` : "";
