@@ -9,7 +9,7 @@
 // it changes). The protos' inputs are the generator and the pinned packages it reads; TypeScript's are every .ts
 // file that tsconfig.json compiles, outside src/gen.
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -95,7 +95,30 @@ export function buildIfStale(root = repoRoot) {
   return true;
 }
 
+/**
+ * What npm's install warnings about this repository mean, for the end of `npm install` (the prepare script runs
+ * last, and npm shows the root package's script output): today, that protoc-gen-es's engine range is no obstacle.
+ * (npm's install-scripts warning is answered in package.json's allowScripts: none of those scripts is needed.)
+ */
+export function installNotes(root = repoRoot, nodeVersion = process.versions.node) {
+  const notes = [];
+  try {
+    const generator = JSON.parse(readFileSync(join(root, "node_modules", "@bufbuild", "protoc-gen-es", "package.json"), "utf8"));
+    const wants = /^>=\s*(\d+)/.exec(generator.engines?.node ?? "");
+    if (wants && Number(nodeVersion.split(".")[0]) < Number(wants[1])) {
+      notes.push(
+        `xdsd: npm's EBADENGINE warning for @bufbuild/protoc-gen-es (it asks for node ${generator.engines.node}) can be ignored: ` +
+          `it only generates src/gen during the build, and does so on Node ${nodeVersion}; xdsd itself needs Node >=20`,
+      );
+    }
+  } catch {}
+  return notes;
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.env.npm_lifecycle_event === "prepare" && ["install", "ci"].includes(process.env.npm_command ?? "")) {
+    for (const note of installNotes()) process.stderr.write(`${note}\n`);
+  }
   if (process.argv.includes("--if-stale")) buildIfStale();
   else build();
 }
