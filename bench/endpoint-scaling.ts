@@ -53,9 +53,15 @@ const logDir = join(outDir, "logs");
 mkdirSync(logDir, { recursive: true });
 if (cpus().length < 2) console.error("!!! fewer than 2 CPUs: server and generator share a core, figures are not comparable");
 
-const specs = serverSpecs({ distBench: here, root, servers: list(values.servers!), via: ["library"], xdsdArgs: list(values["xdsd-args"]!), nodeArgs: [], goArgs: [] }).map((s) =>
-  s.id === "go" ? { ...s, args: [...scenario.goReferenceArgs] } : s,
-);
+const specs = serverSpecs({
+  distBench: here,
+  root,
+  servers: list(values.servers!),
+  via: ["library"],
+  xdsdArgs: list(values["xdsd-args"]!),
+  nodeArgs: [],
+  goArgs: [],
+}).map((s) => (s.id === "go" ? { ...s, args: [...scenario.goReferenceArgs] } : s));
 if (specs.length === 0) throw new Error("no server to measure");
 const startedAt = new Date();
 const stamp = startedAt.toISOString().replace(/[:.]/g, "-");

@@ -12,7 +12,10 @@ import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
+//   node scripts/gen-protos.mjs            generate src/gen
+//   node scripts/gen-protos.mjs --dry-run  only say what would be generated and what is skipped, and why
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dryRun = process.argv.includes("--dry-run");
 const require = createRequire(import.meta.url);
 const xdsPkgDir = dirname(require.resolve("@grpc/grpc-js-xds/package.json"));
 const depRoots = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"].map((d) => join(xdsPkgDir, "deps", d));
@@ -66,11 +69,41 @@ function select(rel) {
   selected.add(rel);
   for (const dep of importsOf.get(rel)) select(dep);
 }
-const skipped = [];
+/** The imports in `rel`'s closure that the package does not ship. */
+function missingImports(rel, seen = new Set(), out = new Set()) {
+  if (builtIn(rel) || seen.has(rel)) return out;
+  seen.add(rel);
+  if (!sources.has(rel)) out.add(rel);
+  else for (const dep of importsOf.get(rel)) missingImports(dep, seen, out);
+  return out;
+}
+
+const skipped = []; // [file, its missing imports]
 for (const rel of [...sources.keys()].sort()) {
   if (!rel.startsWith("envoy/") || !/\/v3\//.test(rel)) continue;
   if (isUsable(rel)) select(rel);
-  else skipped.push(rel);
+  else skipped.push([rel, [...missingImports(rel)].sort()]);
+}
+
+/** One line: what was generated, and each file left out with the import it lacks. */
+function summary() {
+  const generated = `gen-protos: ${selected.size} files ${dryRun ? "would be generated" : "generated"} into src/gen`;
+  if (skipped.length === 0) return generated;
+  const byMissing = new Map(); // the missing imports, as one string → the files that lack them
+  for (const [file, missing] of skipped) {
+    const key = missing.join(", ");
+    byMissing.set(key, [...(byMissing.get(key) ?? []), file]);
+  }
+  const list = [...byMissing].map(([missing, files]) => `${files.join(", ")} (imports ${missing})`);
+  return (
+    `${generated}; ${skipped.length} Envoy v3 file${skipped.length === 1 ? "" : "s"} left out because @grpc/grpc-js-xds does not ship what ` +
+    `${skipped.length === 1 ? "it imports" : "they import"}, so there are no types for them: ${list.join("; ")}`
+  );
+}
+
+if (dryRun) {
+  console.log(summary());
+  process.exit(0);
 }
 
 rmSync(stage, { recursive: true, force: true });
@@ -109,5 +142,4 @@ mkdirSync(outTs, { recursive: true });
 execFileSync(buf, ["generate", "--include-imports", "--include-wkt=false"], { cwd: stage, stdio: "inherit" });
 execFileSync(buf, ["build", "-o", outDescriptors], { cwd: stage, stdio: "inherit" });
 if (!existsSync(outDescriptors)) throw new Error("buf build wrote no descriptor set");
-console.log(`gen-protos: ${selected.size} files generated into src/gen (${skipped.length} Envoy v3 files skipped for missing imports)`);
-if (process.env.GEN_PROTOS_VERBOSE) for (const s of skipped) console.log(`  skipped ${s}`);
+console.log(summary());

@@ -3,7 +3,7 @@
 //   cache    SnapshotCache / Snapshot: what each node group is served; setSnapshot pushes to every watcher.
 //   server   XdsServer (or addXdsServices on your own grpc-js server): the SotW protocol over gRPC.
 //   config   parseConfig / loadConfigFile: the daemon's YAML format → Envoy resources; shorthand builders.
-//   resource the registry of xDS types, and the generated Envoy message types under xdsd/gen/...
+//   resource the registry of xDS types; the generated Envoy message types are subpaths, xdsd/envoy/config/cluster/v3/cluster_pb
 export { SnapshotCache, type SnapshotCacheOptions, type SnapshotSource, type SnapshotListener } from "./cache/snapshot-cache.js";
 export { Snapshot, versionOfSet } from "./cache/snapshot.js";
 export { clusterSlashId, describeNode, type NodeHash } from "./cache/node-hash.js";

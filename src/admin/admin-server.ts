@@ -84,6 +84,7 @@ export class AdminServer {
     }
     const [status, body] = this.#answer(req);
     send(res, status, body);
+    this.o.log?.debug?.(`admin ${req.method} ${JSON.stringify(req.url)} ${status}`);
   }
 
   /** The exposition is built asynchronously (prom-client's collect may be async): failures are answered here. */

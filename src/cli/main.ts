@@ -1,7 +1,8 @@
 // The `xdsd` command: serve | validate | bootstrap.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { consoleLogger, logLevels, type LogLevel } from "../log.js";
+import { logLevels, type LogLevel } from "../log.js";
+import { chooseLogFormat, daemonLoggers, logEnvironment } from "./daemon-log.js";
 import { BadArgumentError, ConfigError, formatLocation, ListenError, StoreUnavailableError, XdsdError } from "../errors.js";
 import { bootstrapModes, loadConfigFile, parseConfig, renderBootstrap, type BootstrapMode } from "../config/index.js";
 import { snapshotsOf } from "../config/publish.js";
@@ -18,7 +19,9 @@ const commandUsage: Record<string, string> = {
       127.0.0.1:18001; --rest-listen adds a port for REST-JSON polling only. FILE is watched for changes.
       The write API (/v1/clusters…) keeps its objects in --data-dir (default ./xdsd-data, SQLite) and takes writes
       with the bearer token in --admin-token-file (without it, the API is read-only).
-      LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.`,
+      LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.
+      Logs go to stderr: JSON lines, or readable lines on a terminal (XDSD_LOG_FORMAT=json|pretty to choose);
+      XDSD_DEBUG=stream,config,transport,admin,daemon (or all) logs those subsystems at debug.`,
   validate: `  xdsd validate --config FILE [CONFIG LIMITS]
       Exit 0 if FILE is valid; else print every error with file:line:column and field path, exit 2.`,
   bootstrap: `  xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads|xds|delta|rest]
@@ -130,7 +133,15 @@ async function runServe(args: string[]): Promise<number> {
   });
   const level = values["log-level"] as LogLevel;
   if (!logLevels.includes(level)) throw new BadArgumentError(`--log-level "${level}": expected ${logLevels.join(", ")}`);
-  const log = consoleLogger(process.stderr, level);
+  const env = logEnvironment(process.env);
+  const logs = daemonLoggers({
+    level,
+    format: chooseLogFormat(env.format, process.stderr.isTTY === true),
+    debug: env.debug,
+    colorize: process.stderr.isTTY === true && process.env.NO_COLOR === undefined,
+  });
+  const log = logs("daemon");
+  for (const problem of env.problems) log.warn(problem);
   const daemon = await serve({
     configFile: requireFlag(values, "config"),
     configLimits: limitsFrom(values, configLimitOptions),
@@ -140,7 +151,7 @@ async function runServe(args: string[]): Promise<number> {
     restListen: values["rest-listen"] === undefined ? undefined : parseListenAddress("--rest-listen", values["rest-listen"]),
     dataDir: values["data-dir"]!,
     adminToken: values["admin-token-file"] === undefined ? undefined : readToken(values["admin-token-file"]),
-    log,
+    log: logs,
   });
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {

@@ -11,7 +11,7 @@ import { ConfigReloader } from "../config/reloader.js";
 import { AdminServer } from "../admin/admin-server.js";
 import { WriteApi } from "../admin/write-api.js";
 import { SqliteStore } from "../store/sqlite-store.js";
-import type { Logger } from "../log.js";
+import type { Logger, SubsystemLoggers } from "../log.js";
 import type { ListenAddress } from "../server/transport/listen-address.js";
 import type { ConfigLimits } from "../config/config-limits.js";
 import type { TransportLimits } from "../server/transport/transport-limits.js";
@@ -23,7 +23,8 @@ export interface ServeOptions {
   adminListen: ListenAddress;
   /** A port of its own for REST-JSON polling (it is served on the xDS port too). */
   restListen?: ListenAddress;
-  log: Logger;
+  /** One logger for everything, or one per subsystem (the daemon's: cli/daemon-log.ts). */
+  log: Logger | SubsystemLoggers;
   /** Overrides of the xDS transport's limits (defaults in server/transport/transport-limits.ts). */
   transportLimits?: Partial<TransportLimits>;
   /** Overrides of the config limits (defaults in config/config-limits.ts). */
@@ -42,6 +43,8 @@ export interface RunningDaemon {
 }
 
 export async function serve(o: ServeOptions): Promise<RunningDaemon> {
+  const logOf: SubsystemLoggers = typeof o.log === "function" ? o.log : () => o.log as Logger;
+  const log = logOf("daemon");
   const cache = new SnapshotCache();
   // Before the first load, so that it is counted; the servers' push queues are added once they exist.
   const servers: XdsServer[] = [];
@@ -52,7 +55,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   });
   // Opened first: a daemon whose store is unusable (another xdsd on it, a damaged file) does not start.
   const store = SqliteStore.open(o.dataDir);
-  const reloader = new ConfigReloader(o.configFile, cache, o.log, {
+  const reloader = new ConfigReloader(o.configFile, cache, logOf("config"), {
     limits: o.configLimits,
     onReload: (result) => metrics.configReloaded(result),
     store,
@@ -69,9 +72,9 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const nodes = new NodeStatusTracker();
   const serverOptions = {
     cache,
-    events: combineEvents(loggingEvents(o.log), nodes, metrics),
+    events: combineEvents(loggingEvents(logOf("stream")), nodes, metrics),
     controlPlaneId: `xdsd@${hostname()}`,
-    log: o.log,
+    log: logOf("transport"),
     ...o.transportLimits,
   };
   const xds = new XdsServer(serverOptions);
@@ -79,7 +82,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   servers.push(xds, ...(rest ? [rest] : []));
   let healthy = false;
   const writeApi = new WriteApi({ reloader, token: o.adminToken });
-  const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, metrics, log: o.log, writeApi });
+  const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, metrics, log: logOf("admin"), writeApi });
   let adminPort: number;
   let xdsPort: number;
   let restPort: number | undefined;
@@ -97,7 +100,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   healthy = true;
   reloader.start();
   const restNote = o.restListen ? `, REST-JSON polling also on ${o.restListen.host}:${restPort}` : "";
-  o.log.info(`xdsd serving xDS on ${o.xdsListen.host}:${xdsPort}, admin on http://${o.adminListen.host}:${adminPort}${restNote}`);
+  log.info(`xdsd serving xDS on ${o.xdsListen.host}:${xdsPort}, admin on http://${o.adminListen.host}:${adminPort}${restNote}`);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -108,7 +111,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
       await admin.close();
       metrics.close();
       await store.close();
-      o.log.info("xdsd stopped");
+      log.info("xdsd stopped");
     })());
   return { xdsPort, adminPort, restPort, stop };
 }

@@ -11,6 +11,7 @@ import { ttlMsOf, type ConfigSourceKind, type GroupConfig, type ListenerConfig }
 import { decodeRawResource, type RawResource } from "./raw-resources.js";
 import { checkSchema } from "./schema.js";
 import { MergedSource, type OverlayObject } from "./store-overlay.js";
+import { isJsonFile, jsonIssues, lineColumn } from "./json-syntax.js";
 import { ConfigSource, formatPath, tooLargeMessage, type DocumentSource, type Path } from "./source.js";
 import { UnlocatedSource, unitTextOf } from "./unlocated-source.js";
 import type { TranslationCache } from "./translation-cache.js";
@@ -59,6 +60,7 @@ interface Group {
 /** Parses and validates a config document (YAML or JSON). Throws ConfigError listing every problem found. */
 export function parseConfig(text: string, file: string, limits: Partial<ConfigLimits> = {}, options: ParseOptions = {}): LoadedConfig {
   const { cache, overlay } = options;
+  if (isJsonFile(file)) checkJsonSyntax(text, file, { ...defaultConfigLimits, ...limits });
   const merged = (source: DocumentSource) => (overlay && overlay.length > 0 ? new MergedSource(source, overlay) : source);
   if (cache) {
     const fast = UnlocatedSource.read(text, file, limits, cache);
@@ -72,6 +74,23 @@ export function parseConfig(text: string, file: string, limits: Partial<ConfigLi
     }
   }
   return loadFrom(merged(new ConfigSource(text, file, limits)), cache);
+}
+
+/**
+ * A .json file must be JSON: what YAML's flow style allows besides (trailing commas, comments, single quotes,
+ * unquoted strings) is an error there, as it is to every other JSON reader, and each error is said in JSON's terms
+ * (json-syntax.ts). A text over the size limit is left to the reader that refuses it unparsed.
+ */
+function checkJsonSyntax(text: string, file: string, limits: ConfigLimits): void {
+  if (Buffer.byteLength(text) > limits.maxBytes) return;
+  const body = text.replace(/^\uFEFF/, "");
+  try {
+    JSON.parse(body);
+  } catch {
+    // Nothing found means the scan stopped at the nesting limit: the positioned reader reports that.
+    const issues = jsonIssues(body, limits.maxDepth);
+    if (issues.length > 0) throw new ConfigError(issues.map((i) => ({ location: { file, ...lineColumn(body, i.offset) }, message: i.message })));
+  }
 }
 
 function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): LoadedConfig {

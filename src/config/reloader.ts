@@ -89,7 +89,10 @@ export class ConfigReloader {
 
   /** Watches the file and republishes it on every change. */
   start(): void {
-    this.#watch = watchFile(this.file, () => void this.reload());
+    this.#watch = watchFile(this.file, () => {
+      this.log.debug?.(`config ${this.file} changed on disk, loading it`);
+      void this.reload();
+    });
   }
 
   /** Loads the file again if its content changed. Never rejects. */
@@ -180,6 +183,7 @@ export class ConfigReloader {
     this.#lastSeen = result.version;
     if (result.kind === "unchanged") {
       this.#onReload?.("unchanged");
+      this.log.debug?.(`config ${this.file} version ${result.version} unchanged, nothing to publish`);
       return;
     }
     this.#published(result);

@@ -1,11 +1,13 @@
 // A parsed config document that remembers where every value came from, so that each problem found later — by the
 // JSON Schema, the semantic checks or protobuf-es — can name the file, line, column and field path to fix.
 // YAML and JSON go through the same parser: JSON is (for config purposes) a subset of YAML 1.2, and the YAML
-// parser keeps node positions where JSON.parse only reports an offset for the first syntax error.
+// parser keeps node positions where JSON.parse only reports an offset for the first syntax error. A .json file is
+// checked as JSON first (load.ts, json-syntax.ts), so its syntax errors are in JSON's terms.
 import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from "yaml";
 import type { ConfigIssue, SourceLocation } from "../errors.js";
 import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "./config-limits.js";
 import { readYaml } from "./yaml-reader.js";
+import { isJsonFile, jsonIssues } from "./json-syntax.js";
 
 /** A position in the document's value tree: map keys and sequence indexes, outermost first. */
 export type Path = readonly (string | number)[];
@@ -41,10 +43,18 @@ export class ConfigSource implements DocumentSource {
       this.syntaxIssues = [{ location: { file }, message: tooLargeMessage(bytes, maxBytes) }];
       return;
     }
-    const read = readYaml(text.replace(/^\uFEFF/, ""), { maxDepth, maxAliasNodes, maxAliases });
+    const body = text.replace(/^\uFEFF/, "");
+    const read = readYaml(body, { maxDepth, maxAliasNodes, maxAliases });
     this.doc = read.doc;
     this.lines = read.lines;
-    this.syntaxIssues = read.issues.map((issue) => ({ location: { file, ...this.position(issue.offset) }, message: issue.message }));
+    let issues = read.issues;
+    // A .json file that got here is valid JSON syntax (load.ts checked): what the YAML reader can still refuse is
+    // a duplicate key, which JSON's own terms say better, naming where the key first appeared.
+    if (isJsonFile(file) && issues.some((i) => i.code === "DUPLICATE_KEY")) {
+      const json = jsonIssues(body, maxDepth);
+      if (json.length > 0) issues = [...json, ...issues.filter((i) => i.code !== "DUPLICATE_KEY")];
+    }
+    this.syntaxIssues = issues.map((issue) => ({ location: { file, ...this.position(issue.offset) }, message: issue.message }));
     this.value = read.value;
   }
 

@@ -14,6 +14,8 @@ import { configLimitFlags } from "./config-limits.js";
 export interface TextIssue {
   offset: number;
   message: string;
+  /** The parser's code for it (yaml's DUPLICATE_KEY, …), when it came from the parser. */
+  code?: string;
 }
 
 export interface YamlReadResult {
@@ -41,6 +43,7 @@ export function readYaml(text: string, limits: Pick<ConfigLimits, "maxDepth" | "
   const doc = docs[0];
   const issues: TextIssue[] = doc.errors.map((e) => ({
     offset: e.pos[0],
+    code: e.code,
     // The parser's advice is for programmers calling it; a config author needs a different one.
     message: e.code === "MULTIPLE_DOCS" ? "a config file holds one YAML document; remove the `---` separator" : e.message,
   }));

@@ -11,8 +11,16 @@ export interface XdsdHandle {
   readonly configPath: string;
   readonly xdsPort: number;
   readonly adminUrl: string;
-  /** Everything the daemon logged so far. */
+  /**
+   * Everything the daemon logged so far, one `TIME LEVEL SUBSYSTEM MESSAGE` line per JSON record it wrote (the
+   * daemon writes JSON on a pipe; a regex over the message, quotes included, reads better than over its JSON
+   * escaping); lines that are not JSON records (a crash, a warning from node) as they came.
+   */
   log(): string;
+  /** The daemon's output as written. */
+  rawLog(): string;
+  /** The JSON records the daemon logged so far. */
+  records(): LogRecord[];
   /** Waits until the log matches `re` (counting only matches after `fromIndex` characters). */
   waitForLog(re: RegExp, timeoutMs?: number, fromIndex?: number): Promise<string>;
   writeConfig(text: string): void;
@@ -22,6 +30,30 @@ export interface XdsdHandle {
   rssBytes(): number;
   /** SIGTERM (or `signal`: SIGKILL for a control plane that dies without closing its streams); resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** One line of the daemon's JSON log (cli/daemon-log.ts). */
+export interface LogRecord {
+  level: string;
+  time: string;
+  subsystem: string;
+  msg: string;
+  pid: number;
+  hostname: string;
+}
+
+/** A complete log line as text for log(): a JSON record as `TIME LEVEL SUBSYSTEM MESSAGE`, anything else as is. */
+function lineText(line: string, records: LogRecord[]): string {
+  if (line.startsWith("{")) {
+    try {
+      const r = JSON.parse(line) as LogRecord;
+      if (typeof r.msg === "string") {
+        records.push(r);
+        return `${r.time} ${r.level} ${r.subsystem} ${r.msg}\n`;
+      }
+    } catch {}
+  }
+  return `${line}\n`;
 }
 
 export function runXdsd(args: string[], options: { input?: string; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -39,7 +71,11 @@ export function runXdsd(args: string[], options: { input?: string; cwd?: string 
   });
 }
 
-export async function startXdsd(configText: string, options: { xdsPort?: number; args?: string[] } = {}): Promise<XdsdHandle> {
+export async function startXdsd(
+  configText: string,
+  /** env: added to the test's environment */
+  options: { xdsPort?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<XdsdHandle> {
   const dir = mkdtempSync(join(tmpdir(), "xdsd-e2e-"));
   const configPath = join(dir, "xdsd.yaml");
   writeFileSync(configPath, configText);
@@ -58,12 +94,31 @@ export async function startXdsd(configText: string, options: { xdsPort?: number;
     ...(options.args?.includes("--data-dir") ? [] : ["--data-dir", join(dir, "data")]),
     ...(options.args ?? []),
   ]);
-  const child: ChildProcess = spawn(command, args, { cwd: repoRoot(), stdio: ["ignore", "pipe", "pipe"] });
+  const env = { ...process.env, ...options.env };
+  const child: ChildProcess = spawn(command, args, { cwd: repoRoot(), env, stdio: ["ignore", "pipe", "pipe"] });
   trackChild(child);
+  // Only complete lines are decoded, so log() only ever grows at its end (tests mark positions in it).
+  let raw = "";
   let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  let pending = "";
+  const records: LogRecord[] = [];
+  const take = (d: Buffer | string) => {
+    raw += d;
+    pending += d;
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) output += lineText(line, records);
+  };
+  child.stdout!.on("data", take);
+  child.stderr!.on("data", take);
+  // 'close', not 'exit': by then every line the daemon wrote has been read.
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("close", (code) => {
+      if (pending) output += lineText(pending, records);
+      pending = "";
+      resolve(code);
+    }),
+  );
 
   let xdsPort = 0;
   let adminUrl = "";
@@ -76,6 +131,8 @@ export async function startXdsd(configText: string, options: { xdsPort?: number;
       return adminUrl;
     },
     log: () => output,
+    rawLog: () => raw,
+    records: () => [...records],
     async waitForLog(re, timeoutMs = 5000, fromIndex = 0) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

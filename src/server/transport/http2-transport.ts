@@ -118,7 +118,11 @@ export class Http2Transport {
       openCalls: 0,
       wentAway: false,
     });
-    session.on("close", () => this.#connections.delete(session));
+    this.#log.debug?.(`xDS connection from ${peer} opened`);
+    session.on("close", () => {
+      this.#connections.delete(session);
+      this.#log.debug?.(`xDS connection from ${peer} closed`);
+    });
     // A broken connection ends its streams, which is what matters; but say why, or a proxy's disconnects are a
     // mystery to the operator (nghttp2's own protections end connections this way too).
     session.on("error", (err: NodeJS.ErrnoException) => this.#log.warn(`xDS connection from ${peer} failed: ${err.code ?? ""} ${err.message}`.trim()));
