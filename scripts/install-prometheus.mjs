@@ -14,19 +14,8 @@
 //      container with a policy-rc.d that forbids it), Debian starts its own Prometheus service on :9090; the tests do
 //      not use it (each starts its own on a free loopback port).
 import { spawnSync } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { delimiter, dirname, join, resolve } from "node:path";
-
-class InstallError extends Error {}
-
-function isExecutable(file) {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { InstallError, isExecutable, runVersion } from "./lib/install-tools.mjs";
 
 function onPath(name) {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
@@ -37,10 +26,9 @@ function onPath(name) {
 
 /** `<bin> --version` must run: a binary that cannot start is as good as none. Returns its first line. */
 function versionOf(bin) {
-  const run = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 30_000 });
-  if (run.error) throw new InstallError(`cannot run ${bin} --version: ${run.error.message}`);
-  if (run.status !== 0) throw new InstallError(`${bin} --version exited ${run.status}: ${`${run.stdout}${run.stderr}`.trim()}`);
-  return `${run.stdout}${run.stderr}`.trim().split("\n")[0];
+  const run = runVersion(bin);
+  if (run.status !== 0) throw new InstallError(`${bin} --version exited ${run.status}: ${run.output.trim()}`);
+  return run.output.trim().split("\n")[0];
 }
 
 function fromEnv() {
