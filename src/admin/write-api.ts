@@ -1,10 +1,13 @@
-// The write API on the admin port (v1): clusters and their endpoints as store objects (store/store.ts), each write
-// validated with the file as one config before it is stored (ConfigReloader.write) and answered once the new
-// snapshot is published.
-//   GET    /v1/clusters                          every cluster served: the store's (with revisions) and the file's
-//   GET    /v1/clusters/{name}                   one; ETag = its store revision
-//   PUT    /v1/clusters/{name}                   create or replace (If-Match: "rev" / If-None-Match: *)
-//   DELETE /v1/clusters/{name}                   with its registered endpoints, in one transaction
+// The write API on the admin port (v1): clusters, their endpoints, listeners, raw resources and node groups as
+// store objects (store/store.ts), each write validated with the file as one config before it is stored
+// (ConfigReloader.write) and answered once the new snapshot is published. Bodies are the config file's entries as
+// JSON (docs/config.md); openapi.json (served at /openapi.json) is the reference.
+//   GET    /v1/{clusters|listeners|node-groups}          the store's objects of that kind, with revisions
+//   GET    /v1/{…}/{name}                        one; ETag = its store revision (the file's: where it is defined)
+//   PUT    /v1/{…}/{name}                        create or replace (If-Match: "rev" / If-None-Match: *)
+//   DELETE /v1/{…}/{name}                        (a cluster with its registered endpoints, in one transaction)
+//   …      /v1/resources/{message type}/{name}   a raw Envoy resource (e.g. envoy.config.cluster.v3.Cluster/raw1)
+//   POST   /v1/batch                             {operations: [...]}: all of them in one transaction, or none
 //   PUT    /v1/clusters/{name}/endpoints/{host:port}   register one endpoint (weight, locality, priority,
 //                                                      health_status such as DRAINING, metadata)
 //   DELETE /v1/clusters/{name}/endpoints/{host:port}   deregister it
@@ -18,7 +21,8 @@ import { ConfigError, ManagedByFileError, StoreConflictError, formatLocation, ty
 import type { ConfigReloader } from "../config/reloader.js";
 import { storeFile } from "../config/store-overlay.js";
 import { parseHostPort } from "../config/address.js";
-import type { ObjectValue, StoreOperation } from "../store/store.js";
+import type { ObjectKind, ObjectValue, StoreOperation } from "../store/store.js";
+import { findResourceType } from "../resource/types.js";
 
 export interface WriteApiOptions {
   reloader: ConfigReloader;
@@ -55,19 +59,34 @@ export class WriteApi {
   async #answer(req: IncomingMessage, path: string): Promise<Answer> {
     const parts = path.split("/").slice(2).map(decodeURIComponent);
     const method = req.method ?? "";
-    if (parts[0] !== "clusters") return problem(404, "not found", `no such resource ${path}; the API has /v1/clusters`);
+    if (parts[0] === "batch" && parts.length === 1) {
+      if (method !== "POST") return notAllowed(method, "POST");
+      return this.#write(req, () => this.#batch(req));
+    }
+    const collection = collections[parts[0]];
+    if (!collection)
+      return problem(
+        404,
+        "not found",
+        `no such resource ${path}; the API has ${Object.keys(collections)
+          .map((c) => `/v1/${c}`)
+          .join(", ")} and /v1/batch`,
+      );
+    const nameParts = collection.kind === "resource" ? 2 : 1;
     if (parts.length === 1) {
       if (method !== "GET") return notAllowed(method, "GET");
-      return this.#listClusters();
+      return this.#list(collection);
     }
-    const name = parts[1];
-    if (parts.length === 2) {
-      if (method === "GET") return this.#getCluster(name);
-      if (method === "PUT") return this.#write(req, () => this.#putCluster(req, name));
-      if (method === "DELETE") return this.#write(req, () => this.#deleteCluster(req, name));
+    // A raw resource is named by its type and name: `/v1/resources/envoy.config.cluster.v3.Cluster/raw1` is the
+    // store object `type.googleapis.com/envoy.config.cluster.v3.Cluster/raw1`.
+    const name = (collection.kind === "resource" ? "type.googleapis.com/" : "") + parts.slice(1, 1 + nameParts).join("/");
+    if (parts.length === 1 + nameParts && parts.every((p) => p !== "")) {
+      if (method === "GET") return this.#get(collection, name);
+      if (method === "PUT") return this.#write(req, () => this.#put(req, collection, name));
+      if (method === "DELETE") return this.#write(req, () => this.#delete(req, collection, name));
       return notAllowed(method, "GET, PUT, DELETE");
     }
-    if (parts.length === 4 && parts[2] === "endpoints") {
+    if (collection.kind === "cluster" && parts.length === 4 && parts[2] === "endpoints") {
       const endpoint = parts[3];
       if (method === "PUT") return this.#write(req, () => this.#putEndpoint(req, name, endpoint));
       if (method === "DELETE") return this.#write(req, () => this.#deleteEndpoint(req, name, endpoint));
@@ -77,26 +96,23 @@ export class WriteApi {
     return problem(404, "not found", `no such resource ${path}`);
   }
 
-  #listClusters(): Answer {
+  #list(c: Collection): Answer {
     const { objects, revision } = this.o.reloader.storeObjects();
-    const clusters = objects
-      .filter((o) => o.kind === "cluster")
-      .map((o) => ({ name: o.name, managedBy: "api", revision: o.revision, cluster: o.value, endpoints: this.#endpointsOf(o.name) }));
-    return { status: 200, body: { revision, clusters } };
+    const items = objects.filter((o) => o.kind === c.kind).map((o) => this.#view(c, o.name, o.revision, o.value));
+    return { status: 200, body: { revision, [c.plural]: items } };
   }
 
-  #getCluster(name: string): Answer {
+  #view(c: Collection, name: string, revision: number, value: ObjectValue): Record<string, unknown> {
+    return { name, managedBy: "api", revision, [c.singular]: value, ...(c.kind === "cluster" ? { endpoints: this.#endpointsOf(name) } : {}) };
+  }
+
+  #get(c: Collection, name: string): Answer {
     const r = this.o.reloader;
-    const o = r.storeObject("cluster", name);
-    if (o)
-      return {
-        status: 200,
-        headers: { etag: etag(o.revision) },
-        body: { name, managedBy: "api", revision: o.revision, cluster: o.value, endpoints: this.#endpointsOf(name) },
-      };
-    const at = r.fileDefines("cluster", name);
-    if (at) return { status: 200, body: { name, managedBy: "file", location: at, endpoints: this.#endpointsOf(name) } };
-    return problem(404, "not found", `no cluster "${name}"`);
+    const o = r.storeObject(c.kind, name);
+    if (o) return { status: 200, headers: { etag: etag(o.revision) }, body: this.#view(c, name, o.revision, o.value) };
+    const at = r.fileDefines(c.kind, name);
+    if (at) return { status: 200, body: { name, managedBy: "file", location: at, ...(c.kind === "cluster" ? { endpoints: this.#endpointsOf(name) } : {}) } };
+    return problem(404, "not found", `no ${c.singular.replace("_", " ")} "${name}"`);
   }
 
   #getEndpoint(cluster: string, endpoint: string): Answer {
@@ -114,25 +130,57 @@ export class WriteApi {
       .map((o) => ({ endpoint: o.name.slice(prefix.length), revision: o.revision, value: o.value }));
   }
 
-  async #putCluster(req: IncomingMessage, name: string): Promise<Answer> {
+  async #put(req: IncomingMessage, c: Collection, name: string): Promise<Answer> {
     const body = await this.#body(req);
     if ("status" in body) return body;
-    const value = body.value;
-    if (value.name !== undefined && value.name !== name) {
-      return problem(400, "malformed request", `the body names cluster "${String(value.name)}" but the path names "${name}"`);
-    }
-    const { name: _drop, ...cluster } = value;
-    const existed = this.o.reloader.storeObject("cluster", name) !== undefined;
-    const { revision } = await this.o.reloader.write([{ op: "put", kind: "cluster", name, value: { endpoints: [], ...cluster }, ...condition(req) }]);
+    const value = c.valueOf(name, body.value);
+    if (typeof value === "string") return problem(400, "malformed request", value);
+    const existed = this.o.reloader.storeObject(c.kind, name) !== undefined;
+    const { revision } = await this.o.reloader.write([{ op: "put", kind: c.kind, name, value, ...condition(req) }]);
     return { status: existed ? 200 : 201, headers: { etag: etag(revision) }, body: { name, revision } };
   }
 
-  async #deleteCluster(req: IncomingMessage, name: string): Promise<Answer> {
+  async #delete(req: IncomingMessage, c: Collection, name: string): Promise<Answer> {
     const r = this.o.reloader;
-    if (!r.storeObject("cluster", name) && !r.fileDefines("cluster", name)) return problem(404, "not found", `no cluster "${name}"`);
-    const endpoints = this.#endpointsOf(name).map((e): StoreOperation => ({ op: "delete", kind: "endpoint", name: `${name}/${e.endpoint}` }));
-    const { revision } = await r.write([{ op: "delete", kind: "cluster", name, ...condition(req) }, ...endpoints]);
+    if (!r.storeObject(c.kind, name) && !r.fileDefines(c.kind, name)) return problem(404, "not found", `no ${c.singular.replace("_", " ")} "${name}"`);
+    // A cluster goes with the endpoints registered for it, in the same transaction.
+    const endpoints =
+      c.kind === "cluster" ? this.#endpointsOf(name).map((e): StoreOperation => ({ op: "delete", kind: "endpoint", name: `${name}/${e.endpoint}` })) : [];
+    const { revision } = await r.write([{ op: "delete", kind: c.kind, name, ...condition(req) }, ...endpoints]);
     return { status: 200, body: { name, deleted: true, revision } };
+  }
+
+  /** `POST /v1/batch`: `{operations: [{op: "put"|"delete", kind, name, value?, if_revision?}]}`, all or nothing. */
+  async #batch(req: IncomingMessage): Promise<Answer> {
+    const body = await this.#body(req);
+    if ("status" in body) return body;
+    const list = body.value.operations;
+    if (!Array.isArray(list) || list.length === 0)
+      return problem(400, "malformed request", 'the body must be {"operations": [...]} with at least one operation');
+    const operations: StoreOperation[] = [];
+    for (const [i, o] of list.entries()) {
+      const at = `operations[${i}]`;
+      if (typeof o !== "object" || o === null) return problem(400, "malformed request", `${at} must be an object`);
+      const { op, kind, name, value, if_revision } = o as Record<string, unknown>;
+      const c = Object.values(collections).find((x) => x.kind === kind);
+      if (!c && kind !== "endpoint") return problem(400, "malformed request", `${at}.kind must be one of cluster, endpoint, listener, resource, node-group`);
+      if (typeof name !== "string" || name === "") return problem(400, "malformed request", `${at}.name must be a non-empty string`);
+      if (if_revision !== undefined && !(Number.isInteger(if_revision) && (if_revision as number) >= 0)) {
+        return problem(400, "malformed request", `${at}.if_revision must be a whole number ≥ 0`);
+      }
+      const condition = if_revision === undefined ? {} : { ifRevision: if_revision as number };
+      if (op === "delete") {
+        operations.push({ op, kind: kind as ObjectKind, name, ...condition });
+        continue;
+      }
+      if (op !== "put") return problem(400, "malformed request", `${at}.op must be "put" or "delete"`);
+      if (typeof value !== "object" || value === null || Array.isArray(value)) return problem(400, "malformed request", `${at}.value must be an object`);
+      const stored = c ? c.valueOf(name, value as Record<string, unknown>) : endpointValue(name, value as Record<string, unknown>);
+      if (typeof stored === "string") return problem(400, "malformed request", `${at}: ${stored}`);
+      operations.push({ op, kind: kind as ObjectKind, name, value: stored, ...condition });
+    }
+    const { revision } = await this.o.reloader.write(operations);
+    return { status: 200, body: { revision, operations: operations.length } };
   }
 
   async #putEndpoint(req: IncomingMessage, cluster: string, endpoint: string): Promise<Answer> {
@@ -222,6 +270,65 @@ export class WriteApi {
     if (value === null || typeof value !== "object" || Array.isArray(value)) return problem(400, "malformed request", "the body must be a JSON object");
     return { value: value as Record<string, unknown> };
   }
+}
+
+/** A kind of object as the API names it: its path, its JSON names, and how a body becomes its stored value. */
+interface Collection {
+  readonly kind: ObjectKind;
+  readonly plural: string;
+  readonly singular: string;
+  /** The value to store for a body, or why the body is malformed. */
+  valueOf(name: string, body: Record<string, unknown>): ObjectValue | string;
+}
+
+/** A body naming something else than its path is refused; the stored value is named by the path. */
+function named(field: string) {
+  return (name: string, body: Record<string, unknown>): ObjectValue | string => {
+    if (body[field] !== undefined && body[field] !== name) return `the body names "${String(body[field])}" but the path names "${name}"`;
+    const { [field]: _drop, ...rest } = body;
+    return rest;
+  };
+}
+
+const collections: Record<string, Collection> = {
+  clusters: {
+    kind: "cluster",
+    plural: "clusters",
+    singular: "cluster",
+    valueOf: (name, body) => {
+      const v = named("name")(name, body);
+      return typeof v === "string" ? v.replace("the body names", "the body names cluster") : { endpoints: [], ...v };
+    },
+  },
+  listeners: { kind: "listener", plural: "listeners", singular: "listener", valueOf: named("name") },
+  "node-groups": { kind: "node-group", plural: "node_groups", singular: "node_group", valueOf: (_name, body) => body },
+  resources: {
+    kind: "resource",
+    plural: "resources",
+    singular: "resource",
+    // `/v1/resources/<message type>/<name>`: the resource as Envoy writes it, its "@type" and name from the path.
+    valueOf: (name, body) => {
+      const cut = name.lastIndexOf("/");
+      const typeUrl = name.slice(0, cut);
+      const type = findResourceType(typeUrl);
+      if (!type || !typeUrl.startsWith("type.googleapis.com/"))
+        return `"${typeUrl}" is not the type URL of an xDS resource type (e.g. type.googleapis.com/envoy.config.cluster.v3.Cluster)`;
+      if (body["@type"] !== undefined && body["@type"] !== typeUrl) return `the body's "@type" is "${String(body["@type"])}" but the path's is "${typeUrl}"`;
+      const own = body[type.nameField];
+      if (own !== undefined && own !== name.slice(cut + 1))
+        return `the body's ${type.nameField} is "${String(own)}" but the path names "${name.slice(cut + 1)}"`;
+      return { ...body, "@type": typeUrl, [type.nameField]: name.slice(cut + 1) };
+    },
+  },
+};
+
+/** An endpoint's stored value: the body's fields, the address and port from its name `<cluster>/<host:port>`. */
+function endpointValue(name: string, body: Record<string, unknown>): ObjectValue | string {
+  const endpoint = name.slice(name.indexOf("/") + 1);
+  const hostPort = name.includes("/") ? parseHostPort(endpoint) : { error: `"${name}" is not <cluster>/<host:port>` };
+  if ("error" in hostPort) return `the endpoint: ${hostPort.error}`;
+  for (const key of ["address", "port"]) if (key in body) return `"${key}" comes from the endpoint's name (${endpoint}), not the body`;
+  return { ...body, address: hostPort.address, port: hostPort.port };
 }
 
 /** An issue of a refused write: where (the store object's field path, or the file's line) and what. */

@@ -74,7 +74,7 @@ export function snapshotsOfText(
 
 /** A name the config file defines, and where: the write API refuses to change it (the file manages it). */
 export interface FileName {
-  kind: "cluster" | "listener" | "node-group";
+  kind: "cluster" | "listener" | "resource" | "node-group";
   name: string;
   location: SourceLocation;
 }
@@ -83,8 +83,11 @@ function fileNamesOf(config: LoadedConfig): FileName[] {
   const out: FileName[] = [];
   const kindOf: Record<string, FileName["kind"]> = { [TypeUrl.Cluster]: "cluster", [TypeUrl.Listener]: "listener" };
   for (const r of config.defaults) {
+    if (r.location.file === storeFile) continue;
     const kind = kindOf[r.typeUrl];
-    if (kind && r.location.file !== storeFile) out.push({ kind, name: r.name, location: r.location });
+    if (kind) out.push({ kind, name: r.name, location: r.location });
+    // A raw resource is the file's under its type too: the API names raw resources `<type URL>/<name>`.
+    if (r.location.path?.startsWith("resources[")) out.push({ kind: "resource", name: `${r.typeUrl}/${r.name}`, location: r.location });
   }
   for (const [key, resources] of config.nodes) {
     const from = resources.find((r) => r.location.file !== storeFile);

@@ -224,7 +224,7 @@ export class ConfigReloader {
  * the error that names where the file defines a name, the file is read once more with them.
  */
 function withLine(at: SourceLocation, limits: ConfigReloaderOptions["limits"]): SourceLocation {
-  const m = at.line === undefined && at.path ? /^(\w+)\[(\d+)\]$/.exec(at.path) : null;
+  const m = at.line === undefined && at.path ? /^(\w+)\[(\d+)\]/.exec(at.path) : null;
   if (!m) return at;
   try {
     return new ConfigSource(readConfigText(at.file, limits?.maxBytes), at.file, limits).locate([m[1], Number(m[2])]);

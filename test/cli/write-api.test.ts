@@ -159,6 +159,73 @@ test("errors: 401, 404, 405, 400, 413, 415, and writes refused without a token f
   }
 });
 
+test("listeners, raw resources and node groups: created, served, refused when invalid", async () => {
+  const listener = { port: 10001, virtual_hosts: [{ name: "v2", domains: ["*"], routes: [{ prefix: "/", cluster: "web" }] }] };
+  assert.equal((await call("PUT", "/v1/listeners/l2", listener)).status, 201);
+  const clash = await call("PUT", "/v1/listeners/l3", { ...listener, port: 10000 });
+  assert.equal(clash.status, 422, "port 10000 is the file's listener's");
+  const raw = {
+    type: "STATIC",
+    connect_timeout: "1s",
+    load_assignment: {
+      cluster_name: "raw1",
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: 8100 } } } }] }],
+    },
+  };
+  const type = "envoy.config.cluster.v3.Cluster";
+  assert.equal((await call("PUT", `/v1/resources/${type}/raw1`, raw)).status, 201);
+  const view = JSON.stringify((await xdsd.admin("/config")).json);
+  assert.match(view, /"name":"raw1"/);
+  assert.match(view, /"name":"l2"/);
+  const bad = await call("PUT", `/v1/resources/${type}/raw2`, { ...raw, connect_timout: "1s" });
+  assert.equal(bad.status, 422);
+  assert.match(JSON.stringify(bad.json.errors), /connect_timout/);
+  assert.equal((await call("PUT", "/v1/resources/not.a.Type/x", {})).status, 400);
+  const group = await call("PUT", `/v1/node-groups/${encodeURIComponent("edge/n1")}`, { clusters: [{ name: "edge", endpoints: ["127.0.0.1:8200"] }] });
+  assert.equal(group.status, 201, JSON.stringify(group.json));
+  const groups = (await xdsd.admin<{ nodes: Record<string, unknown> }>("/config")).json.nodes;
+  assert.ok("edge/n1" in groups);
+  assert.equal((await call("DELETE", `/v1/node-groups/${encodeURIComponent("edge/n1")}`)).status, 200);
+});
+
+test("a batch applies all its operations at one revision, or none of them when the result is invalid", async () => {
+  const ok = await call("POST", "/v1/batch", {
+    operations: [
+      { op: "put", kind: "cluster", name: "b1", value: { endpoints: ["127.0.0.1:8300"] } },
+      {
+        op: "put",
+        kind: "listener",
+        name: "lb1",
+        value: { port: 10002, virtual_hosts: [{ name: "v", domains: ["*"], routes: [{ prefix: "/", cluster: "b1" }] }] },
+      },
+      { op: "put", kind: "endpoint", name: "b1/127.0.0.1:8301", value: { weight: 2 } },
+    ],
+  });
+  assert.equal(ok.status, 200, JSON.stringify(ok.json));
+  const revision = ok.json.revision as number;
+  const got = [await call("GET", "/v1/clusters/b1"), await call("GET", "/v1/listeners/lb1")];
+  assert.deepEqual(
+    got.map((g) => g.headers.etag),
+    [`"${revision}"`, `"${revision}"`],
+  );
+  const refused = await call("POST", "/v1/batch", {
+    operations: [
+      { op: "put", kind: "cluster", name: "b2", value: { endpoints: [] } },
+      {
+        op: "put",
+        kind: "listener",
+        name: "lb2",
+        value: { port: 10003, virtual_hosts: [{ name: "v", domains: ["*"], routes: [{ prefix: "/", cluster: "nowhere" }] }] },
+      },
+    ],
+  });
+  assert.equal(refused.status, 422);
+  assert.equal((await call("GET", "/v1/clusters/b2")).status, 404, "nothing of the refused batch was stored");
+  const malformed = await call("POST", "/v1/batch", { operations: [{ op: "upsert", kind: "cluster", name: "x", value: {} }] });
+  assert.equal(malformed.status, 400);
+  assert.match(String(malformed.json.detail), /operations\[0\]\.op/);
+});
+
 test("what was acknowledged is served again after a restart on the same data directory", async () => {
   assert.equal((await call("PUT", "/v1/clusters/durable", { endpoints: ["127.0.0.1:8099"] })).status, 201);
   assert.equal(await xdsd.stop(), 0);
