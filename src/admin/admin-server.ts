@@ -4,7 +4,9 @@
 //   GET /nodes    connected nodes: per type the version sent, the version ACKed, the last NACK
 //   GET /metrics  Prometheus metrics (server/observers/metrics.ts, docs/metrics.md), when given a source
 //   /v1/…         the write API (write-api.ts), when the daemon has a store
+//   GET /openapi.json   its OpenAPI 3.1 description (schema/openapi.json, from scripts/gen-openapi.mjs)
 import type { Duplex } from "node:stream";
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { toJson } from "@bufbuild/protobuf";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
@@ -73,6 +75,12 @@ export class AdminServer {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const path = requestPath(req.url);
+    if (path === "/openapi.json" && req.method === "GET" && this.o.writeApi) {
+      const text = openApiText();
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
     if (path !== undefined && this.o.writeApi?.serves(path)) {
       this.o.writeApi.handle(req, res, path);
       return;
@@ -119,7 +127,13 @@ export class AdminServer {
           404,
           {
             error: `no such endpoint ${path}`,
-            endpoints: ["/healthz", "/config", "/nodes", ...(this.o.metrics ? ["/metrics"] : []), ...(this.o.writeApi ? ["/v1/clusters"] : [])],
+            endpoints: [
+              "/healthz",
+              "/config",
+              "/nodes",
+              ...(this.o.metrics ? ["/metrics"] : []),
+              ...(this.o.writeApi ? ["/v1/clusters", "/openapi.json"] : []),
+            ],
           },
         ];
     }
@@ -183,6 +197,13 @@ function rawAnswer(socket: Duplex, status: string, error: string): void {
   if (!socket.writable) return void socket.destroy();
   const body = `${JSON.stringify({ error })}\n`;
   socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+let openApi: string | undefined;
+
+/** schema/openapi.json of the package (read once): from dist/src/admin/ it is three levels up. */
+function openApiText(): string {
+  return (openApi ??= readFileSync(new URL("../../../schema/openapi.json", import.meta.url), "utf8"));
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

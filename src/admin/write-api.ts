@@ -191,14 +191,11 @@ export class WriteApi {
       return problem(404, "not found", `no cluster "${cluster}" to register ${endpoint} in`);
     const body = await this.#body(req, true);
     if ("status" in body) return body;
-    for (const key of ["address", "port"]) {
-      if (key in body.value) return problem(400, "malformed request", `"${key}" comes from the path (${endpoint}), not the body`);
-    }
     const name = `${cluster}/${endpoint}`;
+    const value = endpointValue(name, body.value);
+    if (typeof value === "string") return problem(400, "malformed request", value);
     const existed = r.storeObject("endpoint", name) !== undefined;
-    const { revision } = await r.write([
-      { op: "put", kind: "endpoint", name, value: { ...body.value, address: hostPort.address, port: hostPort.port }, ...condition(req) },
-    ]);
+    const { revision } = await r.write([{ op: "put", kind: "endpoint", name, value, ...condition(req) }]);
     return { status: existed ? 200 : 201, headers: { etag: etag(revision) }, body: { cluster, endpoint, revision } };
   }
 
@@ -219,6 +216,7 @@ export class WriteApi {
     try {
       return await run();
     } catch (err) {
+      if (err instanceof MalformedConditionError) return problem(400, "malformed request", err.message);
       if (err instanceof ManagedByFileError) return problem(409, "managed by the config file", err.message, err.code, { location: err.location });
       if (err instanceof StoreConflictError) {
         return problem(412, "precondition failed", err.message, err.code, { currentRevision: err.actualRevision });
@@ -339,15 +337,28 @@ function issueView(issue: ConfigIssue): { path?: string; location: string; messa
     : { location: formatLocation(location), message: issue.message };
 }
 
+/**
+ * The write's condition from If-Match (an ETag this API gave, `"<revision>"`) or If-None-Match (`*`: create only).
+ * Throws MalformedConditionError for anything else: a condition the client meant but we cannot read must not be
+ * taken for none.
+ */
 function condition(req: IncomingMessage): { ifRevision?: number } {
   const match = req.headers["if-match"];
-  if (typeof match === "string") {
-    const m = /^(?:W\/)?"(\d+)"$/.exec(match.trim());
-    return { ifRevision: m ? Number(m[1]) : -1 };
+  const noneMatch = req.headers["if-none-match"];
+  if (match !== undefined) {
+    const m = /^(?:W\/)?"(\d{1,15})"$/.exec(String(match).trim());
+    if (!m || noneMatch !== undefined)
+      throw new MalformedConditionError(`If-Match must be one ETag this API gave, like "7"${noneMatch !== undefined ? ", without If-None-Match" : ""}`);
+    return { ifRevision: Number(m[1]) };
   }
-  if (req.headers["if-none-match"] === "*") return { ifRevision: 0 };
+  if (noneMatch !== undefined) {
+    if (String(noneMatch).trim() !== "*") throw new MalformedConditionError('If-None-Match takes only "*" (create only)');
+    return { ifRevision: 0 };
+  }
   return {};
 }
+
+class MalformedConditionError extends Error {}
 
 function etag(revision: number): string {
   return `"${revision}"`;

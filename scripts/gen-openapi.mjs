@@ -1,0 +1,204 @@
+#!/usr/bin/env node
+// Writes schema/openapi.json: the OpenAPI 3.1 description of the admin API's write API (src/admin/write-api.ts),
+// served by the daemon at /openapi.json. The objects' schemas are not written here but taken from the config's
+// JSON Schema (schema/xdsd-config.schema.json), so that what the API accepts and what the file accepts are one
+// definition. `--check` fails if the file in the repository is not what this would write (the test suite runs it).
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const configSchema = JSON.parse(readFileSync(join(root, "schema", "xdsd-config.schema.json"), "utf8"));
+const out = join(root, "schema", "openapi.json");
+
+/** The config schema's definitions as OpenAPI components: `#/definitions/x` becomes `#/components/schemas/x`. */
+function components() {
+  const text = JSON.stringify(configSchema.definitions).replaceAll('"#/definitions/', '"#/components/schemas/');
+  const schemas = JSON.parse(text);
+  // ajv's own keywords (errorMessage, patternErrorMessage) are not JSON Schema; OpenAPI tools would warn on them.
+  const strip = (v) => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (v === null || typeof v !== "object") return v;
+    const o = {};
+    for (const [k, x] of Object.entries(v)) if (k !== "errorMessage" && k !== "patternErrorMessage") o[k] = strip(x);
+    return o;
+  };
+  return strip(schemas);
+}
+
+const ref = (name) => ({ $ref: `#/components/schemas/${name}` });
+const problem = (description) => ({ description, content: { "application/problem+json": { schema: ref("Problem") } } });
+const json = (description, schema) => ({ description, content: { "application/json": { schema } } });
+const errors = (...codes) => {
+  const all = {
+    400: "malformed request: the body is not a JSON object, or names something else than the path",
+    401: "no or wrong bearer token",
+    403: "writes are disabled (no --admin-token-file)",
+    404: "no such object",
+    409: "the config file defines this name",
+    412: "If-Match / If-None-Match does not hold",
+    413: "the body is over the size limit",
+    415: "the body is not application/json",
+    422: "the config the write would make is invalid; nothing was stored",
+  };
+  return Object.fromEntries(codes.map((c) => [String(c), problem(all[c])]));
+};
+const nameParam = (name, description) => ({ name, in: "path", required: true, description, schema: { type: "string", minLength: 1 } });
+const ifMatch = {
+  name: "If-Match",
+  in: "header",
+  required: false,
+  description: 'The ETag of the object as read ("<revision>"): the write applies only if it is unchanged.',
+  schema: { type: "string" },
+};
+const ifNoneMatch = { name: "If-None-Match", in: "header", required: false, description: "`*`: create only.", schema: { type: "string", enum: ["*"] } };
+const written = json("written; the new snapshot is published", ref("Written"));
+const writeResponses = {
+  200: written,
+  201: json("created; the new snapshot is published", ref("Written")),
+  ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422),
+};
+const deleted = { 200: json("deleted; the new snapshot is published", ref("Deleted")), ...errors(400, 401, 403, 404, 409, 412, 422) };
+const security = [{ bearer: [] }];
+
+/** GET/PUT/DELETE of one object of a collection. */
+function objectPaths(tag, valueSchema, params) {
+  return {
+    parameters: params,
+    get: { tags: [tag], summary: `One ${tag}`, responses: { 200: json("the object; ETag is its revision", { type: "object" }), ...errors(404) } },
+    put: {
+      tags: [tag],
+      summary: `Create or replace a ${tag}`,
+      security,
+      parameters: [ifMatch, ifNoneMatch],
+      requestBody: { required: true, content: { "application/json": { schema: valueSchema } } },
+      responses: writeResponses,
+    },
+    delete: { tags: [tag], summary: `Delete a ${tag}`, security, parameters: [ifMatch], responses: deleted },
+  };
+}
+
+const schemas = components();
+const endpointBody = {
+  type: "object",
+  additionalProperties: false,
+  description: "An endpoint's fields; its address and port are those of the path.",
+  properties: Object.fromEntries(Object.entries(schemas.endpoint.properties).filter(([k]) => k !== "address" && k !== "port")),
+};
+
+const document = {
+  openapi: "3.1.0",
+  info: {
+    title: "xdsd admin write API",
+    version: "1",
+    description:
+      "Clusters, their endpoints, listeners, raw Envoy resources and node groups, kept in xdsd's store and served with the config file as one config. Every write is validated as `xdsd validate` would validate the whole result before anything is stored, and answered once the new snapshot is published. Bodies are the config file's entries as JSON (docs/config.md).",
+  },
+  servers: [{ url: "http://127.0.0.1:18001" }],
+  paths: {
+    "/v1/clusters": { get: { tags: ["cluster"], summary: "The clusters of the store", responses: { 200: json("the clusters", { type: "object" }) } } },
+    "/v1/clusters/{name}": objectPaths("cluster", ref("ClusterBody"), [nameParam("name", "The cluster's name.")]),
+    "/v1/clusters/{name}/endpoints/{endpoint}": {
+      parameters: [nameParam("name", "The cluster's name."), nameParam("endpoint", "host:port, [ipv6]:port for IPv6")],
+      get: { tags: ["endpoint"], summary: "One registered endpoint", responses: { 200: json("the endpoint", { type: "object" }), ...errors(404) } },
+      put: {
+        tags: ["endpoint"],
+        summary: "Register an endpoint (or change it: weight, locality, priority, health_status, metadata)",
+        security,
+        parameters: [ifMatch, ifNoneMatch],
+        requestBody: { required: false, content: { "application/json": { schema: endpointBody } } },
+        responses: writeResponses,
+      },
+      delete: { tags: ["endpoint"], summary: "Deregister an endpoint", security, parameters: [ifMatch], responses: deleted },
+    },
+    "/v1/listeners": { get: { tags: ["listener"], summary: "The listeners of the store", responses: { 200: json("the listeners", { type: "object" }) } } },
+    "/v1/listeners/{name}": objectPaths("listener", ref("ListenerBody"), [nameParam("name", "The listener's name.")]),
+    "/v1/resources": { get: { tags: ["resource"], summary: "The raw resources of the store", responses: { 200: json("the resources", { type: "object" }) } } },
+    "/v1/resources/{type}/{name}": objectPaths(
+      "resource",
+      { type: "object", description: 'The resource in Envoy\'s JSON; "@type" and the name come from the path.' },
+      [nameParam("type", "The resource's message type, e.g. envoy.config.cluster.v3.Cluster."), nameParam("name", "The resource's name.")],
+    ),
+    "/v1/node-groups": {
+      get: { tags: ["node-group"], summary: "The node groups of the store", responses: { 200: json("the node groups", { type: "object" }) } },
+    },
+    "/v1/node-groups/{key}": objectPaths("node-group", ref("group"), [nameParam("key", "The node hash, <node.cluster>/<node.id> by default (URL-encoded).")]),
+    "/v1/batch": {
+      post: {
+        tags: ["batch"],
+        summary: "Many writes in one transaction: all of them, or none",
+        security,
+        requestBody: { required: true, content: { "application/json": { schema: ref("Batch") } } },
+        responses: {
+          200: json("applied at one revision; the new snapshot is published", { type: "object" }),
+          ...errors(400, 401, 403, 409, 412, 413, 415, 422),
+        },
+      },
+    },
+  },
+  components: {
+    securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "The token in the file given to xdsd serve --admin-token-file." } },
+    schemas: {
+      ...schemas,
+      ClusterBody: { ...schemas.cluster, required: [], description: "A cluster as the config file writes it; its name comes from the path." },
+      ListenerBody: { ...schemas.listener, required: ["virtual_hosts"], description: "A listener as the config file writes it; its name comes from the path." },
+      Written: { type: "object", required: ["name", "revision"], properties: { name: { type: "string" }, revision: { type: "integer" } } },
+      Deleted: {
+        type: "object",
+        required: ["deleted", "revision"],
+        properties: { name: { type: "string" }, deleted: { const: true }, revision: { type: "integer" } },
+      },
+      Batch: {
+        type: "object",
+        required: ["operations"],
+        properties: {
+          operations: {
+            type: "array",
+            minItems: 1,
+            items: {
+              type: "object",
+              required: ["op", "kind", "name"],
+              properties: {
+                op: { enum: ["put", "delete"] },
+                kind: { enum: ["cluster", "endpoint", "listener", "resource", "node-group"] },
+                name: { type: "string", minLength: 1, description: "Endpoints: <cluster>/<host:port>; resources: type.googleapis.com/<type>/<name>." },
+                value: { type: "object" },
+                if_revision: { type: "integer", minimum: 0 },
+              },
+            },
+          },
+        },
+      },
+      Problem: {
+        type: "object",
+        description: "RFC 9457 problem details; `code` is one of docs/errors.md, `errors` every issue of an invalid config.",
+        required: ["type", "title", "status", "detail"],
+        properties: {
+          type: { type: "string" },
+          title: { type: "string" },
+          status: { type: "integer" },
+          detail: { type: "string" },
+          code: { type: "string" },
+          errors: {
+            type: "array",
+            items: { type: "object", properties: { path: { type: "string" }, location: { type: "string" }, message: { type: "string" } } },
+          },
+        },
+      },
+    },
+  },
+};
+
+const text = `${JSON.stringify(document, null, 2)}\n`;
+if (process.argv.includes("--check")) {
+  let current = "";
+  try {
+    current = readFileSync(out, "utf8");
+  } catch {}
+  if (current !== text) {
+    console.error("schema/openapi.json is not what scripts/gen-openapi.mjs writes: run `node scripts/gen-openapi.mjs`");
+    process.exit(1);
+  }
+} else {
+  writeFileSync(out, text);
+}
