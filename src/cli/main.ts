@@ -8,6 +8,7 @@ import { bootstrapModes, loadConfigFile, parseConfig, renderBootstrap, type Boot
 import { snapshotsOf } from "../config/publish.js";
 import { parseListenAddress } from "../server/transport/listen-address.js";
 import { serve } from "./serve.js";
+import { apiCommandUsage, runEndpoints, runGet } from "./api-commands.js";
 import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "../config/config-limits.js";
 import { defaultTransportLimits, type TransportLimits } from "../server/transport/transport-limits.js";
 
@@ -31,6 +32,7 @@ const commandUsage: Record<string, string> = {
       one stream per type (the config must say config_source: grpc / delta-grpc); rest = REST-JSON polls
       (config_source: rest). FILE defaults to
       examples/seed.yaml in eds mode; the other modes read it only when given. --xds defaults to 127.0.0.1:18000.`,
+  ...apiCommandUsage,
 };
 
 const limitsUsage = () => `  Limits, each a positive whole number (docs/limits.md), with their defaults:
@@ -85,7 +87,8 @@ function limitsFrom<K extends string>(values: Record<string, unknown>, options: 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command !== undefined && command in commandUsage && (rest.includes("--help") || rest.includes("-h"))) {
-    process.stdout.write(`usage:\n${commandUsage[command]}\n${command === "bootstrap" ? "" : `${limitsUsage()}\n`}`);
+    const limits = command === "serve" || command === "validate" ? `${limitsUsage()}\n` : "";
+    process.stdout.write(`usage:\n${commandUsage[command]}\n${limits}`);
     return 0;
   }
   switch (command) {
@@ -99,6 +102,10 @@ async function main(argv: string[]): Promise<number> {
       return runValidate(rest);
     case "bootstrap":
       return runBootstrap(rest);
+    case "endpoints":
+      return runEndpoints(rest);
+    case "get":
+      return runGet(rest);
     case undefined:
     case "help":
     case "--help":

@@ -1,5 +1,6 @@
-// The write API with a real Envoy 1.40 over ADS: an endpoint registered through the API gets traffic within 1 s,
-// marked DRAINING it gets no new requests, and deregistered it leaves Envoy's /clusters.
+// The write API with a real Envoy 1.40 over ADS, driven by the CLI as an operator would: an endpoint registered
+// with `xdsd endpoints add` gets traffic within 1 s, `xdsd endpoints drain` stops new requests to it, `xdsd
+// endpoints remove` takes it out of Envoy's /clusters; `xdsd get clusters` shows what the store holds.
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -9,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { freePort, startEnvoy, type EnvoyHandle } from "../support/envoy.js";
 import { countUpstreams } from "../support/http.js";
 import { startUpstream, type Upstream } from "../support/upstream.js";
-import { bootstrapFor, startXdsd, type XdsdHandle } from "../support/xdsd.js";
+import { bootstrapFor, runXdsd, startXdsd, type XdsdHandle } from "../support/xdsd.js";
 
 const token = "e2e-token-0123456789abcdef";
 
@@ -18,6 +19,8 @@ describe("write API, real Envoy", () => {
   let envoy: EnvoyHandle;
   const upstreams: Upstream[] = [];
   let port = 0;
+  let tokenFile = "";
+  const cli = (...args: string[]) => runXdsd([...args, "--admin", xdsd.adminUrl, ...(args[0] === "endpoints" ? ["--token-file", tokenFile] : [])]);
 
   const api = (method: string, path: string, body?: unknown) =>
     new Promise<number>((resolve, reject) => {
@@ -39,7 +42,8 @@ describe("write API, real Envoy", () => {
     upstreams.push(await startUpstream("web-1"), await startUpstream("web-2"));
     port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), "xdsd-api-e2e-"));
-    writeFileSync(join(dir, "token"), token);
+    tokenFile = join(dir, "token");
+    writeFileSync(tokenFile, token);
     const config = `clusters:
   - name: web
     endpoints: ["${upstreams[0].address}:${upstreams[0].port}"]
@@ -61,26 +65,41 @@ listeners:
 
   const tally = async (n: number) => Object.fromEntries(await countUpstreams(`http://127.0.0.1:${port}/`, "web.local", n));
 
-  it("an endpoint registered through the API gets traffic within 1 s", async () => {
+  const second = () => `${upstreams[1].address}:${upstreams[1].port}`;
+
+  it("an endpoint registered with `xdsd endpoints add` gets traffic within 1 s of the command's answer", async () => {
     assert.deepEqual(await tally(4), { "web-1": 4 });
+    const added = await cli("endpoints", "add", "web", second(), "--weight", "1");
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /web .* registered \(revision \d+\)/);
     const t0 = Date.now();
-    assert.equal(await api("PUT", `/v1/clusters/web/endpoints/${upstreams[1].address}:${upstreams[1].port}`, {}), 201);
     await envoy.waitFor(async () => (await tally(2))["web-2"] !== undefined, { what: "web-2 to get traffic", timeoutMs: 1000, intervalMs: 20 });
     assert.ok(Date.now() - t0 <= 1000, `took ${Date.now() - t0} ms`);
     assert.deepEqual(await tally(10), { "web-1": 5, "web-2": 5 });
+    const listed = await cli("get", "clusters", "-o", "json");
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(JSON.parse(listed.stdout), [], "web is the file's cluster: the store holds only its endpoint");
   });
 
-  it("DRAINING: no new requests go to it, and Envoy shows it draining", async () => {
-    assert.equal(await api("PUT", `/v1/clusters/web/endpoints/${upstreams[1].address}:${upstreams[1].port}`, { health_status: "DRAINING" }), 200);
+  it("`xdsd endpoints drain`: no new requests go to it, and Envoy shows it draining", async () => {
+    const drained = await cli("endpoints", "drain", "web", second());
+    assert.equal(drained.code, 0, drained.stderr);
     await envoy.waitFor(async () => (await tally(4))["web-2"] === undefined, { what: "web-2 to stop getting new requests", timeoutMs: 2000, intervalMs: 20 });
     assert.deepEqual(await tally(10), { "web-1": 10 });
     const clusters = JSON.stringify(await envoy.clusters());
     assert.match(clusters, /"eds_health_status":"DRAINING"/);
   });
 
-  it("deregistered, it leaves Envoy's /clusters", async () => {
-    assert.equal(await api("DELETE", `/v1/clusters/web/endpoints/${upstreams[1].address}:${upstreams[1].port}`), 200);
+  it("`xdsd endpoints remove`: it leaves Envoy's /clusters; a bad request says why in one line", async () => {
+    const removed = await cli("endpoints", "remove", "web", second());
+    assert.equal(removed.code, 0, removed.stderr);
     await envoy.waitFor(async () => (await hostsOf("web")).length === 1, { what: "web to have one host", timeoutMs: 2000, intervalMs: 20 });
     assert.deepEqual(await hostsOf("web"), [upstreams[0].port]);
+    const again = await cli("endpoints", "remove", "web", second());
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^xdsd: 404 not found: no endpoint/);
+    assert.equal(await api("PUT", "/v1/clusters/api", { endpoints: [`${upstreams[1].address}:${upstreams[1].port}`] }), 201);
+    const table = await cli("get", "clusters");
+    assert.match(table.stdout, /^NAME\s+REVISION\s+API ENDPOINTS\napi\s+\d+\s+0\n$/);
   });
 });
