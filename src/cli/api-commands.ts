@@ -62,7 +62,11 @@ export async function runEndpoints(args: string[]): Promise<number> {
 const kinds: Record<string, string> = { clusters: "clusters", listeners: "listeners", resources: "resources", "node-groups": "node_groups" };
 
 export async function runGet(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { admin: common.admin, output: { type: "string", short: "o", default: "table" } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { admin: common.admin, output: { type: "string", short: "o", default: "table" } },
+  });
   const [what] = positionals;
   if (!what || !(what in kinds) || positionals.length !== 1) throw new BadArgumentError(`expected: xdsd get ${Object.keys(kinds).join("|")}`);
   if (!["table", "json", "yaml"].includes(values.output!)) throw new BadArgumentError(`-o "${values.output}": expected table, json or yaml`);
@@ -76,10 +80,22 @@ export async function runGet(args: string[]): Promise<number> {
 }
 
 function table(what: string, items: Record<string, unknown>[]): string {
-  const rows = items.map((i) => [String(i.name), String(i.revision), ...(what === "clusters" ? [String((i.endpoints as unknown[] | undefined)?.length ?? 0)] : [])]);
+  const rows = items.map((i) => [
+    String(i.name),
+    String(i.revision),
+    ...(what === "clusters" ? [String((i.endpoints as unknown[] | undefined)?.length ?? 0)] : []),
+  ]);
   const header = ["NAME", "REVISION", ...(what === "clusters" ? ["API ENDPOINTS"] : [])];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  return [header, ...rows].map((r) => `${r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd()}\n`).join("");
+  return [header, ...rows]
+    .map(
+      (r) =>
+        `${r
+          .map((cell, c) => cell.padEnd(widths[c]))
+          .join("  ")
+          .trimEnd()}\n`,
+    )
+    .join("");
 }
 
 function readToken(file: string | undefined): string | undefined {
@@ -129,7 +145,10 @@ function call(admin: string, method: string, path: string, token: string | undef
     req.on("error", (err: NodeJS.ErrnoException) =>
       resolve({
         status: 0,
-        body: { title: "unreachable", detail: `cannot reach xdsd's admin API at ${admin}: ${err.code === "ECONNREFUSED" ? "connection refused (is xdsd serve running?)" : err.message}` },
+        body: {
+          title: "unreachable",
+          detail: `cannot reach xdsd's admin API at ${admin}: ${err.code === "ECONNREFUSED" ? "connection refused (is xdsd serve running?)" : err.message}`,
+        },
       }),
     );
     req.end(body === undefined ? undefined : JSON.stringify(body));

@@ -145,7 +145,7 @@ test("--version, and --help for every command, exit 0", async () => {
   const pkg = JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version: string };
   const v = await runXdsd(["--version"]);
   assert.deepEqual([v.code, v.stdout], [0, `xdsd ${pkg.version}\n`]);
-  for (const command of ["serve", "validate", "bootstrap"]) {
+  for (const command of ["serve", "validate", "bootstrap", "endpoints", "get"]) {
     const r = await runXdsd([command, "--help"]);
     assert.equal(r.code, 0, `${command} --help: ${r.stderr}`);
     assert.match(r.stdout, new RegExp(`^usage:\\n  xdsd ${command} `));
@@ -161,4 +161,15 @@ test("bootstrap in an ADS mode needs no config file, outside the repository too"
   const eds = await runXdsd(["bootstrap", "--node-id", "n", "--node-cluster", "c"], { cwd: elsewhere });
   assert.equal(eds.code, 2, "eds mode still reads the seed by default, and says where it looked");
   assert.match(eds.stderr, /examples\/seed\.yaml/);
+});
+
+test("endpoints and get: usage errors exit 2; an unreachable daemon is one line and exit 1", async () => {
+  const usage = await runXdsd(["endpoints", "add", "web"]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /expected: xdsd endpoints add\|remove\|drain CLUSTER HOST:PORT/);
+  const badKind = await runXdsd(["get", "widgets"]);
+  assert.equal(badKind.code, 2);
+  const down = await runXdsd(["get", "clusters", "--admin", "http://127.0.0.1:9"]);
+  assert.equal(down.code, 1);
+  assert.equal(down.stderr, "xdsd: unreachable: cannot reach xdsd's admin API at http://127.0.0.1:9: connection refused (is xdsd serve running?)\n");
 });
