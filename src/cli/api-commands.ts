@@ -53,7 +53,7 @@ export async function runEndpoints(args: string[]): Promise<number> {
     }
     reply = await call(values.admin, "PUT", path, token, body);
   }
-  if (reply.status >= 400) return fail(reply);
+  if (failed(reply)) return fail(reply);
   const verb = { add: reply.status === 201 ? "registered" : "updated", remove: "deregistered", drain: "draining" }[action];
   process.stdout.write(`${cluster} ${endpoint} ${verb} (revision ${reply.body.revision})\n`);
   return 0;
@@ -71,7 +71,7 @@ export async function runGet(args: string[]): Promise<number> {
   if (!what || !(what in kinds) || positionals.length !== 1) throw new BadArgumentError(`expected: xdsd get ${Object.keys(kinds).join("|")}`);
   if (!["table", "json", "yaml"].includes(values.output!)) throw new BadArgumentError(`-o "${values.output}": expected table, json or yaml`);
   const reply = await call(values.admin, "GET", `/v1/${what}`, undefined);
-  if (reply.status >= 400) return fail(reply);
+  if (failed(reply)) return fail(reply);
   const items = (reply.body[kinds[what]] as Record<string, unknown>[]) ?? [];
   if (values.output === "json") process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
   else if (values.output === "yaml") process.stdout.write(stringify(items));
@@ -106,6 +106,11 @@ function readToken(file: string | undefined): string | undefined {
   } catch (err) {
     throw new BadArgumentError(`--token-file ${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
   }
+}
+
+/** No answer (status 0: unreachable) or an error status. */
+function failed(reply: Reply): boolean {
+  return reply.status === 0 || reply.status >= 400;
 }
 
 /** An API error as the user reads it: the problem's title and detail, then each issue with where it is. */
