@@ -195,64 +195,59 @@ export function skimResources(buf: Buffer, r: SkimmedResponse): void {
   }
 }
 
-/**
- * Calls `onField(buf, field, start, end, at)` for each length-delimited field numbered `a` or `b` of the message in
- * buf[start, stop), and skips the others; throws if the fields do not end at `stop`. `onField` is a plain function
- * and `at` is passed through, so that a message skimmed per resource allocates no closure.
- */
-function eachLengthDelimited(
-  buf: Uint8Array,
-  start: number,
-  stop: number,
-  a: number,
-  b: number,
-  what: string,
-  at: number,
-  onField: (buf: Uint8Array, field: number, s: number, e: number, at: number) => void,
-): void {
+// skimDeltaResource and skimAny walk their two length-delimited fields with the same loop, written out twice on
+// purpose: one loop with a per-field callback made the generator's skim 12–30% slower (1,000-resource SotW and delta
+// responses, 300 rounds, tsx, 2026-12-02), and the generator must stay cheaper than the servers it measures.
+
+/** A delta `Resource`: its name (field 3) and its Any (field 2); the version (field 1) is the server's business. */
+function skimDeltaResource(buf: Uint8Array, start: number, stop: number, at: number): void {
   let pos = start;
   while (pos < stop) {
     pos = readVarint(buf, pos);
     const tag = varintValue;
     const field = tag >>> 3;
     const wireType = tag & 7;
-    if (wireType !== WIRE_LEN || (field !== a && field !== b)) {
+    if (wireType !== WIRE_LEN || (field !== 2 && field !== 3)) {
       pos = skipField(buf, pos, wireType);
       continue;
     }
     pos = readVarint(buf, pos);
     const s = pos;
-    pos += varintValue;
-    onField(buf, field, s, pos, at);
+    const e = pos + varintValue;
+    pos = e;
+    if (field === 3) {
+      ranges[at + 6] = s;
+      ranges[at + 7] = e;
+    } else skimAny(buf, s, e, at);
   }
-  if (pos !== stop) throw new Error(`malformed ${what}`);
-}
-
-/** A delta `Resource`: its name (field 3) and its Any (field 2); the version (field 1) is the server's business. */
-function skimDeltaResource(buf: Uint8Array, start: number, stop: number, at: number): void {
-  eachLengthDelimited(buf, start, stop, 2, 3, "Resource", at, onResourceField);
-}
-
-function onResourceField(buf: Uint8Array, field: number, s: number, e: number, at: number): void {
-  if (field === 3) {
-    ranges[at + 6] = s;
-    ranges[at + 7] = e;
-  } else skimAny(buf, s, e, at);
+  if (pos !== stop) throw new Error("malformed Resource");
 }
 
 function skimAny(buf: Uint8Array, start: number, stop: number, at: number): void {
-  eachLengthDelimited(buf, start, stop, 1, 2, "Any", at, onAnyField);
-}
-
-function onAnyField(buf: Uint8Array, field: number, s: number, e: number, at: number): void {
-  if (field === 1) {
-    ranges[at] = s;
-    ranges[at + 1] = e;
-  } else {
-    ranges[at + 2] = s;
-    ranges[at + 3] = e;
-    skimName(buf, s, e, at);
+  let pos = start;
+  while (pos < stop) {
+    pos = readVarint(buf, pos);
+    const tag = varintValue;
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (wireType !== WIRE_LEN || (field !== 1 && field !== 2)) {
+      pos = skipField(buf, pos, wireType);
+      continue;
+    }
+    pos = readVarint(buf, pos);
+    const s = pos;
+    const e = pos + varintValue;
+    pos = e;
+    if (field === 1) {
+      ranges[at] = s;
+      ranges[at + 1] = e;
+    } else {
+      ranges[at + 2] = s;
+      ranges[at + 3] = e;
+      skimName(buf, s, e, at);
+    }
   }
+  if (pos !== stop) throw new Error("malformed Any");
 }
 
 // Field 1 (the name) comes first in every encoder that writes fields in number order (protobuf-es, Go, C++), but
