@@ -58,6 +58,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const reloader = new ConfigReloader(o.configFile, cache, logOf("config"), {
     limits: o.configLimits,
     onReload: (result) => metrics.configReloaded(result),
+    onStoreWrite: (result) => metrics.storeWritten(result),
     store,
   });
   try {

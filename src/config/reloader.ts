@@ -24,12 +24,17 @@ export interface ConfigState {
   lastError?: { version?: string; at: Date; message: string };
 }
 
+/** What a store write came to: committed and published, or refused and why (nothing stored). */
+export type StoreWriteResult = "committed" | "invalid" | "conflict" | "managed_by_file" | "failed";
+
 /** What one look at the file came to: served, the same content as last time (valid or not), or refused. */
 export type ReloadResult = "published" | "unchanged" | "rejected";
 
 export interface ConfigReloaderOptions extends ConfigLoaderOptions {
   /** Told the result of every load, the initial one included (metrics count them). Must not throw. */
   onReload?(result: ReloadResult): void;
+  /** Told the result of every store write (metrics count them). Must not throw. */
+  onStoreWrite?(result: StoreWriteResult): void;
   /** The store whose objects are served with the file's (the write API's objects). */
   store?: Store;
 }
@@ -143,32 +148,51 @@ export class ConfigReloader {
    * name). Runs after any load or write under way.
    */
   write(operations: readonly StoreOperation[]): Promise<{ revision: number; version: string }> {
-    return this.#exclusive(async () => {
-      const store = this.#store;
-      if (!store) throw new Error("this reloader has no store");
-      if (this.#closed) throw new ConfigLoaderClosedError();
-      for (const o of operations) {
-        const at = this.fileDefines(o.kind, o.name);
-        if (at) throw new ManagedByFileError(o.kind, o.name, withLine(at, this.options.limits));
-      }
-      const proposed = new Map(this.#objects);
-      for (const o of operations) {
-        const key = objectKey(o.kind, o.name);
-        const current = proposed.get(key)?.revision ?? 0;
-        if (o.ifRevision !== undefined && current !== o.ifRevision) throw new StoreConflictError(o.kind, o.name, o.ifRevision, current);
-        if (o.op === "put") proposed.set(key, { kind: o.kind, name: o.name, value: o.value, revision: Number.NaN });
-        else proposed.delete(key);
-      }
-      const result = await this.#loader.load(this.file, undefined, this.#overlay(proposed, this.#storeRevision + 1));
-      if (result.kind !== "loaded") throw new Error("a load of a proposed store write came back unchanged");
-      const { revision } = await store.transaction(operations);
-      for (const [key, o] of proposed) if (Number.isNaN(o.revision)) proposed.set(key, { ...o, revision });
-      this.#objects = proposed;
-      this.#storeRevision = revision;
-      this.#lastSeen = result.version;
-      this.#published(result);
-      return { revision, version: result.version };
-    });
+    const written = this.#exclusive(() => this.#write(operations));
+    const told = this.options.onStoreWrite;
+    if (told) {
+      written.then(
+        () => told("committed"),
+        (err: unknown) =>
+          told(
+            err instanceof ManagedByFileError
+              ? "managed_by_file"
+              : err instanceof StoreConflictError
+                ? "conflict"
+                : err instanceof ConfigError
+                  ? "invalid"
+                  : "failed",
+          ),
+      );
+    }
+    return written;
+  }
+
+  async #write(operations: readonly StoreOperation[]): Promise<{ revision: number; version: string }> {
+    const store = this.#store;
+    if (!store) throw new Error("this reloader has no store");
+    if (this.#closed) throw new ConfigLoaderClosedError();
+    for (const o of operations) {
+      const at = this.fileDefines(o.kind, o.name);
+      if (at) throw new ManagedByFileError(o.kind, o.name, withLine(at, this.options.limits));
+    }
+    const proposed = new Map(this.#objects);
+    for (const o of operations) {
+      const key = objectKey(o.kind, o.name);
+      const current = proposed.get(key)?.revision ?? 0;
+      if (o.ifRevision !== undefined && current !== o.ifRevision) throw new StoreConflictError(o.kind, o.name, o.ifRevision, current);
+      if (o.op === "put") proposed.set(key, { kind: o.kind, name: o.name, value: o.value, revision: Number.NaN });
+      else proposed.delete(key);
+    }
+    const result = await this.#loader.load(this.file, undefined, this.#overlay(proposed, this.#storeRevision + 1));
+    if (result.kind !== "loaded") throw new Error("a load of a proposed store write came back unchanged");
+    const { revision } = await store.transaction(operations);
+    for (const [key, o] of proposed) if (Number.isNaN(o.revision)) proposed.set(key, { ...o, revision });
+    this.#objects = proposed;
+    this.#storeRevision = revision;
+    this.#lastSeen = result.version;
+    this.#published(result);
+    return { revision, version: result.version };
   }
 
   async close(): Promise<void> {
@@ -187,6 +211,7 @@ export class ConfigReloader {
       return;
     }
     this.#published(result);
+    this.#onReload?.("published");
   }
 
   #published(result: Extract<ConfigLoadResult, { kind: "loaded" }>): void {
@@ -195,7 +220,6 @@ export class ConfigReloader {
     this.#state = { file: this.file, version: result.version, loadedAt: new Date() };
     const groups = result.groups > 0 ? ` and ${result.groups} node group(s)` : "";
     this.log.info(`config ${this.file} version ${result.version} published: ${JSON.stringify(result.summary)}${groups}`);
-    this.#onReload?.("published");
   }
 
   #overlay(objects: ReadonlyMap<string, OverlayObject>, revision: number): { objects: OverlayObject[]; version: string } {

@@ -226,6 +226,15 @@ test("a batch applies all its operations at one revision, or none of them when t
   assert.match(String(malformed.json.detail), /operations\[0\]\.op/);
 });
 
+test("xdsd_store_writes_total counts the writes by result", async () => {
+  const text = await (await fetch(`${xdsd.adminUrl}/metrics`)).text();
+  const count = (result: string) => Number(new RegExp(`^xdsd_store_writes_total\\{result="${result}"\\} (\\d+)$`, "m").exec(text)?.[1]);
+  assert.ok(count("committed") >= 8, text.match(/^xdsd_store_writes_total.*$/gm)?.join("\n"));
+  assert.ok(count("conflict") >= 5, "the concurrent writers' losers and the stale If-Match");
+  assert.ok(count("invalid") >= 3);
+  assert.ok(count("managed_by_file") >= 2);
+});
+
 test("what was acknowledged is served again after a restart on the same data directory", async () => {
   assert.equal((await call("PUT", "/v1/clusters/durable", { endpoints: ["127.0.0.1:8099"] })).status, 201);
   assert.equal(await xdsd.stop(), 0);

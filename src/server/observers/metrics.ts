@@ -19,7 +19,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import { describeNode } from "../../cache/node-hash.js";
 import type { SnapshotCache } from "../../cache/snapshot-cache.js";
 import type { Snapshot } from "../../cache/snapshot.js";
-import type { ConfigState, ReloadResult } from "../../config/reloader.js";
+import type { ConfigState, ReloadResult, StoreWriteResult } from "../../config/reloader.js";
 import { byPushOrder, findResourceType } from "../../resource/types.js";
 import type { NackInfo, ResponseInfo, StreamInfo, XdsServerEvents } from "./events.js";
 
@@ -125,6 +125,7 @@ export class XdsdMetrics implements XdsServerEvents {
   readonly #proxies = new Map<string, number>();
   readonly #groups = new Map<string, GroupState>();
   readonly #reloads: Record<ReloadResult, number> = { published: 0, unchanged: 0, rejected: 0 };
+  readonly #storeWrites: Record<StoreWriteResult, number> = { committed: 0, invalid: 0, conflict: 0, managed_by_file: 0, failed: 0 };
   readonly #rolloutResults: Record<RolloutResult, number> = { acked: 0, nacked: 0, superseded: 0, disconnected: 0 };
   readonly #rolloutSeconds: Histogram;
   #rolloutSeq = 0;
@@ -158,6 +159,10 @@ export class XdsdMetrics implements XdsServerEvents {
   /** For ConfigReloaderOptions.onReload. */
   configReloaded(result: ReloadResult): void {
     this.#reloads[result]++;
+  }
+
+  storeWritten(result: StoreWriteResult): void {
+    this.#storeWrites[result]++;
   }
 
   close(): void {
@@ -463,6 +468,12 @@ export class XdsdMetrics implements XdsServerEvents {
         this.set(self.#rolloutsOpen);
       },
     });
+    counter(
+      "xdsd_store_writes_total",
+      "Writes through the API (each request; a batch counts once) by result: committed (stored and published), invalid (the config would be invalid), conflict (If-Match did not hold), managed_by_file (a name the file defines), failed (anything else). Only committed writes change anything.",
+      ["result"],
+      () => Object.entries(self.#storeWrites).map(([result, n]) => [{ result }, n]),
+    );
     counter(
       "xdsd_config_reloads_total",
       "Loads of the config file by result: published (valid, new content), unchanged (the content looked at last time, valid or not), rejected (invalid: the last good config stays).",
