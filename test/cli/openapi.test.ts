@@ -65,7 +65,8 @@ test("schemathesis against the live daemon: every check holds, 0 server errors",
       "20261202",
       "--no-color",
     ],
-    { encoding: "utf8", timeout: 240_000, env: { ...process.env, PYTHONPATH: pythonPath } },
+    // Run from a scratch directory: schemathesis keeps a cache (.schemathesis/) where it runs.
+    { encoding: "utf8", timeout: 240_000, env: { ...process.env, PYTHONPATH: pythonPath }, cwd: mkdtempSync(join(tmpdir(), "xdsd-schemathesis-")) },
   );
   const output = `${run.stdout}${run.stderr}`;
   assert.equal(run.status, 0, output.slice(-6000));
