@@ -14,6 +14,7 @@ export { XdsCalls, type XdsServiceOptions, type TransportCall } from "./server/c
 export { xdsServices } from "./server/services.js";
 export { sotwServices } from "./server/protocol/sotw-service.js";
 export { deltaServices } from "./server/protocol/delta-service.js";
+export { restServices } from "./server/protocol/rest-service.js";
 export { DeltaStream, type DeltaStreamOptions } from "./server/protocol/delta-stream.js";
 export type { DeltaResponse } from "./server/protocol/delta-response.js";
 export type { XdsService, ServiceContext, ProtocolStream } from "./server/service-table.js";
