@@ -53,34 +53,50 @@ func cla(name string, ports ...uint32) *endpoint.ClusterLoadAssignment {
 	return &endpoint.ClusterLoadAssignment{ClusterName: name, Endpoints: []*endpoint.LocalityLbEndpoints{{LbEndpoints: lbs}}}
 }
 
+// Two steps: a cluster and its endpoints, then a second endpoint for it.
+func twoSteps(t *testing.T) *fixture {
+	return &fixture{Scenario: "test", Steps: []fixtureStep{
+		{Upserts: []fixtureResource{
+			{TypeURL: resourcev3.ClusterType, Name: "c0", Value: mustMarshal(t, edsCluster("c0"))},
+			{TypeURL: resourcev3.EndpointType, Name: "c0", Value: mustMarshal(t, cla("c0", 8080))},
+		}},
+		{Upserts: []fixtureResource{{TypeURL: resourcev3.EndpointType, Name: "c0", Value: mustMarshal(t, cla("c0", 8080, 8081))}}},
+	}}
+}
+
+// The reference server on loopback (gRPC and its control endpoint) and a client connection to it; stop ends all.
+func startServer(t *testing.T, fx *fixture, linear, perTypeVersions bool) (context.Context, *grpc.ClientConn, *httptest.Server, func()) {
+	t.Helper()
+	s, c, err := newServer(fx, linear, perTypeVersions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g := newGRPCServer(ctx, c)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go g.Serve(lis)
+	ctl := httptest.NewServer(s.controlHandler())
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, conn, ctl, func() {
+		conn.Close()
+		ctl.Close()
+		g.Stop()
+		cancel()
+	}
+}
+
 // One shared snapshot over a real ADS stream: CDS then EDS at step 0, a push of both at step 1, 409 after.
 func TestADSStepsAndControl(t *testing.T) {
 	for _, linear := range []bool{false, true} {
-		fx := &fixture{Scenario: "test", Steps: []fixtureStep{
-			{Upserts: []fixtureResource{
-				{TypeURL: resourcev3.ClusterType, Name: "c0", Value: mustMarshal(t, edsCluster("c0"))},
-				{TypeURL: resourcev3.EndpointType, Name: "c0", Value: mustMarshal(t, cla("c0", 8080))},
-			}},
-			{Upserts: []fixtureResource{{TypeURL: resourcev3.EndpointType, Name: "c0", Value: mustMarshal(t, cla("c0", 8080, 8081))}}},
-		}}
+		fx := twoSteps(t)
 		want := map[string][]byte{"step-0": fx.Steps[0].Upserts[1].Value, "step-1": fx.Steps[1].Upserts[0].Value}
-		s, c, err := newServer(fx, linear, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		g := newGRPCServer(ctx, c)
-		lis, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		go g.Serve(lis)
-		ctl := httptest.NewServer(s.controlHandler())
-
-		conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			t.Fatal(err)
-		}
+		ctx, conn, ctl, stop := startServer(t, fx, linear, false)
 		stream, err := discovery.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -143,10 +159,7 @@ func TestADSStepsAndControl(t *testing.T) {
 		if stats["rssBytes"] <= 0 || stats["goroutines"] <= 0 {
 			t.Fatalf("stats: %v", stats)
 		}
-		conn.Close()
-		ctl.Close()
-		g.Stop()
-		cancel()
+		stop()
 	}
 }
 
@@ -180,30 +193,9 @@ func TestProtobufEsBytesAreReordered(t *testing.T) {
 // as a Resource named after it, and no CDS at all.
 func TestDeltaADS(t *testing.T) {
 	for _, linear := range []bool{false, true} {
-		fx := &fixture{Scenario: "test", Steps: []fixtureStep{
-			{Upserts: []fixtureResource{
-				{TypeURL: resourcev3.ClusterType, Name: "c0", Value: mustMarshal(t, edsCluster("c0"))},
-				{TypeURL: resourcev3.EndpointType, Name: "c0", Value: mustMarshal(t, cla("c0", 8080))},
-			}},
-			{Upserts: []fixtureResource{{TypeURL: resourcev3.EndpointType, Name: "c0", Value: mustMarshal(t, cla("c0", 8080, 8081))}}},
-		}}
+		fx := twoSteps(t)
 		want := [][]byte{fx.Steps[0].Upserts[1].Value, fx.Steps[1].Upserts[0].Value}
-		s, c, err := newServer(fx, linear, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		g := newGRPCServer(ctx, c)
-		lis, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		go g.Serve(lis)
-		ctl := httptest.NewServer(s.controlHandler())
-		conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			t.Fatal(err)
-		}
+		ctx, conn, ctl, stop := startServer(t, fx, linear, true)
 		stream, err := discovery.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -247,9 +239,6 @@ func TestDeltaADS(t *testing.T) {
 		if string(eds.Resources[0].Resource.Value) != string(want[1]) {
 			t.Fatalf("linear=%v: step-1 EDS bytes differ", linear)
 		}
-		conn.Close()
-		ctl.Close()
-		g.Stop()
-		cancel()
+		stop()
 	}
 }
