@@ -4,8 +4,10 @@
 import { Worker } from "node:worker_threads";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { ConfigLimits } from "./config-limits.js";
-import type { ConfigWorkerReply, ConfigWorkerRequest } from "./config-worker.js";
-import { fromTransferable } from "./transferable-snapshots.js";
+import type { ConfigWorkerReply, ConfigWorkerRequest, LoadRequest } from "./config-worker.js";
+import type { EncodedResource } from "../resource/encoded-resource.js";
+import type { ClusterEndpointsChange } from "./endpoint-writes.js";
+import { fromTransferable, resourcesFromTransferable } from "./transferable-snapshots.js";
 import type { ConfigSnapshots, FileName } from "./publish.js";
 
 export type ConfigLoadResult =
@@ -44,8 +46,26 @@ export class ConfigLoader {
    * Loads `file`: resolves with its snapshots, or "unchanged" when its content hash is `knownVersion`; rejects with
    * ConfigError (with the content's version in `version`) when it is invalid or could not be parsed.
    */
-  load(file: string, knownVersion?: string, overlay?: ConfigWorkerRequest["overlay"]): Promise<ConfigLoadResult> {
-    const run = this.#queue.then(() => this.#load(file, knownVersion, overlay));
+  load(file: string, knownVersion?: string, overlay?: LoadRequest["overlay"]): Promise<ConfigLoadResult> {
+    return this.#queued(() => this.#load(file, knownVersion, overlay));
+  }
+
+  /**
+   * The resources of clusters whose store endpoints changed (endpoint-writes.ts), from the document of the file
+   * content `fileVersion` as the worker last loaded it; undefined when that path cannot settle the write and the
+   * whole config must be loaded (a new worker, another file content, a cluster not found, any issue).
+   */
+  endpoints(file: string, fileVersion: string, changes: readonly ClusterEndpointsChange[]): Promise<EncodedResource[] | undefined> {
+    return this.#queued(async () => {
+      const reply = await this.#request(file, (id) => ({ id, kind: "endpoints", file, fileVersion, changes }));
+      if (reply.kind === "resources") return resourcesFromTransferable(reply.resources);
+      if (reply.kind === "full") return undefined;
+      throw new Error(`the config worker could not update the endpoints: ${reply.kind === "failed" ? reply.message : reply.kind}`);
+    });
+  }
+
+  #queued<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
     this.#queue = run.catch(() => {});
     return run;
   }
@@ -58,31 +78,8 @@ export class ConfigLoader {
     await worker?.terminate();
   }
 
-  async #load(file: string, knownVersion: string | undefined, overlay: ConfigWorkerRequest["overlay"]): Promise<ConfigLoadResult> {
-    if (this.#closed) throw new ConfigLoaderClosedError();
-    const id = this.#nextId++;
-    const timeoutMs = this.options.loadTimeoutMs ?? defaultLoadTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const reply = await new Promise<ConfigWorkerReply>((resolve, reject) => {
-      const worker = this.#ensureWorker();
-      this.#pending = { id, worker, resolve, reject };
-      // A load that never ends (a parser pathology no limit foresaw) must not hold every later reload: the worker
-      // is stopped, the load refused, and the next load gets a new worker.
-      timer = setTimeout(() => {
-        if (this.#pending?.id !== id) return;
-        this.#pending = undefined;
-        if (this.#worker === worker) this.#worker = undefined;
-        void worker.terminate();
-        reject(new Error(`loading the config took longer than ${timeoutMs / 1000} s; it was refused and the config worker restarted`));
-      }, timeoutMs);
-      const request: ConfigWorkerRequest = { id, file, limits: this.options.limits ?? {}, knownVersion, overlay };
-      worker.postMessage(request);
-    })
-      .catch((err: Error) => {
-        if (this.#closed) throw new ConfigLoaderClosedError();
-        throw new ConfigLoadError([{ location: { file }, message: err.message }]);
-      })
-      .finally(() => clearTimeout(timer));
+  async #load(file: string, knownVersion: string | undefined, overlay: LoadRequest["overlay"]): Promise<ConfigLoadResult> {
+    const reply = await this.#request(file, (id) => ({ id, file, limits: this.options.limits ?? {}, knownVersion, overlay }));
     switch (reply.kind) {
       case "unchanged":
         return reply;
@@ -99,7 +96,37 @@ export class ConfigLoader {
         throw new ConfigLoadError(reply.issues, reply.version);
       case "failed":
         throw new ConfigLoadError([{ location: { file }, message: `the config could not be loaded: ${reply.message}` }], reply.version);
+      default:
+        throw new Error(`the config worker answered a load with ${reply.kind}`);
     }
+  }
+
+  /** Sends one request to the worker and waits for its reply, within the load timeout. */
+  async #request(file: string, make: (id: number) => ConfigWorkerRequest): Promise<ConfigWorkerReply> {
+    if (this.#closed) throw new ConfigLoaderClosedError();
+    const id = this.#nextId++;
+    const timeoutMs = this.options.loadTimeoutMs ?? defaultLoadTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const reply = await new Promise<ConfigWorkerReply>((resolve, reject) => {
+      const worker = this.#ensureWorker();
+      this.#pending = { id, worker, resolve, reject };
+      // A load that never ends (a parser pathology no limit foresaw) must not hold every later reload: the worker
+      // is stopped, the load refused, and the next load gets a new worker.
+      timer = setTimeout(() => {
+        if (this.#pending?.id !== id) return;
+        this.#pending = undefined;
+        if (this.#worker === worker) this.#worker = undefined;
+        void worker.terminate();
+        reject(new Error(`loading the config took longer than ${timeoutMs / 1000} s; it was refused and the config worker restarted`));
+      }, timeoutMs);
+      worker.postMessage(make(id));
+    })
+      .catch((err: Error) => {
+        if (this.#closed) throw new ConfigLoaderClosedError();
+        throw new ConfigLoadError([{ location: { file }, message: err.message }]);
+      })
+      .finally(() => clearTimeout(timer));
+    return reply;
   }
 
   #ensureWorker(): Worker {

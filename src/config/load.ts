@@ -39,6 +39,11 @@ export interface LoadedConfig {
   positioned: boolean;
   /** Each group's `config_source` (the top level's under ""), for bootstraps that must match it. */
   configSources: Map<string, ConfigSourceKind>;
+  /**
+   * The file's own document as read (plain data, without the store's objects): what the daemon's endpoint writes
+   * are merged into without reading the file again (config/endpoint-writes.ts).
+   */
+  fileDocument: unknown;
 }
 
 export interface ParseOptions {
@@ -142,8 +147,17 @@ function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): 
     defaults: top ? translateGroup(source, top, cache) : [],
     nodes: new Map(nodeGroups.map((g) => [String(g.base[1]), translateGroup(source, g, cache)])),
     positioned: (source instanceof MergedSource ? source.base : source) instanceof ConfigSource,
+    fileDocument: (source instanceof MergedSource ? source.base : source).value,
     configSources: new Map(groups.map((g) => [g.base.length === 0 ? "" : String(g.base[1]), (g.value as GroupConfig).config_source ?? "ads"])),
   };
+}
+
+/**
+ * A document already read (plain data, e.g. entries assembled by the daemon), loaded like a config file's: the same
+ * schema, checks and translation. Issues are located by field path only.
+ */
+export function loadDocument(value: unknown, file: string): LoadedConfig {
+  return loadFrom(UnlocatedSource.of(file, value), undefined);
 }
 
 /** Reads a config file; a file that can't be read is reported like any other config problem. */

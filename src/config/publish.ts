@@ -1,7 +1,7 @@
 // From a loaded config to the snapshots the cache serves: one for the top level (the default snapshot, for every
 // node without a group of its own) and one per node group.
 import { Snapshot } from "../cache/snapshot.js";
-import { withTtl } from "../resource/encoded-resource.js";
+import { encodeResource, withTtl, type EncodedResource } from "../resource/encoded-resource.js";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import { ConfigError, XdsdError, type ConfigIssue, type SourceLocation } from "../errors.js";
 import type { ConfigResource, LoadedConfig } from "./index.js";
@@ -24,7 +24,7 @@ export function snapshotsOf(config: LoadedConfig): ConfigSnapshots {
   const issues: ConfigIssue[] = [];
   const build = (resources: ConfigResource[], group: string): Snapshot => {
     try {
-      const snapshot = Snapshot.from(resources.map((r) => (r.ttlMs === undefined ? r.message : withTtl(r.message, r.ttlMs))));
+      const snapshot = Snapshot.from(encodedOf(resources));
       for (const m of snapshot.missingReferences()) {
         const holder = resources.find((r) => r.typeUrl === m.fromType && r.name === m.from);
         issues.push({
@@ -45,6 +45,11 @@ export function snapshotsOf(config: LoadedConfig): ConfigSnapshots {
   return { defaults, nodes };
 }
 
+/** A config's resources as the snapshot holds them: encoded, with their TTL. */
+export function encodedOf(resources: readonly ConfigResource[]): EncodedResource[] {
+  return resources.map((r) => (r.ttlMs === undefined ? encodeResource(r.message) : withTtl(r.message, r.ttlMs)));
+}
+
 /**
  * Config text → snapshots, as the daemon reloads it: with a cache, through the fast reader and the entries already
  * translated; any problem, including one only the snapshot checks find, is reported from a positioned read.
@@ -55,18 +60,18 @@ export function snapshotsOfText(
   limits: Partial<ConfigLimits> = {},
   cache?: TranslationCache,
   overlay?: readonly OverlayObject[],
-): ConfigSnapshots & { fileNames: FileName[] } {
+): ConfigSnapshots & { fileNames: FileName[]; fileDocument: unknown } {
   let config: LoadedConfig | undefined;
   try {
     config = parseConfig(text, file, limits, { cache, overlay });
     const snapshots = snapshotsOf(config);
     cache?.commit();
-    return { ...snapshots, fileNames: fileNamesOf(config) };
+    return { ...snapshots, fileNames: fileNamesOf(config), fileDocument: config.fileDocument };
   } catch (err) {
     cache?.discard();
     if (err instanceof ConfigError && config && !config.positioned) {
       const positioned = parseConfig(text, file, limits, { overlay });
-      return { ...snapshotsOf(positioned), fileNames: fileNamesOf(positioned) };
+      return { ...snapshotsOf(positioned), fileNames: fileNamesOf(positioned), fileDocument: positioned.fileDocument };
     }
     throw err;
   }

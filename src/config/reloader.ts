@@ -6,7 +6,10 @@
 // refused before anything is stored (write()). Loads and writes run one at a time, in order.
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import { ConfigError, ManagedByFileError, StoreConflictError, type SourceLocation } from "../errors.js";
-import type { ObjectKind, Store, StoreOperation } from "../store/store.js";
+import type { ObjectKind, ObjectValue, Store, StoreOperation } from "../store/store.js";
+import type { Snapshot } from "../cache/snapshot.js";
+import type { EncodedResource } from "../resource/encoded-resource.js";
+import type { ClusterEndpointsChange } from "./endpoint-writes.js";
 import type { OverlayObject } from "./store-overlay.js";
 import { ConfigSource } from "./source.js";
 import { readConfigText } from "./load.js";
@@ -37,6 +40,11 @@ export interface ConfigReloaderOptions extends ConfigLoaderOptions {
   onStoreWrite?(result: StoreWriteResult): void;
   /** The store whose objects are served with the file's (the write API's objects). */
   store?: Store;
+  /**
+   * Settle writes of endpoints only without loading the whole config (endpoint-writes.ts); default true. False
+   * sends every write the whole way: the tests compare the two.
+   */
+  incrementalWrites?: boolean;
 }
 
 /** A store object as the reloader keeps it: what was merged, at which store revision it was written. */
@@ -61,6 +69,8 @@ export class ConfigReloader {
   #storeRevision = 0;
   /** The names the file defines (clusters, listeners, node groups), and where: the store may not take them. */
   #fileNames = new Map<string, SourceLocation>();
+  /** The content hash of the file being served (the part of the version before the store's). */
+  #fileVersion: string | undefined;
   /** Loads and store writes, one at a time and in order. */
   #turn: Promise<unknown> = Promise.resolve();
 
@@ -70,7 +80,7 @@ export class ConfigReloader {
     private readonly log: Logger,
     private readonly options: ConfigReloaderOptions = {},
   ) {
-    const { onReload, store, ...loaderOptions } = options;
+    const { onReload, store, incrementalWrites: _incremental, ...loaderOptions } = options;
     this.#onReload = onReload;
     this.#store = store;
     this.#loader = new ConfigLoader(loaderOptions);
@@ -184,15 +194,59 @@ export class ConfigReloader {
       if (o.op === "put") proposed.set(key, { kind: o.kind, name: o.name, value: o.value, revision: Number.NaN });
       else proposed.delete(key);
     }
+    const fast = await this.#endpointsOnly(operations, proposed);
+    if (fast) {
+      const { revision } = await store.transaction(operations);
+      this.#committed(proposed, revision);
+      const version = `${this.#fileVersion}+r${revision}`;
+      this.cache.setDefaultSnapshot(fast);
+      this.#state = { file: this.file, version, loadedAt: new Date() };
+      this.log.info(`config ${this.file} version ${version} published: endpoints of ${operations.length} store object(s) changed`);
+      return { revision, version };
+    }
     const result = await this.#loader.load(this.file, undefined, this.#overlay(proposed, this.#storeRevision + 1));
     if (result.kind !== "loaded") throw new Error("a load of a proposed store write came back unchanged");
     const { revision } = await store.transaction(operations);
-    for (const [key, o] of proposed) if (Number.isNaN(o.revision)) proposed.set(key, { ...o, revision });
-    this.#objects = proposed;
-    this.#storeRevision = revision;
+    this.#committed(proposed, revision);
     this.#lastSeen = result.version;
     this.#published(result);
     return { revision, version: result.version };
+  }
+
+  /**
+   * A write of endpoints only, settled without loading the whole config (endpoint-writes.ts): the served default
+   * snapshot with the changed clusters' resources, or undefined when the write must take the whole way.
+   */
+  async #endpointsOnly(operations: readonly StoreOperation[], proposed: ReadonlyMap<string, HeldObject>): Promise<Snapshot | undefined> {
+    const served = this.cache.defaultSnapshot();
+    if (this.options.incrementalWrites === false || this.#fileVersion === undefined || !served) return undefined;
+    if (!operations.every((o) => o.kind === "endpoint")) return undefined;
+    const changes: ClusterEndpointsChange[] = [];
+    for (const cluster of new Set(operations.map((o) => o.name.slice(0, o.name.indexOf("/"))))) {
+      const stored = proposed.get(objectKey("cluster", cluster));
+      if (!stored && !this.fileDefines("cluster", cluster)) return undefined;
+      const prefix = `${cluster}/`;
+      const endpoints: ObjectValue[] = [];
+      for (const o of proposed.values()) if (o.kind === "endpoint" && o.name.startsWith(prefix)) endpoints.push(o.value);
+      changes.push({ name: cluster, stored: stored?.value, endpoints });
+    }
+    let resources: EncodedResource[] | undefined;
+    try {
+      resources = await this.#loader.endpoints(this.file, this.#fileVersion, changes);
+    } catch (err) {
+      if (err instanceof ConfigLoaderClosedError) throw err;
+      return undefined; // the worker failed: the whole way will tell
+    }
+    if (!resources) return undefined;
+    const next = served.update({ upsert: resources });
+    return next.missingReferences().length === 0 ? next : undefined;
+  }
+
+  /** A store transaction of `proposed` committed at `revision`: it is what is held now. */
+  #committed(proposed: Map<string, HeldObject>, revision: number): void {
+    for (const [key, o] of proposed) if (Number.isNaN(o.revision)) proposed.set(key, { ...o, revision });
+    this.#objects = proposed;
+    this.#storeRevision = revision;
   }
 
   async close(): Promise<void> {
@@ -216,6 +270,7 @@ export class ConfigReloader {
 
   #published(result: Extract<ConfigLoadResult, { kind: "loaded" }>): void {
     publish(this.cache, result.snapshots);
+    this.#fileVersion = result.version.split("+")[0];
     this.#fileNames = new Map(result.fileNames.map((n) => [objectKey(n.kind, n.name), n.location]));
     this.#state = { file: this.file, version: result.version, loadedAt: new Date() };
     const groups = result.groups > 0 ? ` and ${result.groups} node group(s)` : "";

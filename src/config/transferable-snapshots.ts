@@ -7,9 +7,8 @@ import { encodedResourceFromBytes, type EncodedResource } from "../resource/enco
 import type { ResourceReference } from "../resource/types.js";
 import type { ConfigSnapshots } from "./publish.js";
 
-export interface TransferableGroup {
-  /** Node group key; null for the default snapshot. */
-  key: string | null;
+/** Encoded resources as flat arrays and one buffer of their bytes. */
+export interface TransferableResources {
   typeUrls: string[];
   names: string[];
   versions: string[];
@@ -24,6 +23,11 @@ export interface TransferableGroup {
   referenceNames: string[];
   /** Indexes of the resources served on demand only (EncodedResource.onDemand). */
   onDemand: number[];
+}
+
+export interface TransferableGroup extends TransferableResources {
+  /** Node group key; null for the default snapshot. */
+  key: string | null;
 }
 
 export interface TransferableSnapshots {
@@ -41,12 +45,19 @@ export function fromTransferable(payload: TransferableSnapshots): ConfigSnapshot
 }
 
 function groupOf(key: string | null, snapshot: Snapshot): TransferableGroup {
-  const resources: EncodedResource[] = snapshot.typeUrls().flatMap((t) => [...snapshot.resources(t).values()]);
+  return { key, ...resourcesToTransferable(snapshot.typeUrls().flatMap((t) => [...snapshot.resources(t).values()])) };
+}
+
+function snapshotOf(g: TransferableGroup): Snapshot {
+  return Snapshot.from(resourcesFromTransferable(g));
+}
+
+/** Resources for postMessage; transfer `bytes.buffer`. */
+export function resourcesToTransferable(resources: readonly EncodedResource[]): TransferableResources {
   const bytes = new Uint8Array(resources.reduce((n, r) => n + r.any.value.length, 0));
   const ends = new Uint32Array(resources.length);
   const referenceCounts = new Uint32Array(resources.length);
-  const group: TransferableGroup = {
-    key,
+  const group: TransferableResources = {
     typeUrls: [],
     names: [],
     versions: [],
@@ -76,7 +87,7 @@ function groupOf(key: string | null, snapshot: Snapshot): TransferableGroup {
   return group;
 }
 
-function snapshotOf(g: TransferableGroup): Snapshot {
+export function resourcesFromTransferable(g: TransferableResources): EncodedResource[] {
   const resources: EncodedResource[] = [];
   let start = 0;
   let ref = 0;
@@ -97,5 +108,5 @@ function snapshotOf(g: TransferableGroup): Snapshot {
     );
     start = g.ends[i];
   }
-  return Snapshot.from(resources);
+  return resources;
 }

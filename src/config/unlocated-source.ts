@@ -64,6 +64,11 @@ export class UnlocatedSource implements DocumentSource {
     return value === failed ? undefined : new UnlocatedSource(file, value);
   }
 
+  /** A document that was read already (plain data): located by field path. */
+  static of(file: string, value: unknown): UnlocatedSource {
+    return new UnlocatedSource(file, value);
+  }
+
   locate(path: Path): SourceLocation {
     return path.length > 0 ? { file: this.file, path: formatPath(path) } : { file: this.file };
   }
