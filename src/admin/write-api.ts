@@ -11,6 +11,10 @@
 //   PUT    /v1/clusters/{name}/endpoints/{host:port}   register one endpoint (weight, locality, priority,
 //                                                      health_status such as DRAINING, metadata)
 //   DELETE /v1/clusters/{name}/endpoints/{host:port}   deregister it
+// An endpoint registered with `ttl` ("30s") expires unless a PUT renews it within that time (config/endpoint-expiry.ts).
+// Every write answers once the new snapshot is published; with `?wait=acked` (and `timeout=`, default 10s), once
+// every connected proxy the change concerns has ACKed it (server/observers/rollouts.ts) — or, with 202, when the
+// timeout came first or a proxy rejected it, naming those proxies.
 // Errors are problem details (RFC 9457, application/problem+json) with a `code` from src/errors.ts and, for an
 // invalid config, every issue with its field path: 400 malformed, 401/403 token, 404, 409 the file manages the
 // name, 412 If-Match failed, 413 body over the limit, 415 not JSON, 422 the config it would make is invalid.
@@ -23,6 +27,8 @@ import { storeFile } from "../config/store-overlay.js";
 import { parseHostPort } from "../config/address.js";
 import type { ObjectKind, ObjectValue, StoreOperation } from "../store/store.js";
 import { findResourceType } from "../resource/types.js";
+import type { Rollouts } from "../server/observers/rollouts.js";
+import { registrationError, withRegistration } from "../config/endpoint-expiry.js";
 
 export interface WriteApiOptions {
   reloader: ConfigReloader;
@@ -30,7 +36,15 @@ export interface WriteApiOptions {
   token?: string;
   /** Largest request body accepted (default 1 MiB). */
   maxBodyBytes?: number;
+  /** How publishes reach the proxies: `?wait=acked` waits on them. Without, `?wait=acked` is refused. */
+  rollouts?: Rollouts;
+  /** Wall clock in ms (registration expiry times); tests pass a fake. */
+  now?: () => number;
 }
+
+/** `?wait=acked` waits this long unless `timeout=` says otherwise, and never longer than the maximum. */
+const defaultWaitMs = 10_000;
+const maxWaitMs = 300_000;
 
 /** An answer: status, headers, and a JSON body (a problem detail for errors). */
 interface Answer {
@@ -50,18 +64,18 @@ export class WriteApi {
   }
 
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
-    this.#answer(req, path).then(
+    this.#answer(req, path, new URL(req.url ?? "/", "http://admin").searchParams).then(
       (a) => reply(res, a),
       (err: unknown) => reply(res, problem(500, "internal error", (err as Error).message)),
     );
   }
 
-  async #answer(req: IncomingMessage, path: string): Promise<Answer> {
+  async #answer(req: IncomingMessage, path: string, query: URLSearchParams): Promise<Answer> {
     const parts = path.split("/").slice(2).map(decodeURIComponent);
     const method = req.method ?? "";
     if (parts[0] === "batch" && parts.length === 1) {
       if (method !== "POST") return notAllowed(method, "POST");
-      return this.#write(req, () => this.#batch(req));
+      return this.#write(req, query, () => this.#batch(req));
     }
     const collection = collections[parts[0]];
     if (!collection)
@@ -82,14 +96,14 @@ export class WriteApi {
     const name = (collection.kind === "resource" ? "type.googleapis.com/" : "") + parts.slice(1, 1 + nameParts).join("/");
     if (parts.length === 1 + nameParts && parts.every((p) => p !== "")) {
       if (method === "GET") return this.#get(collection, name);
-      if (method === "PUT") return this.#write(req, () => this.#put(req, collection, name));
-      if (method === "DELETE") return this.#write(req, () => this.#delete(req, collection, name));
+      if (method === "PUT") return this.#write(req, query, () => this.#put(req, collection, name));
+      if (method === "DELETE") return this.#write(req, query, () => this.#delete(req, collection, name));
       return notAllowed(method, "GET, PUT, DELETE");
     }
     if (collection.kind === "cluster" && parts.length === 4 && parts[2] === "endpoints") {
       const endpoint = parts[3];
-      if (method === "PUT") return this.#write(req, () => this.#putEndpoint(req, name, endpoint));
-      if (method === "DELETE") return this.#write(req, () => this.#deleteEndpoint(req, name, endpoint));
+      if (method === "PUT") return this.#write(req, query, () => this.#putEndpoint(req, name, endpoint));
+      if (method === "DELETE") return this.#write(req, query, () => this.#deleteEndpoint(req, name, endpoint));
       if (method === "GET") return this.#getEndpoint(name, endpoint);
       return notAllowed(method, "GET, PUT, DELETE");
     }
@@ -175,7 +189,7 @@ export class WriteApi {
       }
       if (op !== "put") return problem(400, "malformed request", `${at}.op must be "put" or "delete"`);
       if (typeof value !== "object" || value === null || Array.isArray(value)) return problem(400, "malformed request", `${at}.value must be an object`);
-      const stored = c ? c.valueOf(name, value as Record<string, unknown>) : endpointValue(name, value as Record<string, unknown>);
+      const stored = c ? c.valueOf(name, value as Record<string, unknown>) : this.#endpointValue(name, value as Record<string, unknown>);
       if (typeof stored === "string") return problem(400, "malformed request", `${at}: ${stored}`);
       operations.push({ op, kind: kind as ObjectKind, name, value: stored, ...condition });
     }
@@ -192,7 +206,7 @@ export class WriteApi {
     const body = await this.#body(req, true);
     if ("status" in body) return body;
     const name = `${cluster}/${endpoint}`;
-    const value = endpointValue(name, body.value);
+    const value = this.#endpointValue(name, body.value);
     if (typeof value === "string") return problem(400, "malformed request", value);
     const existed = r.storeObject("endpoint", name) !== undefined;
     const { revision } = await r.write([{ op: "put", kind: "endpoint", name, value, ...condition(req) }]);
@@ -206,15 +220,37 @@ export class WriteApi {
     return { status: 200, body: { cluster, endpoint, deleted: true, revision } };
   }
 
-  /** Authorization, then the write; store and config errors become their problem details. */
-  async #write(req: IncomingMessage, run: () => Promise<Answer>): Promise<Answer> {
+  /** An endpoint's stored value, its registration TTL turned into an expiry time. */
+  #endpointValue(name: string, body: Record<string, unknown>): ObjectValue | string {
+    const value = endpointValue(name, body);
+    if (typeof value === "string") return value;
+    const refused = registrationError(value);
+    if (refused) return refused;
+    return withRegistration(value, (this.o.now ?? Date.now)());
+  }
+
+  /**
+   * Authorization, then the write, then with `?wait=acked` the wait for the proxies; store and config errors
+   * become their problem details.
+   */
+  async #write(req: IncomingMessage, query: URLSearchParams, run: () => Promise<Answer>): Promise<Answer> {
     const denied = this.#authorize(req);
     if (denied) {
       req.resume();
       return denied;
     }
+    const wait = this.#waitOf(query);
+    if (typeof wait === "string") {
+      req.resume();
+      return problem(400, "malformed request", wait);
+    }
+    const mark = this.o.rollouts?.mark() ?? 0;
     try {
-      return await run();
+      const answer = await run();
+      if (wait === undefined || answer.status >= 300 || !this.o.rollouts) return answer;
+      const outcome = await this.o.rollouts.waitForPublish(mark, wait);
+      // The write is committed either way; 202 says the proxies have not all taken it (yet).
+      return { ...answer, status: outcome.complete ? answer.status : 202, body: { ...(answer.body as object), rollout: outcome } };
     } catch (err) {
       if (err instanceof MalformedConditionError) return problem(400, "malformed request", err.message);
       if (err instanceof ManagedByFileError) return problem(409, "managed by the config file", err.message, err.code, { location: err.location });
@@ -226,6 +262,20 @@ export class WriteApi {
       }
       throw err;
     }
+  }
+
+  /** `?wait=acked&timeout=5s` → how long to wait (ms); undefined: no wait; a string: why the query is malformed. */
+  #waitOf(query: URLSearchParams): number | undefined | string {
+    const wait = query.get("wait");
+    const timeout = query.get("timeout");
+    if (wait === null) return timeout === null ? undefined : "timeout= goes with wait=acked";
+    if (wait !== "acked") return `wait= takes only "acked", not "${wait}"`;
+    if (!this.o.rollouts) return "this server does not track what proxies ACK; wait=acked is not available";
+    if (timeout === null) return defaultWaitMs;
+    const m = /^(\d+(?:\.\d+)?)s$/.exec(timeout);
+    const ms = m ? Math.round(Number(m[1]) * 1000) : Number.NaN;
+    if (!(ms > 0 && ms <= maxWaitMs)) return `timeout= must be a duration in seconds from 0.001s to ${maxWaitMs / 1000}s, like "5s"`;
+    return ms;
   }
 
   #authorize(req: IncomingMessage): Answer | undefined {

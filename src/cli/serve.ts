@@ -10,6 +10,7 @@ import { combineEvents } from "../server/observers/events.js";
 import { ConfigReloader } from "../config/reloader.js";
 import { AdminServer } from "../admin/admin-server.js";
 import { WriteApi } from "../admin/write-api.js";
+import { EndpointExpiry } from "../config/endpoint-expiry.js";
 import { SqliteStore } from "../store/sqlite-store.js";
 import type { Logger, SubsystemLoggers } from "../log.js";
 import type { ListenAddress } from "../server/transport/listen-address.js";
@@ -82,7 +83,8 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const rest = o.restListen && new XdsServer({ ...serverOptions, services: restServices });
   servers.push(xds, ...(rest ? [rest] : []));
   let healthy = false;
-  const writeApi = new WriteApi({ reloader, token: o.adminToken });
+  const writeApi = new WriteApi({ reloader, token: o.adminToken, rollouts: metrics.rollouts });
+  const expiry = new EndpointExpiry(reloader, logOf("config"));
   const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, metrics, log: logOf("admin"), writeApi });
   let adminPort: number;
   let xdsPort: number;
@@ -100,6 +102,8 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   }
   healthy = true;
   reloader.start();
+  // Registrations that expired while the daemon was down go at the first sweep.
+  expiry.start();
   const restNote = o.restListen ? `, REST-JSON polling also on ${o.restListen.host}:${restPort}` : "";
   log.info(`xdsd serving xDS on ${o.xdsListen.host}:${xdsPort}, admin on http://${o.adminListen.host}:${adminPort}${restNote}`);
 
@@ -107,6 +111,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const stop = () =>
     (stopping ??= (async () => {
       healthy = false;
+      expiry.close();
       await reloader.close();
       await Promise.all([xds.close(), rest?.close()]);
       await admin.close();

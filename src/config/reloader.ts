@@ -10,6 +10,7 @@ import type { ObjectKind, ObjectValue, Store, StoreOperation } from "../store/st
 import type { Snapshot } from "../cache/snapshot.js";
 import type { EncodedResource } from "../resource/encoded-resource.js";
 import type { ClusterEndpointsChange } from "./endpoint-writes.js";
+import { endpointEntry } from "./endpoint-expiry.js";
 import type { OverlayObject } from "./store-overlay.js";
 import { ConfigSource } from "./source.js";
 import { readConfigText } from "./load.js";
@@ -199,9 +200,13 @@ export class ConfigReloader {
       const { revision } = await store.transaction(operations);
       this.#committed(proposed, revision);
       const version = `${this.#fileVersion}+r${revision}`;
-      this.cache.setDefaultSnapshot(fast);
       this.#state = { file: this.file, version, loadedAt: new Date() };
-      this.log.info(`config ${this.file} version ${version} published: endpoints of ${operations.length} store object(s) changed`);
+      if (fast === this.cache.defaultSnapshot()) {
+        this.log.debug?.(`config ${this.file} version ${version}: ${operations.length} store object(s) written, nothing served changed`);
+      } else {
+        this.cache.setDefaultSnapshot(fast);
+        this.log.info(`config ${this.file} version ${version} published: endpoints of ${operations.length} store object(s) changed`);
+      }
       return { revision, version };
     }
     const result = await this.#loader.load(this.file, undefined, this.#overlay(proposed, this.#storeRevision + 1));
@@ -227,7 +232,7 @@ export class ConfigReloader {
       if (!stored && !this.fileDefines("cluster", cluster)) return undefined;
       const prefix = `${cluster}/`;
       const endpoints: ObjectValue[] = [];
-      for (const o of proposed.values()) if (o.kind === "endpoint" && o.name.startsWith(prefix)) endpoints.push(o.value);
+      for (const o of proposed.values()) if (o.kind === "endpoint" && o.name.startsWith(prefix)) endpoints.push(endpointEntry(o.value));
       changes.push({ name: cluster, stored: stored?.value, endpoints });
     }
     let resources: EncodedResource[] | undefined;
@@ -238,6 +243,8 @@ export class ConfigReloader {
       return undefined; // the worker failed: the whole way will tell
     }
     if (!resources) return undefined;
+    // A renewal of a registration changes the store object, not what is served: nothing to publish.
+    if (resources.every((r) => served.resources(r.typeUrl).get(r.name)?.version === r.version)) return served;
     const next = served.update({ upsert: resources });
     return next.missingReferences().length === 0 ? next : undefined;
   }

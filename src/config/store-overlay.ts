@@ -11,6 +11,7 @@
 import type { ConfigIssue, SourceLocation } from "../errors.js";
 import type { ObjectKind, ObjectValue } from "../store/store.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
+import { endpointEntry } from "./endpoint-expiry.js";
 
 export interface OverlayObject {
   readonly kind: ObjectKind;
@@ -103,7 +104,7 @@ export class MergedSource implements DocumentSource {
           this.#endpoints.set(i, (added = { own: own.length, added: [] }));
           clusters[i] = { ...c, endpoints: [...own] };
         }
-        ((clusters[i] as Record<string, unknown>).endpoints as unknown[]).push(e.value);
+        ((clusters[i] as Record<string, unknown>).endpoints as unknown[]).push(endpointEntry(e.value));
         added.added.push(["endpoints", e.name]);
       }
     }

@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { startXdsd, type XdsdHandle } from "../support/xdsd.js";
+import { RawXdsClient } from "../support/xds-client.js";
+import { TypeUrl } from "../../src/resource/type-urls.js";
 
 const token = "test-token-0123456789abcdef";
 const dir = mkdtempSync(join(tmpdir(), "xdsd-api-"));
@@ -233,6 +235,79 @@ test("xdsd_store_writes_total counts the writes by result", async () => {
   assert.ok(count("conflict") >= 5, "the concurrent writers' losers and the stale If-Match");
   assert.ok(count("invalid") >= 3);
   assert.ok(count("managed_by_file") >= 2);
+});
+
+test("an endpoint registered with a ttl expires unless a PUT renews it; ttl and expires_at are the registration's", async () => {
+  const path = (hp: string) => `/v1/clusters/web/endpoints/${hp}`;
+  assert.equal((await call("PUT", path("127.0.0.1:8201"), { ttl: "1s" })).status, 201);
+  assert.equal((await call("PUT", path("127.0.0.1:8202"), { ttl: "1s", weight: 2 })).status, 201);
+  const got = await call("GET", path("127.0.0.1:8201"));
+  assert.equal(got.json.ttl, "1s");
+  assert.ok(Date.parse(String(got.json.expires_at)) > Date.now(), `expires_at ${String(got.json.expires_at)}`);
+  assert.ok((await servedEndpoints("web")).includes('"portValue":8201'));
+  // 8202 is renewed (the same PUT again) every 300 ms for 2.4 s: past two of its TTLs, and 8201's.
+  for (let i = 0; i < 8; i++) {
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await call("PUT", path("127.0.0.1:8202"), { ttl: "1s", weight: 2 })).status, 200, `renewal ${i}`);
+  }
+  assert.equal((await call("GET", path("127.0.0.1:8201"))).status, 404, "expired: deregistered");
+  assert.equal((await call("GET", path("127.0.0.1:8202"))).status, 200, "renewed: still registered");
+  const served = await servedEndpoints("web");
+  assert.ok(!served.includes('"portValue":8201') && served.includes('"portValue":8202'), served.join(" "));
+  assert.match(xdsd.log(), /endpoint web\/127\.0\.0\.1:8201 expired: its registration \(ttl 1s\) was not renewed/);
+  for (const [body, message] of [
+    [{ ttl: "0.5s" }, /"ttl" must be a duration in seconds from 1s/],
+    [{ ttl: 30 }, /"ttl" must be a duration/],
+    [{ expires_at: "2030-01-01T00:00:00Z" }, /"expires_at" is set by xdsd/],
+  ] as const) {
+    const refused = await call("PUT", path("127.0.0.1:8203"), body);
+    assert.equal(refused.status, 400);
+    assert.match(String(refused.json.detail), message);
+  }
+  assert.equal((await call("DELETE", path("127.0.0.1:8202"))).status, 200);
+});
+
+test("?wait=acked answers once every proxy concerned ACKed; 202 naming the proxy that did not, at the timeout", async () => {
+  const none = await call("PUT", "/v1/clusters/web/endpoints/127.0.0.1:8301?wait=acked", {});
+  assert.equal(none.status, 201, "no proxy connected: nothing to wait for");
+  assert.deepEqual(none.json.rollout, { complete: true, groups: 0, settled: 0, nacked: [], pending: [], timedOut: false });
+  const eds = async (id: string, ack: boolean) => {
+    const client = new RawXdsClient(`127.0.0.1:${xdsd.xdsPort}`);
+    client.send({ node: { id, cluster: "wait-test" }, typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: ["web"] });
+    const first = await client.next();
+    client.ack(first, ["web"]);
+    // Keeps ACKing what comes, or not.
+    const loop = async () => {
+      for (;;) {
+        const r = await client.next(60_000).catch(() => undefined);
+        if (!r) return;
+        if (ack) client.ack(r, ["web"]);
+      }
+    };
+    void loop();
+    return client;
+  };
+  const good = await eds("good", true);
+  const acked = await call("PUT", "/v1/clusters/web/endpoints/127.0.0.1:8302?wait=acked", {});
+  assert.equal(acked.status, 201, JSON.stringify(acked.json));
+  assert.deepEqual(acked.json.rollout, { complete: true, groups: 1, settled: 1, nacked: [], pending: [], timedOut: false });
+  const silent = await eds("silent", false);
+  const started = Date.now();
+  const timedOut = await call("PUT", "/v1/clusters/web/endpoints/127.0.0.1:8303?wait=acked&timeout=1s", {});
+  assert.ok(Date.now() - started >= 900, "waited for the timeout");
+  assert.equal(timedOut.status, 202, "committed, not acknowledged by every proxy");
+  const rollout = timedOut.json.rollout as { complete: boolean; timedOut: boolean; pending: { node: string; service: string }[] };
+  assert.deepEqual([rollout.complete, rollout.timedOut], [false, true]);
+  assert.equal(rollout.pending.length, 1, JSON.stringify(rollout.pending));
+  assert.match(rollout.pending[0].node, /silent/, "the proxy that did not ACK, not the one that did");
+  assert.equal(rollout.pending[0].service, "ads");
+  assert.ok((await servedEndpoints("web")).includes('"portValue":8303'), "the write was committed all the same");
+  assert.equal((await call("PUT", "/v1/clusters/web/endpoints/127.0.0.1:8304?wait=yes", {})).status, 400);
+  assert.equal((await call("PUT", "/v1/clusters/web/endpoints/127.0.0.1:8304?timeout=1s", {})).status, 400);
+  assert.equal((await call("PUT", "/v1/clusters/web/endpoints/127.0.0.1:8304?wait=acked&timeout=soon", {})).status, 400);
+  good.close();
+  silent.close();
+  for (const p of [8301, 8302, 8303]) assert.equal((await call("DELETE", `/v1/clusters/web/endpoints/127.0.0.1:${p}`)).status, 200);
 });
 
 test("what was acknowledged is served again after a restart on the same data directory", async () => {

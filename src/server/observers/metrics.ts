@@ -7,25 +7,17 @@
 // short name, result — never a node id, a node group key (one per node, with the default node hash) or a resource
 // name: Prometheus keeps a series per label value for as long as it retains data.
 //
-// Publish-to-ACK ("rollouts"). When a publish changes the snapshot served to a node group (a cache key with
-// connected clients), the group's streams and REST pollers connected at that moment are what must converge. A
-// client is settled when (1) it has computed its push from the new snapshot — for a gRPC stream, once the server's
-// push queue has drained since the publish (push-scheduler.ts; pushes run from the latest snapshot, so a drained
-// queue means every stream has pushed it); for a REST poller, once it has polled since — and (2) it has no response
-// in flight: everything it was sent has been ACKed or NACKed. A stream that needed nothing settles at (1). The
-// rollout ends when its last client settles; its duration goes to the histogram if no client NACKed a response
-// computed from it. A newer publish for the group supersedes it; a client that disconnects is not waited for.
+// Publish-to-ACK: the rollouts (rollouts.ts) this listener owns and feeds the server's events to; it counts how
+// they end and observes the acked ones' durations.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { describeNode } from "../../cache/node-hash.js";
 import type { SnapshotCache } from "../../cache/snapshot-cache.js";
-import type { Snapshot } from "../../cache/snapshot.js";
 import type { ConfigState, ReloadResult, StoreWriteResult } from "../../config/reloader.js";
 import { byPushOrder, findResourceType } from "../../resource/types.js";
 import type { NackInfo, ResponseInfo, StreamInfo, XdsServerEvents } from "./events.js";
+import { Rollouts, type RolloutResult } from "./rollouts.js";
 
 export type Protocol = "sotw" | "delta" | "rest";
-
-export type RolloutResult = "acked" | "nacked" | "superseded" | "disconnected";
 
 export interface XdsdMetricsOptions {
   /** The cache served: publishes start rollouts; the default snapshot's versions and the group count are exported. */
@@ -43,9 +35,6 @@ export interface XdsdMetricsOptions {
 /** Histogram buckets for publish-to-ACK, in seconds: a push to a local Envoy is milliseconds; a REST poller polls
  *  every few seconds; past two minutes something is wrong whatever the exact value. */
 export const rolloutBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
-
-/** How often, while a rollout waits for the push queue to drain, the queue is looked at again. */
-const sweepMs = 5;
 
 /** prom-client's defaults that `promtool check metrics` rejects (gauges named `_total`); each is the sum of the
  *  per-type gauge of the same name without `_total`, so nothing is lost. */
@@ -79,30 +68,6 @@ interface StreamState {
   readonly types: Map<string, TypeCounts>;
   /** describeNode(node), once identified: counted in the connected proxies. */
   identity?: string;
-  group?: GroupState;
-  /** Type URL → the rollout seq current when its response was sent (0: none). */
-  readonly inflight: Map<string, number>;
-  /** The rollout seq current at the client's latest request. */
-  lastRequestSeq: number;
-}
-
-/** A node group (cache key) with connected clients. */
-interface GroupState {
-  readonly key: string;
-  snapshot: Snapshot | undefined;
-  readonly members: Set<StreamState>;
-  rollout?: Rollout;
-}
-
-interface Rollout {
-  readonly seq: number;
-  readonly startedAt: number;
-  /** Clients connected at the publish that have not settled yet. */
-  readonly pending: Set<StreamState>;
-  /** The push queue has not been seen drained since the publish: gRPC streams cannot settle yet. */
-  awaitingPushes: boolean;
-  settled: number;
-  nacked: boolean;
 }
 
 /** `ads`, `delta-eds`, `rest-cds`… (service-table.ts labels) → protocol and service. */
@@ -123,18 +88,12 @@ export class XdsdMetrics implements XdsServerEvents {
   readonly #types = new Map<string, TypeCounts>();
   /** Node identity → open streams and pollers. */
   readonly #proxies = new Map<string, number>();
-  readonly #groups = new Map<string, GroupState>();
   readonly #reloads: Record<ReloadResult, number> = { published: 0, unchanged: 0, rejected: 0 };
   readonly #storeWrites: Record<StoreWriteResult, number> = { committed: 0, invalid: 0, conflict: 0, managed_by_file: 0, failed: 0 };
   readonly #rolloutResults: Record<RolloutResult, number> = { acked: 0, nacked: 0, superseded: 0, disconnected: 0 };
   readonly #rolloutSeconds: Histogram;
-  #rolloutSeq = 0;
-  #rolloutsOpen = 0;
-  /** Clients whose settling is looked at once the current synchronous event handling is over. */
-  readonly #toCheck = new Set<StreamState>();
-  #checkQueued = false;
-  #sweepTimer: NodeJS.Timeout | undefined;
-  readonly #unsubscribe: (() => void) | undefined;
+  /** How publishes reach the clients: the histogram and the rollout counts are theirs; `?wait=acked` waits on them. */
+  readonly rollouts: Rollouts;
 
   constructor(options: XdsdMetricsOptions = {}) {
     this.#options = options;
@@ -144,7 +103,15 @@ export class XdsdMetrics implements XdsServerEvents {
       collectDefaultMetrics({ register: this.registry });
       for (const name of lintFailingDefaults) this.registry.removeSingleMetric(name);
     }
-    this.#unsubscribe = options.cache?.onPublish(() => this.#published());
+    this.rollouts = new Rollouts({
+      cache: options.cache,
+      pendingPushes: options.pendingPushes,
+      now: this.#now,
+      onFinish: (result, seconds) => {
+        this.#rolloutResults[result]++;
+        if (result === "acked") this.#rolloutSeconds.observe(seconds);
+      },
+    });
   }
 
   /** The text exposition, and its content type (the registry's). */
@@ -166,9 +133,7 @@ export class XdsdMetrics implements XdsServerEvents {
   }
 
   close(): void {
-    this.#unsubscribe?.();
-    clearTimeout(this.#sweepTimer);
-    this.#sweepTimer = undefined;
+    this.rollouts.close();
   }
 
   // ---- server events -------------------------------------------------------------------------------------------
@@ -184,7 +149,7 @@ export class XdsdMetrics implements XdsServerEvents {
       s.identity = describeNode(info.node);
       this.#proxies.set(s.identity, (this.#proxies.get(s.identity) ?? 0) + 1);
     }
-    this.#follow(s);
+    this.rollouts.nodeIdentified(info);
   }
 
   streamClosed(info: StreamInfo, _reason?: string): void {
@@ -192,23 +157,19 @@ export class XdsdMetrics implements XdsServerEvents {
     if (!s) return;
     this.#streams.delete(info);
     this.#closed.add(info);
-    this.#toCheck.delete(s);
+    this.rollouts.streamClosed(info);
     s.service.open--;
     if (s.identity !== undefined) {
       const n = (this.#proxies.get(s.identity) ?? 1) - 1;
       if (n > 0) this.#proxies.set(s.identity, n);
       else this.#proxies.delete(s.identity);
     }
-    this.#leave(s);
   }
 
   request(info: StreamInfo, request: { readonly typeUrl: string }): void {
     const s = this.#stream(info);
     this.#counts(s, request.typeUrl).requests++;
-    // The node comes with requests; Envoy may move a stream to another group by sending a changed one.
-    this.#follow(s);
-    s.lastRequestSeq = this.#rolloutSeq;
-    if (s.protocol === "rest") this.#checkLater(s);
+    if (s.live) this.rollouts.request(info);
   }
 
   response(info: StreamInfo, response: ResponseInfo): void {
@@ -217,23 +178,19 @@ export class XdsdMetrics implements XdsServerEvents {
     if (response.heartbeat) counts.heartbeats++;
     else counts.updates++;
     counts.bytes += response.bytes;
-    s.inflight.set(response.typeUrl, s.group?.rollout?.seq ?? 0);
+    if (s.live) this.rollouts.response(info, response);
   }
 
   ack(info: StreamInfo, typeUrl: string, _versionInfo?: string, _nonce?: string): void {
     const s = this.#stream(info);
     this.#counts(s, typeUrl).acks++;
-    s.inflight.delete(typeUrl);
-    this.#checkLater(s);
+    if (s.live) this.rollouts.ack(info, typeUrl);
   }
 
   nack(info: StreamInfo, nack: NackInfo): void {
     const s = this.#stream(info);
     this.#counts(s, nack.typeUrl).nacks++;
-    const rollout = s.group?.rollout;
-    if (rollout && s.inflight.get(nack.typeUrl) === rollout.seq) rollout.nacked = true;
-    s.inflight.delete(nack.typeUrl);
-    this.#checkLater(s);
+    if (s.live) this.rollouts.nack(info, nack);
   }
 
   ignored(info: StreamInfo, request: { readonly typeUrl: string }, _reason?: string): void {
@@ -251,7 +208,7 @@ export class XdsdMetrics implements XdsServerEvents {
     let counts = this.#services.get(serviceKey);
     if (!counts) this.#services.set(serviceKey, (counts = { labels: { protocol, service }, open: 0, opened: 0 }));
     const live = !this.#closed.has(info);
-    s = { info, live, protocol, service: counts, types: new Map(), inflight: new Map(), lastRequestSeq: this.#rolloutSeq };
+    s = { info, live, protocol, service: counts, types: new Map() };
     // A closed stream's late event is counted (requests, responses…) but reopens nothing: its state is not kept.
     if (!live) return s;
     counts.open++;
@@ -274,111 +231,6 @@ export class XdsdMetrics implements XdsServerEvents {
     }
     if (known || typeUrl === "") s.types.set(typeUrl, counts);
     return counts;
-  }
-
-  /** Keeps a client in the group of its current node key. */
-  #follow(s: StreamState): void {
-    const key = s.info.nodeKey;
-    if (!s.live || key === undefined || s.group?.key === key) return;
-    this.#leave(s);
-    let group = this.#groups.get(key);
-    if (!group) this.#groups.set(key, (group = { key, snapshot: this.#options.cache?.snapshotFor(key), members: new Set() }));
-    group.members.add(s);
-    s.group = group;
-  }
-
-  #leave(s: StreamState): void {
-    const group = s.group;
-    if (!group) return;
-    s.group = undefined;
-    group.members.delete(s);
-    const rollout = group.rollout;
-    if (rollout?.pending.delete(s) && rollout.pending.size === 0)
-      this.#finish(group, rollout.settled > 0 ? (rollout.nacked ? "nacked" : "acked") : "disconnected");
-    if (group.members.size === 0) {
-      if (group.rollout) this.#finish(group, "disconnected");
-      this.#groups.delete(group.key);
-    }
-  }
-
-  /** The cache changed what it serves: every group whose snapshot is another one starts a rollout. */
-  #published(): void {
-    const cache = this.#options.cache;
-    if (!cache) return;
-    let started = false;
-    for (const group of this.#groups.values()) {
-      const snapshot = cache.snapshotFor(group.key);
-      if (snapshot === group.snapshot) continue;
-      group.snapshot = snapshot;
-      if (group.rollout) this.#finish(group, "superseded");
-      if (!snapshot) continue; // nothing will be sent: nothing to converge to
-      group.rollout = {
-        seq: ++this.#rolloutSeq,
-        startedAt: this.#now(),
-        pending: new Set(group.members),
-        awaitingPushes: true,
-        settled: 0,
-        nacked: false,
-      };
-      this.#rolloutsOpen++;
-      started = true;
-    }
-    // After the watchers are told (the cache calls this first) and the first pushes have had their turn.
-    if (started) this.#sweepSoon();
-  }
-
-  #sweepSoon(): void {
-    this.#sweepTimer ??= setTimeout(() => {
-      this.#sweepTimer = undefined;
-      this.#sweep();
-    }, sweepMs).unref();
-  }
-
-  /** Once the push queue is empty, every gRPC stream of a waiting rollout has pushed: settle those with nothing in flight. */
-  #sweep(): void {
-    if ((this.#options.pendingPushes?.() ?? 0) > 0) {
-      this.#sweepSoon();
-      return;
-    }
-    for (const group of [...this.#groups.values()]) {
-      const rollout = group.rollout;
-      if (!rollout?.awaitingPushes) continue;
-      rollout.awaitingPushes = false;
-      for (const s of [...rollout.pending]) this.#settle(s);
-    }
-  }
-
-  /** After the event being handled: an ACK is often followed, in the same call, by the next response. */
-  #checkLater(s: StreamState): void {
-    if (!s.group?.rollout?.pending.has(s)) return;
-    this.#toCheck.add(s);
-    if (this.#checkQueued) return;
-    this.#checkQueued = true;
-    queueMicrotask(() => {
-      this.#checkQueued = false;
-      const list = [...this.#toCheck];
-      this.#toCheck.clear();
-      for (const s of list) this.#settle(s);
-    });
-  }
-
-  #settle(s: StreamState): void {
-    const group = s.group;
-    const rollout = group?.rollout;
-    if (!group || !rollout?.pending.has(s) || s.inflight.size > 0) return;
-    if (s.protocol === "rest" ? s.lastRequestSeq < rollout.seq : rollout.awaitingPushes) return;
-    rollout.pending.delete(s);
-    rollout.settled++;
-    if (rollout.pending.size === 0) this.#finish(group, rollout.nacked ? "nacked" : "acked");
-  }
-
-  #finish(group: GroupState, result: RolloutResult): void {
-    const rollout = group.rollout;
-    if (!rollout) return;
-    group.rollout = undefined;
-    this.#rolloutsOpen--;
-    this.#rolloutResults[result]++;
-    if (result === "acked") this.#rolloutSeconds.observe((this.#now() - rollout.startedAt) / 1000);
   }
 
   // ---- the metrics ---------------------------------------------------------------------------------------------
@@ -465,7 +317,7 @@ export class XdsdMetrics implements XdsServerEvents {
       help: "Node groups whose clients have not all settled on the latest publish yet.",
       registers,
       collect() {
-        this.set(self.#rolloutsOpen);
+        this.set(self.rollouts.inProgress);
       },
     });
     counter(

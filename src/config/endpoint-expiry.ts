@@ -1,0 +1,107 @@
+// Endpoint registrations with a TTL, as service registries do them (Consul's TTL checks, Eureka's leases): an
+// endpoint PUT with `ttl: "30s"` is stored with `expires_at` (wall-clock time, so that it survives a restart), each
+// PUT of it renews that, and once the time passes without one the endpoint is deleted from the store — through the
+// same write as any other (ConfigReloader.write), conditional on the revision that was seen expiring, so a renewal
+// that lands first wins. The config never sees `ttl` or `expires_at`: they are the registration's, not the
+// endpoint's (endpointEntry).
+import { StoreConflictError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { ObjectValue, StoreOperation } from "../store/store.js";
+import type { ConfigReloader } from "./reloader.js";
+
+/** The longest registration TTL: past a day, a registration is not a heartbeat any more. */
+const maxTtlSeconds = 86_400;
+
+/** How often expiry times are looked at (at most this late an endpoint is removed). */
+const defaultSweepMs = 250;
+
+/** Why a registration's fields are refused, or undefined. */
+export function registrationError(value: ObjectValue): string | undefined {
+  if ("expires_at" in value) return '"expires_at" is set by xdsd from "ttl", not by the request';
+  const ttl = value.ttl;
+  if (ttl === undefined) return undefined;
+  const m = typeof ttl === "string" ? /^(\d+(?:\.\d+)?)s$/.exec(ttl) : null;
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > maxTtlSeconds) return `"ttl" must be a duration in seconds from 1s to ${maxTtlSeconds}s, like "30s"`;
+  return undefined;
+}
+
+/** The value to store: with `ttl`, the time it expires at unless renewed. */
+export function withRegistration(value: ObjectValue, nowMs: number): ObjectValue {
+  if (value.ttl === undefined) return value;
+  return { ...value, expires_at: new Date(nowMs + Math.round(Number(String(value.ttl).slice(0, -1)) * 1000)).toISOString() };
+}
+
+/** What the config sees of an endpoint object: the endpoint, without its registration's fields. */
+export function endpointEntry(value: ObjectValue): ObjectValue {
+  if (!("ttl" in value) && !("expires_at" in value)) return value;
+  const { ttl: _ttl, expires_at: _expires, ...entry } = value;
+  return entry;
+}
+
+export interface EndpointExpiryOptions {
+  /** Wall clock, ms; tests pass a fake. */
+  now?: () => number;
+  sweepMs?: number;
+}
+
+/** Deletes registered endpoints whose TTL ran out. */
+export class EndpointExpiry {
+  #timer: NodeJS.Timeout | undefined;
+  #sweeping = false;
+  readonly #now: () => number;
+
+  constructor(
+    private readonly reloader: ConfigReloader,
+    private readonly log: Logger,
+    private readonly options: EndpointExpiryOptions = {},
+  ) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => void this.sweep(), this.options.sweepMs ?? defaultSweepMs);
+    this.#timer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Deletes what has expired by now; resolves with how many endpoints were deleted. Never rejects. */
+  async sweep(): Promise<number> {
+    if (this.#sweeping) return 0;
+    this.#sweeping = true;
+    try {
+      const now = this.#now();
+      const expired = this.reloader
+        .storeObjects()
+        .objects.filter((o) => o.kind === "endpoint" && typeof o.value.expires_at === "string" && Date.parse(o.value.expires_at) <= now);
+      if (expired.length === 0) return 0;
+      const ops: StoreOperation[] = expired.map((o) => ({ op: "delete", kind: "endpoint", name: o.name, ifRevision: o.revision }));
+      let deleted = 0;
+      try {
+        await this.reloader.write(ops);
+        deleted = ops.length;
+      } catch (err) {
+        if (!(err instanceof StoreConflictError)) throw err;
+        // One of them was renewed meanwhile: the others go one by one, each still only as it was seen.
+        for (const op of ops) {
+          try {
+            await this.reloader.write([op]);
+            deleted++;
+          } catch (e) {
+            if (!(e instanceof StoreConflictError)) throw e;
+          }
+        }
+      }
+      for (const o of expired) this.log.info(`endpoint ${o.name} expired: its registration (ttl ${String(o.value.ttl)}) was not renewed`);
+      return deleted;
+    } catch (err) {
+      this.log.error(`expiring registered endpoints failed: ${(err as Error).message}`);
+      return 0;
+    } finally {
+      this.#sweeping = false;
+    }
+  }
+}
