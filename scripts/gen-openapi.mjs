@@ -51,14 +51,33 @@ const ifMatch = {
   description: 'The ETag of the object as read ("<revision>"): the write applies only if it is unchanged.',
   schema: { type: "string" },
 };
+const waitParams = [
+  {
+    name: "wait",
+    in: "query",
+    required: false,
+    description:
+      "`acked`: answer once every connected proxy the change concerns has ACKed it (202, naming the proxies, if the timeout comes first or a proxy NACKs). Without: answer once the snapshot is published.",
+    schema: { type: "string", enum: ["acked"] },
+  },
+  {
+    name: "timeout",
+    in: "query",
+    required: false,
+    description: "With wait=acked: how long to wait, in seconds (default 10s, at most 300s).",
+    schema: { type: "string", pattern: "^\\d+(\\.\\d+)?s$" },
+  },
+];
 const ifNoneMatch = { name: "If-None-Match", in: "header", required: false, description: "`*`: create only.", schema: { type: "string", enum: ["*"] } };
 const written = json("written; the new snapshot is published", ref("Written"));
+const notAllAcked = json("committed and published, but not every proxy concerned ACKed it (wait=acked): see rollout", ref("Written"));
 const writeResponses = {
   200: written,
+  202: notAllAcked,
   201: json("created; the new snapshot is published", ref("Written")),
   ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422),
 };
-const deleted = { 200: json("deleted; the new snapshot is published", ref("Deleted")), ...errors(400, 401, 403, 404, 409, 412, 422) };
+const deleted = { 200: json("deleted; the new snapshot is published", ref("Deleted")), 202: notAllAcked, ...errors(400, 401, 403, 404, 409, 412, 422) };
 const security = [{ bearer: [] }];
 
 /** GET/PUT/DELETE of one object of a collection. */
@@ -70,11 +89,11 @@ function objectPaths(tag, valueSchema, params) {
       tags: [tag],
       summary: `Create or replace a ${tag}`,
       security,
-      parameters: [ifMatch, ifNoneMatch],
+      parameters: [ifMatch, ifNoneMatch, ...waitParams],
       requestBody: { required: true, content: { "application/json": { schema: valueSchema } } },
       responses: writeResponses,
     },
-    delete: { tags: [tag], summary: `Delete a ${tag}`, security, parameters: [ifMatch], responses: deleted },
+    delete: { tags: [tag], summary: `Delete a ${tag}`, security, parameters: [ifMatch, ...waitParams], responses: deleted },
   };
 }
 
@@ -83,7 +102,15 @@ const endpointBody = {
   type: "object",
   additionalProperties: false,
   description: "An endpoint's fields; its address and port are those of the path.",
-  properties: Object.fromEntries(Object.entries(schemas.endpoint.properties).filter(([k]) => k !== "address" && k !== "port")),
+  properties: {
+    ...Object.fromEntries(Object.entries(schemas.endpoint.properties).filter(([k]) => k !== "address" && k !== "port")),
+    ttl: {
+      type: "string",
+      pattern: "^\\d+(\\.\\d+)?s$",
+      description:
+        "A registration TTL (1s to 86400s): the endpoint is deregistered unless a PUT renews it within this time. The stored endpoint shows when it expires (expires_at).",
+    },
+  },
 };
 
 const document = {
@@ -105,11 +132,11 @@ const document = {
         tags: ["endpoint"],
         summary: "Register an endpoint (or change it: weight, locality, priority, health_status, metadata)",
         security,
-        parameters: [ifMatch, ifNoneMatch],
+        parameters: [ifMatch, ifNoneMatch, ...waitParams],
         requestBody: { required: false, content: { "application/json": { schema: endpointBody } } },
         responses: writeResponses,
       },
-      delete: { tags: ["endpoint"], summary: "Deregister an endpoint", security, parameters: [ifMatch], responses: deleted },
+      delete: { tags: ["endpoint"], summary: "Deregister an endpoint", security, parameters: [ifMatch, ...waitParams], responses: deleted },
     },
     "/v1/listeners": { get: { tags: ["listener"], summary: "The listeners of the store", responses: { 200: json("the listeners", { type: "object" }) } } },
     "/v1/listeners/{name}": objectPaths("listener", ref("ListenerBody"), [nameParam("name", "The listener's name.")]),
@@ -128,9 +155,20 @@ const document = {
         tags: ["batch"],
         summary: "Many writes in one transaction: all of them, or none",
         security,
+        parameters: [
+          ...waitParams,
+          {
+            name: "dry_run",
+            in: "query",
+            required: false,
+            description: "`true`: check the operations exactly as a write would, and store nothing (what `xdsd apply --dry-run` uses).",
+            schema: { type: "string", enum: ["true", "false"] },
+          },
+        ],
         requestBody: { required: true, content: { "application/json": { schema: ref("Batch") } } },
         responses: {
           200: json("applied at one revision; the new snapshot is published", { type: "object" }),
+          202: json("applied and published, but not every proxy concerned ACKed it (wait=acked): see rollout", { type: "object" }),
           ...errors(400, 401, 403, 409, 412, 413, 415, 422),
         },
       },
@@ -142,11 +180,35 @@ const document = {
       ...schemas,
       ClusterBody: { ...schemas.cluster, required: [], description: "A cluster as the config file writes it; its name comes from the path." },
       ListenerBody: { ...schemas.listener, required: ["virtual_hosts"], description: "A listener as the config file writes it; its name comes from the path." },
-      Written: { type: "object", required: ["name", "revision"], properties: { name: { type: "string" }, revision: { type: "integer" } } },
+      Written: {
+        type: "object",
+        required: ["revision"],
+        properties: { name: { type: "string" }, revision: { type: "integer" }, rollout: ref("Rollout") },
+      },
+      Rollout: {
+        type: "object",
+        description: "With wait=acked: how the write reached the connected proxies it concerns.",
+        required: ["complete", "groups", "settled", "nacked", "pending", "timedOut"],
+        properties: {
+          complete: { type: "boolean", description: "every proxy concerned ACKed" },
+          groups: { type: "integer", description: "node groups with connected proxies whose snapshot changed" },
+          settled: { type: "integer", description: "streams that ACKed, NACKed or needed nothing" },
+          nacked: {
+            type: "array",
+            items: { type: "object", properties: { node: { type: "string" }, type: { type: "string" }, message: { type: "string" } } },
+          },
+          pending: {
+            type: "array",
+            description: "at the timeout: the streams still expected (at most 50)",
+            items: { type: "object", properties: { node: { type: "string" }, service: { type: "string" } } },
+          },
+          timedOut: { type: "boolean" },
+        },
+      },
       Deleted: {
         type: "object",
         required: ["deleted", "revision"],
-        properties: { name: { type: "string" }, deleted: { const: true }, revision: { type: "integer" } },
+        properties: { name: { type: "string" }, deleted: { const: true }, revision: { type: "integer" }, rollout: ref("Rollout") },
       },
       Batch: {
         type: "object",

@@ -7,7 +7,8 @@
 //   PUT    /v1/{…}/{name}                        create or replace (If-Match: "rev" / If-None-Match: *)
 //   DELETE /v1/{…}/{name}                        (a cluster with its registered endpoints, in one transaction)
 //   …      /v1/resources/{message type}/{name}   a raw Envoy resource (e.g. envoy.config.cluster.v3.Cluster/raw1)
-//   POST   /v1/batch                             {operations: [...]}: all of them in one transaction, or none
+//   POST   /v1/batch                             {operations: [...]}: all of them in one transaction, or none;
+//                                                 ?dry_run=true checks them the same way and stores nothing
 //   PUT    /v1/clusters/{name}/endpoints/{host:port}   register one endpoint (weight, locality, priority,
 //                                                      health_status such as DRAINING, metadata)
 //   DELETE /v1/clusters/{name}/endpoints/{host:port}   deregister it
@@ -75,7 +76,9 @@ export class WriteApi {
     const method = req.method ?? "";
     if (parts[0] === "batch" && parts.length === 1) {
       if (method !== "POST") return notAllowed(method, "POST");
-      return this.#write(req, query, () => this.#batch(req));
+      const dryRun = query.get("dry_run");
+      if (dryRun !== null && dryRun !== "true" && dryRun !== "false") return problem(400, "malformed request", 'dry_run= takes "true" or "false"');
+      return this.#write(req, query, () => this.#batch(req, dryRun === "true"));
     }
     const collection = collections[parts[0]];
     if (!collection)
@@ -165,7 +168,7 @@ export class WriteApi {
   }
 
   /** `POST /v1/batch`: `{operations: [{op: "put"|"delete", kind, name, value?, if_revision?}]}`, all or nothing. */
-  async #batch(req: IncomingMessage): Promise<Answer> {
+  async #batch(req: IncomingMessage, dryRun: boolean): Promise<Answer> {
     const body = await this.#body(req);
     if ("status" in body) return body;
     const list = body.value.operations;
@@ -193,8 +196,8 @@ export class WriteApi {
       if (typeof stored === "string") return problem(400, "malformed request", `${at}: ${stored}`);
       operations.push({ op, kind: kind as ObjectKind, name, value: stored, ...condition });
     }
-    const { revision } = await this.o.reloader.write(operations);
-    return { status: 200, body: { revision, operations: operations.length } };
+    const { revision } = await this.o.reloader.write(operations, { dryRun });
+    return { status: 200, body: { revision, operations: operations.length, ...(dryRun ? { dry_run: true } : {}) } };
   }
 
   async #putEndpoint(req: IncomingMessage, cluster: string, endpoint: string): Promise<Answer> {

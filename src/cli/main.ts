@@ -9,6 +9,7 @@ import { snapshotsOf } from "../config/publish.js";
 import { parseListenAddress } from "../server/transport/listen-address.js";
 import { serve } from "./serve.js";
 import { apiCommandUsage, runEndpoints, runGet } from "./api-commands.js";
+import { applyUsage, runApply } from "./apply-command.js";
 import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "../config/config-limits.js";
 import { defaultTransportLimits, type TransportLimits } from "../server/transport/transport-limits.js";
 
@@ -33,6 +34,7 @@ const commandUsage: Record<string, string> = {
       (config_source: rest). FILE defaults to
       examples/seed.yaml in eds mode; the other modes read it only when given. --xds defaults to 127.0.0.1:18000.`,
   ...apiCommandUsage,
+  apply: applyUsage,
 };
 
 const limitsUsage = () => `  Limits, each a positive whole number (docs/limits.md), with their defaults:
@@ -106,6 +108,8 @@ async function main(argv: string[]): Promise<number> {
       return runEndpoints(rest);
     case "get":
       return runGet(rest);
+    case "apply":
+      return runApply(rest);
     case undefined:
     case "help":
     case "--help":

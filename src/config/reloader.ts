@@ -156,11 +156,12 @@ export class ConfigReloader {
    * every check `xdsd validate` makes: then it is committed (durably) and published, and this resolves with the
    * store revision and the version served. Rejects with ConfigError (invalid: nothing stored, nothing published),
    * StoreConflictError (an `ifRevision` does not hold: nothing stored), ManagedByFileError (the file defines that
-   * name). Runs after any load or write under way.
+   * name). Runs after any load or write under way. With `dryRun`, everything is checked the same way and nothing is
+   * stored or published (resolves with the revision and version already served).
    */
-  write(operations: readonly StoreOperation[]): Promise<{ revision: number; version: string }> {
-    const written = this.#exclusive(() => this.#write(operations));
-    const told = this.options.onStoreWrite;
+  write(operations: readonly StoreOperation[], options: { dryRun?: boolean } = {}): Promise<{ revision: number; version: string }> {
+    const written = this.#exclusive(() => this.#write(operations, options.dryRun === true));
+    const told = options.dryRun ? undefined : this.options.onStoreWrite;
     if (told) {
       written.then(
         () => told("committed"),
@@ -179,7 +180,7 @@ export class ConfigReloader {
     return written;
   }
 
-  async #write(operations: readonly StoreOperation[]): Promise<{ revision: number; version: string }> {
+  async #write(operations: readonly StoreOperation[], dryRun: boolean): Promise<{ revision: number; version: string }> {
     const store = this.#store;
     if (!store) throw new Error("this reloader has no store");
     if (this.#closed) throw new ConfigLoaderClosedError();
@@ -194,6 +195,11 @@ export class ConfigReloader {
       if (o.ifRevision !== undefined && current !== o.ifRevision) throw new StoreConflictError(o.kind, o.name, o.ifRevision, current);
       if (o.op === "put") proposed.set(key, { kind: o.kind, name: o.name, value: o.value, revision: Number.NaN });
       else proposed.delete(key);
+    }
+    if (dryRun) {
+      // Checked as the write would be, the whole way; nothing stored, nothing published.
+      await this.#loader.load(this.file, undefined, this.#overlay(proposed, this.#storeRevision + 1));
+      return { revision: this.#storeRevision, version: this.#state?.version ?? "" };
     }
     const fast = await this.#endpointsOnly(operations, proposed);
     if (fast) {

@@ -1,6 +1,7 @@
 // The write API with a real Envoy 1.40 over ADS, driven by the CLI as an operator would: an endpoint registered
 // with `xdsd endpoints add` gets traffic within 1 s, `xdsd endpoints drain` stops new requests to it, `xdsd
-// endpoints remove` takes it out of Envoy's /clusters; `xdsd get clusters` shows what the store holds.
+// endpoints remove` returns only once Envoy has ACKed (and its /clusters no longer lists it); `xdsd get clusters`
+// shows what the store holds; `xdsd apply -f` makes the store what a file declares (diff, --dry-run, deletes).
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -20,7 +21,8 @@ describe("write API, real Envoy", () => {
   const upstreams: Upstream[] = [];
   let port = 0;
   let tokenFile = "";
-  const cli = (...args: string[]) => runXdsd([...args, "--admin", xdsd.adminUrl, ...(args[0] === "endpoints" ? ["--token-file", tokenFile] : [])]);
+  const cli = (...args: string[]) =>
+    runXdsd([...args, "--admin", xdsd.adminUrl, ...(args[0] === "endpoints" || args[0] === "apply" ? ["--token-file", tokenFile] : [])]);
 
   const api = (method: string, path: string, body?: unknown) =>
     new Promise<number>((resolve, reject) => {
@@ -71,7 +73,7 @@ listeners:
     assert.deepEqual(await tally(4), { "web-1": 4 });
     const added = await cli("endpoints", "add", "web", second(), "--weight", "1");
     assert.equal(added.code, 0, added.stderr);
-    assert.match(added.stdout, /web .* registered \(revision \d+\)/);
+    assert.match(added.stdout, /web .* registered \(revision \d+, acknowledged by every proxy concerned\)/);
     const t0 = Date.now();
     await envoy.waitFor(async () => (await tally(2))["web-2"] !== undefined, { what: "web-2 to get traffic", timeoutMs: 1000, intervalMs: 20 });
     assert.ok(Date.now() - t0 <= 1000, `took ${Date.now() - t0} ms`);
@@ -90,10 +92,12 @@ listeners:
     assert.match(clusters, /"eds_health_status":"DRAINING"/);
   });
 
-  it("`xdsd endpoints remove`: it leaves Envoy's /clusters; a bad request says why in one line", async () => {
+  it("`xdsd endpoints remove` returns once Envoy ACKed: its /clusters no longer lists it; a bad request says why in one line", async () => {
+    assert.equal((await hostsOf("web")).length, 2);
     const removed = await cli("endpoints", "remove", "web", second());
     assert.equal(removed.code, 0, removed.stderr);
-    await envoy.waitFor(async () => (await hostsOf("web")).length === 1, { what: "web to have one host", timeoutMs: 2000, intervalMs: 20 });
+    assert.match(removed.stdout, /deregistered \(revision \d+, acknowledged by every proxy concerned\)/);
+    // No waiting here: the command waited for Envoy's ACK (?wait=acked).
     assert.deepEqual(await hostsOf("web"), [upstreams[0].port]);
     const again = await cli("endpoints", "remove", "web", second());
     assert.equal(again.code, 1);
@@ -101,5 +105,56 @@ listeners:
     assert.equal(await api("PUT", "/v1/clusters/api", { endpoints: [`${upstreams[1].address}:${upstreams[1].port}`] }), 201);
     const table = await cli("get", "clusters");
     assert.match(table.stdout, /^NAME\s+REVISION\s+API ENDPOINTS\napi\s+\d+\s+0\n$/);
+  });
+
+  it("`xdsd apply -f`: shows the diff, --dry-run changes nothing, then the store becomes what the file declares", async () => {
+    const listenerPort = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "xdsd-apply-"));
+    const declared = join(dir, "declared.yaml");
+    writeFileSync(
+      declared,
+      `clusters:
+  - name: api
+    endpoints: ["${second()}", "${upstreams[0].address}:${upstreams[0].port}"]
+listeners:
+  - name: l2
+    address: 127.0.0.1
+    port: ${listenerPort}
+    virtual_hosts: [{name: v2, domains: ["*"], routes: [{prefix: /, cluster: api}]}]
+`,
+    );
+    const dry = await cli("apply", "-f", declared, "--dry-run");
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^\+ listener l2$/m);
+    assert.match(dry.stdout, /^~ cluster api \(revision \d+\)$/m, "api exists (the previous test): replaced, not created");
+    assert.match(dry.stdout, /dry run: 2 operation\(s\) checked by xdsd, nothing changed/);
+    assert.equal(await api("GET", "/v1/listeners/l2"), 404);
+    const applied = await cli("apply", "-f", declared);
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(applied.stdout, /applied: 2 operation\(s\) at revision \d+/);
+    // Applied with ?wait=acked: Envoy has the listener now.
+    assert.ok(JSON.stringify(await envoy.configDump()).includes('"name":"l2"'), "Envoy has l2");
+    await envoy.waitFor(async () => (await countUpstreams(`http://127.0.0.1:${listenerPort}/`, "api.local", 2)).has("web-2"), {
+      what: "traffic through l2 to reach web-2",
+      timeoutMs: 5000,
+      intervalMs: 50,
+    });
+    const again = await cli("apply", "-f", declared);
+    assert.equal(again.stdout, "no changes: the store holds what the file declares\n");
+    // A file declaring nothing: the store's objects are deleted (the file's cluster web is the file's, untouched).
+    writeFileSync(declared, "clusters: []\n");
+    const emptied = await cli("apply", "-f", declared);
+    assert.equal(emptied.code, 0, emptied.stderr);
+    assert.match(emptied.stdout, /^- cluster api/m);
+    assert.match(emptied.stdout, /^- listener l2/m);
+    // Envoy keeps a removed listener draining for a while; it is no longer among its listeners.
+    assert.ok(
+      (await envoy.listeners()).listener_statuses.every((l) => l.name !== "l2"),
+      "l2 gone from Envoy's listeners",
+    );
+    writeFileSync(declared, "clusters: [{name: web, endpoints: []}]\n");
+    const clash = await cli("apply", "-f", declared);
+    assert.equal(clash.code, 1);
+    assert.match(clash.stderr, /409 managed by the config file/);
   });
 });

@@ -1,0 +1,203 @@
+// `xdsd apply -f FILE [--dry-run]`: declarative writes. FILE is written like a config file (clusters, listeners,
+// resources, nodes — docs/config.md), and what it says becomes what the store of a running xdsd holds: objects it
+// names are created or replaced, store objects it does not name are deleted. The diff is printed first; then the
+// whole change is checked by the daemon (POST /v1/batch?dry_run=true) and, unless --dry-run, applied as one
+// transaction in which every replaced or deleted object must still be at the revision the diff was made from (a
+// concurrent writer makes the apply fail with 412 rather than be overwritten), and created ones must not exist yet.
+//
+// Endpoints registered one by one (`xdsd endpoints add`, a service registry) are registrations, not declarations:
+// apply leaves them alone, except those of a cluster it deletes, which go with it as DELETE /v1/clusters/{name} does.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { isDeepStrictEqual } from "node:util";
+import { parse, stringify } from "yaml";
+import { BadArgumentError } from "../errors.js";
+import { findResourceType } from "../resource/types.js";
+import type { ObjectKind } from "../store/store.js";
+import { call, fail, failed, readToken, rolloutFailure } from "./admin-client.js";
+
+export const applyUsage = `  xdsd apply -f FILE [--dry-run] [--timeout 10s] [--no-wait] [--admin URL] [--token-file FILE]
+      Make the store of a running xdsd hold what FILE declares (written like a config file: clusters, listeners,
+      resources, nodes): creates, replaces and deletes store objects, printing the diff first, all in one
+      transaction. --dry-run prints the diff and has the daemon check it, changing nothing. Endpoints registered
+      with \`xdsd endpoints\` are kept (but those of a deleted cluster). Waits for the proxies' ACKs like endpoints.`;
+
+/** One store object as apply sees it: what the file says, or what the store holds. */
+interface Declared {
+  kind: ObjectKind;
+  name: string;
+  value: Record<string, unknown>;
+}
+
+interface Held extends Declared {
+  revision: number;
+  /** A cluster's registered endpoints (`<host:port>`), deleted with it. */
+  endpoints: string[];
+}
+
+/** The API's collections, the JSON key of each listing, and the key of the value in an item. */
+const collections: { kind: ObjectKind; path: string; list: string; item: string }[] = [
+  { kind: "cluster", path: "clusters", list: "clusters", item: "cluster" },
+  { kind: "listener", path: "listeners", list: "listeners", item: "listener" },
+  { kind: "resource", path: "resources", list: "resources", item: "resource" },
+  { kind: "node-group", path: "node-groups", list: "node_groups", item: "node_group" },
+];
+
+export async function runApply(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      file: { type: "string", short: "f" },
+      "dry-run": { type: "boolean" },
+      admin: { type: "string", default: "http://127.0.0.1:18001" },
+      "token-file": { type: "string" },
+      timeout: { type: "string", default: "10s" },
+      "no-wait": { type: "boolean" },
+    },
+  });
+  if (!values.file || positionals.length > 0) throw new BadArgumentError("expected: xdsd apply -f FILE [--dry-run]");
+  if (!/^\d+(\.\d+)?s$/.test(values.timeout!)) throw new BadArgumentError(`--timeout "${values.timeout}": expected seconds, like 10s`);
+  const declared = declaredObjects(values.file);
+  const token = readToken(values["token-file"]);
+
+  const held = new Map<string, Held>();
+  for (const c of collections) {
+    const reply = await call(values.admin!, "GET", `/v1/${c.path}`, undefined);
+    if (failed(reply)) return fail(reply);
+    for (const item of (reply.body[c.list] as Record<string, unknown>[]) ?? []) {
+      const name = String(item.name);
+      const endpoints = ((item.endpoints as { endpoint: string }[] | undefined) ?? []).map((e) => e.endpoint);
+      held.set(key(c.kind, name), { kind: c.kind, name, value: item[c.item] as Record<string, unknown>, revision: Number(item.revision), endpoints });
+    }
+  }
+
+  const operations: Record<string, unknown>[] = [];
+  const out: string[] = [];
+  for (const d of declared.values()) {
+    const h = held.get(key(d.kind, d.name));
+    if (!h) {
+      operations.push({ op: "put", kind: d.kind, name: d.name, value: d.value, if_revision: 0 });
+      out.push(`+ ${d.kind} ${d.name}`, ...indent(stringify(d.value), "+ "));
+    } else if (!isDeepStrictEqual(normalized(d), normalized(h))) {
+      operations.push({ op: "put", kind: d.kind, name: d.name, value: d.value, if_revision: h.revision });
+      out.push(`~ ${d.kind} ${d.name} (revision ${h.revision})`, ...lineDiff(stringify(normalized(h)), stringify(normalized(d))));
+    }
+  }
+  for (const h of held.values()) {
+    if (declared.has(key(h.kind, h.name))) continue;
+    operations.push({ op: "delete", kind: h.kind, name: h.name, if_revision: h.revision });
+    for (const e of h.endpoints) operations.push({ op: "delete", kind: "endpoint", name: `${h.name}/${e}` });
+    out.push(`- ${h.kind} ${h.name} (revision ${h.revision})${h.endpoints.length > 0 ? `, with ${h.endpoints.length} registered endpoint(s)` : ""}`);
+  }
+  if (operations.length === 0) {
+    process.stdout.write("no changes: the store holds what the file declares\n");
+    return 0;
+  }
+  process.stdout.write(`${out.join("\n")}\n`);
+  const summary = `${operations.length} operation(s)`;
+  const checked = await call(values.admin!, "POST", "/v1/batch?dry_run=true", token, { operations });
+  if (failed(checked)) return fail(checked);
+  if (values["dry-run"]) {
+    process.stdout.write(`dry run: ${summary} checked by xdsd, nothing changed\n`);
+    return 0;
+  }
+  const query = values["no-wait"] ? "" : `?wait=acked&timeout=${values.timeout}`;
+  const applied = await call(values.admin!, "POST", `/v1/batch${query}`, token, { operations }, Number(values.timeout!.slice(0, -1)) * 1000 + 30_000);
+  if (failed(applied)) return fail(applied);
+  const unconfirmed = rolloutFailure(applied);
+  if (unconfirmed !== undefined) return unconfirmed;
+  process.stdout.write(`applied: ${summary} at revision ${String(applied.body.revision)}\n`);
+  return 0;
+}
+
+/** The file's objects, keyed like the store's. A file that cannot be read or is not a config mapping is refused. */
+function declaredObjects(path: string): Map<string, Declared> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new BadArgumentError(`-f ${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    throw new BadArgumentError(`-f ${path}: not YAML or JSON: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) doc = {};
+  if (typeof doc !== "object" || Array.isArray(doc)) throw new BadArgumentError(`-f ${path}: expected a mapping with clusters, listeners, resources or nodes`);
+  const top = doc as Record<string, unknown>;
+  const unknown = Object.keys(top).filter((k) => !["clusters", "listeners", "resources", "nodes"].includes(k));
+  if (unknown.length > 0) throw new BadArgumentError(`-f ${path}: apply declares clusters, listeners, resources and nodes; not ${unknown.join(", ")}`);
+  const out = new Map<string, Declared>();
+  const add = (d: Declared, at: string) => {
+    if (out.has(key(d.kind, d.name))) throw new BadArgumentError(`-f ${path}: ${at}: ${d.kind} "${d.name}" is declared twice`);
+    out.set(key(d.kind, d.name), d);
+  };
+  const list = (k: string) => {
+    const v = top[k] ?? [];
+    if (!Array.isArray(v)) throw new BadArgumentError(`-f ${path}: ${k} must be a list`);
+    return v as unknown[];
+  };
+  for (const [kind, k] of [
+    ["cluster", "clusters"],
+    ["listener", "listeners"],
+  ] as const) {
+    list(k).forEach((entry, i) => {
+      const e = entry as Record<string, unknown> | null;
+      if (!e || typeof e !== "object" || typeof e.name !== "string") throw new BadArgumentError(`-f ${path}: ${k}[${i}] must be a mapping with a name`);
+      const { name, ...value } = e;
+      add({ kind, name, value: kind === "cluster" ? { endpoints: [], ...value } : value }, `${k}[${i}]`);
+    });
+  }
+  list("resources").forEach((entry, i) => {
+    const r = entry as Record<string, unknown> | null;
+    const typeUrl = typeof r?.["@type"] === "string" ? (r["@type"] as string) : "";
+    const type = findResourceType(typeUrl);
+    const name = type && r ? r[type.nameField] : undefined;
+    if (!type || typeof name !== "string") throw new BadArgumentError(`-f ${path}: resources[${i}] must have the "@type" of an xDS resource type and its name`);
+    add({ kind: "resource", name: `${typeUrl}/${name}`, value: r! }, `resources[${i}]`);
+  });
+  const nodes = top.nodes ?? {};
+  if (typeof nodes !== "object" || Array.isArray(nodes)) throw new BadArgumentError(`-f ${path}: nodes must be a mapping of node group keys`);
+  for (const [name, value] of Object.entries(nodes as Record<string, unknown>))
+    add({ kind: "node-group", name, value: value as Record<string, unknown> }, `nodes.${name}`);
+  return out;
+}
+
+/** Values compared as the API stores them: a cluster without endpoints has an empty list. */
+function normalized(o: Declared): Record<string, unknown> {
+  return o.kind === "cluster" ? { endpoints: [], ...o.value } : o.value;
+}
+
+function key(kind: string, name: string): string {
+  return `${kind}\u0000${name}`;
+}
+
+function indent(text: string, prefix: string): string[] {
+  return text
+    .trimEnd()
+    .split("\n")
+    .map((l) => `${prefix}  ${l}`);
+}
+
+/** The lines of `before` and `after` as a diff: unchanged lines indented, removed `-`, added `+` (longest common subsequence). */
+function lineDiff(before: string, after: string): string[] {
+  const a = before.trimEnd().split("\n");
+  const b = after.trimEnd().split("\n");
+  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--)
+    for (let j = b.length - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      out.push(`    ${a[i++]}`);
+      j++;
+    } else if (j < b.length && (i === a.length || lcs[i][j + 1] >= lcs[i + 1][j])) out.push(`+   ${b[j++]}`);
+    else out.push(`-   ${a[i++]}`);
+  }
+  return out;
+}
