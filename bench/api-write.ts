@@ -86,11 +86,15 @@ async function oneRun(run: number): Promise<RunFigures> {
   const names = Array.from({ length: clusters }, (_, i) => `c${i}`);
   const clients = await connectEdsClients(daemon.xdsPort, clientCount, names);
   let firstAt = 0;
+  let lastAt = 0;
   let received = 0;
   let allReceived: () => void = () => {};
   clients.onUpdate = (at) => {
     if (received === 0) firstAt = at;
-    if (++received === clientCount) allReceived();
+    if (++received === clientCount) {
+      lastAt = at;
+      allReceived();
+    }
   };
   await new Promise((r) => setTimeout(r, 1000));
   const figures: RunFigures = { answerMs: [], firstMs: [], lastMs: [], cpuMsPerWrite: 0 };
@@ -109,7 +113,7 @@ async function oneRun(run: number): Promise<RunFigures> {
     figures.answerMs.push(t1 - t0);
     if (clientCount > 0) {
       figures.firstMs.push(firstAt - t0);
-      figures.lastMs.push(performance.now() - t0);
+      figures.lastMs.push(lastAt - t0);
     }
     if (intervalMs > 0) await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (performance.now() - t0))));
   }

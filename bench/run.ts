@@ -8,6 +8,8 @@
 //
 // Options:
 //   --scenario A|B|C|D|E|F|all --runs N (5)   --servers xdsd,go,floor (also: daemon)
+//   --scenario W               one endpoint registered through the daemon's write API, 1,000 proxies: runs
+//                              api-write.ts (its options: --clients, --clusters, --writes, --runs, --wait)
 //   --protocol sotw|delta      the ADS protocol the generator speaks: StreamAggregatedResources (default) or
 //                              DeltaAggregatedResources; every server serves both on its one port
 //   --clusters N               override the scenario's cluster count (F: 500; endpoint-scaling.ts sweeps it)
@@ -27,6 +29,7 @@
 //   --go-args="..."            arguments for the Go reference instead of the scenario's expert setup
 //                              (scenarios.ts goReferenceArgs: LinearCache EDS for A and B, per-type versions everywhere)
 //   --loadgen-node-args="..."  extra node flags for the load generator (profiling it)
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, release } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -44,6 +47,13 @@ import { parseProtocol } from "./loadgen/dialect.js";
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const root = resolve(here, "..", "..");
+
+// Scenario W measures the daemon's write API, which only xdsd has: its own measurement (api-write.ts), run as is.
+if (process.argv.includes("--scenario=W") || process.argv[process.argv.indexOf("--scenario") + 1] === "W") {
+  const args = process.argv.slice(2).filter((a, i, all) => a !== "--scenario=W" && !(a === "W" && all[i - 1] === "--scenario") && a !== "--scenario");
+  const { status } = spawnSync(process.execPath, [join(here, "api-write.js"), ...args], { stdio: "inherit" });
+  process.exit(status ?? 1);
+}
 
 const { values } = parseArgs({
   options: {
