@@ -98,7 +98,7 @@ async function runWorker(): Promise<number[]> {
   let version: string | undefined;
   const load = async (written: string) => {
     writeFileSync(file, written);
-    const r = await loader.load(file, version);
+    const r = await loader.load(file, { knownVersion: version });
     version = r.version;
     if (r.kind === "loaded") publish(cache, r.snapshots);
   };

@@ -3,7 +3,7 @@
 // The end-to-end tests need a real Envoy (installed into .tools/ first if missing) and Prometheus (Debian's package).
 // No test is ever skipped: if either cannot be installed, this fails and says why.
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -23,7 +23,13 @@ function findTests(dir) {
     return e.name.endsWith(".test.js") ? [full] : [];
   });
 }
-const files = findTests(join(root, "dist", "test"))
+// tsc does not delete what it compiled from a source since removed or renamed: a test file whose source is gone
+// is left over in dist/ and not run.
+const compiled = findTests(join(root, "dist", "test"));
+const sourceOf = (f) => join(root, relative(join(root, "dist"), f)).replace(/\.js$/, ".ts");
+for (const f of compiled.filter((f) => !existsSync(sourceOf(f)))) console.error(`run-tests: not running ${relative(root, f)}: its source is gone`);
+const files = compiled
+  .filter((f) => existsSync(sourceOf(f)))
   .filter((f) => filter.length === 0 || filter.some((s) => relative(root, f).includes(s)))
   .sort();
 if (files.length === 0) {

@@ -14,8 +14,12 @@ export interface BenchDaemon {
   readonly adminPort: number;
   /** Whether the daemon is on CPU 0 and this process on CPU 1. */
   readonly pinned: boolean;
+  /** The daemon's process id (under taskset, node's). */
+  readonly pid: number;
   /** The daemon's user + system CPU so far, in ms (the kernel counts in clock ticks: 10 ms on Linux). */
   cpuMs(): number;
+  /** The same, of its main (JavaScript) thread alone: the rest is the config worker, GC helpers and libuv. */
+  mainThreadCpuMs(): number;
   /** What it logged (stderr) so far. */
   log(): string;
   /** SIGTERM, and its exit (a profile the daemon writes is complete then); SIGKILL after 10 s. */
@@ -61,7 +65,9 @@ export async function startBenchDaemon(args: readonly string[]): Promise<BenchDa
     xdsPort: ports.xds,
     adminPort: ports.admin,
     pinned,
+    pid,
     cpuMs: () => cpuSeconds(pid) * 1000,
+    mainThreadCpuMs: () => cpuSeconds(pid, "main") * 1000,
     log: () => log,
     stop: () =>
       new Promise<void>((done) => {

@@ -18,8 +18,9 @@ function clockTicks(): number {
 }
 
 /** User + system CPU time of a process, in seconds (/proc/<pid>/stat fields 14 and 15). */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+export function cpuSeconds(pid: number, thread?: "main"): number {
+  // /proc/<pid>/task/<pid> is the main thread alone (a Node process's JavaScript thread); /proc/<pid> every thread.
+  const stat = readFileSync(thread === "main" ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, "utf8");
   // The command name (field 2) is in parentheses and may contain spaces: count fields after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const utime = Number(fields[11]);

@@ -153,6 +153,15 @@ async function runServe(args: string[]): Promise<number> {
   });
   const log = logs("daemon");
   for (const problem of env.problems) log.warn(problem);
+  // The handlers are in place before the daemon says it serves: a signal right after that line (a supervisor that
+  // waits for it, then stops the daemon) must stop it cleanly, not end it by the signal's default action. One
+  // while it starts ends it at once, as the default action would: there is nothing to close yet.
+  let onSignal = (signal: "SIGTERM" | "SIGINT"): void => {
+    log.info(`${signal} received while starting, exiting`);
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+  process.once("SIGINT", () => onSignal("SIGINT"));
   const daemon = await serve({
     configFile: requireFlag(values, "config"),
     configLimits: limitsFrom(values, configLimitOptions),
@@ -165,12 +174,10 @@ async function runServe(args: string[]): Promise<number> {
     log: logs,
   });
   await new Promise<void>((resolve) => {
-    const onSignal = (signal: string) => {
+    onSignal = (signal) => {
       log.info(`${signal} received, closing streams`);
       void daemon.stop().then(resolve);
     };
-    process.once("SIGTERM", () => onSignal("SIGTERM"));
-    process.once("SIGINT", () => onSignal("SIGINT"));
   });
   return 0;
 }

@@ -5,14 +5,32 @@ import { Worker } from "node:worker_threads";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { ConfigLimits } from "./config-limits.js";
 import type { ConfigWorkerReply, ConfigWorkerRequest, LoadRequest } from "./config-worker.js";
-import type { EncodedResource } from "../resource/encoded-resource.js";
-import type { ClusterEndpointsChange } from "./endpoint-writes.js";
-import { fromTransferable, resourcesFromTransferable } from "./transferable-snapshots.js";
+import type { StoreOperation } from "../store/store.js";
+import type { GroupChanges } from "./store-writes.js";
+import { changesFromTransferable, fromTransferable } from "./transferable-snapshots.js";
 import type { ConfigSnapshots, FileName } from "./publish.js";
 
 export type ConfigLoadResult =
   | { kind: "unchanged"; version: string }
-  | { kind: "loaded"; version: string; snapshots: ConfigSnapshots; summary: Record<string, number>; groups: number; fileNames: FileName[] };
+  | {
+      kind: "loaded";
+      version: string;
+      snapshots: ConfigSnapshots;
+      summary: Record<string, number>;
+      groups: number;
+      fileNames: FileName[];
+      /** Names this result as the worker holds it: say it in `served` while it is what is served. */
+      state: number;
+    };
+
+export interface LoadOptions {
+  /** The content hash last loaded: if the file's is still the same, the load resolves "unchanged". */
+  knownVersion?: string;
+  /** The store's objects to merge into the file's document, and a name for their state. */
+  overlay?: LoadRequest["overlay"];
+  /** The state served (a `state` this loader resolved with), so that a store write can be settled from it. */
+  served?: number;
+}
 
 export interface ConfigLoaderOptions {
   limits?: Partial<ConfigLimits>;
@@ -46,21 +64,22 @@ export class ConfigLoader {
    * Loads `file`: resolves with its snapshots, or "unchanged" when its content hash is `knownVersion`; rejects with
    * ConfigError (with the content's version in `version`) when it is invalid or could not be parsed.
    */
-  load(file: string, knownVersion?: string, overlay?: LoadRequest["overlay"]): Promise<ConfigLoadResult> {
-    return this.#queued(() => this.#load(file, knownVersion, overlay));
+  load(file: string, options: LoadOptions = {}): Promise<ConfigLoadResult> {
+    return this.#queued(() => this.#load(file, options));
   }
 
   /**
-   * The resources of clusters whose store endpoints changed (endpoint-writes.ts), from the document of the file
-   * content `fileVersion` as the worker last loaded it; undefined when that path cannot settle the write and the
-   * whole config must be loaded (a new worker, another file content, a cluster not found, any issue).
+   * A store write settled from the state `served` (store-writes.ts): what changes in the served snapshots, and the
+   * state that names the result. Undefined when that path cannot settle it and the whole config must be loaded (a
+   * new worker, a state the worker does not hold, any issue at all).
    */
-  endpoints(file: string, fileVersion: string, changes: readonly ClusterEndpointsChange[]): Promise<EncodedResource[] | undefined> {
+  storeWrite(file: string, served: number, operations: readonly StoreOperation[]): Promise<{ state: number; changes: GroupChanges[] } | undefined> {
     return this.#queued(async () => {
-      const reply = await this.#request(file, (id) => ({ id, kind: "endpoints", file, fileVersion, changes }));
-      if (reply.kind === "resources") return resourcesFromTransferable(reply.resources);
+      let state = 0;
+      const reply = await this.#request(file, (id) => ({ id: (state = id), kind: "store-write", file, served, operations }));
+      if (reply.kind === "changes") return { state, changes: changesFromTransferable(reply.changes) };
       if (reply.kind === "full") return undefined;
-      throw new Error(`the config worker could not update the endpoints: ${reply.kind === "failed" ? reply.message : reply.kind}`);
+      throw new Error(`the config worker could not settle the store write: ${reply.kind === "failed" ? reply.message : reply.kind}`);
     });
   }
 
@@ -78,8 +97,8 @@ export class ConfigLoader {
     await worker?.terminate();
   }
 
-  async #load(file: string, knownVersion: string | undefined, overlay: LoadRequest["overlay"]): Promise<ConfigLoadResult> {
-    const reply = await this.#request(file, (id) => ({ id, file, limits: this.options.limits ?? {}, knownVersion, overlay }));
+  async #load(file: string, { knownVersion, overlay, served }: LoadOptions): Promise<ConfigLoadResult> {
+    const reply = await this.#request(file, (id) => ({ id, file, limits: this.options.limits ?? {}, knownVersion, overlay, served }));
     switch (reply.kind) {
       case "unchanged":
         return reply;
@@ -91,6 +110,7 @@ export class ConfigLoader {
           summary: reply.summary,
           groups: reply.groups,
           fileNames: reply.fileNames,
+          state: reply.id,
         };
       case "invalid":
         throw new ConfigLoadError(reply.issues, reply.version);
@@ -131,7 +151,13 @@ export class ConfigLoader {
 
   #ensureWorker(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(workerUrl, { resourceLimits: { maxOldGenerationSizeMb: this.options.workerHeapMb ?? 4096 } });
+    // A young generation of 96 MB (V8's default is a sixth of that): a store write allocates about 0.5 MB that dies
+    // at once, and with the default, scavenges ran every few writes and took half the worker's CPU per write (2.5
+    // → 1.4 ms, 500 clusters). The price is resident memory: the young generation fills to its size between
+    // scavenges (the worker's heap had 90 MB committed in bench/api-write.ts).
+    const worker = new Worker(workerUrl, {
+      resourceLimits: { maxOldGenerationSizeMb: this.options.workerHeapMb ?? 4096, maxYoungGenerationSizeMb: 96 },
+    });
     worker.unref();
     worker.on("message", (reply: ConfigWorkerReply) => {
       if (this.#pending?.id !== reply.id) return;

@@ -1,10 +1,10 @@
 // The config worker thread: reads, parses, validates, translates and encodes a config file, then hands the encoded
-// snapshots to the main thread (transferable-snapshots.ts); and answers store writes that change only endpoints
-// from the file's document as last loaded (endpoint-writes.ts). Parsing a large file takes seconds (about 1.5 µs a
-// byte with source positions) and, for hostile input, a lot of memory; here it takes neither from the thread that
-// serves the proxies, and running out of memory ends this thread (the worker's heap limit), not the daemon. A
-// reload reads the text with the fast reader and translates only the entries that changed (publish.ts,
-// snapshotsOfText); only what the snapshot ends up holding is transferred.
+// snapshots to the main thread (transferable-snapshots.ts); and settles store writes from what it loaded last
+// (store-writes.ts). Parsing a large file takes seconds (about 1.5 µs a byte with source positions) and, for
+// hostile input, a lot of memory; here it takes neither from the thread that serves the proxies, and running out
+// of memory ends this thread (the worker's heap limit), not the daemon. A reload reads the text with the fast
+// reader and translates only the entries that changed (publish.ts, snapshotsOfText); only what the snapshot ends
+// up holding is transferred.
 import { parentPort } from "node:worker_threads";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { contentHash } from "../resource/encoded-resource.js";
@@ -12,11 +12,13 @@ import type { ConfigLimits } from "./config-limits.js";
 import { readConfigBytes } from "./load.js";
 import { snapshotsOfText, type FileName } from "./publish.js";
 import { TranslationCache } from "./translation-cache.js";
-import type { OverlayObject } from "./store-overlay.js";
-import { resourcesToTransferable, toTransferable, type TransferableResources, type TransferableSnapshots } from "./transferable-snapshots.js";
-import { clusterEndpointsUpdate, type ClusterEndpointsChange } from "./endpoint-writes.js";
+import { overlayKey, type OverlayObject } from "./store-overlay.js";
+import type { StoreOperation } from "../store/store.js";
+import { changesToTransferable, toTransferable, type TransferableGroupChanges, type TransferableSnapshots } from "./transferable-snapshots.js";
+import { settleStoreWrite, type LoadedState } from "./store-writes.js";
+import { deepFreeze } from "./unlocated-source.js";
 
-export type ConfigWorkerRequest = LoadRequest | EndpointsRequest;
+export type ConfigWorkerRequest = LoadRequest | StoreWriteRequest;
 
 /** Load the file (and the store's objects): the whole config. */
 export interface LoadRequest {
@@ -28,16 +30,17 @@ export interface LoadRequest {
   knownVersion?: string;
   /** Store objects merged into the file's document (store-overlay.ts), and a name for their state. */
   overlay?: { objects: readonly OverlayObject[]; version: string };
+  /** The state the main thread serves (the id of the request that made it), if it knows one. */
+  served?: number;
 }
 
-/** The resources of clusters whose store endpoints changed, from the file's document as last loaded. */
-export interface EndpointsRequest {
+/** A store write, settled from the state the main thread serves (store-writes.ts). */
+export interface StoreWriteRequest {
   id: number;
-  kind: "endpoints";
+  kind: "store-write";
   file: string;
-  /** The content hash of the file being served: the document merged into must be that content. */
-  fileVersion: string;
-  changes: readonly ClusterEndpointsChange[];
+  served: number;
+  operations: readonly StoreOperation[];
 }
 
 export type ConfigWorkerReply =
@@ -51,9 +54,9 @@ export type ConfigWorkerReply =
       groups: number;
       fileNames: FileName[];
     }
-  /** The answer to an EndpointsRequest: the changed clusters' resources. */
-  | { id: number; kind: "resources"; resources: TransferableResources }
-  /** An EndpointsRequest this path cannot settle: load the whole config. */
+  /** The answer to a StoreWriteRequest: what changed in the snapshots served. */
+  | { id: number; kind: "changes"; changes: TransferableGroupChanges[] }
+  /** A StoreWriteRequest this path cannot settle: load the whole config. */
   | { id: number; kind: "full" }
   | { id: number; kind: "invalid"; version?: string; issues: ConfigIssue[] }
   | { id: number; kind: "failed"; version?: string; message: string };
@@ -61,24 +64,38 @@ export type ConfigWorkerReply =
 /** Kept across loads: a reload translates only the entries that changed (translation-cache.ts). */
 const cache = new TranslationCache();
 
-/** The file's document of the last load that succeeded: what is served, and what endpoint writes merge into. */
-let lastLoaded: { file: string; fileVersion: string; document: unknown } | undefined;
+/**
+ * What this worker loaded for the state the main thread serves, and what it loaded after it (a file that was then
+ * published, or a store write that may not be committed): each request names the state served, which promotes the
+ * candidate that it is (store-writes.ts).
+ */
+let held: LoadedState | undefined;
+let candidate: LoadedState | undefined;
 
-function handle(request: ConfigWorkerRequest): { reply: ConfigWorkerReply; transfer: ArrayBuffer[] } {
-  return request.kind === "endpoints" ? endpoints(request) : load(request);
+/** The held state if it is the one served (the candidate becomes it when it is). */
+function servedState(served: number | undefined): LoadedState | undefined {
+  if (served !== undefined && candidate?.tag === served) {
+    held = candidate;
+    candidate = undefined;
+  }
+  return served !== undefined && held?.tag === served ? held : undefined;
 }
 
-function endpoints(request: EndpointsRequest): { reply: ConfigWorkerReply; transfer: ArrayBuffer[] } {
+function handle(request: ConfigWorkerRequest): { reply: ConfigWorkerReply; transfer: ArrayBuffer[] } {
+  return request.kind === "store-write" ? storeWrite(request) : load(request);
+}
+
+function storeWrite(request: StoreWriteRequest): { reply: ConfigWorkerReply; transfer: ArrayBuffer[] } {
   const { id, file } = request;
+  const base = servedState(request.served);
+  if (base?.file !== file) return { reply: { id, kind: "full" }, transfer: [] };
   try {
-    const resources =
-      lastLoaded?.file === file && lastLoaded.fileVersion === request.fileVersion
-        ? clusterEndpointsUpdate(lastLoaded.document, file, request.changes)
-        : undefined;
-    if (!resources) return { reply: { id, kind: "full" }, transfer: [] };
-    const payload = resourcesToTransferable(resources);
-    return { reply: { id, kind: "resources", resources: payload }, transfer: [payload.bytes.buffer as ArrayBuffer] };
+    const { state, changes } = settleStoreWrite(base, request.operations, cache, id);
+    candidate = state;
+    const { payload, transfer } = changesToTransferable(changes);
+    return { reply: { id, kind: "changes", changes: payload }, transfer };
   } catch (err) {
+    if (err instanceof ConfigError) return { reply: { id, kind: "full" }, transfer: [] };
     return { reply: { id, kind: "failed", message: (err as Error).stack ?? String(err) }, transfer: [] };
   }
 }
@@ -91,9 +108,18 @@ function load(request: LoadRequest): { reply: ConfigWorkerReply; transfer: Array
     const fileVersion = contentHash(bytes);
     // The version of what is served: the file's content, and the store's state when there is a store.
     version = request.overlay ? `${fileVersion}+${request.overlay.version}` : fileVersion;
+    servedState(request.served);
     if (version === request.knownVersion) return { reply: { id, kind: "unchanged", version }, transfer: [] };
-    const snapshots = snapshotsOfText(bytes.toString("utf8"), file, limits, cache, request.overlay?.objects);
-    lastLoaded = { file, fileVersion, document: snapshots.fileDocument };
+    // Frozen, as the objects held for store writes are (store-writes.ts): their entries carry over between loads.
+    const objects = (request.overlay?.objects ?? []).map((o) => ({ ...o, value: deepFreeze(o.value) }));
+    const snapshots = snapshotsOfText(bytes.toString("utf8"), file, limits, cache, objects);
+    candidate = {
+      tag: id,
+      file,
+      fileDocument: snapshots.fileDocument,
+      objects: new Map(objects.map((o) => [overlayKey(o.kind, o.name), o])),
+      snapshots,
+    };
     const { payload, transfer } = toTransferable(snapshots);
     const reply: ConfigWorkerReply = {
       id,

@@ -41,7 +41,7 @@ export interface LoadedConfig {
   configSources: Map<string, ConfigSourceKind>;
   /**
    * The file's own document as read (plain data, without the store's objects): what the daemon's endpoint writes
-   * are merged into without reading the file again (config/endpoint-writes.ts).
+   * are merged into without reading the file again (store-writes.ts).
    */
   fileDocument: unknown;
 }
@@ -153,11 +153,14 @@ function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): 
 }
 
 /**
- * A document already read (plain data, e.g. entries assembled by the daemon), loaded like a config file's: the same
- * schema, checks and translation. Issues are located by field path only.
+ * The file's document as an earlier load read it (plain data), with the store's objects merged in, loaded like a
+ * config text: the same schema, checks and translation, without reading the text again. Issues are located by
+ * field path only (a caller that reports them reads the text with positions). The daemon's store writes
+ * (store-writes.ts).
  */
-export function loadDocument(value: unknown, file: string): LoadedConfig {
-  return loadFrom(UnlocatedSource.of(file, value), undefined);
+export function loadMerged(fileDocument: unknown, file: string, overlay: readonly OverlayObject[], cache: TranslationCache | undefined): LoadedConfig {
+  const source = UnlocatedSource.of(file, fileDocument);
+  return loadFrom(overlay.length > 0 ? new MergedSource(source, overlay) : source, cache);
 }
 
 /** Reads a config file; a file that can't be read is reported like any other config problem. */
@@ -214,6 +217,41 @@ export function readConfigBytes(path: string, maxBytes = defaultConfigLimits.max
   }
 }
 
+/**
+ * Where a config entry is, looked up when first asked (an issue, or the write API naming what the file defines):
+ * a store write loads every entry again (store-writes.ts) and asks where none of them is.
+ */
+class EntryAt {
+  #location: SourceLocation | undefined;
+
+  constructor(
+    private readonly source: DocumentSource,
+    private readonly base: Path,
+    private readonly list: string,
+    private readonly index: number,
+  ) {}
+
+  get location(): SourceLocation {
+    this.#location ??= this.source.locate([...this.base, this.list, this.index]);
+    return this.#location;
+  }
+}
+
+/** A resource translated from a short-form entry. */
+class EntryResource implements ConfigResource {
+  constructor(
+    readonly typeUrl: string,
+    readonly name: string,
+    readonly message: Message,
+    private readonly entry: EntryAt,
+    readonly ttlMs?: number,
+  ) {}
+
+  get location(): SourceLocation {
+    return this.entry.location;
+  }
+}
+
 function translateGroup(source: DocumentSource, group: Group, cache: TranslationCache | undefined): ConfigResource[] {
   const out: ConfigResource[] = [];
   const config = group.value as GroupConfig;
@@ -233,18 +271,18 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
   for (const c of config.clusters ?? []) if (c.on_demand) onDemandClusters.add(c.name);
   for (const r of group.raw) if (r.typeUrl === TypeUrl.Cluster && resourceType(r.typeUrl).onDemandOf?.(r.message)) onDemandClusters.add(r.name);
   (config.clusters ?? []).forEach((c, i) => {
-    const location = source.locate([...group.base, "clusters", i]);
+    const entry = new EntryAt(source, group.base, "clusters", i);
     const { cluster, endpoints } = translated("cluster", c, () => translateCluster(c, fetchedFrom));
-    out.push({ typeUrl: TypeUrl.Cluster, name: c.name, message: cluster, location, ttlMs: ttlMsOf(c.ttl) });
-    out.push({ typeUrl: TypeUrl.ClusterLoadAssignment, name: c.name, message: endpoints, location });
+    out.push(new EntryResource(TypeUrl.Cluster, c.name, cluster, entry, ttlMsOf(c.ttl)));
+    out.push(new EntryResource(TypeUrl.ClusterLoadAssignment, c.name, endpoints, entry));
   });
   (config.listeners ?? []).forEach((l, i) => {
-    const location = source.locate([...group.base, "listeners", i]);
+    const entry = new EntryAt(source, group.base, "listeners", i);
     const odcds = onDemandClusters.size > 0 && routedClusters(l).some((name) => onDemandClusters.has(name));
     const { listener, routes, virtualHosts } = translated("listener", l, () => translateListener(l, fetchedFrom, { odcds }), odcds ? "odcds\u0000" : "");
-    out.push({ typeUrl: TypeUrl.Listener, name: listener.name, message: listener, location, ttlMs: ttlMsOf(l.ttl) });
-    out.push({ typeUrl: TypeUrl.RouteConfiguration, name: routes.name, message: routes, location });
-    for (const v of virtualHosts) out.push({ typeUrl: TypeUrl.VirtualHost, name: v.name, message: v, location });
+    out.push(new EntryResource(TypeUrl.Listener, listener.name, listener, entry, ttlMsOf(l.ttl)));
+    out.push(new EntryResource(TypeUrl.RouteConfiguration, routes.name, routes, entry));
+    for (const v of virtualHosts) out.push(new EntryResource(TypeUrl.VirtualHost, v.name, v, entry));
   });
   for (const r of group.raw) out.push({ typeUrl: r.typeUrl, name: r.name, message: r.message, location: source.locate(r.path), ttlMs: r.ttlMs });
   return out;
@@ -265,10 +303,18 @@ function contentKey(value: unknown): string {
   // An entry read as a unit of its own (unlocated-source.ts): its text determines its content, and is at hand.
   const text = unitTextOf(value);
   if (text !== undefined) return text;
-  return JSON.stringify(value, (_key, v: unknown) =>
+  const frozen = typeof value === "object" && value !== null && Object.isFrozen(value);
+  const kept = frozen ? contentKeys.get(value) : undefined;
+  if (kept !== undefined) return kept;
+  const key = JSON.stringify(value, (_key, v: unknown) =>
     typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0)) ? `\u0000number:${Object.is(v, -0) ? "-0" : String(v)}` : v,
   );
+  if (frozen) contentKeys.set(value, key);
+  return key;
 }
+
+/** The content keys of frozen entries (store objects as the config worker holds them): their content is fixed. */
+const contentKeys = new WeakMap<object, string>();
 
 function sortByPosition(issues: ConfigIssue[]): ConfigIssue[] {
   return issues

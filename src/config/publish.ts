@@ -10,6 +10,7 @@ import type { ConfigLimits } from "./config-limits.js";
 import type { TranslationCache } from "./translation-cache.js";
 import { storeFile, type OverlayObject } from "./store-overlay.js";
 import { TypeUrl } from "../resource/type-urls.js";
+import { formatPath } from "./source.js";
 
 export interface ConfigSnapshots {
   defaults: Snapshot;
@@ -94,9 +95,12 @@ function fileNamesOf(config: LoadedConfig): FileName[] {
     // A raw resource is the file's under its type too: the API names raw resources `<type URL>/<name>`.
     if (r.location.path?.startsWith("resources[")) out.push({ kind: "resource", name: `${r.typeUrl}/${r.name}`, location: r.location });
   }
+  // A node group is the file's when the file's own document has it (the store's groups are merged in beside).
+  const fileGroups = (config.fileDocument as { nodes?: unknown } | null | undefined)?.nodes;
   for (const [key, resources] of config.nodes) {
+    if (typeof fileGroups !== "object" || fileGroups === null || !Object.hasOwn(fileGroups, key)) continue;
     const from = resources.find((r) => r.location.file !== storeFile);
-    if (from || resources.length === 0) out.push({ kind: "node-group", name: key, location: from?.location ?? { file: config.file } });
+    out.push({ kind: "node-group", name: key, location: from?.location ?? { file: config.file, path: formatPath(["nodes", key]) } });
   }
   return out;
 }

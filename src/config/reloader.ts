@@ -6,17 +6,14 @@
 // refused before anything is stored (write()). Loads and writes run one at a time, in order.
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import { ConfigError, ManagedByFileError, StoreConflictError, type SourceLocation } from "../errors.js";
-import type { ObjectKind, ObjectValue, Store, StoreOperation } from "../store/store.js";
-import type { Snapshot } from "../cache/snapshot.js";
-import type { EncodedResource } from "../resource/encoded-resource.js";
-import type { ClusterEndpointsChange } from "./endpoint-writes.js";
-import { endpointEntry } from "./endpoint-expiry.js";
-import type { OverlayObject } from "./store-overlay.js";
+import type { ObjectKind, Store, StoreOperation } from "../store/store.js";
+import { applyChanges } from "./store-writes.js";
+import { overlayKey, type OverlayObject } from "./store-overlay.js";
 import { ConfigSource } from "./source.js";
 import { readConfigText } from "./load.js";
 import type { Logger } from "../log.js";
 import { ConfigLoader, ConfigLoaderClosedError, ConfigLoadError, type ConfigLoaderOptions, type ConfigLoadResult } from "./config-loader.js";
-import { publish } from "./publish.js";
+import { publish, type ConfigSnapshots } from "./publish.js";
 import { watchFile, type FileWatch } from "./watch.js";
 
 export interface ConfigState {
@@ -42,8 +39,8 @@ export interface ConfigReloaderOptions extends ConfigLoaderOptions {
   /** The store whose objects are served with the file's (the write API's objects). */
   store?: Store;
   /**
-   * Settle writes of endpoints only without loading the whole config (endpoint-writes.ts); default true. False
-   * sends every write the whole way: the tests compare the two.
+   * Settle store writes without loading the whole config (store-writes.ts); default true. False sends every write
+   * the whole way: the tests compare the two.
    */
   incrementalWrites?: boolean;
 }
@@ -74,6 +71,9 @@ export class ConfigReloader {
   #fileVersion: string | undefined;
   /** Loads and store writes, one at a time and in order. */
   #turn: Promise<unknown> = Promise.resolve();
+  /** The snapshots published last, and the config worker's name for the state they came from (store-writes.ts). */
+  #served: ConfigSnapshots | undefined;
+  #servedState: number | undefined;
 
   constructor(
     private readonly file: string,
@@ -92,7 +92,7 @@ export class ConfigReloader {
     try {
       if (this.#store) {
         const { objects, revision } = await this.#store.list();
-        this.#objects = new Map(objects.map((o) => [objectKey(o.kind, o.name), o]));
+        this.#objects = new Map(objects.map((o) => [overlayKey(o.kind, o.name), o]));
         this.#storeRevision = revision;
       }
       await this.#exclusive(() => this.#apply());
@@ -138,12 +138,12 @@ export class ConfigReloader {
 
   /** The store object of this kind and name as it is served (undefined when there is none). */
   storeObject(kind: ObjectKind, name: string): (OverlayObject & { revision: number }) | undefined {
-    return this.#objects.get(objectKey(kind, name));
+    return this.#objects.get(overlayKey(kind, name));
   }
 
   /** Where the file defines this name, if it does (then the file manages it, not the store). */
   fileDefines(kind: ObjectKind, name: string): SourceLocation | undefined {
-    return this.#fileNames.get(objectKey(kind, name));
+    return this.#fileNames.get(overlayKey(kind, name));
   }
 
   /** The store's objects as they are served, and the store revision they reflect. */
@@ -190,32 +190,35 @@ export class ConfigReloader {
     }
     const proposed = new Map(this.#objects);
     for (const o of operations) {
-      const key = objectKey(o.kind, o.name);
+      const key = overlayKey(o.kind, o.name);
       const current = proposed.get(key)?.revision ?? 0;
       if (o.ifRevision !== undefined && current !== o.ifRevision) throw new StoreConflictError(o.kind, o.name, o.ifRevision, current);
       if (o.op === "put") proposed.set(key, { kind: o.kind, name: o.name, value: o.value, revision: Number.NaN });
       else proposed.delete(key);
     }
+    const settled = await this.#settle(operations);
     if (dryRun) {
-      // Checked as the write would be, the whole way; nothing stored, nothing published.
-      await this.#loader.load(this.file, undefined, this.#overlay(proposed, this.#storeRevision + 1));
+      // Checked as the write would be, the whole way unless settled; nothing stored, nothing published.
+      if (!settled) await this.#loader.load(this.file, { overlay: this.#overlay(proposed, this.#storeRevision + 1), served: this.#servedState });
       return { revision: this.#storeRevision, version: this.#state?.version ?? "" };
     }
-    const fast = await this.#endpointsOnly(operations, proposed);
-    if (fast) {
+    if (settled) {
       const { revision } = await store.transaction(operations);
       this.#committed(proposed, revision);
       const version = `${this.#fileVersion}+r${revision}`;
+      this.#servedState = settled.state;
+      this.#lastSeen = version;
       this.#state = { file: this.file, version, loadedAt: new Date() };
-      if (fast === this.cache.defaultSnapshot()) {
+      if (settled.snapshots === this.#served) {
         this.log.debug?.(`config ${this.file} version ${version}: ${operations.length} store object(s) written, nothing served changed`);
       } else {
-        this.cache.setDefaultSnapshot(fast);
-        this.log.info(`config ${this.file} version ${version} published: endpoints of ${operations.length} store object(s) changed`);
+        this.#served = settled.snapshots;
+        publish(this.cache, settled.snapshots);
+        this.log.info(`config ${this.file} version ${version} published: ${operations.length} store object(s) written`);
       }
       return { revision, version };
     }
-    const result = await this.#loader.load(this.file, undefined, this.#overlay(proposed, this.#storeRevision + 1));
+    const result = await this.#loader.load(this.file, { overlay: this.#overlay(proposed, this.#storeRevision + 1), served: this.#servedState });
     if (result.kind !== "loaded") throw new Error("a load of a proposed store write came back unchanged");
     const { revision } = await store.transaction(operations);
     this.#committed(proposed, revision);
@@ -225,34 +228,33 @@ export class ConfigReloader {
   }
 
   /**
-   * A write of endpoints only, settled without loading the whole config (endpoint-writes.ts): the served default
-   * snapshot with the changed clusters' resources, or undefined when the write must take the whole way.
+   * A store write settled without loading the whole config (store-writes.ts): the snapshots to serve after it (the
+   * served ones when nothing served changes) and the worker's state that names them; undefined when the write must
+   * take the whole way.
    */
-  async #endpointsOnly(operations: readonly StoreOperation[], proposed: ReadonlyMap<string, HeldObject>): Promise<Snapshot | undefined> {
-    const served = this.cache.defaultSnapshot();
-    if (this.options.incrementalWrites === false || this.#fileVersion === undefined || !served) return undefined;
-    if (!operations.every((o) => o.kind === "endpoint")) return undefined;
-    const changes: ClusterEndpointsChange[] = [];
-    for (const cluster of new Set(operations.map((o) => o.name.slice(0, o.name.indexOf("/"))))) {
-      const stored = proposed.get(objectKey("cluster", cluster));
-      if (!stored && !this.fileDefines("cluster", cluster)) return undefined;
-      const prefix = `${cluster}/`;
-      const endpoints: ObjectValue[] = [];
-      for (const o of proposed.values()) if (o.kind === "endpoint" && o.name.startsWith(prefix)) endpoints.push(endpointEntry(o.value));
-      changes.push({ name: cluster, stored: stored?.value, endpoints });
-    }
-    let resources: EncodedResource[] | undefined;
+  async #settle(operations: readonly StoreOperation[]): Promise<{ snapshots: ConfigSnapshots; state: number } | undefined> {
+    const served = this.#served;
+    if (this.options.incrementalWrites === false || this.#servedState === undefined || !served) return undefined;
+    let settled: Awaited<ReturnType<ConfigLoader["storeWrite"]>>;
     try {
-      resources = await this.#loader.endpoints(this.file, this.#fileVersion, changes);
+      settled = await this.#loader.storeWrite(this.file, this.#servedState, operations);
     } catch (err) {
       if (err instanceof ConfigLoaderClosedError) throw err;
       return undefined; // the worker failed: the whole way will tell
     }
-    if (!resources) return undefined;
+    if (!settled) return undefined;
     // A renewal of a registration changes the store object, not what is served: nothing to publish.
-    if (resources.every((r) => served.resources(r.typeUrl).get(r.name)?.version === r.version)) return served;
-    const next = served.update({ upsert: resources });
-    return next.missingReferences().length === 0 ? next : undefined;
+    if (settled.changes.length === 0) return { snapshots: served, state: settled.state };
+    let snapshots: ConfigSnapshots;
+    try {
+      snapshots = applyChanges(served, settled.changes);
+    } catch {
+      return undefined;
+    }
+    // The worker checked the whole config; this is the cache's own check, made before anything is committed.
+    const before = new Set([served.defaults, ...served.nodes.values()]);
+    for (const s of [snapshots.defaults, ...snapshots.nodes.values()]) if (!before.has(s) && s.missingReferences().length > 0) return undefined;
+    return { snapshots, state: settled.state };
   }
 
   /** A store transaction of `proposed` committed at `revision`: it is what is held now. */
@@ -270,7 +272,11 @@ export class ConfigReloader {
   }
 
   async #apply(): Promise<void> {
-    const result = await this.#loader.load(this.file, this.#lastSeen, this.#store && this.#overlay(this.#objects, this.#storeRevision));
+    const result = await this.#loader.load(this.file, {
+      knownVersion: this.#lastSeen,
+      overlay: this.#store && this.#overlay(this.#objects, this.#storeRevision),
+      served: this.#servedState,
+    });
     this.#lastSeen = result.version;
     if (result.kind === "unchanged") {
       this.#onReload?.("unchanged");
@@ -283,8 +289,10 @@ export class ConfigReloader {
 
   #published(result: Extract<ConfigLoadResult, { kind: "loaded" }>): void {
     publish(this.cache, result.snapshots);
+    this.#served = result.snapshots;
+    this.#servedState = result.state;
     this.#fileVersion = result.version.split("+")[0];
-    this.#fileNames = new Map(result.fileNames.map((n) => [objectKey(n.kind, n.name), n.location]));
+    this.#fileNames = new Map(result.fileNames.map((n) => [overlayKey(n.kind, n.name), n.location]));
     this.#state = { file: this.file, version: result.version, loadedAt: new Date() };
     const groups = result.groups > 0 ? ` and ${result.groups} node group(s)` : "";
     this.log.info(`config ${this.file} version ${result.version} published: ${JSON.stringify(result.summary)}${groups}`);
@@ -323,8 +331,4 @@ function withLine(at: SourceLocation, limits: ConfigReloaderOptions["limits"]): 
   } catch {
     return at;
   }
-}
-
-function objectKey(kind: ObjectKind, name: string): string {
-  return `${kind}\u0000${name}`;
 }

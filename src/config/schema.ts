@@ -45,7 +45,14 @@ function compiled(): ValidateFunction {
 
 export function checkSchema(source: DocumentSource): SchemaResult {
   const validate = compiled();
-  if (validate(source.value)) return { issues: [], invalidPaths: [] };
+  const unchecked = withoutPassed(source.value);
+  if (validate(unchecked)) {
+    remember(unchecked);
+    return { issues: [], invalidPaths: [] };
+  }
+  // What is wrong is reported from the whole document, so that the paths are the document's. (Its verdict is the
+  // same, see withoutPassed; if it were not, the whole document's would be the one that counts.)
+  if (unchecked !== source.value && validate(source.value)) return { issues: [], invalidPaths: [] };
   const issues: ConfigIssue[] = [];
   const invalidPaths: string[] = [];
   const seen = new Set<string>();
@@ -64,6 +71,60 @@ export function checkSchema(source: DocumentSource): SchemaResult {
     invalidPaths.push(formatPath(path));
   }
   return { issues, invalidPaths };
+}
+
+// A document's list items (clusters, listeners, raw resources) are each checked by their own definition, the same
+// at the top level and in every node group, and the lists themselves by nothing else but being arrays: so the
+// verdict on a document is the verdict on it without the items that passed before. The daemon's loads share frozen
+// entries between loads (unchanged units of the file's text, the store's objects), and their checks cost what
+// changed. Only frozen items are remembered: a verdict holds only for content that cannot change.
+const itemLists = ["clusters", "listeners", "resources"] as const;
+const passed = new Map(itemLists.map((key) => [key, new WeakSet<object>()]));
+
+/** `document` without the items that passed before; the document itself when there are none. */
+function withoutPassed(document: unknown): unknown {
+  if (!isRecord(document)) return document;
+  let out = withoutPassedItems(document);
+  if (isRecord(document.nodes)) {
+    let nodes: Record<string, unknown> | undefined;
+    for (const [key, group] of Object.entries(document.nodes)) {
+      const g = isRecord(group) ? withoutPassedItems(group) : group;
+      if (g !== group) (nodes ??= { ...document.nodes })[key] = g;
+    }
+    if (nodes) out = { ...out, nodes };
+  }
+  return out;
+}
+
+function withoutPassedItems(group: Record<string, unknown>): Record<string, unknown> {
+  let out = group;
+  for (const key of itemLists) {
+    const items = group[key];
+    if (!Array.isArray(items)) continue;
+    const seen = passed.get(key)!;
+    const left = items.filter((item) => !(typeof item === "object" && item !== null && seen.has(item)));
+    if (left.length < items.length) out = { ...out, [key]: left };
+  }
+  return out;
+}
+
+/** The frozen items of a document the schema passed. */
+function remember(document: unknown): void {
+  if (!isRecord(document)) return;
+  const groups = [document, ...(isRecord(document.nodes) ? Object.values(document.nodes) : [])];
+  for (const group of groups) {
+    if (!isRecord(group)) continue;
+    for (const key of itemLists) {
+      const items = group[key];
+      if (!Array.isArray(items)) continue;
+      const seen = passed.get(key)!;
+      for (const item of items) if (typeof item === "object" && item !== null && Object.isFrozen(item)) seen.add(item);
+    }
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function describe(error: ErrorObject, path: Path): { at: Path; message: string; onKey?: boolean } {

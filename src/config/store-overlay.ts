@@ -12,11 +12,17 @@ import type { ConfigIssue, SourceLocation } from "../errors.js";
 import type { ObjectKind, ObjectValue } from "../store/store.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
 import { endpointEntry } from "./endpoint-expiry.js";
+import { deepFreeze } from "./unlocated-source.js";
 
 export interface OverlayObject {
   readonly kind: ObjectKind;
   readonly name: string;
   readonly value: ObjectValue;
+}
+
+/** An object's key among the store's objects: unique per kind and name. */
+export function overlayKey(kind: ObjectKind, name: string): string {
+  return `${kind}\u0000${name}`;
 }
 
 /** The file where store objects are said to be, in locations. */
@@ -66,7 +72,7 @@ export class MergedSource implements DocumentSource {
     for (const o of objects) {
       const key = listOfKind[o.kind];
       if (key) {
-        list(key).push(o.kind === "resource" ? o.value : { ...o.value, name: o.name });
+        list(key).push(entryOf(o));
         this.#appended.get(key)!.push([`${key}`, o.name]);
       } else if (o.kind === "endpoint") {
         endpoints.push(o);
@@ -89,23 +95,22 @@ export class MergedSource implements DocumentSource {
       clusters.forEach((c, i) => {
         if (isRecord(c) && typeof c.name === "string" && !index.has(c.name)) index.set(c.name, i);
       });
+      const byCluster = new Map<number, OverlayObject[]>();
       for (const e of endpoints) {
-        const cut = e.name.indexOf("/");
-        const cluster = e.name.slice(0, cut);
+        const cluster = e.name.slice(0, e.name.indexOf("/"));
         const i = index.get(cluster);
         if (i === undefined) {
           issues.push({ location: this.#objectLocation(["endpoints", e.name]), message: `endpoint of cluster "${cluster}", which is not defined` });
           continue;
         }
+        let added = byCluster.get(i);
+        if (!added) byCluster.set(i, (added = []));
+        added.push(e);
+      }
+      for (const [i, added] of byCluster) {
         const c = clusters[i] as Record<string, unknown>;
-        const own = Array.isArray(c.endpoints) ? c.endpoints : [];
-        let added = this.#endpoints.get(i);
-        if (!added) {
-          this.#endpoints.set(i, (added = { own: own.length, added: [] }));
-          clusters[i] = { ...c, endpoints: [...own] };
-        }
-        ((clusters[i] as Record<string, unknown>).endpoints as unknown[]).push(endpointEntry(e.value));
-        added.added.push(["endpoints", e.name]);
+        clusters[i] = withEndpoints(c, added);
+        this.#endpoints.set(i, { own: Array.isArray(c.endpoints) ? c.endpoints.length : 0, added: added.map((e) => ["endpoints", e.name]) });
       }
     }
     for (const [key, l] of lists) top[key] = l;
@@ -147,6 +152,34 @@ export class MergedSource implements DocumentSource {
   #objectLocation(path: Path): SourceLocation {
     return { file: storeFile, path: formatPath(path) };
   }
+}
+
+// The entries made from store objects are kept per object: a store write's load (store-writes.ts) merges the same
+// objects as the load before it, except the ones written, and so gets the same entries — and what is memoized by
+// entry (content keys in load.ts, the schema's verdicts in schema.ts) carries over. Only objects whose values are
+// frozen are kept (the config worker freezes what it holds): a value that may change cannot be memoized.
+const entries = new WeakMap<OverlayObject, ObjectValue>();
+const clustersWithEndpoints = new WeakMap<object, { added: readonly OverlayObject[]; merged: Record<string, unknown> }>();
+
+/** The entry a cluster, listener or raw resource object becomes in its list. */
+export function entryOf(o: OverlayObject): ObjectValue {
+  const kept = entries.get(o);
+  if (kept) return kept;
+  const entry = o.kind === "resource" ? o.value : { ...o.value, name: o.name };
+  if (Object.isFrozen(o.value)) entries.set(o, deepFreeze(entry));
+  return entry;
+}
+
+/** A cluster entry with the store's endpoints after its own. */
+export function withEndpoints(cluster: Record<string, unknown>, added: readonly OverlayObject[]): Record<string, unknown> {
+  const kept = clustersWithEndpoints.get(cluster);
+  if (kept && kept.added.length === added.length && kept.added.every((e, k) => e === added[k])) return kept.merged;
+  const own = Array.isArray(cluster.endpoints) ? cluster.endpoints : [];
+  const merged = { ...cluster, endpoints: [...own, ...added.map((e) => endpointEntry(e.value))] };
+  if (Object.isFrozen(cluster) && added.every((e) => Object.isFrozen(e.value))) {
+    clustersWithEndpoints.set(cluster, { added: [...added], merged: deepFreeze(merged) });
+  }
+  return merged;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -6,6 +6,7 @@ import { Snapshot } from "../cache/snapshot.js";
 import { encodedResourceFromBytes, type EncodedResource } from "../resource/encoded-resource.js";
 import type { ResourceReference } from "../resource/types.js";
 import type { ConfigSnapshots } from "./publish.js";
+import type { GroupChanges } from "./store-writes.js";
 
 /** Encoded resources as flat arrays and one buffer of their bytes. */
 export interface TransferableResources {
@@ -42,6 +43,20 @@ export function toTransferable(snapshots: ConfigSnapshots): { payload: Transfera
 export function fromTransferable(payload: TransferableSnapshots): ConfigSnapshots {
   const [defaults, ...nodes] = payload.groups.map((g) => [g.key, snapshotOf(g)] as const);
   return { defaults: defaults[1], nodes: new Map(nodes.map(([key, s]) => [key!, s])) };
+}
+
+/** A store write's changes (store-writes.ts), group by group: only the changed resources' bytes cross. */
+export interface TransferableGroupChanges extends Omit<GroupChanges, "upsert"> {
+  readonly upsert: TransferableResources;
+}
+
+export function changesToTransferable(changes: readonly GroupChanges[]): { payload: TransferableGroupChanges[]; transfer: ArrayBuffer[] } {
+  const payload = changes.map((c) => ({ ...c, upsert: resourcesToTransferable(c.upsert) }));
+  return { payload, transfer: payload.map((c) => c.upsert.bytes.buffer as ArrayBuffer) };
+}
+
+export function changesFromTransferable(payload: readonly TransferableGroupChanges[]): GroupChanges[] {
+  return payload.map((c) => ({ ...c, upsert: resourcesFromTransferable(c.upsert) }));
 }
 
 function groupOf(key: string | null, snapshot: Snapshot): TransferableGroup {

@@ -41,8 +41,15 @@ export class TranslationCache {
     return used;
   }
 
-  /** The load succeeded: keep what it used, drop the rest. */
-  commit(): void {
+  /**
+   * The load succeeded: keep what it used, drop the rest. A load that did not look at some kinds at all keeps what
+   * was kept of those (`untouched`): a store write, which does not read the file's text, keeps its units ("yaml").
+   */
+  commit(untouched: readonly TranslationKind[] = []): void {
+    for (const kind of untouched) {
+      const kept = this.#kept.get(kind);
+      if (kept) this.#used.set(kind, kept);
+    }
     this.#kept = this.#used;
     this.#used = new Map();
   }

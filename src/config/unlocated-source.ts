@@ -141,9 +141,13 @@ function ownCopy(s: string): string {
   return Buffer.from(s, "utf8").toString("utf8");
 }
 
-/** Values shared between loads must not change under a later one. */
-function deepFreeze(value: unknown): void {
-  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return;
+/**
+ * Values shared between loads must not change under a later one. A frozen entry is one whose content is known not
+ * to change: what is memoized by entry (content keys, the schema's verdicts) is memoized for frozen ones only.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return value;
   Object.freeze(value);
   for (const v of Object.values(value)) deepFreeze(v);
+  return value;
 }

@@ -19,13 +19,6 @@ type Obj = Record<string, unknown>;
 
 const grpcLbPolicies = new Set(["ROUND_ROBIN", "RING_HASH"]);
 
-interface Definition {
-  /** What to point at (usually the name). */
-  at: Path;
-  /** The item that defines it, for messages. */
-  origin: Path;
-}
-
 interface ClusterRef {
   name: string;
   at: Path;
@@ -35,7 +28,8 @@ interface ClusterRef {
 
 export class GroupChecker {
   readonly issues: ConfigIssue[] = [];
-  private readonly defined = new Map<string, Map<string, Definition>>();
+  /** Per type, each name defined and the item that defined it first. */
+  private readonly defined = new Map<string, Map<string, Path>>();
   private readonly duplicateReported = new Set<string>();
   private readonly ports = new Map<number, { address: string; listener: string; origin: Path }[]>();
   private readonly lbPolicies = new Map<string, { policy: string; at: Path }>();
@@ -77,8 +71,10 @@ export class GroupChecker {
         }
       }
     }
-    for (const [i, c] of asArray(group.clusters).entries()) this.cluster(c, [...this.base, "clusters", i]);
-    for (const [i, l] of asArray(group.listeners).entries()) this.listener(l, [...this.base, "listeners", i]);
+    const clusters = asArray(group.clusters);
+    for (let i = 0; i < clusters.length; i++) this.cluster(clusters[i], [...this.base, "clusters", i]);
+    const listeners = asArray(group.listeners);
+    for (let i = 0; i < listeners.length; i++) this.listener(listeners[i], [...this.base, "listeners", i]);
     for (const r of raw) this.raw(r);
     this.resolveReferences();
     return this.issues;
@@ -92,19 +88,24 @@ export class GroupChecker {
     return `${formatPath(path)}, line ${this.source.locate(path).line}`;
   }
 
-  private define(typeUrl: string, name: string, at: Path, origin: Path): void {
+  /**
+   * `origin` (the item) defines `name` of `typeUrl`, at its key `at` (or at the path `at`). Paths are made only for
+   * a duplicate: a group of thousands of entries is checked on every store write (store-writes.ts).
+   */
+  private define(typeUrl: string, name: string, origin: Path, at: string | Path = "name"): void {
     let names = this.defined.get(typeUrl);
     if (!names) this.defined.set(typeUrl, (names = new Map()));
     const first = names.get(name);
     if (!first) {
-      names.set(name, { at, origin });
+      names.set(name, origin);
       return;
     }
+    const path = typeof at === "string" ? [...origin, at] : at;
     // A short-form cluster defines a Cluster and a ClusterLoadAssignment under one name node: one report is enough.
-    const key = formatPath(at);
+    const key = formatPath(path);
     if (this.duplicateReported.has(key)) return;
     this.duplicateReported.add(key);
-    this.issue(at, `duplicate ${shortTypeName(typeUrl)} name "${name}": already defined by ${this.where(first.origin)}`);
+    this.issue(path, `duplicate ${shortTypeName(typeUrl)} name "${name}": already defined by ${this.where(first)}`);
   }
 
   private has(typeUrl: string, name: string): boolean {
@@ -114,8 +115,8 @@ export class GroupChecker {
   private cluster(value: unknown, at: Path): void {
     if (!isObj(value)) return;
     if (typeof value.name === "string") {
-      this.define(TypeUrl.Cluster, value.name, [...at, "name"], at);
-      this.define(TypeUrl.ClusterLoadAssignment, value.name, [...at, "name"], at);
+      this.define(TypeUrl.Cluster, value.name, at);
+      this.define(TypeUrl.ClusterLoadAssignment, value.name, at);
       if (!this.lbPolicies.has(value.name) && typeof value.lb_policy === "string") {
         this.lbPolicies.set(value.name, { policy: value.lb_policy, at: [...at, "lb_policy"] });
       }
@@ -184,10 +185,10 @@ export class GroupChecker {
   private listener(value: unknown, at: Path): void {
     if (!isObj(value)) return;
     const name = typeof value.name === "string" ? value.name : undefined;
-    if (name !== undefined) this.define(TypeUrl.Listener, name, [...at, "name"], at);
+    if (name !== undefined) this.define(TypeUrl.Listener, name, at);
     const routeConfigName = typeof value.route_config_name === "string" ? value.route_config_name : name;
     if (routeConfigName !== undefined) {
-      this.define(TypeUrl.RouteConfiguration, routeConfigName, [...at, value.route_config_name !== undefined ? "route_config_name" : "name"], at);
+      this.define(TypeUrl.RouteConfiguration, routeConfigName, at, value.route_config_name !== undefined ? "route_config_name" : "name");
     }
     const grpc = value.grpc === true;
     if (!grpc && typeof value.address === "string" && !this.invalid([...at, "address"]) && !isIpLiteral(value.address)) {
@@ -244,7 +245,7 @@ export class GroupChecker {
       );
       return;
     }
-    this.define(TypeUrl.VirtualHost, `${routeConfigName}/${vhost.name}`, [...at, "name"], at);
+    this.define(TypeUrl.VirtualHost, `${routeConfigName}/${vhost.name}`, at);
   }
 
   private route(value: unknown, at: Path, grpcListener: string | undefined): void {
@@ -275,7 +276,7 @@ export class GroupChecker {
   private raw(r: RawResource): void {
     const type = resourceType(r.typeUrl);
     const message = r.message as never;
-    this.define(r.typeUrl, r.name, this.inRaw(r, [type.nameField]), r.path);
+    this.define(r.typeUrl, r.name, r.path, this.inRaw(r, [type.nameField]));
     const what = `${shortTypeName(r.typeUrl)} "${r.name}"`;
     const socket = type.socketOf?.(message);
     if (socket) this.claimPort(socket.address, socket.port, this.inRaw(r, socket.at), r.name, r.path);

@@ -27,7 +27,7 @@ test("a load over the time limit is refused, and the next load gets a new worker
   try {
     const r = await patient.load(small);
     assert.equal(r.kind, "loaded");
-    assert.equal((await patient.load(small, r.version)).kind, "unchanged");
+    assert.equal((await patient.load(small, { knownVersion: r.version })).kind, "unchanged");
   } finally {
     await patient.close();
   }
