@@ -13,6 +13,9 @@
 //      (Snapshot.update), and only what changed crosses to the main thread, which derives the served snapshots
 //      from it the same way (applyChanges).
 //
+// A write of endpoints only (a registration, a drain, a heartbeat) is cheaper still: step 2 loads just the entries
+// of their clusters (clustersWithTheirEndpoints says why that is the same verdict).
+//
 // Whatever this cannot settle — no held state for what is served, any issue at all — goes the whole way, which
 // reads the file with positions and reports every issue where it is.
 //
