@@ -8,6 +8,9 @@ import { parseConfig } from "../../src/config/load.js";
 import { snapshotsOfText } from "../../src/config/publish.js";
 import { TranslationCache } from "../../src/config/translation-cache.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
+import { checkSchema } from "../../src/config/schema.js";
+import { settleStoreWrite } from "../../src/config/store-writes.js";
+import { deepFreeze, UnlocatedSource } from "../../src/config/unlocated-source.js";
 import { lines } from "./config-helpers.js";
 
 const config = (port: number) =>
@@ -98,4 +101,37 @@ test("an entry edited from null to .inf is not taken for the cached one (JSON.st
     assert.ok(e instanceof ConfigError, String(e));
   }
   if (second) assert.notEqual(second.defaults[0].message, first.defaults[0].message);
+});
+
+test("the schema checks only items it has not passed before, and reports a new item's issue at its place", () => {
+  const cache = new TranslationCache();
+  const loaded = snapshotsOfText(config(80), "a.yaml", {}, cache);
+  const document = loaded.fileDocument as { clusters: object[]; listeners: object[] };
+  assert.ok(
+    document.clusters.every((c) => Object.isFrozen(c)),
+    "the fast reader's units are frozen, so their verdicts are kept",
+  );
+  // The 50 clusters passed before; the new one is checked, and its issue is said at its index in the whole list.
+  const withBad = { ...document, clusters: [...document.clusters, deepFreeze({ name: "bad", endpoints: [{ address: "10.0.0.1" }] })] };
+  const { issues } = checkSchema(UnlocatedSource.of("a.yaml", withBad));
+  assert.deepEqual(
+    issues.map((i) => i.location.path),
+    ["clusters[50].endpoints[0]"],
+  );
+  // A verdict is kept per list: a cluster that passed is still checked as what it is put as.
+  const misplaced = { ...document, listeners: [...document.listeners, document.clusters[0]] };
+  assert.ok(checkSchema(UnlocatedSource.of("a.yaml", misplaced)).issues.some((i) => i.location.path?.startsWith("listeners[1]")));
+});
+
+test("a store write's load keeps the units of the file's text for the next reload", () => {
+  const cache = new TranslationCache();
+  const loaded = snapshotsOfText(config(80), "a.yaml", {}, cache);
+  const base = { tag: 1, file: "a.yaml", fileDocument: loaded.fileDocument, objects: new Map(), snapshots: loaded };
+  const { changes } = settleStoreWrite(base, [{ op: "put", kind: "cluster", name: "s", value: { endpoints: ["10.0.1.1:80"] } }], cache, 2);
+  assert.deepEqual(
+    changes.flatMap((c) => c.upsert.map((r) => `${r.typeUrl.split(".").pop()} ${r.name}`)),
+    ["Cluster s", "ClusterLoadAssignment s"],
+  );
+  assert.equal(cache.count("yaml"), 51, "the write read no text, and dropped none of its units");
+  assert.equal(cache.count("cluster"), 51, "and holds the new cluster's translation beside the file's");
 });
