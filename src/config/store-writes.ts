@@ -80,26 +80,27 @@ export function settleStoreWrite(
     const { snapshot, change } = derivedSnapshot(null, base.snapshots.defaults, encodedOf(loadMerged(endpointsOnly, base.file, [], undefined).defaults), true);
     return { state: { ...base, tag, objects, snapshots: { ...base.snapshots, defaults: snapshot } }, changes: change ? [change] : [] };
   }
-  let config: ReturnType<typeof loadMerged>;
-  try {
-    config = loadMerged(base.fileDocument, base.file, [...objects.values()], cache);
-    // The write read no text: the units of the file's text stay kept for the next reload.
-    cache?.commit(["yaml"]);
-  } catch (err) {
-    cache?.discard();
-    throw err;
-  }
   const changes: GroupChanges[] = [];
   const derive = (key: string | null, was: Snapshot | undefined, resources: readonly ConfigResource[]): Snapshot => {
     const { snapshot, change } = derivedSnapshot(key, was, encodedOf(resources));
     if (change) changes.push(change);
     return snapshot;
   };
-  const snapshots: ConfigSnapshots = {
-    defaults: derive(null, base.snapshots.defaults, config.defaults),
-    nodes: new Map([...config.nodes].map(([key, resources]) => [key, derive(key, base.snapshots.nodes.get(key), resources)])),
-  };
-  for (const key of base.snapshots.nodes.keys()) if (!config.nodes.has(key)) changes.push({ key, dropped: true, upsert: [], remove: [] });
+  let snapshots: ConfigSnapshots;
+  try {
+    const config = loadMerged(base.fileDocument, base.file, [...objects.values()], cache);
+    snapshots = {
+      defaults: derive(null, base.snapshots.defaults, config.defaults),
+      nodes: new Map([...config.nodes].map(([key, resources]) => [key, derive(key, base.snapshots.nodes.get(key), resources)])),
+    };
+    for (const key of base.snapshots.nodes.keys()) if (!config.nodes.has(key)) changes.push({ key, dropped: true, upsert: [], remove: [] });
+  } catch (err) {
+    // A refused write changes nothing kept (translation-cache.ts), as a refused reload does not.
+    cache?.discard();
+    throw err;
+  }
+  // The write read no text: the units of the file's text stay kept for the next reload.
+  cache?.commit(["yaml"]);
   return { state: { ...base, tag, objects, snapshots }, changes };
 }
 
