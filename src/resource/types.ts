@@ -20,8 +20,7 @@ import { RuntimeSchema, type Runtime } from "../gen/envoy/service/runtime/v3/rtd
 import { TypedExtensionConfigSchema, type TypedExtensionConfig } from "../gen/envoy/config/core/v3/extension_pb.js";
 import { TypeUrl, messageNameOf } from "./type-urls.js";
 import { UnknownTypeError } from "../errors.js";
-import type { EncodedResource } from "./encoded-resource.js";
-import { resolveVirtualHostName } from "./vhds-names.js";
+import { resolveVirtualHostName, type NamedMessage } from "./vhds-names.js";
 import {
   clusterEndpointsRef,
   listenerClusterRefs,
@@ -93,7 +92,7 @@ export interface ResourceType<T extends Message = Message> {
    * Types whose clients ask for resources by alias (VHDS): the name of the resource a requested name stands for,
    * among the snapshot's resources of the type; undefined when there is none.
    */
-  resolveAlias?(requested: string, resources: ReadonlyMap<string, EncodedResource>): string | undefined;
+  resolveAlias?(requested: string, resources: ReadonlyMap<string, NamedMessage>): string | undefined;
   /**
    * Types a client subscribes to by namespace, a namespace being opened by a resource of another type the client
    * holds (VHDS: a RouteConfiguration with `vhds` opens the namespace of its name). `of`: the namespace a resource

@@ -14,8 +14,17 @@
 // host and domains compared in lower case: an exact domain; else the longest `*suffix` domain the host ends with
 // (the host longer than the suffix); else the longest `prefix*` domain it starts with; else `*`. Only the
 // VirtualHosts whose names are in the route configuration's namespace (`rc/…`) are candidates.
+import type { Message } from "@bufbuild/protobuf";
 import type { VirtualHost } from "../gen/envoy/config/route/v3/route_components_pb.js";
-import type { EncodedResource } from "./encoded-resource.js";
+
+/**
+ * What an alias is resolved among: a snapshot's resources of the type, by name. Structural (an EncodedResource is
+ * one) so that the registry can name it without importing the encoded form, which itself reads the registry.
+ */
+export interface NamedMessage {
+  readonly name: string;
+  readonly message: Message;
+}
 
 /** `<route configuration name>/<host>`, split at the last "/"; undefined for a name without one. */
 export function splitVhdsName(name: string): { routeConfig: string; host: string } | undefined {
@@ -33,9 +42,9 @@ interface Candidate {
 }
 
 /** Per snapshot type map (immutable once built): route configuration name → its VirtualHosts' domains. */
-const indexes = new WeakMap<ReadonlyMap<string, EncodedResource>, Map<string, Candidate[]>>();
+const indexes = new WeakMap<ReadonlyMap<string, NamedMessage>, Map<string, Candidate[]>>();
 
-function indexOf(resources: ReadonlyMap<string, EncodedResource>): Map<string, Candidate[]> {
+function indexOf(resources: ReadonlyMap<string, NamedMessage>): Map<string, Candidate[]> {
   let index = indexes.get(resources);
   if (index) return index;
   index = new Map();
@@ -64,7 +73,7 @@ function indexOf(resources: ReadonlyMap<string, EncodedResource>): Map<string, C
  * snapshot's VirtualHosts): the one whose name it is, else the one Envoy would pick for that host among route
  * configuration `rc`'s; undefined when there is none.
  */
-export function resolveVirtualHostName(requested: string, resources: ReadonlyMap<string, EncodedResource>): string | undefined {
+export function resolveVirtualHostName(requested: string, resources: ReadonlyMap<string, NamedMessage>): string | undefined {
   if (resources.has(requested)) return requested;
   const split = splitVhdsName(requested);
   if (!split) return undefined;

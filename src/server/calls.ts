@@ -1,13 +1,14 @@
 // The calls open on a server, whatever their protocol: each binds one transport call to one protocol state machine
 // (service-table.ts). What is the same for every protocol lives here: stream ids and StreamInfo, decoding a
-// request message with the service's decoder, turning a protocol error into INVALID_ARGUMENT and anything else
-// into INTERNAL, ending a call exactly once, and the set of live calls for status and shutdown. A transport only
-// moves bytes.
+// request message with the service's decoder, holding a call to its method's kind (one request message for unary
+// and server-streaming methods, one response for unary and client-streaming ones), turning a protocol error into
+// INVALID_ARGUMENT and anything else into INTERNAL, ending a call exactly once, and the set of live calls for status
+// and shutdown. A transport only moves bytes.
 import { StreamProtocolError } from "../errors.js";
 import type { StreamInfo } from "./observers/events.js";
 import { GrpcStatus, type GrpcStatusCode } from "./transport/grpc-status.js";
 import { PushScheduler } from "./push-scheduler.js";
-import type { ProtocolStream, ServiceContext, XdsService } from "./service-table.js";
+import type { CallReply, ProtocolStream, ServiceContext, XdsService } from "./service-table.js";
 import { SharedNameLists } from "./decoding/shared-name-lists.js";
 import type { WireResponse } from "./transport/wire-response.js";
 import type { SnapshotSource } from "../cache/snapshot-cache.js";
@@ -32,12 +33,9 @@ const newId = () => nextId++;
 /** How often forgotten REST pollers are looked for. */
 const pollerSweepMs = 10_000;
 
-/** One call as a transport sees it. */
-export interface TransportCall {
+/** One call as a transport sees it: where it comes from, and how to answer it (messages, then a status). */
+export interface TransportCall extends CallReply {
   readonly peer: string;
-  send(response: WireResponse): void;
-  /** Ends the call with a status other than OK. */
-  fail(code: GrpcStatusCode, message: string): void;
 }
 
 export class XdsCalls {
@@ -83,10 +81,7 @@ export class XdsCalls {
 
   /** Ends every call with `code`: clients reconnect (to another replica, if there is one). */
   closeAll(code: GrpcStatusCode, message: string, reason: string): void {
-    for (const live of [...this.#live]) {
-      live.ended(reason);
-      live.call.fail(code, message);
-    }
+    for (const live of [...this.#live]) live.fail(code, message, reason);
     clearInterval(this.#sweeper);
     this.polls.clear(reason);
   }
@@ -101,6 +96,11 @@ export class LiveCall {
   readonly info: StreamInfo;
   readonly #decode: (message: Uint8Array) => unknown;
   readonly #stream: ProtocolStream<unknown>;
+  /** The method takes one request message (unary, server-streaming) / answers with one (unary, client-streaming). */
+  readonly #oneRequest: boolean;
+  readonly #oneResponse: boolean;
+  #requests = 0;
+  #responses = 0;
   #ended = false;
 
   constructor(
@@ -111,21 +111,29 @@ export class LiveCall {
   ) {
     this.info = { id, service: service.label, peer: call.peer };
     this.#decode = service.decoder(calls.nameLists);
-    // At most one response per type is in flight (each protocol's rule), so what a transport buffers per call is
-    // bounded by the number of types: no queue is needed here.
-    this.#stream = service.start(calls.context, this.info, (response) => call.send(response));
+    this.#oneRequest = service.callKind === "unary" || service.callKind === "server_streaming";
+    this.#oneResponse = service.callKind === "unary" || service.callKind === "client_streaming";
+    this.#stream = service.start(calls.context, this.info, {
+      send: (response) => this.#send(response),
+      end: () => this.#end(),
+      fail: (code, message) => this.fail(code, message, `failed: ${message}`),
+    });
     calls.context.events?.streamOpened?.(this.info);
   }
 
   /** One request message of the call. */
   request(message: Uint8Array): void {
     if (this.#ended) return;
+    if (this.#oneRequest && ++this.#requests > 1) {
+      // gRPC's rule for unary and server-streaming methods: the client sends exactly one message.
+      this.fail(GrpcStatus.INVALID_ARGUMENT, "this method takes one request message; the client sent more", "more than one request message");
+      return;
+    }
     let request: unknown;
     try {
       request = this.#decode(message);
     } catch (err) {
-      this.ended("undecodable request");
-      this.call.fail(GrpcStatus.INVALID_ARGUMENT, `cannot decode the request: ${(err as Error).message}`);
+      this.fail(GrpcStatus.INVALID_ARGUMENT, `cannot decode the request: ${(err as Error).message}`, "undecodable request");
       return;
     }
     try {
@@ -133,9 +141,35 @@ export class LiveCall {
     } catch (err) {
       const protocol = err instanceof StreamProtocolError;
       const text = (err as Error).message;
-      this.ended(protocol ? `protocol error: ${text}` : `internal error: ${text}`);
-      this.call.fail(protocol ? GrpcStatus.INVALID_ARGUMENT : GrpcStatus.INTERNAL, text);
+      this.fail(protocol ? GrpcStatus.INVALID_ARGUMENT : GrpcStatus.INTERNAL, text, protocol ? `protocol error: ${text}` : `internal error: ${text}`);
     }
+  }
+
+  /** The client half-closed: it sends no more request messages. */
+  requestsEnded(): void {
+    if (this.#ended) return;
+    if (this.#oneRequest && this.#requests === 0) {
+      this.fail(GrpcStatus.INVALID_ARGUMENT, "this method takes one request message; the client sent none", "no request message");
+      return;
+    }
+    if (this.#stream.requestsEnded) {
+      try {
+        this.#stream.requestsEnded();
+      } catch (err) {
+        const text = (err as Error).message;
+        this.fail(GrpcStatus.INTERNAL, text, `internal error: ${text}`);
+      }
+      return;
+    }
+    this.ended("client closed the stream");
+    this.call.end();
+  }
+
+  /** Ends the call with `code` (not OK) and tells the protocol why. */
+  fail(code: GrpcStatusCode, message: string, reason: string): void {
+    if (this.#ended) return;
+    this.ended(reason);
+    this.call.fail(code, message);
   }
 
   /** The call is over (client closed, cancelled, transport error, shutdown). Idempotent. */
@@ -144,5 +178,21 @@ export class LiveCall {
     this.#ended = true;
     this.calls.forget(this);
     this.#stream.close(reason);
+  }
+
+  #send(response: WireResponse): void {
+    if (this.#ended) return;
+    if (this.#oneResponse && ++this.#responses > 1) throw new Error(`${this.info.service} answered a call of a single-response method twice`);
+    this.call.send(response);
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    if (this.#oneResponse && this.#responses !== 1) {
+      this.fail(GrpcStatus.INTERNAL, `${this.info.service} ended a single-response call without its response`, "no response");
+      return;
+    }
+    this.ended("completed");
+    this.call.end();
   }
 }

@@ -1,12 +1,15 @@
 // The services a server offers, as data: one entry per gRPC method (ADS and each per-type service, for each
 // protocol) and per REST-JSON polling path. Transports (node:http2, grpc-js, HTTP/1.1) iterate this table and only
-// move bytes; a stream entry says how to decode one request message of its method and how to start the protocol's
-// state machine for one call; a poll entry says which type a path serves (protocol/rest-poll.ts answers it).
-// A new protocol or service is new entries here (protocol/*-service.ts), not a transport change.
+// move bytes; a gRPC entry says how many messages each side of its method sends (unary, client-streaming,
+// server-streaming or bidirectional), how to decode one request message and how to start the protocol's state
+// machine for one call, which answers through a CallReply (messages, then OK or another status); a poll entry says
+// which type a path serves (protocol/rest-poll.ts answers it). A new protocol or service is new entries here
+// (protocol/*-service.ts), not a transport change.
 import type { SnapshotSource } from "../cache/snapshot-cache.js";
 import type { StreamInfo, XdsServerEvents } from "./observers/events.js";
 import type { SharedNameLists } from "./decoding/shared-name-lists.js";
 import type { WireResponse } from "./transport/wire-response.js";
+import type { GrpcStatusCode } from "./transport/grpc-status.js";
 
 /** What every call of a server shares. */
 export interface ServiceContext {
@@ -26,15 +29,39 @@ export interface HeartbeatTimers {
   clearInterval(handle: unknown): void;
 }
 
+/**
+ * How many messages each side of a gRPC method sends: protobuf-es's MethodKind, read from the method's descriptor
+ * (`methodKind`). The xDS discovery methods are all bidirectional; CSDS's `FetchClientStatus` is unary, LRS's
+ * `StreamLoadStats` bidirectional.
+ */
+export type CallKind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
+
+/** How a call's state machine answers: response messages, then an end with OK or with another status. */
+export interface CallReply {
+  /** One response message (unary and client-streaming calls send exactly one before `end`). */
+  send(response: WireResponse): void;
+  /** Ends the call with OK. */
+  end(): void;
+  /** Ends the call with a status other than OK. */
+  fail(code: GrpcStatusCode, message: string): void;
+}
+
 /** A protocol's state machine for one call, as the server drives it (sotw-stream.ts is one). */
 export interface ProtocolStream<Request> {
   handleRequest(request: Request): void;
+  /**
+   * The client sent its last request message (it half-closed). Absent, the call ends with OK at once: an xDS
+   * stream whose client has stopped asking is over.
+   */
+  requestsEnded?(): void;
+  /** The call is over, whatever ended it (the reply's end or fail included); nothing more is sent. */
   close(reason: string): void;
 }
 
-/** A gRPC streaming method (SotW or incremental discovery): a call is a stream driven by a ProtocolStream. */
+/** A gRPC method: each call of it is driven by a ProtocolStream. */
 export interface XdsService<Request = unknown> {
-  readonly kind: "stream";
+  readonly kind: "grpc";
+  readonly callKind: CallKind;
   /** `/package.Service/Method` */
   readonly path: string;
   /** For logs and status: `ads`, or the short name of the type a per-type service serves; `delta-` for delta. */
@@ -44,8 +71,8 @@ export interface XdsService<Request = unknown> {
    * name lists between calls through `names`). Throws on bytes that are not a request of this method.
    */
   decoder(names: SharedNameLists): (message: Uint8Array) => Request;
-  /** Starts the state machine of one call; `send` writes one response (at most one per type is in flight). */
-  start(context: ServiceContext, info: StreamInfo, send: (response: WireResponse) => void): ProtocolStream<Request>;
+  /** Starts the state machine of one call, which answers through `reply`. */
+  start(context: ServiceContext, info: StreamInfo, reply: CallReply): ProtocolStream<Request>;
 }
 
 /** A REST-JSON polling path (`POST /v3/discovery:clusters`): one DiscoveryRequest in, one answer out. */

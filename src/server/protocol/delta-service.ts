@@ -12,11 +12,14 @@ import { streamOptionsOf } from "./typed-stream.js";
 
 function deltaService(path: string, label: string, fixedTypeUrl?: string): XdsService<DeltaDiscoveryRequest> {
   return {
-    kind: "stream",
+    kind: "grpc",
+    callKind: "bidi_streaming",
     path,
     label,
     decoder: () => (message) => fromBinary(DeltaDiscoveryRequestSchema, message),
-    start: (context, info, send) => new DeltaStream(streamOptionsOf(context, info, send, fixedTypeUrl)),
+    // At most one response per type is in flight (the protocol's rule), so what a transport buffers per call is
+    // bounded by the number of types: no queue is needed.
+    start: (context, info, reply) => new DeltaStream(streamOptionsOf(context, info, (response) => reply.send(response), fixedTypeUrl)),
   };
 }
 

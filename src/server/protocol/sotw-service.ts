@@ -11,14 +11,17 @@ import { streamOptionsOf } from "./typed-stream.js";
 
 function sotwService(path: string, label: string, fixedTypeUrl?: string): XdsService<DiscoveryRequest> {
   return {
-    kind: "stream",
+    kind: "grpc",
+    callKind: "bidi_streaming",
     path,
     label,
     decoder(names) {
       const decoder = new RequestDecoder(names);
       return (message) => decoder.decode(message);
     },
-    start: (context, info, send) => new SotwStream(streamOptionsOf(context, info, send, fixedTypeUrl)),
+    // At most one response per type is in flight (the protocol's rule), so what a transport buffers per call is
+    // bounded by the number of types: no queue is needed.
+    start: (context, info, reply) => new SotwStream(streamOptionsOf(context, info, (response) => reply.send(response), fixedTypeUrl)),
   };
 }
 

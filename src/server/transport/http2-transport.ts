@@ -1,5 +1,5 @@
-// The xDS streams over node:http2 directly: just the part of gRPC that the discovery services use (bidirectional
-// streams of uncompressed protobuf messages, status in trailers, deadlines).
+// The xDS services over node:http2 directly: just the part of gRPC that they use (calls of every kind — unary to
+// bidirectional — with uncompressed protobuf messages, status in trailers, deadlines).
 //
 // Why not grpc-js: it copies every outgoing message into a fresh buffer with its 5-byte header, per stream.
 // Sending one 1 MB CDS response to 1,000 proxies then costs 1,000 copies (measured in ../shared lessons: ~2.9 s
@@ -18,7 +18,7 @@
 // stop sending a request it has answered), so nothing more is read for it and its buffers are dropped at once.
 import http2 from "node:http2";
 import { grpcMessagePrefix, type WireResponse } from "./wire-response.js";
-import { GrpcStatus, type GrpcStatusCode } from "./grpc-status.js";
+import { GrpcStatus, encodeGrpcMessage, type GrpcStatusCode } from "./grpc-status.js";
 import type { LiveCall, XdsCalls } from "../calls.js";
 import type { ServiceEntry, XdsService } from "../service-table.js";
 import type { Socket } from "node:net";
@@ -64,7 +64,7 @@ export class Http2Transport {
     services: readonly ServiceEntry[],
     options: Http2TransportOptions = {},
   ) {
-    this.#services = new Map(services.flatMap((s) => (s.kind === "stream" ? [[s.path, s] as const] : [])));
+    this.#services = new Map(services.flatMap((s) => (s.kind === "grpc" ? [[s.path, s] as const] : [])));
     const { log, ...limits } = options;
     this.#limits = { ...defaultTransportLimits, ...stripUndefined(limits) };
     this.rest = new RestExchange(
@@ -217,30 +217,28 @@ class Http2Call {
     stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-accept-encoding": "identity" }, { waitForTrailers: true });
     stream.on("wantTrailers", () => {
       const { code, message } = this.#status ?? { code: GrpcStatus.OK, message: "" };
-      stream.sendTrailers({ "grpc-status": String(code), ...(message ? { "grpc-message": encodeURIComponent(message) } : {}) });
+      stream.sendTrailers({ "grpc-status": String(code), ...(message ? { "grpc-message": encodeGrpcMessage(message) } : {}) });
       // The client has not finished sending: ask it to stop, so nothing more is read or buffered for this call.
       if (!stream.readableEnded) stopReading(stream);
     });
     this.#handler = calls.open(service, {
       peer: connection.peer,
       send: (response) => this.#send(response),
+      end: () => this.#finish(GrpcStatus.OK, ""),
       fail: (code, message) => this.#finish(code, message),
     });
 
     const timeout = parseGrpcTimeout(headers["grpc-timeout"]);
     if (timeout !== undefined) {
-      this.#deadline = setTimeout(() => {
-        this.#handler.ended("deadline exceeded");
-        this.#finish(GrpcStatus.DEADLINE_EXCEEDED, "deadline exceeded");
-      }, timeout);
+      this.#deadline = setTimeout(() => this.#handler.fail(GrpcStatus.DEADLINE_EXCEEDED, "deadline exceeded", "deadline exceeded"), timeout);
     }
     stream.on("data", (chunk: Buffer) => this.#onData(chunk));
     stream.on("end", () => {
-      // The client half-closed: the xDS stream is over. OK, unless it stopped in the middle of a message.
+      // The client half-closed: its requests are over (the call decides what that means), unless it stopped in the
+      // middle of a message.
       const truncated = this.reader.end();
-      this.#handler.ended(truncated ? "request stream ended inside a message" : "client closed the stream");
-      if (truncated) this.#finish(truncated.status, truncated.message);
-      else this.#finish(GrpcStatus.OK, "");
+      if (truncated) this.#handler.fail(truncated.status, truncated.message, "request stream ended inside a message");
+      else this.#handler.requestsEnded();
     });
     stream.on("aborted", () => this.#handler.ended("cancelled"));
     stream.on("error", (err) => this.#handler.ended(`error: ${err.message}`));
@@ -275,8 +273,7 @@ class Http2Call {
       messages = this.reader.push(chunk);
     } catch (err) {
       if (!(err instanceof GrpcFramingError)) throw err;
-      this.#handler.ended(`bad request stream: ${err.message}`);
-      this.#finish(err.status, err.message);
+      this.#handler.fail(err.status, err.message, `bad request stream: ${err.message}`);
       return;
     }
     for (const message of messages) {
@@ -288,7 +285,7 @@ class Http2Call {
 
 function trailersOnly(stream: http2.ServerHttp2Stream, code: GrpcStatusCode, message: string): void {
   stream.respond(
-    { ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": encodeURIComponent(message) },
+    { ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": encodeGrpcMessage(message) },
     { endStream: true },
   );
 }
