@@ -30,7 +30,8 @@ export type ErrorCode =
   | "XDSD_STORE_CONFLICT"
   | "XDSD_STORE_COMPACTED"
   | "XDSD_STORE_UNAVAILABLE"
-  | "XDSD_MANAGED_BY_FILE";
+  | "XDSD_MANAGED_BY_FILE"
+  | "XDSD_TLS_CREDENTIALS";
 
 export class XdsdError extends Error {
   readonly code: ErrorCode;
@@ -197,5 +198,21 @@ export class ManagedByFileError extends XdsdError {
     readonly location: SourceLocation,
   ) {
     super("XDSD_MANAGED_BY_FILE", `${objectKind} "${objectName}" is defined by the config file at ${formatLocation(location)}; change it there`);
+  }
+}
+
+/**
+ * A TLS certificate, key or CA file cannot be used: unreadable, not PEM, a key that does not match its certificate,
+ * a certificate past its validity. At start the daemon does not serve with it; on rotation the previous credentials
+ * stay in use.
+ */
+export class TlsCredentialsError extends XdsdError {
+  constructor(
+    /** The file at fault. */
+    readonly file: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super("XDSD_TLS_CREDENTIALS", `${file}: ${message}`, options);
   }
 }

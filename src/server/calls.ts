@@ -36,6 +36,8 @@ const pollerSweepMs = 10_000;
 /** One call as a transport sees it: where it comes from, and how to answer it (messages, then a status). */
 export interface TransportCall extends CallReply {
   readonly peer: string;
+  /** Who the client's verified certificate says it is (peer-identity.ts); absent over plaintext. */
+  readonly identity?: string;
 }
 
 export class XdsCalls {
@@ -109,7 +111,7 @@ export class LiveCall {
     service: XdsService,
     readonly call: TransportCall,
   ) {
-    this.info = { id, service: service.label, peer: call.peer };
+    this.info = { id, service: service.label, peer: call.peer, ...(call.identity === undefined ? {} : { identity: call.identity }) };
     this.#decode = service.decoder(calls.nameLists);
     this.#oneRequest = service.callKind === "unary" || service.callKind === "server_streaming";
     this.#oneResponse = service.callKind === "unary" || service.callKind === "client_streaming";

@@ -1,10 +1,15 @@
 // The xDS server: the services of the table (services.ts: ADS and the per-type discovery services, SotW and
-// incremental over gRPC, and REST-JSON polling) on one plaintext port, with a listen/close lifecycle. The port
-// takes HTTP/2 (gRPC, and REST over h2c) and HTTP/1.1 (REST): plaintext-listener.ts tells them apart.
-import { parseListenAddress, type ListenAddress } from "./transport/listen-address.js";
+// incremental over gRPC, and REST-JSON polling) on one port, with a listen/close lifecycle. The port takes HTTP/2
+// (gRPC, and REST over h2c or h2) and HTTP/1.1 (REST): in plaintext, plaintext-listener.ts tells them apart by the
+// first bytes; over TLS (`tls`), tls-listener.ts by ALPN, and with a client CA only clients with a certificate
+// that chains to it get past the handshake.
+import { formatListenAddress, parseListenAddress, type ListenAddress } from "./transport/listen-address.js";
 import { Http2Transport, type Http2TransportOptions } from "./transport/http2-transport.js";
 import { Http1Transport } from "./transport/http1-transport.js";
 import { PlaintextListener } from "./transport/plaintext-listener.js";
+import { TlsListener } from "./transport/tls-listener.js";
+import type { TlsCredentials } from "./transport/tls-credentials.js";
+import { silentLogger, type Logger } from "../log.js";
 import { XdsCalls, type XdsServiceOptions } from "./calls.js";
 import type { StreamInfo } from "./observers/events.js";
 import type { ServiceEntry } from "./service-table.js";
@@ -13,27 +18,40 @@ import { xdsServices } from "./services.js";
 export interface XdsServerOptions extends XdsServiceOptions, Http2TransportOptions {
   /** The services offered (default: every service of services.ts). */
   services?: readonly ServiceEntry[];
+  /** Serve over TLS with these credentials (mutual TLS when they have a client CA); default plaintext. */
+  tls?: TlsCredentials;
 }
 
 export class XdsServer {
   readonly #calls: XdsCalls;
   readonly #http2: Http2Transport;
   readonly #http1: Http1Transport;
-  readonly #listener: PlaintextListener;
+  readonly #listener: PlaintextListener | TlsListener;
+  readonly #log: Logger;
+  readonly #tls: boolean;
   #port: number | undefined;
 
   constructor(options: XdsServerOptions) {
-    const { services = xdsServices, ...rest } = options;
+    const { services = xdsServices, tls, ...rest } = options;
     this.#calls = new XdsCalls(rest);
     this.#http2 = new Http2Transport(this.#calls, services, rest);
     this.#http1 = new Http1Transport(this.#http2.rest);
-    this.#listener = new PlaintextListener(this.#http2, this.#http1);
+    this.#log = rest.log ?? silentLogger;
+    this.#tls = tls !== undefined;
+    this.#listener = tls ? new TlsListener(tls, this.#http2, this.#http1, this.#log) : new PlaintextListener(this.#http2, this.#http1);
   }
 
   /** Starts listening on `host:port` (`[::1]:port` for IPv6; port 0 picks a free one); resolves to the bound port. */
   async listen(address: string | ListenAddress): Promise<number> {
     const parsed = typeof address === "string" ? parseListenAddress("listen address", address) : address;
     this.#port = await this.#listener.listen(parsed);
+    if (!this.#tls && !isLoopback(parsed.host)) {
+      this.#log.warn(
+        `xDS is served in plaintext on ${formatListenAddress({ ...parsed, port: this.#port })}: anyone who can reach this port can read the config ` +
+          "of every node group (secrets included) by claiming a node id, and see it in transit. Serve it over mutual TLS " +
+          "(--xds-tls-cert, --xds-tls-key, --xds-client-ca; docs/security.md), or listen on a loopback address",
+      );
+    }
     return this.#port;
   }
 
@@ -66,4 +84,9 @@ export class XdsServer {
     await this.#http2.close(graceMs);
     await stopped;
   }
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine reaches them. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:127\./i.test(host);
 }

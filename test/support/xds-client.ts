@@ -15,6 +15,12 @@ import {
 export type RequestInit = Partial<Omit<DiscoveryRequest, "$typeName">>;
 export type DeltaRequestInit = MessageInitShape<typeof DeltaDiscoveryRequestSchema>;
 
+export interface ClientOptions {
+  /** Default: plaintext. */
+  credentials?: grpc.ChannelCredentials;
+  channelOptions?: grpc.ChannelOptions;
+}
+
 class RawStream<Req extends DescMessage, Res extends DescMessage> {
   readonly #client: grpc.Client;
   readonly #call: grpc.ClientDuplexStream<MessageShape<Req>, MessageShape<Res>>;
@@ -28,10 +34,14 @@ class RawStream<Req extends DescMessage, Res extends DescMessage> {
     method: string,
     private readonly requestSchema: Req,
     responseSchema: Res,
+    options: ClientOptions = {},
   ) {
     // A connection of its own, as each proxy has: grpc-js would otherwise put every client with the same target on
     // one shared connection, where the server's per-connection limits (transport-limits.ts) would apply to all.
-    this.#client = new grpc.Client(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+    this.#client = new grpc.Client(address, options.credentials ?? grpc.credentials.createInsecure(), {
+      "grpc.use_local_subchannel_pool": 1,
+      ...options.channelOptions,
+    });
     this.#call = this.#client.makeBidiStreamRequest(
       method,
       (r: MessageShape<Req>) => Buffer.from(toBinary(requestSchema, r)),
@@ -81,8 +91,8 @@ class RawStream<Req extends DescMessage, Res extends DescMessage> {
 }
 
 export class RawXdsClient extends RawStream<typeof DiscoveryRequestSchema, typeof DiscoveryResponseSchema> {
-  constructor(address: string, method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources") {
-    super(address, method, DiscoveryRequestSchema, DiscoveryResponseSchema);
+  constructor(address: string, method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources", options: ClientOptions = {}) {
+    super(address, method, DiscoveryRequestSchema, DiscoveryResponseSchema, options);
   }
 
   /** ACKs a response, keeping the given subscription. */
@@ -92,8 +102,8 @@ export class RawXdsClient extends RawStream<typeof DiscoveryRequestSchema, typeo
 }
 
 export class RawDeltaClient extends RawStream<typeof DeltaDiscoveryRequestSchema, typeof DeltaDiscoveryResponseSchema> {
-  constructor(address: string, method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources") {
-    super(address, method, DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseSchema);
+  constructor(address: string, method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources", options: ClientOptions = {}) {
+    super(address, method, DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseSchema, options);
   }
 
   /** ACKs a response; `more` may change the subscription in the same request. */

@@ -11,6 +11,8 @@ export interface StreamInfo {
   /** `ads`, or the short name of the type for a per-type service (`eds`, `cds`…). */
   readonly service: string;
   readonly peer: string;
+  /** What the client's verified TLS certificate names (peer-identity.ts); absent over plaintext or without mTLS. */
+  readonly identity?: string;
   /** Known after the first request. */
   node?: Node;
   nodeKey?: string;

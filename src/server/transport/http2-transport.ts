@@ -29,6 +29,7 @@ import { GrpcFramingError } from "../../errors.js";
 import { StreamRateLimit } from "./stream-rate-limit.js";
 import { defaultTransportLimits, type TransportLimits } from "./transport-limits.js";
 import { silentLogger, type Logger } from "../../log.js";
+import { peerIdentity } from "./peer-identity.js";
 
 export interface Http2TransportOptions extends Partial<TransportLimits> {
   /** Where connection-level trouble is reported (a client over a limit, a connection error). */
@@ -40,6 +41,8 @@ const { NGHTTP2_NO_ERROR, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 /** What the transport keeps per connection. */
 interface Connection {
   readonly peer: string;
+  /** What the client's verified certificate names (mutual TLS); absent otherwise. */
+  readonly identity: string | undefined;
   readonly buffered: ByteBudget;
   readonly streamRate: StreamRateLimit;
   /** The highest stream id accepted, for the GOAWAY that refuses more. */
@@ -112,6 +115,7 @@ export class Http2Transport {
     const { maxBufferedBytesPerConnection, streamBurstPerConnection, streamsPerSecondPerConnection } = this.#limits;
     this.#connections.set(session, {
       peer,
+      identity: peerIdentity(socket),
       buffered: new ByteBudget(maxBufferedBytesPerConnection, this.#buffered),
       streamRate: new StreamRateLimit(streamBurstPerConnection, streamsPerSecondPerConnection),
       lastStreamId: 0,
@@ -223,6 +227,7 @@ class Http2Call {
     });
     this.#handler = calls.open(service, {
       peer: connection.peer,
+      identity: connection.identity,
       send: (response) => this.#send(response),
       end: () => this.#finish(GrpcStatus.OK, ""),
       fail: (code, message) => this.#finish(code, message),
