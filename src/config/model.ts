@@ -1,7 +1,10 @@
 // The short config format as TypeScript types: what the JSON Schema accepts, after it accepted it. The semantic
-// checks and the translation read these; the schema (schema/xdsd-config.schema.json) is the authority.
+// checks and the translation read these; the schema (schema/xdsd-config.schema.json) is the authority, and
+// test/unit/config-model-schema.test.ts ties each list of names here to the schema's enum (and to Envoy's own enum
+// where the name is Envoy's).
 
-export type LbPolicyName = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV";
+export const lbPolicyNames = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV"] as const;
+export type LbPolicyName = (typeof lbPolicyNames)[number];
 
 export interface LocalityConfig {
   region?: string;
@@ -21,7 +24,8 @@ export interface EndpointObject {
   metadata?: Record<string, Record<string, unknown>>;
 }
 
-export type HealthStatusName = "UNKNOWN" | "HEALTHY" | "UNHEALTHY" | "DRAINING" | "TIMEOUT" | "DEGRADED";
+export const healthStatusNames = ["UNKNOWN", "HEALTHY", "UNHEALTHY", "DRAINING", "TIMEOUT", "DEGRADED"] as const;
+export type HealthStatusName = (typeof healthStatusNames)[number];
 
 export type EndpointConfig = string | EndpointObject;
 
@@ -76,10 +80,11 @@ export function ttlMsOf(text: string | undefined): number | undefined {
   return text === undefined ? undefined : Math.round(Number(text.slice(0, -1)) * 1000);
 }
 
-/** The part of a config that one node group (or the top level) gets. */
 /** How a group's nodes fetch the resources that clusters and listeners refer to (schema: config_source). */
-export type ConfigSourceKind = "ads" | "grpc" | "delta-grpc" | "rest";
+export const configSourceKinds = ["ads", "grpc", "delta-grpc", "rest"] as const;
+export type ConfigSourceKind = (typeof configSourceKinds)[number];
 
+/** The part of a config that one node group (or the top level) gets. */
 export interface GroupConfig {
   clusters?: ClusterConfig[];
   listeners?: ListenerConfig[];
