@@ -1,3 +1,20 @@
+// The import rules of src/ (docs/architecture.md), checked by `npm run lint` (depcruise): no cycle — a cycle closed
+// by a type-only import counts too — and each layer imports only the layers below it. Generated Envoy types
+// (src/gen) and the root modules (errors, log, grpc-status) are open to every layer.
+const shared = "^src/(gen/|errors\\.ts$|log\\.ts$|grpc-status\\.ts$)";
+/** Each layer, and the layers it may import besides itself and the shared modules. */
+const layers = {
+  resource: [],
+  cache: ["resource"],
+  store: [],
+  config: ["resource", "cache"],
+  bootstrap: ["config", "resource"],
+  merge: ["config", "store", "resource", "cache"],
+  server: ["resource", "cache"],
+  daemon: ["merge", "config", "store", "server", "resource", "cache"],
+  admin: ["daemon", "merge", "config", "store", "server", "resource", "cache"],
+};
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -7,6 +24,20 @@ module.exports = {
       comment: "Imports run one way (docs/architecture.md); a cycle closed by a type-only import counts too.",
       from: { path: "^src/" },
       to: { circular: true },
+    },
+    ...Object.entries(layers).map(([layer, allowed]) => ({
+      name: `layer-${layer}`,
+      severity: "error",
+      comment: `src/${layer}/ imports only ${allowed.length ? allowed.map((l) => `${l}/`).join(", ") : "nothing of another layer"} (and gen/, errors, log, grpc-status)`,
+      from: { path: `^src/${layer}/` },
+      to: { path: "^src/", pathNot: [`^src/${layer}/`, shared, ...allowed.map((l) => `^src/${l}/`)] },
+    })),
+    {
+      name: "shared-modules-import-no-layer",
+      severity: "error",
+      comment: "errors, log and grpc-status are imported by every layer, so they import none (resource/type-urls excepted: plain names)",
+      from: { path: "^src/(errors|log|grpc-status)\\.ts$" },
+      to: { path: "^src/", pathNot: [shared, "^src/resource/type-urls\\.ts$"] },
     },
   ],
   options: {

@@ -13,16 +13,17 @@
 // fixture's resources as raw Envoy resources, one per line), each change one step of the fixture.
 import { parseArgs } from "node:util";
 import { SnapshotCache } from "../src/cache/snapshot-cache.js";
-import { publish, snapshotsOf, snapshotsOfText } from "../src/config/publish.js";
+import { publish, snapshotsOf } from "../src/config/snapshots.js";
+import { snapshotsOfText } from "../src/merge/merged-load.js";
 import { parseConfig, readConfigText } from "../src/config/load.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TranslationCache } from "../src/config/translation-cache.js";
-import { fromTransferable, toTransferable } from "../src/config/transferable-snapshots.js";
+import { fromTransferable, toTransferable } from "../src/daemon/transferable-snapshots.js";
 import { DaemonConfigText } from "./lib/daemon-config.js";
 import { readFixture } from "./lib/fixture-file.js";
-import { ConfigLoader } from "../src/config/config-loader.js";
+import { ConfigLoader } from "../src/daemon/config-loader.js";
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,7 @@
 // Every error xdsd raises on purpose is one of these classes, each with a stable code. Callers branch on `code`,
 // never on message text. docs/errors.md lists them all.
-import type { GrpcStatusCode } from "./server/transport/grpc-status.js";
+import type { GrpcStatusCode } from "./grpc-status.js";
+import { simpleNameOf } from "./resource/type-urls.js";
 
 /** Where in a config source a problem is: file, 1-based line and column, and the field path inside the document. */
 export interface SourceLocation {
@@ -77,7 +78,7 @@ export class SnapshotInconsistentError extends XdsdError {
     super(
       "XDSD_SNAPSHOT_INCONSISTENT",
       "snapshot is inconsistent: " +
-        missing.map((m) => `${shortType(m.fromType)} "${m.from}" references ${shortType(m.toType)} "${m.to}", which is missing`).join("; "),
+        missing.map((m) => `${simpleNameOf(m.fromType)} "${m.from}" references ${simpleNameOf(m.toType)} "${m.to}", which is missing`).join("; "),
     );
     this.missing = missing;
   }
@@ -88,7 +89,7 @@ export class DuplicateResourceError extends XdsdError {
     readonly typeUrl: string,
     readonly resourceName: string,
   ) {
-    super("XDSD_SNAPSHOT_DUPLICATE_NAME", `two ${shortType(typeUrl)} resources are named "${resourceName}"; names must be unique per type`);
+    super("XDSD_SNAPSHOT_DUPLICATE_NAME", `two ${simpleNameOf(typeUrl)} resources are named "${resourceName}"; names must be unique per type`);
   }
 }
 
@@ -100,7 +101,7 @@ export class UnknownTypeError extends XdsdError {
 
 export class UnnamedResourceError extends XdsdError {
   constructor(readonly typeUrl: string) {
-    super("XDSD_RESOURCE_UNNAMED", `a ${shortType(typeUrl)} resource has no name`);
+    super("XDSD_RESOURCE_UNNAMED", `a ${simpleNameOf(typeUrl)} resource has no name`);
   }
 }
 
@@ -108,10 +109,6 @@ export class BadArgumentError extends XdsdError {
   constructor(message: string) {
     super("XDSD_BAD_ARGUMENT", message);
   }
-}
-
-function shortType(typeUrl: string): string {
-  return typeUrl.slice(typeUrl.lastIndexOf(".") + 1);
 }
 
 /** A client broke the xDS protocol in a way the stream cannot recover from (e.g. its first request has no node). */

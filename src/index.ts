@@ -19,12 +19,12 @@ export { DeltaStream, type DeltaStreamOptions } from "./server/protocol/delta-st
 export type { DeltaResponse } from "./server/protocol/delta-response.js";
 export type { XdsService, ServiceContext, ProtocolStream } from "./server/service-table.js";
 export type { WireResponse } from "./server/transport/wire-response.js";
-export { GrpcStatus } from "./server/transport/grpc-status.js";
+export { GrpcStatus } from "./grpc-status.js";
 export { SotwStream, type SotwStreamOptions } from "./server/protocol/sotw-stream.js";
 export { combineEvents, type XdsServerEvents, type StreamInfo, type NackInfo } from "./server/observers/events.js";
 export { NodeStatusTracker, type NodeStatus, type TypeStatus } from "./server/observers/node-status.js";
 export { loggingEvents } from "./server/observers/log-events.js";
-export { XdsdMetrics, type XdsdMetricsOptions } from "./server/observers/metrics.js";
+export { XdsdMetrics, type XdsdMetricsOptions } from "./daemon/metrics.js";
 export type { SotwResponse } from "./server/protocol/sotw-response.js";
 
 export { resourceTypes, findResourceType, resourceType, type ResourceType, type ResourceReference } from "./resource/types.js";
@@ -32,8 +32,9 @@ export { TypeUrl } from "./resource/type-urls.js";
 export { encodeResource, typeUrlOf, withTtl, type EncodedResource } from "./resource/encoded-resource.js";
 export { envoyRegistry } from "./resource/proto-registry.js";
 
-export { parseConfig, loadConfigFile, renderBootstrap, type ConfigResource, type LoadedConfig, type BootstrapOptions } from "./config/index.js";
-export { snapshotsOf, publish, type ConfigSnapshots } from "./config/publish.js";
+export { parseConfig, loadConfigFile, type ConfigResource, type LoadedConfig } from "./config/index.js";
+export { renderBootstrap, type BootstrapOptions } from "./bootstrap/bootstrap.js";
+export { snapshotsOf, publish, type ConfigSnapshots } from "./config/snapshots.js";
 export { translateCluster, translateEndpoints, translateListener, translateRoutes } from "./config/translate.js";
 export type { ClusterConfig, EndpointConfig, ListenerConfig, VirtualHostConfig, RouteConfig } from "./config/model.js";
 

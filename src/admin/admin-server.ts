@@ -2,7 +2,7 @@
 //   GET /healthz  200 once the xDS port listens, 503 before and while shutting down
 //   GET /config   the resources each node group is served, as Envoy JSON, with versions
 //   GET /nodes    connected nodes: per type the version sent, the version ACKed, the last NACK
-//   GET /metrics  Prometheus metrics (server/observers/metrics.ts, docs/metrics.md), when given a source
+//   GET /metrics  Prometheus metrics (daemon/metrics.ts, docs/metrics.md), when given a source
 //   /v1/…         the write API (write-api.ts), when the daemon has a store
 //   GET /openapi.json   its OpenAPI 3.1 description (schema/openapi.json, from scripts/gen-openapi.mjs)
 import type { Duplex } from "node:stream";
@@ -12,7 +12,7 @@ import { toJson } from "@bufbuild/protobuf";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import type { Snapshot } from "../cache/snapshot.js";
 import type { NodeStatusTracker } from "../server/observers/node-status.js";
-import type { ConfigState } from "../config/reloader.js";
+import type { ConfigState } from "../daemon/reloader.js";
 import { envoyRegistry } from "../resource/proto-registry.js";
 import { byPushOrder, resourceType } from "../resource/types.js";
 import { listenOn } from "../server/transport/listen-address.js";

@@ -23,13 +23,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { timingSafeEqual } from "node:crypto";
 import { ConfigError, ManagedByFileError, StoreConflictError, formatLocation, type ConfigIssue } from "../errors.js";
-import type { ConfigReloader } from "../config/reloader.js";
-import { storeFile } from "../config/store-overlay.js";
+import type { ConfigReloader } from "../daemon/reloader.js";
+import { storeFile } from "../merge/store-overlay.js";
 import { parseHostPort } from "../config/address.js";
 import type { ObjectKind, ObjectValue, StoreOperation } from "../store/store.js";
 import { findResourceType } from "../resource/types.js";
 import type { Rollouts } from "../server/observers/rollouts.js";
-import { registrationError, withRegistration } from "../config/endpoint-expiry.js";
+import { registrationError, withRegistration } from "../merge/registration.js";
 
 export interface WriteApiOptions {
   reloader: ConfigReloader;

@@ -117,7 +117,7 @@ export class SnapshotCache implements SnapshotSource {
 
   /**
    * Calls `listener` after every change of what is served (each method above), before any watcher is told of it:
-   * the metrics observer (server/observers/metrics.ts) stamps the publish time before the first response computed
+   * the metrics observer (daemon/metrics.ts) stamps the publish time before the first response computed
    * from the new snapshot goes out. It must be cheap and must not throw. Returns the cancel function.
    */
   onPublish(listener: () => void): () => void {

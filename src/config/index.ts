@@ -1,4 +1,3 @@
-// The config module's public API: config text -> validated Envoy resources per node group, and Envoy bootstraps.
+// The config module's public API: config text -> validated Envoy resources per node group.
 export { parseConfig, loadConfigFile, type ConfigResource, type LoadedConfig } from "./load.js";
-export { bootstrapModes, renderBootstrap, xdsClusterName, type BootstrapMode, type BootstrapOptions } from "./bootstrap.js";
 export { configJsonSchema } from "./schema.js";

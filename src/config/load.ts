@@ -10,7 +10,6 @@ import { resourceType } from "../resource/types.js";
 import { ttlMsOf, type ConfigSourceKind, type GroupConfig, type ListenerConfig } from "./model.js";
 import { decodeRawResource, type RawResource } from "./raw-resources.js";
 import { checkSchema } from "./schema.js";
-import { MergedSource, type OverlayObject } from "./store-overlay.js";
 import { isJsonFile, jsonIssues, lineColumn } from "./json-syntax.js";
 import { ConfigSource, formatPath, tooLargeMessage, type DocumentSource, type Path } from "./source.js";
 import { UnlocatedSource, unitTextOf } from "./unlocated-source.js";
@@ -52,8 +51,11 @@ export interface ParseOptions {
    * entries the cache does not hold. Whatever is wrong is still reported, with positions, by the positioned reader.
    */
   cache?: TranslationCache;
-  /** Store objects to merge into the document (store-overlay.ts): the daemon serves the file and the store as one. */
-  overlay?: readonly OverlayObject[];
+  /**
+   * Layers another source over the one read from the text before it is loaded: the daemon merges the store's
+   * objects into the file's document this way (merge/store-overlay.ts), so that both are served as one config.
+   */
+  layer?: (source: DocumentSource) => DocumentSource;
 }
 
 interface Group {
@@ -64,21 +66,20 @@ interface Group {
 
 /** Parses and validates a config document (YAML or JSON). Throws ConfigError listing every problem found. */
 export function parseConfig(text: string, file: string, limits: Partial<ConfigLimits> = {}, options: ParseOptions = {}): LoadedConfig {
-  const { cache, overlay } = options;
+  const { cache, layer = (source: DocumentSource) => source } = options;
   if (isJsonFile(file)) checkJsonSyntax(text, file, { ...defaultConfigLimits, ...limits });
-  const merged = (source: DocumentSource) => (overlay && overlay.length > 0 ? new MergedSource(source, overlay) : source);
   if (cache) {
     const fast = UnlocatedSource.read(text, file, limits, cache);
     if (fast) {
       try {
-        return loadFrom(merged(fast), cache);
+        return loadSource(layer(fast), cache);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         // Something is wrong: read it again with positions, so that every issue says where.
       }
     }
   }
-  return loadFrom(merged(new ConfigSource(text, file, limits)), cache);
+  return loadSource(layer(new ConfigSource(text, file, limits)), cache);
 }
 
 /**
@@ -98,7 +99,11 @@ function checkJsonSyntax(text: string, file: string, limits: ConfigLimits): void
   }
 }
 
-function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): LoadedConfig {
+/**
+ * Loads a document already read: schema, checks and translation. A source read without positions (unlocated-source.ts)
+ * gives issues located by field path only; a caller that reports them reads the text again with positions.
+ */
+export function loadSource(source: DocumentSource, cache: TranslationCache | undefined): LoadedConfig {
   const { file } = source;
   if (source.syntaxIssues.length > 0) throw new ConfigError(source.syntaxIssues);
 
@@ -146,21 +151,10 @@ function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): 
     file,
     defaults: top ? translateGroup(source, top, cache) : [],
     nodes: new Map(nodeGroups.map((g) => [String(g.base[1]), translateGroup(source, g, cache)])),
-    positioned: (source instanceof MergedSource ? source.base : source) instanceof ConfigSource,
-    fileDocument: (source instanceof MergedSource ? source.base : source).value,
+    positioned: (source.base ?? source) instanceof ConfigSource,
+    fileDocument: (source.base ?? source).value,
     configSources: new Map(groups.map((g) => [g.base.length === 0 ? "" : String(g.base[1]), (g.value as GroupConfig).config_source ?? "ads"])),
   };
-}
-
-/**
- * The file's document as an earlier load read it (plain data), with the store's objects merged in, loaded like a
- * config text: the same schema, checks and translation, without reading the text again. Issues are located by
- * field path only (a caller that reports them reads the text with positions). The daemon's store writes
- * (store-writes.ts).
- */
-export function loadMerged(fileDocument: unknown, file: string, overlay: readonly OverlayObject[], cache: TranslationCache | undefined): LoadedConfig {
-  const source = UnlocatedSource.of(file, fileDocument);
-  return loadFrom(overlay.length > 0 ? new MergedSource(source, overlay) : source, cache);
 }
 
 /** Reads a config file; a file that can't be read is reported like any other config problem. */

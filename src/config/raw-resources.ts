@@ -6,7 +6,7 @@ import { ttlMsOf } from "./model.js";
 import { fromJson, type DescField, type DescMessage, type JsonValue, type Message, type Registry } from "@bufbuild/protobuf";
 import type { ConfigIssue } from "../errors.js";
 import { envoyRegistry } from "../resource/proto-registry.js";
-import { messageNameOf } from "../resource/type-urls.js";
+import { messageNameOf, simpleNameOf } from "../resource/type-urls.js";
 import { resourceType, resourceTypes } from "../resource/types.js";
 import type { DocumentSource, Path } from "./source.js";
 import { closest } from "./suggest.js";
@@ -25,10 +25,6 @@ export interface RawResource {
 
 /** The types a raw resource may have: those of the registry. */
 const resourceTypeUrls: ReadonlySet<string> = new Set(resourceTypes.map((t) => t.typeUrl));
-
-export function shortTypeName(typeUrl: string): string {
-  return typeUrl.slice(typeUrl.lastIndexOf(".") + 1);
-}
 
 export function decodeRawResource(source: DocumentSource, value: Record<string, unknown>, path: Path): RawResource | ConfigIssue[] {
   const registry = envoyRegistry();
@@ -54,7 +50,7 @@ export function decodeRawResource(source: DocumentSource, value: Record<string, 
   const nameField = resourceType(typeUrl).nameField;
   const name = (message as unknown as Record<string, unknown>)[camel(nameField)];
   if (typeof name !== "string" || name === "") {
-    return [{ location: source.locate(path), message: `this ${shortTypeName(typeUrl)} has no ${nameField}; every xDS resource needs a name` }];
+    return [{ location: source.locate(path), message: `this ${simpleNameOf(typeUrl)} has no ${nameField}; every xDS resource needs a name` }];
   }
   return { typeUrl, name, message, path, json, ttlMs: ttlMsOf(value.ttl as string | undefined) };
 }
@@ -63,7 +59,7 @@ function unknownTypeMessage(typeUrl: string, registry: Registry): string {
   if (!typeUrl.startsWith("type.googleapis.com/")) {
     return `"@type" must be a type URL, like "type.googleapis.com/envoy.config.cluster.v3.Cluster"`;
   }
-  const expected = `expected one of: ${[...resourceTypeUrls].map(shortTypeName).join(", ")}`;
+  const expected = `expected one of: ${[...resourceTypeUrls].map(simpleNameOf).join(", ")}`;
   if (typeUrl.includes("envoy.api.v2.")) return `"${typeUrl}" is an Envoy v2 type; Envoy and xdsd only speak v3 (${expected})`;
   const guess = closest(typeUrl, [...resourceTypeUrls]);
   if (guess) return `unknown resource type "${typeUrl}" (did you mean "${guess}"?)`;

@@ -22,6 +22,8 @@ export interface DocumentSource {
   locate(path: Path): SourceLocation;
   /** Where the key of the map entry at `path` starts. */
   locateKey(path: Path): SourceLocation;
+  /** A source layered over another (the store's objects merged into the file's): the one beneath, the file's. */
+  readonly base?: DocumentSource;
 }
 
 /** The positioned reader: every value knows its line and column. This is what every error is reported from. */

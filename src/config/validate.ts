@@ -5,13 +5,13 @@
 // (Envoy cannot bind the second listener). The input may be partly invalid by the schema: every value is
 // checked for its shape before use, and items the schema rejected are skipped where their shape matters.
 import type { ConfigIssue } from "../errors.js";
-import { TypeUrl } from "../resource/type-urls.js";
+import { TypeUrl, simpleNameOf } from "../resource/type-urls.js";
 import { resourceType } from "../resource/types.js";
 import { splitVhdsName } from "../resource/vhds-names.js";
 import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
 import { ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js";
 import { isIP } from "node:net";
-import { shortTypeName, writtenPath, type RawResource } from "./raw-resources.js";
+import { writtenPath, type RawResource } from "./raw-resources.js";
 import { defaultListenerAddress } from "./model.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
 
@@ -105,7 +105,7 @@ export class GroupChecker {
     const key = formatPath(path);
     if (this.duplicateReported.has(key)) return;
     this.duplicateReported.add(key);
-    this.issue(path, `duplicate ${shortTypeName(typeUrl)} name "${name}": already defined by ${this.where(first)}`);
+    this.issue(path, `duplicate ${simpleNameOf(typeUrl)} name "${name}": already defined by ${this.where(first)}`);
   }
 
   private has(typeUrl: string, name: string): boolean {
@@ -277,7 +277,7 @@ export class GroupChecker {
     const type = resourceType(r.typeUrl);
     const message = r.message as never;
     this.define(r.typeUrl, r.name, r.path, this.inRaw(r, [type.nameField]));
-    const what = `${shortTypeName(r.typeUrl)} "${r.name}"`;
+    const what = `${simpleNameOf(r.typeUrl)} "${r.name}"`;
     const socket = type.socketOf?.(message);
     if (socket) this.claimPort(socket.address, socket.port, this.inRaw(r, socket.at), r.name, r.path);
     for (const ref of type.referencesOf(message))
@@ -338,7 +338,7 @@ export class GroupChecker {
     }
     for (const ref of this.fetched) {
       if (!this.has(ref.typeUrl, ref.name)) {
-        const short = shortTypeName(ref.typeUrl);
+        const short = simpleNameOf(ref.typeUrl);
         this.issue(ref.at, `${ref.from} gets ${short} "${ref.name}" ${ref.via}, but no ${short} "${ref.name}" is defined`);
       }
     }

@@ -15,6 +15,11 @@ export const TypeUrl = {
 
 export type KnownTypeUrl = (typeof TypeUrl)[keyof typeof TypeUrl];
 
+/** `type.googleapis.com/envoy.config.cluster.v3.Cluster` -> `Cluster`: how messages name a type to a person. */
+export function simpleNameOf(typeUrl: string): string {
+  return typeUrl.slice(typeUrl.lastIndexOf(".") + 1);
+}
+
 /** `type.googleapis.com/a.b.C` -> `a.b.C`. */
 export function messageNameOf(typeUrl: string): string {
   return typeUrl.slice(typeUrl.lastIndexOf("/") + 1);

@@ -6,7 +6,7 @@
 // and shutdown. A transport only moves bytes.
 import { StreamProtocolError } from "../errors.js";
 import type { StreamInfo } from "./observers/events.js";
-import { GrpcStatus, type GrpcStatusCode } from "./transport/grpc-status.js";
+import { GrpcStatus, type GrpcStatusCode } from "../grpc-status.js";
 import { PushScheduler } from "./push-scheduler.js";
 import type { CallReply, ProtocolStream, ServiceContext, XdsService } from "./service-table.js";
 import { SharedNameLists } from "./decoding/shared-name-lists.js";

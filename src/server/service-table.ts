@@ -9,7 +9,7 @@ import type { SnapshotSource } from "../cache/snapshot-cache.js";
 import type { StreamInfo, XdsServerEvents } from "./observers/events.js";
 import type { SharedNameLists } from "./decoding/shared-name-lists.js";
 import type { WireResponse } from "./transport/wire-response.js";
-import type { GrpcStatusCode } from "./transport/grpc-status.js";
+import type { GrpcStatusCode } from "../grpc-status.js";
 
 /** What every call of a server shares. */
 export interface ServiceContext {

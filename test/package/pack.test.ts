@@ -37,7 +37,7 @@ test("npm pack, installed into a scratch project: xdsd, a generated type's subpa
       "dist/src/index.js",
       "dist/src/index.d.ts",
       "dist/src/cli/main.js",
-      "dist/src/config/config-worker.js",
+      "dist/src/daemon/config-worker.js",
       "dist/src/gen/envoy-descriptors.binpb",
       "dist/src/gen/envoy/config/cluster/v3/cluster_pb.js",
       "dist/src/gen/envoy/config/cluster/v3/cluster_pb.d.ts",

@@ -10,7 +10,7 @@ import { XdsServer } from "../../src/server/xds-server.js";
 import { addXdsServices } from "../../src/server/transport/grpc-js-transport.js";
 import type { CallKind, CallReply, ProtocolStream, XdsService } from "../../src/server/service-table.js";
 import type { WireResponse } from "../../src/server/transport/wire-response.js";
-import { GrpcStatus, encodeGrpcMessage } from "../../src/server/transport/grpc-status.js";
+import { GrpcStatus, encodeGrpcMessage } from "../../src/grpc-status.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {

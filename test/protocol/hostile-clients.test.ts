@@ -6,7 +6,7 @@ import http2 from "node:http2";
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
 import { Snapshot } from "../../src/cache/snapshot.js";
 import { XdsServer, type XdsServerOptions } from "../../src/server/xds-server.js";
-import { GrpcStatus } from "../../src/server/transport/grpc-status.js";
+import { GrpcStatus } from "../../src/grpc-status.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { defaultTransportLimits } from "../../src/server/transport/transport-limits.js";
 import type { Logger } from "../../src/log.js";

@@ -1,15 +1,15 @@
-// The daemon's incremental reload path (publish.ts snapshotsOfText with a TranslationCache): unchanged entries keep
+// The daemon's incremental reload path (merge/merged-load.ts snapshotsOfText with a TranslationCache): unchanged entries keep
 // their messages (so they are neither translated nor encoded again), and every error is still reported with
 // positions, whatever reader read the text first.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError } from "../../src/errors.js";
 import { parseConfig } from "../../src/config/load.js";
-import { snapshotsOfText } from "../../src/config/publish.js";
+import { snapshotsOfText } from "../../src/merge/merged-load.js";
 import { TranslationCache } from "../../src/config/translation-cache.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { checkSchema } from "../../src/config/schema.js";
-import { settleStoreWrite } from "../../src/config/store-writes.js";
+import { settleStoreWrite } from "../../src/daemon/store-writes.js";
 import { deepFreeze, UnlocatedSource } from "../../src/config/unlocated-source.js";
 import { lines } from "./config-helpers.js";
 

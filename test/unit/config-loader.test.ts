@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ConfigLoader, ConfigLoaderClosedError, ConfigLoadError } from "../../src/config/config-loader.js";
+import { ConfigLoader, ConfigLoaderClosedError, ConfigLoadError } from "../../src/daemon/config-loader.js";
 
 const dir = mkdtempSync(join(tmpdir(), "xdsd-loader-"));
 const small = join(dir, "small.yaml");

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { ConfigError } from "../../src/errors.js";
 import { parseConfig } from "../../src/config/index.js";
-import { snapshotsOf } from "../../src/config/publish.js";
+import { snapshotsOf } from "../../src/config/snapshots.js";
 import { repoFile } from "./config-helpers.js";
 import { ConfigSource } from "../../src/config/source.js";
 import { UnlocatedSource } from "../../src/config/unlocated-source.js";

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError } from "../../src/errors.js";
 import { parseConfig } from "../../src/config/index.js";
-import { snapshotsOf } from "../../src/config/publish.js";
+import { snapshotsOf } from "../../src/config/snapshots.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { lines } from "./config-helpers.js";
 

@@ -7,7 +7,8 @@ import { parseConfig } from "../../src/config/index.js";
 import { ConfigError } from "../../src/errors.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import type { ClusterLoadAssignment } from "../../src/gen/envoy/config/endpoint/v3/endpoint_pb.js";
-import type { OverlayObject } from "../../src/config/store-overlay.js";
+import type { OverlayObject } from "../../src/merge/store-overlay.js";
+import { withStoreObjects } from "../../src/merge/merged-load.js";
 import { lines } from "./config-helpers.js";
 
 const file = lines(
@@ -18,7 +19,7 @@ const api: OverlayObject = { kind: "cluster", name: "api", value: { endpoints: [
 
 const issuesOf = (overlay: OverlayObject[]) => {
   try {
-    parseConfig(file, "f.yaml", {}, { overlay });
+    parseConfig(file, "f.yaml", {}, { layer: withStoreObjects(overlay) });
   } catch (e) {
     assert.ok(e instanceof ConfigError);
     return e.issues.map((i) => [i.location.file, i.location.path, i.message]);
@@ -27,7 +28,7 @@ const issuesOf = (overlay: OverlayObject[]) => {
 };
 
 test("store clusters are served beside the file's, and a route of the file may name one", () => {
-  const config = parseConfig(file, "f.yaml", {}, { overlay: [api] });
+  const config = parseConfig(file, "f.yaml", {}, { layer: withStoreObjects([api]) });
   const clusters = config.defaults.filter((r) => r.typeUrl === TypeUrl.Cluster);
   assert.deepEqual(
     clusters.map((r) => [r.name, r.location.file]),
@@ -44,7 +45,7 @@ test("an endpoint object joins the endpoints of its cluster, the file's too, wit
     "f.yaml",
     {},
     {
-      overlay: [api, { kind: "endpoint", name: "web/127.0.0.1:82", value: { address: "127.0.0.1", port: 82, health_status: "DRAINING" } }],
+      layer: withStoreObjects([api, { kind: "endpoint", name: "web/127.0.0.1:82", value: { address: "127.0.0.1", port: 82, health_status: "DRAINING" } }]),
     },
   );
   const cla = config.defaults.find((r) => r.typeUrl === TypeUrl.ClusterLoadAssignment && r.name === "web")!.message as ClusterLoadAssignment;

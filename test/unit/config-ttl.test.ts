@@ -4,8 +4,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseConfig } from "../../src/config/index.js";
-import { snapshotsOf } from "../../src/config/publish.js";
-import { fromTransferable, toTransferable } from "../../src/config/transferable-snapshots.js";
+import { snapshotsOf } from "../../src/config/snapshots.js";
+import { fromTransferable, toTransferable } from "../../src/daemon/transferable-snapshots.js";
 import { ConfigError } from "../../src/errors.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { resourceTypes } from "../../src/resource/types.js";

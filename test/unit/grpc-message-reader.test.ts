@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { GrpcMessageReader } from "../../src/server/transport/grpc-message-reader.js";
 import { GrpcFramingError } from "../../src/errors.js";
 import { ByteBudget } from "../../src/server/transport/byte-budget.js";
-import { GrpcStatus } from "../../src/server/transport/grpc-status.js";
+import { GrpcStatus } from "../../src/grpc-status.js";
 
 const frame = (payload: Uint8Array, declared = payload.length, flag = 0) => {
   const b = Buffer.alloc(5 + payload.length);

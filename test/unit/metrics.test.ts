@@ -1,4 +1,4 @@
-// The metrics listener (server/observers/metrics.ts) fed fake server events: what each metric counts, which labels
+// The metrics listener (daemon/metrics.ts) fed fake server events: what each metric counts, which labels
 // it uses, and the publish-to-ACK rollouts — when one ends, how, and what the histogram observes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -6,9 +6,9 @@ import { create } from "@bufbuild/protobuf";
 import { NodeSchema } from "../../src/gen/envoy/config/core/v3/base_pb.js";
 import { Snapshot } from "../../src/cache/snapshot.js";
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
-import type { ConfigState } from "../../src/config/reloader.js";
+import type { ConfigState } from "../../src/daemon/reloader.js";
 import type { StreamInfo } from "../../src/server/observers/events.js";
-import { XdsdMetrics, protocolOf } from "../../src/server/observers/metrics.js";
+import { XdsdMetrics, protocolOf } from "../../src/daemon/metrics.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { edsCluster, endpoints } from "../support/resources.js";
 

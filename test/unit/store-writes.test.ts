@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
-import { ConfigReloader } from "../../src/config/reloader.js";
+import { ConfigReloader } from "../../src/daemon/reloader.js";
 import { ConfigError, XdsdError } from "../../src/errors.js";
 import type { Logger } from "../../src/log.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";

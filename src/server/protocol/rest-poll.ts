@@ -26,7 +26,7 @@ import type { StreamInfo } from "../observers/events.js";
 import type { PollService, ServiceContext } from "../service-table.js";
 import { memoOf } from "../snapshot-memo.js";
 import { Subscription } from "../subscription.js";
-import { GrpcStatus, type GrpcStatusCode } from "../transport/grpc-status.js";
+import { GrpcStatus, type GrpcStatusCode } from "../../grpc-status.js";
 
 /** An HTTP answer to one poll. */
 export interface PollAnswer {

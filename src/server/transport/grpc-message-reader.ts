@@ -2,7 +2,7 @@
 // compressed flag, a 4-byte big-endian length, the bytes). No I/O: the transport feeds it what the socket gave and
 // gets whole messages back, or the status that ends the call. Every failure is a status the client can read, never
 // an exception past the transport.
-import { GrpcStatus } from "./grpc-status.js";
+import { GrpcStatus } from "../../grpc-status.js";
 import type { ByteBudget } from "./byte-budget.js";
 import { GrpcFramingError } from "../../errors.js";
 

@@ -18,7 +18,7 @@
 // stop sending a request it has answered), so nothing more is read for it and its buffers are dropped at once.
 import http2 from "node:http2";
 import { grpcMessagePrefix, type WireResponse } from "./wire-response.js";
-import { GrpcStatus, encodeGrpcMessage, type GrpcStatusCode } from "./grpc-status.js";
+import { GrpcStatus, encodeGrpcMessage, type GrpcStatusCode } from "../../grpc-status.js";
 import type { LiveCall, XdsCalls } from "../calls.js";
 import type { ServiceEntry, XdsService } from "../service-table.js";
 import type { Socket } from "node:net";

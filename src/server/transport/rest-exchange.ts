@@ -6,7 +6,7 @@ import type { Readable } from "node:stream";
 import type { RestPolls } from "../protocol/rest-poll.js";
 import type { PollAnswer } from "../protocol/rest-poll.js";
 import type { PollService } from "../service-table.js";
-import { GrpcStatus } from "./grpc-status.js";
+import { GrpcStatus } from "../../grpc-status.js";
 
 export interface RestRequest {
   readonly method: string;

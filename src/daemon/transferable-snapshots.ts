@@ -5,7 +5,7 @@
 import { Snapshot } from "../cache/snapshot.js";
 import { encodedResourceFromBytes, type EncodedResource } from "../resource/encoded-resource.js";
 import type { ResourceReference } from "../resource/types.js";
-import type { ConfigSnapshots } from "./publish.js";
+import type { ConfigSnapshots } from "../config/snapshots.js";
 import type { GroupChanges } from "./store-writes.js";
 
 /** Encoded resources as flat arrays and one buffer of their bytes. */

@@ -34,9 +34,9 @@ import { HttpConnectionManagerSchema } from "../gen/envoy/extensions/filters/net
 import { envoyRegistry } from "../resource/proto-registry.js";
 import { TypeUrl } from "../resource/type-urls.js";
 import { resourceType } from "../resource/types.js";
-import type { ConfigResource, LoadedConfig } from "./load.js";
-import { adsConfigSource, configSourceFor, duration, http2ProtocolOptions, socketAddress } from "./translate.js";
-import { xdsClusterName, type ConfigSourceKind } from "./model.js";
+import type { ConfigResource, LoadedConfig } from "../config/load.js";
+import { adsConfigSource, configSourceFor, duration, http2ProtocolOptions, socketAddress } from "../config/translate.js";
+import { xdsClusterName, type ConfigSourceKind } from "../config/model.js";
 
 export const bootstrapModes = ["eds", "ads", "delta-ads", "xds", "delta", "rest"] as const;
 export type BootstrapMode = (typeof bootstrapModes)[number];

@@ -10,12 +10,12 @@
 // Publish-to-ACK: the rollouts (rollouts.ts) this listener owns and feeds the server's events to; it counts how
 // they end and observes the acked ones' durations.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { describeNode } from "../../cache/node-hash.js";
-import type { SnapshotCache } from "../../cache/snapshot-cache.js";
-import type { ConfigState, ReloadResult, StoreWriteResult } from "../../config/reloader.js";
-import { byPushOrder, findResourceType } from "../../resource/types.js";
-import type { NackInfo, ResponseInfo, StreamInfo, XdsServerEvents } from "./events.js";
-import { Rollouts, type RolloutResult } from "./rollouts.js";
+import { describeNode } from "../cache/node-hash.js";
+import type { SnapshotCache } from "../cache/snapshot-cache.js";
+import type { ConfigState, ReloadResult, StoreWriteResult } from "./reloader.js";
+import { byPushOrder, findResourceType } from "../resource/types.js";
+import type { NackInfo, ResponseInfo, StreamInfo, XdsServerEvents } from "../server/observers/events.js";
+import { Rollouts, type RolloutResult } from "../server/observers/rollouts.js";
 
 export type Protocol = "sotw" | "delta" | "rest";
 

@@ -3,12 +3,13 @@
 // invalid config, and the next load gets a fresh worker.
 import { Worker } from "node:worker_threads";
 import { ConfigError, type ConfigIssue } from "../errors.js";
-import type { ConfigLimits } from "./config-limits.js";
+import type { ConfigLimits } from "../config/config-limits.js";
 import type { ConfigWorkerReply, ConfigWorkerRequest, LoadRequest } from "./config-worker.js";
 import type { StoreOperation } from "../store/store.js";
 import type { GroupChanges } from "./store-writes.js";
 import { changesFromTransferable, fromTransferable } from "./transferable-snapshots.js";
-import type { ConfigSnapshots, FileName } from "./publish.js";
+import type { ConfigSnapshots } from "../config/snapshots.js";
+import type { FileName } from "../merge/merged-load.js";
 
 export type ConfigLoadResult =
   | { kind: "unchanged"; version: string }

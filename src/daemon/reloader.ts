@@ -8,13 +8,13 @@ import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import { ConfigError, ManagedByFileError, StoreConflictError, type SourceLocation } from "../errors.js";
 import type { ObjectKind, Store, StoreOperation } from "../store/store.js";
 import { applyChanges } from "./store-writes.js";
-import { overlayKey, type OverlayObject } from "./store-overlay.js";
-import { ConfigSource } from "./source.js";
-import { readConfigText } from "./load.js";
+import { overlayKey, type OverlayObject } from "../merge/store-overlay.js";
+import { ConfigSource } from "../config/source.js";
+import { readConfigText } from "../config/load.js";
 import type { Logger } from "../log.js";
 import { ConfigLoader, ConfigLoaderClosedError, ConfigLoadError, type ConfigLoaderOptions, type ConfigLoadResult } from "./config-loader.js";
-import { publish, type ConfigSnapshots } from "./publish.js";
-import { watchFile, type FileWatch } from "./watch.js";
+import { publish, type ConfigSnapshots } from "../config/snapshots.js";
+import { watchFile, type FileWatch } from "./file-watch.js";
 
 export interface ConfigState {
   file: string;

@@ -3,20 +3,20 @@
 // (store-writes.ts). Parsing a large file takes seconds (about 1.5 µs a byte with source positions) and, for
 // hostile input, a lot of memory; here it takes neither from the thread that serves the proxies, and running out
 // of memory ends this thread (the worker's heap limit), not the daemon. A reload reads the text with the fast
-// reader and translates only the entries that changed (publish.ts, snapshotsOfText); only what the snapshot ends
+// reader and translates only the entries that changed (merge/merged-load.ts snapshotsOfText); only what the snapshot ends
 // up holding is transferred.
 import { parentPort } from "node:worker_threads";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { contentHash } from "../resource/encoded-resource.js";
-import type { ConfigLimits } from "./config-limits.js";
-import { readConfigBytes } from "./load.js";
-import { snapshotsOfText, type FileName } from "./publish.js";
-import { TranslationCache } from "./translation-cache.js";
-import { overlayKey, type OverlayObject } from "./store-overlay.js";
+import type { ConfigLimits } from "../config/config-limits.js";
+import { readConfigBytes } from "../config/load.js";
+import { snapshotsOfText, type FileName } from "../merge/merged-load.js";
+import { TranslationCache } from "../config/translation-cache.js";
+import { overlayKey, type OverlayObject } from "../merge/store-overlay.js";
 import type { StoreOperation } from "../store/store.js";
 import { changesToTransferable, toTransferable, type TransferableGroupChanges, type TransferableSnapshots } from "./transferable-snapshots.js";
 import { settleStoreWrite, type LoadedState } from "./store-writes.js";
-import { deepFreeze } from "./unlocated-source.js";
+import { deepFreeze } from "../config/unlocated-source.js";
 
 export type ConfigWorkerRequest = LoadRequest | StoreWriteRequest;
 

@@ -24,14 +24,14 @@
 import { Snapshot } from "../cache/snapshot.js";
 import type { EncodedResource } from "../resource/encoded-resource.js";
 import type { StoreOperation } from "../store/store.js";
-import { loadMerged } from "./load.js";
-import { encodedOf, type ConfigSnapshots } from "./publish.js";
-import { entryOf, overlayKey, storeFile, withEndpoints, type OverlayObject } from "./store-overlay.js";
-import { asArray, isObj } from "./validate.js";
+import { loadMerged } from "../merge/merged-load.js";
+import { encodedOf, type ConfigSnapshots } from "../config/snapshots.js";
+import { entryOf, overlayKey, storeFile, withEndpoints, type OverlayObject } from "../merge/store-overlay.js";
+import { asArray, isObj } from "../config/validate.js";
 import { ConfigError, XdsdError } from "../errors.js";
-import type { ConfigResource } from "./load.js";
-import type { TranslationCache } from "./translation-cache.js";
-import { deepFreeze } from "./unlocated-source.js";
+import type { ConfigResource } from "../config/load.js";
+import type { TranslationCache } from "../config/translation-cache.js";
+import { deepFreeze } from "../config/unlocated-source.js";
 
 /** What the config worker loaded last: the base of the next store write. */
 export interface LoadedState {

@@ -3,40 +3,14 @@
 // PUT of it renews that, and once the time passes without one the endpoint is deleted from the store — through the
 // same write as any other (ConfigReloader.write), conditional on the revision that was seen expiring, so a renewal
 // that lands first wins. The config never sees `ttl` or `expires_at`: they are the registration's, not the
-// endpoint's (endpointEntry).
+// endpoint's (merge/registration.ts endpointEntry).
 import { StoreConflictError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ObjectValue, StoreOperation } from "../store/store.js";
+import type { StoreOperation } from "../store/store.js";
 import type { ConfigReloader } from "./reloader.js";
-
-/** The longest registration TTL: past a day, a registration is not a heartbeat any more. */
-const maxTtlSeconds = 86_400;
 
 /** How often expiry times are looked at (at most this late an endpoint is removed). */
 const defaultSweepMs = 250;
-
-/** Why a registration's fields are refused, or undefined. */
-export function registrationError(value: ObjectValue): string | undefined {
-  if ("expires_at" in value) return '"expires_at" is set by xdsd from "ttl", not by the request';
-  const ttl = value.ttl;
-  if (ttl === undefined) return undefined;
-  const m = typeof ttl === "string" ? /^(\d+(?:\.\d+)?)s$/.exec(ttl) : null;
-  if (!m || Number(m[1]) < 1 || Number(m[1]) > maxTtlSeconds) return `"ttl" must be a duration in seconds from 1s to ${maxTtlSeconds}s, like "30s"`;
-  return undefined;
-}
-
-/** The value to store: with `ttl`, the time it expires at unless renewed. */
-export function withRegistration(value: ObjectValue, nowMs: number): ObjectValue {
-  if (value.ttl === undefined) return value;
-  return { ...value, expires_at: new Date(nowMs + Math.round(Number(String(value.ttl).slice(0, -1)) * 1000)).toISOString() };
-}
-
-/** What the config sees of an endpoint object: the endpoint, without its registration's fields. */
-export function endpointEntry(value: ObjectValue): ObjectValue {
-  if (!("ttl" in value) && !("expires_at" in value)) return value;
-  const { ttl: _ttl, expires_at: _expires, ...entry } = value;
-  return entry;
-}
 
 export interface EndpointExpiryOptions {
   /** Wall clock, ms; tests pass a fake. */

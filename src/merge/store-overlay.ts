@@ -10,9 +10,9 @@
 // "clusters.web.endpoints[2].port"}` — the kind, the object's name, then the field path inside it.
 import type { ConfigIssue, SourceLocation } from "../errors.js";
 import type { ObjectKind, ObjectValue } from "../store/store.js";
-import { formatPath, type DocumentSource, type Path } from "./source.js";
-import { endpointEntry } from "./endpoint-expiry.js";
-import { deepFreeze } from "./unlocated-source.js";
+import { formatPath, type DocumentSource, type Path } from "../config/source.js";
+import { endpointEntry } from "./registration.js";
+import { deepFreeze } from "../config/unlocated-source.js";
 
 export interface OverlayObject {
   readonly kind: ObjectKind;
