@@ -70,8 +70,8 @@ export async function killWriterRounds(target: CrashTarget, rounds: number): Pro
   // Exactly once: the whole history holds one write of each acknowledged endpoint, each at a revision of its own.
   const store = await target.open();
   try {
-    const { objects } = await store.list("endpoint");
-    const history = await watchUntil(store, 0, (changes) => changes.filter((c) => c.kind === "endpoint").length >= objects.length);
+    const upTo = await store.revision();
+    const history = await watchUntil(store, 0, (changes) => changes[changes.length - 1].revision >= upTo);
     const writes = new Map<string, StoreChange[]>();
     for (const c of history) if (c.kind === "endpoint") writes.set(c.name, [...(writes.get(c.name) ?? []), c]);
     for (const i of acknowledged)
