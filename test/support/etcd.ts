@@ -28,6 +28,17 @@ export function findEtcd(): string {
   throw new Error(`No etcd binary found (ETCD_BIN is unset and there is none on PATH). ${HOW_TO_INSTALL}`);
 }
 
+/** Client TLS for every member (peers stay plaintext): PEM files; clients must present a certificate of `ca`. */
+export interface EtcdTls {
+  ca: string;
+  /** The members' certificate: its SANs must include IP:127.0.0.1. */
+  serverCert: string;
+  serverKey: string;
+  /** A client certificate of `ca`, for the cluster's own client (health, leader, compaction). */
+  clientCert: string;
+  clientKey: string;
+}
+
 interface MemberState {
   readonly name: string;
   readonly clientPort: number;
@@ -66,7 +77,7 @@ export interface EtcdCluster {
  * Starts a 3-member cluster on 127.0.0.1 and resolves once it has a leader. Default timings (100 ms heartbeat,
  * 1 s election timeout): a loaded 2-core machine must not make members start elections for nothing.
  */
-export async function startEtcdCluster(options: { members?: number } = {}): Promise<EtcdCluster> {
+export async function startEtcdCluster(options: { members?: number; tls?: EtcdTls } = {}): Promise<EtcdCluster> {
   const bin = findEtcd();
   const dir = mkdtempSync(join(tmpdir(), "xdsd-etcd-"));
   const count = options.members ?? 3;
@@ -83,6 +94,8 @@ export async function startEtcdCluster(options: { members?: number } = {}): Prom
   const initialCluster = members.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(",");
   const token = `xdsd-test-${randomBytes(6).toString("hex")}`;
   const endpoints = members.map((m) => `127.0.0.1:${m.clientPort}`);
+  const { tls } = options;
+  const scheme = tls ? "https" : "http";
 
   const start = (i: number): void => {
     const m = members[i];
@@ -90,8 +103,9 @@ export async function startEtcdCluster(options: { members?: number } = {}): Prom
     const args = [
       `--name=${m.name}`,
       `--data-dir=${m.dataDir}`,
-      `--listen-client-urls=http://127.0.0.1:${m.clientPort}`,
-      `--advertise-client-urls=http://127.0.0.1:${m.clientPort}`,
+      `--listen-client-urls=${scheme}://127.0.0.1:${m.clientPort}`,
+      `--advertise-client-urls=${scheme}://127.0.0.1:${m.clientPort}`,
+      ...(tls ? [`--cert-file=${tls.serverCert}`, `--key-file=${tls.serverKey}`, `--trusted-ca-file=${tls.ca}`, "--client-cert-auth=true"] : []),
       `--listen-peer-urls=http://127.0.0.1:${m.peerPort}`,
       `--initial-advertise-peer-urls=http://127.0.0.1:${m.peerPort}`,
       `--initial-cluster=${initialCluster}`,
@@ -119,7 +133,11 @@ export async function startEtcdCluster(options: { members?: number } = {}): Prom
     });
   };
 
-  const client = new EtcdClient({ endpoints, callTimeoutMs: 5_000 });
+  const client = new EtcdClient({
+    endpoints,
+    callTimeoutMs: 5_000,
+    tls: tls && { ca: readFileSync(tls.ca), cert: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey) },
+  });
   const logTail = (i: number, lines = 20): string => {
     try {
       return readFileSync(members[i].logPath, "utf8").split("\n").filter(Boolean).slice(-lines).join("\n");
