@@ -137,6 +137,11 @@ export function isTransient(err: unknown): boolean {
   );
 }
 
+/** A call that failed because no member answered in time (try again later), as opposed to one etcd refused. */
+export function isUnanswered(err: unknown): boolean {
+  return err instanceof StoreUnavailableError && isTransient(err.cause);
+}
+
 /** etcd's answer to a read or watch of history it has compacted away. */
 export function isCompacted(err: unknown): boolean {
   return (err as { code?: number }).code === grpc.status.OUT_OF_RANGE && /compacted/.test((err as { details?: string }).details ?? "");
@@ -249,7 +254,8 @@ export class EtcdClient {
         const attemptDeadline = Math.min(deadline, Date.now() + Math.max(1_000, this.#callTimeoutMs / 2));
         return { response: await this.#once<T>(this.#members[member], service, method, request, attemptDeadline), resent: errors.size > 0 };
       } catch (err) {
-        if (!isTransient(err) || this.#closed) throw err;
+        if (this.#closed || isCompacted(err)) throw err;
+        if (!isTransient(err)) throw refusal(method, err);
         errors.set(this.#members[member].endpoint, (err as Error).message);
         this.failed(member);
         if (Date.now() >= deadline) {
@@ -275,6 +281,17 @@ export class EtcdClient {
   #checkOpen(): void {
     if (this.#closed) throw new StoreUnavailableError("the store is closed");
   }
+}
+
+/** etcd's answer that no other member would change, said with what to do where it is one of its limits. */
+function refusal(method: string, err: unknown): StoreUnavailableError {
+  const details = (err as { details?: string }).details ?? (err as Error).message;
+  const hint = /too many operations/.test(details)
+    ? " (etcd's --max-txn-ops, 128 by default: a transaction of N objects takes N+1 operations; raise it, or write fewer objects at once)"
+    : /request is too large/.test(details)
+      ? " (etcd's --max-request-bytes, 1.5 MiB by default; raise it, or write fewer or smaller objects at once)"
+      : "";
+  return new StoreUnavailableError(`etcd refused ${method}: ${details}${hint}`, { cause: err });
 }
 
 function leaderMetadata(): grpc.Metadata {

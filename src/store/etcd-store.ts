@@ -26,7 +26,7 @@
 // from there: no change is missed or delivered twice. Compaction is answered with StoreCompactedError.
 import { randomBytes } from "node:crypto";
 import { StoreCompactedError, StoreConflictError, StoreRevisionConflictError, StoreUnavailableError } from "../errors.js";
-import { EtcdClient, isCompacted, type KeyValue, type RequestOp, type WatchResponse, type WatchStream } from "./etcd-client.js";
+import { EtcdClient, isCompacted, isUnanswered, type KeyValue, type RequestOp, type WatchResponse, type WatchStream } from "./etcd-client.js";
 import {
   checkTransaction,
   objectKinds,
@@ -390,8 +390,9 @@ class PrefixWatch {
       try {
         if (await this.#skipAhead()) return "retry";
       } catch (err) {
-        if (!(err instanceof StoreUnavailableError)) throw err;
+        if (!isUnanswered(err)) throw err;
         this.#skipped = false;
+        await sleep(backoff(0));
         return "retry";
       }
     }
@@ -411,8 +412,8 @@ class PrefixWatch {
         } catch (err) {
           if (this.#cancelled) return;
           if (isCompacted(err)) startCompacted = true;
-          else if (!(err instanceof StoreUnavailableError))
-            return this.#fail(new StoreUnavailableError(`cannot watch etcd: ${(err as Error).message}`, { cause: err }));
+          else if (!isUnanswered(err))
+            throw err; // a refusal: #run's caller ends the watch with it
           else {
             await sleep(backoff(failures++));
             continue;

@@ -127,6 +127,22 @@ describe("etcd store", () => {
     }
   });
 
+  it("a transaction over etcd's operation limit is refused, whole, saying which limit", async () => {
+    const store = await openAt(newPrefix());
+    try {
+      const operations = Array.from({ length: 128 }, (_, i) => ({ op: "put" as const, kind: "cluster" as const, name: `c${i}`, value: {} }));
+      await assert.rejects(
+        store.transaction(operations),
+        (e: unknown) => e instanceof StoreUnavailableError && /too many operations/.test(e.message) && e.message.includes("--max-txn-ops, 128 by default"),
+      );
+      assert.equal(await store.revision(), 0);
+      await store.transaction(operations.slice(1)); // 127 objects and the head: etcd's default allows it
+      assert.equal((await store.list()).objects.length, 127);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("opens through openStore from an etcd:// URL and a prefix", async () => {
     const prefix = newPrefix();
     const store = await openStore(cluster.url, { etcdPrefix: prefix });
