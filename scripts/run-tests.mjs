@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs the whole test suite from the compiled tree (npm test builds first): unit, protocol and end-to-end tests.
-// The end-to-end tests need a real Envoy (installed into .tools/ first if missing) and Prometheus (Debian's package).
-// No test is ever skipped: if either cannot be installed, this fails and says why.
+// The end-to-end tests need a real Envoy (installed into .tools/ first if missing), Prometheus and etcd (Debian's
+// packages).
+// No test is ever skipped: if any of them cannot be installed, this fails and says why.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -15,6 +16,8 @@ execFileSync(process.execPath, [join(root, "scripts", "install-envoy.mjs")], { s
 execFileSync(process.execPath, [join(root, "scripts", "install-schemathesis.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
 // The metrics tests need prometheus and promtool (Debian's package; installed with apt-get when missing).
 execFileSync(process.execPath, [join(root, "scripts", "install-prometheus.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
+// The etcd store tests start a 3-member etcd cluster (Debian's etcd-server; installed with apt-get when missing).
+execFileSync(process.execPath, [join(root, "scripts", "install-etcd.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
 
 function findTests(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

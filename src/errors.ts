@@ -32,7 +32,8 @@ export type ErrorCode =
   | "XDSD_STORE_COMPACTED"
   | "XDSD_STORE_UNAVAILABLE"
   | "XDSD_MANAGED_BY_FILE"
-  | "XDSD_TLS_CREDENTIALS";
+  | "XDSD_TLS_CREDENTIALS"
+  | "XDSD_STORE_REVISION_CONFLICT";
 
 export class XdsdError extends Error {
   readonly code: ErrorCode;
@@ -211,5 +212,25 @@ export class TlsCredentialsError extends XdsdError {
     options?: ErrorOptions,
   ) {
     super("XDSD_TLS_CREDENTIALS", `${file}: ${message}`, options);
+  }
+}
+
+/**
+ * A transaction's store-wide condition (`ifStoreRevision`) did not hold: the store had a write after the revision
+ * the writer validated against. Nothing was written. A class and code of its own, not StoreConflictError's: this
+ * is the writer's own race, answered by re-validating against the new state and retrying, whereas a per-object
+ * conflict is the client's stale `If-Match`, answered to the client.
+ */
+export class StoreRevisionConflictError extends XdsdError {
+  constructor(
+    /** The revision the write was validated against. */
+    readonly requiredRevision: number,
+    /** The revision of the store's latest write, after it. */
+    readonly storeRevision: number,
+  ) {
+    super(
+      "XDSD_STORE_REVISION_CONFLICT",
+      `the store changed after revision ${requiredRevision} (its latest write is at ${storeRevision}); validate against the new state and retry`,
+    );
   }
 }

@@ -13,16 +13,18 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { StoreCompactedError, StoreConflictError, StoreUnavailableError } from "../errors.js";
+import { StoreCompactedError, StoreConflictError, StoreRevisionConflictError, StoreUnavailableError } from "../errors.js";
 import {
-  objectKinds,
+  checkTransaction,
   type ObjectKind,
   type ObjectValue,
   type Store,
   type StoreChange,
+  type StoreCondition,
   type StoreListing,
   type StoreOperation,
   type StoredObject,
+  type StoreWatchError,
   type WriteCondition,
 } from "./store.js";
 
@@ -144,9 +146,9 @@ export class SqliteStore implements Store {
     return revision;
   }
 
-  async transaction(operations: readonly StoreOperation[]): Promise<{ revision: number }> {
+  async transaction(operations: readonly StoreOperation[], condition: StoreCondition = {}): Promise<{ revision: number }> {
     this.#open();
-    for (const o of operations) checkOperation(o);
+    checkTransaction(operations, condition);
     const revision = this.#revision + 1;
     const changes: StoreChange[] = [];
     const apply = this.#db.transaction(() => {
@@ -161,6 +163,9 @@ export class SqliteStore implements Store {
         this.#stmt.log.run(revision, changes.length, o.kind, o.name, text);
         changes.push(o.op === "put" ? { revision, kind: o.kind, name: o.name, value: o.value } : { revision, kind: o.kind, name: o.name });
       }
+      // The store-wide condition after the objects': a per-object conflict is the one to report (store.ts).
+      const { ifStoreRevision } = condition;
+      if (ifStoreRevision !== undefined && this.#revision > ifStoreRevision) throw new StoreRevisionConflictError(ifStoreRevision, this.#revision);
       this.#stmt.setMeta.run("revision", revision);
       if (revision - this.#keep > this.#compacted) {
         this.#stmt.compact.run(revision - this.#keep);
@@ -175,9 +180,14 @@ export class SqliteStore implements Store {
     return { revision };
   }
 
-  watch(fromRevision: number, listener: (change: StoreChange) => void): () => void {
+  watch(fromRevision: number, listener: (change: StoreChange) => void, onError: (error: StoreWatchError) => void): () => void {
     this.#open();
-    if (fromRevision < this.#compacted) throw new StoreCompactedError(fromRevision, this.#compacted);
+    if (fromRevision < this.#compacted) {
+      // Later, as etcd's would be: the caller has its cancel function before its error handler runs.
+      const error = new StoreCompactedError(fromRevision, this.#compacted);
+      queueMicrotask(() => onError(error));
+      return () => {};
+    }
     const rows = this.#db.prepare("SELECT revision, kind, name, value FROM changes WHERE revision > ? ORDER BY revision, seq").all(fromRevision) as {
       revision: number;
       kind: ObjectKind;
@@ -208,15 +218,4 @@ export class SqliteStore implements Store {
 
 function toObject(row: ObjectRow): StoredObject {
   return { kind: row.kind, name: row.name, value: JSON.parse(row.value) as ObjectValue, revision: row.revision };
-}
-
-const kinds: ReadonlySet<string> = new Set(objectKinds);
-
-/** The store takes only what its interface allows: a wrong kind or a non-object value is a caller's bug. */
-function checkOperation(o: StoreOperation): void {
-  if (!kinds.has(o.kind)) throw new TypeError(`unknown object kind "${o.kind}" (kinds: ${objectKinds.join(", ")})`);
-  if (typeof o.name !== "string" || o.name === "") throw new TypeError("an object needs a name");
-  if (o.op === "put" && (o.value === null || typeof o.value !== "object" || Array.isArray(o.value)))
-    throw new TypeError("an object's value must be a JSON object");
-  if (o.ifRevision !== undefined && !(Number.isInteger(o.ifRevision) && o.ifRevision >= 0)) throw new TypeError("ifRevision must be a whole number ≥ 0");
 }

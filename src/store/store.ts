@@ -1,18 +1,28 @@
 // The store: xdsd's durable state behind one interface — the objects written through the API (clusters, their
 // endpoints, listeners, raw resources, node groups), each with a revision. SQLite implements it for one daemon
-// (sqlite-store.ts, the embedded default); etcd will for replicas. Every implementation runs the same conformance
-// suite (test/store/conformance.ts), so what is promised here is what each one does.
+// (sqlite-store.ts, the embedded default), etcd for replicas (etcd-store.ts); open-store.ts opens either from a
+// URL. Both run the same conformance suite (test/store/conformance.ts), so what is promised here is what each does.
 //
-// Revisions are etcd's model, so that an etcd implementation is a thin mapping: the store has one revision
-// counter; every committed write (a put, a delete, or a whole transaction) advances it by one, and each object
-// carries the revision that last changed it (etcd's mod_revision). Compare-and-set is on that revision:
-// `ifRevision: 0` means "only if absent", `ifRevision: n` "only if it was last changed at n".
+// Revisions are etcd's model, so that the etcd implementation is a thin mapping. Every committed write (a put, a
+// delete, or a whole transaction) has a revision greater than every earlier write's, and each object carries the
+// revision of the write that last changed it (etcd's mod_revision). Revisions need not be consecutive: SQLite's
+// are (each write advances its counter by one), but etcd's are the cluster's, advanced by every write to any key
+// of the cluster, this store's or not (issue 20). So compare revisions, never count them. "The store's revision"
+// (`revision()`) is the revision of its latest write, 0 for a new store.
+//
+// Conditions. Compare-and-set is on an object's revision: `ifRevision: 0` means "only if absent", `ifRevision: n`
+// "only if it was last changed at n". The store-wide condition, `transaction(ops, {ifStoreRevision: R})`, commits
+// only if the store has had no write after revision R — R being a revision the writer observed: a listing's, a
+// watched change's, or `revision()`'s (issue 17: a write validated against the state at R is committed only if
+// that state is still current; when not, the writer re-validates against the new state and retries).
 //
 // A write is acknowledged (its promise resolves) only once it is durable: after a crash, every acknowledged write
-// is there, and nothing half-written is. `watch(fromRevision)` replays every change after `fromRevision` in
-// revision order, then follows new ones: a consumer that remembers the revision it has applied never misses a
-// change, even across a restart, as long as the change log still holds it (StoreCompactedError otherwise: reload
-// with `list()`, which says the revision it reflects).
+// is there, exactly once, and nothing half-written is. `watch(fromRevision)` delivers every change after
+// `fromRevision` in revision order, then follows new ones: a consumer that remembers the revision it has applied
+// never misses a change nor sees one twice, even across a restart, as long as the change history still holds it
+// (StoreCompactedError otherwise: reload with `list()`, which says the revision it reflects, and watch from there).
+
+import type { StoreCompactedError, StoreUnavailableError } from "../errors.js";
 
 /** What the store holds. Endpoints are their own objects so that registering one changes one object. */
 export const objectKinds = ["cluster", "endpoint", "listener", "resource", "node-group"] as const;
@@ -50,9 +60,25 @@ export type StoreOperation =
 
 export interface StoreListing {
   readonly objects: readonly StoredObject[];
-  /** The store revision the listing reflects: watch from it to follow what comes after. */
+  /**
+   * The revision the listing reflects: every write up to it is in the listing, none after it. At least the store's
+   * revision at the time (etcd: the cluster's revision then, which may be higher). Watch from it to follow what
+   * comes after; use it as `ifStoreRevision` for a write validated against this listing.
+   */
   readonly revision: number;
 }
+
+/** A condition on the whole store, for `transaction`. */
+export interface StoreCondition {
+  /**
+   * Only if the store has had no write after this revision (a revision the writer observed); else the transaction
+   * is refused with StoreRevisionConflictError.
+   */
+  readonly ifStoreRevision?: number;
+}
+
+/** Why a watch ended by itself: it delivers no change after this. */
+export type StoreWatchError = StoreCompactedError | StoreUnavailableError;
 
 export interface Store {
   get(kind: ObjectKind, name: string): Promise<StoredObject | undefined>;
@@ -66,17 +92,46 @@ export interface Store {
    */
   delete(kind: ObjectKind, name: string, condition?: WriteCondition): Promise<number | undefined>;
   /**
-   * Applies every operation or none, as one write (one revision). Rejects with StoreConflictError, changing
-   * nothing, when any condition fails.
+   * Applies every operation or none, as one write (one revision). Changing nothing, rejects with
+   * StoreConflictError when an object's condition fails (checked first: re-validating would not help), else with
+   * StoreRevisionConflictError when the store-wide condition fails. An object may appear once per transaction.
    */
-  transaction(operations: readonly StoreOperation[]): Promise<{ revision: number }>;
+  transaction(operations: readonly StoreOperation[], condition?: StoreCondition): Promise<{ revision: number }>;
   /**
-   * Calls `listener` with every change after `fromRevision`, in order (changes already committed first, then each
-   * new one after it commits); returns the cancel function. Throws StoreCompactedError when the changes after
-   * `fromRevision` are no longer all kept.
+   * Calls `onChange` with every change after `fromRevision`, in revision order (changes already committed first,
+   * then each new one after it commits), until cancelled with the function returned. The changes of one write are
+   * delivered in one synchronous run, so a consumer may apply a write whole by deferring its work to a microtask.
+   * Calls may begin before `watch` returns (SQLite replays at once) or later (etcd). When the changes after
+   * `fromRevision` are no longer all kept, `onError` gets a StoreCompactedError (reload with `list()`); when the
+   * store refuses the watch, a StoreUnavailableError. Either way the watch is over. A lost connection is not an
+   * error: the watch resumes where it was, neither missing nor repeating a change.
    */
-  watch(fromRevision: number, listener: (change: StoreChange) => void): () => void;
+  watch(fromRevision: number, onChange: (change: StoreChange) => void, onError: (error: StoreWatchError) => void): () => void;
   /** The revision of the latest committed write (0 for a new store). */
   revision(): Promise<number>;
   close(): Promise<void>;
 }
+
+const kinds: ReadonlySet<string> = new Set(objectKinds);
+
+/**
+ * The store takes only what its interface allows: a wrong kind, an empty name, a value that is not an object, a
+ * bad revision, or one object twice in a transaction (etcd refuses a transaction that writes a key twice, and
+ * the order of two writes of one object in one revision would mean nothing) is a caller's bug: TypeError.
+ */
+export function checkTransaction(operations: readonly StoreOperation[], condition: StoreCondition = {}): void {
+  const seen = new Set<string>();
+  for (const o of operations) {
+    if (!kinds.has(o.kind)) throw new TypeError(`unknown object kind "${o.kind}" (kinds: ${objectKinds.join(", ")})`);
+    if (typeof o.name !== "string" || o.name === "") throw new TypeError("an object needs a name");
+    if (o.op === "put" && (o.value === null || typeof o.value !== "object" || Array.isArray(o.value)))
+      throw new TypeError("an object's value must be a JSON object");
+    if (o.ifRevision !== undefined && !isRevision(o.ifRevision)) throw new TypeError("ifRevision must be a whole number ≥ 0");
+    const key = `${o.kind}/${o.name}`;
+    if (seen.has(key)) throw new TypeError(`${o.kind} "${o.name}" appears more than once in one transaction`);
+    seen.add(key);
+  }
+  if (condition.ifStoreRevision !== undefined && !isRevision(condition.ifStoreRevision)) throw new TypeError("ifStoreRevision must be a whole number ≥ 0");
+}
+
+const isRevision = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;

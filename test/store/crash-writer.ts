@@ -1,11 +1,12 @@
-// The child of the crash test (crash.test.ts): writes to the store in a loop and, after each write is acknowledged
+// The child of the crash tests (crash.ts): writes to the store in a loop and, after each write is acknowledged
 // (its promise resolved), says so on stdout with a synchronous write — so every "ack" line the parent reads is a
 // write the store promised to keep. It never stops by itself: the parent kills it with SIGKILL.
+//   node crash-writer.js STORE-URL FIRST [ETCD-PREFIX]
 import { writeSync } from "node:fs";
-import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { openStore } from "../../src/store/open-store.js";
 
-const [dir, firstArg] = process.argv.slice(2);
-const store = SqliteStore.open(dir);
+const [url, firstArg, prefix] = process.argv.slice(2);
+const store = await openStore(url, prefix === undefined ? {} : { etcdPrefix: prefix });
 let i = Number(firstArg);
 for (;;) {
   // One put and one two-object transaction in turn: both kinds of write must survive.

@@ -1,4 +1,4 @@
-// The SQLite store: the conformance suite, plus what is SQLite's own — one process per data directory, and a
+// The SQLite store: the conformance suite (its change log bounded by changeLogRevisions), plus what is SQLite's own — one process per data directory, and a
 // damaged file refused with a clear error rather than served.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
