@@ -21,8 +21,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TranslationCache } from "../src/config/translation-cache.js";
 import { fromTransferable, toTransferable } from "../src/daemon/transferable-snapshots.js";
-import { DaemonConfigText } from "./lib/daemon-config.js";
-import { readFixture } from "./lib/fixture-file.js";
+import { DaemonConfigText, shortFormConfig } from "./harness/lib/daemon-config.js";
+import { readFixture } from "./harness/lib/fixture-file.js";
 import { ConfigLoader } from "../src/daemon/config-loader.js";
 
 const { values } = parseArgs({
@@ -51,17 +51,7 @@ function daemonTexts(path: string): string[] {
 }
 
 function configText(version: number): string {
-  if (fixtureTexts) return fixtureTexts[version];
-  const lines = ["clusters:"];
-  for (let i = 0; i < clusters; i++) {
-    // Cluster (version % clusters) has its endpoints moved to another port on every change.
-    const port = i === version % clusters ? 9000 + version : 8080;
-    lines.push(
-      `  - name: cluster-${i}`,
-      `    endpoints: [${Array.from({ length: endpoints }, (_, k) => `"10.${i >> 8}.${i & 255}.${k + 1}:${port}"`).join(", ")}]`,
-    );
-  }
-  return `${lines.join("\n")}\n`;
+  return fixtureTexts ? fixtureTexts[version] : shortFormConfig(clusters, endpoints, version, "cluster-");
 }
 
 function cpuMs(f: () => void): number {

@@ -9,8 +9,9 @@ import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { describe, startBenchDaemon } from "./lib/daemon-process.js";
-import { connectEdsClients } from "./lib/eds-clients.js";
+import { shortFormConfig } from "./harness/lib/daemon-config.js";
+import { describe, startBenchDaemon } from "./harness/lib/daemon-process.js";
+import { connectEdsClients } from "./harness/lib/eds-clients.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,17 +28,7 @@ const clientCount = Number(values.clients);
 const changes = Number(values.changes);
 const intervalMs = Number(values["interval-ms"]);
 
-function configText(version: number): string {
-  const lines = ["clusters:"];
-  for (let i = 0; i < clusters; i++) {
-    const port = i === version % clusters ? 9000 + version : 8080;
-    lines.push(
-      `  - name: c${i}`,
-      `    endpoints: [${Array.from({ length: endpointsPer }, (_, k) => `"10.${i >> 8}.${i & 255}.${k + 1}:${port}"`).join(", ")}]`,
-    );
-  }
-  return `${lines.join("\n")}\n`;
-}
+const configText = (version: number) => shortFormConfig(clusters, endpointsPer, version);
 
 const dir = mkdtempSync(join(tmpdir(), "xdsd-daemon-bench-"));
 const configPath = join(dir, "xdsd.yaml");

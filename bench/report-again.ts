@@ -1,9 +1,9 @@
 // Renders the tables of bench results again from their raw JSON (build/bench/results-*.json), with the report as it
 // is now: `node dist/bench/report-again.js FILE.json...` (after `npm run build`). Prints markdown.
 import { readFileSync } from "node:fs";
-import { markdown } from "./driver/report.js";
-import type { RunResult, ServerSpec } from "./driver/run-one.js";
-import { scenarios, type ScenarioId } from "./scenarios.js";
+import { markdown } from "./harness/driver/report.js";
+import type { RunResult, ServerSpec } from "./harness/driver/run-one.js";
+import { scenarios, type ScenarioId } from "./harness/scenarios.js";
 
 for (const file of process.argv.slice(2)) {
   const raw = JSON.parse(readFileSync(file, "utf8")) as {

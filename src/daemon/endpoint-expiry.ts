@@ -16,11 +16,16 @@ export interface EndpointExpiryOptions {
   /** Wall clock, ms; tests pass a fake. */
   now?: () => number;
   sweepMs?: number;
+  /**
+   * Calls `sweep` every `ms` and returns what stops it. Default: an unref'd setInterval; tests pass one they fire by
+   * hand (and await the sweep it hands them), so that no test waits on the clock.
+   */
+  every?: (sweep: () => Promise<number>, ms: number) => () => void;
 }
 
 /** Deletes registered endpoints whose TTL ran out. */
 export class EndpointExpiry {
-  #timer: NodeJS.Timeout | undefined;
+  #stop: (() => void) | undefined;
   #sweeping = false;
   readonly #now: () => number;
 
@@ -33,13 +38,12 @@ export class EndpointExpiry {
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.sweep(), this.options.sweepMs ?? defaultSweepMs);
-    this.#timer.unref();
+    this.#stop ??= (this.options.every ?? unrefInterval)(() => this.sweep(), this.options.sweepMs ?? defaultSweepMs);
   }
 
   close(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#stop?.();
+    this.#stop = undefined;
   }
 
   /** Deletes what has expired by now; resolves with how many endpoints were deleted. Never rejects. */
@@ -52,25 +56,26 @@ export class EndpointExpiry {
         .storeObjects()
         .objects.filter((o) => o.kind === "endpoint" && typeof o.value.expires_at === "string" && Date.parse(o.value.expires_at) <= now);
       if (expired.length === 0) return 0;
-      const ops: StoreOperation[] = expired.map((o) => ({ op: "delete", kind: "endpoint", name: o.name, ifRevision: o.revision }));
-      let deleted = 0;
+      const deleteAsSeen = (o: (typeof expired)[number]): StoreOperation => ({ op: "delete", kind: "endpoint", name: o.name, ifRevision: o.revision });
+      const deleted: typeof expired = [];
       try {
-        await this.reloader.write(ops);
-        deleted = ops.length;
+        await this.reloader.write(expired.map(deleteAsSeen));
+        deleted.push(...expired);
       } catch (err) {
         if (!(err instanceof StoreConflictError)) throw err;
-        // One of them was renewed meanwhile: the others go one by one, each still only as it was seen.
-        for (const op of ops) {
+        // One of them was renewed meanwhile: the others go one by one, each still only as it was seen. The renewed
+        // one stays, and is not reported as expired.
+        for (const o of expired) {
           try {
-            await this.reloader.write([op]);
-            deleted++;
+            await this.reloader.write([deleteAsSeen(o)]);
+            deleted.push(o);
           } catch (e) {
             if (!(e instanceof StoreConflictError)) throw e;
           }
         }
       }
-      for (const o of expired) this.log.info(`endpoint ${o.name} expired: its registration (ttl ${String(o.value.ttl)}) was not renewed`);
-      return deleted;
+      for (const o of deleted) this.log.info(`endpoint ${o.name} expired: its registration (ttl ${String(o.value.ttl)}) was not renewed`);
+      return deleted.length;
     } catch (err) {
       this.log.error(`expiring registered endpoints failed: ${(err as Error).message}`);
       return 0;
@@ -78,4 +83,10 @@ export class EndpointExpiry {
       this.#sweeping = false;
     }
   }
+}
+
+function unrefInterval(sweep: () => Promise<number>, ms: number): () => void {
+  const timer = setInterval(() => void sweep(), ms);
+  timer.unref();
+  return () => clearInterval(timer);
 }

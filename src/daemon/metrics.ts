@@ -15,7 +15,7 @@ import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import type { ConfigState, ReloadResult, StoreWriteResult } from "./reloader.js";
 import { byPushOrder, findResourceType } from "../resource/types.js";
 import type { NackInfo, ResponseInfo, StreamInfo, XdsServerEvents } from "../server/observers/events.js";
-import { Rollouts, type RolloutResult } from "../server/observers/rollouts.js";
+import { Rollouts, type RolloutResult, type RolloutsOptions } from "../server/observers/rollouts.js";
 
 export type Protocol = "sotw" | "delta" | "rest";
 
@@ -30,6 +30,8 @@ export interface XdsdMetricsOptions {
   processMetrics?: boolean;
   /** Milliseconds, monotonic; tests pass a fake. */
   now?: () => number;
+  /** The rollouts' sweep timer (RolloutsOptions.schedule); tests pass one they fire by hand. */
+  schedule?: RolloutsOptions["schedule"];
 }
 
 /** Histogram buckets for publish-to-ACK, in seconds: a push to a local Envoy is milliseconds; a REST poller polls
@@ -107,6 +109,7 @@ export class XdsdMetrics implements XdsServerEvents {
       cache: options.cache,
       pendingPushes: options.pendingPushes,
       now: this.#now,
+      schedule: options.schedule,
       onFinish: (result, seconds) => {
         this.#rolloutResults[result]++;
         if (result === "acked") this.#rolloutSeconds.observe(seconds);

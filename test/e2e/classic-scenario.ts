@@ -227,6 +227,9 @@ export function classicScenario(mode: Mode): void {
         const failures: string[] = [];
         let sent = 0;
         let switched = false;
+        // The edit is made once requests are flowing (20 answered), so that the switch happens under traffic.
+        let onFlowing = () => {};
+        const flowing = new Promise<void>((resolve) => (onFlowing = resolve));
         const loop = (async () => {
           const deadline = Date.now() + 4000;
           while (Date.now() < deadline && sent < 2000) {
@@ -235,10 +238,12 @@ export function classicScenario(mode: Mode): void {
             const [who] = Object.keys(counts);
             if (!who.startsWith("extra-") && !who.startsWith("httpd-")) failures.push(who);
             if (who.startsWith("httpd-")) switched = true;
+            if (sent === 20) onFlowing();
             if (switched && sent > 200) break;
           }
         })();
-        await new Promise((r) => setTimeout(r, 200));
+        await Promise.race([flowing, loop]);
+        assert.ok(sent >= 20, `only ${sent} requests were answered in the loop's 4 s`);
         xdsd.writeConfig(configText({ ...config, extraHostCluster: "httpd_cluster" }));
         await loop;
         assert.ok(switched, `extra.local never reached httpd_cluster in ${sent} requests`);

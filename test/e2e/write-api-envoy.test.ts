@@ -68,6 +68,11 @@ listeners:
   const tally = async (n: number) => Object.fromEntries(await countUpstreams(`http://127.0.0.1:${port}/`, "web.local", n));
 
   const second = () => `${upstreams[1].address}:${upstreams[1].port}`;
+  /** web-2 registered into web (created, or replaced as it is) and ACKed by Envoy: what a test of it starts from. */
+  const registerSecond = async () => {
+    const status = await api("PUT", `/v1/clusters/web/endpoints/${second()}?wait=acked`, { weight: 1 });
+    assert.ok(status === 200 || status === 201, `registering web-2: ${status}`);
+  };
 
   it("an endpoint registered with `xdsd endpoints add` gets traffic within 1 s of the command's answer", async () => {
     assert.deepEqual(await tally(4), { "web-1": 4 });
@@ -84,6 +89,7 @@ listeners:
   });
 
   it("`xdsd endpoints drain`: no new requests go to it, and Envoy shows it draining", async () => {
+    await registerSecond();
     const drained = await cli("endpoints", "drain", "web", second());
     assert.equal(drained.code, 0, drained.stderr);
     await envoy.waitFor(async () => (await tally(4))["web-2"] === undefined, { what: "web-2 to stop getting new requests", timeoutMs: 2000, intervalMs: 20 });
@@ -93,6 +99,7 @@ listeners:
   });
 
   it("`xdsd endpoints remove` returns once Envoy ACKed: its /clusters no longer lists it; a bad request says why in one line", async () => {
+    await registerSecond();
     assert.equal((await hostsOf("web")).length, 2);
     const removed = await cli("endpoints", "remove", "web", second());
     assert.equal(removed.code, 0, removed.stderr);
@@ -123,10 +130,13 @@ listeners:
     virtual_hosts: [{name: v2, domains: ["*"], routes: [{prefix: /, cluster: api}]}]
 `,
     );
+    // api exists (created, or replaced as it is): the file replaces it.
+    const existing = await api("PUT", "/v1/clusters/api", { endpoints: [second()] });
+    assert.ok(existing === 200 || existing === 201, `creating api: ${existing}`);
     const dry = await cli("apply", "-f", declared, "--dry-run");
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /^\+ listener l2$/m);
-    assert.match(dry.stdout, /^~ cluster api \(revision \d+\)$/m, "api exists (the previous test): replaced, not created");
+    assert.match(dry.stdout, /^~ cluster api \(revision \d+\)$/m, "api exists: replaced, not created");
     assert.match(dry.stdout, /dry run: 2 operation\(s\) checked by xdsd, nothing changed/);
     assert.equal(await api("GET", "/v1/listeners/l2"), 404);
     const applied = await cli("apply", "-f", declared);

@@ -11,6 +11,7 @@ import { TypeUrl } from "../../src/resource/type-urls.js";
 import { defaultTransportLimits } from "../../src/server/transport/transport-limits.js";
 import type { Logger } from "../../src/log.js";
 import { connect, eventually, grpcFrame, openCall, requestBytes } from "../support/raw-grpc.js";
+import { errorCodeOf, FrameType, lastStreamIdOf, RawHttp2Connection } from "../support/raw-http2.js";
 import { edsCluster, endpoints, node } from "../support/resources.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -86,10 +87,49 @@ test("bytes of incomplete messages are bounded per connection and over all conne
   await eventually(() => server.bufferedRequestBytes === 0, "buffers released when the clients disconnect");
 });
 
-test("a connection may open at most maxStreamsPerConnection streams at once", async () => {
-  const { session } = await start({ maxStreamsPerConnection: 5 });
-  const s = await session();
-  await eventually(() => s.remoteSettings.maxConcurrentStreams === 5, "the server's SETTINGS");
+test("a connection may open at most maxStreamsPerConnection streams at once: the one over is refused, the others are served", async () => {
+  const { address, session } = await start({ maxStreamsPerConnection: 5 });
+  const advertised = await session();
+  await eventually(() => advertised.remoteSettings.maxConcurrentStreams === 5, "the server's SETTINGS");
+  // Six streams in the client's first flight, before it has read the server's SETTINGS (as a client that opens its
+  // streams at once does): the sixth is refused (RFC 9113 §5.1.2, REFUSED_STREAM: not processed, safe to retry).
+  const c = await RawHttp2Connection.open(address);
+  cleanups.push(() => c.destroy());
+  const ids = [1, 3, 5, 7, 9];
+  c.send(c.preface(), ...ids.map((id) => c.openStream(id)), c.openStream(11));
+  await c.until(() => c.received({ type: FrameType.RST_STREAM, streamId: 11 }).length > 0, "stream 11 to be refused");
+  assert.equal(errorCodeOf(c.received({ type: FrameType.RST_STREAM, streamId: 11 })[0]), http2.constants.NGHTTP2_REFUSED_STREAM);
+  // The five stay open and are served: each asks for CDS and gets it.
+  c.send(c.ackSettings(), ...ids.map((id) => c.data(id, goodRequest)));
+  await c.until(() => ids.every((id) => c.received({ type: FrameType.DATA, streamId: id }).length > 0), "a response on each of the five");
+  assert.deepEqual(
+    c.received({ type: FrameType.RST_STREAM }).map((f) => f.streamId),
+    [11],
+  );
+  assert.equal(c.received({ type: FrameType.GOAWAY }).length, 0);
+});
+
+test("a client that opens a stream over the limit it has acknowledged loses its connection, not the server's other clients", async () => {
+  const { address, session } = await start({ maxStreamsPerConnection: 5 });
+  const c = await RawHttp2Connection.open(address);
+  cleanups.push(() => c.destroy());
+  c.send(c.preface());
+  await c.until(() => c.received({ type: FrameType.SETTINGS, flags: 0 }).length > 0, "the server's SETTINGS");
+  const ids = [1, 3, 5, 7, 9];
+  c.send(c.ackSettings(), ...ids.map((id) => c.openStream(id)));
+  await c.until(() => ids.every((id) => c.received({ type: FrameType.HEADERS, streamId: id }).length > 0), "the five streams answered");
+  // nghttp2 takes a stream over a limit the client has acknowledged for a connection error (RFC 9113 §5.4.1 allows
+  // it): GOAWAY naming the last stream it processed, so the client knows the sixth was not, and the connection ends.
+  c.send(c.openStream(11));
+  await c.until(() => c.closed, "the connection to end");
+  const [goaway] = c.received({ type: FrameType.GOAWAY });
+  assert.ok(goaway, "GOAWAY before the connection closed");
+  assert.equal(lastStreamIdOf(goaway), 9);
+  assert.equal(c.received({ type: FrameType.HEADERS, streamId: 11 }).length, 0, "the sixth stream was never served");
+  // Another connection is served as before.
+  const other = openCall(await session());
+  other.stream.write(goodRequest);
+  await eventually(() => other.seen.messages === 1, "a CDS response on another connection");
 });
 
 test("a client that churns streams gets GOAWAY with ENHANCE_YOUR_CALM, not INTERNAL_ERROR; its healthy streams stay", { timeout: 60_000 }, async () => {

@@ -5,10 +5,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { AnySchema } from "@bufbuild/protobuf/wkt";
-import { generateFixture } from "../../bench/fixtures.js";
-import { dialectFor, type TypeExchange } from "../../bench/loadgen/dialect.js";
-import { FixtureIndex } from "../../bench/loadgen/fixture-index.js";
-import { rangeStride, skimDeltaDiscoveryResponse, skimDiscoveryRequest, skimDiscoveryResponse, skimResources } from "../../bench/lib/wire.js";
+import { generateFixture } from "../../bench/harness/fixtures.js";
+import { dialectFor, type TypeExchange } from "../../bench/harness/loadgen/dialect.js";
+import { FixtureIndex } from "../../bench/harness/loadgen/fixture-index.js";
+import { rangeStride, skimDeltaDiscoveryResponse, skimDiscoveryRequest, skimDiscoveryResponse, skimResources } from "../../bench/harness/lib/wire.js";
 import {
   DeltaDiscoveryRequestSchema,
   DeltaDiscoveryResponseSchema,

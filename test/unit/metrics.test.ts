@@ -15,12 +15,18 @@ import { edsCluster, endpoints } from "../support/resources.js";
 const CDS = TypeUrl.Cluster;
 const EDS = TypeUrl.ClusterLoadAssignment;
 
-/** The metrics with a fake clock and push queue, and helpers that play a server's events. */
+/** The metrics with a fake clock, push queue and sweep timer, and helpers that play a server's events. */
 function harness(options: { config?: () => ConfigState | undefined } = {}) {
   const cache = new SnapshotCache();
   let now = 1000;
   let pending = 0;
-  const metrics = new XdsdMetrics({ cache, processMetrics: false, now: () => now, pendingPushes: () => pending, config: options.config });
+  /** The sweeps scheduled and not fired yet: they run at `settle()`, never on the clock. */
+  const timers = new Set<() => void>();
+  const schedule = (run: () => void) => {
+    timers.add(run);
+    return () => void timers.delete(run);
+  };
+  const metrics = new XdsdMetrics({ cache, processMetrics: false, now: () => now, pendingPushes: () => pending, config: options.config, schedule });
   let nextId = 1;
   let nonce = 0;
   const open = (service: string, nodeId: string, cluster = "c1"): StreamInfo => {
@@ -51,6 +57,22 @@ function harness(options: { config?: () => ConfigState | undefined } = {}) {
     nack,
     at: (ms: number) => void (now = ms),
     setPending: (n: number) => void (pending = n),
+    /**
+     * What the server's event loop would do next: the checks queued as microtasks, then the sweeps scheduled so far
+     * (one each: a sweep that finds the queue not drained schedules the next, fired by the next settle), then the
+     * microtasks those queued.
+     */
+    async settle(): Promise<void> {
+      await new Promise(setImmediate);
+      const due = [...timers];
+      timers.clear();
+      for (const run of due) run();
+      await new Promise(setImmediate);
+    },
+    /** Sweeps scheduled and not fired. */
+    get sweepsScheduled(): number {
+      return timers.size;
+    },
     /** The value of one series; 0 when it does not exist (a counter not yet incremented). */
     async value(name: string, labels: Record<string, string> = {}): Promise<number> {
       const metric = metrics.registry.getSingleMetric(name);
@@ -66,9 +88,6 @@ function harness(options: { config?: () => ConfigState | undefined } = {}) {
     },
   };
 }
-
-/** Lets the microtask checks and the push-queue sweep (a 5 ms timer) run. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
 const twoClusters = (address: string) => Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", address), endpoints("b", address)]);
 
@@ -152,10 +171,11 @@ test("publish to last ACK: observed when the last stream of the group connected 
   h.setPending(1);
   h.at(2200);
   h.ack(s1, EDS);
-  await settle();
+  await h.settle();
   assert.equal(await h.value("xdsd_rollouts_in_progress"), 1, "s2 has not pushed yet");
+  assert.equal(h.sweepsScheduled, 1, "the sweep found the queue not drained: it looks again later");
   h.setPending(0); // s2 pushed and needed nothing
-  await settle();
+  await h.settle();
   assert.equal(await h.value("xdsd_rollouts_in_progress"), 0);
   assert.equal(await h.value("xdsd_rollouts_total", { result: "acked" }), 1);
   const { count, sum } = await h.histogram("xdsd_publish_to_ack_seconds");
@@ -169,39 +189,58 @@ test("an ACK followed at once by the next response does not settle the stream; t
   const s = h.open("ads", "n1");
   h.send(s, CDS); // in flight before the publish
   h.cache.setSnapshot("c1/n1", twoClusters("10.0.0.2:80"));
-  await settle();
+  await h.settle();
   h.at(1300);
   h.ack(s, CDS);
   h.send(s, CDS); // what the stream does on that ACK: sends the new content, in the same call
-  await settle();
+  await h.settle();
   assert.equal(await h.value("xdsd_rollouts_in_progress"), 1);
   h.at(1750);
   h.ack(s, CDS);
-  await settle();
+  await h.settle();
   assert.equal(await h.value("xdsd_rollouts_total", { result: "acked" }), 1);
   assert.equal((await h.histogram("xdsd_publish_to_ack_seconds")).sum, 0.75);
   h.metrics.close();
 });
 
-test("a NACK of the new content ends the rollout as nacked, not observed; a NACK of older content does not", async () => {
+test("a NACK of content older than the publish does not count against the rollout: it ends acked", async () => {
   const h = harness();
   const s = h.open("ads", "n1");
   const t = h.open("ads", "n1");
-  h.send(t, EDS); // older content, in flight
+  h.send(t, EDS); // older content, in flight at the publish
+  const mark = h.metrics.rollouts.mark();
   h.cache.setSnapshot("c1/n1", twoClusters("10.0.0.2:80"));
+  const outcome = h.metrics.rollouts.waitForPublish(mark, 5000);
+  h.send(s, CDS);
+  h.nack(t, EDS); // rejects what it held before the publish: nothing of this rollout
+  h.at(1100);
+  h.ack(s, CDS);
+  await h.settle();
+  assert.equal(await h.value("xdsd_rollouts_total", { result: "nacked" }), 0);
+  assert.equal(await h.value("xdsd_rollouts_total", { result: "acked" }), 1);
+  assert.equal((await h.histogram("xdsd_publish_to_ack_seconds")).count, 1);
+  assert.deepEqual(await outcome, { complete: true, groups: 1, settled: 2, nacked: [], pending: [], timedOut: false });
+  h.metrics.close();
+});
+
+test("a NACK of the new content ends the rollout as nacked, not observed, and names the client and type", async () => {
+  const h = harness();
+  const s = h.open("ads", "n1");
+  const t = h.open("ads", "n1");
+  const mark = h.metrics.rollouts.mark();
+  h.cache.setSnapshot("c1/n1", twoClusters("10.0.0.3:80"));
+  const outcome = h.metrics.rollouts.waitForPublish(mark, 5000);
+  h.send(t, EDS); // sent after the publish: computed from it
   h.send(s, CDS);
   h.nack(t, EDS);
-  h.nack(s, CDS);
-  await settle();
+  h.ack(s, CDS);
+  await h.settle();
   assert.equal(await h.value("xdsd_rollouts_total", { result: "nacked" }), 1);
+  assert.equal(await h.value("xdsd_rollouts_total", { result: "acked" }), 0);
   assert.equal((await h.histogram("xdsd_publish_to_ack_seconds")).count, 0);
-
-  h.cache.setSnapshot("c1/n1", twoClusters("10.0.0.3:80"));
-  h.send(t, EDS);
-  await settle();
-  h.nack(t, EDS); // this time t's response in flight was sent after the publish: its NACK rejects this rollout
-  await settle();
-  assert.equal(await h.value("xdsd_rollouts_total", { result: "nacked" }), 2);
+  const { complete, nacked } = await outcome;
+  assert.equal(complete, false);
+  assert.deepEqual(nacked, [{ node: "c1/n1", type: "eds", message: "no" }]);
   h.metrics.close();
 });
 
@@ -217,7 +256,7 @@ test("a newer publish supersedes a rollout; clients that all leave end it as dis
   h.at(1400);
   h.ack(s, CDS);
   h.metrics.streamClosed(t, "gone");
-  await settle();
+  await h.settle();
   assert.equal(await h.value("xdsd_rollouts_total", { result: "acked" }), 1, "t left: s alone decides");
 
   h.cache.setSnapshot("c1/n1", twoClusters("10.0.0.4:80"));
@@ -242,16 +281,16 @@ test("a REST poller settles once it has polled since the publish and nothing is 
   const h = harness();
   const r = h.open("rest-cds", "n1");
   h.cache.setDefaultSnapshot(twoClusters("10.0.0.2:80"));
-  await settle();
+  await h.settle();
   assert.equal(await h.value("xdsd_rollouts_in_progress"), 1, "no poll since the publish");
   h.at(3000);
   h.metrics.request(r, { typeUrl: CDS });
   h.send(r, CDS); // the 200 with the new content
-  await settle();
+  await h.settle();
   assert.equal(await h.value("xdsd_rollouts_in_progress"), 1);
   h.at(6000);
   h.ack(r, CDS); // the next poll carries the new version
-  await settle();
+  await h.settle();
   assert.equal(await h.value("xdsd_rollouts_total", { result: "acked" }), 1);
   assert.equal((await h.histogram("xdsd_publish_to_ack_seconds")).sum, 5);
   h.metrics.close();

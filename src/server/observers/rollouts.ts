@@ -25,6 +25,11 @@ export interface RolloutsOptions {
   pendingPushes?: () => number;
   /** Milliseconds, monotonic; tests pass a fake. */
   now?: () => number;
+  /**
+   * Runs `run` once after `ms` — the push-queue sweep — and returns what cancels it. Default: an unref'd setTimeout;
+   * tests pass one they fire by hand, so that no test waits on the clock.
+   */
+  schedule?: (run: () => void, ms: number) => () => void;
   /** Told of every rollout that ends, and how long it took (metrics count and observe them). Must not throw. */
   onFinish?(result: RolloutResult, seconds: number): void;
 }
@@ -111,7 +116,9 @@ export class Rollouts implements XdsServerEvents {
   /** Clients whose settling is looked at once the current synchronous event handling is over. */
   readonly #toCheck = new Set<ClientState>();
   #checkQueued = false;
-  #sweepTimer: NodeJS.Timeout | undefined;
+  readonly #schedule: (run: () => void, ms: number) => () => void;
+  /** Cancels the sweep scheduled, if one is. */
+  #cancelSweep: (() => void) | undefined;
   readonly #waiters = new Set<Waiter>();
   #waitersCheckQueued = false;
   readonly #unsubscribe: (() => void) | undefined;
@@ -119,6 +126,7 @@ export class Rollouts implements XdsServerEvents {
   constructor(options: RolloutsOptions = {}) {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
+    this.#schedule = options.schedule ?? unrefTimeout;
     this.#unsubscribe = options.cache?.onPublish(() => this.#published());
   }
 
@@ -176,8 +184,8 @@ export class Rollouts implements XdsServerEvents {
 
   close(): void {
     this.#unsubscribe?.();
-    clearTimeout(this.#sweepTimer);
-    this.#sweepTimer = undefined;
+    this.#cancelSweep?.();
+    this.#cancelSweep = undefined;
   }
 
   // ---- server events -------------------------------------------------------------------------------------------
@@ -283,10 +291,10 @@ export class Rollouts implements XdsServerEvents {
   }
 
   #sweepSoon(): void {
-    this.#sweepTimer ??= setTimeout(() => {
-      this.#sweepTimer = undefined;
+    this.#cancelSweep ??= this.#schedule(() => {
+      this.#cancelSweep = undefined;
       this.#sweep();
-    }, sweepMs).unref();
+    }, sweepMs);
   }
 
   /** Once the push queue is empty, every gRPC stream of a waiting rollout has pushed: settle those with nothing in flight. */
@@ -366,4 +374,10 @@ export class Rollouts implements XdsServerEvents {
       }
     });
   }
+}
+
+function unrefTimeout(run: () => void, ms: number): () => void {
+  const timer = setTimeout(run, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
 }

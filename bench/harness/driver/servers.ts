@@ -4,12 +4,10 @@
 import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { harnessDir, repoRoot } from "../lib/paths.js";
 import type { ServerSpec } from "./run-one.js";
 
 export interface ServerOptions {
-  /** dist/bench (where the compiled servers are) and the repository root. */
-  distBench: string;
-  root: string;
   /** Server ids: xdsd, daemon, go, floor ("xdsd" is replaced by `via`). */
   servers: string[];
   /** How xdsd is driven: "xdsd" (library), "daemon", or both. */
@@ -35,12 +33,12 @@ export function serverSpecs(o: ServerOptions): ServerSpec[] {
   const nodeArgs = ["--expose-gc", ...o.nodeArgs];
   const specs: ServerSpec[] = [];
   for (const id of wanted) {
-    if (id === "xdsd") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(o.distBench, "servers", "xdsd-server.js"), ...o.xdsdArgs] });
+    if (id === "xdsd") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(harnessDir, "servers", "xdsd-server.js"), ...o.xdsdArgs] });
     // The wrapper passes its node flags (--node-args: profiling) on to the daemon it starts.
-    else if (id === "daemon") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(o.distBench, "servers", "daemon-server.js")] });
-    else if (id === "floor") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(o.distBench, "servers", "floor-server.js")] });
+    else if (id === "daemon") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(harnessDir, "servers", "daemon-server.js")] });
+    else if (id === "floor") specs.push({ id, command: process.execPath, args: [...nodeArgs, join(harnessDir, "servers", "floor-server.js")] });
     else if (id === "go") {
-      const binary = buildGoReference(o.root);
+      const binary = buildGoReference();
       // The scenario's expert setup is added per scenario by the driver, unless --go-args says otherwise.
       if (binary) specs.push({ id, command: binary, args: o.goArgs });
     } else throw new Error(`unknown server ${id} (xdsd, daemon, go, floor)`);
@@ -49,8 +47,8 @@ export function serverSpecs(o: ServerOptions): ServerSpec[] {
 }
 
 /** bench/reference/build.sh prints the binary's path on its last line. Missing or failing: skip go, loudly. */
-export function buildGoReference(root: string): string | undefined {
-  const script = join(root, "bench", "reference", "build.sh");
+export function buildGoReference(): string | undefined {
+  const script = join(repoRoot, "bench", "reference", "build.sh");
   const loud = (why: string) => {
     console.error(`\n!!!!!!!! go-control-plane SKIPPED: ${why}\n!!!!!!!! the table below has no go column and no xdsd/go ratio\n`);
     return undefined;

@@ -17,8 +17,8 @@
 import http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { AnySchema } from "@bufbuild/protobuf/wkt";
-import { DeltaDiscoveryResponseSchema, DiscoveryResponseSchema } from "../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
-import { TypeUrl } from "../../src/resource/type-urls.js";
+import { DeltaDiscoveryResponseSchema, DiscoveryResponseSchema } from "../../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
+import { TypeUrl } from "../../../src/resource/type-urls.js";
 import { adsPaths } from "../loadgen/dialect.js";
 import { applyStep, readFixture, type FixtureState, type FixtureStep } from "../lib/fixture-file.js";
 import { grpcFrame, GrpcMessageReader } from "../lib/grpc-frames.js";

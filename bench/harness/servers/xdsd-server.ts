@@ -11,8 +11,8 @@
 // what the step changed, not what the snapshot holds. Off by default, so that scenarios A–E keep measuring the
 // rebuild path their recorded figures were taken with.
 import { fromBinary, type Message } from "@bufbuild/protobuf";
-import { Snapshot, SnapshotCache, XdsServer, type EncodedResource } from "../../src/index.js";
-import { resourceType } from "../../src/resource/types.js";
+import { Snapshot, SnapshotCache, XdsServer, type EncodedResource } from "../../../src/index.js";
+import { resourceType } from "../../../src/resource/types.js";
 import { readFixture, type FixtureStep } from "../lib/fixture-file.js";
 import { runControl, serverArgs } from "./node-control.js";
 

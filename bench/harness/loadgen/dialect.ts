@@ -12,7 +12,7 @@
 // Requests are encoded with protobuf-es; on the hot path (the ACK of every response) from prebuilt parts plus
 // the fields that change (lib/wire.ts), as before.
 import { create, toBinary } from "@bufbuild/protobuf";
-import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema } from "../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
+import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema } from "../../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
 import { ackHead, deltaAckNonce, skimDeltaDiscoveryResponse, skimDiscoveryResponse, type SkimmedResponse } from "../lib/wire.js";
 import type { FixtureIndex, TypeInfo } from "./fixture-index.js";
 

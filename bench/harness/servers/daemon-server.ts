@@ -12,15 +12,14 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
 import { DaemonConfigText } from "../lib/daemon-config.js";
+import { repoRoot } from "../lib/paths.js";
 import { readFixture } from "../lib/fixture-file.js";
 import { runControl, serverArgs } from "./node-control.js";
 
 const args = serverArgs();
 const fixture = readFixture(args.fixture);
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", ".."); // dist/bench/servers → repo
 
 const config = new DaemonConfigText();
 
@@ -49,7 +48,7 @@ const daemon = spawn(
   process.execPath,
   [
     ...process.execArgv,
-    join(root, "bin", "xdsd.js"),
+    join(repoRoot, "bin", "xdsd.js"),
     "serve",
     "--config",
     configPath,

@@ -3,8 +3,8 @@
 // one (the bench's "this client has the change").
 import http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { DiscoveryRequestSchema, DiscoveryResponseSchema } from "../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
-import { TypeUrl } from "../../src/resource/type-urls.js";
+import { DiscoveryRequestSchema, DiscoveryResponseSchema } from "../../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
+import { TypeUrl } from "../../../src/resource/type-urls.js";
 import { grpcFrame, GrpcMessageReader } from "./grpc-frames.js";
 
 export interface EdsClients {

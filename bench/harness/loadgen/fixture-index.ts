@@ -7,8 +7,8 @@
 // received, RDS for the listeners' routes) without decoding a resource on the hot path.
 import { createHash } from "node:crypto";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { resourceType } from "../../src/resource/types.js";
-import { TypeUrl } from "../../src/resource/type-urls.js";
+import { resourceType } from "../../../src/resource/types.js";
+import { TypeUrl } from "../../../src/resource/type-urls.js";
 import type { Fixture } from "../lib/fixture-file.js";
 
 export interface TypeInfo {

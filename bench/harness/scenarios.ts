@@ -1,5 +1,6 @@
 // The scenarios of the benchmark issue, as data: how many proxies, how they connect, what the fixture holds, how
-// updates are paced and which figures the scenario is judged on. The driver (run.ts) is generic over these.
+// updates are paced and which figures the scenario is judged on. The drivers (run.ts, endpoint-scaling.ts) are
+// generic over these.
 import type { FixtureParams } from "./fixtures.js";
 
 export type ScenarioId = "A" | "B" | "C" | "D" | "E" | "F";

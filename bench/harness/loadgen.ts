@@ -2,7 +2,7 @@
 // port. The same generator, with the same subscription behaviour, drives every server under test, in either
 // protocol (--protocol: state of the world, or delta; loadgen/dialect.ts).
 //
-//   node dist/bench/loadgen.js --fixture F --xds-port P --control-port C --max-clients N
+//   node dist/bench/harness/loadgen.js --fixture F --xds-port P --control-port C --max-clients N
 //        [--protocol sotw|delta] [--verify bytes|sha256] [--window BYTES]
 //
 // Control (JSON over HTTP/1.1 on 127.0.0.1:C):

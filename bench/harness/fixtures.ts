@@ -1,4 +1,4 @@
-// Deterministic fixtures for the scenarios of bench/scenarios.ts, in the format of bench/README.md: real Envoy v3
+// Deterministic fixtures for the scenarios of harness/scenarios.ts, in the format of bench/README.md: real Envoy v3
 // messages built with the generated protobuf-es types (clusters from proto3 JSON as an operator would write them,
 // endpoints, listeners and routes through the library's own translators), encoded once, base64 in JSON.
 //
@@ -12,19 +12,17 @@
 //   step number), so "which step's version does the client hold" has one answer.
 // - Every cluster is EDS over ADS with no service_name: its ClusterLoadAssignment has the cluster's name.
 //
-// CLI: node dist/bench/fixtures.js --scenario A [--steps N] --out FILE
+// To write one to a file: node dist/bench/write-fixture.js --scenario A [--steps N] --out FILE
 import { fromBinary, fromJson, toBinary, type DescMessage, type JsonValue, type Message } from "@bufbuild/protobuf";
-import { parseArgs } from "node:util";
-import { fileURLToPath } from "node:url";
-import { ClusterSchema, type Cluster } from "../src/gen/envoy/config/cluster/v3/cluster_pb.js";
-import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "../src/gen/envoy/config/endpoint/v3/endpoint_pb.js";
-import { ListenerSchema } from "../src/gen/envoy/config/listener/v3/listener_pb.js";
-import { RouteConfigurationSchema } from "../src/gen/envoy/config/route/v3/route_pb.js";
-import { translateEndpoints, translateListener } from "../src/config/translate.js";
-import type { EndpointObject, VirtualHostConfig } from "../src/config/model.js";
-import { envoyRegistry } from "../src/resource/proto-registry.js";
-import { TypeUrl } from "../src/resource/type-urls.js";
-import { writeFixture, type Fixture, type FixtureResource, type FixtureStep } from "./lib/fixture-file.js";
+import { ClusterSchema, type Cluster } from "../../src/gen/envoy/config/cluster/v3/cluster_pb.js";
+import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "../../src/gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import { ListenerSchema } from "../../src/gen/envoy/config/listener/v3/listener_pb.js";
+import { RouteConfigurationSchema } from "../../src/gen/envoy/config/route/v3/route_pb.js";
+import { translateEndpoints, translateListener } from "../../src/config/translate.js";
+import type { EndpointObject, VirtualHostConfig } from "../../src/config/model.js";
+import { envoyRegistry } from "../../src/resource/proto-registry.js";
+import { TypeUrl } from "../../src/resource/type-urls.js";
+import type { Fixture, FixtureResource, FixtureStep } from "./lib/fixture-file.js";
 import { scenarios, type ScenarioId } from "./scenarios.js";
 
 export interface FixtureParams {
@@ -236,16 +234,4 @@ export function sizes(step: FixtureStep): Record<string, { count: number; bytes:
     e.bytes += u.value.length;
   }
   return out;
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { scenario: { type: "string" }, steps: { type: "string" }, out: { type: "string" } } });
-  const id = (values.scenario ?? "") as ScenarioId;
-  if (!(id in scenarios) || !values.out) {
-    console.error("usage: fixtures.js --scenario A|B|C|D|E|F [--steps N] --out FILE");
-    process.exit(2);
-  }
-  const fixture = fixtureFor(id, { steps: values.steps === undefined ? undefined : Number(values.steps) });
-  writeFixture(values.out, fixture);
-  console.log(JSON.stringify({ scenario: id, steps: fixture.steps.length, step0: sizes(fixture.steps[0]) }));
 }

@@ -2,11 +2,9 @@
 // the bench process moving itself to CPU 1), its ports read from its log, and its CPU read from /proc — the
 // kernel's figure for every thread of the process (the config worker included), not one the daemon reports.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { repoRoot } from "./paths.js";
 import { cpuSeconds } from "./proc.js";
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 export interface BenchDaemon {
   readonly child: ChildProcess;
@@ -32,7 +30,7 @@ export async function startBenchDaemon(args: readonly string[]): Promise<BenchDa
   if (pinned) spawnSync("taskset", ["-p", "-c", "1", String(process.pid)]);
   // XDSD_BENCH_NODE_ARGS: node flags for the daemon (e.g. "--cpu-prof --cpu-prof-dir=build/bench/prof").
   const nodeArgs = (process.env.XDSD_BENCH_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
-  const argv = [...nodeArgs, join(root, "bin", "xdsd.js"), "serve", "--xds-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", ...args];
+  const argv = [...nodeArgs, join(repoRoot, "bin", "xdsd.js"), "serve", "--xds-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", ...args];
   const child = pinned ? spawn("taskset", ["-c", "0", process.execPath, ...argv]) : spawn(process.execPath, argv);
   let log = "";
   child.stderr!.on("data", (d) => (log += d));
