@@ -2,8 +2,8 @@
 // would: in a directory that is a copy of the clone (symlinks to its files; what the examples write — token,
 // envoy.yaml, desired.yaml, xdsd-data/ — stays in that directory), one bash session for the whole walk, so that
 // variables and exports carry from one example to the next, on the README's own addresses (127.0.0.1:18000 and
-// :18001, Envoy's :10000 and :9901, the demo's upstreams :8081–:8084): the test fails, naming the port, if
-// something else holds one.
+// :18001, Envoy's :10000 and :9901, the demo's upstreams :8081–:8084, as the examples and their outputs name them):
+// the test fails, naming the port, if something else holds one.
 //
 // What the README's source says to the test, in an HTML comment before a ```sh block (invisible on GitHub):
 //   <!-- readme-test: skip: WHY -->         not run, for the reason given (the test says which, and why)
@@ -92,8 +92,11 @@ function commandsOf(block: string): Command[] {
   return commands;
 }
 
-/** The ports the README's examples use, each of which must be free for them to run as written. */
-const readmePorts = [18000, 18001, 9901, 10000, 8081, 8082, 8083, 8084];
+/** The ports the README's examples use (as they, their markers and their outputs say): each must be free. */
+function portsOf(blocks: ShellBlock[]): number[] {
+  const text = blocks.map((b) => `${b.marker?.kind === "skip" ? "" : `${b.marker?.detail ?? ""}\n${b.text}\n${b.output ?? ""}`}`).join("\n");
+  return [...new Set([...text.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1])))].sort((a, b) => a - b);
+}
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -250,12 +253,15 @@ function check(block: ShellBlock, command: Command, r: { code: number; stdout: s
 }
 
 test("every shell example of README.md runs as written, and answers what its comments say", { timeout: 600_000 }, async (t) => {
-  for (const port of readmePorts) {
-    assert.ok(await portFree(port), `port ${port} is in use: the README's examples run on the README's own addresses; stop what holds it`);
-  }
-  prepare();
   const blocks = shellBlocks(readme);
   assert.ok(blocks.length >= 6, `README.md has ${blocks.length} shell examples`);
+  const ports = portsOf(blocks);
+  assert.ok(ports.includes(18001) && ports.includes(10000), ports.join(", "));
+  for (const port of ports) {
+    assert.ok(await portFree(port), `port ${port} is in use: the README's examples run on the README's own addresses; stop what holds it`);
+  }
+  t.diagnostic(`on the README's ports ${ports.join(", ")}`);
+  prepare();
   const session = new Session();
   try {
     for (const block of blocks) {
