@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The build: Envoy's protos → src/gen (gen-protos.mjs), then TypeScript → dist/, then dist/.build-stamp.
 //
-//   node scripts/build.mjs             everything (npm run build)
+//   node scripts/build.mjs             everything (npm run build; --verbose: gen-protos names the files it leaves out)
 //   node scripts/build.mjs --if-stale  only the steps whose inputs changed since the last build, saying why on
 //                                      stderr; nothing at all when dist/ is current (npm's prepare, and npm start)
 //
@@ -76,7 +76,8 @@ export function staleness(root = repoRoot) {
 /** Runs the build steps (all, or those `only` names) in `root`. */
 export function build(root = repoRoot, only = { gen: true, ts: true }) {
   const require = createRequire(join(root, "package.json"));
-  if (only.gen) execFileSync(process.execPath, [join(root, "scripts", "gen-protos.mjs")], { cwd: root, stdio: "inherit" });
+  const verbose = process.argv.includes("--verbose") ? ["--verbose"] : [];
+  if (only.gen) execFileSync(process.execPath, [join(root, "scripts", "gen-protos.mjs"), ...verbose], { cwd: root, stdio: "inherit" });
   if (only.gen || only.ts) {
     execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "."], { cwd: root, stdio: "inherit" });
     mkdirSync(join(root, "dist", "src", "gen"), { recursive: true });

@@ -123,7 +123,13 @@ const document = {
   },
   servers: [{ url: "http://127.0.0.1:18001" }],
   paths: {
-    "/v1/clusters": { get: { tags: ["cluster"], summary: "The clusters of the store", responses: { 200: json("the clusters", { type: "object" }) } } },
+    "/v1/clusters": {
+      get: {
+        tags: ["cluster"],
+        summary: "The clusters of the store, and the file's clusters that have endpoints registered (managedBy: file)",
+        responses: { 200: json("the clusters", { type: "object" }) },
+      },
+    },
     "/v1/clusters/{name}": objectPaths("cluster", ref("ClusterBody"), [nameParam("name", "The cluster's name.")]),
     "/v1/clusters/{name}/endpoints/{endpoint}": {
       parameters: [nameParam("name", "The cluster's name."), nameParam("endpoint", "host:port, [ipv6]:port for IPv6")],
@@ -188,11 +194,12 @@ const document = {
       Rollout: {
         type: "object",
         description: "With wait=acked: how the write reached the connected proxies it concerns.",
-        required: ["complete", "groups", "settled", "nacked", "pending", "timedOut"],
+        required: ["complete", "groups", "settled", "acked", "nacked", "pending", "timedOut"],
         properties: {
           complete: { type: "boolean", description: "every proxy concerned ACKed" },
           groups: { type: "integer", description: "node groups with connected proxies whose snapshot changed" },
           settled: { type: "integer", description: "streams that ACKed, NACKed or needed nothing" },
+          acked: { type: "integer", description: "streams that ACKed the change: those that use what it changed (0: no connected proxy does)" },
           nacked: {
             type: "array",
             items: { type: "object", properties: { node: { type: "string" }, type: { type: "string" }, message: { type: "string" } } },

@@ -11,11 +11,14 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, write
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { genProtosSummary } from "./lib/gen-protos-summary.mjs";
 
-//   node scripts/gen-protos.mjs            generate src/gen
+//   node scripts/gen-protos.mjs            generate src/gen (naming the files left out only when they changed)
+//   node scripts/gen-protos.mjs --verbose  the same, always naming the files left out
 //   node scripts/gen-protos.mjs --dry-run  only say what would be generated and what is skipped, and why
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dryRun = process.argv.includes("--dry-run");
+const verbose = process.argv.includes("--verbose");
 const require = createRequire(import.meta.url);
 const xdsPkgDir = dirname(require.resolve("@grpc/grpc-js-xds/package.json"));
 const depRoots = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"].map((d) => join(xdsPkgDir, "deps", d));
@@ -85,24 +88,19 @@ for (const rel of [...sources.keys()].sort()) {
   else skipped.push([rel, [...missingImports(rel)].sort()]);
 }
 
-/** One line: what was generated, and each file left out with the import it lacks. */
+/** Where the last build's list of files left out is kept, to say it again only when it changes. */
+const leftOutRecord = join(root, "build", "gen-protos-left-out.txt");
+
 function summary() {
-  const generated = `gen-protos: ${selected.size} files ${dryRun ? "would be generated" : "generated"} into src/gen`;
-  if (skipped.length === 0) return generated;
-  const byMissing = new Map(); // the missing imports, as one string → the files that lack them
-  for (const [file, missing] of skipped) {
-    const key = missing.join(", ");
-    byMissing.set(key, [...(byMissing.get(key) ?? []), file]);
-  }
-  const list = [...byMissing].map(([missing, files]) => `${files.join(", ")} (imports ${missing})`);
-  return (
-    `${generated}; ${skipped.length} Envoy v3 file${skipped.length === 1 ? "" : "s"} left out because @grpc/grpc-js-xds does not ship what ` +
-    `${skipped.length === 1 ? "it imports" : "they import"}, so there are no types for them: ${list.join("; ")}`
-  );
+  let lastLeftOut;
+  try {
+    lastLeftOut = readFileSync(leftOutRecord, "utf8");
+  } catch {}
+  return genProtosSummary({ generated: selected.size, skipped, dryRun, verbose, lastLeftOut });
 }
 
 if (dryRun) {
-  console.log(summary());
+  console.log(summary().line);
   process.exit(0);
 }
 
@@ -142,4 +140,7 @@ mkdirSync(outTs, { recursive: true });
 execFileSync(buf, ["generate", "--include-imports", "--include-wkt=false"], { cwd: stage, stdio: "inherit" });
 execFileSync(buf, ["build", "-o", outDescriptors], { cwd: stage, stdio: "inherit" });
 if (!existsSync(outDescriptors)) throw new Error("buf build wrote no descriptor set");
-console.log(summary());
+const { line, leftOut } = summary();
+console.log(line);
+mkdirSync(dirname(leftOutRecord), { recursive: true });
+writeFileSync(leftOutRecord, leftOut);

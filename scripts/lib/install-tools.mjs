@@ -40,6 +40,10 @@ export function pipInstallTarget(pkg, targetDir) {
   const started = Date.now();
   const run = python(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--target", targetDir, pkg], {
     stdio: ["ignore", process.stderr, process.stderr],
+    // pip warns about running as root (a container's, a CI runner's) on every install; an install into a project's
+    // own directory is what it recommends instead, so the warning says nothing to act on (issue 18, item 21). An
+    // environment variable rather than --root-user-action, which pips before 22.1 refuse as an unknown option.
+    env: { ...process.env, PIP_ROOT_USER_ACTION: "ignore" },
   });
   if (run.error) throw new InstallError(`cannot run python3 -m pip: ${run.error.message} (is Python 3 with pip installed?)`);
   if (run.status !== 0) {

@@ -2,7 +2,8 @@
 // store objects (store/store.ts), each write validated with the file as one config before it is stored
 // (ConfigReloader.write) and answered once the new snapshot is published. Bodies are the config file's entries as
 // JSON (docs/config.md); openapi.json (served at /openapi.json) is the reference.
-//   GET    /v1/{clusters|listeners|node-groups}          the store's objects of that kind, with revisions
+//   GET    /v1/{clusters|listeners|node-groups}          the store's objects of that kind, with revisions (and the
+//                                                        file's clusters that have endpoints registered)
 //   GET    /v1/{…}/{name}                        one; ETag = its store revision (the file's: where it is defined)
 //   PUT    /v1/{…}/{name}                        create or replace (If-Match: "rev" / If-None-Match: *)
 //   DELETE /v1/{…}/{name}                        (a cluster with its registered endpoints, in one transaction)
@@ -116,6 +117,15 @@ export class WriteApi {
   #list(c: Collection): Answer {
     const { objects, revision } = this.o.reloader.storeObjects();
     const items = objects.filter((o) => o.kind === c.kind).map((o) => this.#view(c, o.name, o.revision, o.value));
+    if (c.kind === "cluster") {
+      // Endpoints registered into a cluster of the file are store objects too (issue 18, item 13): such a cluster is
+      // listed as GET /v1/clusters/{name} shows it, so that a registration is seen wherever a cluster's are looked for.
+      const registeredInto = new Set(objects.filter((o) => o.kind === "endpoint").map((o) => o.name.slice(0, o.name.lastIndexOf("/"))));
+      for (const name of [...registeredInto].sort()) {
+        const at = this.o.reloader.fileDefines("cluster", name);
+        if (at) items.push({ name, managedBy: "file", location: at, endpoints: this.#endpointsOf(name) });
+      }
+    }
     return { status: 200, body: { revision, [c.plural]: items } };
   }
 

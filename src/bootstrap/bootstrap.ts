@@ -60,7 +60,9 @@ const modeWords: Record<BootstrapMode, string> = {
 };
 
 export interface BootstrapOptions {
-  config: LoadedConfig;
+  /** The config xdsd serves (eds mode takes its listeners and clusters); the other modes only check the node's
+   *  group against it, and need none. */
+  config?: LoadedConfig;
   nodeId: string;
   nodeCluster: string;
   /** Where xdsd listens for xDS. */
@@ -73,6 +75,20 @@ export interface BootstrapOptions {
 }
 
 export { xdsClusterName };
+
+/**
+ * Why the node's config does not suit `mode`, and what to write where (issue 18, item 19): the config's resources
+ * name where their endpoints and routes come from, so the mode follows the file, not the other way round.
+ */
+function configSourceMismatch(mode: BootstrapMode, needed: ConfigSourceKind, file: string | undefined, groupKey: string, has: ConfigSourceKind): string {
+  const setting = `\`config_source: ${needed}\``;
+  const why = `bootstrap: --mode ${mode} needs the node's config to say config_source: ${needed}`;
+  if (file === undefined) {
+    return `${why}; without --config there is no config (so ${has}): pass --config with the file xdsd serves, and write ${setting} at its top level (or in the node's group under nodes:)`;
+  }
+  const where = groupKey ? `the node's group "${groupKey}" (under nodes:) in ${file}` : `the top level of ${file}`;
+  return `${why}, but ${where} has config_source: ${has}${has === "ads" ? " (the default)" : ""}: write ${setting} there`;
+}
 
 /** An Envoy 1.40 bootstrap, as YAML. */
 export function renderBootstrap(opts: BootstrapOptions): string {
@@ -91,15 +107,11 @@ export function renderBootstrap(opts: BootstrapOptions): string {
   if (!xds.host) throw new BadArgumentError("bootstrap: xds.host must not be empty");
 
   // The node hash is cluster/id by default; a node in a group gets that group's config and nothing else.
-  const groupKey = config.nodes.has(`${nodeCluster}/${nodeId}`) ? `${nodeCluster}/${nodeId}` : "";
-  const resources = config.nodes.get(groupKey) ?? config.defaults;
-  const fetched = config.configSources.get(groupKey) ?? "ads";
+  const groupKey = config?.nodes.has(`${nodeCluster}/${nodeId}`) ? `${nodeCluster}/${nodeId}` : "";
+  const resources = config?.nodes.get(groupKey) ?? config?.defaults ?? [];
+  const fetched = config?.configSources.get(groupKey) ?? "ads";
   const needed = sourceOfMode[mode];
-  if (needed && fetched !== needed) {
-    throw new BadArgumentError(
-      `bootstrap: --mode ${mode} needs the node's config to say config_source: ${needed}, but ${groupKey ? `group "${groupKey}"` : "the top level"} of ${config.file} has ${fetched}`,
-    );
-  }
+  if (needed && fetched !== needed) throw new BadArgumentError(configSourceMismatch(mode, needed, config?.file, groupKey, fetched));
   // Clusters and virtual hosts on demand are fetched over incremental ADS only (validate.ts needsIncrementalAds):
   // over state-of-the-world ADS Envoy rejects a route configuration with vhds, and its on-demand CDS takes no
   // state-of-the-world update.

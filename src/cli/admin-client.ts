@@ -7,6 +7,8 @@ import { BadArgumentError } from "../errors.js";
 export interface Reply {
   status: number;
   body: Record<string, unknown>;
+  /** Whether the request carried a token. */
+  withToken?: boolean;
 }
 
 export function readToken(file: string | undefined): string | undefined {
@@ -24,13 +26,33 @@ export function failed(reply: Reply): boolean {
   return reply.status === 0 || reply.status >= 400;
 }
 
-/** An API error as the user reads it: the problem's title and detail, then each issue with where it is. */
-export function fail(reply: Reply): number {
-  const { title, detail, errors } = reply.body as { title?: string; detail?: string; errors?: { location?: string; message: string }[] };
-  process.stderr.write(`xdsd: ${reply.status ? `${reply.status} ` : ""}${title ?? ""}: ${detail ?? JSON.stringify(reply.body)}\n`);
-  for (const e of errors ?? []) process.stderr.write(`  ${e.location ? `${e.location}: ` : ""}${e.message}\n`);
+/** An issue of a refused write, as the API lists it: where (a store object's field path, or a file's line) and what. */
+export interface ApiIssue {
+  path?: string;
+  location?: string;
+  message: string;
+}
+
+/**
+ * An API error as the user reads it: the problem's title and detail, then each issue with where it is — `locate`
+ * may say better where, in the user's terms (apply: the line of FILE that declares the store object).
+ */
+export function fail(reply: Reply, locate?: (issue: ApiIssue) => string | undefined): number {
+  const { title, errors } = reply.body as { title?: string; errors?: ApiIssue[] };
+  let detail = (reply.body.detail as string | undefined) ?? JSON.stringify(reply.body);
+  // The API's 401 speaks to any HTTP client (Authorization: Bearer …); from here, the token comes from a file.
+  if (reply.status === 401) detail = reply.withToken ? tokenRefused : tokenMissing;
+  process.stderr.write(`xdsd: ${reply.status ? `${reply.status} ` : ""}${title ?? ""}: ${detail}\n`);
+  for (const e of errors ?? []) {
+    const where = locate?.(e) ?? e.location;
+    process.stderr.write(`  ${where ? `${where}: ` : ""}${e.message}\n`);
+  }
   return 1;
 }
+
+const tokenMissing = "writes need the token xdsd serve was given with --admin-token-file: pass --token-file FILE, or set XDSD_ADMIN_TOKEN_FILE=FILE";
+
+const tokenRefused = "the token in the file of --token-file (or XDSD_ADMIN_TOKEN_FILE) is not the one xdsd serve was given with --admin-token-file";
 
 export function call(admin: string, method: string, path: string, token: string | undefined, body?: unknown, timeoutMs = 30_000): Promise<Reply> {
   let url: URL;
@@ -53,7 +75,7 @@ export function call(admin: string, method: string, path: string, token: string 
         } catch {
           parsed = { detail: text };
         }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
+        resolve({ status: res.statusCode ?? 0, body: parsed, withToken: Boolean(token) });
       });
     });
     req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));

@@ -10,26 +10,35 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { isDeepStrictEqual } from "node:util";
-import { parse, stringify } from "yaml";
-import { BadArgumentError } from "../errors.js";
+import { stringify } from "yaml";
+import { BadArgumentError, ConfigError, formatLocation, type ConfigIssue } from "../errors.js";
+import { ConfigSource, parsePath, type Path } from "../config/source.js";
 import { findResourceType } from "../resource/types.js";
 import type { ObjectKind } from "../store/store.js";
 import { call, fail, failed, readToken, rolloutFailure } from "./admin-client.js";
+import type { CommandUsage } from "./usage.js";
 
-export const applyUsage = `  xdsd apply -f FILE [--dry-run] [--timeout 10s] [--no-wait] [--admin URL] [--token-file FILE]
-      Make the store of a running xdsd hold what FILE declares (written like a config file: clusters, listeners,
-      resources, nodes): creates, replaces and deletes store objects, printing the diff first, all in one
-      transaction. --dry-run prints the diff and has the daemon check it, changing nothing. Endpoints registered
-      with \`xdsd endpoints\` are kept (but those of a deleted cluster). Waits for the proxies' ACKs like endpoints.`;
+export const applyUsage: CommandUsage = {
+  synopsis: "xdsd apply -f FILE [--dry-run] [--timeout 10s] [--no-wait] [--admin URL] [--token-file FILE]",
+  description: `Make the store of a running xdsd hold what FILE declares (written like a config file: clusters, listeners,
+resources, nodes): creates, replaces and deletes store objects, printing the diff first, all in one
+transaction. --dry-run prints the diff and has the daemon check it, changing nothing. Endpoints registered
+with \`xdsd endpoints\` are kept (but those of a deleted cluster). Waits for the proxies' ACKs like endpoints.`,
+};
 
 /** One store object as apply sees it: what the file says, or what the store holds. */
-interface Declared {
+interface Stored {
   kind: ObjectKind;
   name: string;
   value: Record<string, unknown>;
 }
 
-interface Held extends Declared {
+interface Declared extends Stored {
+  /** Where FILE declares it. */
+  at: Path;
+}
+
+interface Held extends Stored {
   revision: number;
   /** A cluster's registered endpoints (`<host:port>`), deleted with it. */
   endpoints: string[];
@@ -56,9 +65,11 @@ export async function runApply(args: string[]): Promise<number> {
       "no-wait": { type: "boolean" },
     },
   });
-  if (!values.file || positionals.length > 0) throw new BadArgumentError("expected: xdsd apply -f FILE [--dry-run]");
+  if (positionals.length > 0) throw new BadArgumentError(`unexpected "${positionals[0]}": the file comes with -f`);
+  if (!values.file) throw new BadArgumentError("-f FILE is required");
   if (!/^\d+(\.\d+)?s$/.test(values.timeout!)) throw new BadArgumentError(`--timeout "${values.timeout}": expected seconds, like 10s`);
-  const declared = declaredObjects(values.file);
+  const source = declaration(values.file);
+  const declared = declaredObjects(source);
   const token = readToken(values["token-file"]);
 
   const held = new Map<string, Held>();
@@ -66,6 +77,8 @@ export async function runApply(args: string[]): Promise<number> {
     const reply = await call(values.admin!, "GET", `/v1/${c.path}`, undefined);
     if (failed(reply)) return fail(reply);
     for (const item of (reply.body[c.list] as Record<string, unknown>[]) ?? []) {
+      // The file's clusters with registered endpoints are listed too; they are the daemon's file's, not the store's.
+      if (item.managedBy === "file") continue;
       const name = String(item.name);
       const endpoints = ((item.endpoints as { endpoint: string }[] | undefined) ?? []).map((e) => e.endpoint);
       held.set(key(c.kind, name), { kind: c.kind, name, value: item[c.item] as Record<string, unknown>, revision: Number(item.revision), endpoints });
@@ -94,10 +107,11 @@ export async function runApply(args: string[]): Promise<number> {
     process.stdout.write("no changes: the store holds what the file declares\n");
     return 0;
   }
-  process.stdout.write(`${out.join("\n")}\n`);
   const summary = `${operations.length} operation(s)`;
+  // Checked before the diff is shown: a diff that cannot be applied is not printed, only why, located in FILE.
   const checked = await call(values.admin!, "POST", "/v1/batch?dry_run=true", token, { operations });
-  if (failed(checked)) return fail(checked);
+  if (failed(checked)) return fail(checked, (issue) => locateInFile(issue, source, declared));
+  process.stdout.write(`${out.join("\n")}\n`);
   if (values["dry-run"]) {
     process.stdout.write(`dry run: ${summary} checked by xdsd, nothing changed\n`);
     return 0;
@@ -111,34 +125,46 @@ export async function runApply(args: string[]): Promise<number> {
   return 0;
 }
 
-/** The file's objects, keyed like the store's. A file that cannot be read or is not a config mapping is refused. */
-function declaredObjects(path: string): Map<string, Declared> {
+/** FILE read with the positions of its values, as the config loader reads a config file; syntax errors refused. */
+function declaration(path: string): ConfigSource {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
     throw new BadArgumentError(`-f ${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
   }
-  let doc: unknown;
-  try {
-    doc = parse(text);
-  } catch (err) {
-    throw new BadArgumentError(`-f ${path}: not YAML or JSON: ${(err as Error).message}`);
-  }
-  if (doc === null || doc === undefined) doc = {};
-  if (typeof doc !== "object" || Array.isArray(doc)) throw new BadArgumentError(`-f ${path}: expected a mapping with clusters, listeners, resources or nodes`);
-  const top = doc as Record<string, unknown>;
-  const unknown = Object.keys(top).filter((k) => !["clusters", "listeners", "resources", "nodes"].includes(k));
-  if (unknown.length > 0) throw new BadArgumentError(`-f ${path}: apply declares clusters, listeners, resources and nodes; not ${unknown.join(", ")}`);
+  const source = new ConfigSource(text, path);
+  if (source.syntaxIssues.length > 0) throw new ConfigError(source.syntaxIssues);
+  return source;
+}
+
+/** The file's objects, keyed like the store's. What is not a declaration of store objects is refused, located. */
+function declaredObjects(source: ConfigSource): Map<string, Declared> {
+  const issues: ConfigIssue[] = [];
+  const refuse = (at: Path, message: string): void => {
+    issues.push({ location: source.locate(at), message });
+  };
+  const doc = source.value ?? {};
   const out = new Map<string, Declared>();
-  const add = (d: Declared, at: string) => {
-    if (out.has(key(d.kind, d.name))) throw new BadArgumentError(`-f ${path}: ${at}: ${d.kind} "${d.name}" is declared twice`);
-    out.set(key(d.kind, d.name), d);
+  if (typeof doc !== "object" || Array.isArray(doc)) {
+    refuse([], "expected a mapping with clusters, listeners, resources or nodes");
+    throw new ConfigError(issues);
+  }
+  const top = doc as Record<string, unknown>;
+  for (const k of Object.keys(top)) {
+    if (!["clusters", "listeners", "resources", "nodes"].includes(k)) {
+      issues.push({ location: source.locateKey([k]), message: `apply declares clusters, listeners, resources and nodes; not ${k}` });
+    }
+  }
+  const add = (d: Declared) => {
+    if (out.has(key(d.kind, d.name))) refuse(d.at, `${d.kind} "${d.name}" is declared twice`);
+    else out.set(key(d.kind, d.name), d);
   };
   const list = (k: string) => {
     const v = top[k] ?? [];
-    if (!Array.isArray(v)) throw new BadArgumentError(`-f ${path}: ${k} must be a list`);
-    return v as unknown[];
+    if (Array.isArray(v)) return v as unknown[];
+    refuse([k], `${k} must be a list`);
+    return [];
   };
   for (const [kind, k] of [
     ["cluster", "clusters"],
@@ -146,9 +172,12 @@ function declaredObjects(path: string): Map<string, Declared> {
   ] as const) {
     list(k).forEach((entry, i) => {
       const e = entry as Record<string, unknown> | null;
-      if (!e || typeof e !== "object" || typeof e.name !== "string") throw new BadArgumentError(`-f ${path}: ${k}[${i}] must be a mapping with a name`);
+      if (!e || typeof e !== "object" || typeof e.name !== "string") {
+        refuse([k, i], "must be a mapping with a name");
+        return;
+      }
       const { name, ...value } = e;
-      add({ kind, name, value: kind === "cluster" ? { endpoints: [], ...value } : value }, `${k}[${i}]`);
+      add({ kind, name, value: kind === "cluster" ? { endpoints: [], ...value } : value, at: [k, i] });
     });
   }
   list("resources").forEach((entry, i) => {
@@ -156,18 +185,38 @@ function declaredObjects(path: string): Map<string, Declared> {
     const typeUrl = typeof r?.["@type"] === "string" ? (r["@type"] as string) : "";
     const type = findResourceType(typeUrl);
     const name = type && r ? r[type.nameField] : undefined;
-    if (!type || typeof name !== "string") throw new BadArgumentError(`-f ${path}: resources[${i}] must have the "@type" of an xDS resource type and its name`);
-    add({ kind: "resource", name: `${typeUrl}/${name}`, value: r! }, `resources[${i}]`);
+    if (!type || typeof name !== "string") {
+      refuse(["resources", i], 'must have the "@type" of an xDS resource type and its name');
+      return;
+    }
+    add({ kind: "resource", name: `${typeUrl}/${name}`, value: r!, at: ["resources", i] });
   });
   const nodes = top.nodes ?? {};
-  if (typeof nodes !== "object" || Array.isArray(nodes)) throw new BadArgumentError(`-f ${path}: nodes must be a mapping of node group keys`);
-  for (const [name, value] of Object.entries(nodes as Record<string, unknown>))
-    add({ kind: "node-group", name, value: value as Record<string, unknown> }, `nodes.${name}`);
+  if (typeof nodes !== "object" || Array.isArray(nodes)) refuse(["nodes"], "nodes must be a mapping of node group keys");
+  else
+    for (const [name, value] of Object.entries(nodes as Record<string, unknown>))
+      add({ kind: "node-group", name, value: value as Record<string, unknown>, at: ["nodes", name] });
+  if (issues.length > 0) throw new ConfigError(issues);
   return out;
 }
 
+/** Which kind of store object each list of a store path names (store-overlay.ts writes `<list>.<name>.<field path>`). */
+const kindOfList: Record<string, ObjectKind> = { clusters: "cluster", listeners: "listener", resources: "resource", nodes: "node-group" };
+
+/**
+ * Where in FILE an issue of the daemon's check is: the store path of an object FILE declares, turned into the line
+ * and column of the same field in FILE. Issues elsewhere (in the daemon's config file) keep their location.
+ */
+function locateInFile(issue: { path?: string; location?: string }, source: ConfigSource, declared: Map<string, Declared>): string | undefined {
+  const path = issue.path === undefined ? undefined : parsePath(issue.path);
+  const [list, name, ...inside] = path ?? [];
+  const kind = typeof list === "string" ? kindOfList[list] : undefined;
+  const d = kind && typeof name === "string" ? declared.get(key(kind, name)) : undefined;
+  return d ? formatLocation(source.locate([...d.at, ...inside])) : undefined;
+}
+
 /** Values compared as the API stores them: a cluster without endpoints has an empty list. */
-function normalized(o: Declared): Record<string, unknown> {
+function normalized(o: Stored): Record<string, unknown> {
   return o.kind === "cluster" ? { endpoints: [], ...o.value } : o.value;
 }
 

@@ -4,36 +4,43 @@ import { parseArgs } from "node:util";
 import { logLevels, type LogLevel } from "../log.js";
 import { chooseLogFormat, daemonLoggers, logEnvironment } from "./daemon-log.js";
 import { BadArgumentError, ConfigError, formatLocation, ListenError, StoreUnavailableError, XdsdError } from "../errors.js";
-import { loadConfigFile, parseConfig } from "../config/index.js";
+import { loadConfigFile } from "../config/index.js";
 import { bootstrapModes, renderBootstrap, type BootstrapMode } from "../bootstrap/bootstrap.js";
 import { snapshotsOf } from "../config/snapshots.js";
 import { parseListenAddress } from "../server/transport/listen-address.js";
 import { serve } from "./serve.js";
+import { fullUsage, usageHint, type CommandUsage } from "./usage.js";
 import { apiCommandUsage, runEndpoints, runGet } from "./api-commands.js";
 import { applyUsage, runApply } from "./apply-command.js";
 import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "../config/config-limits.js";
 import { defaultTransportLimits, type TransportLimits } from "../server/transport/transport-limits.js";
 
-/** Each command's usage; `xdsd COMMAND --help` prints one, `xdsd --help` all of them. */
-const commandUsage: Record<string, string> = {
-  serve: `  xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [--rest-listen HOST:PORT]
-             [--data-dir DIR] [--admin-token-file FILE] [--log-level LEVEL] [LIMITS]
-      Serve FILE over xDS (default 0.0.0.0:18000: gRPC SotW and delta, REST-JSON over HTTP/1.1 and h2c), admin on
-      127.0.0.1:18001; --rest-listen adds a port for REST-JSON polling only. FILE is watched for changes.
-      The write API (/v1/clusters…) keeps its objects in --data-dir (default ./xdsd-data, SQLite) and takes writes
-      with the bearer token in --admin-token-file (without it, the API is read-only).
-      LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.
-      Logs go to stderr: JSON lines, or readable lines on a terminal (XDSD_LOG_FORMAT=json|pretty to choose);
-      XDSD_DEBUG=stream,config,transport,admin,daemon (or all) logs those subsystems at debug.`,
-  validate: `  xdsd validate --config FILE [CONFIG LIMITS]
-      Exit 0 if FILE is valid; else print every error with file:line:column and field path, exit 2.`,
-  bootstrap: `  xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads|xds|delta|rest]
-                 [--listen-port PORT] [--admin-port PORT]
-      Print an Envoy 1.40 bootstrap (YAML) for a node: eds = static listeners and routes from FILE with EDS
-      clusters (default); ads = everything over ADS; delta-ads = everything over incremental ADS; xds, delta =
-      one stream per type (the config must say config_source: grpc / delta-grpc); rest = REST-JSON polls
-      (config_source: rest). FILE defaults to
-      examples/seed.yaml in eds mode; the other modes read it only when given. --xds defaults to 127.0.0.1:18000.`,
+/** Each command's usage; `xdsd COMMAND --help` prints one, `xdsd --help` all of them, a usage error its synopsis. */
+const commandUsage: Record<string, CommandUsage> = {
+  serve: {
+    synopsis: `xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [--rest-listen HOST:PORT]
+           [--data-dir DIR] [--admin-token-file FILE] [--log-level LEVEL] [LIMITS]`,
+    description: `Serve FILE over xDS (default 0.0.0.0:18000: gRPC SotW and delta, REST-JSON over HTTP/1.1 and h2c), admin on
+127.0.0.1:18001; --rest-listen adds a port for REST-JSON polling only. FILE is watched for changes.
+The write API (/v1/clusters…) keeps its objects in --data-dir (default ./xdsd-data, SQLite) and takes writes
+with the bearer token in --admin-token-file (without it, the API is read-only).
+LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.
+Logs go to stderr: JSON lines, or readable lines on a terminal (XDSD_LOG_FORMAT=json|pretty to choose);
+XDSD_DEBUG=stream,config,transport,admin,daemon (or all) logs those subsystems at debug.`,
+  },
+  validate: {
+    synopsis: "xdsd validate --config FILE [CONFIG LIMITS]",
+    description: "Exit 0 if FILE is valid; else print every error with file:line:column and field path, exit 2.",
+  },
+  bootstrap: {
+    synopsis: `xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads|xds|delta|rest]
+               [--listen-port PORT] [--admin-port PORT]`,
+    description: `Print an Envoy 1.40 bootstrap (YAML) for a node: eds = static listeners and routes from FILE with EDS
+clusters (default); ads = everything over ADS; delta-ads = everything over incremental ADS; xds, delta =
+one stream per type (the config must say config_source: grpc / delta-grpc); rest = REST-JSON polls
+(config_source: rest). FILE defaults to
+examples/seed.yaml in eds mode; the other modes read it only when given. --xds defaults to 127.0.0.1:18000.`,
+  },
   ...apiCommandUsage,
   apply: applyUsage,
 };
@@ -43,7 +50,7 @@ const limitsUsage = () => `  Limits, each a positive whole number (docs/limits.m
       serve only: ${limitFlagList(defaultTransportLimits, (k) => `--${kebab(k)}`)}`;
 
 const usage = `usage:
-${Object.values(commandUsage).join("\n")}
+${Object.values(commandUsage).map(fullUsage).join("\n")}
   xdsd --version
 ${limitsUsage()}`;
 
@@ -87,11 +94,15 @@ function limitsFrom<K extends string>(values: Record<string, unknown>, options: 
   return out;
 }
 
+/** The command being run, once it is a known one: a usage error names its synopsis. */
+let running: string | undefined;
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command !== undefined && command in commandUsage && (rest.includes("--help") || rest.includes("-h"))) {
+  if (command !== undefined && Object.hasOwn(commandUsage, command)) running = command;
+  if (running !== undefined && (rest.includes("--help") || rest.includes("-h"))) {
     const limits = command === "serve" || command === "validate" ? `${limitsUsage()}\n` : "";
-    process.stdout.write(`usage:\n${commandUsage[command]}\n${limits}`);
+    process.stdout.write(`usage:\n${fullUsage(commandUsage[command])}\n${limits}`);
     return 0;
   }
   switch (command) {
@@ -118,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${usage}\n`);
       return command === undefined ? 2 : 0;
     default:
-      throw new BadArgumentError(`unknown command "${command}"`);
+      throw new BadArgumentError(`unknown command "${command}" (commands: ${Object.keys(commandUsage).join(", ")})`);
   }
 }
 
@@ -218,8 +229,8 @@ function runBootstrap(args: string[]): number {
   // eds mode writes the config's listeners and clusters into the bootstrap, so it needs one (the seed by default);
   // the other modes only check the node's group against it, and need none.
   const file = values.config ?? (mode === "eds" ? "examples/seed.yaml" : undefined);
-  const config = file === undefined ? parseConfig("{}\n", "(no config)") : loadConfigFile(file);
-  snapshotsOf(config);
+  const config = file === undefined ? undefined : loadConfigFile(file);
+  if (config) snapshotsOf(config);
   process.stdout.write(
     renderBootstrap({
       config,
@@ -247,8 +258,13 @@ main(process.argv.slice(2)).then(
       for (const issue of err.issues) process.stderr.write(`${formatLocation(issue.location)}: ${issue.message}\n`);
       process.stderr.write(`${err.issues.length} error${err.issues.length === 1 ? "" : "s"}\n`);
       process.exitCode = 2;
-    } else if (err instanceof XdsdError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`xdsd: ${(err as Error).message}\n\n${usage}\n`);
+    } else if (err instanceof BadArgumentError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      // The error, then the command's synopsis alone: the whole usage of every command would bury the error.
+      const hint = running === undefined ? "see `xdsd --help`" : usageHint(running, commandUsage[running]);
+      process.stderr.write(`xdsd: ${(err as Error).message}\n${hint}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof XdsdError) {
+      process.stderr.write(`xdsd: ${err.message}\n`);
       process.exitCode = 2;
     } else {
       process.stderr.write(`xdsd: ${(err as Error).stack ?? String(err)}\n`);

@@ -1,7 +1,8 @@
 // Raw Envoy resources (`resources:`) are decoded exactly as Envoy decodes its YAML: proto3 JSON with `@type`
 // naming the message, unknown fields rejected, Any fields resolved through the full Envoy type registry.
-// protobuf-es says what is wrong but not where inside the resource; when decoding fails we decode the parts
-// again one by one to find the deepest field that fails on its own, and point there.
+// protobuf-es says what is wrong but not where inside the resource, and stops at the first problem; when decoding
+// fails we decode the parts again one by one to find every field that fails on its own, at its deepest, and point
+// at each (issue 18, item 16: a misspelt key must not hide a bad value next to it).
 import { ttlMsOf } from "./model.js";
 import { fromJson, type DescField, type DescMessage, type JsonValue, type Message, type Registry } from "@bufbuild/protobuf";
 import type { ConfigIssue } from "../errors.js";
@@ -40,12 +41,12 @@ export function decodeRawResource(source: DocumentSource, value: Record<string, 
   let message: Message;
   try {
     message = fromJson(desc, json, { registry });
-  } catch (e) {
-    const inner = locateDecodeFailure(desc, json, registry);
-    const message = (e as Error).message;
-    // For an unknown key, the key itself is the mistake; elsewhere, the value is.
-    const location = / key "[^"]*" is unknown$/.test(message) ? source.locateKey([...path, ...inner]) : source.locate([...path, ...inner]);
-    return [{ location, message }];
+  } catch {
+    return decodeFailures(desc, json, registry).map((failure) => ({
+      // For an unknown key, the key itself is the mistake; elsewhere, the value is.
+      location: / key "[^"]*" is unknown$/.test(failure.message) ? source.locateKey([...path, ...failure.path]) : source.locate([...path, ...failure.path]),
+      message: failure.message,
+    }));
   }
   const nameField = resourceType(typeUrl).nameField;
   const name = (message as unknown as Record<string, unknown>)[camel(nameField)];
@@ -67,49 +68,60 @@ function unknownTypeMessage(typeUrl: string, registry: Registry): string {
   return `unknown resource type "${typeUrl}" (${expected})`;
 }
 
-function succeeds(desc: DescMessage, json: JsonValue, registry: Registry): boolean {
+/** Why `json` does not decode as `desc`, or undefined when it does. */
+function decodeError(desc: DescMessage, json: JsonValue, registry: Registry): string | undefined {
   try {
     fromJson(desc, json, { registry });
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
   }
+}
+
+/** A part of a resource that does not decode: its path (JSON keys and indexes, as written) and protobuf-es's message. */
+export interface DecodeFailure {
+  path: Path;
+  message: string;
 }
 
 /**
- * Path (JSON keys and indexes, as written) of the innermost value that fails to decode. Called only once
- * decoding `json` as `desc` has failed; falls back to the object itself when the problem spans fields (a oneof
- * set twice).
+ * Every part of `json` that fails to decode as `desc`, each at the innermost value that fails on its own; none when
+ * `json` decodes. A problem that spans fields (a oneof set twice) is reported at the object itself.
  */
-export function locateDecodeFailure(desc: DescMessage, json: JsonValue, registry: Registry): Path {
-  if (json === null || typeof json !== "object" || Array.isArray(json)) return [];
+export function decodeFailures(desc: DescMessage, json: JsonValue, registry: Registry): DecodeFailure[] {
+  const whole = decodeError(desc, json, registry);
+  if (whole === undefined) return [];
+  const here = [{ path: [], message: whole }];
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return here;
   if (desc.typeName === "google.protobuf.Any") {
     const inner = typeof json["@type"] === "string" ? registry.getMessage(messageNameOf(json["@type"])) : undefined;
-    if (!inner) return "@type" in json ? ["@type"] : [];
+    if (!inner) return [{ path: "@type" in json ? ["@type"] : [], message: whole }];
     const rest: Record<string, JsonValue> = {};
     for (const [k, v] of Object.entries(json)) if (k !== "@type") rest[k] = v;
-    return locateDecodeFailure(inner, rest, registry);
+    const found = decodeFailures(inner, rest, registry);
+    return found.length > 0 ? found : here;
   }
-  if (desc.typeName.startsWith("google.protobuf.")) return [];
+  if (desc.typeName.startsWith("google.protobuf.")) return here;
+  const found: DecodeFailure[] = [];
   for (const [key, value] of Object.entries(json)) {
+    const alone = decodeError(desc, { [key]: value }, registry);
+    if (alone === undefined) continue;
     const field = desc.fields.find((f) => f.name === key || f.jsonName === key);
-    if (!field) return [key];
-    if (succeeds(desc, { [key]: value }, registry)) continue;
-    return [key, ...locateInField(field, value, registry)];
+    const inner = field ? failuresInField(field, value, registry) : [];
+    if (inner.length === 0) found.push({ path: [key], message: alone });
+    else for (const f of inner) found.push({ path: [key, ...f.path], message: f.message });
   }
-  return [];
+  return found.length > 0 ? found : here;
 }
 
-function locateInField(field: DescField, value: JsonValue, registry: Registry): Path {
-  if (field.fieldKind === "message") return locateDecodeFailure(field.message, value, registry);
+function failuresInField(field: DescField, value: JsonValue, registry: Registry): DecodeFailure[] {
+  const within = (at: string | number, failures: DecodeFailure[]) => failures.map((f) => ({ path: [at, ...f.path], message: f.message }));
+  if (field.fieldKind === "message") return decodeFailures(field.message, value, registry);
   if (field.fieldKind === "list" && field.listKind === "message" && Array.isArray(value)) {
-    const index = value.findIndex((item) => !succeeds(field.message, item, registry));
-    if (index >= 0) return [index, ...locateDecodeFailure(field.message, value[index], registry)];
+    return value.flatMap((item, i) => within(i, decodeFailures(field.message, item, registry)));
   }
   if (field.fieldKind === "map" && field.mapKind === "message" && value !== null && typeof value === "object" && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      if (!succeeds(field.message, v, registry)) return [k, ...locateDecodeFailure(field.message, v, registry)];
-    }
+    return Object.entries(value).flatMap(([k, v]) => within(k, decodeFailures(field.message, v, registry)));
   }
   return [];
 }

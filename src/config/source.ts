@@ -129,6 +129,20 @@ export function formatPath(path: Path): string {
   return out;
 }
 
+/** The path that formatPath wrote (its inverse, e.g. for a field path an API answer gave); undefined for other text. */
+export function parsePath(text: string): Path | undefined {
+  const segment = /\.?([A-Za-z_$][A-Za-z0-9_$-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/y;
+  const out: (string | number)[] = [];
+  while (segment.lastIndex < text.length) {
+    const at = segment.lastIndex;
+    const m = segment.exec(text);
+    // A name follows a dot, but for the first segment.
+    if (!m || (m[1] !== undefined && (text[at] === ".") !== at > 0)) return undefined;
+    out.push(m[1] ?? (m[2] !== undefined ? Number(m[2]) : (JSON.parse(m[3]!) as string)));
+  }
+  return out;
+}
+
 /** JSON pointer (as in ajv's instancePath) -> path. Numeric segments become indexes only where the data is an array. */
 export function pathFromPointer(pointer: string, data: unknown): Path {
   if (pointer === "") return [];

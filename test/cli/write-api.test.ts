@@ -288,7 +288,7 @@ test("an endpoint registered with a ttl is deregistered once it lapses unless a 
 test("?wait=acked answers once every proxy concerned ACKed; 202 naming the proxy that did not, at the timeout", async () => {
   const none = await call("PUT", "/v1/clusters/web/endpoints/127.0.0.1:8301?wait=acked", {});
   assert.equal(none.status, 201, "no proxy connected: nothing to wait for");
-  assert.deepEqual(none.json.rollout, { complete: true, groups: 0, settled: 0, nacked: [], pending: [], timedOut: false });
+  assert.deepEqual(none.json.rollout, { complete: true, groups: 0, settled: 0, acked: 0, nacked: [], pending: [], timedOut: false });
   const eds = async (id: string, ack: boolean) => {
     const client = new RawXdsClient(`127.0.0.1:${xdsd.xdsPort}`);
     client.send({ node: { id, cluster: "wait-test" }, typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: ["web"] });
@@ -313,7 +313,7 @@ test("?wait=acked answers once every proxy concerned ACKed; 202 naming the proxy
   const good = await eds("good", true);
   const acked = await call("PUT", "/v1/clusters/web/endpoints/127.0.0.1:8302?wait=acked", {});
   assert.equal(acked.status, 201, JSON.stringify(acked.json));
-  assert.deepEqual(acked.json.rollout, { complete: true, groups: 1, settled: 1, nacked: [], pending: [], timedOut: false });
+  assert.deepEqual(acked.json.rollout, { complete: true, groups: 1, settled: 1, acked: 1, nacked: [], pending: [], timedOut: false });
   const silent = await eds("silent", false);
   const started = Date.now();
   const timedOut = await call("PUT", "/v1/clusters/web/endpoints/127.0.0.1:8303?wait=acked&timeout=1s", {});

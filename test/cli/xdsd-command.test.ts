@@ -145,7 +145,7 @@ test("--version, and --help for every command, exit 0", async () => {
   const pkg = JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version: string };
   const v = await runXdsd(["--version"]);
   assert.deepEqual([v.code, v.stdout], [0, `xdsd ${pkg.version}\n`]);
-  for (const command of ["serve", "validate", "bootstrap", "endpoints", "get"]) {
+  for (const command of ["serve", "validate", "bootstrap", "endpoints", "get", "apply"]) {
     const r = await runXdsd([command, "--help"]);
     assert.equal(r.code, 0, `${command} --help: ${r.stderr}`);
     assert.match(r.stdout, new RegExp(`^usage:\\n  xdsd ${command} `));
@@ -166,7 +166,7 @@ test("bootstrap in an ADS mode needs no config file, outside the repository too"
 test("endpoints and get: usage errors exit 2; an unreachable daemon is one line and exit 1", async () => {
   const usage = await runXdsd(["endpoints", "add", "web"]);
   assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /expected: xdsd endpoints add\|remove\|drain CLUSTER HOST:PORT/);
+  assert.match(usage.stderr, /expected an endpoint HOST:PORT\nusage: xdsd endpoints add\|remove\|drain CLUSTER HOST:PORT/);
   const badKind = await runXdsd(["get", "widgets"]);
   assert.equal(badKind.code, 2);
   const down = await runXdsd(["get", "clusters", "--admin", "http://127.0.0.1:9"]);

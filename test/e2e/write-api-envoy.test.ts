@@ -85,7 +85,12 @@ listeners:
     assert.deepEqual(await tally(10), { "web-1": 5, "web-2": 5 });
     const listed = await cli("get", "clusters", "-o", "json");
     assert.equal(listed.code, 0, listed.stderr);
-    assert.deepEqual(JSON.parse(listed.stdout), [], "web is the file's cluster: the store holds only its endpoint");
+    const [web, ...others] = JSON.parse(listed.stdout) as { name: string; managedBy: string; endpoints: unknown[] }[];
+    assert.deepEqual(
+      [web?.name, web?.managedBy, web?.endpoints.length, others],
+      ["web", "file", 1, []],
+      "web is the file's: listed for its registered endpoint",
+    );
   });
 
   it("`xdsd endpoints drain`: no new requests go to it, and Envoy shows it draining", async () => {
@@ -111,7 +116,7 @@ listeners:
     assert.match(again.stderr, /^xdsd: 404 not found: no endpoint/);
     assert.equal(await api("PUT", "/v1/clusters/api", { endpoints: [`${upstreams[1].address}:${upstreams[1].port}`] }), 201);
     const table = await cli("get", "clusters");
-    assert.match(table.stdout, /^NAME\s+REVISION\s+API ENDPOINTS\napi\s+\d+\s+0\n$/);
+    assert.match(table.stdout, /^NAME\s+REVISION\s+API ENDPOINTS\s+MANAGED BY\napi\s+\d+\s+0\s+api\n$/);
   });
 
   it("`xdsd apply -f`: shows the diff, --dry-run changes nothing, then the store becomes what the file declares", async () => {

@@ -205,7 +205,10 @@ describe("bootstrap options", () => {
         assert.equal(c.configSourceSpecifier.case, "apiConfigSource");
         assert.equal(c.configSourceSpecifier.case === "apiConfigSource" && c.configSourceSpecifier.value.apiType, apiType);
       }
-      assert.throws(() => render(seed, mode), /--mode .* needs the node's config to say config_source: .*, but the top level of .* has ads/);
+      assert.throws(
+        () => render(seed, mode),
+        /--mode .* needs the node's config to say config_source: .*, but the top level of .* has config_source: ads \(the default\): write `config_source: .*` there/,
+      );
       assert.equal(seedFor(mode).configSources.get(""), source);
     }
   });

@@ -11,7 +11,7 @@ import { RouterSchema } from "../../src/gen/envoy/extensions/filters/http/router
 import { HttpConnectionManagerSchema } from "../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import type { Secret } from "../../src/gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
-import { lines } from "./config-helpers.js";
+import { columnOf, issuesOf, lines } from "./config-helpers.js";
 
 const rawConfig = lines(
   "resources:", // 1
@@ -183,5 +183,36 @@ describe("raw resources", () => {
         [TypeUrl.ExtensionConfig, "router"],
       ],
     );
+  });
+
+  it("reports every field that does not decode, each where it is, not only the first (issue 18, item 16)", () => {
+    const text = lines(
+      "resources:",
+      '  - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster',
+      "    name: raw",
+      "    conect_timeout: 1s", // 4: a misspelt key
+      "    type: STATIK", // 5: a bad enum value, behind it
+      "    load_assignment:",
+      "      cluster_name: raw",
+      "      endpoints:",
+      "        - lb_endpoints:",
+      "            - endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: many}}}", // 10: deep inside
+      "            - endpoint: {adress: {}}", // 11: in the next item of the same list
+    );
+    const issues = issuesOf(text);
+    assert.deepEqual(
+      issues.map((i) => [i.location.line, i.location.column, i.location.path]),
+      [
+        [4, columnOf(text, 4, "conect_timeout"), "resources[0].conect_timeout"],
+        [5, columnOf(text, 5, "STATIK"), "resources[0].type"],
+        [10, columnOf(text, 10, "many"), "resources[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value"],
+        [11, columnOf(text, 11, "adress"), "resources[0].load_assignment.endpoints[0].lb_endpoints[1].endpoint.adress"],
+      ],
+      JSON.stringify(issues, null, 1),
+    );
+    assert.match(issues[0].message, /key "conect_timeout" is unknown/);
+    assert.match(issues[1].message, /STATIK/);
+    assert.match(issues[2].message, /many/);
+    assert.match(issues[3].message, /key "adress" is unknown/);
   });
 });

@@ -56,6 +56,11 @@ export interface RolloutOutcome {
   groups: number;
   /** Clients that settled (ACKed, NACKed, or needed nothing). */
   settled: number;
+  /**
+   * Clients that ACKed content of the publish: those that use what changed. 0 when none does (issue 18, item 18:
+   * "acknowledged" must not be said of a write no proxy took).
+   */
+  acked: number;
   nacked: RolloutNack[];
   /** When the wait timed out: the clients still expected (at most `maxListed`). */
   pending: RolloutLaggard[];
@@ -76,6 +81,8 @@ interface ClientState {
   readonly inflight: Map<string, number>;
   /** The rollout seq current at the client's latest request. */
   lastRequestSeq: number;
+  /** The latest rollout seq of which the client ACKed a response. */
+  ackedSeq: number;
 }
 
 interface GroupState {
@@ -93,6 +100,8 @@ interface Rollout {
   /** The push queue has not been seen drained since the publish: gRPC streams cannot settle yet. */
   awaitingPushes: boolean;
   settled: number;
+  /** Of the settled clients, those that ACKed a response of this rollout. */
+  acked: number;
   readonly nacks: RolloutNack[];
 }
 
@@ -149,7 +158,7 @@ export class Rollouts implements XdsServerEvents {
    */
   waitForPublish(mark: number, timeoutMs: number): Promise<RolloutOutcome> {
     const keys = new Set<string>();
-    const outcome: RolloutOutcome = { complete: true, groups: 0, settled: 0, nacked: [], pending: [], timedOut: false };
+    const outcome: RolloutOutcome = { complete: true, groups: 0, settled: 0, acked: 0, nacked: [], pending: [], timedOut: false };
     for (const g of this.#groups.values()) {
       if (g.rollout && g.rollout.seq > mark) keys.add(g.key);
     }
@@ -218,6 +227,8 @@ export class Rollouts implements XdsServerEvents {
 
   ack(info: StreamInfo, typeUrl: string): void {
     const c = this.#client(info);
+    const seq = c.inflight.get(typeUrl);
+    if (seq !== undefined && seq === c.group?.rollout?.seq) c.ackedSeq = seq;
     c.inflight.delete(typeUrl);
     this.#checkLater(c);
   }
@@ -242,7 +253,7 @@ export class Rollouts implements XdsServerEvents {
   #client(info: StreamInfo): ClientState {
     let c = this.#clients.get(info);
     if (c) return c;
-    c = { info, rest: info.service.startsWith("rest-"), inflight: new Map(), lastRequestSeq: this.#seq };
+    c = { info, rest: info.service.startsWith("rest-"), inflight: new Map(), lastRequestSeq: this.#seq, ackedSeq: 0 };
     if (!this.#closed.has(info)) this.#clients.set(info, c);
     return c;
   }
@@ -282,7 +293,7 @@ export class Rollouts implements XdsServerEvents {
       group.snapshot = snapshot;
       if (group.rollout) this.#finish(group, "superseded");
       if (!snapshot) continue; // nothing will be sent: nothing to converge to
-      group.rollout = { seq: ++this.#seq, startedAt: this.#now(), pending: new Set(group.members), awaitingPushes: true, settled: 0, nacks: [] };
+      group.rollout = { seq: ++this.#seq, startedAt: this.#now(), pending: new Set(group.members), awaitingPushes: true, settled: 0, acked: 0, nacks: [] };
       this.#open++;
       started = true;
     }
@@ -332,6 +343,7 @@ export class Rollouts implements XdsServerEvents {
     if (c.rest ? c.lastRequestSeq < rollout.seq : rollout.awaitingPushes) return;
     rollout.pending.delete(c);
     rollout.settled++;
+    if (c.ackedSeq === rollout.seq) rollout.acked++;
     if (rollout.pending.size === 0) this.#finish(group, this.#endOf(rollout));
   }
 
@@ -348,6 +360,7 @@ export class Rollouts implements XdsServerEvents {
     for (const w of this.#waiters) {
       if (!w.keys.has(group.key) || rollout.seq <= w.after || result === "superseded") continue;
       w.outcome.settled += rollout.settled;
+      w.outcome.acked += rollout.acked;
       for (const n of rollout.nacks) if (w.outcome.nacked.length < maxListed) w.outcome.nacked.push(n);
       if (result === "nacked") w.outcome.complete = false;
     }
