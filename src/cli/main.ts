@@ -3,12 +3,13 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { logLevels, type LogLevel } from "../log.js";
 import { chooseLogFormat, daemonLoggers, logEnvironment } from "./daemon-log.js";
-import { BadArgumentError, ConfigError, formatLocation, ListenError, StoreUnavailableError, XdsdError } from "../errors.js";
+import { BadArgumentError, ConfigError, formatLocation, ListenError, StoreUnavailableError, TlsCredentialsError, XdsdError } from "../errors.js";
 import { loadConfigFile } from "../config/index.js";
 import { bootstrapModes, renderBootstrap, type BootstrapMode } from "../bootstrap/bootstrap.js";
 import { snapshotsOf } from "../config/snapshots.js";
 import { parseListenAddress } from "../server/transport/listen-address.js";
 import { serve } from "./serve.js";
+import type { TlsFiles } from "../server/transport/tls-credentials.js";
 import { fullUsage, usageHint, type CommandUsage } from "./usage.js";
 import { apiCommandUsage, runEndpoints, runGet } from "./api-commands.js";
 import { applyUsage, runApply } from "./apply-command.js";
@@ -19,11 +20,15 @@ import { defaultTransportLimits, type TransportLimits } from "../server/transpor
 const commandUsage: Record<string, CommandUsage> = {
   serve: {
     synopsis: `xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [--rest-listen HOST:PORT]
-           [--data-dir DIR] [--admin-token-file FILE] [--log-level LEVEL] [LIMITS]`,
+           [--data-dir DIR] [--admin-token-file FILE] [--log-level LEVEL]
+           [--xds-tls-cert FILE --xds-tls-key FILE [--xds-client-ca FILE]] [LIMITS]`,
     description: `Serve FILE over xDS (default 0.0.0.0:18000: gRPC SotW and delta, REST-JSON over HTTP/1.1 and h2c), admin on
 127.0.0.1:18001; --rest-listen adds a port for REST-JSON polling only. FILE is watched for changes.
 The write API (/v1/clusters…) keeps its objects in --data-dir (default ./xdsd-data, SQLite) and takes writes
 with the bearer token in --admin-token-file (without it, the API is read-only).
+--xds-tls-cert and --xds-tls-key serve xDS (and --rest-listen) over TLS; --xds-client-ca requires every client to
+present a certificate that chains to it (mutual TLS). The files are watched: a rotated one applies to new
+connections, and one that cannot be used is logged while the previous ones stay in use (docs/security.md).
 LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.
 Logs go to stderr: JSON lines, or readable lines on a terminal (XDSD_LOG_FORMAT=json|pretty to choose);
 XDSD_DEBUG=stream,config,transport,admin,daemon (or all) logs those subsystems at debug.`,
@@ -149,6 +154,9 @@ async function runServe(args: string[]): Promise<number> {
       "rest-listen": { type: "string" },
       "data-dir": { type: "string", default: "./xdsd-data" },
       "admin-token-file": { type: "string" },
+      "xds-tls-cert": { type: "string" },
+      "xds-tls-key": { type: "string" },
+      "xds-client-ca": { type: "string" },
       "log-level": { type: "string", default: "info" },
       ...stringOptions(Object.keys(configLimitOptions)),
       ...stringOptions(Object.keys(transportLimitOptions)),
@@ -183,6 +191,7 @@ async function runServe(args: string[]): Promise<number> {
     restListen: values["rest-listen"] === undefined ? undefined : parseListenAddress("--rest-listen", values["rest-listen"]),
     dataDir: values["data-dir"]!,
     adminToken: values["admin-token-file"] === undefined ? undefined : readToken(values["admin-token-file"]),
+    xdsTls: xdsTlsFiles(values),
     log: logs,
   });
   await new Promise<void>((resolve) => {
@@ -192,6 +201,17 @@ async function runServe(args: string[]): Promise<number> {
     };
   });
   return 0;
+}
+
+/** The xDS port's TLS files, if any: a certificate and its key go together, and a client CA needs both. */
+function xdsTlsFiles(values: Record<string, unknown>): TlsFiles | undefined {
+  const [cert, key, clientCa] = (["xds-tls-cert", "xds-tls-key", "xds-client-ca"] as const).map((f) => values[f] as string | undefined);
+  if (cert === undefined && key === undefined) {
+    if (clientCa !== undefined) throw new BadArgumentError("--xds-client-ca needs --xds-tls-cert and --xds-tls-key: mutual TLS is TLS first");
+    return undefined;
+  }
+  if (cert === undefined || key === undefined) throw new BadArgumentError("--xds-tls-cert and --xds-tls-key go together: the certificate and its private key");
+  return { cert, key, ...(clientCa === undefined ? {} : { clientCa }) };
 }
 
 function runValidate(args: string[]): number {
@@ -250,7 +270,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ListenError || err instanceof StoreUnavailableError) {
+    if (err instanceof ListenError || err instanceof StoreUnavailableError || err instanceof TlsCredentialsError) {
       // Not a usage problem: one line saying what is wrong, exit 1.
       process.stderr.write(`xdsd: ${err.message}\n`);
       process.exitCode = 1;

@@ -17,6 +17,8 @@ import type { ListenAddress } from "../server/transport/listen-address.js";
 import type { ConfigLimits } from "../config/config-limits.js";
 import type { TransportLimits } from "../server/transport/transport-limits.js";
 import { hostname } from "node:os";
+import { TlsCredentials, type TlsFiles } from "../server/transport/tls-credentials.js";
+import { watchFile, type FileWatch } from "../daemon/file-watch.js";
 
 export interface ServeOptions {
   configFile: string;
@@ -34,6 +36,8 @@ export interface ServeOptions {
   dataDir: string;
   /** The bearer token API writes must present; without it the write API is read-only. */
   adminToken?: string;
+  /** Serve xDS (and REST polling) over TLS with these files, mutual TLS with a client CA; watched for rotation. */
+  xdsTls?: TlsFiles;
 }
 
 export interface RunningDaemon {
@@ -46,6 +50,8 @@ export interface RunningDaemon {
 export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const logOf: SubsystemLoggers = typeof o.log === "function" ? o.log : () => o.log as Logger;
   const log = logOf("daemon");
+  // First: credentials that cannot be used stop the start, with the file named, before anything is opened.
+  const tls = o.xdsTls && TlsCredentials.load(o.xdsTls);
   const cache = new SnapshotCache();
   // Before the first load, so that it is counted; the servers' push queues are added once they exist.
   const servers: XdsServer[] = [];
@@ -71,12 +77,14 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     throw err;
   }
 
+  const tlsWatches = tls ? watchTlsFiles(tls, logOf("transport")) : [];
   const nodes = new NodeStatusTracker();
   const serverOptions = {
     cache,
     events: combineEvents(loggingEvents(logOf("stream")), nodes, metrics),
     controlPlaneId: `xdsd@${hostname()}`,
     log: logOf("transport"),
+    tls,
     ...o.transportLimits,
   };
   const xds = new XdsServer(serverOptions);
@@ -96,6 +104,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   } catch (err) {
     // Nothing may be left running: a daemon that cannot serve exits (the caller reports the ListenError).
     metrics.close();
+    for (const w of tlsWatches) w.close();
     await Promise.allSettled([admin.close(), xds.close(0), rest?.close(0), reloader.close()]);
     await store.close();
     throw err;
@@ -111,6 +120,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const stop = () =>
     (stopping ??= (async () => {
       healthy = false;
+      for (const w of tlsWatches) w.close();
       expiry.close();
       await reloader.close();
       await Promise.all([xds.close(), rest?.close()]);
@@ -120,4 +130,26 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
       log.info("xdsd stopped");
     })());
   return { xdsPort, adminPort, restPort, stop };
+}
+
+/**
+ * Reloads the xDS port's credentials when one of their files changes (a rotation writes the certificate and the key
+ * one after the other: the file watch's quiet period lets both land before they are read together). A rotation
+ * that cannot be used keeps the previous credentials and says why.
+ */
+function watchTlsFiles(tls: TlsCredentials, log: Logger): FileWatch[] {
+  let timer: NodeJS.Timeout | undefined;
+  const reload = () => {
+    const error = tls.reload();
+    if (error) log.warn(`xDS TLS credentials not reloaded, the previous ones stay in use: ${error.message}`);
+    else log.info(`xDS TLS credentials reloaded: new connections get the certificate valid until ${tls.notAfter.toISOString()}`);
+  };
+  // One reload for a burst of changes to any of the files.
+  const changed = () => {
+    clearTimeout(timer);
+    timer = setTimeout(reload, 250).unref();
+  };
+  const { cert, key, clientCa } = tls.files;
+  const watches = [cert, key, ...(clientCa === undefined ? [] : [clientCa])].map((file) => watchFile(file, changed, 0, 0));
+  return [...watches, { close: () => clearTimeout(timer) }];
 }

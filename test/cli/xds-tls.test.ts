@@ -1,0 +1,118 @@
+// `xdsd serve --xds-tls-cert --xds-tls-key --xds-client-ca`: the real daemon serves xDS over mutual TLS, watches the
+// files (a rotation reaches new connections with a log line; a bad one is refused with the previous credentials kept),
+// refuses to start on credentials it cannot use, and says what is wrong with the flags.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import tls from "node:tls";
+import { X509Certificate } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
+import { TypeUrl } from "../../src/resource/type-urls.js";
+import { RawXdsClient } from "../support/xds-client.js";
+import { node } from "../support/resources.js";
+import { TestCa } from "../support/certs.js";
+import { runXdsd, startXdsd, type XdsdHandle } from "../support/xdsd.js";
+
+const scratch = mkdtempSync(join(tmpdir(), "xdsd-cli-tls-"));
+const ca = new TestCa("cli", scratch);
+const first = ca.issue("xdsd", { san: ["DNS:localhost", "IP:127.0.0.1"] });
+const second = ca.issue("xdsd-rotated", { san: ["DNS:localhost", "IP:127.0.0.1"] });
+const client = ca.issue("edge", { san: ["URI:spiffe://acme.test/edge/a"] });
+const files = { cert: join(scratch, "xds.pem"), key: join(scratch, "xds.key") };
+copyFileSync(first.cert, files.cert);
+copyFileSync(first.key, files.key);
+
+const config = "clusters: [{name: web, endpoints: ['127.0.0.1:8080']}]\n";
+const daemons: XdsdHandle[] = [];
+const clients: RawXdsClient[] = [];
+after(async () => {
+  for (const c of clients) c.close();
+  for (const d of daemons) await d.stop();
+});
+
+const serial = (file: string) => new X509Certificate(readFileSync(file)).serialNumber;
+
+function servedSerial(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect(
+      {
+        host: "127.0.0.1",
+        port,
+        servername: "localhost",
+        ca: readFileSync(ca.cert),
+        key: readFileSync(client.key),
+        cert: readFileSync(client.cert),
+        ALPNProtocols: ["h2"],
+      },
+      () => {
+        resolve(socket.getPeerCertificate().serialNumber);
+        socket.destroy();
+      },
+    );
+    socket.on("error", reject);
+  });
+}
+
+test("serve over mutual TLS: a client with a certificate of the client CA is served; rotations are followed and logged", async () => {
+  const xdsd = await startXdsd(config, { args: ["--xds-tls-cert", files.cert, "--xds-tls-key", files.key, "--xds-client-ca", ca.cert] });
+  daemons.push(xdsd);
+  const c = new RawXdsClient(`localhost:${xdsd.xdsPort}`, undefined, {
+    credentials: grpc.credentials.createSsl(readFileSync(ca.cert), readFileSync(client.key), readFileSync(client.cert)),
+  });
+  clients.push(c);
+  c.send({ node: node("cli-tls"), typeUrl: TypeUrl.Cluster });
+  const r = await c.next(5000);
+  assert.deepEqual(r.resources.length, 1);
+  assert.equal(await servedSerial(xdsd.xdsPort), serial(first.cert));
+
+  const mark = xdsd.log().length;
+  copyFileSync(second.cert, files.cert);
+  copyFileSync(second.key, files.key);
+  await xdsd.waitForLog(/xDS TLS credentials reloaded: new connections get the certificate valid until/, 5000, mark);
+  assert.equal(await servedSerial(xdsd.xdsPort), serial(second.cert));
+
+  const badMark = xdsd.log().length;
+  copyFileSync(client.key, files.key);
+  await xdsd.waitForLog(
+    /xDS TLS credentials not reloaded, the previous ones stay in use: .*xds\.key: the private key does not match the certificate/,
+    5000,
+    badMark,
+  );
+  assert.equal(await servedSerial(xdsd.xdsPort), serial(second.cert));
+
+  // The stream opened before both rotations still answers.
+  c.ack(r);
+  xdsd.writeConfig("clusters: [{name: web, endpoints: ['127.0.0.1:8080']}, {name: api, endpoints: ['127.0.0.1:8081']}]\n");
+  assert.equal((await c.next(5000)).resources.length, 2);
+  copyFileSync(second.key, files.key);
+});
+
+test("serve refuses to start on credentials it cannot use, naming the file", async () => {
+  const r = await runXdsd([
+    "serve",
+    "--config",
+    join(scratch, "none.yaml"),
+    "--xds-listen",
+    "127.0.0.1:0",
+    "--admin-listen",
+    "127.0.0.1:0",
+    "--xds-tls-cert",
+    first.cert,
+    "--xds-tls-key",
+    client.key,
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^xdsd: .*edge-\d+\.key: the private key does not match the certificate in .*xdsd-\d+\.pem$/m);
+});
+
+test("the TLS flags go together: a key without a certificate, a client CA without either", async () => {
+  const keyOnly = await runXdsd(["serve", "--config", "x.yaml", "--xds-tls-key", first.key]);
+  assert.equal(keyOnly.code, 2);
+  assert.match(keyOnly.stderr, /--xds-tls-cert and --xds-tls-key go together/);
+  const caOnly = await runXdsd(["serve", "--config", "x.yaml", "--xds-client-ca", ca.cert]);
+  assert.equal(caOnly.code, 2);
+  assert.match(caOnly.stderr, /--xds-client-ca needs --xds-tls-cert and --xds-tls-key/);
+  assert.match(caOnly.stderr, /see `xdsd serve --help`/);
+});
