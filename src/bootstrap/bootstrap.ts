@@ -32,6 +32,8 @@ import type { FilterChain } from "../gen/envoy/config/listener/v3/listener_compo
 import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
 import { HttpConnectionManagerSchema } from "../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { envoyRegistry } from "../resource/proto-registry.js";
+import { UpstreamTlsContextSchema } from "../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
+import { SubjectAltNameMatcher_SanType } from "../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js";
 import { TypeUrl } from "../resource/type-urls.js";
 import { resourceType } from "../resource/types.js";
 import type { ConfigResource, LoadedConfig } from "../config/load.js";
@@ -72,6 +74,19 @@ export interface BootstrapOptions {
   listenPort?: number;
   /** Envoy's admin port, on 127.0.0.1. Default 9901. */
   adminPort?: number;
+  /** Connect to xdsd over TLS (mutual TLS with a client certificate), as `xdsd serve --xds-tls-*` serves it. */
+  tls?: BootstrapTls;
+}
+
+/** The files Envoy reads to reach xdsd over TLS: paths on Envoy's machine. */
+export interface BootstrapTls {
+  /** CA certificates that xdsd's certificate must chain to. */
+  ca: string;
+  /** Envoy's client certificate and key, for mutual TLS (both or neither). */
+  cert?: string;
+  key?: string;
+  /** The name xdsd's certificate must carry (SNI and SAN check); default: the --xds host when it is a name. */
+  sni?: string;
 }
 
 export { xdsClusterName };
@@ -135,7 +150,7 @@ export function renderBootstrap(opts: BootstrapOptions): string {
   const bootstrap = create(BootstrapSchema, {
     node: { id: nodeId, cluster: nodeCluster },
     admin: { address: socketAddress("127.0.0.1", adminPort) },
-    staticResources: { listeners: staticListeners, clusters: [xdsCluster(xds.host, xds.port, mode !== "rest"), ...staticClusters] },
+    staticResources: { listeners: staticListeners, clusters: [xdsCluster(xds.host, xds.port, mode !== "rest", opts.tls), ...staticClusters] },
     dynamicResources:
       mode === "eds"
         ? undefined
@@ -178,8 +193,12 @@ function grpcApiConfigSource(apiType = ApiConfigSource_ApiType.GRPC): ApiConfigS
 
 // gRPC xDS needs the cluster to speak HTTP/2; REST polls go over HTTP/1.1 (xdsd serves both on its port). A host
 // name (e.g. a service name in docker-compose) needs DNS.
-function xdsCluster(host: string, port: number, http2: boolean): Cluster {
+function xdsCluster(host: string, port: number, http2: boolean, tls: BootstrapTls | undefined): Cluster {
   return create(ClusterSchema, {
+    transportSocket: tls && {
+      name: "envoy.transport_sockets.tls",
+      configType: { case: "typedConfig", value: anyPack(UpstreamTlsContextSchema, upstreamTls(host, http2, tls)) },
+    },
     name: xdsClusterName,
     clusterDiscoveryType: { case: "type", value: isIP(host) ? Cluster_DiscoveryType.STATIC : Cluster_DiscoveryType.STRICT_DNS },
     connectTimeout: duration("1s"),
@@ -189,6 +208,39 @@ function xdsCluster(host: string, port: number, http2: boolean): Cluster {
     },
     typedExtensionProtocolOptions: http2 ? http2ProtocolOptions() : {},
   });
+}
+
+/**
+ * TLS to xdsd: its certificate verified against `ca` and the SNI name (Envoy checks the SAN only when told to:
+ * match_typed_subject_alt_names), Envoy's own certificate presented for mutual TLS, and ALPN saying which protocol
+ * the connection carries — xdsd's TLS port sends "h2" to gRPC and anything else to HTTP/1.1 (tls-listener.ts).
+ */
+function upstreamTls(host: string, http2: boolean, tls: BootstrapTls) {
+  if ((tls.cert === undefined) !== (tls.key === undefined))
+    throw new BadArgumentError("bootstrap: --tls-cert and --tls-key go together: Envoy's certificate and its private key");
+  const sni = tls.sni ?? (isIP(host) ? undefined : host);
+  return create(UpstreamTlsContextSchema, {
+    sni: sni ?? "",
+    commonTlsContext: {
+      alpnProtocols: [http2 ? "h2" : "http/1.1"],
+      tlsCertificates: tls.cert && tls.key ? [{ certificateChain: fileSource(tls.cert), privateKey: fileSource(tls.key) }] : [],
+      validationContextType: {
+        case: "validationContext",
+        value: {
+          trustedCa: fileSource(tls.ca),
+          matchTypedSubjectAltNames: sni
+            ? [{ sanType: SubjectAltNameMatcher_SanType.DNS, matcher: { matchPattern: { case: "exact", value: sni } } }]
+            : isIP(host)
+              ? [{ sanType: SubjectAltNameMatcher_SanType.IP_ADDRESS, matcher: { matchPattern: { case: "exact", value: host } } }]
+              : [],
+        },
+      },
+    },
+  });
+}
+
+function fileSource(filename: string) {
+  return { specifier: { case: "filename" as const, value: filename } };
 }
 
 // Static listeners can't use RDS over ADS (there is no ADS in eds mode), so each HTTP connection manager gets

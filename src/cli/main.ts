@@ -39,12 +39,15 @@ XDSD_DEBUG=stream,config,transport,admin,daemon (or all) logs those subsystems a
   },
   bootstrap: {
     synopsis: `xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads|xds|delta|rest]
-               [--listen-port PORT] [--admin-port PORT]`,
+               [--listen-port PORT] [--admin-port PORT] [--tls-ca FILE [--tls-cert FILE --tls-key FILE] [--tls-sni NAME]]`,
     description: `Print an Envoy 1.40 bootstrap (YAML) for a node: eds = static listeners and routes from FILE with EDS
 clusters (default); ads = everything over ADS; delta-ads = everything over incremental ADS; xds, delta =
 one stream per type (the config must say config_source: grpc / delta-grpc); rest = REST-JSON polls
 (config_source: rest). FILE defaults to
-examples/seed.yaml in eds mode; the other modes read it only when given. --xds defaults to 127.0.0.1:18000.`,
+examples/seed.yaml in eds mode; the other modes read it only when given. --xds defaults to 127.0.0.1:18000.
+--tls-ca makes Envoy reach xdsd over TLS (xdsd serve --xds-tls-cert/--xds-tls-key), checking xdsd's certificate
+against that CA and the name --tls-sni (default: the --xds host, its IP address when it is one); --tls-cert and
+--tls-key give Envoy a client certificate for mutual TLS (--xds-client-ca). The paths are Envoy's to read.`,
   },
   ...apiCommandUsage,
   apply: applyUsage,
@@ -235,9 +238,17 @@ function runBootstrap(args: string[]): number {
       mode: { type: "string", default: "eds" },
       "listen-port": { type: "string" },
       "admin-port": { type: "string" },
+      "tls-ca": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "tls-sni": { type: "string" },
     },
   });
   const mode = values.mode as BootstrapMode;
+  const tlsCa = values["tls-ca"];
+  if (tlsCa === undefined && (values["tls-cert"] ?? values["tls-key"] ?? values["tls-sni"]) !== undefined) {
+    throw new BadArgumentError("--tls-cert, --tls-key and --tls-sni need --tls-ca: the CA that xdsd's certificate chains to");
+  }
   if (!bootstrapModes.includes(mode as BootstrapMode)) throw new BadArgumentError(`--mode "${mode}": expected ${bootstrapModes.join(", ")}`);
   const xds = parseListenAddress("--xds", values.xds!);
   const port = (flag: string, v: string | undefined) => {
@@ -260,6 +271,7 @@ function runBootstrap(args: string[]): number {
       mode,
       listenPort: port("listen-port", values["listen-port"]),
       adminPort: port("admin-port", values["admin-port"]),
+      tls: tlsCa === undefined ? undefined : { ca: tlsCa, cert: values["tls-cert"], key: values["tls-key"], sni: values["tls-sni"] },
     }),
   );
   return 0;

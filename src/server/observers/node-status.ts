@@ -20,6 +20,8 @@ export interface TypeStatus {
 export interface NodeStatus {
   node: string;
   nodeKey: string;
+  /** What the client certificate of its latest stream names (mutual TLS); absent over plaintext. */
+  identity?: string;
   userAgent?: string;
   streams: number;
   /** Open streams by service (`ads`, `delta-ads`, `eds`…): which protocol and mode the node really uses. */
@@ -44,6 +46,7 @@ export class NodeStatusTracker implements XdsServerEvents {
       status = {
         node: id,
         nodeKey: stream.nodeKey ?? "",
+        ...(stream.identity === undefined ? {} : { identity: stream.identity }),
         userAgent: [stream.node?.userAgentName, versionOf(stream)].filter(Boolean).join(" ") || undefined,
         streams: 0,
         services: {},

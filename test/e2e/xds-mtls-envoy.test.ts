@@ -1,0 +1,104 @@
+// A real Envoy 1.40 reaching xdsd over mutual TLS, in ads and delta-ads modes, with the bootstrap `xdsd bootstrap
+// --tls-ca --tls-cert --tls-key` writes and certificates made by openssl for this run: traffic flows through it,
+// Envoy's own stats say its xDS connection is up, xdsd names Envoy's stream by the SPIFFE ID of its certificate,
+// and a rotation of xdsd's certificate keeps the open stream (a change made after it still reaches Envoy).
+import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { freePort, startEnvoy, type EnvoyHandle } from "../support/envoy.js";
+import { countUpstreams } from "../support/http.js";
+import { startUpstream, type Upstream } from "../support/upstream.js";
+import { runXdsd, startXdsd, type XdsdHandle } from "../support/xdsd.js";
+import { TestCa } from "../support/certs.js";
+
+const scratch = mkdtempSync(join(tmpdir(), "xdsd-mtls-envoy-"));
+const ca = new TestCa("mtls-envoy", scratch);
+const serverFiles = { cert: join(scratch, "xdsd.pem"), key: join(scratch, "xdsd.key") };
+const initial = ca.issue("xdsd", { san: ["IP:127.0.0.1"] });
+copyFileSync(initial.cert, serverFiles.cert);
+copyFileSync(initial.key, serverFiles.key);
+
+function config(upstream: Upstream, port: number, extra = ""): string {
+  return `clusters:
+  - {name: web, endpoints: ["${upstream.address}:${upstream.port}"]}${extra}
+listeners:
+  - name: http
+    address: 127.0.0.1
+    port: ${port}
+    virtual_hosts: [{name: all, domains: ["*"], routes: [{prefix: "/", cluster: web}]}]
+`;
+}
+
+for (const mode of ["ads", "delta-ads"] as const) {
+  describe(`Envoy over mutual TLS, ${mode} mode`, () => {
+    let xdsd: XdsdHandle;
+    let envoy: EnvoyHandle;
+    const upstreams: Upstream[] = [];
+    let port = 0;
+    const envoyCert = ca.issue(`envoy-${mode}`, { san: [`URI:spiffe://acme.test/edge/${mode}`] });
+
+    before(async () => {
+      upstreams.push(await startUpstream(`mtls-${mode}-1`), await startUpstream(`mtls-${mode}-2`));
+      port = await freePort();
+      xdsd = await startXdsd(config(upstreams[0], port), {
+        args: ["--xds-tls-cert", serverFiles.cert, "--xds-tls-key", serverFiles.key, "--xds-client-ca", ca.cert, "--log-level", "debug"],
+      });
+      const boot = await runXdsd([
+        "bootstrap",
+        "--config",
+        xdsd.configPath,
+        "--mode",
+        mode,
+        "--node-id",
+        `mtls-${mode}`,
+        "--node-cluster",
+        "cluster.local",
+        "--xds",
+        `127.0.0.1:${xdsd.xdsPort}`,
+        "--admin-port",
+        String(await freePort()),
+        "--tls-ca",
+        ca.cert,
+        "--tls-cert",
+        envoyCert.cert,
+        "--tls-key",
+        envoyCert.key,
+      ]);
+      assert.equal(boot.code, 0, boot.stderr);
+      envoy = await startEnvoy({ bootstrapYaml: boot.stdout, name: `mtls-${mode}` });
+      await envoy.waitReady();
+    });
+
+    after(async () => {
+      await envoy?.stop();
+      await xdsd?.stop();
+      for (const u of upstreams) await u.close();
+    });
+
+    it("serves traffic from config received over mutual TLS; xdsd knows Envoy by its certificate's SPIFFE ID", async () => {
+      await envoy.waitFor(async () => (await countUpstreams(`http://127.0.0.1:${port}/`, "any", 2)).get(`mtls-${mode}-1`) === 2, {
+        what: "traffic through the listener xdsd sent over mutual TLS",
+      });
+      assert.equal(await envoy.stat("control_plane.connected_state"), 1);
+      const nodes = await xdsd.admin<{ nodes: { node: string; identity?: string }[] }>("/nodes");
+      const node = nodes.json.nodes.find((n) => n.node.includes(`mtls-${mode}`));
+      assert.equal(node?.identity, `spiffe://acme.test/edge/${mode}`, JSON.stringify(nodes.json));
+    });
+
+    it("a rotation of xdsd's certificate keeps Envoy's stream: a later change still reaches it", async () => {
+      const mark = xdsd.log().length;
+      const next = ca.issue(`xdsd-next-${mode}`, { san: ["IP:127.0.0.1"] });
+      copyFileSync(next.cert, serverFiles.cert);
+      copyFileSync(next.key, serverFiles.key);
+      await xdsd.waitForLog(/xDS TLS credentials reloaded/, 5000, mark);
+      const connects = await envoy.stat("cluster.xds_cluster.upstream_cx_total");
+      xdsd.writeConfig(config(upstreams[1], port).replace(`${upstreams[0].port}`, `${upstreams[1].port}`));
+      await envoy.waitFor(async () => (await countUpstreams(`http://127.0.0.1:${port}/`, "any", 2)).get(`mtls-${mode}-2`) === 2, {
+        what: "the change made after the rotation to reach Envoy",
+      });
+      assert.equal(await envoy.stat("cluster.xds_cluster.upstream_cx_total"), connects, "no new connection to xdsd was needed");
+    });
+  });
+}
