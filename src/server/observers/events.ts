@@ -41,7 +41,10 @@ export interface ResponseInfo {
 
 export interface NackInfo {
   typeUrl: string;
-  /** The version the client says it still has (or, for gRPC's partial acceptance, the new one). */
+  /**
+   * The version the client says it still has (or, for gRPC's partial acceptance, the new one); incremental
+   * requests say none: the version of the response it ACKed last ("" if none).
+   */
   versionInfo: string;
   nonce: string;
   /** The version we had sent in the rejected response. */

@@ -101,7 +101,8 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
    * The request as a reply to the latest response of its type: an ACK (no `error_detail`) or a NACK, recorded; or
    * "stale" when it answers an older response (the client will answer the newer one); or "none" when it carries
    * no nonce or nothing was awaiting a reply. `acked`: the version an ACK accepts; `kept`: the version a NACK says
-   * the client still holds (SotW requests say both in `version_info`; delta requests carry none).
+   * the client still holds (SotW requests say both in `version_info`; delta requests carry none: the delta stream
+   * passes the version it sent and the version ACKed last).
    */
   protected settleReply(state: State, req: Request, acked: string, kept: string): "reply" | "stale" | "none" {
     if (req.responseNonce === "") return "none";
@@ -121,6 +122,7 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
       });
     } else {
       state.rejectedVersion = undefined;
+      state.ackedVersionInfo = acked;
       events?.ack?.(this.o.info, state.type.typeUrl, acked, req.responseNonce);
     }
     return "reply";
