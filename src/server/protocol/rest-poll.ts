@@ -49,11 +49,11 @@ class Poller {
   heldBefore = "";
   lastSeen = 0;
 
-  constructor(
-    type: ResourceType,
-    readonly info: StreamInfo,
-  ) {
+  readonly info: StreamInfo;
+
+  constructor(type: ResourceType, info: Omit<StreamInfo, "polled">) {
     this.state = new ClientTypeState(type, new Subscription(type.wildcardByDefault));
+    this.info = { ...info, polled: { typeUrl: type.typeUrl, subscription: this.state.subscription } };
   }
 }
 
