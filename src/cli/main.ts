@@ -11,7 +11,7 @@ import { serve } from "./serve.js";
 import { apiCommandUsage, runEndpoints, runGet } from "./api-commands.js";
 import { applyUsage, runApply } from "./apply-command.js";
 import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "../config/config-limits.js";
-import { defaultTransportLimits, type TransportLimits } from "../server/transport/transport-limits.js";
+import { defaultTransportLimits, transportLimitFlag, type TransportLimits } from "../server/transport/transport-limits.js";
 
 /** Each command's usage; `xdsd COMMAND --help` prints one, `xdsd --help` all of them. */
 const commandUsage: Record<string, string> = {
@@ -39,7 +39,7 @@ const commandUsage: Record<string, string> = {
 
 const limitsUsage = () => `  Limits, each a positive whole number (docs/limits.md), with their defaults:
       serve, validate: ${limitFlagList(defaultConfigLimits, (k) => configLimitFlags[k])}
-      serve only: ${limitFlagList(defaultTransportLimits, (k) => `--${kebab(k)}`)}`;
+      serve only: ${limitFlagList(defaultTransportLimits, transportLimitFlag)}`;
 
 const usage = `usage:
 ${Object.values(commandUsage).join("\n")}
@@ -60,14 +60,9 @@ function limitFlagList<T extends object>(defaults: T, flagOf: (key: keyof T) => 
 const configLimitOptions = Object.fromEntries(
   (Object.keys(configLimitFlags) as (keyof ConfigLimits)[]).map((key) => [configLimitFlags[key].slice(2), key]),
 ) as Record<string, keyof ConfigLimits>;
-const transportLimitOptions = Object.fromEntries((Object.keys(defaultTransportLimits) as (keyof TransportLimits)[]).map((key) => [kebab(key), key])) as Record<
-  string,
-  keyof TransportLimits
->;
-
-function kebab(camel: string): string {
-  return camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
+const transportLimitOptions = Object.fromEntries(
+  (Object.keys(defaultTransportLimits) as (keyof TransportLimits)[]).map((key) => [transportLimitFlag(key).slice(2), key]),
+) as Record<string, keyof TransportLimits>;
 
 function stringOptions(names: Iterable<string>): Record<string, { type: "string" }> {
   return Object.fromEntries([...names].map((n) => [n, { type: "string" as const }]));

@@ -11,6 +11,7 @@ import type { EncodedResource } from "../../resource/encoded-resource.js";
 import { expiringResources, type ClientTypeState } from "../client-state.js";
 import { heartbeatInterval } from "./ttl-resources.js";
 import { NodeWatch } from "../node-watch.js";
+import type { NodeLimits } from "../node-limits.js";
 import type { StreamInfo, XdsServerEvents } from "../observers/events.js";
 import type { SubscribedNames } from "../subscription.js";
 import type { HeartbeatTimers, ServiceContext } from "../service-table.js";
@@ -27,6 +28,8 @@ export interface TypedStreamOptions<Response> {
   schedulePush?: (push: () => void) => void;
   /** The clock heartbeats run on (default: timers that do not keep the process alive); tests pass a fake. */
   timers?: HeartbeatTimers;
+  /** What a request's node may hold (default: the defaults of transport-limits.ts). */
+  nodeLimits?: NodeLimits;
 }
 
 const defaultTimers: HeartbeatTimers = {
@@ -41,8 +44,8 @@ export function streamOptionsOf<Response>(
   send: (response: Response) => void,
   fixedTypeUrl: string | undefined,
 ): TypedStreamOptions<Response> {
-  const { source, events, controlPlaneId, schedulePush, timers } = context;
-  return { source, info, send, events, fixedTypeUrl, controlPlaneId, schedulePush, timers };
+  const { source, events, controlPlaneId, schedulePush, timers, nodeLimits } = context;
+  return { source, info, send, events, fixedTypeUrl, controlPlaneId, schedulePush, timers, nodeLimits };
 }
 
 export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>, Request extends DiscoveryRequest | DeltaDiscoveryRequest, Response> {
@@ -56,7 +59,7 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
 
   constructor(options: TypedStreamOptions<Response>) {
     this.o = options;
-    this.#node = new NodeWatch(options.source, options.info, () => this.pushAll(), options.schedulePush, options.events);
+    this.#node = new NodeWatch(options.source, options.info, () => this.pushAll(), options.schedulePush, options.events, options.nodeLimits);
   }
 
   get info(): StreamInfo {
