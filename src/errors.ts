@@ -26,6 +26,7 @@ export type ErrorCode =
   | "XDSD_RESOURCE_UNNAMED"
   | "XDSD_BAD_ARGUMENT"
   | "XDSD_STREAM_PROTOCOL"
+  | "XDSD_NODE_LIMIT"
   | "XDSD_GRPC_FRAMING"
   | "XDSD_LISTEN_FAILED"
   | "XDSD_STORE_CONFLICT"
@@ -116,6 +117,23 @@ export class BadArgumentError extends XdsdError {
 export class StreamProtocolError extends XdsdError {
   constructor(message: string) {
     super("XDSD_STREAM_PROTOCOL", message);
+  }
+}
+
+/**
+ * A request's node is over a limit (its id, cluster or metadata: transport-limits.ts). The request is refused before
+ * anything of it is kept: a gRPC stream ends with INVALID_ARGUMENT, a REST poll is answered 400.
+ */
+export class NodeLimitError extends XdsdError {
+  constructor(
+    /** `node.id`, `node.cluster` or `node.metadata`. */
+    readonly field: string,
+    readonly bytes: number,
+    readonly limit: number,
+    /** The `xdsd serve` flag that raises it. */
+    readonly flag: string,
+  ) {
+    super("XDSD_NODE_LIMIT", `${field} is ${bytes} bytes, over the limit of ${limit} (${flag} raises it); the request was refused and nothing of it kept`);
   }
 }
 

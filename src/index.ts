@@ -23,7 +23,7 @@ export type { WireResponse } from "./server/transport/wire-response.js";
 export { GrpcStatus } from "./grpc-status.js";
 export { SotwStream, type SotwStreamOptions } from "./server/protocol/sotw-stream.js";
 export { combineEvents, type XdsServerEvents, type StreamInfo, type NackInfo } from "./server/observers/events.js";
-export { NodeStatusTracker, type NodeStatus, type TypeStatus } from "./server/observers/node-status.js";
+export { NodeStatusTracker, type NodeStatus, type NodeStatusPage, type TypeStatus } from "./server/observers/node-status.js";
 export { loggingEvents } from "./server/observers/log-events.js";
 export { XdsdMetrics, type XdsdMetricsOptions } from "./daemon/metrics.js";
 export type { SotwResponse } from "./server/protocol/sotw-response.js";

@@ -1,7 +1,8 @@
 // The admin HTTP endpoints of the daemon (loopback by default):
 //   GET /healthz  200 once the xDS port listens, 503 before and while shutting down
 //   GET /config   the resources each node group is served, as Envoy JSON, with versions
-//   GET /nodes    connected nodes: per type the version sent, the version ACKed, the last NACK
+//   GET /nodes    connected nodes: per type the version sent, the version ACKed, the last NACK; a page at a time
+//                 (?limit=, default 100, at most 1,000; ?after= the `next` of the previous page), with the total
 //   GET /metrics  Prometheus metrics (daemon/metrics.ts, docs/metrics.md), when given a source
 //   /v1/…         the write API (write-api.ts), when the daemon has a store
 //   GET /openapi.json   its OpenAPI 3.1 description (schema/openapi.json, from scripts/gen-openapi.mjs)
@@ -32,6 +33,10 @@ export interface AdminServerOptions {
   /** The write API (/v1/…), when the daemon has a store. */
   writeApi?: WriteApi;
 }
+
+/** Nodes per page of GET /nodes: by default, and at most. */
+const defaultNodesPage = 100;
+const maxNodesPage = 1000;
 
 export interface MetricsSource {
   readonly contentType: string;
@@ -121,7 +126,7 @@ export class AdminServer {
       case "/config":
         return [200, this.#configView()];
       case "/nodes":
-        return [200, { nodes: this.o.nodes.list() }];
+        return this.#nodesPage(req.url!);
       default:
         return [
           404,
@@ -137,6 +142,18 @@ export class AdminServer {
           },
         ];
     }
+  }
+
+  /** One page of /nodes: a bounded answer however many nodes are connected (issue 18). */
+  #nodesPage(target: string): [number, unknown] {
+    // As requestPath reads it (which has accepted it): an origin-form target on a fixed origin, or absolute-form.
+    const query = new URL(target.startsWith("/") ? `http://admin${target}` : target).searchParams;
+    const limitText = query.get("limit");
+    const limit = limitText === null ? defaultNodesPage : Number(limitText);
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > maxNodesPage) {
+      return [400, { error: `limit must be a whole number from 1 to ${maxNodesPage}, not ${JSON.stringify(limitText)}; the default is ${defaultNodesPage}` }];
+    }
+    return [200, this.o.nodes.page({ after: query.get("after") ?? undefined, limit })];
   }
 
   #configView(): unknown {

@@ -14,7 +14,7 @@ import { fullUsage, usageHint, type CommandUsage } from "./usage.js";
 import { apiCommandUsage, runEndpoints, runGet } from "./api-commands.js";
 import { applyUsage, runApply } from "./apply-command.js";
 import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "../config/config-limits.js";
-import { defaultTransportLimits, type TransportLimits } from "../server/transport/transport-limits.js";
+import { defaultTransportLimits, transportLimitFlag, type TransportLimits } from "../server/transport/transport-limits.js";
 
 /** Each command's usage; `xdsd COMMAND --help` prints one, `xdsd --help` all of them, a usage error its synopsis. */
 const commandUsage: Record<string, CommandUsage> = {
@@ -55,7 +55,7 @@ against that CA and the name --tls-sni (default: the --xds host, its IP address 
 
 const limitsUsage = () => `  Limits, each a positive whole number (docs/limits.md), with their defaults:
       serve, validate: ${limitFlagList(defaultConfigLimits, (k) => configLimitFlags[k])}
-      serve only: ${limitFlagList(defaultTransportLimits, (k) => `--${kebab(k)}`)}`;
+      serve only: ${limitFlagList(defaultTransportLimits, transportLimitFlag)}`;
 
 const usage = `usage:
 ${Object.values(commandUsage).map(fullUsage).join("\n")}
@@ -76,14 +76,9 @@ function limitFlagList<T extends object>(defaults: T, flagOf: (key: keyof T) => 
 const configLimitOptions = Object.fromEntries(
   (Object.keys(configLimitFlags) as (keyof ConfigLimits)[]).map((key) => [configLimitFlags[key].slice(2), key]),
 ) as Record<string, keyof ConfigLimits>;
-const transportLimitOptions = Object.fromEntries((Object.keys(defaultTransportLimits) as (keyof TransportLimits)[]).map((key) => [kebab(key), key])) as Record<
-  string,
-  keyof TransportLimits
->;
-
-function kebab(camel: string): string {
-  return camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
+const transportLimitOptions = Object.fromEntries(
+  (Object.keys(defaultTransportLimits) as (keyof TransportLimits)[]).map((key) => [transportLimitFlag(key).slice(2), key]),
+) as Record<string, keyof TransportLimits>;
 
 function stringOptions(names: Iterable<string>): Record<string, { type: "string" }> {
   return Object.fromEntries([...names].map((n) => [n, { type: "string" as const }]));

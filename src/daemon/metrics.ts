@@ -169,10 +169,10 @@ export class XdsdMetrics implements XdsServerEvents {
     }
   }
 
-  request(info: StreamInfo, request: { readonly typeUrl: string }): void {
+  request(info: StreamInfo, request: { readonly typeUrl: string; readonly versionInfo?: string }): void {
     const s = this.#stream(info);
     this.#counts(s, request.typeUrl).requests++;
-    if (s.live) this.rollouts.request(info);
+    if (s.live) this.rollouts.request(info, request);
   }
 
   response(info: StreamInfo, response: ResponseInfo): void {

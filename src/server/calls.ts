@@ -4,7 +4,7 @@
 // and server-streaming methods, one response for unary and client-streaming ones), turning a protocol error into
 // INVALID_ARGUMENT and anything else into INTERNAL, ending a call exactly once, and the set of live calls for status
 // and shutdown. A transport only moves bytes.
-import { StreamProtocolError } from "../errors.js";
+import { NodeLimitError, StreamProtocolError } from "../errors.js";
 import type { StreamInfo } from "./observers/events.js";
 import { GrpcStatus, type GrpcStatusCode } from "../grpc-status.js";
 import { PushScheduler } from "./push-scheduler.js";
@@ -14,8 +14,9 @@ import type { WireResponse } from "./transport/wire-response.js";
 import type { SnapshotSource } from "../cache/snapshot-cache.js";
 import type { XdsServerEvents } from "./observers/events.js";
 import { RestPolls, type RestPollOptions } from "./protocol/rest-poll.js";
+import { defaultTransportLimits, type TransportLimits } from "./transport/transport-limits.js";
 
-export interface XdsServiceOptions {
+export interface XdsServiceOptions extends Partial<Pick<TransportLimits, "maxNodeIdBytes" | "maxNodeMetadataBytes" | "maxRestPollerBytes">> {
   cache: SnapshotSource;
   events?: XdsServerEvents;
   /** Sent as `control_plane.identifier` in every response. */
@@ -53,13 +54,15 @@ export class XdsCalls {
   constructor(options: XdsServiceOptions) {
     const scheduler = options.pushBatchSize === 0 ? undefined : new PushScheduler(options.pushBatchSize);
     this.#scheduler = scheduler;
+    const { maxNodeIdBytes = defaultTransportLimits.maxNodeIdBytes, maxNodeMetadataBytes = defaultTransportLimits.maxNodeMetadataBytes } = options;
     this.context = {
       source: options.cache,
       events: options.events,
       controlPlaneId: options.controlPlaneId,
       schedulePush: scheduler && ((push) => scheduler.schedule(push)),
+      nodeLimits: { maxNodeIdBytes, maxNodeMetadataBytes },
     };
-    this.polls = new RestPolls(this.context, newId, options.restPollers);
+    this.polls = new RestPolls(this.context, newId, { maxBytes: options.maxRestPollerBytes, ...options.restPollers });
     this.#sweeper = setInterval(() => this.polls.sweep(), pollerSweepMs);
     this.#sweeper.unref();
   }
@@ -141,7 +144,7 @@ export class LiveCall {
     try {
       this.#stream.handleRequest(request);
     } catch (err) {
-      const protocol = err instanceof StreamProtocolError;
+      const protocol = err instanceof StreamProtocolError || err instanceof NodeLimitError;
       const text = (err as Error).message;
       this.fail(protocol ? GrpcStatus.INVALID_ARGUMENT : GrpcStatus.INTERNAL, text, protocol ? `protocol error: ${text}` : `internal error: ${text}`);
     }

@@ -23,6 +23,11 @@ export class ClientTypeState<S extends SubscribedNames = SubscribedNames> {
   #sent: Map<string, string> = new Map();
   #sentIsShared = false;
   sentVersionInfo = "";
+  /**
+   * The version of the response the client ACKed last ("" before its first ACK): what it keeps when it NACKs the
+   * next, for protocols whose requests do not say it (incremental requests carry no version).
+   */
+  ackedVersionInfo = "";
   /** version_info of the content the client NACKed last; it is not sent again. */
   rejectedVersion: string | undefined;
   /** A response is owed whatever the content: the first request of the type, or a full-state type gained names. */

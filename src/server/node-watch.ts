@@ -1,11 +1,14 @@
 // Which node a stream serves, and the cache watch that tells it when that node's snapshot changes: the same for
 // every protocol. The node is only guaranteed on a stream's first request (Envoy's set_node_on_first_message_only,
 // gRPC always); Envoy may send it again, changed, when its dynamic context parameters change, and the stream then
-// follows it to its new key (xDS protocol checklist A.3).
+// follows it to its new key (xDS protocol checklist A.3). A node over a limit of node-limits.ts ends the stream
+// before it is kept.
 import type { SnapshotSource } from "../cache/snapshot-cache.js";
 import { StreamProtocolError } from "../errors.js";
 import type { Node } from "../gen/envoy/config/core/v3/base_pb.js";
 import type { StreamInfo, XdsServerEvents } from "./observers/events.js";
+import { checkNode, type NodeLimits } from "./node-limits.js";
+import { defaultTransportLimits } from "./transport/transport-limits.js";
 
 export class NodeWatch {
   #cancel: (() => void) | undefined;
@@ -17,9 +20,13 @@ export class NodeWatch {
     private readonly onChange: () => void,
     private readonly schedule?: (push: () => void) => void,
     private readonly events?: XdsServerEvents,
+    private readonly limits: NodeLimits = defaultTransportLimits,
   ) {}
 
-  /** Takes the node of a request (absent after the first is fine). Throws if the first request has none. */
+  /**
+   * Takes the node of a request (absent after the first is fine). Throws if the first request has none, or if the
+   * node is over a limit (NodeLimitError).
+   */
   identify(node: Node | undefined): void {
     const info = this.info;
     if (!info.node) {
@@ -27,6 +34,8 @@ export class NodeWatch {
     } else if (!node) {
       return;
     }
+    // The request decoder hands back the same object while the node's bytes do not change: checked once.
+    if (node !== info.node) checkNode(node, this.limits);
     const key = this.source.nodeKey(node);
     const first = !info.node;
     info.node = node;

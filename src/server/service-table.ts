@@ -8,6 +8,7 @@
 import type { SnapshotSource } from "../cache/snapshot-cache.js";
 import type { StreamInfo, XdsServerEvents } from "./observers/events.js";
 import type { SharedNameLists } from "./decoding/shared-name-lists.js";
+import type { NodeLimits } from "./node-limits.js";
 import type { WireResponse } from "./transport/wire-response.js";
 import type { GrpcStatusCode } from "../grpc-status.js";
 
@@ -21,6 +22,8 @@ export interface ServiceContext {
   readonly schedulePush?: (push: () => void) => void;
   /** The clock TTL heartbeats run on (protocol/typed-stream.ts); absent: real, unref'd timers. */
   readonly timers?: HeartbeatTimers;
+  /** What a request's node may hold (node-limits.ts); absent: the defaults. */
+  readonly nodeLimits?: NodeLimits;
 }
 
 /** Interval timers: the clock TTL heartbeats run on. */

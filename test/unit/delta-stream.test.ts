@@ -19,6 +19,7 @@ import { DeltaStream } from "../../src/server/protocol/delta-stream.js";
 import { SotwStream } from "../../src/server/protocol/sotw-stream.js";
 import type { SotwResponse } from "../../src/server/protocol/sotw-response.js";
 import type { NackInfo, StreamInfo } from "../../src/server/observers/events.js";
+import { NodeStatusTracker } from "../../src/server/observers/node-status.js";
 import { responseBytes } from "../../src/server/transport/wire-response.js";
 import { edsCluster, endpoints, httpListener, node, onDemandCluster, routeTo, twoClusters, virtualHost } from "../support/resources.js";
 
@@ -240,6 +241,24 @@ test("ACK and NACK by error_detail; the NACKed content is not resent, the next d
   assert.equal(h.sent.length, 2, "an unrelated change does not resend the rejected one");
   h.cache.setSnapshot("test/n1", withA("10.0.0.3:80"));
   assert.deepEqual(h.names(h.sent[2]), ["a"], "the next different content is sent");
+});
+
+test("a NACK says the client keeps what it ACKed last, as a state-of-the-world NACK does (/nodes: one consistent record)", () => {
+  // Issue 18 item 20: a delta request carries no version, and the NACK was recorded with an empty kept version
+  // beside the version the node had ACKed.
+  const h = harness({ snapshot: withA("10.0.0.1:80") });
+  const status = new NodeStatusTracker();
+  h.request({ typeUrl: EDS, resourceNamesSubscribe: ["a"] });
+  status.nodeIdentified(h.info);
+  h.ack(h.sent[0]);
+  status.ack(h.info, EDS, h.sent[0].versionInfo);
+  h.cache.setSnapshot("test/n1", withA("10.0.0.2:80"));
+  h.ack(h.sent[1], { errorDetail: create(StatusSchema, { code: 13, message: "bad endpoint" }) });
+  assert.equal(h.nacks[0].versionInfo, h.sent[0].versionInfo, "kept: the version ACKed last");
+  status.nack(h.info, h.nacks[0]);
+  const eds = status.get("test/n1")!.types.eds;
+  assert.equal(eds.lastNack?.keptVersion, eds.ackedVersion);
+  assert.equal(eds.lastNack?.rejectedVersion, h.sent[1].versionInfo);
 });
 
 test("a stale nonce is not taken for an ACK, but its subscription changes apply", () => {

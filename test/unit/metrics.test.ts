@@ -219,7 +219,7 @@ test("a NACK of content older than the publish does not count against the rollou
   assert.equal(await h.value("xdsd_rollouts_total", { result: "nacked" }), 0);
   assert.equal(await h.value("xdsd_rollouts_total", { result: "acked" }), 1);
   assert.equal((await h.histogram("xdsd_publish_to_ack_seconds")).count, 1);
-  assert.deepEqual(await outcome, { complete: true, groups: 1, settled: 2, nacked: [], pending: [], timedOut: false });
+  assert.deepEqual(await outcome, { complete: true, groups: 1, settled: 2, acked: 1, nacked: [], pending: [], timedOut: false });
   h.metrics.close();
 });
 

@@ -4,6 +4,7 @@
 import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import type { DeltaDiscoveryRequest, DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { EncodedResource } from "../../resource/encoded-resource.js";
+import type { SubscribedNames } from "../subscription.js";
 
 export interface StreamInfo {
   /** Unique per server process. */
@@ -16,6 +17,8 @@ export interface StreamInfo {
   /** Known after the first request. */
   node?: Node;
   nodeKey?: string;
+  /** A REST poller (protocol/rest-poll.ts): the one type it polls and its subscription, which never changes. */
+  readonly polled?: { readonly typeUrl: string; readonly subscription: SubscribedNames };
 }
 
 /** A response as listeners see it, whatever the protocol. */
@@ -43,7 +46,10 @@ export interface ResponseInfo {
 
 export interface NackInfo {
   typeUrl: string;
-  /** The version the client says it still has (or, for gRPC's partial acceptance, the new one). */
+  /**
+   * The version the client says it still has (or, for gRPC's partial acceptance, the new one); incremental
+   * requests say none: the version of the response it ACKed last ("" if none).
+   */
   versionInfo: string;
   nonce: string;
   /** The version we had sent in the rejected response. */

@@ -7,13 +7,16 @@
 // publish (push-scheduler.ts; pushes run from the latest snapshot, so a drained queue means every stream has pushed
 // it); for a REST poller, once it has polled since — and (2) it has no response in flight: everything it was sent
 // has been ACKed or NACKed. A stream that needed nothing settles at (1): a proxy that does not receive what changed
-// is not waited for. The rollout ends when its last client settles, as acked, or as nacked if a client rejected a
+// is not waited for. Nor is a REST poller that already holds, or was last sent, its subscription's version in the
+// new snapshot: the change does not concern it, and a poller may never poll again (issue 18: one anonymous CDS
+// poll made every endpoint write wait its whole timeout). The rollout ends when its last client settles, as acked, or as nacked if a client rejected a
 // response computed from it. A newer publish for the group supersedes it (the newer one carries the change
 // further); a client that disconnects is not waited for.
 import { describeNode } from "../../cache/node-hash.js";
 import type { SnapshotCache } from "../../cache/snapshot-cache.js";
 import type { Snapshot } from "../../cache/snapshot.js";
 import { findResourceType } from "../../resource/types.js";
+import { subscribedResources, subscribedVersion } from "../client-state.js";
 import type { NackInfo, ResponseInfo, StreamInfo, XdsServerEvents } from "./events.js";
 
 export type RolloutResult = "acked" | "nacked" | "superseded" | "disconnected";
@@ -83,6 +86,8 @@ interface ClientState {
   lastRequestSeq: number;
   /** The latest rollout seq of which the client ACKed a response. */
   ackedSeq: number;
+  /** REST: the version the poller holds or was last sent (its latest poll's `version_info`, or the 200 answering it). */
+  polledVersion?: string;
 }
 
 interface GroupState {
@@ -212,17 +217,21 @@ export class Rollouts implements XdsServerEvents {
     this.#leave(c);
   }
 
-  request(info: StreamInfo): void {
+  request(info: StreamInfo, request?: { readonly typeUrl: string; readonly versionInfo?: string }): void {
     const c = this.#client(info);
     // The node comes with requests; Envoy may move a stream to another group by sending a changed one.
     this.#follow(c);
     c.lastRequestSeq = this.#seq;
-    if (c.rest) this.#checkLater(c);
+    if (c.rest) {
+      c.polledVersion = request?.versionInfo;
+      this.#checkLater(c);
+    }
   }
 
   response(info: StreamInfo, response: ResponseInfo): void {
     const c = this.#client(info);
     c.inflight.set(response.typeUrl, c.group?.rollout?.seq ?? 0);
+    if (c.rest) c.polledVersion = response.versionInfo;
   }
 
   ack(info: StreamInfo, typeUrl: string): void {
@@ -293,7 +302,13 @@ export class Rollouts implements XdsServerEvents {
       group.snapshot = snapshot;
       if (group.rollout) this.#finish(group, "superseded");
       if (!snapshot) continue; // nothing will be sent: nothing to converge to
-      group.rollout = { seq: ++this.#seq, startedAt: this.#now(), pending: new Set(group.members), awaitingPushes: true, settled: 0, acked: 0, nacks: [] };
+      const pending = new Set<ClientState>();
+      let settled = 0;
+      for (const c of group.members) {
+        if (c.rest && holdsVersionOf(c, snapshot)) settled++;
+        else pending.add(c);
+      }
+      group.rollout = { seq: ++this.#seq, startedAt: this.#now(), pending, awaitingPushes: true, settled, acked: 0, nacks: [] };
       this.#open++;
       started = true;
     }
@@ -319,6 +334,8 @@ export class Rollouts implements XdsServerEvents {
       if (!rollout?.awaitingPushes) continue;
       rollout.awaitingPushes = false;
       for (const c of [...rollout.pending]) this.#settle(c);
+      // Every client was settled at the publish (REST pollers the change does not concern).
+      if (rollout.pending.size === 0) this.#finish(group, this.#endOf(rollout));
     }
   }
 
@@ -393,4 +410,12 @@ function unrefTimeout(run: () => void, ms: number): () => void {
   const timer = setTimeout(run, ms);
   timer.unref();
   return () => clearTimeout(timer);
+}
+
+/** A REST poller that holds, or was last sent, what its subscription covers in `snapshot`: it has nothing to take. */
+function holdsVersionOf(c: ClientState, snapshot: Snapshot): boolean {
+  const polled = c.info.polled;
+  if (!polled || c.polledVersion === undefined) return false;
+  const { typeUrl, subscription } = polled;
+  return c.polledVersion === subscribedVersion(snapshot, typeUrl, subscription, subscribedResources(snapshot, typeUrl, subscription));
 }

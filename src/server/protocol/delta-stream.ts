@@ -74,7 +74,9 @@ export class DeltaStream extends TypedStream<DeltaTypeState, DeltaDiscoveryReque
     const begun = this.begin(req);
     if (!begun) return;
     const { state, first } = begun;
-    if (this.settleReply(state, req, state.sentVersionInfo, "") === "stale") {
+    // A delta request says no version: a NACK keeps what was ACKed last (issue 18: /nodes showed an empty kept
+    // version beside the ACKed one).
+    if (this.settleReply(state, req, state.sentVersionInfo, state.ackedVersionInfo) === "stale") {
       // The client will answer the newer response. Its subscription changes still apply (checklist F.28).
       this.o.events?.ignored?.(this.o.info, req, `stale nonce ${req.responseNonce} (latest is ${state.nonce || "none"}); subscription changes applied`);
     }

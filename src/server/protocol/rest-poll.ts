@@ -12,8 +12,10 @@
 //   rejection of it. It is recorded as a NACK, and that content is answered 304 (the client keeps what it has)
 //   until the content changes. A poller that holds nothing (`version_info` empty: a fresh start) is always sent
 //   the content, so a restarted Envoy is never left empty.
-// Pollers are forgotten after `idleMs` without a poll, and the oldest are dropped past `maxClients`: a client
-// that invents node ids cannot make this memory grow without bound.
+// Pollers are forgotten after `idleMs` without a poll, and the least recently seen are dropped past `maxClients`
+// or past `maxBytes` in all: a client that invents node ids cannot make this memory grow without bound (issue 18:
+// 2,000 polls with 100 kB ids took 1.46 GB). A node over the limits of node-limits.ts is refused (400) before
+// anything is remembered, and a poller keeps only what status shows of its node, not its metadata or extensions.
 import { create, fromJsonString, toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { AnySchema } from "@bufbuild/protobuf/wkt";
 import type { Snapshot } from "../../cache/snapshot.js";
@@ -21,12 +23,15 @@ import { DiscoveryRequestSchema, DiscoveryResponseSchema, type DiscoveryRequest 
 import type { EncodedResource } from "../../resource/encoded-resource.js";
 import { envoyRegistry } from "../../resource/proto-registry.js";
 import { resourceType, type ResourceType } from "../../resource/types.js";
+import { NodeLimitError } from "../../errors.js";
 import { ClientTypeState, subscribedResources, subscribedVersion } from "../client-state.js";
+import { checkNode, nodeIdentity } from "../node-limits.js";
 import type { StreamInfo } from "../observers/events.js";
 import type { PollService, ServiceContext } from "../service-table.js";
 import { memoOf } from "../snapshot-memo.js";
 import { Subscription } from "../subscription.js";
 import { GrpcStatus, type GrpcStatusCode } from "../../grpc-status.js";
+import { defaultTransportLimits } from "../transport/transport-limits.js";
 
 /** An HTTP answer to one poll. */
 export interface PollAnswer {
@@ -40,6 +45,18 @@ export interface RestPollOptions {
   idleMs?: number;
   /** Pollers remembered at most (default 100,000); past it the least recently seen is forgotten. */
   maxClients?: number;
+  /** Bytes the pollers remembered may take in all, as `pollerBytes` counts them (default: transport-limits.ts). */
+  maxBytes?: number;
+}
+
+/**
+ * What one poller is counted for: its bookkeeping here and in the daemon's listeners (status, metrics, rollouts),
+ * 3.3 kB of heap measured with short ids, and the strings it is remembered by: its key (type, node key, cluster,
+ * id, names), its node key and user agent. Measured with 1,000- and 4,000-character ids, a poller's heap grew by
+ * 2 bytes per character of its id; this counts about 4.
+ */
+function pollerBytes(key: string, info: StreamInfo): number {
+  return 3072 + key.length + (info.nodeKey?.length ?? 0) + (info.node?.userAgentName.length ?? 0);
 }
 
 /** One poller of one type: its shared per-type state, and what REST adds to it. */
@@ -48,12 +65,14 @@ class Poller {
   /** The `version_info` the client polled with when it was sent the latest 200 (what it held before it). */
   heldBefore = "";
   lastSeen = 0;
+  /** What it is counted for in the byte budget (pollerBytes). */
+  bytes = 0;
 
-  constructor(
-    type: ResourceType,
-    readonly info: StreamInfo,
-  ) {
+  readonly info: StreamInfo;
+
+  constructor(type: ResourceType, info: Omit<StreamInfo, "polled">) {
     this.state = new ClientTypeState(type, new Subscription(type.wildcardByDefault));
+    this.info = { ...info, polled: { typeUrl: type.typeUrl, subscription: this.state.subscription } };
   }
 }
 
@@ -61,6 +80,8 @@ export class RestPolls {
   readonly #pollers = new Map<string, Poller>();
   readonly #idleMs: number;
   readonly #maxClients: number;
+  readonly #maxBytes: number;
+  #bytes = 0;
 
   constructor(
     private readonly context: ServiceContext,
@@ -70,6 +91,12 @@ export class RestPolls {
   ) {
     this.#idleMs = options.idleMs ?? 5 * 60_000;
     this.#maxClients = options.maxClients ?? 100_000;
+    this.#maxBytes = options.maxBytes ?? defaultTransportLimits.maxRestPollerBytes;
+  }
+
+  /** The bytes the pollers remembered are counted for (bounded by `maxBytes`). */
+  get retainedBytes(): number {
+    return this.#bytes;
   }
 
   /** The pollers currently remembered (status pages list them beside streams). */
@@ -94,12 +121,17 @@ export class RestPolls {
       return failure(400, GrpcStatus.INVALID_ARGUMENT, `type_url "${req.typeUrl}" does not match ${service.path}, which serves ${type.typeUrl}`);
     }
     if (!req.node) return failure(400, GrpcStatus.INVALID_ARGUMENT, "the request must carry the node (every REST poll is a whole request)");
+    try {
+      checkNode(req.node, this.context.nodeLimits ?? defaultTransportLimits);
+    } catch (err) {
+      if (err instanceof NodeLimitError) return failure(400, GrpcStatus.INVALID_ARGUMENT, err.message);
+      throw err;
+    }
 
     const { source, events } = this.context;
     const nodeKey = source.nodeKey(req.node);
     const poller = this.#poller(service, type, req, nodeKey, peer, now);
     const { state, info } = poller;
-    info.node = req.node;
     events?.request?.(info, req);
     this.#settleReply(poller, req);
 
@@ -143,17 +175,24 @@ export class RestPolls {
     // is a client of its own (its own version held, its own rejections).
     const key = `${type.typeUrl}\u0000${nodeKey}\u0000${node.cluster}\u0000${node.id}\u0000${[...req.resourceNames].sort().join("\u0000")}`;
     let poller = this.#pollers.get(key);
-    if (poller) this.#pollers.delete(key);
-    else {
-      poller = new Poller(type, { id: this.nextId(), service: service.label, peer, node, nodeKey });
+    if (poller) {
+      this.#pollers.delete(key);
+      // The key holds the node's id and cluster: only what status shows (the user agent) may have changed.
+      poller.info.node = nodeIdentity(node);
+    } else {
+      poller = new Poller(type, { id: this.nextId(), service: service.label, peer, node: nodeIdentity(node), nodeKey });
       this.context.events?.streamOpened?.(poller.info);
       this.context.events?.nodeIdentified?.(poller.info);
     }
+    this.#bytes -= poller.bytes;
+    poller.bytes = pollerBytes(key, poller.info);
+    this.#bytes += poller.bytes;
     poller.lastSeen = now;
     this.#pollers.set(key, poller);
-    if (this.#pollers.size > this.#maxClients) {
+    // Least recently seen first (Map order); never the poller just polled, which is last.
+    while (this.#pollers.size > this.#maxClients || (this.#bytes > this.#maxBytes && this.#pollers.size > 1)) {
       const [oldestKey, oldest] = this.#pollers.entries().next().value!;
-      this.#forget(oldestKey, oldest, "too many pollers remembered");
+      this.#forget(oldestKey, oldest, this.#pollers.size > this.#maxClients ? "too many pollers remembered" : "the pollers remembered take too many bytes");
     }
     return poller;
   }
@@ -186,6 +225,7 @@ export class RestPolls {
 
   #forget(key: string, poller: Poller, reason: string): void {
     this.#pollers.delete(key);
+    this.#bytes -= poller.bytes;
     this.context.events?.streamClosed?.(poller.info, reason);
   }
 }

@@ -11,6 +11,7 @@ import type { EncodedResource } from "../../resource/encoded-resource.js";
 import { expiringResources, type ClientTypeState } from "../client-state.js";
 import { heartbeatInterval } from "./ttl-resources.js";
 import { NodeWatch } from "../node-watch.js";
+import type { NodeLimits } from "../node-limits.js";
 import type { StreamInfo, XdsServerEvents } from "../observers/events.js";
 import type { SubscribedNames } from "../subscription.js";
 import type { HeartbeatTimers, ServiceContext } from "../service-table.js";
@@ -27,6 +28,8 @@ export interface TypedStreamOptions<Response> {
   schedulePush?: (push: () => void) => void;
   /** The clock heartbeats run on (default: timers that do not keep the process alive); tests pass a fake. */
   timers?: HeartbeatTimers;
+  /** What a request's node may hold (default: the defaults of transport-limits.ts). */
+  nodeLimits?: NodeLimits;
 }
 
 const defaultTimers: HeartbeatTimers = {
@@ -41,8 +44,8 @@ export function streamOptionsOf<Response>(
   send: (response: Response) => void,
   fixedTypeUrl: string | undefined,
 ): TypedStreamOptions<Response> {
-  const { source, events, controlPlaneId, schedulePush, timers } = context;
-  return { source, info, send, events, fixedTypeUrl, controlPlaneId, schedulePush, timers };
+  const { source, events, controlPlaneId, schedulePush, timers, nodeLimits } = context;
+  return { source, info, send, events, fixedTypeUrl, controlPlaneId, schedulePush, timers, nodeLimits };
 }
 
 export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>, Request extends DiscoveryRequest | DeltaDiscoveryRequest, Response> {
@@ -56,7 +59,7 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
 
   constructor(options: TypedStreamOptions<Response>) {
     this.o = options;
-    this.#node = new NodeWatch(options.source, options.info, () => this.pushAll(), options.schedulePush, options.events);
+    this.#node = new NodeWatch(options.source, options.info, () => this.pushAll(), options.schedulePush, options.events, options.nodeLimits);
   }
 
   get info(): StreamInfo {
@@ -101,7 +104,8 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
    * The request as a reply to the latest response of its type: an ACK (no `error_detail`) or a NACK, recorded; or
    * "stale" when it answers an older response (the client will answer the newer one); or "none" when it carries
    * no nonce or nothing was awaiting a reply. `acked`: the version an ACK accepts; `kept`: the version a NACK says
-   * the client still holds (SotW requests say both in `version_info`; delta requests carry none).
+   * the client still holds (SotW requests say both in `version_info`; delta requests carry none: the delta stream
+   * passes the version it sent and the version ACKed last).
    */
   protected settleReply(state: State, req: Request, acked: string, kept: string): "reply" | "stale" | "none" {
     if (req.responseNonce === "") return "none";
@@ -121,6 +125,7 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
       });
     } else {
       state.rejectedVersion = undefined;
+      state.ackedVersionInfo = acked;
       events?.ack?.(this.o.info, state.type.typeUrl, acked, req.responseNonce);
     }
     return "reply";

@@ -13,6 +13,18 @@ export interface TransportLimits {
   /** Streams a connection may open in a burst, and per second after it (stream-rate-limit.ts explains why). */
   streamBurstPerConnection: number;
   streamsPerSecondPerConnection: number;
+  /**
+   * UTF-8 bytes of a node's `id`, and of its `cluster`, each (every protocol): status, logs, node keys and REST
+   * pollers' keys repeat them. A request over it is refused before anything of it is kept (issue 18).
+   */
+  maxNodeIdBytes: number;
+  /** Encoded (protobuf) bytes of a node's `metadata`, every protocol; refused like the id. */
+  maxNodeMetadataBytes: number;
+  /**
+   * Bytes the REST pollers remembered may take in all (protocol/rest-poll.ts counts each one); past it the least
+   * recently seen are forgotten, as past their count.
+   */
+  maxRestPollerBytes: number;
 }
 
 export const defaultTransportLimits: Readonly<TransportLimits> = Object.freeze({
@@ -24,4 +36,14 @@ export const defaultTransportLimits: Readonly<TransportLimits> = Object.freeze({
   // Below nghttp2's own rapid-reset limit (1,000 and 33/s), so that this one, which says why, is met first.
   streamBurstPerConnection: 500,
   streamsPerSecondPerConnection: 16,
+  // Node ids are a few hundred bytes at most in practice (Istio's `sidecar~IP~pod.ns~ns.svc.cluster.local`);
+  // Envoy 1.40's whole node is about 61 kB, nearly all of it its list of extensions, with no metadata by default.
+  maxNodeIdBytes: 4096,
+  maxNodeMetadataBytes: 64 * 1024,
+  maxRestPollerBytes: 128 * 1024 * 1024,
 });
+
+/** The `xdsd serve` flag that changes a limit: its name in kebab case (`maxRequestBytes` → `--max-request-bytes`). */
+export function transportLimitFlag(key: keyof TransportLimits): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
