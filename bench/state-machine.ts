@@ -25,7 +25,7 @@ cache.setDefaultSnapshot(snapshot);
 const last: SotwResponse[][] = [];
 const streams = Array.from({ length: streamCount }, (_, i) => {
   last[i] = [];
-  const s = new SotwStream({ source: cache, info: { id: i + 1, service: "ads", peer: "bench" }, send: (r) => last[i].push(r) });
+  const s = new SotwStream({ source: cache, info: { id: i + 1, protocol: "sotw", service: "ads", openedAt: 0, peer: "bench" }, send: (r) => last[i].push(r) });
   s.handleRequest(create(DiscoveryRequestSchema, { node: create(NodeSchema, { id: `n${i}`, cluster: "bench" }), typeUrl: TypeUrl.Cluster }));
   s.handleRequest(create(DiscoveryRequestSchema, { typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: names }));
   return s;

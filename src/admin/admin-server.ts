@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { toJson } from "@bufbuild/protobuf";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import type { Snapshot } from "../cache/snapshot.js";
-import type { NodeStatusTracker } from "../server/observers/node-status.js";
+import type { NodeStatuses } from "../server/node-status.js";
 import type { ConfigState } from "../daemon/reloader.js";
 import { envoyRegistry } from "../resource/proto-registry.js";
 import { byPushOrder, resourceType } from "../resource/types.js";
@@ -22,7 +22,7 @@ import type { WriteApi } from "./write-api.js";
 
 export interface AdminServerOptions {
   cache: SnapshotCache;
-  nodes: NodeStatusTracker;
+  nodes: NodeStatuses;
   /** True once the xDS port listens and until shutdown starts. */
   healthy(): boolean;
   config?(): ConfigState | undefined;

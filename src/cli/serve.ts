@@ -3,7 +3,8 @@
 import { SnapshotCache } from "../cache/snapshot-cache.js";
 import { XdsServer } from "../server/xds-server.js";
 import { restServices } from "../server/protocol/rest-service.js";
-import { NodeStatusTracker } from "../server/observers/node-status.js";
+import { NodeStatuses } from "../server/node-status.js";
+import { allClients } from "../server/client-status.js";
 import { loggingEvents } from "../server/observers/log-events.js";
 import { XdsdMetrics } from "../daemon/metrics.js";
 import { combineEvents } from "../server/observers/events.js";
@@ -78,10 +79,9 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   }
 
   const tlsWatches = tls ? watchTlsFiles(tls, logOf("transport")) : [];
-  const nodes = new NodeStatusTracker();
   const serverOptions = {
     cache,
-    events: combineEvents(loggingEvents(logOf("stream")), nodes, metrics),
+    events: combineEvents(loggingEvents(logOf("stream")), metrics),
     controlPlaneId: `xdsd@${hostname()}`,
     log: logOf("transport"),
     tls,
@@ -93,6 +93,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   let healthy = false;
   const writeApi = new WriteApi({ reloader, token: o.adminToken, rollouts: metrics.rollouts });
   const expiry = new EndpointExpiry(reloader, logOf("config"));
+  const nodes = new NodeStatuses(allClients(servers));
   const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, metrics, log: logOf("admin"), writeApi });
   let adminPort: number;
   let xdsPort: number;

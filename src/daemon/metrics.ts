@@ -15,9 +15,8 @@ import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import type { ConfigState, ReloadResult, StoreWriteResult } from "./reloader.js";
 import { byPushOrder, findResourceType } from "../resource/types.js";
 import type { NackInfo, ResponseInfo, StreamInfo, XdsServerEvents } from "../server/observers/events.js";
+import { serviceOfLabel, type Protocol } from "../server/service-label.js";
 import { Rollouts, type RolloutResult, type RolloutsOptions } from "../server/observers/rollouts.js";
-
-export type Protocol = "sotw" | "delta" | "rest";
 
 export interface XdsdMetricsOptions {
   /** The cache served: publishes start rollouts; the default snapshot's versions and the group count are exported. */
@@ -70,13 +69,6 @@ interface StreamState {
   readonly types: Map<string, TypeCounts>;
   /** describeNode(node), once identified: counted in the connected proxies. */
   identity?: string;
-}
-
-/** `ads`, `delta-eds`, `rest-cds`… (service-table.ts labels) → protocol and service. */
-export function protocolOf(label: string): { protocol: Protocol; service: string } {
-  if (label.startsWith("delta-")) return { protocol: "delta", service: label.slice("delta-".length) };
-  if (label.startsWith("rest-")) return { protocol: "rest", service: label.slice("rest-".length) };
-  return { protocol: "sotw", service: label };
 }
 
 export class XdsdMetrics implements XdsServerEvents {
@@ -206,7 +198,8 @@ export class XdsdMetrics implements XdsServerEvents {
   #stream(info: StreamInfo): StreamState {
     let s = this.#streams.get(info);
     if (s) return s;
-    const { protocol, service } = protocolOf(info.service);
+    const { protocol } = info;
+    const service = serviceOfLabel(protocol, info.service);
     const serviceKey = `${protocol}\u0000${service}`;
     let counts = this.#services.get(serviceKey);
     if (!counts) this.#services.set(serviceKey, (counts = { labels: { protocol, service }, open: 0, opened: 0 }));

@@ -9,6 +9,8 @@ import type { StreamInfo } from "./observers/events.js";
 import { GrpcStatus, type GrpcStatusCode } from "../grpc-status.js";
 import { PushScheduler } from "./push-scheduler.js";
 import type { CallReply, ProtocolStream, ServiceContext, XdsService } from "./service-table.js";
+import type { ClientRecord, ClientStatusReader } from "./client-status.js";
+import type { ClientTypeState } from "./client-state.js";
 import { SharedNameLists } from "./decoding/shared-name-lists.js";
 import type { WireResponse } from "./transport/wire-response.js";
 import type { SnapshotSource } from "../cache/snapshot-cache.js";
@@ -41,7 +43,7 @@ export interface TransportCall extends CallReply {
   readonly identity?: string;
 }
 
-export class XdsCalls {
+export class XdsCalls implements ClientStatusReader {
   readonly #live = new Set<LiveCall>();
   readonly context: ServiceContext;
   /** Name lists decoded from requests, shared by every call of the server (shared-name-lists.ts). */
@@ -84,6 +86,12 @@ export class XdsCalls {
     return [...[...this.#live].map((c) => c.info), ...this.polls.pollers()];
   }
 
+  /** Every client, with what it holds (client-status.ts): the open calls, then the REST pollers. */
+  *clients(): Iterable<ClientRecord> {
+    for (const live of this.#live) yield live;
+    yield* this.polls.clients();
+  }
+
   /** Ends every call with `code`: clients reconnect (to another replica, if there is one). */
   closeAll(code: GrpcStatusCode, message: string, reason: string): void {
     for (const live of [...this.#live]) live.fail(code, message, reason);
@@ -97,7 +105,7 @@ export class XdsCalls {
   }
 }
 
-export class LiveCall {
+export class LiveCall implements ClientRecord {
   readonly info: StreamInfo;
   readonly #decode: (message: Uint8Array) => unknown;
   readonly #stream: ProtocolStream<unknown>;
@@ -114,7 +122,14 @@ export class LiveCall {
     service: XdsService,
     readonly call: TransportCall,
   ) {
-    this.info = { id, service: service.label, peer: call.peer, ...(call.identity === undefined ? {} : { identity: call.identity }) };
+    this.info = {
+      id,
+      protocol: service.protocol,
+      service: service.label,
+      peer: call.peer,
+      openedAt: calls.context.now?.() ?? Date.now(),
+      ...(call.identity === undefined ? {} : { identity: call.identity }),
+    };
     this.#decode = service.decoder(calls.nameLists);
     this.#oneRequest = service.callKind === "unary" || service.callKind === "server_streaming";
     this.#oneResponse = service.callKind === "unary" || service.callKind === "client_streaming";
@@ -148,6 +163,10 @@ export class LiveCall {
       const text = (err as Error).message;
       this.fail(protocol ? GrpcStatus.INVALID_ARGUMENT : GrpcStatus.INTERNAL, text, protocol ? `protocol error: ${text}` : `internal error: ${text}`);
     }
+  }
+
+  types(): Iterable<ClientTypeState> {
+    return this.#stream.clientTypes?.() ?? [];
   }
 
   /** The client half-closed: it sends no more request messages. */

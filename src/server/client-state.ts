@@ -1,12 +1,26 @@
 // What one client holds of one type, and where its exchange of that type stands: the state every protocol keeps per
-// (stream, type) — state of the world now; incremental, REST and CSDS share it. The protocol decides what to send;
-// this module remembers what was sent, acknowledged and rejected, and derives from a snapshot what a subscription
-// covers (computed once per snapshot and subscription, and shared by every stream subscribed alike).
+// (stream, type) — state of the world, incremental and REST alike. The protocol decides what to send; this module
+// remembers what was sent, acknowledged and rejected, and when — the one record that status pages, CSDS and metrics
+// read (client-status.ts) — and derives from a snapshot what a subscription covers (computed once per snapshot and
+// subscription, and shared by every stream subscribed alike).
 import { versionOfSet, type Snapshot } from "../cache/snapshot.js";
 import type { EncodedResource } from "../resource/encoded-resource.js";
 import type { ResourceType } from "../resource/types.js";
 import { memoOf } from "./snapshot-memo.js";
 import type { SubscribedNames } from "./subscription.js";
+
+/** A NACK as the client state keeps it. */
+export interface NackRecord {
+  /** The version of the response rejected. */
+  readonly rejectedVersion: string;
+  /** The version the client keeps: the one it ACKed last ("" for none). */
+  readonly keptVersion: string;
+  /** google.rpc.Code and message of the request's `error_detail` (REST's inferred NACKs: 0, and why). */
+  readonly code: number;
+  readonly message: string;
+  /** ms since the epoch. */
+  readonly at: number;
+}
 
 export class ClientTypeState<S extends SubscribedNames = SubscribedNames> {
   readonly subscription: S;
@@ -30,6 +44,13 @@ export class ClientTypeState<S extends SubscribedNames = SubscribedNames> {
   ackedVersionInfo = "";
   /** version_info of the content the client NACKed last; it is not sent again. */
   rejectedVersion: string | undefined;
+  /** When the latest response (not a heartbeat) was sent, and when the client last ACKed one (ms since the epoch). */
+  sentAt: number | undefined;
+  ackedAt: number | undefined;
+  /** The client's latest NACK, kept until it ACKs a later response. */
+  lastNack: NackRecord | undefined;
+  /** NACKs of this type since the client connected. */
+  nacks = 0;
   /** A response is owed whatever the content: the first request of the type, or a full-state type gained names. */
   mustAnswer = true;
   /**
@@ -51,6 +72,34 @@ export class ClientTypeState<S extends SubscribedNames = SubscribedNames> {
 
   get sent(): ReadonlyMap<string, string> {
     return this.#sent;
+  }
+
+  /** A response carrying `versionInfo` is on its way to the client. */
+  recordResponse(versionInfo: string, now: number): void {
+    this.awaitingReply = true;
+    this.sentVersionInfo = versionInfo;
+    this.sentAt = now;
+  }
+
+  /** The client accepted the response in flight, which carried `versionInfo`. */
+  recordAck(versionInfo: string, now: number): void {
+    this.awaitingReply = false;
+    this.rejectedVersion = undefined;
+    this.ackedVersionInfo = versionInfo;
+    this.ackedAt = now;
+    this.lastNack = undefined;
+  }
+
+  /**
+   * The client rejected the response in flight: its content is not sent again. It keeps what it ACKed last — one
+   * record whatever the protocol says in the NACK (a delta request carries no version).
+   */
+  recordNack(code: number, message: string, now: number): NackRecord {
+    this.awaitingReply = false;
+    this.rejectedVersion = this.sentVersionInfo;
+    this.nacks++;
+    this.lastNack = { rejectedVersion: this.sentVersionInfo, keptVersion: this.ackedVersionInfo, code, message, at: now };
+    return this.lastNack;
   }
 
   /** The client was sent exactly `versions` (all it holds of the type); the map is shared and never changed here. */

@@ -11,6 +11,8 @@ import type { SharedNameLists } from "./decoding/shared-name-lists.js";
 import type { NodeLimits } from "./node-limits.js";
 import type { WireResponse } from "./transport/wire-response.js";
 import type { GrpcStatusCode } from "../grpc-status.js";
+import type { ClientTypeState } from "./client-state.js";
+import type { Protocol } from "./service-label.js";
 
 /** What every call of a server shares. */
 export interface ServiceContext {
@@ -24,6 +26,8 @@ export interface ServiceContext {
   readonly timers?: HeartbeatTimers;
   /** What a request's node may hold (node-limits.ts); absent: the defaults. */
   readonly nodeLimits?: NodeLimits;
+  /** Wall clock in ms, for the times the client state records (default Date.now); tests pass a fake. */
+  readonly now?: () => number;
 }
 
 /** Interval timers: the clock TTL heartbeats run on. */
@@ -59,12 +63,15 @@ export interface ProtocolStream<Request> {
   requestsEnded?(): void;
   /** The call is over, whatever ended it (the reply's end or fail included); nothing more is sent. */
   close(reason: string): void;
+  /** What the client holds, per type (client-state.ts), for status readers; absent for calls that serve none. */
+  clientTypes?(): Iterable<ClientTypeState>;
 }
 
 /** A gRPC method: each call of it is driven by a ProtocolStream. */
 export interface XdsService<Request = unknown> {
   readonly kind: "grpc";
   readonly callKind: CallKind;
+  readonly protocol: Protocol;
   /** `/package.Service/Method` */
   readonly path: string;
   /** For logs and status: `ads`, or the short name of the type a per-type service serves; `delta-` for delta. */
@@ -81,6 +88,7 @@ export interface XdsService<Request = unknown> {
 /** A REST-JSON polling path (`POST /v3/discovery:clusters`): one DiscoveryRequest in, one answer out. */
 export interface PollService {
   readonly kind: "poll";
+  readonly protocol: "rest";
   /** The HTTP path, from the type's Fetch method (resource/discovery-service.ts). */
   readonly path: string;
   /** For logs and status: `rest-` and the type's short name. */

@@ -13,6 +13,7 @@ import { silentLogger, type Logger } from "../log.js";
 import { XdsCalls, type XdsServiceOptions } from "./calls.js";
 import type { StreamInfo } from "./observers/events.js";
 import type { ServiceEntry } from "./service-table.js";
+import type { ClientRecord, ClientStatusReader } from "./client-status.js";
 import { xdsServices } from "./services.js";
 
 export interface XdsServerOptions extends XdsServiceOptions, Http2TransportOptions {
@@ -22,7 +23,7 @@ export interface XdsServerOptions extends XdsServiceOptions, Http2TransportOptio
   tls?: TlsCredentials;
 }
 
-export class XdsServer {
+export class XdsServer implements ClientStatusReader {
   readonly #calls: XdsCalls;
   readonly #http2: Http2Transport;
   readonly #http1: Http1Transport;
@@ -72,6 +73,11 @@ export class XdsServer {
   /** The streams currently open, and the REST pollers remembered. */
   streams(): StreamInfo[] {
     return this.#calls.streams();
+  }
+
+  /** Every client with what it holds, per type and resource (client-status.ts): /nodes and CSDS read it. */
+  clients(): Iterable<ClientRecord> {
+    return this.#calls.clients();
   }
 
   /**

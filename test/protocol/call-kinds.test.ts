@@ -32,6 +32,7 @@ function service(kind: CallKind): XdsService<string> {
   return {
     kind: "grpc",
     callKind: kind,
+    protocol: "sotw",
     path,
     label: kind,
     decoder: () => (message) => Buffer.from(message).toString(),

@@ -10,15 +10,15 @@ import { ClusterLoadAssignmentSchema } from "../../src/gen/envoy/config/endpoint
 import type { DeltaDiscoveryResponse } from "../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { XdsServer } from "../../src/server/xds-server.js";
-import { NodeStatusTracker } from "../../src/server/observers/node-status.js";
+import { NodeStatuses } from "../../src/server/node-status.js";
 import { RawDeltaClient, RawXdsClient } from "../support/xds-client.js";
 import { edsCluster, endpoints, node, twoClusters } from "../support/resources.js";
 
 const CDS = TypeUrl.Cluster;
 const EDS = TypeUrl.ClusterLoadAssignment;
 const cache = new SnapshotCache();
-const status = new NodeStatusTracker();
-const server = new XdsServer({ cache, events: status });
+const server = new XdsServer({ cache });
+const status = new NodeStatuses(server);
 let address = "";
 const clients: { close(): void }[] = [];
 let seq = 0;

@@ -8,7 +8,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
 import { DeltaDiscoveryRequestSchema } from "../../src/gen/envoy/service/discovery/v3/discovery_pb.js";
 import { NodeSchema } from "../../src/gen/envoy/config/core/v3/base_pb.js";
-import { NodeStatusTracker } from "../../src/server/observers/node-status.js";
+import { NodeStatuses } from "../../src/server/node-status.js";
 import { XdsServer } from "../../src/server/xds-server.js";
 import { GrpcStatus } from "../../src/grpc-status.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
@@ -19,8 +19,8 @@ import { twoClusters } from "../support/resources.js";
 const deltaAdsPath = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources";
 const cache = new SnapshotCache();
 cache.setDefaultSnapshot(twoClusters());
-const status = new NodeStatusTracker();
-const server = new XdsServer({ cache, events: status, maxNodeIdBytes: 100, maxNodeMetadataBytes: 1000 });
+const server = new XdsServer({ cache, maxNodeIdBytes: 100, maxNodeMetadataBytes: 1000 });
+const status = new NodeStatuses(server);
 let address = "";
 
 before(async () => {

@@ -6,7 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
 import { Snapshot } from "../../src/cache/snapshot.js";
 import { XdsServer } from "../../src/server/xds-server.js";
-import { NodeStatusTracker } from "../../src/server/observers/node-status.js";
+import { NodeStatuses } from "../../src/server/node-status.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
 import { ClusterSchema } from "../../src/gen/envoy/config/cluster/v3/cluster_pb.js";
@@ -16,8 +16,8 @@ import { RawXdsClient } from "../support/xds-client.js";
 import { edsCluster, endpoints, node, twoClusters } from "../support/resources.js";
 
 const cache = new SnapshotCache();
-const nodes = new NodeStatusTracker();
-const server = new XdsServer({ cache, events: nodes, controlPlaneId: "xdsd-test" });
+const server = new XdsServer({ cache, controlPlaneId: "xdsd-test" });
+const nodes = new NodeStatuses(server);
 let address = "";
 const clients: RawXdsClient[] = [];
 const client = (method?: string) => {

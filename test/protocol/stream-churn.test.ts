@@ -7,7 +7,7 @@ import { runInNewContext } from "node:vm";
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
 import { Snapshot } from "../../src/cache/snapshot.js";
 import { XdsServer } from "../../src/server/xds-server.js";
-import { NodeStatusTracker } from "../../src/server/observers/node-status.js";
+import { NodeStatuses } from "../../src/server/node-status.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { RawXdsClient } from "../support/xds-client.js";
 import { edsCluster, endpoints, node } from "../support/resources.js";
@@ -27,8 +27,8 @@ test("3 rounds of 1,000 streams opened and closed free all per-stream state", { 
   const cache = new SnapshotCache();
   const names = Array.from({ length: 50 }, (_, i) => `c${i}`);
   cache.setDefaultSnapshot(Snapshot.from(names.flatMap((n, i) => [edsCluster(n), endpoints(n, `10.0.0.${i + 1}:80`)])));
-  const nodes = new NodeStatusTracker();
-  const server = new XdsServer({ cache, events: nodes });
+  const server = new XdsServer({ cache });
+  const nodes = new NodeStatuses(server);
   const address = `127.0.0.1:${await server.listen("127.0.0.1:0")}`;
 
   const round = async (n: number) => {

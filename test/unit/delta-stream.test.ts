@@ -19,7 +19,7 @@ import { DeltaStream } from "../../src/server/protocol/delta-stream.js";
 import { SotwStream } from "../../src/server/protocol/sotw-stream.js";
 import type { SotwResponse } from "../../src/server/protocol/sotw-response.js";
 import type { NackInfo, StreamInfo } from "../../src/server/observers/events.js";
-import { NodeStatusTracker } from "../../src/server/observers/node-status.js";
+import { NodeStatuses } from "../../src/server/node-status.js";
 import { responseBytes } from "../../src/server/transport/wire-response.js";
 import { edsCluster, endpoints, httpListener, node, onDemandCluster, routeTo, twoClusters, virtualHost } from "../support/resources.js";
 
@@ -37,7 +37,7 @@ function harness(opts: { snapshot?: Snapshot; cache?: SnapshotCache } = {}) {
   const acks: string[] = [];
   const nacks: NackInfo[] = [];
   const ignored: string[] = [];
-  const info: StreamInfo = { id: ++streamIds, service: "delta-ads", peer: "test" };
+  const info: StreamInfo = { id: ++streamIds, protocol: "delta", service: "delta-ads", openedAt: 0, peer: "test" };
   const stream = new DeltaStream({
     source: cache,
     info,
@@ -91,7 +91,7 @@ test("each resource's bytes in a delta response are the bytes SotW sends", () =>
   const delta = harness({ cache });
   delta.request({ typeUrl: CDS });
   const sotwSent: SotwResponse[] = [];
-  const sotw = new SotwStream({ source: cache, info: { id: 999, service: "ads", peer: "t" }, send: (r) => sotwSent.push(r) });
+  const sotw = new SotwStream({ source: cache, info: { id: 999, protocol: "sotw", service: "ads", openedAt: 0, peer: "t" }, send: (r) => sotwSent.push(r) });
   sotw.handleRequest(create(DiscoveryRequestSchema, { node: node("n1"), typeUrl: CDS }));
   const fromDelta = fromBinary(DeltaDiscoveryResponseSchema, responseBytes(delta.sent[0])).resources.map((r) => [
     r.name,
@@ -247,15 +247,12 @@ test("a NACK says the client keeps what it ACKed last, as a state-of-the-world N
   // Issue 18 item 20: a delta request carries no version, and the NACK was recorded with an empty kept version
   // beside the version the node had ACKed.
   const h = harness({ snapshot: withA("10.0.0.1:80") });
-  const status = new NodeStatusTracker();
+  const status = new NodeStatuses({ clients: () => [{ info: h.info, types: () => h.stream.clientTypes() }] });
   h.request({ typeUrl: EDS, resourceNamesSubscribe: ["a"] });
-  status.nodeIdentified(h.info);
   h.ack(h.sent[0]);
-  status.ack(h.info, EDS, h.sent[0].versionInfo);
   h.cache.setSnapshot("test/n1", withA("10.0.0.2:80"));
   h.ack(h.sent[1], { errorDetail: create(StatusSchema, { code: 13, message: "bad endpoint" }) });
   assert.equal(h.nacks[0].versionInfo, h.sent[0].versionInfo, "kept: the version ACKed last");
-  status.nack(h.info, h.nacks[0]);
   const eds = status.get("test/n1")!.types.eds;
   assert.equal(eds.lastNack?.keptVersion, eds.ackedVersion);
   assert.equal(eds.lastNack?.rejectedVersion, h.sent[1].versionInfo);

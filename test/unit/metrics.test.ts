@@ -8,7 +8,8 @@ import { Snapshot } from "../../src/cache/snapshot.js";
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
 import type { ConfigState } from "../../src/daemon/reloader.js";
 import type { StreamInfo } from "../../src/server/observers/events.js";
-import { XdsdMetrics, protocolOf } from "../../src/daemon/metrics.js";
+import { XdsdMetrics } from "../../src/daemon/metrics.js";
+import { serviceLabel, serviceOfLabel } from "../../src/server/service-label.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { edsCluster, endpoints } from "../support/resources.js";
 
@@ -31,7 +32,9 @@ function harness(options: { config?: () => ConfigState | undefined } = {}) {
   let nonce = 0;
   const open = (service: string, nodeId: string, cluster = "c1"): StreamInfo => {
     const node = create(NodeSchema, { id: nodeId, cluster });
-    const info: StreamInfo = { id: nextId++, service, peer: "127.0.0.1:1" };
+    // The label as the server makes it (service-table.ts serviceLabel): its protocol is the part before the dash.
+    const protocol = service.startsWith("delta-") ? "delta" : service.startsWith("rest-") ? "rest" : "sotw";
+    const info: StreamInfo = { id: nextId++, protocol, service, peer: "127.0.0.1:1", openedAt: 0 };
     metrics.streamOpened(info);
     info.node = node;
     info.nodeKey = cache.nodeKey(node);
@@ -91,11 +94,16 @@ function harness(options: { config?: () => ConfigState | undefined } = {}) {
 
 const twoClusters = (address: string) => Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", address), endpoints("b", address)]);
 
-test("protocol and service come from the service label", () => {
-  assert.deepEqual(protocolOf("ads"), { protocol: "sotw", service: "ads" });
-  assert.deepEqual(protocolOf("eds"), { protocol: "sotw", service: "eds" });
-  assert.deepEqual(protocolOf("delta-ads"), { protocol: "delta", service: "ads" });
-  assert.deepEqual(protocolOf("rest-cds"), { protocol: "rest", service: "cds" });
+test("a service label is its protocol's prefix and the service, and gives the service back", () => {
+  for (const [protocol, service, label] of [
+    ["sotw", "ads", "ads"],
+    ["sotw", "eds", "eds"],
+    ["delta", "ads", "delta-ads"],
+    ["rest", "cds", "rest-cds"],
+  ] as const) {
+    assert.equal(serviceLabel(protocol, service), label);
+    assert.equal(serviceOfLabel(protocol, label), service);
+  }
 });
 
 test("streams by protocol and service, and distinct connected proxies; both return to zero", async () => {

@@ -27,7 +27,7 @@ function harness(opts: { snapshot?: Snapshot; fixedTypeUrl?: string } = {}) {
   const acks: { typeUrl: string; version: string }[] = [];
   const nacks: NackInfo[] = [];
   const ignored: string[] = [];
-  const info: StreamInfo = { id: ++streamIds, service: "ads", peer: "test" };
+  const info: StreamInfo = { id: ++streamIds, protocol: "sotw", service: "ads", openedAt: 0, peer: "test" };
   const stream = new SotwStream({
     source: cache,
     info,
@@ -261,7 +261,7 @@ test("the node is taken from the first request; a first request without one is a
   h.ack(h.sent[0]); // no node: accepted
   assert.equal(h.info.nodeKey, "test/n1");
   const cache = new SnapshotCache();
-  const bare = new SotwStream({ source: cache, info: { id: 999, service: "ads", peer: "x" }, send: () => {} });
+  const bare = new SotwStream({ source: cache, info: { id: 999, protocol: "sotw", service: "ads", openedAt: 0, peer: "x" }, send: () => {} });
   assert.throws(() => bare.handleRequest(create(DiscoveryRequestSchema, { typeUrl: CDS })), StreamProtocolError);
 });
 

@@ -57,7 +57,7 @@ function harness<S extends SotwStream | DeltaStream>(make: (o: ConstructorParame
   const heartbeats: string[] = [];
   const stream = make({
     source: cache,
-    info: { id: 1, service: "test", peer: "test" },
+    info: { id: 1, protocol: "sotw", service: "test", openedAt: 0, peer: "test" },
     send: (r) => sent.push(r as WireResponse),
     events: { response: (_s, r) => r.heartbeat && heartbeats.push(r.typeUrl) },
     timers,

@@ -5,12 +5,16 @@ import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import type { DeltaDiscoveryRequest, DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { EncodedResource } from "../../resource/encoded-resource.js";
 import type { SubscribedNames } from "../subscription.js";
+import type { Protocol } from "../service-label.js";
 
 export interface StreamInfo {
   /** Unique per server process. */
   readonly id: number;
-  /** `ads`, or the short name of the type for a per-type service (`eds`, `cds`…). */
+  readonly protocol: Protocol;
+  /** The service's label (service-table.ts serviceLabel): `ads`, `eds`, `delta-ads`, `rest-cds`… */
   readonly service: string;
+  /** When the stream opened, or the poller first polled (ms since the epoch). */
+  readonly openedAt: number;
   readonly peer: string;
   /** What the client's verified TLS certificate names (peer-identity.ts); absent over plaintext or without mTLS. */
   readonly identity?: string;

@@ -262,7 +262,7 @@ export class Rollouts implements XdsServerEvents {
   #client(info: StreamInfo): ClientState {
     let c = this.#clients.get(info);
     if (c) return c;
-    c = { info, rest: info.service.startsWith("rest-"), inflight: new Map(), lastRequestSeq: this.#seq, ackedSeq: 0 };
+    c = { info, rest: info.protocol === "rest", inflight: new Map(), lastRequestSeq: this.#seq, ackedSeq: 0 };
     if (!this.#closed.has(info)) this.#clients.set(info, c);
     return c;
   }

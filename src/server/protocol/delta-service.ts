@@ -7,6 +7,7 @@ import { AggregatedDiscoveryService } from "../../gen/envoy/service/discovery/v3
 import { discoveryMethods } from "../../resource/discovery-service.js";
 import { resourceTypes } from "../../resource/types.js";
 import type { XdsService } from "../service-table.js";
+import { serviceLabel } from "../service-label.js";
 import { DeltaStream } from "./delta-stream.js";
 import { streamOptionsOf } from "./typed-stream.js";
 
@@ -14,6 +15,7 @@ function deltaService(path: string, label: string, fixedTypeUrl?: string): XdsSe
   return {
     kind: "grpc",
     callKind: "bidi_streaming",
+    protocol: "delta",
     path,
     label,
     decoder: () => (message) => fromBinary(DeltaDiscoveryRequestSchema, message),
@@ -24,9 +26,9 @@ function deltaService(path: string, label: string, fixedTypeUrl?: string): XdsSe
 }
 
 export const deltaServices: readonly XdsService<DeltaDiscoveryRequest>[] = [
-  deltaService(discoveryMethods(AggregatedDiscoveryService).delta!, "delta-ads"),
+  deltaService(discoveryMethods(AggregatedDiscoveryService).delta!, serviceLabel("delta", "ads")),
   ...resourceTypes.flatMap((t) => {
     const path = t.perTypeService && discoveryMethods(t.perTypeService).delta;
-    return path ? [deltaService(path, `delta-${t.short}`, t.typeUrl)] : [];
+    return path ? [deltaService(path, serviceLabel("delta", t.short), t.typeUrl)] : [];
   }),
 ];

@@ -178,8 +178,7 @@ export class DeltaStream extends TypedStream<DeltaTypeState, DeltaDiscoveryReque
     const nonceField = encodeDeltaNonceField(nonce);
 
     state.nonce = nonce;
-    state.awaitingReply = true;
-    state.sentVersionInfo = versionInfo;
+    state.recordResponse(versionInfo, this.o.now?.() ?? Date.now());
     state.mustAnswer = false;
     if (all && state.sent.size === 0) state.holdExactly(sentVersionsOf(snapshot, type.typeUrl, versionInfo, contentKey, resources));
     else for (const r of resources) state.recordSent(r.name, r.version);

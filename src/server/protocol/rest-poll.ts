@@ -27,6 +27,7 @@ import { NodeLimitError } from "../../errors.js";
 import { ClientTypeState, subscribedResources, subscribedVersion } from "../client-state.js";
 import { checkNode, nodeIdentity } from "../node-limits.js";
 import type { StreamInfo } from "../observers/events.js";
+import type { ClientRecord } from "../client-status.js";
 import type { PollService, ServiceContext } from "../service-table.js";
 import { memoOf } from "../snapshot-memo.js";
 import { Subscription } from "../subscription.js";
@@ -104,6 +105,11 @@ export class RestPolls {
     return [...this.#pollers.values()].map((p) => p.info);
   }
 
+  /** Each poller with the one type it polls (client-status.ts). */
+  *clients(): Iterable<ClientRecord> {
+    for (const p of this.#pollers.values()) yield { info: p.info, types: () => [p.state] };
+  }
+
   /** Answers one POST of `body` (the request's bytes) to `service`, from `peer`. */
   answer(service: PollService, body: Uint8Array, peer: string, now = Date.now()): PollAnswer {
     let req: DiscoveryRequest;
@@ -133,7 +139,7 @@ export class RestPolls {
     const poller = this.#poller(service, type, req, nodeKey, peer, now);
     const { state, info } = poller;
     events?.request?.(info, req);
-    this.#settleReply(poller, req);
+    this.#settleReply(poller, req, now);
 
     const snapshot = source.snapshotFor(nodeKey);
     if (!snapshot) return failure(503, GrpcStatus.UNAVAILABLE, `no configuration is published for node "${nodeKey}" yet`);
@@ -149,8 +155,7 @@ export class RestPolls {
     const json = responseJson(snapshot, type, versionInfo, state.subscription.key(), subscribed, this.context.controlPlaneId);
     poller.heldBefore = req.versionInfo;
     state.nonce = versionInfo;
-    state.sentVersionInfo = versionInfo;
-    state.awaitingReply = true;
+    state.recordResponse(versionInfo, now);
     events?.response?.(info, { typeUrl: type.typeUrl, versionInfo, nonce: versionInfo, resources: subscribed, bytes: json.bytes });
     return { status: 200, body: json.text };
   }
@@ -180,7 +185,7 @@ export class RestPolls {
       // The key holds the node's id and cluster: only what status shows (the user agent) may have changed.
       poller.info.node = nodeIdentity(node);
     } else {
-      poller = new Poller(type, { id: this.nextId(), service: service.label, peer, node: nodeIdentity(node), nodeKey });
+      poller = new Poller(type, { id: this.nextId(), protocol: "rest", service: service.label, peer, openedAt: now, node: nodeIdentity(node), nodeKey });
       this.context.events?.streamOpened?.(poller.info);
       this.context.events?.nodeIdentified?.(poller.info);
     }
@@ -198,7 +203,7 @@ export class RestPolls {
   }
 
   /** Whether this poll accepts or rejects the latest 200 (see the top of this file). */
-  #settleReply(poller: Poller, req: DiscoveryRequest): void {
+  #settleReply(poller: Poller, req: DiscoveryRequest, now: number): void {
     const { state, info } = poller;
     if (!state.awaitingReply) return;
     const events = this.context.events;
@@ -206,19 +211,21 @@ export class RestPolls {
     const explicitNack = req.errorDetail !== undefined && (req.responseNonce === "" || req.responseNonce === state.nonce);
     const inferredNack = !req.errorDetail && req.versionInfo !== "" && req.versionInfo !== sent && req.versionInfo === poller.heldBefore;
     if (explicitNack || inferredNack) {
-      state.awaitingReply = false;
-      state.rejectedVersion = sent;
+      const nack = state.recordNack(
+        req.errorDetail?.code ?? 0,
+        req.errorDetail?.message ?? `polled again with version ${req.versionInfo}, not ${sent}: rejected`,
+        now,
+      );
       events?.nack?.(info, {
         typeUrl: state.type.typeUrl,
         versionInfo: req.versionInfo,
         nonce: state.nonce,
         rejectedVersion: sent,
-        code: req.errorDetail?.code ?? 0,
-        message: req.errorDetail?.message ?? `polled again with version ${req.versionInfo}, not ${sent}: rejected`,
+        code: nack.code,
+        message: nack.message,
       });
     } else if (req.versionInfo === sent && !req.errorDetail) {
-      state.awaitingReply = false;
-      state.rejectedVersion = undefined;
+      state.recordAck(sent, now);
       events?.ack?.(info, state.type.typeUrl, sent, state.nonce);
     }
   }

@@ -4,8 +4,9 @@
 import { discoveryMethods } from "../../resource/discovery-service.js";
 import { resourceTypes } from "../../resource/types.js";
 import type { PollService } from "../service-table.js";
+import { serviceLabel } from "../service-label.js";
 
 export const restServices: readonly PollService[] = resourceTypes.flatMap((t) => {
   const path = t.perTypeService && discoveryMethods(t.perTypeService).rest;
-  return path ? [{ kind: "poll" as const, path, label: `rest-${t.short}`, typeUrl: t.typeUrl }] : [];
+  return path ? [{ kind: "poll" as const, protocol: "rest" as const, path, label: serviceLabel("rest", t.short), typeUrl: t.typeUrl }] : [];
 });

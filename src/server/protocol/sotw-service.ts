@@ -6,6 +6,7 @@ import { discoveryMethods } from "../../resource/discovery-service.js";
 import { resourceTypes } from "../../resource/types.js";
 import { RequestDecoder } from "../decoding/request-decoder.js";
 import type { XdsService } from "../service-table.js";
+import { serviceLabel } from "../service-label.js";
 import { SotwStream } from "./sotw-stream.js";
 import { streamOptionsOf } from "./typed-stream.js";
 
@@ -13,6 +14,7 @@ function sotwService(path: string, label: string, fixedTypeUrl?: string): XdsSer
   return {
     kind: "grpc",
     callKind: "bidi_streaming",
+    protocol: "sotw",
     path,
     label,
     decoder(names) {
@@ -26,9 +28,9 @@ function sotwService(path: string, label: string, fixedTypeUrl?: string): XdsSer
 }
 
 export const sotwServices: readonly XdsService<DiscoveryRequest>[] = [
-  sotwService(discoveryMethods(AggregatedDiscoveryService).sotw!, "ads"),
+  sotwService(discoveryMethods(AggregatedDiscoveryService).sotw!, serviceLabel("sotw", "ads")),
   ...resourceTypes.flatMap((t) => {
     const path = t.perTypeService && discoveryMethods(t.perTypeService).sotw;
-    return path ? [sotwService(path, t.short, t.typeUrl)] : [];
+    return path ? [sotwService(path, serviceLabel("sotw", t.short), t.typeUrl)] : [];
   }),
 ];

@@ -130,8 +130,7 @@ export class SotwStream extends TypedStream<SotwTypeState, DiscoveryRequest, Sot
     const nonce = this.nextNonce();
 
     state.nonce = nonce;
-    state.awaitingReply = true;
-    state.sentVersionInfo = versionInfo;
+    state.recordResponse(versionInfo, this.o.now?.() ?? Date.now());
     state.mustAnswer = false;
     state.retaining = retained.length > 0;
     // A full-state response replaces what the client holds; so does a first RDS/EDS response. Either way the

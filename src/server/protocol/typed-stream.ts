@@ -30,6 +30,8 @@ export interface TypedStreamOptions<Response> {
   timers?: HeartbeatTimers;
   /** What a request's node may hold (default: the defaults of transport-limits.ts). */
   nodeLimits?: NodeLimits;
+  /** Wall clock in ms, for the times the client state records (default Date.now); tests pass a fake. */
+  now?: () => number;
 }
 
 const defaultTimers: HeartbeatTimers = {
@@ -44,8 +46,8 @@ export function streamOptionsOf<Response>(
   send: (response: Response) => void,
   fixedTypeUrl: string | undefined,
 ): TypedStreamOptions<Response> {
-  const { source, events, controlPlaneId, schedulePush, timers, nodeLimits } = context;
-  return { source, info, send, events, fixedTypeUrl, controlPlaneId, schedulePush, timers, nodeLimits };
+  const { source, events, controlPlaneId, schedulePush, timers, nodeLimits, now } = context;
+  return { source, info, send, events, fixedTypeUrl, controlPlaneId, schedulePush, timers, nodeLimits, now };
 }
 
 export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>, Request extends DiscoveryRequest | DeltaDiscoveryRequest, Response> {
@@ -64,6 +66,11 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
 
   get info(): StreamInfo {
     return this.o.info;
+  }
+
+  /** What the client holds of each type it asked for (client-status.ts reads it). */
+  clientTypes(): Iterable<ClientTypeState> {
+    return this.types.values();
   }
 
   /** A new sub-stream's state for a type. */
@@ -111,21 +118,20 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
     if (req.responseNonce === "") return "none";
     if (state.nonce !== "" && req.responseNonce !== state.nonce) return "stale";
     if (req.responseNonce !== state.nonce || !state.awaitingReply) return "none";
-    state.awaitingReply = false;
     const events = this.o.events;
+    const now = this.o.now?.() ?? Date.now();
     if (req.errorDetail) {
-      state.rejectedVersion = state.sentVersionInfo;
+      const nack = state.recordNack(req.errorDetail.code, req.errorDetail.message, now);
       events?.nack?.(this.o.info, {
         typeUrl: state.type.typeUrl,
         versionInfo: kept,
         nonce: req.responseNonce,
-        rejectedVersion: state.sentVersionInfo,
-        code: req.errorDetail.code,
-        message: req.errorDetail.message,
+        rejectedVersion: nack.rejectedVersion,
+        code: nack.code,
+        message: nack.message,
       });
     } else {
-      state.rejectedVersion = undefined;
-      state.ackedVersionInfo = acked;
+      state.recordAck(acked, now);
       events?.ack?.(this.o.info, state.type.typeUrl, acked, req.responseNonce);
     }
     return "reply";
