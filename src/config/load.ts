@@ -10,7 +10,7 @@ import { resourceType } from "../resource/types.js";
 import { ttlMsOf, type ConfigSourceKind, type GroupConfig, type ListenerConfig } from "./model.js";
 import { decodeRawResource, type RawResource } from "./raw-resources.js";
 import { checkSchema } from "./schema.js";
-import { MergedSource, type OverlayObject } from "./store-overlay.js";
+import { MergedSource, type OverlayObject, type ShadowedObject } from "./store-overlay.js";
 import { isJsonFile, jsonIssues, lineColumn } from "./json-syntax.js";
 import { ConfigSource, formatPath, tooLargeMessage, type DocumentSource, type Path } from "./source.js";
 import { UnlocatedSource, unitTextOf } from "./unlocated-source.js";
@@ -44,6 +44,8 @@ export interface LoadedConfig {
    * are merged into without reading the file again (store-writes.ts).
    */
   fileDocument: unknown;
+  /** The store objects left out of the merge (store-overlay.ts): the file defines their names, or lists them. */
+  shadowed: readonly ShadowedObject[];
 }
 
 export interface ParseOptions {
@@ -54,6 +56,8 @@ export interface ParseOptions {
   cache?: TranslationCache;
   /** Store objects to merge into the document (store-overlay.ts): the daemon serves the file and the store as one. */
   overlay?: readonly OverlayObject[];
+  /** The overlayKeys of the overlay's objects being written: a clash of theirs is an issue, not a shadow. */
+  written?: ReadonlySet<string>;
 }
 
 interface Group {
@@ -64,9 +68,9 @@ interface Group {
 
 /** Parses and validates a config document (YAML or JSON). Throws ConfigError listing every problem found. */
 export function parseConfig(text: string, file: string, limits: Partial<ConfigLimits> = {}, options: ParseOptions = {}): LoadedConfig {
-  const { cache, overlay } = options;
+  const { cache, overlay, written } = options;
   if (isJsonFile(file)) checkJsonSyntax(text, file, { ...defaultConfigLimits, ...limits });
-  const merged = (source: DocumentSource) => (overlay && overlay.length > 0 ? new MergedSource(source, overlay) : source);
+  const merged = (source: DocumentSource) => (overlay && overlay.length > 0 ? new MergedSource(source, overlay, written) : source);
   if (cache) {
     const fast = UnlocatedSource.read(text, file, limits, cache);
     if (fast) {
@@ -148,6 +152,7 @@ function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): 
     nodes: new Map(nodeGroups.map((g) => [String(g.base[1]), translateGroup(source, g, cache)])),
     positioned: (source instanceof MergedSource ? source.base : source) instanceof ConfigSource,
     fileDocument: (source instanceof MergedSource ? source.base : source).value,
+    shadowed: source instanceof MergedSource ? source.shadowed : [],
     configSources: new Map(groups.map((g) => [g.base.length === 0 ? "" : String(g.base[1]), (g.value as GroupConfig).config_source ?? "ads"])),
   };
 }
@@ -158,9 +163,15 @@ function loadFrom(source: DocumentSource, cache: TranslationCache | undefined): 
  * field path only (a caller that reports them reads the text with positions). The daemon's store writes
  * (store-writes.ts).
  */
-export function loadMerged(fileDocument: unknown, file: string, overlay: readonly OverlayObject[], cache: TranslationCache | undefined): LoadedConfig {
+export function loadMerged(
+  fileDocument: unknown,
+  file: string,
+  overlay: readonly OverlayObject[],
+  cache: TranslationCache | undefined,
+  written?: ReadonlySet<string>,
+): LoadedConfig {
   const source = UnlocatedSource.of(file, fileDocument);
-  return loadFrom(overlay.length > 0 ? new MergedSource(source, overlay) : source, cache);
+  return loadFrom(overlay.length > 0 ? new MergedSource(source, overlay, written) : source, cache);
 }
 
 /** Reads a config file; a file that can't be read is reported like any other config problem. */

@@ -8,8 +8,7 @@ import type { ConfigResource, LoadedConfig } from "./index.js";
 import { parseConfig } from "./load.js";
 import type { ConfigLimits } from "./config-limits.js";
 import type { TranslationCache } from "./translation-cache.js";
-import { storeFile, type OverlayObject } from "./store-overlay.js";
-import { TypeUrl } from "../resource/type-urls.js";
+import { fileNamesOf as namesInDocument, type OverlayObject, type ShadowedObject } from "./store-overlay.js";
 import { formatPath } from "./source.js";
 
 export interface ConfigSnapshots {
@@ -61,19 +60,19 @@ export function snapshotsOfText(
   limits: Partial<ConfigLimits> = {},
   cache?: TranslationCache,
   overlay?: readonly OverlayObject[],
-): ConfigSnapshots & { fileNames: FileName[]; fileDocument: unknown } {
+  /** The overlay's objects being written (store-overlay.ts: their clashes are issues). */
+  written?: ReadonlySet<string>,
+): ConfigSnapshots & { fileNames: FileName[]; fileDocument: unknown; shadowed: readonly ShadowedObject[] } {
   let config: LoadedConfig | undefined;
+  const loaded = (c: LoadedConfig) => ({ ...snapshotsOf(c), fileNames: fileNamesOf(c), fileDocument: c.fileDocument, shadowed: c.shadowed });
   try {
-    config = parseConfig(text, file, limits, { cache, overlay });
-    const snapshots = snapshotsOf(config);
+    config = parseConfig(text, file, limits, { cache, overlay, written });
+    const result = loaded(config);
     cache?.commit();
-    return { ...snapshots, fileNames: fileNamesOf(config), fileDocument: config.fileDocument };
+    return result;
   } catch (err) {
     cache?.discard();
-    if (err instanceof ConfigError && config && !config.positioned) {
-      const positioned = parseConfig(text, file, limits, { overlay });
-      return { ...snapshotsOf(positioned), fileNames: fileNamesOf(positioned), fileDocument: positioned.fileDocument };
-    }
+    if (err instanceof ConfigError && config && !config.positioned) return loaded(parseConfig(text, file, limits, { overlay, written }));
     throw err;
   }
 }
@@ -85,22 +84,11 @@ export interface FileName {
   location: SourceLocation;
 }
 
+/** The names the file manages (store-overlay.ts fileNamesOf: the same rule leaves a store object out of the merge). */
 function fileNamesOf(config: LoadedConfig): FileName[] {
   const out: FileName[] = [];
-  const kindOf: Record<string, FileName["kind"]> = { [TypeUrl.Cluster]: "cluster", [TypeUrl.Listener]: "listener" };
-  for (const r of config.defaults) {
-    if (r.location.file === storeFile) continue;
-    const kind = kindOf[r.typeUrl];
-    if (kind) out.push({ kind, name: r.name, location: r.location });
-    // A raw resource is the file's under its type too: the API names raw resources `<type URL>/<name>`.
-    if (r.location.path?.startsWith("resources[")) out.push({ kind: "resource", name: `${r.typeUrl}/${r.name}`, location: r.location });
-  }
-  // A node group is the file's when the file's own document has it (the store's groups are merged in beside).
-  const fileGroups = (config.fileDocument as { nodes?: unknown } | null | undefined)?.nodes;
-  for (const [key, resources] of config.nodes) {
-    if (typeof fileGroups !== "object" || fileGroups === null || !Object.hasOwn(fileGroups, key)) continue;
-    const from = resources.find((r) => r.location.file !== storeFile);
-    out.push({ kind: "node-group", name: key, location: from?.location ?? { file: config.file, path: formatPath(["nodes", key]) } });
+  for (const n of namesInDocument(config.fileDocument).values()) {
+    if (!n.clashOnly) out.push({ kind: n.kind as FileName["kind"], name: n.name, location: { file: config.file, path: formatPath(n.path) } });
   }
   return out;
 }
