@@ -10,6 +10,7 @@ import { ConfigError, type ConfigIssue } from "../errors.js";
 import { contentHash } from "../resource/encoded-resource.js";
 import type { ConfigLimits } from "./config-limits.js";
 import { readConfigBytes } from "./load.js";
+import { ConfigSource } from "./source.js";
 import { snapshotsOfText, type FileName } from "./publish.js";
 import { TranslationCache } from "./translation-cache.js";
 import { overlayKey, type OverlayObject, type ShadowedObject } from "./store-overlay.js";
@@ -117,7 +118,9 @@ function load(request: LoadRequest): { reply: ConfigWorkerReply; transfer: Array
     // Frozen, as the objects held for store writes are (store-writes.ts): their entries carry over between loads.
     const objects = (request.overlay?.objects ?? []).map((o) => ({ ...o, value: deepFreeze(o.value) }));
     const written = request.overlay?.written && new Set(request.overlay.written);
-    const snapshots = snapshotsOfText(bytes.toString("utf8"), file, limits, cache, objects, written);
+    const text = bytes.toString("utf8");
+    const loaded = snapshotsOfText(text, file, limits, cache, objects, written);
+    const snapshots = { ...loaded, shadowed: withLines(loaded.shadowed, text, file, limits) };
     candidate = {
       tag: id,
       file,
@@ -142,6 +145,17 @@ function load(request: LoadRequest): { reply: ConfigWorkerReply; transfer: Array
     if (err instanceof ConfigError) return { reply: { id, kind: "invalid", version, issues: [...err.issues] }, transfer: [] };
     return { reply: { id, kind: "failed", version, message: (err as Error).stack ?? String(err) }, transfer: [] };
   }
+}
+
+/**
+ * Store objects left out, what takes their place in the file located with its line (the operator is told where):
+ * the fast reader has no positions, so the text is read once more with them — here, off the thread that serves the
+ * proxies, and only while something is left out. A store write keeps these locations (store-writes.ts).
+ */
+function withLines(shadowed: readonly ShadowedObject[], text: string, file: string, limits: Partial<ConfigLimits>): readonly ShadowedObject[] {
+  if (!shadowed.some((s) => s.byPath && s.by.line === undefined)) return shadowed;
+  const source = new ConfigSource(text, file, limits);
+  return shadowed.map((s) => (s.byPath && s.by.line === undefined ? { ...s, by: source.locate(s.byPath) } : s));
 }
 
 parentPort?.on("message", (request: ConfigWorkerRequest) => {

@@ -10,7 +10,7 @@ import type { ObjectKind, Store, StoreOperation } from "../store/store.js";
 import { applyChanges } from "./store-writes.js";
 import { overlayKey, tooDeepIssue, type OverlayObject, type ShadowedObject } from "./store-overlay.js";
 import { defaultConfigLimits } from "./config-limits.js";
-import { ConfigSource, type Path } from "./source.js";
+import { ConfigSource } from "./source.js";
 import { readConfigText } from "./load.js";
 import type { Logger } from "../log.js";
 import { ConfigLoader, ConfigLoaderClosedError, ConfigLoadError, type ConfigLoaderOptions, type ConfigLoadResult } from "./config-loader.js";
@@ -341,7 +341,8 @@ export class ConfigReloader {
 
   /**
    * The store objects left out of what is served now, as shown: each newly left out is logged once as a warning
-   * (with the file's line of what is served instead), and each served again once as info.
+   * (with the file's line of what is served instead: the config worker locates it), and each served again once as
+   * info.
    */
   #shadowedNow(shadowed: readonly ShadowedObject[]): ShadowedView[] {
     const key = (s: { kind: string; name: string; reason: string }) => `${s.kind}\u0000${s.name}\u0000${s.reason}`;
@@ -349,8 +350,7 @@ export class ConfigReloader {
     const now = shadowed.map((s): ShadowedView => {
       const kept = before.get(key(s));
       if (kept) return kept;
-      const at = s.byPath ? locateInFile(s.by, s.byPath, this.options.limits) : s.by;
-      const view = { kind: s.kind, name: s.name, reason: s.reason, definedAt: formatLocation(at) };
+      const view = { kind: s.kind, name: s.name, reason: s.reason, definedAt: formatLocation(s.by) };
       this.log.warn(
         `store ${s.kind} "${s.name}" is not served: ${s.reason} at ${view.definedAt}. It stays in the store (GET /config lists it) until it is deleted through the API, or the file lets go of it`,
       );
@@ -384,14 +384,9 @@ export class ConfigReloader {
  */
 function withLine(at: SourceLocation, limits: ConfigReloaderOptions["limits"]): SourceLocation {
   const m = at.line === undefined && at.path ? /^(\w+)\[(\d+)\]/.exec(at.path) : null;
-  return m ? locateInFile(at, [m[1], Number(m[2])], limits) : at;
-}
-
-/** `path` in the file of `at`, read with positions; `at` as it is when the file cannot be read so. */
-function locateInFile(at: SourceLocation, path: Path, limits: ConfigReloaderOptions["limits"]): SourceLocation {
-  if (at.line !== undefined) return at;
+  if (!m) return at;
   try {
-    return new ConfigSource(readConfigText(at.file, limits?.maxBytes), at.file, limits).locate(path);
+    return new ConfigSource(readConfigText(at.file, limits?.maxBytes), at.file, limits).locate([m[1], Number(m[2])]);
   } catch {
     return at;
   }

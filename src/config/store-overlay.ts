@@ -192,10 +192,13 @@ export class MergedSource implements DocumentSource {
       return;
     }
     const issues: ConfigIssue[] = [];
-    /** Leaves `o` out: shadowed, or refused (saying why: `consequence`) when it is being written. */
-    const leaveOut = (o: OverlayObject, at: Path, reason: string, taker: Taker, consequence: string) => {
+    /**
+     * Leaves `o` out: shadowed; or refused (saying why: `consequence`) when it is being written, or what takes its
+     * place is (`takerWritten`: a write may not leave out what was served).
+     */
+    const leaveOut = (o: OverlayObject, at: Path, reason: string, taker: Taker, consequence: string, takerWritten = false) => {
       const by = "object" in taker ? this.#objectLocation(taker.object) : this.locate(taker.merged);
-      if (written.has(overlayKey(o.kind, o.name))) {
+      if (takerWritten || written.has(overlayKey(o.kind, o.name))) {
         issues.push({ location: this.#objectLocation(at), message: `${reason}, at ${formatLocation(by)}; ${consequence}` });
       } else {
         // A path of the merge that is the file's is the file's own path: the file's items come first.
@@ -269,7 +272,16 @@ export class MergedSource implements DocumentSource {
         const key = endpointKey(e.value);
         const first = key === undefined ? undefined : listedIn(i).get(key);
         if (first) {
-          leaveOut(e, ["endpoints", e.name], `endpoint ${key} is listed already`, first, "gRPC clients reject a cluster that lists an endpoint twice");
+          // A store cluster written with an endpoint that is registered already: the write is refused, as before.
+          const clusterWritten = "merged" in first && this.fromStore(["clusters", i]) && written.has(overlayKey("cluster", cluster));
+          leaveOut(
+            e,
+            ["endpoints", e.name],
+            `endpoint ${key} is listed already`,
+            first,
+            "gRPC clients reject a cluster that lists an endpoint twice",
+            clusterWritten,
+          );
           continue;
         }
         if (key !== undefined) listedIn(i).set(key, { object: ["endpoints", e.name] });

@@ -28,6 +28,7 @@ import { loadMerged } from "./load.js";
 import { encodedOf, type ConfigSnapshots } from "./publish.js";
 import { entryOf, overlayKey, storeFile, withEndpoints, type OverlayObject, type ShadowedObject } from "./store-overlay.js";
 import { asArray, isObj } from "./validate.js";
+import { formatPath } from "./source.js";
 import { ConfigError, XdsdError } from "../errors.js";
 import type { ConfigResource } from "./load.js";
 import type { TranslationCache } from "./translation-cache.js";
@@ -95,7 +96,9 @@ export function settleStoreWrite(
   try {
     const written = new Set(operations.filter((o) => o.op === "put").map((o) => overlayKey(o.kind, o.name)));
     const config = loadMerged(base.fileDocument, base.file, [...objects.values()], cache, written);
-    shadowed = config.shadowed;
+    // The file is the same: what takes a left-out object's place there is where the load located it.
+    const located = new Map(base.shadowed.flatMap((s) => (s.byPath ? [[formatPath(s.byPath), s.by] as const] : [])));
+    shadowed = config.shadowed.map((s) => (s.byPath && located.has(formatPath(s.byPath)) ? { ...s, by: located.get(formatPath(s.byPath))! } : s));
     snapshots = {
       defaults: derive(null, base.snapshots.defaults, config.defaults),
       nodes: new Map([...config.nodes].map(([key, resources]) => [key, derive(key, base.snapshots.nodes.get(key), resources)])),

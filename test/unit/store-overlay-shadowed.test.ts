@@ -92,6 +92,23 @@ test("an endpoint object its cluster lists already, in any spelling, is left out
   );
 });
 
+test("a store cluster written with an endpoint registered for it already is refused: a write leaves nothing out", () => {
+  const api: OverlayObject = { kind: "cluster", name: "api", value: { endpoints: ["127.0.0.1:90"] } };
+  const registered = endpoint("api/127.0.0.1:90", "127.0.0.1", 90);
+  assert.deepEqual(
+    load([api, registered]).shadowed.map((s) => s.name),
+    ["api/127.0.0.1:90"],
+    "as loaded (a store from before this rule): shadowed",
+  );
+  assert.throws(
+    () => load([api, registered], [api]),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.issues[0].location.path === 'endpoints["api/127.0.0.1:90"]' &&
+      /^endpoint 127\.0\.0\.1:90 is listed already, at store \(clusters\.api\.endpoints\[0\]\)/.test(e.issues[0].message),
+  );
+});
+
 test("a store cluster's own duplicate endpoints are reported with the store path of the first, not a line", () => {
   assert.throws(
     () => load([{ kind: "cluster", name: "api", value: { endpoints: ["[::1]:80", "[0:0:0:0:0:0:0:1]:80"] } }]),
