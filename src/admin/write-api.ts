@@ -464,8 +464,10 @@ function issueView(issue: ConfigIssue): { path?: string; location: string; messa
 /**
  * The write's condition from If-Match (an ETag this API gave, `"<revision>"`) or If-None-Match (`*`: create only).
  * Throws MalformedConditionError for what is not an entity tag (RFC 9110 §8.8.3): a condition the client meant but
- * we cannot read must not be taken for none; and PreconditionFailedError for entity tags of which none can match
- * (§13.1.1: a weak one never does, If-Match compares strongly, nor one this API never gives, like "nope").
+ * we cannot read must not be taken for none; and PreconditionFailedError for entity tags none of which can match,
+ * like "nope" (§13.1.1: 412, as for a revision that is not the current one). `W/"7"` is taken for revision 7,
+ * though If-Match compares strongly: a compressing proxy in front of the admin port weakens the ETags it passes,
+ * and a revision names the object's content exactly either way.
  */
 function condition(req: IncomingMessage): { ifRevision?: number } {
   const match = req.headers["if-match"];
@@ -475,9 +477,8 @@ function condition(req: IncomingMessage): { ifRevision?: number } {
     const text = String(match).trim();
     const tags = /^(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"(?:[ \t]*,[ \t]*(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*")*$/.test(text) ? text.match(/(?:W\/)?"[^"]*"/g)! : [];
     if (tags.length === 0) throw new MalformedConditionError(`If-Match must be one ETag this API gave, like "7", not ${text}`);
-    const revisions = tags.flatMap((t) => /^"(\d{1,15})"$/.exec(t)?.[1] ?? []);
-    if (revisions.length === 0)
-      throw new PreconditionFailedError(`If-Match ${text} matches no revision: this API's ETags are like "7" (and a weak one never matches)`);
+    const revisions = tags.flatMap((t) => /^(?:W\/)?"(\d{1,15})"$/.exec(t)?.[1] ?? []);
+    if (revisions.length === 0) throw new PreconditionFailedError(`If-Match ${text} matches no revision: this API's ETags are like "7"`);
     if (revisions.length > 1) throw new MalformedConditionError(`If-Match must be one ETag this API gave, like "7", not ${revisions.length}`);
     return { ifRevision: Number(revisions[0]) };
   }

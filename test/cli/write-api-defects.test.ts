@@ -161,7 +161,7 @@ test("a path with broken percent-encoding is 400, not 500", async () => {
 
 test("If-Match with a well-formed entity tag that matches no revision is 412 (RFC 9110 §13.1.1); a malformed one 400", async () => {
   const created = await call("PUT", "/v1/clusters/etag", { endpoints: [] });
-  for (const tag of ['"nope"', 'W/"7"', '"abc", "def"']) {
+  for (const tag of ['"nope"', 'W/"x7"', '"abc", "def"', '""']) {
     const r = await call("PUT", "/v1/clusters/etag", { endpoints: [] }, { "if-match": tag });
     assert.equal(r.status, 412, `If-Match: ${tag}: ${JSON.stringify(r.json)}`);
     assert.equal(r.json.code, "XDSD_STORE_CONFLICT");
