@@ -31,7 +31,7 @@ const problem = (description) => ({ description, content: { "application/problem
 const json = (description, schema) => ({ description, content: { "application/json": { schema } } });
 const errors = (...codes) => {
   const all = {
-    400: "malformed request: the body is not a JSON object, or names something else than the path",
+    400: "malformed request: the path's percent-encoding is not UTF-8, the body is not a JSON object or names something else than the path, or a condition header is not an entity tag",
     401: "no or wrong bearer token",
     403: "writes are disabled (no --admin-token-file)",
     404: "no such object",
@@ -84,7 +84,7 @@ const security = [{ bearer: [] }];
 function objectPaths(tag, valueSchema, params) {
   return {
     parameters: params,
-    get: { tags: [tag], summary: `One ${tag}`, responses: { 200: json("the object; ETag is its revision", { type: "object" }), ...errors(404) } },
+    get: { tags: [tag], summary: `One ${tag}`, responses: { 200: json("the object; ETag is its revision", { type: "object" }), ...errors(400, 404) } },
     put: {
       tags: [tag],
       summary: `Create or replace a ${tag}`,
@@ -133,7 +133,7 @@ const document = {
     "/v1/clusters/{name}": objectPaths("cluster", ref("ClusterBody"), [nameParam("name", "The cluster's name.")]),
     "/v1/clusters/{name}/endpoints/{endpoint}": {
       parameters: [nameParam("name", "The cluster's name."), nameParam("endpoint", "host:port, [ipv6]:port for IPv6")],
-      get: { tags: ["endpoint"], summary: "One registered endpoint", responses: { 200: json("the endpoint", { type: "object" }), ...errors(404) } },
+      get: { tags: ["endpoint"], summary: "One registered endpoint", responses: { 200: json("the endpoint", { type: "object" }), ...errors(400, 404) } },
       put: {
         tags: ["endpoint"],
         summary: "Register an endpoint (or change it: weight, locality, priority, health_status, metadata)",

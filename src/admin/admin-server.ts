@@ -168,6 +168,7 @@ export class AdminServer {
         version: state.version,
         loadedAt: state.loadedAt.toISOString(),
         lastError: state.lastError && { version: state.lastError.version, at: state.lastError.at.toISOString(), message: state.lastError.message },
+        shadowed: state.shadowed ?? [],
       },
       default: def ? snapshotView(def) : null,
       nodes: groups,

@@ -8,10 +8,12 @@
 //   PUT    /v1/{…}/{name}                        create or replace (If-Match: "rev" / If-None-Match: *)
 //   DELETE /v1/{…}/{name}                        (a cluster with its registered endpoints, in one transaction)
 //   …      /v1/resources/{message type}/{name}   a raw Envoy resource (e.g. envoy.config.cluster.v3.Cluster/raw1)
-//   POST   /v1/batch                             {operations: [...]}: all of them in one transaction, or none;
-//                                                 ?dry_run=true checks them the same way and stores nothing
+//   POST   /v1/batch                             {operations: [...]}: all of them in one transaction, or none
+//                                                 (at most maxBatchOperations, each object once); ?dry_run=true checks
+//                                                 them the same way and stores nothing
 //   PUT    /v1/clusters/{name}/endpoints/{host:port}   register one endpoint (weight, locality, priority,
-//                                                      health_status such as DRAINING, metadata)
+//                                                      health_status such as DRAINING, metadata); any spelling of
+//                                                      the address names it, stored canonically (config/address.ts)
 //   DELETE /v1/clusters/{name}/endpoints/{host:port}   deregister it
 // An endpoint registered with `ttl` ("30s") expires unless a PUT renews it within that time (config/endpoint-expiry.ts).
 // Every write answers once the new snapshot is published; with `?wait=acked` (and `timeout=`, default 10s), once
@@ -19,15 +21,17 @@
 // timeout came first or a proxy rejected it, naming those proxies.
 // Errors are problem details (RFC 9457, application/problem+json) with a `code` from src/errors.ts and, for an
 // invalid config, every issue with its field path: 400 malformed, 401/403 token, 404, 409 the file manages the
-// name, 412 If-Match failed, 413 body over the limit, 415 not JSON, 422 the config it would make is invalid.
+// name, 412 If-Match failed (or can match no revision), 413 body over the limit, 415 not JSON, 422 the config it
+// would make is invalid. A store object the file took the name of is shadowed (not served, reported in /config):
+// a PUT of it is 409, a DELETE removes it.
 // Writes need `Authorization: Bearer <token>` from --admin-token-file; without a token file the API is read-only.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { ConfigError, ManagedByFileError, StoreConflictError, formatLocation, type ConfigIssue } from "../errors.js";
 import type { ConfigReloader } from "../daemon/reloader.js";
 import { storeFile } from "../merge/store-overlay.js";
-import { parseHostPort } from "../config/address.js";
-import type { ObjectKind, ObjectValue, StoreOperation } from "../store/store.js";
+import { formatHostPort, parseHostPort } from "../config/address.js";
+import { splitEndpointName, type ObjectKind, type ObjectValue, type StoreOperation } from "../store/store.js";
 import { findResourceType } from "../resource/types.js";
 import type { Rollouts } from "../server/observers/rollouts.js";
 import { registrationError, withRegistration } from "../merge/registration.js";
@@ -42,7 +46,15 @@ export interface WriteApiOptions {
   rollouts?: Rollouts;
   /** Wall clock in ms (registration expiry times); tests pass a fake. */
   now?: () => number;
+  /** Most operations one `POST /v1/batch` may hold (default defaultMaxBatchOperations). */
+  maxBatchOperations?: number;
 }
+
+/**
+ * A batch is one store transaction, committed on the thread that serves the proxies: 20,000 operations held it for
+ * 0.1–0.7 s (issue 18). 1,000 take a few ms, and are more than an `xdsd apply` of a large file changes at once.
+ */
+export const defaultMaxBatchOperations = 1000;
 
 /** `?wait=acked` waits this long unless `timeout=` says otherwise, and never longer than the maximum. */
 const defaultWaitMs = 10_000;
@@ -58,7 +70,12 @@ interface Answer {
 const problemType = "https://github.com/xdsd/xdsd/blob/main/docs/errors.md";
 
 export class WriteApi {
-  constructor(private readonly o: WriteApiOptions) {}
+  /** The token's SHA-256: what a presented token's digest is compared with. */
+  readonly #tokenDigest: Buffer | undefined;
+
+  constructor(private readonly o: WriteApiOptions) {
+    this.#tokenDigest = o.token === undefined ? undefined : sha256(o.token);
+  }
 
   /** Whether `path` belongs to this API (then `handle` answers it). */
   serves(path: string): boolean {
@@ -73,7 +90,8 @@ export class WriteApi {
   }
 
   async #answer(req: IncomingMessage, path: string, query: URLSearchParams): Promise<Answer> {
-    const parts = path.split("/").slice(2).map(decodeURIComponent);
+    const parts = decodedSegments(path);
+    if (!parts) return problem(400, "malformed request", `the path ${path} has malformed percent-encoding: each %XX must be a byte of UTF-8 text`);
     const method = req.method ?? "";
     if (parts[0] === "batch" && parts.length === 1) {
       if (method !== "POST") return notAllowed(method, "POST");
@@ -130,7 +148,16 @@ export class WriteApi {
   }
 
   #view(c: Collection, name: string, revision: number, value: ObjectValue): Record<string, unknown> {
-    return { name, managedBy: "api", revision, [c.singular]: value, ...(c.kind === "cluster" ? { endpoints: this.#endpointsOf(name) } : {}) };
+    // Not served: the file took its name (config/store-overlay.ts). Said here too, not only in /config.
+    const shadowed = this.o.reloader.state?.shadowed?.find((o) => o.kind === c.kind && o.name === name);
+    return {
+      name,
+      managedBy: "api",
+      revision,
+      ...(shadowed ? { shadowed: { reason: shadowed.reason, definedAt: shadowed.definedAt } } : {}),
+      [c.singular]: value,
+      ...(c.kind === "cluster" ? { endpoints: this.#endpointsOf(name) } : {}),
+    };
   }
 
   #get(c: Collection, name: string): Answer {
@@ -143,18 +170,36 @@ export class WriteApi {
   }
 
   #getEndpoint(cluster: string, endpoint: string): Answer {
-    const o = this.o.reloader.storeObject("endpoint", `${cluster}/${endpoint}`);
+    const o = this.#registered(cluster, endpoint);
     if (!o) return problem(404, "not found", `no endpoint ${endpoint} registered for cluster "${cluster}"`);
-    return { status: 200, headers: { etag: etag(o.revision) }, body: { cluster, endpoint, revision: o.revision, ...o.value } };
+    const { endpoint: name } = splitEndpointName(o.name)!;
+    return { status: 200, headers: { etag: etag(o.revision) }, body: { cluster, endpoint: name, revision: o.revision, ...o.value } };
   }
 
   /** The endpoints registered through the API for a cluster. */
   #endpointsOf(cluster: string): { endpoint: string; revision: number; value: ObjectValue }[] {
-    const prefix = `${cluster}/`;
-    return this.o.reloader
-      .storeObjects()
-      .objects.filter((o) => o.kind === "endpoint" && o.name.startsWith(prefix))
-      .map((o) => ({ endpoint: o.name.slice(prefix.length), revision: o.revision, value: o.value }));
+    return this.o.reloader.storeObjects().objects.flatMap((o) => {
+      const split = o.kind === "endpoint" ? splitEndpointName(o.name) : undefined;
+      return split?.cluster === cluster ? [{ endpoint: split.endpoint, revision: o.revision, value: o.value }] : [];
+    });
+  }
+
+  /**
+   * The endpoint object registered for `cluster` at `endpoint`, however either spells the address: under its
+   * canonical name (address.ts), or under a spelling stored before addresses were canonical.
+   */
+  #registered(cluster: string, endpoint: string) {
+    const hostPort = parseHostPort(endpoint);
+    if ("error" in hostPort) return undefined;
+    const canonical = formatHostPort(hostPort.address, hostPort.port);
+    const r = this.o.reloader;
+    const held = r.storeObject("endpoint", `${cluster}/${canonical}`);
+    if (held) return held;
+    const legacy = this.#endpointsOf(cluster).find((e) => {
+      const p = parseHostPort(e.endpoint);
+      return !("error" in p) && formatHostPort(p.address, p.port) === canonical;
+    });
+    return legacy && r.storeObject("endpoint", `${cluster}/${legacy.endpoint}`);
   }
 
   async #put(req: IncomingMessage, c: Collection, name: string): Promise<Answer> {
@@ -170,10 +215,15 @@ export class WriteApi {
   async #delete(req: IncomingMessage, c: Collection, name: string): Promise<Answer> {
     const r = this.o.reloader;
     if (!r.storeObject(c.kind, name) && !r.fileDefines(c.kind, name)) return problem(404, "not found", `no ${c.singular.replace("_", " ")} "${name}"`);
-    // A cluster goes with the endpoints registered for it, in the same transaction.
-    const endpoints =
-      c.kind === "cluster" ? this.#endpointsOf(name).map((e): StoreOperation => ({ op: "delete", kind: "endpoint", name: `${name}/${e.endpoint}` })) : [];
-    const { revision } = await r.write([{ op: "delete", kind: c.kind, name, ...condition(req) }, ...endpoints]);
+    const deletion: StoreOperation = { op: "delete", kind: c.kind, name, ...condition(req) };
+    // A cluster goes with the endpoints registered for it, in the same transaction: those registered when the write
+    // commits, not when the request came (a registration in between would be left without its cluster: issue 18).
+    // Unless the file defines the cluster too (the store's was shadowed): its endpoints are the file's cluster's.
+    const { revision } = await r.write(() =>
+      c.kind !== "cluster" || r.fileDefines("cluster", name)
+        ? [deletion]
+        : [deletion, ...this.#endpointsOf(name).map((e): StoreOperation => ({ op: "delete", kind: "endpoint", name: `${name}/${e.endpoint}` }))],
+    );
     return { status: 200, body: { name, deleted: true, revision } };
   }
 
@@ -184,7 +234,11 @@ export class WriteApi {
     const list = body.value.operations;
     if (!Array.isArray(list) || list.length === 0)
       return problem(400, "malformed request", 'the body must be {"operations": [...]} with at least one operation');
+    const max = this.o.maxBatchOperations ?? defaultMaxBatchOperations;
+    if (list.length > max) return problem(400, "malformed request", `a batch holds at most ${max} operations, this one ${list.length}: split it`);
     const operations: StoreOperation[] = [];
+    /** Each object's operation: a transaction changes an object once (as etcd's refuses a key given twice). */
+    const named = new Map<string, number>();
     for (const [i, o] of list.entries()) {
       const at = `operations[${i}]`;
       if (typeof o !== "object" || o === null) return problem(400, "malformed request", `${at} must be an object`);
@@ -196,15 +250,21 @@ export class WriteApi {
         return problem(400, "malformed request", `${at}.if_revision must be a whole number ≥ 0`);
       }
       const condition = if_revision === undefined ? {} : { ifRevision: if_revision as number };
+      // An endpoint by its canonical name (address.ts): two spellings of one are the same object. A deletion keeps a
+      // name the store holds as it is (a spelling from before addresses were canonical).
+      const objectName = kind === "endpoint" && !(op === "delete" && this.o.reloader.storeObject("endpoint", name)) ? canonicalEndpointName(name) : name;
+      const first = named.get(`${String(kind)}\u0000${objectName}`);
+      if (first !== undefined) return problem(400, "malformed request", `${at} names ${String(kind)} "${objectName}" again (operations[${first}])`);
+      named.set(`${String(kind)}\u0000${objectName}`, i);
       if (op === "delete") {
-        operations.push({ op, kind: kind as ObjectKind, name, ...condition });
+        operations.push({ op, kind: kind as ObjectKind, name: objectName, ...condition });
         continue;
       }
       if (op !== "put") return problem(400, "malformed request", `${at}.op must be "put" or "delete"`);
       if (typeof value !== "object" || value === null || Array.isArray(value)) return problem(400, "malformed request", `${at}.value must be an object`);
-      const stored = c ? c.valueOf(name, value as Record<string, unknown>) : this.#endpointValue(name, value as Record<string, unknown>);
+      const stored = c ? c.valueOf(name, value as Record<string, unknown>) : this.#endpointValue(objectName, value as Record<string, unknown>);
       if (typeof stored === "string") return problem(400, "malformed request", `${at}: ${stored}`);
-      operations.push({ op, kind: kind as ObjectKind, name, value: stored, ...condition });
+      operations.push({ op, kind: kind as ObjectKind, name: objectName, value: stored, ...condition });
     }
     const { revision } = await this.o.reloader.write(operations, { dryRun });
     return { status: 200, body: { revision, operations: operations.length, ...(dryRun ? { dry_run: true } : {}) } };
@@ -218,19 +278,27 @@ export class WriteApi {
       return problem(404, "not found", `no cluster "${cluster}" to register ${endpoint} in`);
     const body = await this.#body(req, true);
     if ("status" in body) return body;
-    const name = `${cluster}/${endpoint}`;
+    // The endpoint's one name, however the path spells it (address.ts).
+    const canonical = formatHostPort(hostPort.address, hostPort.port);
+    const name = `${cluster}/${canonical}`;
     const value = this.#endpointValue(name, body.value);
     if (typeof value === "string") return problem(400, "malformed request", value);
-    const existed = r.storeObject("endpoint", name) !== undefined;
-    const { revision } = await r.write([{ op: "put", kind: "endpoint", name, value, ...condition(req) }]);
-    return { status: existed ? 200 : 201, headers: { etag: etag(revision) }, body: { cluster, endpoint, revision } };
+    const held = this.#registered(cluster, canonical);
+    // One held under another spelling (stored before addresses were canonical) moves to the canonical name.
+    const moved: StoreOperation[] = held && held.name !== name ? [{ op: "delete", kind: "endpoint", name: held.name }] : [];
+    const { ifRevision } = condition(req);
+    const { revision } = await r.write([
+      ...moved.map((o) => ({ ...o, ...(ifRevision === undefined ? {} : { ifRevision }) })),
+      { op: "put", kind: "endpoint", name, value, ...(ifRevision === undefined || moved.length > 0 ? {} : { ifRevision }) },
+    ]);
+    return { status: held ? 200 : 201, headers: { etag: etag(revision) }, body: { cluster, endpoint: canonical, revision } };
   }
 
   async #deleteEndpoint(req: IncomingMessage, cluster: string, endpoint: string): Promise<Answer> {
-    const name = `${cluster}/${endpoint}`;
-    if (!this.o.reloader.storeObject("endpoint", name)) return problem(404, "not found", `no endpoint ${endpoint} registered for cluster "${cluster}"`);
-    const { revision } = await this.o.reloader.write([{ op: "delete", kind: "endpoint", name, ...condition(req) }]);
-    return { status: 200, body: { cluster, endpoint, deleted: true, revision } };
+    const held = this.#registered(cluster, endpoint);
+    if (!held) return problem(404, "not found", `no endpoint ${endpoint} registered for cluster "${cluster}"`);
+    const { revision } = await this.o.reloader.write([{ op: "delete", kind: "endpoint", name: held.name, ...condition(req) }]);
+    return { status: 200, body: { cluster, endpoint: splitEndpointName(held.name)!.endpoint, deleted: true, revision } };
   }
 
   /** An endpoint's stored value, its registration TTL turned into an expiry time. */
@@ -266,6 +334,7 @@ export class WriteApi {
       return { ...answer, status: outcome.complete ? answer.status : 202, body: { ...(answer.body as object), rollout: outcome } };
     } catch (err) {
       if (err instanceof MalformedConditionError) return problem(400, "malformed request", err.message);
+      if (err instanceof PreconditionFailedError) return problem(412, "precondition failed", err.message, "XDSD_STORE_CONFLICT");
       if (err instanceof ManagedByFileError) return problem(409, "managed by the config file", err.message, err.code, { location: err.location });
       if (err instanceof StoreConflictError) {
         return problem(412, "precondition failed", err.message, err.code, { currentRevision: err.actualRevision });
@@ -295,7 +364,9 @@ export class WriteApi {
     const token = this.o.token;
     if (token === undefined) return problem(403, "writes are disabled", "start xdsd with --admin-token-file to enable writes");
     const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    const ok = given !== undefined && given.length === token.length && timingSafeEqual(Buffer.from(given), Buffer.from(token));
+    // Digests, always 32 bytes: the comparison takes the same time whatever is given (a length check first, or
+    // comparing the token's bytes with a value's, told apart a value of the token's length: issue 18).
+    const ok = given !== undefined && timingSafeEqual(sha256(given), this.#tokenDigest!);
     if (!ok)
       return {
         ...problem(401, "unauthorized", "writes need Authorization: Bearer <the token of --admin-token-file>"),
@@ -385,7 +456,7 @@ const collections: Record<string, Collection> = {
 
 /** An endpoint's stored value: the body's fields, the address and port from its name `<cluster>/<host:port>`. */
 function endpointValue(name: string, body: Record<string, unknown>): ObjectValue | string {
-  const endpoint = name.slice(name.indexOf("/") + 1);
+  const endpoint = splitEndpointName(name)?.endpoint ?? "";
   const hostPort = name.includes("/") ? parseHostPort(endpoint) : { error: `"${name}" is not <cluster>/<host:port>` };
   if ("error" in hostPort) return `the endpoint: ${hostPort.error}`;
   for (const key of ["address", "port"]) if (key in body) return `"${key}" comes from the endpoint's name (${endpoint}), not the body`;
@@ -402,17 +473,24 @@ function issueView(issue: ConfigIssue): { path?: string; location: string; messa
 
 /**
  * The write's condition from If-Match (an ETag this API gave, `"<revision>"`) or If-None-Match (`*`: create only).
- * Throws MalformedConditionError for anything else: a condition the client meant but we cannot read must not be
- * taken for none.
+ * Throws MalformedConditionError for what is not an entity tag (RFC 9110 §8.8.3): a condition the client meant but
+ * we cannot read must not be taken for none; and PreconditionFailedError for entity tags none of which can match,
+ * like "nope" (§13.1.1: 412, as for a revision that is not the current one). `W/"7"` is taken for revision 7,
+ * though If-Match compares strongly: a compressing proxy in front of the admin port weakens the ETags it passes,
+ * and a revision names the object's content exactly either way.
  */
 function condition(req: IncomingMessage): { ifRevision?: number } {
   const match = req.headers["if-match"];
   const noneMatch = req.headers["if-none-match"];
   if (match !== undefined) {
-    const m = /^(?:W\/)?"(\d{1,15})"$/.exec(String(match).trim());
-    if (!m || noneMatch !== undefined)
-      throw new MalformedConditionError(`If-Match must be one ETag this API gave, like "7"${noneMatch !== undefined ? ", without If-None-Match" : ""}`);
-    return { ifRevision: Number(m[1]) };
+    if (noneMatch !== undefined) throw new MalformedConditionError('If-Match must be one ETag this API gave, like "7", without If-None-Match');
+    const text = String(match).trim();
+    const tags = /^(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"(?:[ \t]*,[ \t]*(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*")*$/.test(text) ? text.match(/(?:W\/)?"[^"]*"/g)! : [];
+    if (tags.length === 0) throw new MalformedConditionError(`If-Match must be one ETag this API gave, like "7", not ${text}`);
+    const revisions = tags.flatMap((t) => /^(?:W\/)?"(\d{1,15})"$/.exec(t)?.[1] ?? []);
+    if (revisions.length === 0) throw new PreconditionFailedError(`If-Match ${text} matches no revision: this API's ETags are like "7"`);
+    if (revisions.length > 1) throw new MalformedConditionError(`If-Match must be one ETag this API gave, like "7", not ${revisions.length}`);
+    return { ifRevision: Number(revisions[0]) };
   }
   if (noneMatch !== undefined) {
     if (String(noneMatch).trim() !== "*") throw new MalformedConditionError('If-None-Match takes only "*" (create only)');
@@ -422,6 +500,30 @@ function condition(req: IncomingMessage): { ifRevision?: number } {
 }
 
 class MalformedConditionError extends Error {}
+
+/** An If-Match none of whose entity tags can match: 412, as for one that names another revision. */
+class PreconditionFailedError extends Error {}
+
+/** The path's segments, percent-decoded; undefined when one is not UTF-8 percent-encoded (`%FF`, `%E0%A4%A`). */
+function decodedSegments(path: string): string[] | undefined {
+  try {
+    return path.split("/").slice(2).map(decodeURIComponent);
+  } catch (err) {
+    if (err instanceof URIError) return undefined;
+    throw err;
+  }
+}
+
+/** An endpoint object's name with its address spelled canonically (address.ts); as given when it is not one. */
+function canonicalEndpointName(name: string): string {
+  const split = splitEndpointName(name);
+  const hostPort = split && parseHostPort(split.endpoint);
+  return hostPort && !("error" in hostPort) ? `${split.cluster}/${formatHostPort(hostPort.address, hostPort.port)}` : name;
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
 
 function etag(revision: number): string {
   return `"${revision}"`;

@@ -31,3 +31,8 @@ export const configLimitFlags: Readonly<Record<keyof ConfigLimits, string>> = Ob
   maxAliasNodes: "--max-config-alias-nodes",
   maxAliases: "--max-config-aliases",
 });
+
+/** What a document nested deeper than `maxDepth` is told, the file's and the write API's alike. */
+export function tooDeepMessage(maxDepth: number): string {
+  return `nesting is deeper than ${maxDepth} levels, the limit (${configLimitFlags.maxDepth} raises it)`;
+}

@@ -31,7 +31,7 @@ import {
   type HttpConnectionManager,
 } from "../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { HttpProtocolOptionsSchema } from "../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js";
-import { parseHostPort } from "./address.js";
+import { canonicalIp, parseHostPort } from "./address.js";
 import {
   defaultConnectTimeout,
   defaultListenerAddress,
@@ -166,7 +166,8 @@ function normalizeEndpoint(endpoint: EndpointConfig, clusterLocality: LocalityCo
     return { ...parsed, weight: 1, locality: clusterLocality ?? {}, priority: 0 };
   }
   return {
-    address: endpoint.address,
+    // Served as spelled canonically (address.ts), as a string endpoint is.
+    address: canonicalIp(endpoint.address) ?? endpoint.address,
     port: endpoint.port,
     weight: endpoint.weight ?? 1,
     locality: endpoint.locality ?? clusterLocality ?? {},

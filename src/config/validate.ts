@@ -9,7 +9,7 @@ import { TypeUrl, simpleNameOf } from "../resource/type-urls.js";
 import { resourceType } from "../resource/types.js";
 import { splitVhdsName } from "../resource/vhds-names.js";
 import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
-import { ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js";
+import { canonicalIp, formatHostPort, ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js";
 import { isIP } from "node:net";
 import { writtenPath, type RawResource } from "./raw-resources.js";
 import { defaultListenerAddress } from "./model.js";
@@ -84,8 +84,11 @@ export class GroupChecker {
     this.issues.push({ location: this.source.locate(at), message });
   }
 
+  /** Where `path` is, for a message: the file's path and line, or the store object's field path. */
   private where(path: Path): string {
-    return `${formatPath(path)}, line ${this.source.locate(path).line}`;
+    const at = this.source.locate(path);
+    if (at.line !== undefined) return `${formatPath(path)}, line ${at.line}`;
+    return at.path ?? formatPath(path);
   }
 
   /**
@@ -128,7 +131,7 @@ export class GroupChecker {
     for (const [j, endpoint] of asArray(value.endpoints).entries()) {
       const ep: Path = [...at, "endpoints", j];
       if (this.invalid(ep)) continue;
-      let address: string;
+      let address: string | undefined;
       let port: number;
       let priority = 0;
       if (typeof endpoint === "string") {
@@ -139,20 +142,21 @@ export class GroupChecker {
         }
         ({ address, port } = parsed);
       } else if (isObj(endpoint)) {
-        address = endpoint.address as string;
+        address = canonicalIp(endpoint.address as string);
         port = endpoint.port as number;
         priority = (endpoint.priority as number | undefined) ?? 0;
-        if (!isIpLiteral(address)) {
-          this.issue([...ep, "address"], ipError(address));
+        if (address === undefined) {
+          this.issue([...ep, "address"], ipError(endpoint.address as string));
           continue;
         }
       } else {
         continue;
       }
-      const key = `${address.toLowerCase()}|${port}`;
+      // Canonical addresses (address.ts): two spellings of one endpoint are the same endpoint.
+      const key = formatHostPort(address, port);
       const first = seen.get(key);
       if (first) {
-        this.issue(ep, `endpoint ${hostPort(address, port)} is listed twice (also at ${this.where(first)}); gRPC clients reject the cluster`);
+        this.issue(ep, `endpoint ${key} is listed twice (also at ${this.where(first)}); gRPC clients reject the cluster`);
       } else {
         seen.set(key, ep);
       }
@@ -305,7 +309,10 @@ export class GroupChecker {
     const taken = this.ports.get(port) ?? [];
     const clash = taken.find((t) => t.address === address || ((isUnspecified(t.address) || isUnspecified(address)) && isIP(t.address) === isIP(address)));
     if (clash) {
-      this.issue(at, `port ${port} on ${address} clashes with listener "${clash.listener}" on ${hostPort(clash.address, port)} (${this.where(clash.origin)})`);
+      this.issue(
+        at,
+        `port ${port} on ${address} clashes with listener "${clash.listener}" on ${formatHostPort(clash.address, port)} (${this.where(clash.origin)})`,
+      );
       return;
     }
     taken.push({ address, listener, origin });
@@ -353,10 +360,6 @@ export function domainMatches(pattern: string, host: string): boolean {
   if (p.startsWith("*")) return h.endsWith(p.slice(1));
   if (p.endsWith("*")) return h.startsWith(p.slice(0, -1));
   return p === h;
-}
-
-function hostPort(address: string, port: number): string {
-  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 export function isObj(value: unknown): value is Obj {

@@ -8,7 +8,7 @@
 // on its tokens before anything recursive runs; aliases are counted on the composed document before toJS.
 import { Composer, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Parser, type CST, type Document, type Node } from "yaml";
 import type { ConfigLimits } from "./config-limits.js";
-import { configLimitFlags } from "./config-limits.js";
+import { configLimitFlags, tooDeepMessage } from "./config-limits.js";
 
 /** A problem at an offset in the text; the caller turns offsets into lines and columns. */
 export interface TextIssue {
@@ -34,7 +34,7 @@ export function readYaml(text: string, limits: Pick<ConfigLimits, "maxDepth" | "
     return {
       doc: undefined,
       lines,
-      issues: [{ offset: tooDeep, message: `nesting is deeper than ${limits.maxDepth} levels, the limit (${configLimitFlags.maxDepth} raises it)` }],
+      issues: [{ offset: tooDeep, message: tooDeepMessage(limits.maxDepth) }],
     };
   }
   // `merge` lets users share blocks with `<<: *anchor`, as Envoy's own YAML loader allows.

@@ -10,6 +10,7 @@ import type { GroupChanges } from "./store-writes.js";
 import { changesFromTransferable, fromTransferable } from "./transferable-snapshots.js";
 import type { ConfigSnapshots } from "../config/snapshots.js";
 import type { FileName } from "../merge/merged-load.js";
+import type { ShadowedObject } from "../merge/store-overlay.js";
 
 export type ConfigLoadResult =
   | { kind: "unchanged"; version: string }
@@ -20,6 +21,8 @@ export type ConfigLoadResult =
       summary: Record<string, number>;
       groups: number;
       fileNames: FileName[];
+      /** The store objects left out of the merge (store-overlay.ts). */
+      shadowed: readonly ShadowedObject[];
       /** Names this result as the worker holds it: say it in `served` while it is what is served. */
       state: number;
     };
@@ -74,11 +77,15 @@ export class ConfigLoader {
    * state that names the result. Undefined when that path cannot settle it and the whole config must be loaded (a
    * new worker, a state the worker does not hold, any issue at all).
    */
-  storeWrite(file: string, served: number, operations: readonly StoreOperation[]): Promise<{ state: number; changes: GroupChanges[] } | undefined> {
+  storeWrite(
+    file: string,
+    served: number,
+    operations: readonly StoreOperation[],
+  ): Promise<{ state: number; changes: GroupChanges[]; shadowed: readonly ShadowedObject[] } | undefined> {
     return this.#queued(async () => {
       let state = 0;
       const reply = await this.#request(file, (id) => ({ id: (state = id), kind: "store-write", file, served, operations }));
-      if (reply.kind === "changes") return { state, changes: changesFromTransferable(reply.changes) };
+      if (reply.kind === "changes") return { state, changes: changesFromTransferable(reply.changes), shadowed: reply.shadowed };
       if (reply.kind === "full") return undefined;
       throw new Error(`the config worker could not settle the store write: ${reply.kind === "failed" ? reply.message : reply.kind}`);
     });
@@ -111,6 +118,7 @@ export class ConfigLoader {
           summary: reply.summary,
           groups: reply.groups,
           fileNames: reply.fileNames,
+          shadowed: reply.shadowed,
           state: reply.id,
         };
       case "invalid":

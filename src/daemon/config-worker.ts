@@ -10,9 +10,10 @@ import { ConfigError, type ConfigIssue } from "../errors.js";
 import { contentHash } from "../resource/encoded-resource.js";
 import type { ConfigLimits } from "../config/config-limits.js";
 import { readConfigBytes } from "../config/load.js";
+import { ConfigSource } from "../config/source.js";
 import { snapshotsOfText, type FileName } from "../merge/merged-load.js";
 import { TranslationCache } from "../config/translation-cache.js";
-import { overlayKey, type OverlayObject } from "../merge/store-overlay.js";
+import { overlayKey, type OverlayObject, type ShadowedObject } from "../merge/store-overlay.js";
 import type { StoreOperation } from "../store/store.js";
 import { changesToTransferable, toTransferable, type TransferableGroupChanges, type TransferableSnapshots } from "./transferable-snapshots.js";
 import { settleStoreWrite, type LoadedState } from "./store-writes.js";
@@ -28,8 +29,11 @@ export interface LoadRequest {
   limits: Partial<ConfigLimits>;
   /** Version (content hash) of the file content last loaded: if it is still the same, nothing is parsed. */
   knownVersion?: string;
-  /** Store objects merged into the file's document (store-overlay.ts), and a name for their state. */
-  overlay?: { objects: readonly OverlayObject[]; version: string };
+  /**
+   * Store objects merged into the file's document (store-overlay.ts), and a name for their state; `written`: the
+   * overlayKeys of those a write is putting (a clash of theirs is an issue, not a shadow).
+   */
+  overlay?: { objects: readonly OverlayObject[]; version: string; written?: readonly string[] };
   /** The state the main thread serves (the id of the request that made it), if it knows one. */
   served?: number;
 }
@@ -53,9 +57,10 @@ export type ConfigWorkerReply =
       summary: Record<string, number>;
       groups: number;
       fileNames: FileName[];
+      shadowed: readonly ShadowedObject[];
     }
-  /** The answer to a StoreWriteRequest: what changed in the snapshots served. */
-  | { id: number; kind: "changes"; changes: TransferableGroupChanges[] }
+  /** The answer to a StoreWriteRequest: what changed in the snapshots served, and the store objects left out. */
+  | { id: number; kind: "changes"; changes: TransferableGroupChanges[]; shadowed: readonly ShadowedObject[] }
   /** A StoreWriteRequest this path cannot settle: load the whole config. */
   | { id: number; kind: "full" }
   | { id: number; kind: "invalid"; version?: string; issues: ConfigIssue[] }
@@ -93,7 +98,7 @@ function storeWrite(request: StoreWriteRequest): { reply: ConfigWorkerReply; tra
     const { state, changes } = settleStoreWrite(base, request.operations, cache, id);
     candidate = state;
     const { payload, transfer } = changesToTransferable(changes);
-    return { reply: { id, kind: "changes", changes: payload }, transfer };
+    return { reply: { id, kind: "changes", changes: payload, shadowed: state.shadowed }, transfer };
   } catch (err) {
     if (err instanceof ConfigError) return { reply: { id, kind: "full" }, transfer: [] };
     return { reply: { id, kind: "failed", message: (err as Error).stack ?? String(err) }, transfer: [] };
@@ -112,13 +117,17 @@ function load(request: LoadRequest): { reply: ConfigWorkerReply; transfer: Array
     if (version === request.knownVersion) return { reply: { id, kind: "unchanged", version }, transfer: [] };
     // Frozen, as the objects held for store writes are (store-writes.ts): their entries carry over between loads.
     const objects = (request.overlay?.objects ?? []).map((o) => ({ ...o, value: deepFreeze(o.value) }));
-    const snapshots = snapshotsOfText(bytes.toString("utf8"), file, limits, cache, objects);
+    const written = request.overlay?.written && new Set(request.overlay.written);
+    const text = bytes.toString("utf8");
+    const loaded = snapshotsOfText(text, file, limits, cache, objects, written);
+    const snapshots = { ...loaded, shadowed: withLines(loaded.shadowed, text, file, limits) };
     candidate = {
       tag: id,
       file,
       fileDocument: snapshots.fileDocument,
       objects: new Map(objects.map((o) => [overlayKey(o.kind, o.name), o])),
       snapshots,
+      shadowed: snapshots.shadowed,
     };
     const { payload, transfer } = toTransferable(snapshots);
     const reply: ConfigWorkerReply = {
@@ -129,12 +138,24 @@ function load(request: LoadRequest): { reply: ConfigWorkerReply; transfer: Array
       summary: snapshots.defaults.summary(),
       groups: snapshots.nodes.size,
       fileNames: snapshots.fileNames,
+      shadowed: snapshots.shadowed,
     };
     return { reply, transfer };
   } catch (err) {
     if (err instanceof ConfigError) return { reply: { id, kind: "invalid", version, issues: [...err.issues] }, transfer: [] };
     return { reply: { id, kind: "failed", version, message: (err as Error).stack ?? String(err) }, transfer: [] };
   }
+}
+
+/**
+ * Store objects left out, what takes their place in the file located with its line (the operator is told where):
+ * the fast reader has no positions, so the text is read once more with them — here, off the thread that serves the
+ * proxies, and only while something is left out. A store write keeps these locations (store-writes.ts).
+ */
+function withLines(shadowed: readonly ShadowedObject[], text: string, file: string, limits: Partial<ConfigLimits>): readonly ShadowedObject[] {
+  if (!shadowed.some((s) => s.byPath && s.by.line === undefined)) return shadowed;
+  const source = new ConfigSource(text, file, limits);
+  return shadowed.map((s) => (s.byPath && s.by.line === undefined ? { ...s, by: source.locate(s.byPath) } : s));
 }
 
 parentPort?.on("message", (request: ConfigWorkerRequest) => {

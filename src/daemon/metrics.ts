@@ -329,6 +329,15 @@ export class XdsdMetrics implements XdsServerEvents {
       () => Object.entries(self.#reloads).map(([result, n]) => [{ result }, n]),
     );
     new Gauge({
+      name: "xdsd_store_objects_shadowed",
+      help: "Store objects not served because the config file defines their names or lists their endpoints (GET /config lists them). Each stays in the store until it is deleted.",
+      registers,
+      collect() {
+        const state = o.config?.();
+        if (state) this.set(state.shadowed?.length ?? 0);
+      },
+    });
+    new Gauge({
       name: "xdsd_config_last_reload_successful",
       help: "1 if the config file's current content is what is served, 0 if its latest change was rejected.",
       registers,

@@ -5,10 +5,11 @@
 // config keeps being served — it never reaches a proxy and never stops the server. An invalid store write is
 // refused before anything is stored (write()). Loads and writes run one at a time, in order.
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
-import { ConfigError, ManagedByFileError, StoreConflictError, type SourceLocation } from "../errors.js";
+import { ConfigError, formatLocation, ManagedByFileError, StoreConflictError, type SourceLocation } from "../errors.js";
 import type { ObjectKind, Store, StoreOperation } from "../store/store.js";
 import { applyChanges } from "./store-writes.js";
-import { overlayKey, type OverlayObject } from "../merge/store-overlay.js";
+import { overlayKey, tooDeepIssue, type OverlayObject, type ShadowedObject } from "../merge/store-overlay.js";
+import { defaultConfigLimits } from "../config/config-limits.js";
 import { ConfigSource } from "../config/source.js";
 import { readConfigText } from "../config/load.js";
 import type { Logger } from "../log.js";
@@ -23,6 +24,21 @@ export interface ConfigState {
   loadedAt: Date;
   /** The last rejected content, while it is the file's current content. */
   lastError?: { version?: string; at: Date; message: string };
+  /**
+   * Store objects not served because the file defines their names or lists their endpoints (store-overlay.ts),
+   * each with what is served instead and where: they stay in the store until deleted. Absent: none.
+   */
+  shadowed?: readonly ShadowedView[];
+}
+
+/** A store object left out of what is served, as /config and the log show it. */
+export interface ShadowedView {
+  kind: ObjectKind;
+  name: string;
+  /** `the config file defines cluster "web"`, `endpoint 1.2.3.4:80 is listed already`. */
+  reason: string;
+  /** Where what is served instead is: `xdsd.yaml:4:5 (clusters[1])`, or the store object's path. */
+  definedAt: string;
 }
 
 /** What a store write came to: committed and published, or refused and why (nothing stored). */
@@ -159,8 +175,15 @@ export class ConfigReloader {
    * name). Runs after any load or write under way. With `dryRun`, everything is checked the same way and nothing is
    * stored or published (resolves with the revision and version already served).
    */
-  write(operations: readonly StoreOperation[], options: { dryRun?: boolean } = {}): Promise<{ revision: number; version: string }> {
-    const written = this.#exclusive(() => this.#write(operations, options.dryRun === true));
+  write(
+    /**
+     * The operations, or a function that makes them from the store objects held when the write's turn comes (a
+     * cluster's deletion takes the endpoints registered at that moment: issue 18).
+     */
+    operations: readonly StoreOperation[] | (() => readonly StoreOperation[]),
+    options: { dryRun?: boolean } = {},
+  ): Promise<{ revision: number; version: string }> {
+    const written = this.#exclusive(() => this.#write(typeof operations === "function" ? operations() : operations, options.dryRun === true));
     const told = options.dryRun ? undefined : this.options.onStoreWrite;
     if (told) {
       written.then(
@@ -186,8 +209,15 @@ export class ConfigReloader {
     if (this.#closed) throw new ConfigLoaderClosedError();
     for (const o of operations) {
       const at = this.fileDefines(o.kind, o.name);
-      if (at) throw new ManagedByFileError(o.kind, o.name, withLine(at, this.options.limits));
+      // A store object the file shadows may still be deleted: that is how it stops being reported.
+      if (at && !(o.op === "delete" && this.#objects.has(overlayKey(o.kind, o.name)))) {
+        throw new ManagedByFileError(o.kind, o.name, withLine(at, this.options.limits));
+      }
     }
+    // Before anything recursive sees a value (the merge, the schema, the copy to the config worker).
+    const maxDepth = this.options.limits?.maxDepth ?? defaultConfigLimits.maxDepth;
+    const tooDeep = operations.flatMap((o) => (o.op === "put" ? (tooDeepIssue(o, maxDepth) ?? []) : []));
+    if (tooDeep.length > 0) throw new ConfigError(tooDeep);
     const proposed = new Map(this.#objects);
     for (const o of operations) {
       const key = overlayKey(o.kind, o.name);
@@ -197,9 +227,10 @@ export class ConfigReloader {
       else proposed.delete(key);
     }
     const settled = await this.#settle(operations);
+    const written = operations.filter((o) => o.op === "put").map((o) => overlayKey(o.kind, o.name));
     if (dryRun) {
       // Checked as the write would be, the whole way unless settled; nothing stored, nothing published.
-      if (!settled) await this.#loader.load(this.file, { overlay: this.#overlay(proposed, this.#storeRevision + 1), served: this.#servedState });
+      if (!settled) await this.#loader.load(this.file, { overlay: this.#overlay(proposed, this.#storeRevision + 1, written), served: this.#servedState });
       return { revision: this.#storeRevision, version: this.#state?.version ?? "" };
     }
     if (settled) {
@@ -208,7 +239,7 @@ export class ConfigReloader {
       const version = `${this.#fileVersion}+r${revision}`;
       this.#servedState = settled.state;
       this.#lastSeen = version;
-      this.#state = { file: this.file, version, loadedAt: new Date() };
+      this.#state = { file: this.file, version, loadedAt: new Date(), shadowed: this.#shadowedNow(settled.shadowed) };
       if (settled.snapshots === this.#served) {
         this.log.debug?.(`config ${this.file} version ${version}: ${operations.length} store object(s) written, nothing served changed`);
       } else {
@@ -218,7 +249,7 @@ export class ConfigReloader {
       }
       return { revision, version };
     }
-    const result = await this.#loader.load(this.file, { overlay: this.#overlay(proposed, this.#storeRevision + 1), served: this.#servedState });
+    const result = await this.#loader.load(this.file, { overlay: this.#overlay(proposed, this.#storeRevision + 1, written), served: this.#servedState });
     if (result.kind !== "loaded") throw new Error("a load of a proposed store write came back unchanged");
     const { revision } = await store.transaction(operations);
     this.#committed(proposed, revision);
@@ -232,7 +263,9 @@ export class ConfigReloader {
    * served ones when nothing served changes) and the worker's state that names them; undefined when the write must
    * take the whole way.
    */
-  async #settle(operations: readonly StoreOperation[]): Promise<{ snapshots: ConfigSnapshots; state: number } | undefined> {
+  async #settle(
+    operations: readonly StoreOperation[],
+  ): Promise<{ snapshots: ConfigSnapshots; state: number; shadowed: readonly ShadowedObject[] } | undefined> {
     const served = this.#served;
     if (this.options.incrementalWrites === false || this.#servedState === undefined || !served) return undefined;
     let settled: Awaited<ReturnType<ConfigLoader["storeWrite"]>>;
@@ -244,7 +277,7 @@ export class ConfigReloader {
     }
     if (!settled) return undefined;
     // A renewal of a registration changes the store object, not what is served: nothing to publish.
-    if (settled.changes.length === 0) return { snapshots: served, state: settled.state };
+    if (settled.changes.length === 0) return { snapshots: served, state: settled.state, shadowed: settled.shadowed };
     let snapshots: ConfigSnapshots;
     try {
       snapshots = applyChanges(served, settled.changes);
@@ -254,7 +287,7 @@ export class ConfigReloader {
     // The worker checked the whole config; this is the cache's own check, made before anything is committed.
     const before = new Set([served.defaults, ...served.nodes.values()]);
     for (const s of [snapshots.defaults, ...snapshots.nodes.values()]) if (!before.has(s) && s.missingReferences().length > 0) return undefined;
-    return { snapshots, state: settled.state };
+    return { snapshots, state: settled.state, shadowed: settled.shadowed };
   }
 
   /** A store transaction of `proposed` committed at `revision`: it is what is held now. */
@@ -293,13 +326,39 @@ export class ConfigReloader {
     this.#servedState = result.state;
     this.#fileVersion = result.version.split("+")[0];
     this.#fileNames = new Map(result.fileNames.map((n) => [overlayKey(n.kind, n.name), n.location]));
-    this.#state = { file: this.file, version: result.version, loadedAt: new Date() };
+    this.#state = { file: this.file, version: result.version, loadedAt: new Date(), shadowed: this.#shadowedNow(result.shadowed) };
     const groups = result.groups > 0 ? ` and ${result.groups} node group(s)` : "";
     this.log.info(`config ${this.file} version ${result.version} published: ${JSON.stringify(result.summary)}${groups}`);
   }
 
-  #overlay(objects: ReadonlyMap<string, OverlayObject>, revision: number): { objects: OverlayObject[]; version: string } {
-    return { objects: [...objects.values()].map(({ kind, name, value }) => ({ kind, name, value })), version: `r${revision}` };
+  #overlay(
+    objects: ReadonlyMap<string, OverlayObject>,
+    revision: number,
+    written?: readonly string[],
+  ): { objects: OverlayObject[]; version: string; written?: readonly string[] } {
+    return { objects: [...objects.values()].map(({ kind, name, value }) => ({ kind, name, value })), version: `r${revision}`, written };
+  }
+
+  /**
+   * The store objects left out of what is served now, as shown: each newly left out is logged once as a warning
+   * (with the file's line of what is served instead: the config worker locates it), and each served again once as
+   * info.
+   */
+  #shadowedNow(shadowed: readonly ShadowedObject[]): ShadowedView[] {
+    const key = (s: { kind: string; name: string; reason: string }) => `${s.kind}\u0000${s.name}\u0000${s.reason}`;
+    const before = new Map((this.#state?.shadowed ?? []).map((s) => [key(s), s]));
+    const now = shadowed.map((s): ShadowedView => {
+      const kept = before.get(key(s));
+      if (kept) return kept;
+      const view = { kind: s.kind, name: s.name, reason: s.reason, definedAt: formatLocation(s.by) };
+      this.log.warn(
+        `store ${s.kind} "${s.name}" is not served: ${s.reason} at ${view.definedAt}. It stays in the store (GET /config lists it) until it is deleted through the API, or the file lets go of it`,
+      );
+      return view;
+    });
+    const still = new Set(now.map(key));
+    for (const [k, s] of before) if (!still.has(k)) this.log.info(`store ${s.kind} "${s.name}" is no longer shadowed`);
+    return now;
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -23,11 +23,12 @@
 // with every request: a state made for a write that was then not committed is never the base of the next one.
 import { Snapshot } from "../cache/snapshot.js";
 import type { EncodedResource } from "../resource/encoded-resource.js";
-import type { StoreOperation } from "../store/store.js";
+import { splitEndpointName, type StoreOperation } from "../store/store.js";
 import { loadMerged } from "../merge/merged-load.js";
 import { encodedOf, type ConfigSnapshots } from "../config/snapshots.js";
-import { entryOf, overlayKey, storeFile, withEndpoints, type OverlayObject } from "../merge/store-overlay.js";
+import { entryOf, overlayKey, storeFile, withEndpoints, type OverlayObject, type ShadowedObject } from "../merge/store-overlay.js";
 import { asArray, isObj } from "../config/validate.js";
+import { formatPath } from "../config/source.js";
 import { ConfigError, XdsdError } from "../errors.js";
 import type { ConfigResource } from "../config/load.js";
 import type { TranslationCache } from "../config/translation-cache.js";
@@ -43,6 +44,8 @@ export interface LoadedState {
   /** The store's objects merged in, by overlayKey, in the order they were merged. */
   readonly objects: ReadonlyMap<string, OverlayObject>;
   readonly snapshots: ConfigSnapshots;
+  /** The store objects the merge left out (store-overlay.ts). */
+  readonly shadowed: readonly ShadowedObject[];
 }
 
 /** What changed in one group's snapshot (the default one when `key` is null). */
@@ -74,7 +77,9 @@ export function settleStoreWrite(
     if (o.op === "put") objects.set(key, { kind: o.kind, name: o.name, value: deepFreeze(o.value) });
     else objects.delete(key);
   }
-  const endpointsOnly = operations.every((o) => o.kind === "endpoint") ? clustersWithTheirEndpoints(base, objects, operations) : undefined;
+  // With store objects left out, only the whole merge says which are left out after the write.
+  const endpointsOnly =
+    base.shadowed.length === 0 && operations.every((o) => o.kind === "endpoint") ? clustersWithTheirEndpoints(base, objects, operations) : undefined;
   if (endpointsOnly) {
     // Only these clusters' two resources can change; nothing else was loaded, so nothing else is compared.
     const { snapshot, change } = derivedSnapshot(null, base.snapshots.defaults, encodedOf(loadMerged(endpointsOnly, base.file, [], undefined).defaults), true);
@@ -87,8 +92,13 @@ export function settleStoreWrite(
     return snapshot;
   };
   let snapshots: ConfigSnapshots;
+  let shadowed: readonly ShadowedObject[];
   try {
-    const config = loadMerged(base.fileDocument, base.file, [...objects.values()], cache);
+    const written = new Set(operations.filter((o) => o.op === "put").map((o) => overlayKey(o.kind, o.name)));
+    const config = loadMerged(base.fileDocument, base.file, [...objects.values()], cache, written);
+    // The file is the same: what takes a left-out object's place there is where the load located it.
+    const located = new Map(base.shadowed.flatMap((s) => (s.byPath ? [[formatPath(s.byPath), s.by] as const] : [])));
+    shadowed = config.shadowed.map((s) => (s.byPath && located.has(formatPath(s.byPath)) ? { ...s, by: located.get(formatPath(s.byPath))! } : s));
     snapshots = {
       defaults: derive(null, base.snapshots.defaults, config.defaults),
       nodes: new Map([...config.nodes].map(([key, resources]) => [key, derive(key, base.snapshots.nodes.get(key), resources)])),
@@ -101,7 +111,7 @@ export function settleStoreWrite(
   }
   // The write read no text: the units of the file's text stay kept for the next reload.
   cache?.commit(["yaml"]);
-  return { state: { ...base, tag, objects, snapshots }, changes };
+  return { state: { ...base, tag, objects, snapshots, shadowed }, changes };
 }
 
 /**
@@ -173,9 +183,10 @@ function clustersWithTheirEndpoints(
     for (const c of asArray(top.clusters)) if (isObj(c) && typeof c.name === "string" && !fileClusters.has(c.name)) fileClusters.set(c.name, c);
     clustersByName.set(top, fileClusters);
   }
-  const names = new Set(operations.map((o) => o.name.slice(0, o.name.indexOf("/"))));
+  const clusterOf = (name: string) => splitEndpointName(name)?.cluster ?? name;
+  const names = new Set(operations.map((o) => clusterOf(o.name)));
   const added = new Map([...names].map((name) => [name, [] as OverlayObject[]]));
-  for (const o of objects.values()) if (o.kind === "endpoint") added.get(o.name.slice(0, o.name.indexOf("/")))?.push(o);
+  for (const o of objects.values()) if (o.kind === "endpoint") added.get(clusterOf(o.name))?.push(o);
   const clusters: Record<string, unknown>[] = [];
   for (const name of names) {
     const stored = objects.get(overlayKey("cluster", name));

@@ -3,18 +3,33 @@
 // a store object is judged exactly as the same entry written in the file. And the names the file defines, which the
 // store may not take.
 import { ConfigError, type SourceLocation } from "../errors.js";
-import { TypeUrl } from "../resource/type-urls.js";
 import type { ConfigLimits } from "../config/config-limits.js";
 import { loadSource, parseConfig, type LoadedConfig } from "../config/load.js";
 import { snapshotsOf, type ConfigSnapshots } from "../config/snapshots.js";
 import { formatPath, type DocumentSource } from "../config/source.js";
 import type { TranslationCache } from "../config/translation-cache.js";
 import { UnlocatedSource } from "../config/unlocated-source.js";
-import { MergedSource, storeFile, type OverlayObject } from "./store-overlay.js";
+import { MergedSource, fileNamesOf as namesInDocument, type OverlayObject, type ShadowedObject } from "./store-overlay.js";
+
+/** A load with the store's objects merged in, and those left out of the merge (store-overlay.ts: shadowed). */
+export type MergedConfig = LoadedConfig & { readonly shadowed: readonly ShadowedObject[] };
+
+/**
+ * Layers the store's objects over a document source (none: the source as it is), remembering the merged source so
+ * that what it left out can be read after the load. `written`: the objects being written, whose clashes are issues.
+ */
+function storeLayer(overlay: readonly OverlayObject[] | undefined, written?: ReadonlySet<string>) {
+  let merged: MergedSource | undefined;
+  const layer = overlay && overlay.length > 0 ? (source: DocumentSource) => (merged = new MergedSource(source, overlay, written)) : undefined;
+  return { layer, shadowed: () => merged?.shadowed ?? [] };
+}
 
 /** Layers the store's objects over a document source (none: the source as it is). */
-export function withStoreObjects(overlay: readonly OverlayObject[] | undefined): ((source: DocumentSource) => DocumentSource) | undefined {
-  return overlay && overlay.length > 0 ? (source) => new MergedSource(source, overlay) : undefined;
+export function withStoreObjects(
+  overlay: readonly OverlayObject[] | undefined,
+  written?: ReadonlySet<string>,
+): ((source: DocumentSource) => DocumentSource) | undefined {
+  return storeLayer(overlay, written).layer;
 }
 
 /**
@@ -23,9 +38,29 @@ export function withStoreObjects(overlay: readonly OverlayObject[] | undefined):
  * field path only (a caller that reports them reads the text with positions). The daemon's store writes
  * (daemon/store-writes.ts).
  */
-export function loadMerged(fileDocument: unknown, file: string, overlay: readonly OverlayObject[], cache: TranslationCache | undefined): LoadedConfig {
+export function loadMerged(
+  fileDocument: unknown,
+  file: string,
+  overlay: readonly OverlayObject[],
+  cache: TranslationCache | undefined,
+  written?: ReadonlySet<string>,
+): MergedConfig {
+  const { layer, shadowed } = storeLayer(overlay, written);
   const source = UnlocatedSource.of(file, fileDocument);
-  return loadSource(overlay.length > 0 ? new MergedSource(source, overlay) : source, cache);
+  const config = loadSource(layer ? layer(source) : source, cache);
+  return { ...config, shadowed: shadowed() };
+}
+
+/** Config text with the store's objects merged in (config/load.ts parseConfig, through the store's layer). */
+export function parseMerged(
+  text: string,
+  file: string,
+  limits: Partial<ConfigLimits> = {},
+  options: { cache?: TranslationCache; overlay?: readonly OverlayObject[]; written?: ReadonlySet<string> } = {},
+): MergedConfig {
+  const { layer, shadowed } = storeLayer(options.overlay, options.written);
+  const config = parseConfig(text, file, limits, { cache: options.cache, layer });
+  return { ...config, shadowed: shadowed() };
 }
 
 /**
@@ -38,19 +73,19 @@ export function snapshotsOfText(
   limits: Partial<ConfigLimits> = {},
   cache?: TranslationCache,
   overlay?: readonly OverlayObject[],
-): ConfigSnapshots & { fileNames: FileName[]; fileDocument: unknown } {
-  let config: LoadedConfig | undefined;
+  /** The overlay's objects being written (store-overlay.ts: their clashes are issues). */
+  written?: ReadonlySet<string>,
+): ConfigSnapshots & { fileNames: FileName[]; fileDocument: unknown; shadowed: readonly ShadowedObject[] } {
+  let config: MergedConfig | undefined;
+  const result = (c: MergedConfig) => ({ ...snapshotsOf(c), fileNames: fileNamesOf(c), fileDocument: c.fileDocument, shadowed: c.shadowed });
   try {
-    config = parseConfig(text, file, limits, { cache, layer: withStoreObjects(overlay) });
-    const snapshots = snapshotsOf(config);
+    config = parseMerged(text, file, limits, { cache, overlay, written });
+    const out = result(config);
     cache?.commit();
-    return { ...snapshots, fileNames: fileNamesOf(config), fileDocument: config.fileDocument };
+    return out;
   } catch (err) {
     cache?.discard();
-    if (err instanceof ConfigError && config && !config.positioned) {
-      const positioned = parseConfig(text, file, limits, { layer: withStoreObjects(overlay) });
-      return { ...snapshotsOf(positioned), fileNames: fileNamesOf(positioned), fileDocument: positioned.fileDocument };
-    }
+    if (err instanceof ConfigError && config && !config.positioned) return result(parseMerged(text, file, limits, { overlay, written }));
     throw err;
   }
 }
@@ -62,22 +97,11 @@ export interface FileName {
   location: SourceLocation;
 }
 
+/** The names the file manages (store-overlay.ts fileNamesOf: the same rule leaves a store object out of the merge). */
 function fileNamesOf(config: LoadedConfig): FileName[] {
   const out: FileName[] = [];
-  const kindOf: Record<string, FileName["kind"]> = { [TypeUrl.Cluster]: "cluster", [TypeUrl.Listener]: "listener" };
-  for (const r of config.defaults) {
-    if (r.location.file === storeFile) continue;
-    const kind = kindOf[r.typeUrl];
-    if (kind) out.push({ kind, name: r.name, location: r.location });
-    // A raw resource is the file's under its type too: the API names raw resources `<type URL>/<name>`.
-    if (r.location.path?.startsWith("resources[")) out.push({ kind: "resource", name: `${r.typeUrl}/${r.name}`, location: r.location });
-  }
-  // A node group is the file's when the file's own document has it (the store's groups are merged in beside).
-  const fileGroups = (config.fileDocument as { nodes?: unknown } | null | undefined)?.nodes;
-  for (const [key, resources] of config.nodes) {
-    if (typeof fileGroups !== "object" || fileGroups === null || !Object.hasOwn(fileGroups, key)) continue;
-    const from = resources.find((r) => r.location.file !== storeFile);
-    out.push({ kind: "node-group", name: key, location: from?.location ?? { file: config.file, path: formatPath(["nodes", key]) } });
+  for (const n of namesInDocument(config.fileDocument).values()) {
+    if (!n.clashOnly) out.push({ kind: n.kind as FileName["kind"], name: n.name, location: { file: config.file, path: formatPath(n.path) } });
   }
   return out;
 }

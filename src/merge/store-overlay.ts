@@ -2,14 +2,24 @@
 // one model, validated as a whole by the same schema, checks and translation as `xdsd validate` — whichever source
 // changed. The file's entries come first, then the store's: clusters, listeners and raw resources are appended to
 // the top level's lists, node groups to `nodes`, and each endpoint object (`<cluster>/<host:port>`) to the
-// endpoints of its cluster, wherever that cluster is defined. Names are not merged: a name the file defines is
-// the file's (the write API refuses it), so a clash can only come from a file edit, and is reported as the
-// duplicate it is.
+// endpoints of its cluster, wherever that cluster is defined.
+//
+// Names are not merged: a name the file defines is the file's (fileNamesOf; the write API refuses it with 409). A
+// store object that has one anyway — the file took the name after the object was written — is left out and
+// reported as shadowed (issue 18: a restart must never fail on state a running daemon accepted), until it is
+// deleted or the file lets go of the name. So is an endpoint object whose endpoint its cluster lists already (the
+// file added it, or the store holds it under a spelling from before addresses were canonical, address.ts). An
+// object being written is never shadowed: its clash is an issue, and the write is refused.
 //
 // Every problem inside a store object is located by the object, not by a line: `{file: "store", path:
 // "clusters.web.endpoints[2].port"}` — the kind, the object's name, then the field path inside it.
-import type { ConfigIssue, SourceLocation } from "../errors.js";
-import type { ObjectKind, ObjectValue } from "../store/store.js";
+import { formatLocation, type ConfigIssue, type SourceLocation } from "../errors.js";
+import { TypeUrl } from "../resource/type-urls.js";
+import { findResourceType } from "../resource/types.js";
+import { splitEndpointName, type ObjectKind, type ObjectValue } from "../store/store.js";
+import { canonicalIp, formatHostPort, parseHostPort } from "../config/address.js";
+import { tooDeepMessage } from "../config/config-limits.js";
+import { routeConfigNameOf, type ListenerConfig } from "../config/model.js";
 import { formatPath, type DocumentSource, type Path } from "../config/source.js";
 import { endpointEntry } from "./registration.js";
 import { deepFreeze } from "../config/unlocated-source.js";
@@ -28,15 +38,139 @@ export function overlayKey(kind: ObjectKind, name: string): string {
 /** The file where store objects are said to be, in locations. */
 export const storeFile = "store";
 
+/** A store object left out of the merge, and what is served in its place. */
+export interface ShadowedObject {
+  readonly kind: ObjectKind;
+  readonly name: string;
+  /** Why, as a clause: `the config file defines cluster "web"`, `endpoint 1.2.3.4:80 is listed already`. */
+  readonly reason: string;
+  /** Where what takes its place is: the file's entry, or the store object's. */
+  readonly by: SourceLocation;
+  /** When that is in the file: its path there (the daemon reads the file without positions; the line comes later). */
+  readonly byPath?: Path;
+}
+
+/** A name the config file defines at its top level, as the store names objects. */
+export interface FileDefinedName {
+  readonly kind: ObjectKind;
+  readonly name: string;
+  /** The entry that defines it, in the file's document. */
+  readonly path: Path;
+  /** What the file defines: `cluster "web"`, `Cluster "raw1"`, `node group "edge"`. */
+  readonly what: string;
+  /**
+   * A name the entry's resources have besides its own (a short-form cluster's Cluster and ClusterLoadAssignment
+   * resources, a listener's RouteConfiguration, a raw ClusterLoadAssignment's cluster): a store object with it is
+   * left out of the merge, but a write of one is refused as the duplicate it makes (422), not with the 409 of a
+   * name the file manages (publish.ts sends the main thread only those: one per entry, for large files).
+   */
+  readonly clashOnly?: boolean;
+}
+
+/**
+ * The names the file's document defines, by overlayKey: the names the file manages. A store object may not take
+ * one (the write API's 409, reloader.ts), and one that has one is shadowed. Besides each entry's own name, a
+ * short-form cluster or listener names the xDS resources it becomes (a raw resource of the same type and name
+ * would clash with them), and a raw Cluster, ClusterLoadAssignment or Listener the short-form object whose
+ * resources would clash with it.
+ */
+export function fileNamesOf(document: unknown): ReadonlyMap<string, FileDefinedName> {
+  if (!isRecord(document)) return new Map();
+  const kept = fileNamesByDocument.get(document);
+  if (kept) return kept;
+  const names = new Map<string, FileDefinedName>();
+  const define = (kind: ObjectKind, name: string, path: Path, what: string, clashOnly = false) => {
+    const key = overlayKey(kind, name);
+    if (!names.has(key)) names.set(key, { kind, name, path, what, ...(clashOnly ? { clashOnly } : {}) });
+  };
+  const entries = (list: string) => (Array.isArray(document[list]) ? (document[list] as unknown[]) : []);
+  entries("clusters").forEach((c, i) => {
+    if (!isRecord(c) || typeof c.name !== "string") return;
+    const what = `cluster "${c.name}"`;
+    define("cluster", c.name, ["clusters", i], what);
+    define("resource", `${TypeUrl.Cluster}/${c.name}`, ["clusters", i], what, true);
+    define("resource", `${TypeUrl.ClusterLoadAssignment}/${c.name}`, ["clusters", i], what, true);
+  });
+  entries("listeners").forEach((l, i) => {
+    if (!isRecord(l) || typeof l.name !== "string") return;
+    const what = `listener "${l.name}"`;
+    define("listener", l.name, ["listeners", i], what);
+    define("resource", `${TypeUrl.Listener}/${l.name}`, ["listeners", i], what, true);
+    define("resource", `${TypeUrl.RouteConfiguration}/${routeConfigNameOf(l as unknown as ListenerConfig)}`, ["listeners", i], what, true);
+  });
+  entries("resources").forEach((r, i) => {
+    const typeUrl = isRecord(r) ? r["@type"] : undefined;
+    const type = typeof typeUrl === "string" ? findResourceType(typeUrl) : undefined;
+    if (!type) return;
+    // Proto3 JSON takes a field by its name or its lowerCamelCase JSON name.
+    const field = type.nameField;
+    const name = (r as Record<string, unknown>)[field] ?? (r as Record<string, unknown>)[field.replace(/_(.)/g, (_, c: string) => c.toUpperCase())];
+    if (typeof name !== "string") return;
+    const what = `${type.typeUrl.slice(type.typeUrl.lastIndexOf(".") + 1)} "${name}"`;
+    define("resource", `${type.typeUrl}/${name}`, ["resources", i], what);
+    if (type.typeUrl === TypeUrl.Cluster) define("cluster", name, ["resources", i], what);
+    if (type.typeUrl === TypeUrl.ClusterLoadAssignment) define("cluster", name, ["resources", i], what, true);
+    if (type.typeUrl === TypeUrl.Listener) define("listener", name, ["resources", i], what);
+  });
+  if (isRecord(document.nodes)) for (const key of Object.keys(document.nodes)) define("node-group", key, ["nodes", key], `node group "${key}"`);
+  fileNamesByDocument.set(document, names);
+  return names;
+}
+
+/** A file's document is read once per content, and each store write merges into the same one (store-writes.ts). */
+const fileNamesByDocument = new WeakMap<object, ReadonlyMap<string, FileDefinedName>>();
+
+/** The keys under which a store object's names may be the file's: its own, and its route configuration's. */
+function namesOfObject(o: OverlayObject): string[] {
+  const own = overlayKey(o.kind, o.name);
+  if (o.kind !== "listener") return [own];
+  const routes = typeof o.value.route_config_name === "string" ? o.value.route_config_name : o.name;
+  return [own, overlayKey("resource", `${TypeUrl.RouteConfiguration}/${routes}`)];
+}
+
+/**
+ * An object nested deeper than the config's limit (config-limits.ts maxDepth, counted where the object sits in the
+ * merged document: a cluster's mapping is the third level, an endpoint's the fifth), located at its store path;
+ * undefined when it is not. Iterative: a write API body may nest thousands of levels, which recursive code (the
+ * schema check, structured clone to the config worker) would meet as a stack overflow.
+ */
+export function tooDeepIssue(o: OverlayObject, maxDepth: number): ConfigIssue | undefined {
+  const at: Path = [o.kind === "endpoint" ? "endpoints" : (listOfKind[o.kind] ?? "nodes"), o.name];
+  const stack: { value: unknown; path: Path; level: number }[] = [{ value: o.value, path: [], level: o.kind === "endpoint" ? 5 : 3 }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const { value, path, level } = item;
+    if (typeof value !== "object" || value === null) continue;
+    if (level > maxDepth) return { location: { file: storeFile, path: formatPath([...at, ...path]) }, message: tooDeepMessage(maxDepth) };
+    for (const [k, v] of Object.entries(value)) stack.push({ value: v, path: [...path, Array.isArray(value) ? Number(k) : k], level: level + 1 });
+  }
+  return undefined;
+}
+
+/** The canonical text of an endpoint entry (`"1.2.3.4:80"` or `{address, port}`); undefined when it is not one. */
+function endpointKey(entry: unknown): string | undefined {
+  if (typeof entry === "string") {
+    const parsed = parseHostPort(entry);
+    return "error" in parsed ? undefined : formatHostPort(parsed.address, parsed.port);
+  }
+  if (!isRecord(entry) || typeof entry.address !== "string" || typeof entry.port !== "number") return undefined;
+  const address = canonicalIp(entry.address);
+  return address === undefined ? undefined : formatHostPort(address, entry.port);
+}
+
 /** The list of the top level each kind of object joins. */
 const listOfKind: Partial<Record<ObjectKind, string>> = { cluster: "clusters", listener: "listeners", resource: "resources" };
 
 type Origin = { kind: "file" } | { kind: "object"; path: Path };
 
+/** What takes a left-out object's place: an item of the merged document, or a store object by its path. */
+type Taker = { merged: Path } | { object: Path };
+
 export class MergedSource implements DocumentSource {
   readonly file: string;
   readonly value: unknown;
   readonly syntaxIssues: readonly ConfigIssue[];
+  /** The store objects left out, in the order given. */
+  readonly shadowed: ShadowedObject[] = [];
   /** Per merged list (`clusters`, `listeners`, `resources`): where each item past the file's came from. */
   readonly #appended = new Map<string, Path[]>();
   /** Per cluster index: the store paths of the endpoints appended to it, after its own. */
@@ -46,6 +180,8 @@ export class MergedSource implements DocumentSource {
   constructor(
     readonly base: DocumentSource,
     objects: readonly OverlayObject[],
+    /** The overlayKeys of the objects being written: a clash of theirs is an issue, not a shadow. */
+    written: ReadonlySet<string> = new Set(),
   ) {
     this.file = base.file;
     const root = base.value;
@@ -56,6 +192,20 @@ export class MergedSource implements DocumentSource {
       return;
     }
     const issues: ConfigIssue[] = [];
+    /**
+     * Leaves `o` out: shadowed; or refused (saying why: `consequence`) when it is being written, or what takes its
+     * place is (`takerWritten`: a write may not leave out what was served).
+     */
+    const leaveOut = (o: OverlayObject, at: Path, reason: string, taker: Taker, consequence: string, takerWritten = false) => {
+      const by = "object" in taker ? this.#objectLocation(taker.object) : this.locate(taker.merged);
+      if (takerWritten || written.has(overlayKey(o.kind, o.name))) {
+        issues.push({ location: this.#objectLocation(at), message: `${reason}, at ${formatLocation(by)}; ${consequence}` });
+      } else {
+        // A path of the merge that is the file's is the file's own path: the file's items come first.
+        this.shadowed.push({ kind: o.kind, name: o.name, reason, by, ...("merged" in taker && !this.fromStore(taker.merged) ? { byPath: taker.merged } : {}) });
+      }
+    };
+    const fileNames = fileNamesOf(root);
     const top: Record<string, unknown> = { ...((root as Record<string, unknown> | null | undefined) ?? {}) };
     const lists = new Map<string, unknown[]>();
     const list = (key: string) => {
@@ -71,6 +221,16 @@ export class MergedSource implements DocumentSource {
     let nodes: Record<string, unknown> | undefined;
     for (const o of objects) {
       const key = listOfKind[o.kind];
+      const taken =
+        fileNames.size > 0 && o.kind !== "endpoint"
+          ? namesOfObject(o)
+              .map((k) => fileNames.get(k))
+              .find((n) => n)
+          : undefined;
+      if (taken) {
+        leaveOut(o, [key ?? "nodes", o.name], `the config file defines ${taken.what}`, { merged: taken.path }, "a name belongs to one source");
+        continue;
+      }
       if (key) {
         list(key).push(entryOf(o));
         this.#appended.get(key)!.push([`${key}`, o.name]);
@@ -78,13 +238,6 @@ export class MergedSource implements DocumentSource {
         endpoints.push(o);
       } else {
         nodes ??= { ...(isRecord(top.nodes) ? top.nodes : {}) };
-        if (o.name in nodes) {
-          issues.push({
-            location: this.#objectLocation(["nodes", o.name]),
-            message: `node group "${o.name}" is defined by the file too; a name belongs to one source`,
-          });
-          continue;
-        }
         nodes[o.name] = o.value;
         this.#groups.add(o.name);
       }
@@ -96,13 +249,42 @@ export class MergedSource implements DocumentSource {
         if (isRecord(c) && typeof c.name === "string" && !index.has(c.name)) index.set(c.name, i);
       });
       const byCluster = new Map<number, OverlayObject[]>();
+      /** Per cluster: its endpoints by canonical text, and where each is listed first. */
+      const listed = new Map<number, Map<string, Taker>>();
+      const listedIn = (i: number) => {
+        let keys = listed.get(i);
+        if (keys) return keys;
+        listed.set(i, (keys = new Map()));
+        const own = (clusters[i] as Record<string, unknown>).endpoints;
+        (Array.isArray(own) ? own : []).forEach((entry, j) => {
+          const key = endpointKey(entry);
+          if (key !== undefined && !keys!.has(key)) keys!.set(key, { merged: ["clusters", i, "endpoints", j] });
+        });
+        return keys;
+      };
       for (const e of endpoints) {
-        const cluster = e.name.slice(0, e.name.indexOf("/"));
+        const cluster = splitEndpointName(e.name)?.cluster ?? e.name;
         const i = index.get(cluster);
         if (i === undefined) {
           issues.push({ location: this.#objectLocation(["endpoints", e.name]), message: `endpoint of cluster "${cluster}", which is not defined` });
           continue;
         }
+        const key = endpointKey(e.value);
+        const first = key === undefined ? undefined : listedIn(i).get(key);
+        if (first) {
+          // A store cluster written with an endpoint that is registered already: the write is refused, as before.
+          const clusterWritten = "merged" in first && this.fromStore(["clusters", i]) && written.has(overlayKey("cluster", cluster));
+          leaveOut(
+            e,
+            ["endpoints", e.name],
+            `endpoint ${key} is listed already`,
+            first,
+            "gRPC clients reject a cluster that lists an endpoint twice",
+            clusterWritten,
+          );
+          continue;
+        }
+        if (key !== undefined) listedIn(i).set(key, { object: ["endpoints", e.name] });
         let added = byCluster.get(i);
         if (!added) byCluster.set(i, (added = []));
         added.push(e);

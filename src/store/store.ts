@@ -31,9 +31,18 @@ export type ObjectKind = (typeof objectKinds)[number];
 /** An object's content: JSON, as the API and the config file write it. */
 export type ObjectValue = { readonly [key: string]: unknown };
 
+/**
+ * An endpoint object's name, `<cluster>/<host:port>`, split at its last "/": a host:port has none, while a cluster's
+ * name may have some (`a/b/1.2.3.4:80` is cluster `a/b`'s). Undefined for a name without "/".
+ */
+export function splitEndpointName(name: string): { cluster: string; endpoint: string } | undefined {
+  const cut = name.lastIndexOf("/");
+  return cut < 0 ? undefined : { cluster: name.slice(0, cut), endpoint: name.slice(cut + 1) };
+}
+
 export interface StoredObject {
   readonly kind: ObjectKind;
-  /** Unique per kind. Endpoints: `<cluster>/<host:port>`. */
+  /** Unique per kind. Endpoints: `<cluster>/<host:port>` (splitEndpointName). */
   readonly name: string;
   readonly value: ObjectValue;
   /** The store revision of the write that last changed this object. */

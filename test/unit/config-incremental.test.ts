@@ -126,7 +126,7 @@ test("the schema checks only items it has not passed before, and reports a new i
 test("a store write's load keeps the units of the file's text for the next reload", () => {
   const cache = new TranslationCache();
   const loaded = snapshotsOfText(config(80), "a.yaml", {}, cache);
-  const base = { tag: 1, file: "a.yaml", fileDocument: loaded.fileDocument, objects: new Map(), snapshots: loaded };
+  const base = { tag: 1, file: "a.yaml", fileDocument: loaded.fileDocument, objects: new Map(), snapshots: loaded, shadowed: [] };
   const { changes } = settleStoreWrite(base, [{ op: "put", kind: "cluster", name: "s", value: { endpoints: ["10.0.1.1:80"] } }], cache, 2);
   assert.deepEqual(
     changes.flatMap((c) => c.upsert.map((r) => `${r.typeUrl.split(".").pop()} ${r.name}`)),
