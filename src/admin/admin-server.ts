@@ -19,6 +19,13 @@ import { byPushOrder, resourceType } from "../resource/types.js";
 import { listenOn } from "../server/transport/listen-address.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { WriteApi } from "./write-api.js";
+import { fromJsonString } from "@bufbuild/protobuf";
+import {
+  ClientStatusRequestSchema,
+  ClientStatusResponseSchema,
+  type ClientStatusRequest,
+  type ClientStatusResponse,
+} from "../gen/envoy/service/status/v3/csds_pb.js";
 
 export interface AdminServerOptions {
   cache: SnapshotCache;
@@ -32,7 +39,14 @@ export interface AdminServerOptions {
   log?: Logger;
   /** The write API (/v1/…), when the daemon has a store. */
   writeApi?: WriteApi;
+  /** CSDS as JSON (POST /v3/discovery:client_status): every client's status, as the xDS port's CSDS answers it. */
+  clientStatus?(request: ClientStatusRequest): ClientStatusResponse;
 }
+
+/** The path of CSDS as JSON: FetchClientStatus's google.api.http rule in csds.proto. */
+const clientStatusPath = "/v3/discovery:client_status";
+/** The largest CSDS request body read (a request is a few node matchers). */
+const maxClientStatusRequestBytes = 64 * 1024;
 
 /** Nodes per page of GET /nodes: by default, and at most. */
 const defaultNodesPage = 100;
@@ -90,6 +104,10 @@ export class AdminServer {
       this.o.writeApi.handle(req, res, path);
       return;
     }
+    if (path === clientStatusPath && req.method === "POST" && this.o.clientStatus) {
+      this.#clientStatus(req, res, this.o.clientStatus);
+      return;
+    }
     const metrics = this.o.metrics;
     if (metrics && req.method === "GET" && requestPath(req.url) === "/metrics") {
       this.#sendMetrics(req, res, metrics);
@@ -98,6 +116,27 @@ export class AdminServer {
     const [status, body] = this.#answer(req);
     send(res, status, body);
     this.o.log?.debug?.(`admin ${req.method} ${JSON.stringify(req.url)} ${status}`);
+  }
+
+  /** CSDS as proto3 JSON: a ClientStatusRequest in (an empty body asks for every client), a ClientStatusResponse out. */
+  #clientStatus(req: IncomingMessage, res: ServerResponse, answer: (request: ClientStatusRequest) => ClientStatusResponse): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxClientStatusRequestBytes) chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (size > maxClientStatusRequestBytes) return send(res, 413, { error: `a CSDS request is at most ${maxClientStatusRequestBytes} bytes` });
+      let request: ClientStatusRequest;
+      try {
+        const text = Buffer.concat(chunks).toString("utf8").trim();
+        request = fromJsonString(ClientStatusRequestSchema, text === "" ? "{}" : text, { registry: envoyRegistry() });
+      } catch (err) {
+        return send(res, 400, { error: `the body is not an envoy.service.status.v3.ClientStatusRequest in proto3 JSON: ${(err as Error).message}` });
+      }
+      send(res, 200, toJson(ClientStatusResponseSchema, answer(request), { registry: envoyRegistry() }));
+    });
   }
 
   /** The exposition is built asynchronously (prom-client's collect may be async): failures are answered here. */

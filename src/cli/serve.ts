@@ -5,6 +5,7 @@ import { XdsServer } from "../server/xds-server.js";
 import { restServices } from "../server/protocol/rest-service.js";
 import { NodeStatuses } from "../server/node-status.js";
 import { allClients } from "../server/client-status.js";
+import { clientStatusResponse } from "../server/client-status-response.js";
 import { loggingEvents } from "../server/observers/log-events.js";
 import { XdsdMetrics } from "../daemon/metrics.js";
 import { combineEvents } from "../server/observers/events.js";
@@ -79,7 +80,10 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   }
 
   const tlsWatches = tls ? watchTlsFiles(tls, logOf("transport")) : [];
+  // Every server's clients, as /nodes and CSDS (on the xDS port and the admin port) report them.
+  const clients = allClients(servers);
   const serverOptions = {
+    clients,
     cache,
     events: combineEvents(loggingEvents(logOf("stream")), metrics),
     controlPlaneId: `xdsd@${hostname()}`,
@@ -93,8 +97,17 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   let healthy = false;
   const writeApi = new WriteApi({ reloader, token: o.adminToken, rollouts: metrics.rollouts });
   const expiry = new EndpointExpiry(reloader, logOf("config"));
-  const nodes = new NodeStatuses(allClients(servers));
-  const admin = new AdminServer({ cache, nodes, healthy: () => healthy, config: () => reloader.state, metrics, log: logOf("admin"), writeApi });
+  const nodes = new NodeStatuses(clients);
+  const admin = new AdminServer({
+    cache,
+    nodes,
+    clientStatus: (request) => clientStatusResponse(clients, cache, request),
+    healthy: () => healthy,
+    config: () => reloader.state,
+    metrics,
+    log: logOf("admin"),
+    writeApi,
+  });
   let adminPort: number;
   let xdsPort: number;
   let restPort: number | undefined;

@@ -27,6 +27,8 @@ export interface XdsServiceOptions extends Partial<Pick<TransportLimits, "maxNod
   pushBatchSize?: number;
   /** How long REST pollers are remembered without a poll, and how many at most (protocol/rest-poll.ts). */
   restPollers?: RestPollOptions;
+  /** Whose clients CSDS reports (default: this server's); a daemon with several servers passes all of them. */
+  clients?: ClientStatusReader;
 }
 
 /** Stream and poller ids, unique in the process: a daemon may run several servers (--rest-listen) on one status. */
@@ -63,6 +65,7 @@ export class XdsCalls implements ClientStatusReader {
       controlPlaneId: options.controlPlaneId,
       schedulePush: scheduler && ((push) => scheduler.schedule(push)),
       nodeLimits: { maxNodeIdBytes, maxNodeMetadataBytes },
+      clients: options.clients ?? this,
     };
     this.polls = new RestPolls(this.context, newId, { maxBytes: options.maxRestPollerBytes, ...options.restPollers });
     this.#sweeper = setInterval(() => this.polls.sweep(), pollerSweepMs);

@@ -12,6 +12,7 @@ import type { NodeLimits } from "./node-limits.js";
 import type { WireResponse } from "./transport/wire-response.js";
 import type { GrpcStatusCode } from "../grpc-status.js";
 import type { ClientTypeState } from "./client-state.js";
+import type { ClientStatusReader } from "./client-status.js";
 import type { Protocol } from "./service-label.js";
 
 /** What every call of a server shares. */
@@ -28,6 +29,8 @@ export interface ServiceContext {
   readonly nodeLimits?: NodeLimits;
   /** Wall clock in ms, for the times the client state records (default Date.now); tests pass a fake. */
   readonly now?: () => number;
+  /** Every client and what it holds (client-status.ts): this server's, or every server's of a daemon. CSDS reads it. */
+  readonly clients: ClientStatusReader;
 }
 
 /** Interval timers: the clock TTL heartbeats run on. */

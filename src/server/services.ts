@@ -2,6 +2,7 @@
 import { deltaServices } from "./protocol/delta-service.js";
 import { restServices } from "./protocol/rest-service.js";
 import { sotwServices } from "./protocol/sotw-service.js";
+import { csdsServices } from "./protocol/csds-service.js";
 import type { ServiceEntry } from "./service-table.js";
 
-export const xdsServices: readonly ServiceEntry[] = [...sotwServices, ...deltaServices, ...restServices] as readonly ServiceEntry[];
+export const xdsServices: readonly ServiceEntry[] = [...sotwServices, ...deltaServices, ...restServices, ...csdsServices] as readonly ServiceEntry[];

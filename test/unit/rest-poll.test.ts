@@ -21,7 +21,7 @@ function polls(options: { idleMs?: number; maxClients?: number; maxBytes?: numbe
   const closed: [number, string][] = [];
   let id = 0;
   const p = new RestPolls(
-    { source: cache, events: { streamOpened: (s) => opened.push(s), streamClosed: (s, why) => closed.push([s.id, why]) } },
+    { source: cache, clients: { clients: () => [] }, events: { streamOpened: (s) => opened.push(s), streamClosed: (s, why) => closed.push([s.id, why]) } },
     () => ++id,
     options,
   );
