@@ -13,6 +13,7 @@ import type { TlsFiles } from "../server/transport/tls-credentials.js";
 import { fullUsage, usageHint, type CommandUsage } from "./usage.js";
 import { apiCommandUsage, runEndpoints, runGet } from "./api-commands.js";
 import { applyUsage, runApply } from "./apply-command.js";
+import { runStatus, statusUsage } from "./status-command.js";
 import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "../config/config-limits.js";
 import { defaultTransportLimits, transportLimitFlag, type TransportLimits } from "../server/transport/transport-limits.js";
 
@@ -51,6 +52,7 @@ against that CA and the name --tls-sni (default: the --xds host, its IP address 
   },
   ...apiCommandUsage,
   apply: applyUsage,
+  status: statusUsage,
 };
 
 const limitsUsage = () => `  Limits, each a positive whole number (docs/limits.md), with their defaults:
@@ -125,6 +127,8 @@ async function main(argv: string[]): Promise<number> {
       return runGet(rest);
     case "apply":
       return runApply(rest);
+    case "status":
+      return runStatus(rest);
     case undefined:
     case "help":
     case "--help":

@@ -9,7 +9,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ClientStatusRequestSchema, ClientStatusResponseSchema, type ClientStatusResponse } from "../../src/gen/envoy/service/status/v3/csds_pb.js";
 import { freePort, startEnvoy, type EnvoyHandle } from "../support/envoy.js";
 import { startUpstream, type Upstream } from "../support/upstream.js";
-import { bootstrapFor, startXdsd, type XdsdHandle } from "../support/xdsd.js";
+import { bootstrapFor, runXdsd, startXdsd, type XdsdHandle } from "../support/xdsd.js";
 
 interface GenericJson {
   typeUrl: string;
@@ -91,6 +91,19 @@ ${extra}`;
     client.close();
     const grpcCluster = response.config[0]?.genericXdsConfigs.find((g) => g.typeUrl.endsWith(".Cluster") && g.name === "web");
     assert.equal(grpcCluster?.versionInfo, dumped.cds, "gRPC and JSON say the same");
+
+    // xdsd status says the same: one row, every type SYNCED; the node's resources at the versions Envoy holds.
+    const table = await runXdsd(["status", "--admin", xdsd.adminUrl]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^NODE\s+IDENTITY\s+STREAMS\s+CDS\s+EDS\s+LDS\s+RDS$/m);
+    assert.match(table.stdout, /^cluster\.local\/csds-envoy\s+-\s+ads\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED$/m);
+    const one = await runXdsd(["status", "csds-envoy", "--admin", xdsd.adminUrl]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stdout, new RegExp(`^cds\\s+web\\s+${dumped.cds}\\s+SYNCED$`, "m"));
+    assert.match(one.stdout, new RegExp(`^lds\\s+http\\s+${dumped.lds}\\s+SYNCED$`, "m"));
+    const missing = await runXdsd(["status", "nobody", "--admin", xdsd.adminUrl]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no connected proxy has node id "nobody"/);
   });
 
   it("a cluster Envoy rejects is NACKED with Envoy's error, and Envoy's dump keeps the version before it", async () => {
@@ -125,5 +138,12 @@ ${extra}`;
     assert.equal(nacked[0].configStatus, "ERROR");
     assert.equal((await dumpVersions()).cds, before.cds, "Envoy still holds the version before");
     assert.notEqual(nacked[0].errorState?.versionInfo, before.cds, "the rejected version is the new one");
+    const status = await runXdsd(["status", "-o", "json", "--admin", xdsd.adminUrl]);
+    const row = (JSON.parse(status.stdout) as { proxies: { id: string; types: Record<string, string> }[] }).proxies.find((p) => p.id === "csds-envoy");
+    assert.match(
+      row?.types.cds ?? "",
+      /^NACKED: Proto constraint validation failed \(ClusterValidationError\.ConnectTimeout: value must be greater than 0s\)$/,
+    );
+    assert.equal(row?.types.lds, "SYNCED");
   });
 });
