@@ -69,7 +69,7 @@ test("a usage error prints the error, the command's synopsis and where its help 
   assert.match(endpoints.stderr, /^xdsd: expected an endpoint HOST:PORT\nusage: xdsd endpoints add\|remove\|drain CLUSTER HOST:PORT /);
   const unknown = await runXdsd(["frobnicate"]);
   assert.equal(unknown.code, 2);
-  assert.equal(unknown.stderr, 'xdsd: unknown command "frobnicate" (commands: serve, validate, bootstrap, endpoints, get, apply)\nsee `xdsd --help`\n');
+  assert.equal(unknown.stderr, 'xdsd: unknown command "frobnicate" (commands: serve, validate, bootstrap, endpoints, get, apply, status)\nsee `xdsd --help`\n');
 });
 
 test("a write without the token says how the CLI takes one: --token-file or XDSD_ADMIN_TOKEN_FILE (item 17)", async () => {
