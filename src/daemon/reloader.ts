@@ -128,6 +128,7 @@ export class ConfigReloader {
   #waiters: { revision: number; resolve: () => void }[] = [];
   #catchUpQueued = false;
   #cancelWatch: (() => void) | undefined;
+  #watchToken: object | undefined;
   /** The names the file defines (clusters, listeners, node groups), and where: the store may not take them. */
   #fileNames = new Map<string, SourceLocation>();
   /** The content hash of the file being served (the part of the version before the store's). */
@@ -346,6 +347,7 @@ export class ConfigReloader {
     const store = this.#store!;
     this.#cancelWatch?.();
     this.#cancelWatch = undefined;
+    this.#watchToken = undefined;
     const { objects, revision } = await store.list();
     this.#objects = new Map(objects.map((o) => [overlayKey(o.kind, o.name), o]));
     this.#storeRevision = revision;
@@ -353,10 +355,13 @@ export class ConfigReloader {
     this.#delivered = revision;
     this.#wake();
     if (this.#closed) return;
+    // This watch's own token: SQLite replays before `watch` returns, so its cancel function is not known yet.
+    const current = {};
+    this.#watchToken = current;
     const cancel = store.watch(
       revision,
       (change) => {
-        if (this.#cancelWatch !== cancel) return; // a watch replaced by a newer listing
+        if (this.#watchToken !== current) return; // a watch replaced by a newer listing
         this.#arrived.push(change);
         this.#delivered = change.revision;
         // The changes of one write come in one synchronous run: the view takes them whole, a microtask later.
@@ -370,8 +375,9 @@ export class ConfigReloader {
         }
       },
       (error: StoreWatchError) => {
-        if (this.#cancelWatch !== cancel || this.#closed) return;
+        if (this.#watchToken !== current || this.#closed) return;
         this.#cancelWatch = undefined;
+        this.#watchToken = undefined;
         // Compacted: the changes since the view's revision are gone, the listing has their result. Unavailable:
         // the same, a moment later. Either way the view is rebuilt and published whole.
         const delayMs = error instanceof StoreCompactedError ? 0 : 1_000;
@@ -379,7 +385,6 @@ export class ConfigReloader {
         setTimeout(() => void this.#exclusive(() => this.#relisted()).catch((err) => this.#rejected(err)), delayMs).unref();
       },
     );
-    // SQLite replays before `watch` returns: what it replayed arrived under the new watch.
     this.#cancelWatch = cancel;
   }
 
@@ -475,6 +480,7 @@ export class ConfigReloader {
     this.#watch?.close();
     this.#cancelWatch?.();
     this.#cancelWatch = undefined;
+    this.#watchToken = undefined;
     for (const w of this.#waiters) w.resolve();
     this.#waiters = [];
     await this.#loader.close();

@@ -177,8 +177,9 @@ test("two daemons on one store racing, one deleting cluster x and the other rout
     assert.ok(deletes > 0 && routes > 0, `both writers won some rounds (${deletes} deletes, ${routes} routes)`);
     // Both daemons serve what the store holds.
     const revision = await store.revision();
-    await eventually(() => a.reloader.storeObjects().revision === revision && b.reloader.storeObjects().revision === revision, "both views caught up");
-    assert.equal(a.cache.defaultSnapshot()?.resources(TypeUrl.Listener).has("to-x"), false);
+    const serves = (r: ConfigReloader) => r.storeObjects().revision === revision && r.state?.version.endsWith(`+r${revision}`) === true;
+    await eventually(() => serves(a.reloader) && serves(b.reloader), "both daemons serve the store's latest revision");
+    for (const { cache } of [a, b]) assert.equal(cache.defaultSnapshot()?.resources(TypeUrl.Listener).has("to-x"), false);
   } finally {
     await a.reloader.close();
     await b.reloader.close();
@@ -201,6 +202,24 @@ test("a watch the store can no longer continue (compacted) is replaced by a new 
     // And the new watch follows what comes after.
     await inner.put("cluster", "api", { endpoints: ["127.0.0.1:9002"] });
     await eventually(() => servedPorts(d.cache, "api")?.[0] === 9002, "followed after the new listing");
+  } finally {
+    await d.reloader.close();
+    await store.close();
+  }
+});
+
+test("a change committed between the store's listing and the start of its watch is replayed by the watch and served", async () => {
+  const inner = SqliteStore.open(mkdtempSync(join(tmpdir(), "xdsd-store-truth-")));
+  const { store } = interposed(inner);
+  store.list = async (kind) => {
+    const listing = await inner.list(kind);
+    // After the listing, before the reloader watches from its revision: SQLite replays it inside watch().
+    await inner.put("cluster", "api", { endpoints: ["127.0.0.1:9001"] });
+    return listing;
+  };
+  const d = await reloaderOn(store);
+  try {
+    await eventually(() => servedPorts(d.cache, "api")?.[0] === 9001, "the change after the listing is served");
   } finally {
     await d.reloader.close();
     await store.close();
