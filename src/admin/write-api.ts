@@ -27,8 +27,8 @@
 // Writes need `Authorization: Bearer <token>` from --admin-token-file; without a token file the API is read-only.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createHash, timingSafeEqual } from "node:crypto";
-import { ConfigError, ManagedByFileError, StoreConflictError, formatLocation, type ConfigIssue } from "../errors.js";
-import type { ConfigReloader } from "../daemon/reloader.js";
+import { ConfigError, ManagedByFileError, StoreConflictError, StoreRevisionConflictError, formatLocation, type ConfigIssue } from "../errors.js";
+import { maxWriteAttempts, type ConfigReloader } from "../daemon/reloader.js";
 import { storeFile } from "../merge/store-overlay.js";
 import { formatHostPort, parseHostPort } from "../config/address.js";
 import { splitEndpointName, type ObjectKind, type ObjectValue, type StoreOperation } from "../store/store.js";
@@ -338,6 +338,16 @@ export class WriteApi {
       if (err instanceof ManagedByFileError) return problem(409, "managed by the config file", err.message, err.code, { location: err.location });
       if (err instanceof StoreConflictError) {
         return problem(412, "precondition failed", err.message, err.code, { currentRevision: err.actualRevision });
+      }
+      if (err instanceof StoreRevisionConflictError) {
+        // Another writer committed first every time this write was validated (issue 17): nothing is stored.
+        return problem(
+          409,
+          "the store kept changing",
+          `${err.message}. The write was validated ${maxWriteAttempts} times and each time another writer changed the store first; nothing was stored: send it again (or later, if writes are this busy)`,
+          err.code,
+          { currentRevision: err.storeRevision },
+        );
       }
       if (err instanceof ConfigError) {
         return problem(422, "the config would be invalid", "the write was refused and nothing was stored", err.code, { errors: err.issues.map(issueView) });

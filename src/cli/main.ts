@@ -9,6 +9,8 @@ import { bootstrapModes, renderBootstrap, type BootstrapMode } from "../bootstra
 import { snapshotsOf } from "../config/snapshots.js";
 import { parseListenAddress } from "../server/transport/listen-address.js";
 import { serve } from "./serve.js";
+import { storeUrlGrammar, type OpenStoreOptions } from "../store/open-store.js";
+import { defaultEtcdPrefix } from "../store/etcd-store.js";
 import type { TlsFiles } from "../server/transport/tls-credentials.js";
 import { fullUsage, usageHint, type CommandUsage } from "./usage.js";
 import { apiCommandUsage, runEndpoints, runGet } from "./api-commands.js";
@@ -21,12 +23,14 @@ import { defaultTransportLimits, transportLimitFlag, type TransportLimits } from
 const commandUsage: Record<string, CommandUsage> = {
   serve: {
     synopsis: `xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [--rest-listen HOST:PORT]
-           [--data-dir DIR] [--admin-token-file FILE] [--log-level LEVEL]
+           [--store URL | --data-dir DIR] [--admin-token-file FILE] [--log-level LEVEL]
            [--xds-tls-cert FILE --xds-tls-key FILE [--xds-client-ca FILE]] [LIMITS]`,
     description: `Serve FILE over xDS (default 0.0.0.0:18000: gRPC SotW and delta, REST-JSON over HTTP/1.1 and h2c), admin on
 127.0.0.1:18001; --rest-listen adds a port for REST-JSON polling only. FILE is watched for changes.
-The write API (/v1/clusters…) keeps its objects in --data-dir (default ./xdsd-data, SQLite) and takes writes
-with the bearer token in --admin-token-file (without it, the API is read-only).
+The write API (/v1/clusters…) keeps its objects in the store --store names: sqlite:DIR (embedded; the default
+is sqlite:<--data-dir>, --data-dir defaulting to ./xdsd-data) or ${storeUrlGrammar.split(" or ")[1]} (with
+--etcd-prefix PREFIX, default ${defaultEtcdPrefix}; --etcd-ca FILE for TLS, --etcd-cert FILE --etcd-key FILE for mutual TLS).
+Writes take the bearer token in --admin-token-file (without it, the API is read-only).
 --xds-tls-cert and --xds-tls-key serve xDS (and --rest-listen) over TLS; --xds-client-ca requires every client to
 present a certificate that chains to it (mutual TLS). The files are watched: a rotated one applies to new
 connections, and one that cannot be used is logged while the previous ones stay in use (docs/security.md).
@@ -154,7 +158,12 @@ async function runServe(args: string[]): Promise<number> {
       "xds-listen": { type: "string", default: "0.0.0.0:18000" },
       "admin-listen": { type: "string", default: "127.0.0.1:18001" },
       "rest-listen": { type: "string" },
-      "data-dir": { type: "string", default: "./xdsd-data" },
+      store: { type: "string" },
+      "data-dir": { type: "string" },
+      "etcd-prefix": { type: "string" },
+      "etcd-ca": { type: "string" },
+      "etcd-cert": { type: "string" },
+      "etcd-key": { type: "string" },
       "admin-token-file": { type: "string" },
       "xds-tls-cert": { type: "string" },
       "xds-tls-key": { type: "string" },
@@ -191,7 +200,7 @@ async function runServe(args: string[]): Promise<number> {
     xdsListen: parseListenAddress("--xds-listen", values["xds-listen"]!),
     adminListen: parseListenAddress("--admin-listen", values["admin-listen"]!),
     restListen: values["rest-listen"] === undefined ? undefined : parseListenAddress("--rest-listen", values["rest-listen"]),
-    dataDir: values["data-dir"]!,
+    ...storeOf(values),
     adminToken: values["admin-token-file"] === undefined ? undefined : readToken(values["admin-token-file"]),
     xdsTls: xdsTlsFiles(values),
     log: logs,
@@ -203,6 +212,17 @@ async function runServe(args: string[]): Promise<number> {
     };
   });
   return 0;
+}
+
+/** The store `serve` opens: --store, or SQLite in --data-dir (one of them), with the etcd options as given. */
+function storeOf(values: Record<string, unknown>): { store: string; storeOptions: OpenStoreOptions } {
+  const [store, dataDir, etcdPrefix, etcdCa, etcdCert, etcdKey] = (["store", "data-dir", "etcd-prefix", "etcd-ca", "etcd-cert", "etcd-key"] as const).map(
+    (f) => values[f] as string | undefined,
+  );
+  if (store !== undefined && dataDir !== undefined)
+    throw new BadArgumentError(`--store and --data-dir both name the store: give one (--data-dir DIR is --store sqlite:DIR)`);
+  // openStore refuses an option its kind of store does not take, naming it.
+  return { store: store ?? `sqlite:${dataDir ?? "./xdsd-data"}`, storeOptions: { etcdPrefix, etcdCa, etcdCert, etcdKey } };
 }
 
 /** The xDS port's TLS files, if any: a certificate and its key go together, and a client CA needs both. */

@@ -13,7 +13,8 @@ import { ConfigReloader } from "../daemon/reloader.js";
 import { AdminServer } from "../admin/admin-server.js";
 import { WriteApi } from "../admin/write-api.js";
 import { EndpointExpiry } from "../daemon/endpoint-expiry.js";
-import { SqliteStore } from "../store/sqlite-store.js";
+import { openStore, type OpenStoreOptions } from "../store/open-store.js";
+import { SoleLeader } from "../daemon/leader.js";
 import type { Logger, SubsystemLoggers } from "../log.js";
 import type { ListenAddress } from "../server/transport/listen-address.js";
 import type { ConfigLimits } from "../config/config-limits.js";
@@ -34,8 +35,12 @@ export interface ServeOptions {
   transportLimits?: Partial<TransportLimits>;
   /** Overrides of the config limits (defaults in config/config-limits.ts). */
   configLimits?: Partial<ConfigLimits>;
-  /** Where the store keeps its database (SQLite, store/sqlite-store.ts). */
-  dataDir: string;
+  /**
+   * The store, as a URL (store/open-store.ts: `sqlite:DIR` or `etcd://HOST:PORT[,...]`), and the options of its kind
+   * (etcd's key prefix and TLS files).
+   */
+  store: string;
+  storeOptions?: OpenStoreOptions;
   /** The bearer token API writes must present; without it the write API is read-only. */
   adminToken?: string;
   /** Serve xDS (and REST polling) over TLS with these files, mutual TLS with a client CA; watched for rotation. */
@@ -63,7 +68,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     pendingPushes: () => servers.reduce((n, s) => n + s.pendingPushes, 0),
   });
   // Opened first: a daemon whose store is unusable (another xdsd on it, a damaged file) does not start.
-  const store = SqliteStore.open(o.dataDir);
+  const store = await openStore(o.store, o.storeOptions);
   const reloader = new ConfigReloader(o.configFile, cache, logOf("config"), {
     limits: o.configLimits,
     onReload: (result) => metrics.configReloaded(result),
@@ -96,7 +101,8 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   servers.push(xds, ...(rest ? [rest] : []));
   let healthy = false;
   const writeApi = new WriteApi({ reloader, token: o.adminToken, rollouts: metrics.rollouts });
-  const expiry = new EndpointExpiry(reloader, logOf("config"));
+  // A daemon alone on its store leads; replicas will elect one behind the same interface (daemon/leader.ts).
+  const expiry = new EndpointExpiry(reloader, logOf("config"), { leadership: new SoleLeader() });
   const nodes = new NodeStatuses(clients);
   const admin = new AdminServer({
     cache,

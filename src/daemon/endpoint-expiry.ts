@@ -3,11 +3,13 @@
 // PUT of it renews that, and once the time passes without one the endpoint is deleted from the store — through the
 // same write as any other (ConfigReloader.write), conditional on the revision that was seen expiring, so a renewal
 // that lands first wins. The config never sees `ttl` or `expires_at`: they are the registration's, not the
-// endpoint's (merge/registration.ts endpointEntry).
+// endpoint's (merge/registration.ts endpointEntry). Expiry is a once-per-store duty: it sweeps only while this
+// daemon leads (leader.ts), so that replicas on one store do not all delete the same lapsed registration.
 import { StoreConflictError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { StoreOperation } from "../store/store.js";
 import type { ConfigReloader } from "./reloader.js";
+import { SoleLeader, type Leadership } from "./leader.js";
 
 /** How often expiry times are looked at (at most this late an endpoint is removed). */
 const defaultSweepMs = 250;
@@ -21,13 +23,17 @@ export interface EndpointExpiryOptions {
    * hand (and await the sweep it hands them), so that no test waits on the clock.
    */
   every?: (sweep: () => Promise<number>, ms: number) => () => void;
+  /** Sweeps run only while this leads (default: SoleLeader, a daemon alone on its store). */
+  leadership?: Leadership;
 }
 
 /** Deletes registered endpoints whose TTL ran out. */
 export class EndpointExpiry {
   #stop: (() => void) | undefined;
+  #unfollow: (() => void) | undefined;
   #sweeping = false;
   readonly #now: () => number;
+  readonly #leadership: Leadership;
 
   constructor(
     private readonly reloader: ConfigReloader,
@@ -35,20 +41,33 @@ export class EndpointExpiry {
     private readonly options: EndpointExpiryOptions = {},
   ) {
     this.#now = options.now ?? Date.now;
+    this.#leadership = options.leadership ?? new SoleLeader();
   }
 
+  /** Sweeps every sweepMs while this daemon leads; stops when it stops leading, starts again when it leads again. */
   start(): void {
-    this.#stop ??= (this.options.every ?? unrefInterval)(() => this.sweep(), this.options.sweepMs ?? defaultSweepMs);
+    this.#unfollow ??= this.#leadership.onChange((leads) => (leads ? this.#startSweeps() : this.#stopSweeps()));
+    if (this.#leadership.isLeader) this.#startSweeps();
   }
 
   close(): void {
+    this.#unfollow?.();
+    this.#unfollow = undefined;
+    this.#stopSweeps();
+  }
+
+  #startSweeps(): void {
+    this.#stop ??= (this.options.every ?? unrefInterval)(() => this.sweep(), this.options.sweepMs ?? defaultSweepMs);
+  }
+
+  #stopSweeps(): void {
     this.#stop?.();
     this.#stop = undefined;
   }
 
-  /** Deletes what has expired by now; resolves with how many endpoints were deleted. Never rejects. */
+  /** Deletes what has expired by now; resolves with how many endpoints were deleted (none unless leading). Never rejects. */
   async sweep(): Promise<number> {
-    if (this.#sweeping) return 0;
+    if (this.#sweeping || !this.#leadership.isLeader) return 0;
     this.#sweeping = true;
     try {
       const now = this.#now();

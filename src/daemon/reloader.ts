@@ -4,9 +4,26 @@
 // parses; only a valid result is published. An invalid file change is logged with every error and the last good
 // config keeps being served — it never reaches a proxy and never stops the server. An invalid store write is
 // refused before anything is stored (write()). Loads and writes run one at a time, in order.
+//
+// The store is the one source of truth for the API's objects (issue 17). The reloader lists it once, then follows
+// its watch: every committed change — this daemon's writes and another process's alike — reaches what is served
+// that one way, in revision order, into the view of the store it merges (#objects at #storeRevision, changed by
+// nothing else). A write is validated against the view at revision R and committed only if the store is still at
+// R (`ifStoreRevision`); its answer waits until the watch has brought its revision back and the result is
+// published. When another writer got there first, the view is brought up to date and the write validated again,
+// at most maxWriteAttempts times. An invalid combination that arrives through the watch (a file edit with the
+// store's state, say) is logged and the last good config stays served, as for an invalid file.
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
-import { ConfigError, formatLocation, ManagedByFileError, StoreConflictError, type SourceLocation } from "../errors.js";
-import type { ObjectKind, Store, StoreOperation } from "../store/store.js";
+import {
+  ConfigError,
+  formatLocation,
+  ManagedByFileError,
+  StoreCompactedError,
+  StoreConflictError,
+  StoreRevisionConflictError,
+  type SourceLocation,
+} from "../errors.js";
+import type { ObjectKind, Store, StoreChange, StoreOperation, StoreWatchError } from "../store/store.js";
 import { applyChanges } from "./store-writes.js";
 import { overlayKey, tooDeepIssue, type OverlayObject, type ShadowedObject } from "../merge/store-overlay.js";
 import { defaultConfigLimits } from "../config/config-limits.js";
@@ -61,9 +78,29 @@ export interface ConfigReloaderOptions extends ConfigLoaderOptions {
   incrementalWrites?: boolean;
 }
 
+/**
+ * How many times a write is validated and tried against the store before it is refused for the store changing
+ * under it each time (another writer committing first: issue 17); docs/limits.md.
+ */
+export const maxWriteAttempts = 5;
+
+/**
+ * How long the watch may take to bring back a revision the reloader waits for (its own write's, or the one a
+ * conflict reported) before the store is listed again instead: a watch that stalls must not hold every write.
+ */
+const watchCatchUpMs = 5_000;
+
 /** A store object as the reloader keeps it: what was merged, at which store revision it was written. */
 interface HeldObject extends OverlayObject {
   readonly revision: number;
+}
+
+/** A store write settled from what is served (store-writes.ts). */
+interface Settled {
+  readonly snapshots: ConfigSnapshots;
+  /** The config worker's name for the state that made them. */
+  readonly state: number;
+  readonly shadowed: readonly ShadowedObject[];
 }
 
 export class ConfigReloader {
@@ -78,9 +115,20 @@ export class ConfigReloader {
   #again = false;
   #closed = false;
   readonly #store: Store | undefined;
-  /** The store's objects as last merged, by `kind\0name`, and the store revision they reflect. */
+  /**
+   * The view of the store: its objects by `kind\0name` at #storeRevision, fed only by the listing and the watch.
+   * What is served may be older (#servedRevision) when a change that arrived was refused.
+   */
   #objects = new Map<string, HeldObject>();
   #storeRevision = 0;
+  #servedRevision = 0;
+  /** Changes the watch delivered, not yet applied to the view; the revision of the last one delivered. */
+  #arrived: StoreChange[] = [];
+  #delivered = 0;
+  #waiters: { revision: number; resolve: () => void }[] = [];
+  #catchUpQueued = false;
+  #cancelWatch: (() => void) | undefined;
+  #watchToken: object | undefined;
   /** The names the file defines (clusters, listeners, node groups), and where: the store may not take them. */
   #fileNames = new Map<string, SourceLocation>();
   /** The content hash of the file being served (the part of the version before the store's). */
@@ -106,11 +154,7 @@ export class ConfigReloader {
   /** Loads and publishes the file; rejects with ConfigError if it is invalid (the daemon must not start on it). */
   async loadInitial(): Promise<ConfigState> {
     try {
-      if (this.#store) {
-        const { objects, revision } = await this.#store.list();
-        this.#objects = new Map(objects.map((o) => [overlayKey(o.kind, o.name), o]));
-        this.#storeRevision = revision;
-      }
+      if (this.#store) await this.#list();
       await this.#exclusive(() => this.#apply());
     } catch (err) {
       if (!(err instanceof ConfigLoaderClosedError)) this.#onReload?.("rejected");
@@ -162,7 +206,7 @@ export class ConfigReloader {
     return this.#fileNames.get(overlayKey(kind, name));
   }
 
-  /** The store's objects as they are served, and the store revision they reflect. */
+  /** The store's objects as the view holds them, and the store revision they reflect. */
   storeObjects(): { objects: HeldObject[]; revision: number } {
     return { objects: [...this.#objects.values()], revision: this.#storeRevision };
   }
@@ -183,7 +227,8 @@ export class ConfigReloader {
     operations: readonly StoreOperation[] | (() => readonly StoreOperation[]),
     options: { dryRun?: boolean } = {},
   ): Promise<{ revision: number; version: string }> {
-    const written = this.#exclusive(() => this.#write(typeof operations === "function" ? operations() : operations, options.dryRun === true));
+    // A function is called at each try: a write validated again after a conflict is made from the state then.
+    const written = this.#exclusive(() => this.#write(typeof operations === "function" ? operations : () => operations, options.dryRun === true));
     const told = options.dryRun ? undefined : this.options.onStoreWrite;
     if (told) {
       written.then(
@@ -192,7 +237,7 @@ export class ConfigReloader {
           told(
             err instanceof ManagedByFileError
               ? "managed_by_file"
-              : err instanceof StoreConflictError
+              : err instanceof StoreConflictError || err instanceof StoreRevisionConflictError
                 ? "conflict"
                 : err instanceof ConfigError
                   ? "invalid"
@@ -203,10 +248,47 @@ export class ConfigReloader {
     return written;
   }
 
-  async #write(operations: readonly StoreOperation[], dryRun: boolean): Promise<{ revision: number; version: string }> {
+  async #write(make: () => readonly StoreOperation[], dryRun: boolean): Promise<{ revision: number; version: string }> {
     const store = this.#store;
     if (!store) throw new Error("this reloader has no store");
-    if (this.#closed) throw new ConfigLoaderClosedError();
+    for (let attempt = 1; ; attempt++) {
+      if (this.#closed) throw new ConfigLoaderClosedError();
+      // Brought up to date with what the watch delivered: the write is validated against the newest state known.
+      await this.#applyArrived();
+      const base = this.#storeRevision;
+      const operations = make();
+      const proposal = this.#validate(operations);
+      const settled = await this.#settle(operations);
+      const written = operations.filter((o) => o.op === "put").map((o) => overlayKey(o.kind, o.name));
+      const whole = settled
+        ? undefined
+        : await this.#loader.load(this.file, { overlay: this.#overlay(proposal, `r${base}-proposed`, written), served: this.#servedState });
+      if (whole && whole.kind !== "loaded") throw new Error("a load of a proposed store write came back unchanged");
+      // Checked as the write would be; nothing stored, nothing published.
+      if (dryRun) return { revision: base, version: this.#state?.version ?? "" };
+      let revision: number;
+      try {
+        // Per-object conditions (If-Match) are the store's to check, with the whole store's: still at `base`.
+        ({ revision } = await store.transaction(operations, { ifStoreRevision: base }));
+      } catch (err) {
+        if (!(err instanceof StoreRevisionConflictError) || attempt >= maxWriteAttempts) throw err;
+        this.log.debug?.(`store write validated at revision ${base}: the store moved to ${err.storeRevision} first, validating again`);
+        await this.#caughtUp(err.storeRevision);
+        continue;
+      }
+      await this.#caughtUp(revision);
+      await this.#applyArrived({ base, revision, settled, whole, count: operations.length });
+      return { revision, version: this.#state?.version ?? "" };
+    }
+  }
+
+  /**
+   * Refuses what can be refused before any load: a name the file defines, nesting past the limit, and a condition
+   * that the view at its revision shows cannot hold (an object changed at m ≠ n when n ≤ the view's revision is
+   * never at n again: revisions only rise; RFC 9110 §13.2.2 checks preconditions before content). The store checks
+   * every condition again when it commits. Returns the view's objects as the write would leave them.
+   */
+  #validate(operations: readonly StoreOperation[]): Map<string, HeldObject> {
     for (const o of operations) {
       const at = this.fileDefines(o.kind, o.name);
       // A store object the file shadows may still be deleted: that is how it stops being reported.
@@ -218,56 +300,26 @@ export class ConfigReloader {
     const maxDepth = this.options.limits?.maxDepth ?? defaultConfigLimits.maxDepth;
     const tooDeep = operations.flatMap((o) => (o.op === "put" ? (tooDeepIssue(o, maxDepth) ?? []) : []));
     if (tooDeep.length > 0) throw new ConfigError(tooDeep);
-    const proposed = new Map(this.#objects);
+    const proposal = new Map(this.#objects);
     for (const o of operations) {
       const key = overlayKey(o.kind, o.name);
-      const current = proposed.get(key)?.revision ?? 0;
-      if (o.ifRevision !== undefined && current !== o.ifRevision) throw new StoreConflictError(o.kind, o.name, o.ifRevision, current);
-      if (o.op === "put") proposed.set(key, { kind: o.kind, name: o.name, value: o.value, revision: Number.NaN });
-      else proposed.delete(key);
+      const current = this.#objects.get(key)?.revision ?? 0;
+      if (o.ifRevision !== undefined && o.ifRevision <= this.#storeRevision && current !== o.ifRevision)
+        throw new StoreConflictError(o.kind, o.name, o.ifRevision, current);
+      if (o.op === "put") proposal.set(key, { kind: o.kind, name: o.name, value: o.value, revision: Number.NaN });
+      else proposal.delete(key);
     }
-    const settled = await this.#settle(operations);
-    const written = operations.filter((o) => o.op === "put").map((o) => overlayKey(o.kind, o.name));
-    if (dryRun) {
-      // Checked as the write would be, the whole way unless settled; nothing stored, nothing published.
-      if (!settled) await this.#loader.load(this.file, { overlay: this.#overlay(proposed, this.#storeRevision + 1, written), served: this.#servedState });
-      return { revision: this.#storeRevision, version: this.#state?.version ?? "" };
-    }
-    if (settled) {
-      const { revision } = await store.transaction(operations);
-      this.#committed(proposed, revision);
-      const version = `${this.#fileVersion}+r${revision}`;
-      this.#servedState = settled.state;
-      this.#lastSeen = version;
-      this.#state = { file: this.file, version, loadedAt: new Date(), shadowed: this.#shadowedNow(settled.shadowed) };
-      if (settled.snapshots === this.#served) {
-        this.log.debug?.(`config ${this.file} version ${version}: ${operations.length} store object(s) written, nothing served changed`);
-      } else {
-        this.#served = settled.snapshots;
-        publish(this.cache, settled.snapshots);
-        this.log.info(`config ${this.file} version ${version} published: ${operations.length} store object(s) written`);
-      }
-      return { revision, version };
-    }
-    const result = await this.#loader.load(this.file, { overlay: this.#overlay(proposed, this.#storeRevision + 1, written), served: this.#servedState });
-    if (result.kind !== "loaded") throw new Error("a load of a proposed store write came back unchanged");
-    const { revision } = await store.transaction(operations);
-    this.#committed(proposed, revision);
-    this.#lastSeen = result.version;
-    this.#published(result);
-    return { revision, version: result.version };
+    return proposal;
   }
 
   /**
    * A store write settled without loading the whole config (store-writes.ts): the snapshots to serve after it (the
    * served ones when nothing served changes) and the worker's state that names them; undefined when the write must
-   * take the whole way.
+   * take the whole way (among others: what is served is not the view, after a change that was refused).
    */
-  async #settle(
-    operations: readonly StoreOperation[],
-  ): Promise<{ snapshots: ConfigSnapshots; state: number; shadowed: readonly ShadowedObject[] } | undefined> {
+  async #settle(operations: readonly StoreOperation[], from = this.#storeRevision): Promise<Settled | undefined> {
     const served = this.#served;
-    if (this.options.incrementalWrites === false || this.#servedState === undefined || !served) return undefined;
+    if (this.options.incrementalWrites === false || this.#servedState === undefined || !served || this.#servedRevision !== from) return undefined;
     let settled: Awaited<ReturnType<ConfigLoader["storeWrite"]>>;
     try {
       settled = await this.#loader.storeWrite(this.file, this.#servedState, operations);
@@ -290,16 +342,147 @@ export class ConfigReloader {
     return { snapshots, state: settled.state, shadowed: settled.shadowed };
   }
 
-  /** A store transaction of `proposed` committed at `revision`: it is what is held now. */
-  #committed(proposed: Map<string, HeldObject>, revision: number): void {
-    for (const [key, o] of proposed) if (Number.isNaN(o.revision)) proposed.set(key, { ...o, revision });
-    this.#objects = proposed;
+  /** Lists the store into the view (at start, and when the watch cannot go on), and follows its watch from there. */
+  async #list(): Promise<void> {
+    const store = this.#store!;
+    this.#cancelWatch?.();
+    this.#cancelWatch = undefined;
+    this.#watchToken = undefined;
+    const { objects, revision } = await store.list();
+    this.#objects = new Map(objects.map((o) => [overlayKey(o.kind, o.name), o]));
     this.#storeRevision = revision;
+    this.#arrived = [];
+    this.#delivered = revision;
+    this.#wake();
+    if (this.#closed) return;
+    // This watch's own token: SQLite replays before `watch` returns, so its cancel function is not known yet.
+    const current = {};
+    this.#watchToken = current;
+    const cancel = store.watch(
+      revision,
+      (change) => {
+        if (this.#watchToken !== current) return; // a watch replaced by a newer listing
+        this.#arrived.push(change);
+        this.#delivered = change.revision;
+        // The changes of one write come in one synchronous run: the view takes them whole, a microtask later.
+        if (!this.#catchUpQueued) {
+          this.#catchUpQueued = true;
+          queueMicrotask(() => {
+            this.#catchUpQueued = false;
+            this.#wake();
+            void this.#exclusive(() => this.#applyArrived()).catch((err) => this.#rejected(err));
+          });
+        }
+      },
+      (error: StoreWatchError) => {
+        if (this.#watchToken !== current || this.#closed) return;
+        this.#cancelWatch = undefined;
+        this.#watchToken = undefined;
+        // Compacted: the changes since the view's revision are gone, the listing has their result. Unavailable:
+        // the same, a moment later. Either way the view is rebuilt and published whole.
+        const delayMs = error instanceof StoreCompactedError ? 0 : 1_000;
+        this.log.warn(`the store's watch ended (${error.message}); listing the store again${delayMs ? ` in ${delayMs / 1000} s` : ""}`);
+        setTimeout(() => void this.#exclusive(() => this.#relisted()).catch((err) => this.#rejected(err)), delayMs).unref();
+      },
+    );
+    this.#cancelWatch = cancel;
   }
 
+  /** The store listed again: its view published whole (a load of the file with the store's objects). */
+  async #relisted(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#list();
+    } catch (err) {
+      this.log.error(`listing the store failed, trying again in 1 s: ${(err as Error).message}`);
+      setTimeout(() => void this.#exclusive(() => this.#relisted()).catch((e) => this.#rejected(e)), 1_000).unref();
+      return;
+    }
+    await this.#applyArrived();
+    if (this.#servedRevision !== this.#storeRevision) await this.#publishView();
+  }
+
+  /** Resolves once the watch has delivered `revision` (or, when it takes too long, the store was listed again). */
+  async #caughtUp(revision: number): Promise<void> {
+    if (this.#delivered >= revision) return;
+    let timer: NodeJS.Timeout | undefined;
+    const delivered = new Promise<boolean>((resolve) => this.#waiters.push({ revision, resolve: () => resolve(true) }));
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), watchCatchUpMs)));
+    const inTime = await Promise.race([delivered, late]);
+    clearTimeout(timer);
+    if (!inTime && !this.#closed) {
+      this.log.warn(`the store's watch did not bring revision ${revision} within ${watchCatchUpMs / 1000} s; listing the store again`);
+      await this.#list();
+    }
+  }
+
+  #wake(): void {
+    const due = this.#waiters.filter((w) => w.revision <= this.#delivered);
+    if (due.length === 0) return;
+    this.#waiters = this.#waiters.filter((w) => w.revision > this.#delivered);
+    for (const w of due) w.resolve();
+  }
+
+  /**
+   * Applies the changes the watch delivered to the view, and publishes the result. When they are exactly the
+   * write `own` committed on top of the view it was validated against, that validation's result is what the store
+   * now holds (the commit was conditional on it): it is published as it is. Anything else — another process's
+   * changes — is settled like a write, or loaded whole; refused, it is logged and the last good config stays.
+   */
+  async #applyArrived(own?: { base: number; revision: number; settled?: Settled; whole?: ConfigLoadResult; count: number }): Promise<void> {
+    const changes = this.#arrived;
+    if (changes.length === 0) {
+      if (own && this.#storeRevision >= own.revision && this.#servedRevision !== this.#storeRevision) await this.#publishView();
+      return;
+    }
+    this.#arrived = [];
+    const base = this.#storeRevision;
+    for (const c of changes) {
+      const key = overlayKey(c.kind, c.name);
+      if (c.value === undefined) this.#objects.delete(key);
+      // Map semantics as the worker's (a put of a held name keeps its place): both merge in the same order.
+      else this.#objects.set(key, { kind: c.kind, name: c.name, value: c.value, revision: c.revision });
+    }
+    const revision = changes[changes.length - 1].revision;
+    this.#storeRevision = revision;
+    if (own && own.base === base && changes.every((c) => c.revision === own.revision)) {
+      if (own.settled) this.#publishSettled(own.settled, revision, `${own.count} store object(s) written`);
+      else if (own.whole?.kind === "loaded") this.#published(own.whole, revision);
+      return;
+    }
+    await this.#publishView(changes, base);
+  }
+
+  /** Publishes the view: `changes` settled from what is served when they follow it, else the whole config loaded. */
+  async #publishView(changes?: readonly StoreChange[], base?: number): Promise<void> {
+    const revision = this.#storeRevision;
+    const operations = changes?.map(
+      (c): StoreOperation => (c.value === undefined ? { op: "delete", kind: c.kind, name: c.name } : { op: "put", kind: c.kind, name: c.name, value: c.value }),
+    );
+    try {
+      // Settled from what is served when that is the view the changes were made to.
+      const settled = operations && base !== undefined ? await this.#settle(operations, base) : undefined;
+      if (settled) {
+        this.#publishSettled(settled, revision, `${operations!.length} store change(s) arrived through the store's watch`);
+      } else {
+        const result = await this.#loader.load(this.file, { overlay: this.#overlay(this.#objects, `r${revision}`), served: this.#servedState });
+        if (result.kind !== "loaded") return;
+        this.#published(result, revision);
+      }
+      this.#onReload?.("published");
+    } catch (err) {
+      if (err instanceof ConfigLoaderClosedError) throw err;
+      this.#rejected(err);
+    }
+  }
   async close(): Promise<void> {
     this.#closed = true;
     this.#watch?.close();
+    this.#cancelWatch?.();
+    this.#cancelWatch = undefined;
+    this.#watchToken = undefined;
+    for (const w of this.#waiters) w.resolve();
+    this.#waiters = [];
     await this.#loader.close();
     await this.#running;
   }
@@ -307,7 +490,7 @@ export class ConfigReloader {
   async #apply(): Promise<void> {
     const result = await this.#loader.load(this.file, {
       knownVersion: this.#lastSeen,
-      overlay: this.#store && this.#overlay(this.#objects, this.#storeRevision),
+      overlay: this.#store && this.#overlay(this.#objects, `r${this.#storeRevision}`),
       served: this.#servedState,
     });
     this.#lastSeen = result.version;
@@ -316,27 +499,47 @@ export class ConfigReloader {
       this.log.debug?.(`config ${this.file} version ${result.version} unchanged, nothing to publish`);
       return;
     }
-    this.#published(result);
+    this.#published(result, this.#storeRevision);
     this.#onReload?.("published");
   }
 
-  #published(result: Extract<ConfigLoadResult, { kind: "loaded" }>): void {
+  /** A whole load published: the file's content with the store's objects at `revision`. */
+  #published(result: Extract<ConfigLoadResult, { kind: "loaded" }>, revision: number): void {
     publish(this.cache, result.snapshots);
     this.#served = result.snapshots;
     this.#servedState = result.state;
+    this.#servedRevision = revision;
     this.#fileVersion = result.version.split("+")[0];
+    const version = this.#store ? `${this.#fileVersion}+r${revision}` : result.version;
+    this.#lastSeen = version;
     this.#fileNames = new Map(result.fileNames.map((n) => [overlayKey(n.kind, n.name), n.location]));
-    this.#state = { file: this.file, version: result.version, loadedAt: new Date(), shadowed: this.#shadowedNow(result.shadowed) };
+    this.#state = { file: this.file, version, loadedAt: new Date(), shadowed: this.#shadowedNow(result.shadowed) };
     const groups = result.groups > 0 ? ` and ${result.groups} node group(s)` : "";
-    this.log.info(`config ${this.file} version ${result.version} published: ${JSON.stringify(result.summary)}${groups}`);
+    this.log.info(`config ${this.file} version ${version} published: ${JSON.stringify(result.summary)}${groups}`);
+  }
+
+  /** A store change settled from what was served (store-writes.ts) published, at `revision`. */
+  #publishSettled(settled: Settled, revision: number, what: string): void {
+    const version = `${this.#fileVersion}+r${revision}`;
+    this.#servedState = settled.state;
+    this.#servedRevision = revision;
+    this.#lastSeen = version;
+    this.#state = { file: this.file, version, loadedAt: new Date(), shadowed: this.#shadowedNow(settled.shadowed) };
+    if (settled.snapshots === this.#served) {
+      this.log.debug?.(`config ${this.file} version ${version}: ${what}, nothing served changed`);
+    } else {
+      this.#served = settled.snapshots;
+      publish(this.cache, settled.snapshots);
+      this.log.info(`config ${this.file} version ${version} published: ${what}`);
+    }
   }
 
   #overlay(
     objects: ReadonlyMap<string, OverlayObject>,
-    revision: number,
+    version: string,
     written?: readonly string[],
   ): { objects: OverlayObject[]; version: string; written?: readonly string[] } {
-    return { objects: [...objects.values()].map(({ kind, name, value }) => ({ kind, name, value })), version: `r${revision}`, written };
+    return { objects: [...objects.values()].map(({ kind, name, value }) => ({ kind, name, value })), version, written };
   }
 
   /**

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
-import { runXdsd } from "../support/xdsd.js";
+import { runXdsd, startXdsd } from "../support/xdsd.js";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { repoRoot } from "../support/processes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "xdsd-cli-"));
@@ -172,4 +173,37 @@ test("endpoints and get: usage errors exit 2; an unreachable daemon is one line 
   const down = await runXdsd(["get", "clusters", "--admin", "http://127.0.0.1:9"]);
   assert.equal(down.code, 1);
   assert.equal(down.stderr, "xdsd: unreachable: cannot reach xdsd's admin API at http://127.0.0.1:9: connection refused (is xdsd serve running?)\n");
+});
+
+test("serve --store sqlite:DIR keeps the API's objects in DIR; --store with --data-dir, a bad URL, or an etcd option on SQLite: exit 2", async () => {
+  const tokenFile = file("store-token", "store-token-0123456789abcdef\n");
+  const config = file("store.yaml", 'clusters:\n  - name: web\n    endpoints: ["127.0.0.1:8081"]\n');
+  const storeDir = join(dir, "store-url-data");
+  const xdsd = await startXdsd(readFileSync(config, "utf8"), { args: ["--admin-token-file", tokenFile, "--store", `sqlite:${storeDir}`] });
+  try {
+    const res = await fetch(`${xdsd.adminUrl}/v1/clusters/api`, {
+      method: "PUT",
+      headers: { authorization: "Bearer store-token-0123456789abcdef", "content-type": "application/json" },
+      body: JSON.stringify({ endpoints: ["127.0.0.1:9001"] }),
+    });
+    assert.equal(res.status, 201, await res.text());
+  } finally {
+    await xdsd.stop();
+  }
+  const store = SqliteStore.open(storeDir);
+  try {
+    assert.deepEqual((await store.get("cluster", "api"))?.value, { endpoints: ["127.0.0.1:9001"] });
+  } finally {
+    await store.close();
+  }
+  const serve = ["serve", "--config", config, "--xds-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"];
+  for (const [args, expected] of [
+    [["--store", `sqlite:${storeDir}`, "--data-dir", storeDir], /--store and --data-dir both name the store: give one/],
+    [["--store", "postgres://db:5432"], /store "postgres:\/\/db:5432": unknown kind of store; expected sqlite:DIR or etcd:\/\/HOST:PORT/],
+    [["--store", `sqlite:${storeDir}`, "--etcd-prefix", "/x/"], /etcdPrefix apply to an etcd:\/\/ store only/],
+  ] as const) {
+    const r = await runXdsd([...serve, ...args]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, expected);
+  }
 });

@@ -58,7 +58,8 @@ function lineText(line: string, records: LogRecord[]): string {
 
 export function runXdsd(args: string[], options: { input?: string; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // `serve` gets a store of its own unless the test names one (parallel test files must not share one).
-  if (args[0] === "serve" && !args.includes("--data-dir")) args = [...args, "--data-dir", join(mkdtempSync(join(tmpdir(), "xdsd-run-")), "data")];
+  if (args[0] === "serve" && !args.includes("--data-dir") && !args.includes("--store"))
+    args = [...args, "--data-dir", join(mkdtempSync(join(tmpdir(), "xdsd-run-")), "data")];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(repoRoot(), "bin", "xdsd.js"), ...args], { cwd: options.cwd ?? repoRoot(), stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
@@ -91,7 +92,7 @@ export async function startXdsd(
     "--admin-listen",
     "127.0.0.1:0",
     // A store of its own: daemons of parallel test files must not share one (one xdsd per data directory).
-    ...(options.args?.includes("--data-dir") ? [] : ["--data-dir", join(dir, "data")]),
+    ...(options.args?.includes("--data-dir") || options.args?.includes("--store") ? [] : ["--data-dir", join(dir, "data")]),
     ...(options.args ?? []),
   ]);
   const env = { ...process.env, ...options.env };

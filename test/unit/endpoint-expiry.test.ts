@@ -114,3 +114,44 @@ test("a registration that lapsed while the daemon was down is served until, and 
     await d.close();
   }
 });
+
+test("expiry sweeps only while this daemon leads: a follower deletes nothing, and its timer runs only while it leads", async () => {
+  const d = await storeReloader();
+  const now = t0 + 11_000;
+  const listeners = new Set<(leads: boolean) => void>();
+  const leadership = {
+    isLeader: false,
+    onChange(listener: (leads: boolean) => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+  const lead = (leads: boolean) => {
+    leadership.isLeader = leads;
+    for (const l of listeners) l(leads);
+  };
+  let timers = 0;
+  let stopped = 0;
+  const every = () => {
+    timers++;
+    return () => void stopped++;
+  };
+  const expiry = new EndpointExpiry(d.reloader, { info: () => {}, warn: () => {}, error: () => {} }, { now: () => now, every, leadership });
+  try {
+    await register(d.reloader, 8201, t0, "10s");
+    expiry.start();
+    assert.equal(timers, 0, "a follower starts no sweeps");
+    assert.equal(await expiry.sweep(), 0, "a follower deletes nothing, however lapsed");
+    assert.deepEqual(servedPorts(d.cache, "web"), [8081, 8201]);
+    lead(true);
+    assert.equal(timers, 1);
+    assert.equal(await expiry.sweep(), 1);
+    assert.deepEqual(servedPorts(d.cache, "web"), [8081]);
+    lead(false);
+    assert.equal(stopped, 1, "losing the lead stops the sweeps");
+    expiry.close();
+    assert.equal(listeners.size, 0, "closed: no longer following the leadership");
+  } finally {
+    await d.close();
+  }
+});
