@@ -120,11 +120,17 @@ it("the leader killed during a stream of writes: every acknowledged write is the
   // The writer talks to the leader first: the kill cuts its calls in flight, whose outcome it must then find out.
   const writer = await storeVia([leader, (leader + 1) % 3, (leader + 2) % 3], prefix);
   const writes = writeLoops(writer, 4);
+  // Waits for writes acknowledged, not for time: on a loaded machine a fixed sleep may see too few (bounded).
+  const ackedAtLeast = async (n: number) => {
+    const deadline = Date.now() + 20_000;
+    while (writes.acked.length < n && Date.now() < deadline) await sleep(50);
+  };
   try {
-    await sleep(400);
+    await ackedAtLeast(10);
     await cluster.kill(leader);
     await cluster.leader();
-    await sleep(500);
+    const before = writes.acked.length;
+    await ackedAtLeast(before + 40);
   } finally {
     await writes.stop();
   }
