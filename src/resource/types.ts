@@ -24,6 +24,7 @@ import { resolveVirtualHostName, type NamedMessage } from "./vhds-names.js";
 import {
   clusterEndpointsRef,
   listenerClusterRefs,
+  listenerExtensionConfigRefs,
   listenerRouteRefs,
   routeClusterRefs,
   virtualHostClusterRefs,
@@ -170,7 +171,10 @@ export const resourceTypes: readonly ResourceType[] = [
     perTypeService: ListenerDiscoveryService,
     nameField: "name",
     nameOf: (l) => l.name,
-    referencesOf: (l) => located(listenerRouteRefs(l), TypeUrl.RouteConfiguration, "over RDS"),
+    referencesOf: (l) => [
+      ...located(listenerRouteRefs(l), TypeUrl.RouteConfiguration, "over RDS"),
+      ...located(listenerExtensionConfigRefs(l), TypeUrl.ExtensionConfig, "over ECDS"),
+    ],
     clustersUsedBy: listenerClusterRefs,
     socketOf: (l) => {
       const socket = l.address?.address.case === "socketAddress" ? l.address.address.value : undefined;
