@@ -198,7 +198,7 @@ export function generateFixture(scenario: string, p: FixtureParams): Fixture {
       virtual_hosts: listenerVirtualHosts(l, p.clusters, p.listeners),
     });
     step0.upserts.push(resource(TypeUrl.Listener, listener.name, ListenerSchema, listener));
-    step0.upserts.push(resource(TypeUrl.RouteConfiguration, routes.name, RouteConfigurationSchema, routes));
+    if (routes) step0.upserts.push(resource(TypeUrl.RouteConfiguration, routes.name, RouteConfigurationSchema, routes));
   }
   const steps = [step0];
   for (let k = 1; k <= p.steps && p.change !== "none"; k++) {

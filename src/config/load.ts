@@ -7,7 +7,7 @@ import type { Message } from "@bufbuild/protobuf";
 import { ConfigError, type ConfigIssue, type SourceLocation } from "../errors.js";
 import { TypeUrl } from "../resource/type-urls.js";
 import { resourceType } from "../resource/types.js";
-import { ttlMsOf, type ConfigSourceKind, type GroupConfig, type ListenerConfig } from "./model.js";
+import { runtimeName, ttlMsOf, type ConfigSourceKind, type GroupConfig, type ListenerConfig } from "./model.js";
 import { decodeRawResource, type RawResource } from "./raw-resources.js";
 import { checkSchema } from "./schema.js";
 import { isJsonFile, jsonIssues, lineColumn } from "./json-syntax.js";
@@ -15,7 +15,10 @@ import { ConfigSource, formatPath, tooLargeMessage, type DocumentSource, type Pa
 import { UnlocatedSource, unitTextOf } from "./unlocated-source.js";
 import type { TranslationCache } from "./translation-cache.js";
 import { defaultConfigLimits, type ConfigLimits } from "./config-limits.js";
-import { translateCluster, translateListener } from "./translate.js";
+import { translateCluster, translateListener, translateRoutes } from "./translate.js";
+import { extensionConfigTypes, translateExtensionConfig } from "./extension-configs.js";
+import { translateRuntime } from "./runtime.js";
+import { translateScope } from "./scoped-routes.js";
 import { asArray, GroupChecker, isObj } from "./validate.js";
 
 export interface ConfigResource {
@@ -270,21 +273,66 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
     out.push(new EntryResource(TypeUrl.Cluster, c.name, cluster, entry, ttlMsOf(c.ttl)));
     out.push(new EntryResource(TypeUrl.ClusterLoadAssignment, c.name, endpoints, entry));
   });
+  const extensionTypes = extensionConfigTypes(config, group.raw);
   (config.listeners ?? []).forEach((l, i) => {
     const entry = new EntryAt(source, group.base, "listeners", i);
     const odcds = onDemandClusters.size > 0 && routedClusters(l).some((name) => onDemandClusters.has(name));
-    const { listener, routes, virtualHosts } = translated("listener", l, () => translateListener(l, fetchedFrom, { odcds }), odcds ? "odcds\u0000" : "");
+    // A filter fetched over ECDS accepts the type of its extension config, another entry: part of the context.
+    const fetchedTypes = (l.http_filters ?? []).flatMap((f) =>
+      "extension_config" in f ? [`${f.extension_config}=${extensionTypes.get(f.extension_config)}`] : [],
+    );
+    const context = `${odcds ? "odcds\u0000" : ""}${fetchedTypes.length > 0 ? `ecds:${fetchedTypes.join(",")}\u0000` : ""}`;
+    const { listener, routes, virtualHosts } = translated(
+      "listener",
+      l,
+      () => translateListener(l, fetchedFrom, { odcds, extensionConfigTypes: extensionTypes }),
+      context,
+    );
     out.push(new EntryResource(TypeUrl.Listener, listener.name, listener, entry, ttlMsOf(l.ttl)));
-    out.push(new EntryResource(TypeUrl.RouteConfiguration, routes.name, routes, entry));
+    if (routes) out.push(new EntryResource(TypeUrl.RouteConfiguration, routes.name, routes, entry));
     for (const v of virtualHosts) out.push(new EntryResource(TypeUrl.VirtualHost, v.name, v, entry));
   });
+  out.push(...translateDynamicEntries(source, group.base, config));
   for (const r of group.raw) out.push({ typeUrl: r.typeUrl, name: r.name, message: r.message, location: source.locate(r.path), ttlMs: r.ttlMs });
   return out;
 }
 
+/**
+ * The group's runtime (RTDS), extension configs (ECDS) and scopes (SRDS), with the route tables scopes have of
+ * their own: few entries, translated on every load.
+ */
+function translateDynamicEntries(source: DocumentSource, base: Path, config: GroupConfig): ConfigResource[] {
+  const out: ConfigResource[] = [];
+  const add = (typeUrl: string, name: string, message: Message, path: Path) => {
+    out.push(new ResourceAt(typeUrl, name, message, source, [...base, ...path]));
+  };
+  if (config.runtime !== undefined) add(TypeUrl.Runtime, runtimeName, translateRuntime(config.runtime), ["runtime"]);
+  for (const [i, e] of (config.extension_configs ?? []).entries()) add(TypeUrl.ExtensionConfig, e.name, translateExtensionConfig(e), ["extension_configs", i]);
+  for (const [i, scope] of (config.scopes ?? []).entries()) {
+    add(TypeUrl.ScopedRouteConfiguration, scope.name, translateScope(scope), ["scopes", i]);
+    if (scope.virtual_hosts) add(TypeUrl.RouteConfiguration, scope.name, translateRoutes(scope.name, scope.virtual_hosts), ["scopes", i]);
+  }
+  return out;
+}
+
+/** A resource translated from the entry at `path`, located when asked. */
+class ResourceAt implements ConfigResource {
+  constructor(
+    readonly typeUrl: string,
+    readonly name: string,
+    readonly message: Message,
+    private readonly source: DocumentSource,
+    private readonly path: Path,
+  ) {}
+
+  get location(): SourceLocation {
+    return this.source.locate(this.path);
+  }
+}
+
 /** The clusters a short-form listener's routes send traffic to. */
 function routedClusters(listener: ListenerConfig): string[] {
-  return listener.virtual_hosts.flatMap((v) =>
+  return (listener.virtual_hosts ?? []).flatMap((v) =>
     v.routes.flatMap((r) => (r.cluster !== undefined ? [r.cluster] : (r.weighted_clusters ?? []).map((w) => w.name))),
   );
 }

@@ -70,9 +70,45 @@ export interface ListenerConfig {
   port?: number;
   grpc?: boolean;
   route_config_name?: string;
-  virtual_hosts: VirtualHostConfig[];
+  /** Its own route table; absent when it routes by scope (`scope_header`). */
+  virtual_hosts?: VirtualHostConfig[];
   /** The listener expires at the proxy this long after xdsd stops refreshing it (xDS TTL). */
   ttl?: string;
+  /** HTTP filters before the router, in order. */
+  http_filters?: HttpFilterConfig[];
+  /** Routes by scope (SRDS): the value of this request header is the key of the group's scope to use. */
+  scope_header?: string;
+}
+
+/** An Envoy extension's config as Envoy's YAML writes a `typed_config`: proto3 JSON with its "@type". */
+export type TypedConfigJson = { "@type": string } & Record<string, unknown>;
+
+/** An HTTP filter of a listener: its config inline, or fetched over ECDS from the group's extension config. */
+export type HttpFilterConfig = { name: string; config: TypedConfigJson } | { extension_config: string };
+
+/** A TypedExtensionConfig served over ECDS (`extension_configs:`). */
+export interface ExtensionConfigEntry {
+  name: string;
+  config: TypedConfigJson;
+}
+
+/**
+ * A value of the runtime layer (`runtime:`), as Envoy's RTDS layer takes a google.protobuf.Struct: a mapping is
+ * more keys below this one (`{a: {b: 1}}` is `a.b: 1`); Envoy refuses lists and null.
+ */
+export type RuntimeValue = string | number | boolean | { [key: string]: RuntimeValue };
+
+/** The name of the Runtime resource `runtime:` becomes, and of its layer in bootstraps. */
+export const runtimeName = "xdsd";
+
+/** A scope (ScopedRouteConfiguration, over SRDS): requests whose scope header is `key` use its route table. */
+export interface ScopeConfig {
+  name: string;
+  key: string;
+  /** Its own route table: the RouteConfiguration named after the scope. */
+  virtual_hosts?: VirtualHostConfig[];
+  /** Or an existing RouteConfiguration (a listener's, a raw one). */
+  route_config_name?: string;
 }
 
 /** `30s`, `1.5s` (schema definitions.ttl) → milliseconds. */
@@ -90,6 +126,12 @@ export interface GroupConfig {
   listeners?: ListenerConfig[];
   resources?: Record<string, unknown>[];
   config_source?: ConfigSourceKind;
+  /** Runtime keys (RTDS): one Runtime resource, `runtimeName`. */
+  runtime?: Record<string, RuntimeValue>;
+  /** Filter configs served over ECDS. */
+  extension_configs?: ExtensionConfigEntry[];
+  /** Route scopes (SRDS), for the group's listeners with a scope_header. */
+  scopes?: ScopeConfig[];
 }
 
 /** The static cluster through which a bootstrap reaches xdsd; config clusters must not use the name. */
@@ -102,7 +144,12 @@ export interface FileConfig extends GroupConfig {
 export const defaultConnectTimeout = "5s";
 export const defaultListenerAddress = "0.0.0.0";
 
-/** The RouteConfiguration a short-form listener gets. */
+/** The RouteConfiguration a short-form listener gets (one that routes by scope has none of its own). */
 export function routeConfigNameOf(listener: ListenerConfig): string {
   return listener.route_config_name ?? listener.name;
+}
+
+/** The RouteConfiguration a scope names: its own (named after it) or the one it points at. */
+export function scopeRouteConfigNameOf(scope: ScopeConfig): string {
+  return scope.route_config_name ?? scope.name;
 }

@@ -42,11 +42,7 @@ export function decodeRawResource(source: DocumentSource, value: Record<string, 
   try {
     message = fromJson(desc, json, { registry });
   } catch {
-    return decodeFailures(desc, json, registry).map((failure) => ({
-      // For an unknown key, the key itself is the mistake; elsewhere, the value is.
-      location: / key "[^"]*" is unknown$/.test(failure.message) ? source.locateKey([...path, ...failure.path]) : source.locate([...path, ...failure.path]),
-      message: failure.message,
-    }));
+    return failureIssues(source, path, decodeFailures(desc, json, registry));
   }
   const nameField = resourceType(typeUrl).nameField;
   const name = (message as unknown as Record<string, unknown>)[camel(nameField)];
@@ -76,6 +72,15 @@ function decodeError(desc: DescMessage, json: JsonValue, registry: Registry): st
   } catch (e) {
     return (e as Error).message;
   }
+}
+
+/** Decoding failures of the value at `path` as issues, each where it is in the document. */
+export function failureIssues(source: DocumentSource, path: Path, failures: readonly DecodeFailure[]): ConfigIssue[] {
+  return failures.map((failure) => ({
+    // For an unknown key, the key itself is the mistake; elsewhere, the value is.
+    location: / key "[^"]*" is unknown$/.test(failure.message) ? source.locateKey([...path, ...failure.path]) : source.locate([...path, ...failure.path]),
+    message: failure.message,
+  }));
 }
 
 /** A part of a resource that does not decode: its path (JSON keys and indexes, as written) and protobuf-es's message. */

@@ -28,10 +28,14 @@ import { RouterSchema } from "../gen/envoy/extensions/filters/http/router/v3/rou
 import { onDemandMetadataKey } from "../resource/types.js";
 import {
   HttpConnectionManagerSchema,
+  RdsSchema,
   type HttpConnectionManager,
+  type HttpFilter,
 } from "../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { HttpProtocolOptionsSchema } from "../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js";
 import { canonicalIp, parseHostPort } from "./address.js";
+import { translateHttpFilters } from "./extension-configs.js";
+import { scopedRoutesOf } from "./scoped-routes.js";
 import {
   defaultConnectTimeout,
   defaultListenerAddress,
@@ -181,21 +185,31 @@ export interface TranslateListenerOptions {
    * with on-demand CDS over ADS, so that Envoy fetches such a cluster the first time a route needs it.
    */
   odcds?: boolean;
+  /** Name → config type URL of the group's extension configs, for its filters fetched over ECDS (extensionConfigTypes). */
+  extensionConfigTypes?: ReadonlyMap<string, string>;
 }
 
 /**
  * A short-form listener: its Listener, its RouteConfiguration, and its on-demand virtual hosts (`on_demand: true`)
  * as VirtualHost resources named `<route configuration>/<virtual host name>`, which the route configuration gets
- * over VHDS (`vhds: {config_source: ads}`) instead of inline, when a request's Host needs one.
+ * over VHDS (`vhds: {config_source: ads}`) instead of inline, when a request's Host needs one. A listener routing
+ * by scope (`scope_header`) has no RouteConfiguration of its own: its scopes name theirs (scoped-routes.ts).
  */
 export function translateListener(
   config: ListenerConfig,
   source: ConfigSourceKind = "ads",
   options: TranslateListenerOptions = {},
-): { listener: Listener; routes: RouteConfiguration; virtualHosts: VirtualHost[] } {
+): { listener: Listener; routes?: RouteConfiguration; virtualHosts: VirtualHost[] } {
   const routeConfigName = routeConfigNameOf(config);
-  const onDemand = config.virtual_hosts.filter((v) => v.on_demand);
-  const hcm = httpConnectionManager(config.name, routeConfigName, source, { vhds: onDemand.length > 0, odcds: options.odcds ?? false });
+  const vhosts = config.virtual_hosts ?? [];
+  const onDemand = vhosts.filter((v) => v.on_demand);
+  const fetched = configSourceFor(source);
+  const scoped = config.scope_header !== undefined;
+  const routing: HttpConnectionManager["routeSpecifier"] = scoped
+    ? { case: "scopedRoutes", value: scopedRoutesOf(config.name, config.scope_header!, fetched) }
+    : { case: "rds", value: create(RdsSchema, { routeConfigName, configSource: fetched }) };
+  const filters = translateHttpFilters(config.http_filters ?? [], fetched, options.extensionConfigTypes ?? new Map());
+  const hcm = httpConnectionManager(config.name, routing, filters, { vhds: onDemand.length > 0, odcds: options.odcds ?? false });
   const typedHcm = anyPack(HttpConnectionManagerSchema, hcm);
   const listener = config.grpc
     ? create(ListenerSchema, { name: config.name, apiListener: { apiListener: typedHcm } })
@@ -204,11 +218,9 @@ export function translateListener(
         address: socketAddress(config.address ?? defaultListenerAddress, config.port ?? 0),
         filterChains: [{ filters: [{ name: httpConnectionManagerFilter, configType: { case: "typedConfig", value: typedHcm } }] }],
       });
-  const routes = translateRoutes(
-    routeConfigName,
-    config.virtual_hosts.filter((v) => !v.on_demand),
-  );
-  if (onDemand.length > 0) routes.vhds = create(VhdsSchema, { configSource: adsConfigSource() });
+  const inline = vhosts.filter((v) => !v.on_demand);
+  const routes = scoped ? undefined : translateRoutes(routeConfigName, inline);
+  if (routes && onDemand.length > 0) routes.vhds = create(VhdsSchema, { configSource: adsConfigSource() });
   const virtualHosts = onDemand.map((v) => create(VirtualHostSchema, translateVirtualHost(v, vhdsNameOf(routeConfigName, v))));
   return { listener, routes, virtualHosts };
 }
@@ -220,19 +232,21 @@ export function vhdsNameOf(routeConfigName: string, vhost: VirtualHostConfig): s
 
 function httpConnectionManager(
   statPrefix: string,
-  routeConfigName: string,
-  source: ConfigSourceKind,
+  routeSpecifier: HttpConnectionManager["routeSpecifier"],
+  ownFilters: HttpFilter[],
   onDemand: { vhds: boolean; odcds: boolean } = { vhds: false, odcds: false },
 ): HttpConnectionManager {
-  // Envoy 1.39+ finds filters by typed_config type URL only, so every filter carries one; gRPC requires the router
-  // last. The on_demand filter pauses a request whose Host has no virtual host yet (VHDS) or whose route's cluster
-  // Envoy lacks (with odcds), until the fetch is answered. Both over ADS: VHDS and on-demand CDS are delta only,
-  // and the bootstrap's ADS stream is (xdsd bootstrap --mode delta-ads; other modes refuse such a config).
+  // Envoy 1.39+ finds filters by typed_config type URL only, so every filter carries one (or config_discovery);
+  // gRPC requires the router last. The listener's own filters come first, in the order written. The on_demand
+  // filter pauses a request whose Host has no virtual host yet (VHDS) or whose route's cluster Envoy lacks (with
+  // odcds), until the fetch is answered. Both over ADS: VHDS and on-demand CDS are delta only, and the bootstrap's
+  // ADS stream is (xdsd bootstrap --mode delta-ads; other modes refuse such a config).
   const onDemandConfig = create(OnDemandSchema, onDemand.odcds ? { odcds: { source: adsConfigSource() } } : {});
   return create(HttpConnectionManagerSchema, {
     statPrefix,
-    routeSpecifier: { case: "rds", value: { routeConfigName, configSource: configSourceFor(source) } },
+    routeSpecifier,
     httpFilters: [
+      ...ownFilters,
       ...(onDemand.vhds || onDemand.odcds
         ? [{ name: onDemandFilter, configType: { case: "typedConfig" as const, value: anyPack(OnDemandSchema, onDemandConfig) } }]
         : []),

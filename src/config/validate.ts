@@ -5,14 +5,17 @@
 // (Envoy cannot bind the second listener). The input may be partly invalid by the schema: every value is
 // checked for its shape before use, and items the schema rejected are skipped where their shape matters.
 import type { ConfigIssue } from "../errors.js";
-import { TypeUrl, simpleNameOf } from "../resource/type-urls.js";
+import { TypeUrl, messageNameOf, simpleNameOf } from "../resource/type-urls.js";
 import { resourceType } from "../resource/types.js";
 import { splitVhdsName } from "../resource/vhds-names.js";
 import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
+import type { ScopedRouteConfiguration } from "../gen/envoy/config/route/v3/scoped_route_pb.js";
+import { RouterSchema } from "../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
+import { decodeTypedConfig } from "./extension-configs.js";
 import { canonicalIp, formatHostPort, ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js";
 import { isIP } from "node:net";
 import { writtenPath, type RawResource } from "./raw-resources.js";
-import { defaultListenerAddress } from "./model.js";
+import { defaultListenerAddress, runtimeName } from "./model.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
 
 type Obj = Record<string, unknown>;
@@ -34,8 +37,10 @@ export class GroupChecker {
   private readonly ports = new Map<number, { address: string; listener: string; origin: Path }[]>();
   private readonly lbPolicies = new Map<string, { policy: string; at: Path }>();
   private readonly clusterRefs: ClusterRef[] = [];
-  /** References of raw resources to what a client fetches from xdsd (the registry's referencesOf). */
-  private readonly fetched: { typeUrl: string; name: string; at: Path; from: string; via: string }[] = [];
+  /** References to what a client fetches from xdsd by name: raw resources' (the registry's referencesOf), and others. */
+  private readonly fetched: { typeUrl: string; name: string; at: Path; from: string; via: string; hint?: string }[] = [];
+  /** Scope keys (SRDS) and the scope that has each first, to refuse a second scope with the same key. */
+  private readonly scopeKeys = new Map<string, Path>();
   /** Route configurations that get virtual hosts over VHDS (short-form with on-demand virtual hosts, raw with vhds). */
   private readonly vhdsRouteConfigs = new Set<string>();
   /** Raw VirtualHosts, whose names must be `<route configuration with vhds>/<host>`. */
@@ -75,6 +80,9 @@ export class GroupChecker {
     for (let i = 0; i < clusters.length; i++) this.cluster(clusters[i], [...this.base, "clusters", i]);
     const listeners = asArray(group.listeners);
     for (let i = 0; i < listeners.length; i++) this.listener(listeners[i], [...this.base, "listeners", i]);
+    if (group.runtime !== undefined) this.runtime(group.runtime, [...this.base, "runtime"]);
+    for (const [i, e] of asArray(group.extension_configs).entries()) this.extensionConfig(e, [...this.base, "extension_configs", i]);
+    for (const [i, scope] of asArray(group.scopes).entries()) this.scope(scope, [...this.base, "scopes", i]);
     for (const r of raw) this.raw(r);
     this.resolveReferences();
     return this.issues;
@@ -191,19 +199,40 @@ export class GroupChecker {
     const name = typeof value.name === "string" ? value.name : undefined;
     if (name !== undefined) this.define(TypeUrl.Listener, name, at);
     const routeConfigName = typeof value.route_config_name === "string" ? value.route_config_name : name;
-    if (routeConfigName !== undefined) {
+    const grpc = value.grpc === true;
+    // A listener routing by scope has no route table of its own (its scopes name theirs).
+    if (typeof value.scope_header === "string") this.scopedListener(value, at, grpc);
+    else if (routeConfigName !== undefined) {
       this.define(TypeUrl.RouteConfiguration, routeConfigName, at, value.route_config_name !== undefined ? "route_config_name" : "name");
     }
-    const grpc = value.grpc === true;
+    this.httpFilters(value.http_filters, [...at, "http_filters"], name ?? "", grpc);
     if (!grpc && typeof value.address === "string" && !this.invalid([...at, "address"]) && !isIpLiteral(value.address)) {
       this.issue([...at, "address"], `"${value.address}" is not an IPv4 or IPv6 address; listeners bind to an IP address`);
     } else if (!grpc && typeof value.port === "number" && !this.invalid([...at, "port"])) {
       this.claimPort(typeof value.address === "string" ? value.address : defaultListenerAddress, value.port, [...at, "port"], name ?? "", at);
     }
 
+    const allDomains = this.virtualHosts(value.virtual_hosts, at, grpc ? name : undefined, (vhost, vat) => {
+      if (vhost.on_demand === true) this.onDemandVirtualHost(vhost, vat, grpc, routeConfigName);
+    });
+
+    // gRPC clients choose the virtual host by matching the dialed target (the listener name) against domains.
+    if (grpc && name !== undefined && allDomains.length > 0 && !allDomains.some((d) => domainMatches(d, name))) {
+      this.issue(
+        [...at, "virtual_hosts"],
+        `no virtual host has a domain matching "${name}"; gRPC clients pick the virtual host by the target they dial (add "${name}" or "*" to domains)`,
+      );
+    }
+  }
+
+  /**
+   * The virtual hosts of one route table (a listener's, a scope's) at `at`: domains unique across them, routes
+   * checked. `each` adds what depends on whose they are. Returns every domain, for the gRPC target check.
+   */
+  private virtualHosts(list: unknown, at: Path, grpcListener: string | undefined, each: (vhost: Obj, at: Path) => void): string[] {
     const domains = new Map<string, Path>();
     const allDomains: string[] = [];
-    asArray(value.virtual_hosts).forEach((vhost, k) => {
+    asArray(list).forEach((vhost, k) => {
       const vat: Path = [...at, "virtual_hosts", k];
       if (!isObj(vhost)) return;
       asArray(vhost.domains).forEach((domain, m) => {
@@ -219,17 +248,10 @@ export class GroupChecker {
           domains.set(domain.toLowerCase(), vat);
         }
       });
-      for (const [n, route] of asArray(vhost.routes).entries()) this.route(route, [...vat, "routes", n], grpc ? name : undefined);
-      if (vhost.on_demand === true) this.onDemandVirtualHost(vhost, vat, grpc, routeConfigName);
+      for (const [n, route] of asArray(vhost.routes).entries()) this.route(route, [...vat, "routes", n], grpcListener);
+      each(vhost, vat);
     });
-
-    // gRPC clients choose the virtual host by matching the dialed target (the listener name) against domains.
-    if (grpc && name !== undefined && allDomains.length > 0 && !allDomains.some((d) => domainMatches(d, name))) {
-      this.issue(
-        [...at, "virtual_hosts"],
-        `no virtual host has a domain matching "${name}"; gRPC clients pick the virtual host by the target they dial (add "${name}" or "*" to domains)`,
-      );
-    }
+    return allDomains;
   }
 
   /** A short-form virtual host with `on_demand: true`: the VirtualHost `<route configuration>/<name>`, over VHDS. */
@@ -276,6 +298,115 @@ export class GroupChecker {
     }
   }
 
+  /** A listener's `http_filters`: inline configs decode as Envoy's; an `extension_config` is one the group defines. */
+  private httpFilters(list: unknown, at: Path, listener: string, grpc: boolean): void {
+    asArray(list).forEach((filter, i) => {
+      const fat: Path = [...at, i];
+      if (!isObj(filter) || this.invalid(fat)) return;
+      if (typeof filter.extension_config === "string") {
+        const eat = [...fat, "extension_config"];
+        // gRPC clients take HTTP filter configs inline only (gRFC A39 leaves config_discovery out).
+        if (grpc) this.issue(eat, "gRPC clients do not fetch filter configs over ECDS; write the filter inline, with name and config");
+        else {
+          const hint = "define it under extension_configs, or as a TypedExtensionConfig in resources";
+          this.fetched.push({
+            typeUrl: TypeUrl.ExtensionConfig,
+            name: filter.extension_config,
+            at: eat,
+            from: `Listener "${listener}"`,
+            via: "over ECDS",
+            hint,
+          });
+        }
+        return;
+      }
+      const config = filter.config;
+      if (!isObj(config) || typeof config["@type"] !== "string") return;
+      if (messageNameOf(config["@type"]) === RouterSchema.typeName) {
+        this.issue([...fat, "config", "@type"], "every listener ends with the router filter, which xdsd adds; remove this one");
+        return;
+      }
+      const decoded = decodeTypedConfig(this.source, config, [...fat, "config"]);
+      if (Array.isArray(decoded)) this.issues.push(...decoded);
+    });
+  }
+
+  /** A listener routing by scope (SRDS): a socket listener's HTTP connection manager, with no route table of its own. */
+  private scopedListener(value: Obj, at: Path, grpc: boolean): void {
+    // gRPC clients take their routes over RDS or inline only (gRFC A27: an HCM's route_specifier is rds or
+    // route_config), never by scope.
+    if (grpc) this.issue([...at, "scope_header"], "gRPC clients do not route by scope (SRDS); give this listener virtual_hosts instead");
+    if (value.route_config_name !== undefined) {
+      this.issue(
+        [...at, "route_config_name"],
+        "a listener with scope_header has no route configuration of its own (each scope names its own); remove route_config_name",
+      );
+    }
+  }
+
+  /** `runtime:` — the Runtime resource `runtimeName`; its values as Envoy's runtime takes them. */
+  private runtime(value: unknown, at: Path): void {
+    if (!isObj(value)) return;
+    this.define(TypeUrl.Runtime, runtimeName, at, at);
+    // Envoy's runtime keeps a number as a double and as an integer (fault percentages are read as integers): YAML's
+    // .nan and .inf are neither, and JSON cannot carry them to Envoy's REST clients.
+    const walk = (v: unknown, path: Path) => {
+      if (typeof v === "number" && !Number.isFinite(v)) this.issue(path, `${v} is not a number Envoy's runtime can hold; use a finite number`);
+      else if (isObj(v)) for (const [k, inner] of Object.entries(v)) walk(inner, [...path, k]);
+    };
+    walk(value, at);
+  }
+
+  /** An `extension_configs` entry: a TypedExtensionConfig whose config decodes as Envoy's. */
+  private extensionConfig(value: unknown, at: Path): void {
+    if (!isObj(value)) return;
+    if (typeof value.name === "string") this.define(TypeUrl.ExtensionConfig, value.name, at);
+    const cat = [...at, "config"];
+    if (!isObj(value.config) || typeof value.config["@type"] !== "string" || this.invalid(cat)) return;
+    const decoded = decodeTypedConfig(this.source, value.config, cat);
+    if (Array.isArray(decoded)) this.issues.push(...decoded);
+  }
+
+  /** A `scopes` entry: a ScopedRouteConfiguration with a key of its own, and its route table (or the one it names). */
+  private scope(value: unknown, at: Path): void {
+    if (!isObj(value)) return;
+    const name = typeof value.name === "string" ? value.name : undefined;
+    if (name !== undefined) this.define(TypeUrl.ScopedRouteConfiguration, name, at);
+    if (typeof value.key === "string") this.scopeKey([value.key], [...at, "key"]);
+    if (typeof value.route_config_name === "string") {
+      this.fetched.push({
+        typeUrl: TypeUrl.RouteConfiguration,
+        name: value.route_config_name,
+        at: [...at, "route_config_name"],
+        from: `scope "${name}"`,
+        via: "over RDS",
+      });
+    } else if (value.virtual_hosts !== undefined) {
+      if (name !== undefined) this.define(TypeUrl.RouteConfiguration, name, at);
+      this.virtualHosts(value.virtual_hosts, at, undefined, (vhost, vat) => {
+        if (vhost.on_demand === true)
+          this.issue([...vat, "on_demand"], "a scope's virtual hosts are sent with its route table; on_demand (VHDS) is for a listener's virtual hosts");
+      });
+    }
+  }
+
+  /**
+   * Every scope of a group reaches each of its nodes' scoped listeners (Envoy subscribes to them all at once), and
+   * Envoy refuses an update in which two scopes have one key ("scope key conflict"): keys are unique per group.
+   */
+  private scopeKey(fragments: readonly string[], at: Path): void {
+    const key = JSON.stringify(fragments);
+    const first = this.scopeKeys.get(key);
+    if (!first) {
+      this.scopeKeys.set(key, at);
+      return;
+    }
+    this.issue(
+      at,
+      `scope key ${fragments.map((f) => JSON.stringify(f)).join(", ")} is already the key of ${this.where(first)}; Envoy refuses two scopes with one key`,
+    );
+  }
+
   /** A raw resource: what its type's registry entry (resource/types.ts) says it names, binds and uses. */
   private raw(r: RawResource): void {
     const type = resourceType(r.typeUrl);
@@ -292,6 +423,13 @@ export class GroupChecker {
     if (r.typeUrl === TypeUrl.Cluster && type.onDemandOf?.(message))
       this.needsIncrementalAds(this.inRaw(r, ["metadata"]), `Cluster "${r.name}", marked on demand,`);
     if (r.typeUrl === TypeUrl.RouteConfiguration && (r.message as RouteConfiguration).vhds) this.vhdsRouteConfigs.add(r.name);
+    if (r.typeUrl === TypeUrl.ScopedRouteConfiguration) {
+      const fragments = (r.message as ScopedRouteConfiguration).key?.fragments ?? [];
+      this.scopeKey(
+        fragments.map((f) => f.type.value ?? ""),
+        this.inRaw(r, ["key"]),
+      );
+    }
     if (r.typeUrl === TypeUrl.VirtualHost) {
       const at = this.inRaw(r, ["name"]);
       const split = splitVhdsName(r.name);
@@ -346,7 +484,7 @@ export class GroupChecker {
     for (const ref of this.fetched) {
       if (!this.has(ref.typeUrl, ref.name)) {
         const short = simpleNameOf(ref.typeUrl);
-        this.issue(ref.at, `${ref.from} gets ${short} "${ref.name}" ${ref.via}, but no ${short} "${ref.name}" is defined`);
+        this.issue(ref.at, `${ref.from} gets ${short} "${ref.name}" ${ref.via}, but no ${short} "${ref.name}" is defined${ref.hint ? ` (${ref.hint})` : ""}`);
       }
     }
   }

@@ -4,17 +4,21 @@
 // - references a client fetches from xdsd by name (a Listener's RDS route configurations, an EDS Cluster's
 //   ClusterLoadAssignment): a client whose dependency never arrives waits for it (warming, then a timeout);
 // - clusters a resource sends traffic to (routes): a route to a missing cluster answers 503.
+// (A Listener's scoped routes over SRDS are not a reference: Envoy subscribes to every scope of its node at once,
+// not by name; see the registry's SRDS entry.)
 // Each comes with where it is inside the referring resource, in proto field names (config/raw-resources.ts maps
 // them to what the author wrote).
 import { anyIs, anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import { Cluster_DiscoveryType, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { servedByControlPlane } from "./config-source.js";
 import type { Listener } from "../gen/envoy/config/listener/v3/listener_pb.js";
+import type { Filter, ListenerFilter } from "../gen/envoy/config/listener/v3/listener_components_pb.js";
 import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
 import type { VirtualHost } from "../gen/envoy/config/route/v3/route_components_pb.js";
 import {
   HttpConnectionManagerSchema,
   type HttpConnectionManager,
+  type HttpFilter,
 } from "../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 
 /** A path of proto field names and list indexes inside a message. */
@@ -53,14 +57,47 @@ export function httpConnectionManagers(listener: Listener): HcmSite[] {
   return sites;
 }
 
-/** Route configurations a Listener gets over RDS from us (not from a file or another server). */
+/**
+ * Route configurations a Listener gets over RDS from us (not from a file or another server): its HTTP connection
+ * managers' `rds`, and the scopes written inline in their `scoped_routes` (each names its route table, fetched over
+ * `rds_config_source`). Scopes fetched over SRDS name theirs in the ScopedRouteConfiguration (its own entry).
+ */
 export function listenerRouteRefs(listener: Listener): Reference[] {
   const refs: Reference[] = [];
   for (const { hcm, at } of httpConnectionManagers(listener)) {
-    if (hcm.routeSpecifier.case === "rds" && servedByControlPlane(hcm.routeSpecifier.value.configSource)) {
-      refs.push({ name: hcm.routeSpecifier.value.routeConfigName, at: [...at, "rds", "route_config_name"] });
+    const spec = hcm.routeSpecifier;
+    if (spec.case === "rds" && servedByControlPlane(spec.value.configSource)) {
+      refs.push({ name: spec.value.routeConfigName, at: [...at, "rds", "route_config_name"] });
+    }
+    if (spec.case === "scopedRoutes" && spec.value.configSpecifier.case === "scopedRouteConfigurationsList") {
+      if (!servedByControlPlane(spec.value.rdsConfigSource)) continue;
+      spec.value.configSpecifier.value.scopedRouteConfigurations.forEach((scope, i) => {
+        if (!scope.routeConfigurationName) return;
+        const listAt = [...at, "scoped_routes", "scoped_route_configurations_list", "scoped_route_configurations", i];
+        refs.push({ name: scope.routeConfigurationName, at: [...listAt, "route_configuration_name"] });
+      });
     }
   }
+  return refs;
+}
+
+/**
+ * Extension configs a Listener gets over ECDS from us: every filter with `config_discovery` — HTTP filters of its
+ * HTTP connection managers, network filters of its filter chains, listener filters. Envoy subscribes to each by the
+ * filter's `name` (envoy.config.core.v3.ExtensionConfigSource: "the name of the filter is the resource name"), and
+ * holds the listener warming until it arrives.
+ */
+export function listenerExtensionConfigRefs(listener: Listener): Reference[] {
+  const refs: Reference[] = [];
+  const add = (filter: Filter | ListenerFilter | HttpFilter, at: Path) => {
+    if (filter.configType.case === "configDiscovery" && servedByControlPlane(filter.configType.value.configSource))
+      refs.push({ name: filter.name, at: [...at, "name"] });
+  };
+  for (const [i, f] of listener.listenerFilters.entries()) add(f, ["listener_filters", i]);
+  const chains = listener.filterChains.map((chain, i) => ({ chain, at: ["filter_chains", i] as Path }));
+  if (listener.defaultFilterChain) chains.push({ chain: listener.defaultFilterChain, at: ["default_filter_chain"] });
+  for (const { chain, at } of chains) for (const [j, f] of chain.filters.entries()) add(f, [...at, "filters", j]);
+  for (const { hcm, at } of httpConnectionManagers(listener)) for (const [i, f] of hcm.httpFilters.entries()) add(f, [...at, "http_filters", i]);
   return refs;
 }
 

@@ -24,6 +24,7 @@ import { resolveVirtualHostName, type NamedMessage } from "./vhds-names.js";
 import {
   clusterEndpointsRef,
   listenerClusterRefs,
+  listenerExtensionConfigRefs,
   listenerRouteRefs,
   routeClusterRefs,
   virtualHostClusterRefs,
@@ -170,7 +171,10 @@ export const resourceTypes: readonly ResourceType[] = [
     perTypeService: ListenerDiscoveryService,
     nameField: "name",
     nameOf: (l) => l.name,
-    referencesOf: (l) => located(listenerRouteRefs(l), TypeUrl.RouteConfiguration, "over RDS"),
+    referencesOf: (l) => [
+      ...located(listenerRouteRefs(l), TypeUrl.RouteConfiguration, "over RDS"),
+      ...located(listenerExtensionConfigRefs(l), TypeUrl.ExtensionConfig, "over ECDS"),
+    ],
     clustersUsedBy: listenerClusterRefs,
     socketOf: (l) => {
       const socket = l.address?.address.case === "socketAddress" ? l.address.address.value : undefined;
@@ -196,8 +200,12 @@ export const resourceTypes: readonly ResourceType[] = [
     typeUrl: TypeUrl.ScopedRouteConfiguration,
     schema: ScopedRouteConfigurationSchema,
     pushOrder: 45,
-    sotwFullState: false,
-    wildcardByDefault: false,
+    // Envoy's SRDS subscription names nothing (ScopedRdsConfigSubscription starts with an empty set: every scope of
+    // the node, whichever listener's scope key builder then picks among them), and a state-of-the-world update
+    // replaces the whole set (scopes missing from it are removed): as LDS and CDS, not as RDS. Checked against
+    // Envoy 1.40: with RDS's rules, its first SRDS request went unanswered until its 15 s initial fetch timeout.
+    sotwFullState: true,
+    wildcardByDefault: true,
     perTypeService: ScopedRoutesDiscoveryService,
     nameField: "name",
     nameOf: (s) => s.name,

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { ConfigError } from "../../src/errors.js";
 import { parseConfig } from "../../src/config/index.js";
 import { snapshotsOf } from "../../src/config/snapshots.js";
+import { Snapshot } from "../../src/cache/snapshot.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { lines } from "./config-helpers.js";
 
@@ -61,5 +62,83 @@ test("a raw ScopedRouteConfiguration naming a missing RouteConfiguration is refu
       e.issues[0].location.line === 4 &&
       e.issues[0].location.path === "resources[0].route_configuration_name" &&
       /ScopedRouteConfiguration "scope" gets RouteConfiguration "nowhere" over RDS, but no RouteConfiguration "nowhere" is defined/.test(e.issues[0].message),
+  );
+});
+
+/** A raw listener whose HTTP connection manager has `hcmTail` (YAML at its indentation) after its stat_prefix. */
+function rawListener(...hcmTail: string[]): string {
+  return lines(
+    "resources:",
+    '  - "@type": type.googleapis.com/envoy.config.listener.v3.Listener',
+    "    name: l",
+    "    address: {socket_address: {address: 0.0.0.0, port_value: 10000}}",
+    "    filter_chains:",
+    "      - filters:",
+    "          - name: envoy.filters.network.http_connection_manager",
+    "            typed_config:",
+    '              "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+    "              stat_prefix: s",
+    ...hcmTail.map((l) => `              ${l}`),
+  );
+}
+
+const router = '{name: envoy.filters.http.router, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}';
+
+// Issue 21 item 4: Envoy fetches a filter's config_discovery by the filter's name and holds the listener warming
+// until it comes; before, neither check knew of the reference, and such a listener was served.
+test("a raw listener's filter fetching a missing TypedExtensionConfig over ECDS is refused by both checks, at the filter's name", () => {
+  const text = rawListener(
+    "rds: {route_config_name: r, config_source: {ads: {}}}",
+    "http_filters:",
+    "  - name: rl",
+    "    config_discovery: {config_source: {ads: {}}, type_urls: [type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit]}",
+    `  - ${router}`,
+  );
+  const withRoutes = `${text}${lines('  - {"@type": type.googleapis.com/envoy.config.route.v3.RouteConfiguration, name: r}')}`;
+  assert.throws(
+    () => parseConfig(withRoutes, "test.yaml"),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.issues.length === 1 &&
+      e.issues[0].location.line === 13 &&
+      e.issues[0].location.path === "resources[0].filter_chains[0].filters[0].typed_config.http_filters[0].name" &&
+      /Listener "l" gets TypedExtensionConfig "rl" over ECDS, but no TypedExtensionConfig "rl" is defined/.test(e.issues[0].message),
+  );
+  const withConfig = `${withRoutes}${lines(
+    '  - {"@type": type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig, name: rl, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, stat_prefix: rl}}',
+  )}`;
+  const snapshots = snapshotsOf(parseConfig(withConfig, "test.yaml"));
+  assert.deepEqual(snapshots.defaults.missingReferences(), []);
+  const listener = snapshots.defaults.resources(TypeUrl.Listener).get("l")!;
+  assert.deepEqual(
+    Snapshot.from([listener])
+      .missingReferences()
+      .map((m) => [m.toType, m.to]),
+    [
+      [TypeUrl.RouteConfiguration, "r"],
+      [TypeUrl.ExtensionConfig, "rl"],
+    ],
+    "the snapshot check finds the same reference",
+  );
+});
+
+test("a raw listener's inline scopes name their route tables: a missing one is refused where it is named", () => {
+  const text = rawListener(
+    "scoped_routes:",
+    "  name: s",
+    "  scope_key_builder: {fragments: [{header_value_extractor: {name: x-tenant, index: 0}}]}",
+    "  rds_config_source: {ads: {}}",
+    "  scoped_route_configurations_list:",
+    "    scoped_route_configurations: [{name: a, route_configuration_name: ra, key: {fragments: [{string_key: a}]}}]",
+    `http_filters: [${router}]`,
+  );
+  assert.throws(
+    () => parseConfig(text, "test.yaml"),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.issues.length === 1 &&
+      e.issues[0].location.path ===
+        "resources[0].filter_chains[0].filters[0].typed_config.scoped_routes.scoped_route_configurations_list.scoped_route_configurations[0].route_configuration_name" &&
+      /gets RouteConfiguration "ra" over RDS, but no RouteConfiguration "ra" is defined/.test(e.issues[0].message),
   );
 });
