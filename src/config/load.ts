@@ -16,6 +16,7 @@ import { UnlocatedSource, unitTextOf } from "./unlocated-source.js";
 import type { TranslationCache } from "./translation-cache.js";
 import { defaultConfigLimits, type ConfigLimits } from "./config-limits.js";
 import { translateCluster, translateListener } from "./translate.js";
+import { translateGrpcServer } from "./translate-grpc-server.js";
 import { asArray, GroupChecker, isObj } from "./validate.js";
 
 export interface ConfigResource {
@@ -277,6 +278,12 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
     out.push(new EntryResource(TypeUrl.Listener, listener.name, listener, entry, ttlMsOf(l.ttl)));
     out.push(new EntryResource(TypeUrl.RouteConfiguration, routes.name, routes, entry));
     for (const v of virtualHosts) out.push(new EntryResource(TypeUrl.VirtualHost, v.name, v, entry));
+  });
+  (config.grpc_servers ?? []).forEach((s, i) => {
+    const entry = new EntryAt(source, group.base, "grpc_servers", i);
+    const { listener, routes } = translated("listener", s, () => translateGrpcServer(s), "grpc_server\u0000");
+    out.push(new EntryResource(TypeUrl.Listener, listener.name, listener, entry, ttlMsOf(s.ttl)));
+    out.push(new EntryResource(TypeUrl.RouteConfiguration, routes.name, routes, entry));
   });
   for (const r of group.raw) out.push({ typeUrl: r.typeUrl, name: r.name, message: r.message, location: source.locate(r.path), ttlMs: r.ttlMs });
   return out;

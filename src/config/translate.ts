@@ -217,7 +217,7 @@ export function vhdsNameOf(routeConfigName: string, vhost: VirtualHostConfig): s
   return `${routeConfigName}/${vhost.name}`;
 }
 
-function httpConnectionManager(
+export function httpConnectionManager(
   statPrefix: string,
   routeConfigName: string,
   source: ConfigSourceKind,

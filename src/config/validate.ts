@@ -12,7 +12,7 @@ import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.j
 import { ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js";
 import { isIP } from "node:net";
 import { writtenPath, type RawResource } from "./raw-resources.js";
-import { defaultListenerAddress } from "./model.js";
+import { defaultListenerAddress, grpcServerListenerName } from "./model.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
 
 type Obj = Record<string, unknown>;
@@ -70,11 +70,15 @@ export class GroupChecker {
           );
         }
       }
+      for (const i of asArray(group.grpc_servers).keys()) {
+        this.issue([...this.base, "grpc_servers", i], `gRPC servers fetch over ADS only, but this group's config_source is ${source}; use config_source: ads`);
+      }
     }
     const clusters = asArray(group.clusters);
     for (let i = 0; i < clusters.length; i++) this.cluster(clusters[i], [...this.base, "clusters", i]);
     const listeners = asArray(group.listeners);
     for (let i = 0; i < listeners.length; i++) this.listener(listeners[i], [...this.base, "listeners", i]);
+    for (const [i, server] of asArray(group.grpc_servers).entries()) this.grpcServer(server, [...this.base, "grpc_servers", i]);
     for (const r of raw) this.raw(r);
     this.resolveReferences();
     return this.issues;
@@ -226,6 +230,29 @@ export class GroupChecker {
         `no virtual host has a domain matching "${name}"; gRPC clients pick the virtual host by the target they dial (add "${name}" or "*" to domains)`,
       );
     }
+  }
+
+  /**
+   * An xDS-enabled gRPC server (gRFC A36): its Listener is named by the address and port it binds, which the
+   * server compares with the Listener's socket_address, so both must be that IP literal and port.
+   */
+  private grpcServer(value: unknown, at: Path): void {
+    if (!isObj(value) || typeof value.address !== "string" || this.invalid([...at, "address"])) return;
+    if (!isIpLiteral(value.address)) {
+      this.issue(
+        [...at, "address"],
+        `"${value.address}" is not an IPv4 or IPv6 address; a gRPC server asks for its listener by the IP address it binds (e.g. 0.0.0.0, 127.0.0.1, ::)`,
+      );
+      return;
+    }
+    if (typeof value.port !== "number" || this.invalid([...at, "port"])) return;
+    const name = grpcServerListenerName(value.address, value.port);
+    // The same address and port twice is one mistake: say it once, as the duplicate name.
+    const again = this.has(TypeUrl.Listener, name);
+    this.define(TypeUrl.Listener, name, at, "port");
+    const named = typeof value.route_config_name === "string";
+    this.define(TypeUrl.RouteConfiguration, named ? (value.route_config_name as string) : name, at, named ? "route_config_name" : "port");
+    if (!again) this.claimPort(value.address, value.port, [...at, "port"], name, at);
   }
 
   /** A short-form virtual host with `on_demand: true`: the VirtualHost `<route configuration>/<name>`, over VHDS. */
