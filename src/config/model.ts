@@ -26,6 +26,17 @@ export type HealthStatusName = (typeof healthStatusNames)[number];
 
 export type EndpointConfig = string | EndpointObject;
 
+/**
+ * The most a locality may weigh: its load_balancing_weight (the sum of its endpoints' weights, translate.ts) is a
+ * uint32 to Envoy and gRPC, and Envoy requires the endpoint weights of a locality to add up to no more.
+ */
+export const localityWeightLimit = 4294967295;
+
+/** The endpoints of a cluster with the same priority and locality make one LocalityLbEndpoints: its key. */
+export function localityGroupKey(priority: number, locality: LocalityConfig): string {
+  return JSON.stringify([priority, locality.region ?? "", locality.zone ?? "", locality.sub_zone ?? ""]);
+}
+
 export interface ClusterConfig {
   name: string;
   connect_timeout?: string;

@@ -12,7 +12,7 @@ import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.j
 import { ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js";
 import { isIP } from "node:net";
 import { writtenPath, type RawResource } from "./raw-resources.js";
-import { defaultListenerAddress, grpcServerListenerName } from "./model.js";
+import { defaultListenerAddress, grpcServerListenerName, localityGroupKey, localityWeightLimit, type LocalityConfig } from "./model.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
 
 type Obj = Record<string, unknown>;
@@ -129,6 +129,8 @@ export class GroupChecker {
     if (this.checkedBefore(value)) return;
     const seen = new Map<string, Path>();
     const firstAtPriority = new Map<number, Path>();
+    /** Per locality (and priority): what its endpoints weigh together, and the endpoint that took it past the limit. */
+    const localityWeights = new Map<string, { weight: number; over?: Path }>();
     for (const [j, endpoint] of asArray(value.endpoints).entries()) {
       const ep: Path = [...at, "endpoints", j];
       if (this.invalid(ep)) continue;
@@ -161,6 +163,19 @@ export class GroupChecker {
         seen.set(key, ep);
       }
       if (!firstAtPriority.has(priority)) firstAtPriority.set(priority, [...ep, "priority"]);
+      const weight = isObj(endpoint) && typeof endpoint.weight === "number" ? endpoint.weight : 1;
+      const locality = isObj(endpoint) && isObj(endpoint.locality) ? endpoint.locality : isObj(value.locality) ? value.locality : {};
+      const group = localityGroupKey(priority, locality as LocalityConfig);
+      const sum = localityWeights.get(group) ?? { weight: 0 };
+      sum.weight += weight;
+      localityWeights.set(group, sum);
+      if (sum.weight > localityWeightLimit && !sum.over) {
+        sum.over = isObj(endpoint) && endpoint.weight !== undefined ? [...ep, "weight"] : ep;
+        this.issue(
+          sum.over,
+          `the endpoints of this locality (and priority) weigh ${sum.weight} together with this one, over ${localityWeightLimit}: a locality's weight is the sum of its endpoints', a uint32 to Envoy and gRPC; use smaller weights`,
+        );
+      }
     }
     const priorities = [...firstAtPriority.keys()].sort((a, b) => a - b);
     const gap = priorities.findIndex((p, i) => p !== i);

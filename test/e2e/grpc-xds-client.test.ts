@@ -66,7 +66,8 @@ describe("proxyless gRPC client (@grpc/grpc-js-xds) through xdsd", { timeout: 60
     for (const t of ["lds", "rds", "cds", "eds"]) assert.ok(node!.types[t]?.ackedVersion, `${t} ACKed`);
   });
 
-  // grpc-js's round_robin, like C-core's, ignores endpoint weights: the weight a gRPC client follows is the route's.
+  // grpc-js's round_robin, like C-core's, ignores endpoint weights: within a locality, the weight a gRPC client
+  // follows is the route's.
   it("follows a weight change to 1:3 (weighted_clusters): 400 RPCs split within ±10 % of 100:300", async (ctx) => {
     xdsd.writeConfig(echoConfigText({ ports: ports(), split: [1, 3] }));
     const deadline = Date.now() + 5000;
@@ -75,6 +76,18 @@ describe("proxyless gRPC client (@grpc/grpc-js-xds) through xdsd", { timeout: 60
     }
     const counts = await tally(400);
     ctx.diagnostic(`400 calls at 1:3: ${JSON.stringify(counts)}`);
+    assert.ok(withinTenPercent(counts["echo-b"] ?? 0, 400, 3 / 4), `echo-b answered ${counts["echo-b"]} of 400 calls, expected 300 ± 30`);
+  });
+
+  // A locality weighs what its endpoints weigh together (translate.ts), and grpc-js splits between localities by that.
+  it("follows endpoint weights 1:3 between localities: 400 RPCs split within ±10 % of 100:300", async (ctx) => {
+    xdsd.writeConfig(echoConfigText({ ports: ports(), zoneWeights: [1, 3] }));
+    const deadline = Date.now() + 5000;
+    for (let round = await tally(40); (round["echo-b"] ?? 0) < 2 * (round["echo-a"] ?? 0); round = await tally(40)) {
+      assert.ok(Date.now() < deadline, `the 1:3 split not seen within 5 s: ${JSON.stringify(round)}`);
+    }
+    const counts = await tally(400);
+    ctx.diagnostic(`400 calls at 1:3 by endpoint weight: ${JSON.stringify(counts)}`);
     assert.ok(withinTenPercent(counts["echo-b"] ?? 0, 400, 3 / 4), `echo-b answered ${counts["echo-b"]} of 400 calls, expected 300 ± 30`);
   });
 

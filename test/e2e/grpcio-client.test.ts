@@ -61,8 +61,7 @@ describe("proxyless gRPC client (gRPC C-core, Python grpcio) through xdsd", { ti
   });
 
   // gRPC's round_robin ignores endpoint weights (load_balancing_weight of an LbEndpoint): it balances between
-  // localities by their weight and between clusters by the route's weighted_clusters. The weight a gRPC client
-  // follows is the route's.
+  // clusters by the route's weighted_clusters, and between localities by their weight (the next test).
   it("follows a weight change to 1:3 (weighted_clusters): 400 RPCs split within ±10 % of 100:300", async (ctx) => {
     xdsd.writeConfig(echoConfigText({ ports: [a.port, b.port], split: [1, 3] }));
     await until(40, (t) => (t.counts["echo-b"] ?? 0) >= 2 * (t.counts["echo-a"] ?? 0), "the 1:3 split");
@@ -71,6 +70,19 @@ describe("proxyless gRPC client (gRPC C-core, Python grpcio) through xdsd", { ti
     assert.equal(t.calls, 400);
     // Each RPC picks its cluster at random by weight: echo-b's count is 300 ± 8.7 (one standard deviation).
     ctx.diagnostic(`400 calls at 1:3: ${JSON.stringify(t.counts)}`);
+    assert.ok(withinTenPercent(t.counts["echo-b"] ?? 0, 400, 3 / 4), `echo-b answered ${t.counts["echo-b"]} of 400 calls, expected 300 ± 30`);
+  });
+
+  // Endpoint weights count between localities: a locality weighs what its endpoints weigh together, and gRPC's
+  // weighted_target splits by locality weight (a locality of weight 1 each would get an equal share however many
+  // endpoints, of whatever weight, it holds).
+  it("follows endpoint weights 1:3 between localities: 400 RPCs split within ±10 % of 100:300", async (ctx) => {
+    xdsd.writeConfig(echoConfigText({ ports: [a.port, b.port], zoneWeights: [1, 3] }));
+    await until(40, (t) => (t.counts["echo-b"] ?? 0) >= 2 * (t.counts["echo-a"] ?? 0), "the 1:3 split");
+    const t = await client.calls(400, 20);
+    assert.deepEqual(t.failures, []);
+    assert.equal(t.calls, 400);
+    ctx.diagnostic(`400 calls at 1:3 by endpoint weight: ${JSON.stringify(t.counts)}`);
     assert.ok(withinTenPercent(t.counts["echo-b"] ?? 0, 400, 3 / 4), `echo-b answered ${t.counts["echo-b"]} of 400 calls, expected 300 ± 30`);
   });
 

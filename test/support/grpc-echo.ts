@@ -37,9 +37,15 @@ export async function startEcho(name: string): Promise<EchoServer> {
  * between clusters echo_a (ports[0]) and echo_b (ports[1]) by the route's `split` weights. `rawCluster` replaces the
  * shorthand clusters with Envoy YAML, which reaches the client without xdsd's gRPC checks.
  */
-export function echoConfigText(opts: { ports: number[]; split?: [number, number]; rawCluster?: string }): string {
-  const { ports, split, rawCluster } = opts;
-  const cluster = (name: string, ps: number[]) => `  - {name: ${name}, endpoints: [${ps.map((p) => `"127.0.0.1:${p}"`).join(", ")}]}\n`;
+export function echoConfigText(opts: { ports: number[]; split?: [number, number]; zoneWeights?: number[]; rawCluster?: string }): string {
+  const { ports, split, zoneWeights, rawCluster } = opts;
+  // With zoneWeights, each endpoint of echo_cluster has that weight and a locality of its own: the first keeps the
+  // default one ({}), the others are in zone "z<i>". The default locality stays: grpc-js-xds 1.14's priority
+  // balancer starts a 15-minute timer for a child whose localities all left the config, and its destroy() does not
+  // clear it, so a test that replaced every locality would keep its process alive for 15 minutes after its end.
+  const endpoint = (p: number, i: number) =>
+    zoneWeights ? `{address: 127.0.0.1, port: ${p}, weight: ${zoneWeights[i]}${i > 0 ? `, locality: {zone: z${i}}` : ""}}` : `"127.0.0.1:${p}"`;
+  const cluster = (name: string, ps: number[]) => `  - {name: ${name}, endpoints: [${ps.map(endpoint).join(", ")}]}\n`;
   const clusters = rawCluster
     ? `resources:\n${rawCluster}\n`
     : `clusters:\n${cluster("echo_cluster", ports)}${split ? cluster("echo_a", [ports[0]]) + cluster("echo_b", [ports[1]]) : ""}`;
