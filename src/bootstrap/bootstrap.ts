@@ -38,7 +38,7 @@ import { TypeUrl } from "../resource/type-urls.js";
 import { resourceType } from "../resource/types.js";
 import type { ConfigResource, LoadedConfig } from "../config/load.js";
 import { adsConfigSource, configSourceFor, duration, http2ProtocolOptions, socketAddress } from "../config/translate.js";
-import { xdsClusterName, type ConfigSourceKind } from "../config/model.js";
+import { isGrpcServerListenerName, xdsClusterName, type ConfigSourceKind } from "../config/model.js";
 
 export const bootstrapModes = ["eds", "ads", "delta-ads", "xds", "delta", "rest"] as const;
 export type BootstrapMode = (typeof bootstrapModes)[number];
@@ -95,9 +95,9 @@ export { xdsClusterName };
  * Why the node's config does not suit `mode`, and what to write where (issue 18, item 19): the config's resources
  * name where their endpoints and routes come from, so the mode follows the file, not the other way round.
  */
-function configSourceMismatch(mode: BootstrapMode, needed: ConfigSourceKind, file: string | undefined, groupKey: string, has: ConfigSourceKind): string {
+export function configSourceMismatch(flag: string, needed: ConfigSourceKind, file: string | undefined, groupKey: string, has: ConfigSourceKind): string {
   const setting = `\`config_source: ${needed}\``;
-  const why = `bootstrap: --mode ${mode} needs the node's config to say config_source: ${needed}`;
+  const why = `bootstrap: ${flag} needs the node's config to say config_source: ${needed}`;
   if (file === undefined) {
     return `${why}; without --config there is no config (so ${has}): pass --config with the file xdsd serves, and write ${setting} at its top level (or in the node's group under nodes:)`;
   }
@@ -105,28 +105,40 @@ function configSourceMismatch(mode: BootstrapMode, needed: ConfigSourceKind, fil
   return `${why}, but ${where} has config_source: ${has}${has === "ads" ? " (the default)" : ""}: write ${setting} there`;
 }
 
-/** An Envoy 1.40 bootstrap, as YAML. */
-export function renderBootstrap(opts: BootstrapOptions): string {
-  const { config, nodeId, nodeCluster, xds, mode } = opts;
-  const adminPort = opts.adminPort ?? 9901;
+/** What every bootstrap (Envoy's, gRPC's) needs to make sense: a node id, xdsd's host, ports that are ports. */
+export function checkNodeAndPorts(nodeId: string, xds: { host: string; port: number }, ports: Record<string, number | undefined> = {}): void {
   if (!nodeId) throw new BadArgumentError("bootstrap: nodeId must not be empty");
-  for (const [what, port] of [
-    ["xds.port", xds.port],
-    ["adminPort", adminPort],
-    ["listenPort", opts.listenPort],
-  ] as const) {
+  for (const [what, port] of Object.entries({ "xds.port": xds.port, ...ports })) {
     if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) {
       throw new BadArgumentError(`bootstrap: ${what} must be a port number from 1 to 65535, got ${port}`);
     }
   }
   if (!xds.host) throw new BadArgumentError("bootstrap: xds.host must not be empty");
+}
 
-  // The node hash is cluster/id by default; a node in a group gets that group's config and nothing else.
+/** The node's group in `config`: the node hash is cluster/id by default; a node in a group gets that group's config and nothing else. */
+export function groupOf(config: LoadedConfig | undefined, nodeCluster: string, nodeId: string) {
   const groupKey = config?.nodes.has(`${nodeCluster}/${nodeId}`) ? `${nodeCluster}/${nodeId}` : "";
   const resources = config?.nodes.get(groupKey) ?? config?.defaults ?? [];
-  const fetched = config?.configSources.get(groupKey) ?? "ads";
+  const fetched: ConfigSourceKind = config?.configSources.get(groupKey) ?? "ads";
+  return { groupKey, resources, fetched };
+}
+
+/** The client certificate and its key go together. */
+export function checkTlsPair(tls: BootstrapTls, whose: string): void {
+  if ((tls.cert === undefined) !== (tls.key === undefined))
+    throw new BadArgumentError(`bootstrap: --tls-cert and --tls-key go together: ${whose} certificate and its private key`);
+}
+
+/** An Envoy 1.40 bootstrap, as YAML. */
+export function renderBootstrap(opts: BootstrapOptions): string {
+  const { config, nodeId, nodeCluster, xds, mode } = opts;
+  const adminPort = opts.adminPort ?? 9901;
+  checkNodeAndPorts(nodeId, xds, { adminPort, listenPort: opts.listenPort });
+
+  const { groupKey, resources, fetched } = groupOf(config, nodeCluster, nodeId);
   const needed = sourceOfMode[mode];
-  if (needed && fetched !== needed) throw new BadArgumentError(configSourceMismatch(mode, needed, config?.file, groupKey, fetched));
+  if (needed && fetched !== needed) throw new BadArgumentError(configSourceMismatch(`--mode ${mode}`, needed, config?.file, groupKey, fetched));
   // Clusters and virtual hosts on demand are fetched over incremental ADS only (validate.ts needsIncrementalAds):
   // over state-of-the-world ADS Envoy rejects a route configuration with vhds, and its on-demand CDS takes no
   // state-of-the-world update.
@@ -246,8 +258,7 @@ function xdsCluster(host: string, port: number, http2: boolean, tls: BootstrapTl
  * the connection carries — xdsd's TLS port sends "h2" to gRPC and anything else to HTTP/1.1 (tls-listener.ts).
  */
 function upstreamTls(host: string, http2: boolean, tls: BootstrapTls) {
-  if ((tls.cert === undefined) !== (tls.key === undefined))
-    throw new BadArgumentError("bootstrap: --tls-cert and --tls-key go together: Envoy's certificate and its private key");
+  checkTlsPair(tls, "Envoy's");
   const sni = tls.sni ?? (isIP(host) ? undefined : host);
   return create(UpstreamTlsContextSchema, {
     sni: sni ?? "",
@@ -274,7 +285,7 @@ function fileSource(filename: string) {
 }
 
 // Static listeners can't use RDS over ADS (there is no ADS in eds mode), so each HTTP connection manager gets
-// its RouteConfiguration inline. gRPC API listeners have no socket and are not Envoy's business.
+// its RouteConfiguration inline. gRPC API listeners and gRPC servers' listeners are not Envoy's business.
 function inlineListeners(resources: ConfigResource[], listenPort: number | undefined): Listener[] {
   const routes = new Map<string, RouteConfiguration>();
   for (const r of resources) if (r.typeUrl === TypeUrl.RouteConfiguration) routes.set(r.name, r.message as RouteConfiguration);
@@ -282,7 +293,8 @@ function inlineListeners(resources: ConfigResource[], listenPort: number | undef
   for (const r of resources) {
     if (r.typeUrl !== TypeUrl.Listener) continue;
     const listener = clone(ListenerSchema, r.message as Listener);
-    if (!listener.address) continue;
+    // A gRPC server's listener (grpc_servers) is for that server to serve, not for Envoy to bind.
+    if (!listener.address || isGrpcServerListenerName(listener.name)) continue;
     const chains: FilterChain[] = [...listener.filterChains, ...(listener.defaultFilterChain ? [listener.defaultFilterChain] : [])];
     for (const filter of chains.flatMap((c) => c.filters)) {
       if (filter.configType.case !== "typedConfig" || !anyIs(filter.configType.value, HttpConnectionManagerSchema)) continue;

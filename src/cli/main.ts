@@ -6,6 +6,7 @@ import { chooseLogFormat, daemonLoggers, logEnvironment } from "./daemon-log.js"
 import { BadArgumentError, ConfigError, formatLocation, ListenError, StoreUnavailableError, TlsCredentialsError, XdsdError } from "../errors.js";
 import { loadConfigFile } from "../config/index.js";
 import { bootstrapModes, renderBootstrap, type BootstrapMode } from "../bootstrap/bootstrap.js";
+import { parseLocality, renderGrpcBootstrap } from "../bootstrap/grpc-bootstrap.js";
 import { snapshotsOf } from "../config/snapshots.js";
 import { parseListenAddress } from "../server/transport/listen-address.js";
 import { serve } from "./serve.js";
@@ -44,7 +45,9 @@ XDSD_DEBUG=stream,config,transport,admin,daemon (or all) logs those subsystems a
   },
   bootstrap: {
     synopsis: `xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads|xds|delta|rest]
-               [--listen-port PORT] [--admin-port PORT] [--tls-ca FILE [--tls-cert FILE --tls-key FILE] [--tls-sni NAME]]`,
+               [--listen-port PORT] [--admin-port PORT] [--tls-ca FILE [--tls-cert FILE --tls-key FILE] [--tls-sni NAME]]
+xdsd bootstrap --grpc --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--locality zone=Z,region=R,sub_zone=S]
+               [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]`,
     description: `Print an Envoy 1.40 bootstrap (YAML) for a node: eds = static listeners and routes from FILE with EDS
 clusters (default); ads = everything over ADS; delta-ads = everything over incremental ADS; xds, delta =
 one stream per type (the config must say config_source: grpc / delta-grpc); rest = REST-JSON polls
@@ -52,7 +55,10 @@ one stream per type (the config must say config_source: grpc / delta-grpc); rest
 examples/seed.yaml in eds mode; the other modes read it only when given. --xds defaults to 127.0.0.1:18000.
 --tls-ca makes Envoy reach xdsd over TLS (xdsd serve --xds-tls-cert/--xds-tls-key), checking xdsd's certificate
 against that CA and the name --tls-sni (default: the --xds host, its IP address when it is one); --tls-cert and
---tls-key give Envoy a client certificate for mutual TLS (--xds-client-ca). The paths are Envoy's to read.`,
+--tls-key give Envoy a client certificate for mutual TLS (--xds-client-ca). The paths are Envoy's to read.
+--grpc prints a gRPC xDS bootstrap (JSON; GRPC_XDS_BOOTSTRAP) for proxyless clients (xds:///NAME) and xDS-enabled
+servers (the config's grpc_servers): insecure, or with --tls-ca "tls" channel creds (gRPC C-core, Java, Go; not
+grpc-js-xds), checking xdsd's certificate against the --xds host. FILE, when given, must say config_source: ads.`,
   },
   ...apiCommandUsage,
   apply: applyUsage,
@@ -254,7 +260,9 @@ function runBootstrap(args: string[]): number {
       "node-cluster": { type: "string" },
       config: { type: "string" },
       xds: { type: "string", default: "127.0.0.1:18000" },
-      mode: { type: "string", default: "eds" },
+      mode: { type: "string" },
+      grpc: { type: "boolean" },
+      locality: { type: "string" },
       "listen-port": { type: "string" },
       "admin-port": { type: "string" },
       "tls-ca": { type: "string" },
@@ -263,13 +271,31 @@ function runBootstrap(args: string[]): number {
       "tls-sni": { type: "string" },
     },
   });
-  const mode = values.mode as BootstrapMode;
   const tlsCa = values["tls-ca"];
   if (tlsCa === undefined && (values["tls-cert"] ?? values["tls-key"] ?? values["tls-sni"]) !== undefined) {
     throw new BadArgumentError("--tls-cert, --tls-key and --tls-sni need --tls-ca: the CA that xdsd's certificate chains to");
   }
-  if (!bootstrapModes.includes(mode as BootstrapMode)) throw new BadArgumentError(`--mode "${mode}": expected ${bootstrapModes.join(", ")}`);
   const xds = parseListenAddress("--xds", values.xds!);
+  const tls = tlsCa === undefined ? undefined : { ca: tlsCa, cert: values["tls-cert"], key: values["tls-key"], sni: values["tls-sni"] };
+  if (values.grpc) {
+    const envoyOnly = (["mode", "listen-port", "admin-port"] as const).find((f) => values[f] !== undefined);
+    if (envoyOnly) throw new BadArgumentError(`--${envoyOnly} is for Envoy bootstraps; --grpc writes a gRPC one`);
+    const config = values.config === undefined ? undefined : loadConfigFile(values.config);
+    process.stdout.write(
+      renderGrpcBootstrap({
+        config,
+        nodeId: requireFlag(values, "node-id"),
+        nodeCluster: requireFlag(values, "node-cluster"),
+        xds,
+        locality: values.locality === undefined ? undefined : parseLocality(values.locality),
+        tls,
+      }),
+    );
+    return 0;
+  }
+  if (values.locality !== undefined) throw new BadArgumentError("--locality is for gRPC bootstraps (--grpc)");
+  const mode = (values.mode ?? "eds") as BootstrapMode;
+  if (!bootstrapModes.includes(mode as BootstrapMode)) throw new BadArgumentError(`--mode "${mode}": expected ${bootstrapModes.join(", ")}`);
   const port = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -290,7 +316,7 @@ function runBootstrap(args: string[]): number {
       mode,
       listenPort: port("listen-port", values["listen-port"]),
       adminPort: port("admin-port", values["admin-port"]),
-      tls: tlsCa === undefined ? undefined : { ca: tlsCa, cert: values["tls-cert"], key: values["tls-key"], sni: values["tls-sni"] },
+      tls,
     }),
   );
   return 0;

@@ -19,6 +19,7 @@ import { translateCluster, translateListener, translateRoutes } from "./translat
 import { extensionConfigTypes, translateExtensionConfig } from "./extension-configs.js";
 import { translateRuntime } from "./runtime.js";
 import { translateScope } from "./scoped-routes.js";
+import { translateGrpcServer } from "./translate-grpc-server.js";
 import { asArray, GroupChecker, isObj } from "./validate.js";
 
 export interface ConfigResource {
@@ -293,6 +294,12 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
     for (const v of virtualHosts) out.push(new EntryResource(TypeUrl.VirtualHost, v.name, v, entry));
   });
   out.push(...translateDynamicEntries(source, group.base, config));
+  (config.grpc_servers ?? []).forEach((s, i) => {
+    const entry = new EntryAt(source, group.base, "grpc_servers", i);
+    const { listener, routes } = translated("listener", s, () => translateGrpcServer(s), "grpc_server\u0000");
+    out.push(new EntryResource(TypeUrl.Listener, listener.name, listener, entry, ttlMsOf(s.ttl)));
+    out.push(new EntryResource(TypeUrl.RouteConfiguration, routes.name, routes, entry));
+  });
   for (const r of group.raw) out.push({ typeUrl: r.typeUrl, name: r.name, message: r.message, location: source.locate(r.path), ttlMs: r.ttlMs });
   return out;
 }

@@ -6,11 +6,8 @@
 export const lbPolicyNames = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV"] as const;
 export type LbPolicyName = (typeof lbPolicyNames)[number];
 
-export interface LocalityConfig {
-  region?: string;
-  zone?: string;
-  sub_zone?: string;
-}
+export const localityKeys = ["region", "zone", "sub_zone"] as const;
+export type LocalityConfig = { [K in (typeof localityKeys)[number]]?: string };
 
 export interface EndpointObject {
   address: string;
@@ -28,6 +25,17 @@ export const healthStatusNames = ["UNKNOWN", "HEALTHY", "UNHEALTHY", "DRAINING",
 export type HealthStatusName = (typeof healthStatusNames)[number];
 
 export type EndpointConfig = string | EndpointObject;
+
+/**
+ * The most a locality may weigh: its load_balancing_weight (the sum of its endpoints' weights, translate.ts) is a
+ * uint32 to Envoy and gRPC, and Envoy requires the endpoint weights of a locality to add up to no more.
+ */
+export const localityWeightLimit = 4294967295;
+
+/** The endpoints of a cluster with the same priority and locality make one LocalityLbEndpoints: its key. */
+export function localityGroupKey(priority: number, locality: LocalityConfig): string {
+  return JSON.stringify([priority, locality.region ?? "", locality.zone ?? "", locality.sub_zone ?? ""]);
+}
 
 export interface ClusterConfig {
   name: string;
@@ -120,10 +128,46 @@ export function ttlMsOf(text: string | undefined): number | undefined {
 export const configSourceKinds = ["ads", "grpc", "delta-grpc", "rest"] as const;
 export type ConfigSourceKind = (typeof configSourceKinds)[number];
 
+/**
+ * An xDS-enabled gRPC server's listener (gRFC A36): the server asks for the Listener named by its bootstrap's
+ * `server_listener_resource_name_template` with the address it binds, and serves what its filter chain says.
+ */
+export interface GrpcServerConfig {
+  /** The IP address the server binds, written as it binds it (its listener's name and socket_address carry it). */
+  address: string;
+  port: number;
+  route_config_name?: string;
+  /** The listener expires at the server this long after xdsd stops refreshing it (xDS TTL). */
+  ttl?: string;
+}
+
+/**
+ * The template `xdsd bootstrap --grpc` writes as `server_listener_resource_name_template`, and the names of the
+ * listeners `grpc_servers` become: the one place both read (gRFC A36 names the listener by the bound address).
+ */
+export const grpcServerListenerNameTemplate = "grpc/server?xds.resource.listening_address=%s";
+
+/** The Listener an xDS-enabled gRPC server bound to address:port asks for ("[v6]:port" for IPv6, as gRPC writes it). */
+export function grpcServerListenerName(address: string, port: number): string {
+  const listening = address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+  return grpcServerListenerNameTemplate.replace("%s", listening);
+}
+
+/** Whether a Listener is one an xDS-enabled gRPC server asks for: not Envoy's to bind. */
+export function isGrpcServerListenerName(name: string): boolean {
+  return name.startsWith(grpcServerListenerNameTemplate.slice(0, grpcServerListenerNameTemplate.indexOf("%s")));
+}
+
+/** The RouteConfiguration a gRPC server listener gets. */
+export function grpcServerRouteConfigNameOf(server: GrpcServerConfig): string {
+  return server.route_config_name ?? grpcServerListenerName(server.address, server.port);
+}
+
 /** The part of a config that one node group (or the top level) gets. */
 export interface GroupConfig {
   clusters?: ClusterConfig[];
   listeners?: ListenerConfig[];
+  grpc_servers?: GrpcServerConfig[];
   resources?: Record<string, unknown>[];
   config_source?: ConfigSourceKind;
   /** Runtime keys (RTDS): one Runtime resource, `runtimeName`. */

@@ -39,6 +39,7 @@ import { scopedRoutesOf } from "./scoped-routes.js";
 import {
   defaultConnectTimeout,
   defaultListenerAddress,
+  localityGroupKey,
   routeConfigNameOf,
   xdsClusterName,
   type ClusterConfig,
@@ -125,21 +126,27 @@ export function translateCluster(config: ClusterConfig, source: ConfigSourceKind
 
 // One LocalityLbEndpoints per (locality, priority), in order of first appearance within each priority. Each gets
 // an explicit locality and load_balancing_weight: grpc-js silently skips localities without a weight (gRFC A27).
+// The weight is what the locality's endpoints weigh together: gRPC clients split traffic between localities by
+// locality weight, and their round_robin ignores endpoint weights, so this is how endpoint weights reach them
+// (a weight of 1 each would give every locality the same share, however many endpoints it holds). Envoy uses
+// locality weights only with locality_weighted_lb_config, which these clusters do not set. validate.ts keeps the
+// sum within a uint32 (localityWeightLimit).
 export function translateEndpoints(config: ClusterConfig): ClusterLoadAssignment {
   const groups = new Map<string, LocalityLbEndpoints>();
   for (const endpoint of config.endpoints) {
     const { address, port, weight, locality, priority } = normalizeEndpoint(endpoint, config.locality);
     const extra: Partial<EndpointObject> = typeof endpoint === "string" ? {} : endpoint;
-    const key = JSON.stringify([priority, locality.region ?? "", locality.zone ?? "", locality.sub_zone ?? ""]);
+    const key = localityGroupKey(priority, locality);
     let group = groups.get(key);
     if (!group) {
       group = create(LocalityLbEndpointsSchema, {
         locality: { region: locality.region, zone: locality.zone, subZone: locality.sub_zone },
-        loadBalancingWeight: 1,
+        loadBalancingWeight: 0,
         priority,
       });
       groups.set(key, group);
     }
+    group.loadBalancingWeight = (group.loadBalancingWeight ?? 0) + weight;
     group.lbEndpoints.push(
       create(LbEndpointSchema, {
         hostIdentifier: { case: "endpoint", value: create(EndpointSchema, { address: socketAddress(address, port) }) },
@@ -230,7 +237,7 @@ export function vhdsNameOf(routeConfigName: string, vhost: VirtualHostConfig): s
   return `${routeConfigName}/${vhost.name}`;
 }
 
-function httpConnectionManager(
+export function httpConnectionManager(
   statPrefix: string,
   routeSpecifier: HttpConnectionManager["routeSpecifier"],
   ownFilters: HttpFilter[],

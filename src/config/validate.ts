@@ -15,7 +15,7 @@ import { decodeTypedConfig } from "./extension-configs.js";
 import { canonicalIp, formatHostPort, ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js";
 import { isIP } from "node:net";
 import { writtenPath, type RawResource } from "./raw-resources.js";
-import { defaultListenerAddress, runtimeName } from "./model.js";
+import { defaultListenerAddress, grpcServerListenerName, localityGroupKey, localityWeightLimit, runtimeName, type LocalityConfig } from "./model.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
 
 type Obj = Record<string, unknown>;
@@ -75,6 +75,9 @@ export class GroupChecker {
           );
         }
       }
+      for (const i of asArray(group.grpc_servers).keys()) {
+        this.issue([...this.base, "grpc_servers", i], `gRPC servers fetch over ADS only, but this group's config_source is ${source}; use config_source: ads`);
+      }
     }
     const clusters = asArray(group.clusters);
     for (let i = 0; i < clusters.length; i++) this.cluster(clusters[i], [...this.base, "clusters", i]);
@@ -83,6 +86,7 @@ export class GroupChecker {
     if (group.runtime !== undefined) this.runtime(group.runtime, [...this.base, "runtime"]);
     for (const [i, e] of asArray(group.extension_configs).entries()) this.extensionConfig(e, [...this.base, "extension_configs", i]);
     for (const [i, scope] of asArray(group.scopes).entries()) this.scope(scope, [...this.base, "scopes", i]);
+    for (const [i, server] of asArray(group.grpc_servers).entries()) this.grpcServer(server, [...this.base, "grpc_servers", i]);
     for (const r of raw) this.raw(r);
     this.resolveReferences();
     return this.issues;
@@ -136,6 +140,8 @@ export class GroupChecker {
     if (this.checkedBefore(value)) return;
     const seen = new Map<string, Path>();
     const firstAtPriority = new Map<number, Path>();
+    /** Per locality (and priority): what its endpoints weigh together, and the endpoint that took it past the limit. */
+    const localityWeights = new Map<string, { weight: number; over?: Path }>();
     for (const [j, endpoint] of asArray(value.endpoints).entries()) {
       const ep: Path = [...at, "endpoints", j];
       if (this.invalid(ep)) continue;
@@ -169,6 +175,19 @@ export class GroupChecker {
         seen.set(key, ep);
       }
       if (!firstAtPriority.has(priority)) firstAtPriority.set(priority, [...ep, "priority"]);
+      const weight = isObj(endpoint) && typeof endpoint.weight === "number" ? endpoint.weight : 1;
+      const locality = isObj(endpoint) && isObj(endpoint.locality) ? endpoint.locality : isObj(value.locality) ? value.locality : {};
+      const group = localityGroupKey(priority, locality as LocalityConfig);
+      const sum = localityWeights.get(group) ?? { weight: 0 };
+      sum.weight += weight;
+      localityWeights.set(group, sum);
+      if (sum.weight > localityWeightLimit && !sum.over) {
+        sum.over = isObj(endpoint) && endpoint.weight !== undefined ? [...ep, "weight"] : ep;
+        this.issue(
+          sum.over,
+          `the endpoints of this locality (and priority) weigh ${sum.weight} together with this one, over ${localityWeightLimit}: a locality's weight is the sum of its endpoints', a uint32 to Envoy and gRPC; use smaller weights`,
+        );
+      }
     }
     const priorities = [...firstAtPriority.keys()].sort((a, b) => a - b);
     const gap = priorities.findIndex((p, i) => p !== i);
@@ -252,6 +271,29 @@ export class GroupChecker {
       each(vhost, vat);
     });
     return allDomains;
+  }
+
+  /**
+   * An xDS-enabled gRPC server (gRFC A36): its Listener is named by the address and port it binds, which the
+   * server compares with the Listener's socket_address, so both must be that IP literal and port.
+   */
+  private grpcServer(value: unknown, at: Path): void {
+    if (!isObj(value) || typeof value.address !== "string" || this.invalid([...at, "address"])) return;
+    if (!isIpLiteral(value.address)) {
+      this.issue(
+        [...at, "address"],
+        `"${value.address}" is not an IPv4 or IPv6 address; a gRPC server asks for its listener by the IP address it binds (e.g. 0.0.0.0, 127.0.0.1, ::)`,
+      );
+      return;
+    }
+    if (typeof value.port !== "number" || this.invalid([...at, "port"])) return;
+    const name = grpcServerListenerName(value.address, value.port);
+    // The same address and port twice is one mistake: say it once, as the duplicate name.
+    const again = this.has(TypeUrl.Listener, name);
+    this.define(TypeUrl.Listener, name, at, "port");
+    const named = typeof value.route_config_name === "string";
+    this.define(TypeUrl.RouteConfiguration, named ? (value.route_config_name as string) : name, at, named ? "route_config_name" : "port");
+    if (!again) this.claimPort(value.address, value.port, [...at, "port"], name, at);
   }
 
   /** A short-form virtual host with `on_demand: true`: the VirtualHost `<route configuration>/<name>`, over VHDS. */

@@ -80,6 +80,26 @@ test("bootstrap: eds and ads modes print Envoy bootstraps pointing at the given 
   }
 });
 
+test("bootstrap --grpc: a gRPC xDS bootstrap (JSON); Envoy's flags refused with it, --locality without it", async () => {
+  const r = await runXdsd(["bootstrap", "--grpc", "--node-id", "g0", "--node-cluster", "c0", "--xds", "127.0.0.1:18123", "--locality", "zone=z1"]);
+  assert.equal(r.code, 0, r.stderr);
+  const boot = JSON.parse(r.stdout);
+  assert.deepEqual(boot.node, { id: "g0", cluster: "c0", locality: { zone: "z1" } });
+  assert.equal(boot.xds_servers[0].server_uri, "127.0.0.1:18123");
+  assert.equal(boot.server_listener_resource_name_template, "grpc/server?xds.resource.listening_address=%s");
+  for (const flag of [
+    ["--mode", "ads"],
+    ["--admin-port", "9901"],
+  ]) {
+    const bad = await runXdsd(["bootstrap", "--grpc", "--node-id", "g", "--node-cluster", "c", ...flag]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, new RegExp(`xdsd: ${flag[0]} is for Envoy bootstraps; --grpc writes a gRPC one\nusage: xdsd bootstrap`));
+  }
+  const locality = await runXdsd(["bootstrap", "--mode", "ads", "--node-id", "g", "--node-cluster", "c", "--locality", "zone=z1"]);
+  assert.equal(locality.code, 2);
+  assert.match(locality.stderr, /--locality is for gRPC bootstraps \(--grpc\)/);
+});
+
 test("usage errors exit 2 and show the usage", async () => {
   const r = await runXdsd(["serve"]);
   assert.equal(r.code, 2);

@@ -1,43 +1,12 @@
 // Proxyless gRPC: a real @grpc/grpc-js-xds client resolves xds:///echo.test:50051 through xdsd (LDS api_listener
-// → RDS → CDS → EDS over ADS) and calls two echo servers.
+// → RDS → CDS → EDS over ADS) and calls two echo servers. The same scenarios as the grpcio client
+// (grpcio-client.test.ts): round robin, a weight change, an endpoint removal under load, a NACK.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import * as grpcXds from "@grpc/grpc-js-xds";
+import { clusterWithForeignLrs, echoConfigText, echoMethod as method, identity, startEcho, withinTenPercent, type EchoServer } from "../support/grpc-echo.js";
 import { startXdsd, type XdsdHandle } from "../support/xdsd.js";
-
-const method = "/xdsd.test.Echo/WhoAreYou";
-const identity = (b: Buffer) => b;
-const echoService: grpc.ServiceDefinition = {
-  WhoAreYou: {
-    path: method,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-};
-
-async function startEcho(name: string): Promise<{ port: number; stop(): void }> {
-  const server = new grpc.Server();
-  server.addService(echoService, { WhoAreYou: (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from(name)) });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return { port, stop: () => server.forceShutdown() };
-}
-
-/** `rawCluster` replaces the shorthand cluster with Envoy YAML, which reaches the client without xdsd's gRPC checks. */
-function configText(ports: number[], rawCluster?: string): string {
-  const endpoints = `[${ports.map((p) => `"127.0.0.1:${p}"`).join(", ")}]`;
-  return `${rawCluster ? `resources:\n${rawCluster}\n` : `clusters:\n  - name: echo_cluster\n    endpoints: ${endpoints}\n`}listeners:
-  - name: echo.test:50051
-    grpc: true
-    virtual_hosts: [{name: echo, domains: ["*"], routes: [{prefix: "", cluster: echo_cluster}]}]
-`;
-}
 
 interface NodesView {
   nodes: {
@@ -47,10 +16,12 @@ interface NodesView {
   }[];
 }
 
-describe("proxyless gRPC client (@grpc/grpc-js-xds) through xdsd", () => {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("proxyless gRPC client (@grpc/grpc-js-xds) through xdsd", { timeout: 60_000 }, () => {
   let xdsd: XdsdHandle;
   let client: grpc.Client;
-  const echoes: { port: number; stop(): void }[] = [];
+  const echoes: EchoServer[] = [];
 
   const call = () =>
     new Promise<string>((resolve, reject) =>
@@ -67,10 +38,11 @@ describe("proxyless gRPC client (@grpc/grpc-js-xds) through xdsd", () => {
     return counts;
   };
   const grpcNode = async () => (await xdsd.admin<NodesView>("/nodes")).json.nodes.find((n) => n.node === "grpc-test/grpc-client-1");
+  const ports = () => echoes.map((e) => e.port);
 
   before(async () => {
     echoes.push(await startEcho("echo-a"), await startEcho("echo-b"));
-    xdsd = await startXdsd(configText(echoes.map((e) => e.port)));
+    xdsd = await startXdsd(echoConfigText({ ports: ports() }));
     process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
       xds_servers: [{ server_uri: `127.0.0.1:${xdsd.xdsPort}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
       node: { id: "grpc-client-1", cluster: "grpc-test", locality: {} },
@@ -94,29 +66,78 @@ describe("proxyless gRPC client (@grpc/grpc-js-xds) through xdsd", () => {
     for (const t of ["lds", "rds", "cds", "eds"]) assert.ok(node!.types[t]?.ackedVersion, `${t} ACKed`);
   });
 
-  it("follows an endpoint removal", async () => {
-    xdsd.writeConfig(configText([echoes[0].port]));
-    const deadline = Date.now() + 2000;
-    while (Object.keys(await tally(4)).join() !== "echo-a") {
-      assert.ok(Date.now() < deadline, "echo-b still called 2 s after its removal");
+  // grpc-js's round_robin, like C-core's, ignores endpoint weights: within a locality, the weight a gRPC client
+  // follows is the route's.
+  it("follows a weight change to 1:3 (weighted_clusters): 400 RPCs split within ±10 % of 100:300", async (ctx) => {
+    xdsd.writeConfig(echoConfigText({ ports: ports(), split: [1, 3] }));
+    const deadline = Date.now() + 5000;
+    for (let round = await tally(40); (round["echo-b"] ?? 0) < 2 * (round["echo-a"] ?? 0); round = await tally(40)) {
+      assert.ok(Date.now() < deadline, `the 1:3 split not seen within 5 s: ${JSON.stringify(round)}`);
     }
-    assert.deepEqual(await tally(6), { "echo-a": 6 });
+    const counts = await tally(400);
+    ctx.diagnostic(`400 calls at 1:3: ${JSON.stringify(counts)}`);
+    assert.ok(withinTenPercent(counts["echo-b"] ?? 0, 400, 3 / 4), `echo-b answered ${counts["echo-b"]} of 400 calls, expected 300 ± 30`);
+  });
+
+  // A locality weighs what its endpoints weigh together (translate.ts), and grpc-js splits between localities by that.
+  it("follows endpoint weights 1:3 between localities: 400 RPCs split within ±10 % of 100:300", async (ctx) => {
+    xdsd.writeConfig(echoConfigText({ ports: ports(), zoneWeights: [1, 3] }));
+    const deadline = Date.now() + 5000;
+    for (let round = await tally(40); (round["echo-b"] ?? 0) < 2 * (round["echo-a"] ?? 0); round = await tally(40)) {
+      assert.ok(Date.now() < deadline, `the 1:3 split not seen within 5 s: ${JSON.stringify(round)}`);
+    }
+    const counts = await tally(400);
+    ctx.diagnostic(`400 calls at 1:3 by endpoint weight: ${JSON.stringify(counts)}`);
+    assert.ok(withinTenPercent(counts["echo-b"] ?? 0, 400, 3 / 4), `echo-b answered ${counts["echo-b"]} of 400 calls, expected 300 ± 30`);
+  });
+
+  it("follows an endpoint removal while RPCs run, with no failed RPC", async (ctx) => {
+    xdsd.writeConfig(echoConfigText({ ports: ports() }));
+    const deadline = Date.now() + 5000;
+    for (let round = await tally(10); !(round["echo-a"] === 5 && round["echo-b"] === 5); round = await tally(10)) {
+      assert.ok(Date.now() < deadline, `round robin over both not back within 5 s: ${JSON.stringify(round)}`);
+    }
+    const acked = (await grpcNode())!.types.eds.ackedVersion;
+    // Calls one after the other until stopped (at most 20 s, 20,000 calls), while echo-b leaves the config; echo-b
+    // still runs, so a call already sent to it completes (a drain).
+    const seen: string[] = [];
+    const failures: string[] = [];
+    let stop = false;
+    const loop = (async () => {
+      const until = Date.now() + 20_000;
+      while (!stop && Date.now() < until && seen.length + failures.length < 20_000) {
+        await call().then(
+          (who) => seen.push(who),
+          (err: Error) => failures.push(err.message),
+        );
+        await sleep(2);
+      }
+    })();
+    await sleep(300);
+    xdsd.writeConfig(echoConfigText({ ports: [echoes[0].port] }));
+    while ((await grpcNode())!.types.eds.ackedVersion === acked) {
+      assert.ok(Date.now() < deadline + 10_000, "the client did not ACK the endpoints without echo-b");
+      await sleep(50);
+    }
+    await sleep(500);
+    stop = true;
+    await loop;
+    ctx.diagnostic(`${seen.length} calls while echo-b was removed, ${failures.length} failed`);
+    assert.deepEqual(failures, [], "no RPC failed while echo-b was removed");
+    assert.ok(seen.includes("echo-b"), "echo-b answered before its removal");
+    assert.deepEqual(new Set(seen.slice(-20)), new Set(["echo-a"]), "only echo-a answers after the removal");
   });
 
   it("records grpc-js's NACK of a cluster it cannot use, keeps working, and recovers on the next good config", async () => {
     const mark = xdsd.log().length;
     // The endpoints stay as they are (echo-a only): the CDS update alone is what grpc-js must reject.
-    const lbEndpoints = `{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: ${echoes[0].port}}}}}`;
-    // grpc-js only reports load to the server it gets its config from: lrs_server must be {self: {}} (gRFC A27).
-    const badLrs = `  - {"@type": type.googleapis.com/envoy.config.cluster.v3.Cluster, name: echo_cluster, type: EDS, lrs_server: {ads: {}}, eds_cluster_config: {eds_config: {ads: {}, resource_api_version: V3}}}
-  - {"@type": type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment, cluster_name: echo_cluster, endpoints: [{locality: {}, load_balancing_weight: 1, lb_endpoints: [${lbEndpoints}]}]}`;
-    xdsd.writeConfig(configText([], badLrs));
+    xdsd.writeConfig(echoConfigText({ ports: [], rawCluster: clusterWithForeignLrs(echoes[0].port) }));
     await xdsd.waitForLog(/NACK .*node=grpc-test\/grpc-client-1 type=cds/, 5000, mark);
     const node = await grpcNode();
     assert.equal(node!.types.cds.nacks, 1);
     assert.match(node!.types.cds.lastNack!.message, /lrs_server/i);
     assert.deepEqual(await tally(4), { "echo-a": 4 }, "the last good cluster is still used");
-    xdsd.writeConfig(configText([echoes[0].port, echoes[1].port]));
+    xdsd.writeConfig(echoConfigText({ ports: ports() }));
     const deadline = Date.now() + 3000;
     while (Object.keys(await tally(4)).length !== 2) assert.ok(Date.now() < deadline, "echo-b never came back");
     assert.equal((await grpcNode())!.types.cds.lastNack, undefined);

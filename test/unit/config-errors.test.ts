@@ -274,6 +274,19 @@ describe("address and port errors", () => {
     );
   });
 
+  it("rejects endpoint weights that add up to more than a locality may weigh (a uint32), in that locality only", () => {
+    // Each weight is in range; together they would overflow the locality's load_balancing_weight.
+    const text = lines(
+      "clusters:",
+      "  - name: a",
+      "    endpoints:",
+      "      - {address: 10.0.0.1, port: 80, weight: 4294967295}",
+      "      - {address: 10.0.0.2, port: 80, weight: 4294967295, locality: {zone: b}}",
+      '      - "10.0.0.3:80"',
+    );
+    expectIssue(text, 6, '"10.0.0.3:80"', "clusters[0].endpoints[2]", /weigh 4294967296 together with this one, over 4294967295/);
+  });
+
   it("rejects two listeners on the same port", () => {
     expectIssue(
       lines(

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { configSourceKinds, healthStatusNames, lbPolicyNames } from "../../src/config/model.js";
+import { configSourceKinds, healthStatusNames, lbPolicyNames, localityKeys } from "../../src/config/model.js";
 import { Cluster_LbPolicy } from "../../src/gen/envoy/config/cluster/v3/cluster_pb.js";
 import { HealthStatus } from "../../src/gen/envoy/config/core/v3/health_check_pb.js";
 
@@ -13,6 +13,7 @@ test("model.ts's names are the schema's enums, in the same order", () => {
   assert.deepEqual([...lbPolicyNames], schema.definitions.cluster.properties.lb_policy.enum);
   assert.deepEqual([...healthStatusNames], schema.definitions.endpoint.properties.health_status.enum);
   assert.deepEqual([...configSourceKinds], schema.definitions.config_source.enum);
+  assert.deepEqual([...localityKeys], Object.keys(schema.definitions.locality.properties));
 });
 
 test("each lb_policy and health_status name is a value of Envoy's enum of that name", () => {

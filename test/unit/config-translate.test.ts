@@ -62,13 +62,13 @@ describe("examples/seed.yaml", () => {
     });
   });
 
-  it("puts the endpoints in one locality with a weight, as grpc-js requires", () => {
+  it("puts the endpoints in one locality weighing what they weigh together (grpc-js requires a weight)", () => {
     assert.deepEqual(json(byType(config.defaults, TypeUrl.ClusterLoadAssignment)[1]), {
       cluster_name: "httpd_cluster",
       endpoints: [
         {
           locality: {},
-          load_balancing_weight: 1,
+          load_balancing_weight: 2,
           lb_endpoints: [
             { endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: 8083 } } }, load_balancing_weight: 1 },
             { endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: 8084 } } }, load_balancing_weight: 1 },
@@ -160,7 +160,8 @@ describe("short-form options", () => {
     assert.deepEqual(json(cla), {
       cluster_name: "grpc_backend",
       endpoints: [
-        { locality: { region: "eu", zone: "eu-1" }, load_balancing_weight: 1, lb_endpoints: [ep("::1", 50051, 1), ep("10.0.0.2", 50051, 3)] },
+        // gRPC splits between localities by these weights (its round_robin ignores the endpoints' own).
+        { locality: { region: "eu", zone: "eu-1" }, load_balancing_weight: 4, lb_endpoints: [ep("::1", 50051, 1), ep("10.0.0.2", 50051, 3)] },
         { locality: { region: "us" }, load_balancing_weight: 1, lb_endpoints: [ep("10.0.0.3", 50051, 1)] },
         { locality: { region: "eu", zone: "eu-1" }, load_balancing_weight: 1, priority: 1, lb_endpoints: [ep("10.0.0.4", 50051, 1)] },
       ],

@@ -49,7 +49,11 @@ test("delta: an SRDS request subscribing to nothing is a wildcard: every scope, 
   const cache = new SnapshotCache();
   cache.setSnapshot("test/n1", snapshot(scope("a", "a"), scope("b", "b")));
   const sent: DeltaResponse[] = [];
-  const stream = new DeltaStream({ source: cache, info: { id: 2, protocol: "delta", service: "delta-ads", openedAt: 0, peer: "test" }, send: (r) => sent.push(r) });
+  const stream = new DeltaStream({
+    source: cache,
+    info: { id: 2, protocol: "delta", service: "delta-ads", openedAt: 0, peer: "test" },
+    send: (r) => sent.push(r),
+  });
   stream.handleRequest(create(DeltaDiscoveryRequestSchema, { node: node("n1"), typeUrl: SRDS }));
   stream.handleRequest(create(DeltaDiscoveryRequestSchema, { typeUrl: SRDS, responseNonce: sent[0]?.nonce }));
   cache.setSnapshot("test/n1", snapshot(scope("a", "a"), scope("b", "b"), scope("c", "c")));
