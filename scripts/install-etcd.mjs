@@ -10,19 +10,11 @@
 //      project-local install: the distribution's package is the supported source. On a machine whose service
 //      manager runs package services, Debian also starts its own etcd on 127.0.0.1:2379; the tests never use it
 //      (each test file starts its own cluster on free loopback ports).
-import { spawnSync } from "node:child_process";
-import { delimiter, join, resolve } from "node:path";
-import { InstallError, isExecutable, runVersion } from "./lib/install-tools.mjs";
+import { resolve } from "node:path";
+import { InstallError, aptGet, isExecutable, onPath, runVersion } from "./lib/install-tools.mjs";
 
 const HOW =
   "Install Debian's etcd-server package (`sudo apt-get install -y etcd-server`, or `sudo node scripts/install-etcd.mjs`), or an etcd 3.4+ release from https://etcd.io, and put `etcd` on PATH or set ETCD_BIN.";
-
-function onPath(name) {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir && isExecutable(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
-}
 
 /** `etcd --version` must run and say "etcd Version: 3.x": returns that version. */
 function etcdVersion(bin) {
@@ -33,18 +25,6 @@ function etcdVersion(bin) {
   // The store uses the v3 API's transactions and watch progress notifications: etcd 3.4 and later.
   if (major !== 3 || minor < 4) throw new InstallError(`${bin} is etcd ${match[1]}; the store needs etcd 3.4 or later. ${HOW}`);
   return match[1];
-}
-
-function aptGet(args) {
-  console.error(`apt-get ${args.join(" ")}`);
-  const run = spawnSync("apt-get", args, {
-    // apt's output goes to our stderr: stdout is reserved for the result.
-    stdio: ["ignore", process.stderr, process.stderr],
-    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    timeout: 10 * 60_000,
-  });
-  if (run.error) throw new InstallError(`cannot run apt-get: ${run.error.message}`);
-  return run.status === 0;
 }
 
 function aptInstall() {

@@ -13,16 +13,8 @@
 //      distribution's, updated by it. Note that on a machine whose service manager runs package services (not a
 //      container with a policy-rc.d that forbids it), Debian starts its own Prometheus service on :9090; the tests do
 //      not use it (each starts its own on a free loopback port).
-import { spawnSync } from "node:child_process";
-import { delimiter, dirname, join, resolve } from "node:path";
-import { InstallError, isExecutable, runVersion } from "./lib/install-tools.mjs";
-
-function onPath(name) {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir && isExecutable(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
-}
+import { dirname, resolve } from "node:path";
+import { InstallError, aptGet, isExecutable, onPath, runVersion } from "./lib/install-tools.mjs";
 
 /** `<bin> --version` must run: a binary that cannot start is as good as none. Returns its first line. */
 function versionOf(bin) {
@@ -49,18 +41,6 @@ function findBoth() {
   const prometheus = onPath("prometheus");
   const promtool = onPath("promtool");
   return prometheus && promtool ? { prometheus, promtool } : undefined;
-}
-
-function aptGet(args) {
-  console.error(`apt-get ${args.join(" ")}`);
-  const run = spawnSync("apt-get", args, {
-    // apt's output goes to our stderr: stdout is reserved for the result.
-    stdio: ["ignore", process.stderr, process.stderr],
-    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    timeout: 10 * 60_000,
-  });
-  if (run.error) throw new InstallError(`cannot run apt-get: ${run.error.message}`);
-  return run.status === 0;
 }
 
 function aptInstall() {

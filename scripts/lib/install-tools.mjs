@@ -1,8 +1,9 @@
-// What the install scripts (install-envoy.mjs, install-prometheus.mjs) share: the error they report to the user
-// (anything else is a bug and keeps its stack), and how they tell a usable binary.
+// What the install scripts (install-envoy.mjs, install-prometheus.mjs, install-etcd.mjs, …) share: the error they
+// report to the user (anything else is a bug and keeps its stack), how they tell a usable binary, find one on PATH,
+// and run apt-get.
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, mkdirSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 
 /** A reason the tool cannot be installed or used, said to the user in one message. */
 export class InstallError extends Error {}
@@ -14,6 +15,27 @@ export function isExecutable(file) {
   } catch {
     return false;
   }
+}
+
+/** The first executable `name` on PATH, or undefined. */
+export function onPath(name) {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir && isExecutable(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+/** apt-get with `args`, non-interactive, its output on our stderr; whether it succeeded (10 minutes at most). */
+export function aptGet(args) {
+  console.error(`apt-get ${args.join(" ")}`);
+  const run = spawnSync("apt-get", args, {
+    // apt's output goes to our stderr: stdout is reserved for the result.
+    stdio: ["ignore", process.stderr, process.stderr],
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    timeout: 10 * 60_000,
+  });
+  if (run.error) throw new InstallError(`cannot run apt-get: ${run.error.message}`);
+  return run.status === 0;
 }
 
 /** `<bin> --version`, run (a binary that cannot start is as good as none): its exit status and whole output. */
