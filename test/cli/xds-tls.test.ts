@@ -6,13 +6,11 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import tls from "node:tls";
-import { X509Certificate } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { RawXdsClient } from "../support/xds-client.js";
 import { node } from "../support/resources.js";
-import { TestCa } from "../support/certs.js";
+import { serialOf, servedSerial, TestCa } from "../support/certs.js";
 import { runXdsd, startXdsd, type XdsdHandle } from "../support/xdsd.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "xdsd-cli-tls-"));
@@ -32,29 +30,6 @@ after(async () => {
   for (const d of daemons) await d.stop();
 });
 
-const serial = (file: string) => new X509Certificate(readFileSync(file)).serialNumber;
-
-function servedSerial(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect(
-      {
-        host: "127.0.0.1",
-        port,
-        servername: "localhost",
-        ca: readFileSync(ca.cert),
-        key: readFileSync(client.key),
-        cert: readFileSync(client.cert),
-        ALPNProtocols: ["h2"],
-      },
-      () => {
-        resolve(socket.getPeerCertificate().serialNumber);
-        socket.destroy();
-      },
-    );
-    socket.on("error", reject);
-  });
-}
-
 test("serve over mutual TLS: a client with a certificate of the client CA is served; rotations are followed and logged", async () => {
   const xdsd = await startXdsd(config, { args: ["--xds-tls-cert", files.cert, "--xds-tls-key", files.key, "--xds-client-ca", ca.cert] });
   daemons.push(xdsd);
@@ -65,13 +40,13 @@ test("serve over mutual TLS: a client with a certificate of the client CA is ser
   c.send({ node: node("cli-tls"), typeUrl: TypeUrl.Cluster });
   const r = await c.next(5000);
   assert.deepEqual(r.resources.length, 1);
-  assert.equal(await servedSerial(xdsd.xdsPort), serial(first.cert));
+  assert.equal(await servedSerial(xdsd.xdsPort, ca, client), serialOf(first.cert));
 
   const mark = xdsd.log().length;
   copyFileSync(second.cert, files.cert);
   copyFileSync(second.key, files.key);
   await xdsd.waitForLog(/xDS TLS credentials reloaded: new connections get the certificate valid until/, 5000, mark);
-  assert.equal(await servedSerial(xdsd.xdsPort), serial(second.cert));
+  assert.equal(await servedSerial(xdsd.xdsPort, ca, client), serialOf(second.cert));
 
   const badMark = xdsd.log().length;
   copyFileSync(client.key, files.key);
@@ -80,7 +55,7 @@ test("serve over mutual TLS: a client with a certificate of the client CA is ser
     5000,
     badMark,
   );
-  assert.equal(await servedSerial(xdsd.xdsPort), serial(second.cert));
+  assert.equal(await servedSerial(xdsd.xdsPort, ca, client), serialOf(second.cert));
 
   // The stream opened before both rotations still answers.
   c.ack(r);

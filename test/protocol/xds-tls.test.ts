@@ -9,8 +9,6 @@ import { readFileSync, writeFileSync, copyFileSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import https from "node:https";
-import tls from "node:tls";
-import { X509Certificate } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
 import { Snapshot } from "../../src/cache/snapshot.js";
@@ -22,7 +20,7 @@ import { TypeUrl } from "../../src/resource/type-urls.js";
 import type { StreamInfo } from "../../src/server/observers/events.js";
 import { RawDeltaClient, RawXdsClient } from "../support/xds-client.js";
 import { edsCluster, endpoints, node } from "../support/resources.js";
-import { TestCa, type Issued } from "../support/certs.js";
+import { serialOf, servedSerial, TestCa, type Issued } from "../support/certs.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "xdsd-tls-"));
 const ca = new TestCa("xds", scratch);
@@ -65,32 +63,6 @@ function sotwClient(port: number, client?: Issued): RawXdsClient {
   const c = new RawXdsClient(`localhost:${port}`, undefined, { credentials: credentialsOf(client) });
   cleanups.push(() => c.close());
   return c;
-}
-
-/** The serial number of the certificate the server presents to a new connection. */
-function servedSerial(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect(
-      {
-        host: "127.0.0.1",
-        port,
-        servername: "localhost",
-        ca: readFileSync(ca.cert),
-        key: readFileSync(edgeClient.key),
-        cert: readFileSync(edgeClient.cert),
-        ALPNProtocols: ["h2"],
-      },
-      () => {
-        resolve(socket.getPeerCertificate().serialNumber);
-        socket.destroy();
-      },
-    );
-    socket.on("error", reject);
-  });
-}
-
-function serialOf(file: string): string {
-  return new X509Certificate(readFileSync(file)).serialNumber;
 }
 
 test("mutual TLS: a client with a certificate from the client CA is served over SotW and delta ADS, and its SPIFFE ID names the stream", async () => {
@@ -171,13 +143,13 @@ test("rotation: new server credentials apply to new connections, open streams go
   const c = sotwClient(mtlsPort, edgeClient);
   c.send({ node: node("rotating"), typeUrl: TypeUrl.Cluster });
   const first = await c.next(5000);
-  assert.equal(await servedSerial(mtlsPort), serialOf(serverCert.cert));
+  assert.equal(await servedSerial(mtlsPort, ca, edgeClient), serialOf(serverCert.cert));
 
   const next = ca.issue("xdsd-next", { san: ["DNS:localhost", "IP:127.0.0.1"] });
   copyFileSync(next.cert, live.cert);
   copyFileSync(next.key, live.key);
   assert.equal(mtls.reload(), undefined);
-  assert.equal(await servedSerial(mtlsPort), serialOf(next.cert), "a new connection gets the new certificate");
+  assert.equal(await servedSerial(mtlsPort, ca, edgeClient), serialOf(next.cert), "a new connection gets the new certificate");
 
   // The stream opened before the rotation is still served.
   c.ack(first);
@@ -191,7 +163,7 @@ test("rotation: new server credentials apply to new connections, open streams go
   assert.ok(error instanceof TlsCredentialsError);
   assert.equal(error.code, "XDSD_TLS_CREDENTIALS");
   assert.match(error.message, /server\.key: the private key does not match the certificate/);
-  assert.equal(await servedSerial(mtlsPort), serialOf(next.cert));
+  assert.equal(await servedSerial(mtlsPort, ca, edgeClient), serialOf(next.cert));
 });
 
 test("TlsCredentials.load names the file at fault: unreadable, not PEM, mismatched key, expired certificate", () => {

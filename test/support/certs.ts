@@ -2,7 +2,9 @@
 // A CA issues server and client certificates with the subject alternative names a test asks for, valid now or over
 // a window in the past (expired); keys are EC P-256, as quick to make as anything.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { connect } from "node:tls";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -144,4 +146,31 @@ export class TestCa {
     );
     return { cert, key };
   }
+}
+
+/** The serial number of a certificate file. */
+export function serialOf(file: string): string {
+  return new X509Certificate(readFileSync(file)).serialNumber;
+}
+
+/** The serial number of the certificate a TLS server on 127.0.0.1:`port` presents to a new connection of `client`'s. */
+export function servedSerial(port: number, ca: TestCa, client: Issued): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(
+      {
+        host: "127.0.0.1",
+        port,
+        servername: "localhost",
+        ca: readFileSync(ca.cert),
+        key: readFileSync(client.key),
+        cert: readFileSync(client.cert),
+        ALPNProtocols: ["h2"],
+      },
+      () => {
+        resolve(socket.getPeerCertificate().serialNumber);
+        socket.destroy();
+      },
+    );
+    socket.on("error", reject);
+  });
 }
