@@ -1,7 +1,7 @@
 // The import rules of src/ (docs/architecture.md), checked by `npm run lint` (depcruise): no cycle — a cycle closed
 // by a type-only import counts too — and each layer imports only the layers below it. Generated Envoy types
-// (src/gen) and the root modules (errors, log, grpc-status) are open to every layer.
-const shared = "^src/(gen/|errors\\.ts$|log\\.ts$|grpc-status\\.ts$)";
+// (src/gen) and the root modules (errors, log, grpc-status, problem-details) are open to every layer.
+const shared = "^src/(gen/|errors\\.ts$|log\\.ts$|grpc-status\\.ts$|problem-details\\.ts$)";
 /** Each layer, and the layers it may import besides itself and the shared modules. */
 const layers = {
   resource: [],
@@ -28,15 +28,15 @@ module.exports = {
     ...Object.entries(layers).map(([layer, allowed]) => ({
       name: `layer-${layer}`,
       severity: "error",
-      comment: `src/${layer}/ imports only ${allowed.length ? allowed.map((l) => `${l}/`).join(", ") : "nothing of another layer"} (and gen/, errors, log, grpc-status)`,
+      comment: `src/${layer}/ imports only ${allowed.length ? allowed.map((l) => `${l}/`).join(", ") : "nothing of another layer"} (and gen/, errors, log, grpc-status, problem-details)`,
       from: { path: `^src/${layer}/` },
       to: { path: "^src/", pathNot: [`^src/${layer}/`, shared, ...allowed.map((l) => `^src/${l}/`)] },
     })),
     {
       name: "shared-modules-import-no-layer",
       severity: "error",
-      comment: "errors, log and grpc-status are imported by every layer, so they import none (resource/type-urls excepted: plain names)",
-      from: { path: "^src/(errors|log|grpc-status)\\.ts$" },
+      comment: "errors, log, grpc-status and problem-details are imported by every layer, so they import none (resource/type-urls excepted: plain names)",
+      from: { path: "^src/(errors|log|grpc-status|problem-details)\\.ts$" },
       to: { path: "^src/", pathNot: [shared, "^src/resource/type-urls\\.ts$"] },
     },
   ],

@@ -2,12 +2,20 @@
 // Writes schema/openapi.json: the OpenAPI 3.1 description of the admin API's write API (src/admin/write-api.ts),
 // served by the daemon at /openapi.json. The objects' schemas are not written here but taken from the config's
 // JSON Schema (schema/xdsd-config.schema.json), so that what the API accepts and what the file accepts are one
-// definition. `--check` fails if the file in the repository is not what this would write (the test suite runs it).
-import { readFileSync, writeFileSync } from "node:fs";
+// definition. The error responses come from the daemon's one table of problem codes (src/problem-details.ts, read
+// compiled from dist/: build first). `--check` fails if the file in the repository is not what this would write
+// (the test suite runs it).
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const problemModule = join(root, "dist", "src", "problem-details.js");
+if (!existsSync(problemModule)) {
+  console.error(`${problemModule} is missing: run \`node scripts/build.mjs\` first (this reads the problem codes from the build)`);
+  process.exit(1);
+}
+const { problemStatuses } = await import(pathToFileURL(problemModule).href);
 const configSchema = JSON.parse(readFileSync(join(root, "schema", "xdsd-config.schema.json"), "utf8"));
 const out = join(root, "schema", "openapi.json");
 
@@ -29,20 +37,21 @@ function components() {
 const ref = (name) => ({ $ref: `#/components/schemas/${name}` });
 const problem = (description) => ({ description, content: { "application/problem+json": { schema: ref("Problem") } } });
 const json = (description, schema) => ({ description, content: { "application/json": { schema } } });
+/** The error responses of an operation that may answer `codes` (docs/errors.md), by the status each is answered with. */
 const errors = (...codes) => {
-  const all = {
-    400: "malformed request: the path's percent-encoding is not UTF-8, the body is not a JSON object or names something else than the path, or a condition header is not an entity tag",
-    401: "no or wrong bearer token",
-    403: "writes are disabled (no --admin-token-file)",
-    404: "no such object",
-    409: "the config file defines this name",
-    412: "If-Match / If-None-Match does not hold",
-    413: "the body is over the size limit",
-    415: "the body is not application/json",
-    422: "the config the write would make is invalid; nothing was stored",
-  };
-  return Object.fromEntries(codes.map((c) => [String(c), problem(all[c])]));
+  const byStatus = new Map();
+  for (const code of codes) {
+    const { status, title } = problemStatuses[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), `${title} (${code})`]);
+  }
+  return Object.fromEntries([...byStatus].map(([status, what]) => [String(status), problem(what.join("; "))]));
 };
+/** What every write may be refused for, before what it writes is looked at. */
+const writeRefusals = ["XDSD_HTTP_MALFORMED", "XDSD_HTTP_UNAUTHORIZED", "XDSD_HTTP_WRITES_DISABLED"];
+/** What the write itself may be refused for. */
+const writeConflicts = ["XDSD_MANAGED_BY_FILE", "XDSD_STORE_REVISION_CONFLICT", "XDSD_STORE_CONFLICT", "XDSD_CONFIG_INVALID"];
+const bodyRefusals = ["XDSD_HTTP_BODY_TOO_LARGE", "XDSD_HTTP_UNSUPPORTED_MEDIA_TYPE"];
+const readRefusals = ["XDSD_HTTP_MALFORMED", "XDSD_HTTP_NOT_FOUND"];
 const nameParam = (name, description) => ({ name, in: "path", required: true, description, schema: { type: "string", minLength: 1 } });
 const ifMatch = {
   name: "If-Match",
@@ -75,16 +84,20 @@ const writeResponses = {
   200: written,
   202: notAllAcked,
   201: json("created; the new snapshot is published", ref("Written")),
-  ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422),
+  ...errors(...writeRefusals, "XDSD_HTTP_NOT_FOUND", ...writeConflicts, ...bodyRefusals),
 };
-const deleted = { 200: json("deleted; the new snapshot is published", ref("Deleted")), 202: notAllAcked, ...errors(400, 401, 403, 404, 409, 412, 422) };
+const deleted = {
+  200: json("deleted; the new snapshot is published", ref("Deleted")),
+  202: notAllAcked,
+  ...errors(...writeRefusals, "XDSD_HTTP_NOT_FOUND", ...writeConflicts),
+};
 const security = [{ bearer: [] }];
 
 /** GET/PUT/DELETE of one object of a collection. */
 function objectPaths(tag, valueSchema, params) {
   return {
     parameters: params,
-    get: { tags: [tag], summary: `One ${tag}`, responses: { 200: json("the object; ETag is its revision", { type: "object" }), ...errors(400, 404) } },
+    get: { tags: [tag], summary: `One ${tag}`, responses: { 200: json("the object; ETag is its revision", { type: "object" }), ...errors(...readRefusals) } },
     put: {
       tags: [tag],
       summary: `Create or replace a ${tag}`,
@@ -133,7 +146,7 @@ const document = {
     "/v1/clusters/{name}": objectPaths("cluster", ref("ClusterBody"), [nameParam("name", "The cluster's name.")]),
     "/v1/clusters/{name}/endpoints/{endpoint}": {
       parameters: [nameParam("name", "The cluster's name."), nameParam("endpoint", "host:port, [ipv6]:port for IPv6")],
-      get: { tags: ["endpoint"], summary: "One registered endpoint", responses: { 200: json("the endpoint", { type: "object" }), ...errors(400, 404) } },
+      get: { tags: ["endpoint"], summary: "One registered endpoint", responses: { 200: json("the endpoint", { type: "object" }), ...errors(...readRefusals) } },
       put: {
         tags: ["endpoint"],
         summary: "Register an endpoint (or change it: weight, locality, priority, health_status, metadata)",
@@ -175,7 +188,7 @@ const document = {
         responses: {
           200: json("applied at one revision; the new snapshot is published", { type: "object" }),
           202: json("applied and published, but not every proxy concerned ACKed it (wait=acked): see rollout", { type: "object" }),
-          ...errors(400, 401, 403, 409, 412, 413, 415, 422),
+          ...errors(...writeRefusals, ...writeConflicts, ...bodyRefusals),
         },
       },
     },
@@ -247,7 +260,7 @@ const document = {
           title: { type: "string" },
           status: { type: "integer" },
           detail: { type: "string" },
-          code: { type: "string" },
+          code: { enum: Object.keys(problemStatuses) },
           errors: {
             type: "array",
             items: { type: "object", properties: { path: { type: "string" }, location: { type: "string" }, message: { type: "string" } } },

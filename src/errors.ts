@@ -34,7 +34,18 @@ export type ErrorCode =
   | "XDSD_STORE_UNAVAILABLE"
   | "XDSD_MANAGED_BY_FILE"
   | "XDSD_TLS_CREDENTIALS"
-  | "XDSD_STORE_REVISION_CONFLICT";
+  | "XDSD_STORE_REVISION_CONFLICT"
+  // HTTP answers only (src/problem-details.ts gives each its status), never thrown:
+  | "XDSD_HTTP_MALFORMED"
+  | "XDSD_HTTP_UNAUTHORIZED"
+  | "XDSD_HTTP_WRITES_DISABLED"
+  | "XDSD_HTTP_NOT_FOUND"
+  | "XDSD_HTTP_METHOD_NOT_ALLOWED"
+  | "XDSD_HTTP_BODY_TOO_LARGE"
+  | "XDSD_HTTP_UNSUPPORTED_MEDIA_TYPE"
+  | "XDSD_HTTP_HEADERS_TOO_LARGE"
+  | "XDSD_HTTP_INTERNAL"
+  | "XDSD_HTTP_NO_CONFIG";
 
 export class XdsdError extends Error {
   readonly code: ErrorCode;

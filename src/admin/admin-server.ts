@@ -8,7 +8,7 @@
 //   GET /openapi.json   its OpenAPI 3.1 description (schema/openapi.json, from scripts/gen-openapi.mjs)
 import type { Duplex } from "node:stream";
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { toJson } from "@bufbuild/protobuf";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import type { Snapshot } from "../cache/snapshot.js";
@@ -18,6 +18,7 @@ import { envoyRegistry } from "../resource/proto-registry.js";
 import { byPushOrder, resourceType } from "../resource/types.js";
 import { listenOn } from "../server/transport/listen-address.js";
 import { silentLogger, type Logger } from "../log.js";
+import { problemContentType, problemDetails, problemText, type ProblemDetails } from "../problem-details.js";
 import type { WriteApi } from "./write-api.js";
 import { fromJsonString } from "@bufbuild/protobuf";
 import {
@@ -68,17 +69,19 @@ export class AdminServer {
         this.#handle(req, res);
       } catch (err) {
         (o.log ?? silentLogger).error(`admin ${req.method} ${JSON.stringify(req.url)} failed: ${(err as Error).stack ?? String(err)}`);
-        if (!res.headersSent) send(res, 500, { error: "internal error; see the xdsd log" });
+        if (!res.headersSent) sendProblem(res, problemDetails("XDSD_HTTP_INTERNAL", "internal error; see the xdsd log"));
         else res.destroy();
       }
     });
     // Requests node:http cannot parse, and CONNECT (which node hands to a 'connect' listener or else drops without
     // a word): each gets an answer that says what was wrong.
     this.#server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
-      const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
-      rawAnswer(socket, status, `malformed HTTP request: ${err.code ?? err.message}`);
+      const code = err.code === "HPE_HEADER_OVERFLOW" ? "XDSD_HTTP_HEADERS_TOO_LARGE" : "XDSD_HTTP_MALFORMED";
+      rawAnswer(socket, problemDetails(code, `malformed HTTP request: ${err.code ?? err.message}`));
     });
-    this.#server.on("connect", (_req: IncomingMessage, socket: Duplex) => rawAnswer(socket, "405 Method Not Allowed", "only GET is supported"));
+    this.#server.on("connect", (_req: IncomingMessage, socket: Duplex) =>
+      rawAnswer(socket, problemDetails("XDSD_HTTP_METHOD_NOT_ALLOWED", "only GET is supported")),
+    );
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -113,9 +116,10 @@ export class AdminServer {
       this.#sendMetrics(req, res, metrics);
       return;
     }
-    const [status, body] = this.#answer(req);
-    send(res, status, body);
-    this.o.log?.debug?.(`admin ${req.method} ${JSON.stringify(req.url)} ${status}`);
+    const answer = this.#answer(req);
+    if (Array.isArray(answer)) send(res, answer[0], answer[1]);
+    else sendProblem(res, answer);
+    this.o.log?.debug?.(`admin ${req.method} ${JSON.stringify(req.url)} ${Array.isArray(answer) ? answer[0] : answer.status}`);
   }
 
   /** CSDS as proto3 JSON: a ClientStatusRequest in (an empty body asks for every client), a ClientStatusResponse out. */
@@ -127,13 +131,17 @@ export class AdminServer {
       if (size <= maxClientStatusRequestBytes) chunks.push(chunk);
     });
     req.on("end", () => {
-      if (size > maxClientStatusRequestBytes) return send(res, 413, { error: `a CSDS request is at most ${maxClientStatusRequestBytes} bytes` });
+      if (size > maxClientStatusRequestBytes)
+        return sendProblem(res, problemDetails("XDSD_HTTP_BODY_TOO_LARGE", `a CSDS request is at most ${maxClientStatusRequestBytes} bytes`));
       let request: ClientStatusRequest;
       try {
         const text = Buffer.concat(chunks).toString("utf8").trim();
         request = fromJsonString(ClientStatusRequestSchema, text === "" ? "{}" : text, { registry: envoyRegistry() });
       } catch (err) {
-        return send(res, 400, { error: `the body is not an envoy.service.status.v3.ClientStatusRequest in proto3 JSON: ${(err as Error).message}` });
+        return sendProblem(
+          res,
+          problemDetails("XDSD_HTTP_MALFORMED", `the body is not an envoy.service.status.v3.ClientStatusRequest in proto3 JSON: ${(err as Error).message}`),
+        );
       }
       send(res, 200, toJson(ClientStatusResponseSchema, answer(request), { registry: envoyRegistry() }));
     });
@@ -148,17 +156,18 @@ export class AdminServer {
       },
       (err: unknown) => {
         (this.o.log ?? silentLogger).error(`admin ${req.method} ${JSON.stringify(req.url)} failed: ${(err as Error).stack ?? String(err)}`);
-        if (!res.headersSent) send(res, 500, { error: "internal error; see the xdsd log" });
+        if (!res.headersSent) sendProblem(res, problemDetails("XDSD_HTTP_INTERNAL", "internal error; see the xdsd log"));
         else res.destroy();
       },
     );
   }
 
-  /** The status and JSON body for a request. */
-  #answer(req: IncomingMessage): [number, unknown] {
+  /** The status and JSON body for a request, or the problem it has. */
+  #answer(req: IncomingMessage): [number, unknown] | ProblemDetails {
     const path = requestPath(req.url);
-    if (path === undefined) return [400, { error: `malformed request target ${JSON.stringify(req.url)}; expected a path such as /healthz` }];
-    if (req.method !== "GET") return [405, { error: "only GET is supported" }];
+    if (path === undefined)
+      return problemDetails("XDSD_HTTP_MALFORMED", `malformed request target ${JSON.stringify(req.url)}; expected a path such as /healthz`);
+    if (req.method !== "GET") return problemDetails("XDSD_HTTP_METHOD_NOT_ALLOWED", "only GET is supported");
     switch (path) {
       case "/healthz":
         return this.o.healthy() ? [200, { status: "ok" }] : [503, { status: "not serving" }];
@@ -167,30 +176,23 @@ export class AdminServer {
       case "/nodes":
         return this.#nodesPage(req.url!);
       default:
-        return [
-          404,
-          {
-            error: `no such endpoint ${path}`,
-            endpoints: [
-              "/healthz",
-              "/config",
-              "/nodes",
-              ...(this.o.metrics ? ["/metrics"] : []),
-              ...(this.o.writeApi ? ["/v1/clusters", "/openapi.json"] : []),
-            ],
-          },
-        ];
+        return problemDetails("XDSD_HTTP_NOT_FOUND", `no such endpoint ${path}`, {
+          endpoints: ["/healthz", "/config", "/nodes", ...(this.o.metrics ? ["/metrics"] : []), ...(this.o.writeApi ? ["/v1/clusters", "/openapi.json"] : [])],
+        });
     }
   }
 
   /** One page of /nodes: a bounded answer however many nodes are connected (issue 18). */
-  #nodesPage(target: string): [number, unknown] {
+  #nodesPage(target: string): [number, unknown] | ProblemDetails {
     // As requestPath reads it (which has accepted it): an origin-form target on a fixed origin, or absolute-form.
     const query = new URL(target.startsWith("/") ? `http://admin${target}` : target).searchParams;
     const limitText = query.get("limit");
     const limit = limitText === null ? defaultNodesPage : Number(limitText);
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > maxNodesPage) {
-      return [400, { error: `limit must be a whole number from 1 to ${maxNodesPage}, not ${JSON.stringify(limitText)}; the default is ${defaultNodesPage}` }];
+      return problemDetails(
+        "XDSD_HTTP_MALFORMED",
+        `limit must be a whole number from 1 to ${maxNodesPage}, not ${JSON.stringify(limitText)}; the default is ${defaultNodesPage}`,
+      );
     }
     return [200, this.o.nodes.page({ after: query.get("after") ?? undefined, limit })];
   }
@@ -249,11 +251,12 @@ function requestPath(target: string | undefined): string | undefined {
   }
 }
 
-/** An answer written straight to a socket that node:http no longer manages, then the end of the connection. */
-function rawAnswer(socket: Duplex, status: string, error: string): void {
+/** A problem written straight to a socket that node:http no longer manages, then the end of the connection. */
+function rawAnswer(socket: Duplex, problem: ProblemDetails): void {
   if (!socket.writable) return void socket.destroy();
-  const body = `${JSON.stringify({ error })}\n`;
-  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const body = problemText(problem);
+  const statusLine = `${problem.status} ${STATUS_CODES[problem.status]}`;
+  socket.end(`HTTP/1.1 ${statusLine}\r\nContent-Type: ${problemContentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 let openApi: string | undefined;
@@ -261,6 +264,12 @@ let openApi: string | undefined;
 /** schema/openapi.json of the package (read once): from dist/src/admin/ it is three levels up. */
 function openApiText(): string {
   return (openApi ??= readFileSync(new URL("../../../schema/openapi.json", import.meta.url), "utf8"));
+}
+
+function sendProblem(res: ServerResponse, problem: ProblemDetails): void {
+  const text = problemText(problem);
+  res.writeHead(problem.status, { "content-type": problemContentType, "content-length": Buffer.byteLength(text) });
+  res.end(text);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -19,11 +19,9 @@
 // Every write answers once the new snapshot is published; with `?wait=acked` (and `timeout=`, default 10s), once
 // every connected proxy the change concerns has ACKed it (server/observers/rollouts.ts) — or, with 202, when the
 // timeout came first or a proxy rejected it, naming those proxies.
-// Errors are problem details (RFC 9457, application/problem+json) with a `code` from src/errors.ts and, for an
-// invalid config, every issue with its field path: 400 malformed, 401/403 token, 404, 409 the file manages the
-// name, 412 If-Match failed (or can match no revision), 413 body over the limit, 415 not JSON, 422 the config it
-// would make is invalid. A store object the file took the name of is shadowed (not served, reported in /config):
-// a PUT of it is 409, a DELETE removes it.
+// Errors are problem details (src/problem-details.ts: the status of each code) and, for an invalid config, every
+// issue with its field path. A store object the file took the name of is shadowed (not served, reported in
+// /config): a PUT of it is 409, a DELETE removes it.
 // Writes need `Authorization: Bearer <token>` from --admin-token-file; without a token file the API is read-only.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -35,6 +33,7 @@ import { splitEndpointName, type ObjectKind, type ObjectValue, type StoreOperati
 import { findResourceType } from "../resource/types.js";
 import type { Rollouts } from "../server/observers/rollouts.js";
 import { registrationError, withRegistration } from "../merge/registration.js";
+import { problemContentType, problemDetails, type ProblemCode } from "../problem-details.js";
 
 export interface WriteApiOptions {
   reloader: ConfigReloader;
@@ -67,8 +66,6 @@ interface Answer {
   body?: unknown;
 }
 
-const problemType = "https://github.com/xdsd/xdsd/blob/main/docs/errors.md";
-
 export class WriteApi {
   /** The token's SHA-256: what a presented token's digest is compared with. */
   readonly #tokenDigest: Buffer | undefined;
@@ -85,25 +82,24 @@ export class WriteApi {
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
     this.#answer(req, path, new URL(req.url ?? "/", "http://admin").searchParams).then(
       (a) => reply(res, a),
-      (err: unknown) => reply(res, problem(500, "internal error", (err as Error).message)),
+      (err: unknown) => reply(res, problem("XDSD_HTTP_INTERNAL", (err as Error).message)),
     );
   }
 
   async #answer(req: IncomingMessage, path: string, query: URLSearchParams): Promise<Answer> {
     const parts = decodedSegments(path);
-    if (!parts) return problem(400, "malformed request", `the path ${path} has malformed percent-encoding: each %XX must be a byte of UTF-8 text`);
+    if (!parts) return problem("XDSD_HTTP_MALFORMED", `the path ${path} has malformed percent-encoding: each %XX must be a byte of UTF-8 text`);
     const method = req.method ?? "";
     if (parts[0] === "batch" && parts.length === 1) {
       if (method !== "POST") return notAllowed(method, "POST");
       const dryRun = query.get("dry_run");
-      if (dryRun !== null && dryRun !== "true" && dryRun !== "false") return problem(400, "malformed request", 'dry_run= takes "true" or "false"');
+      if (dryRun !== null && dryRun !== "true" && dryRun !== "false") return problem("XDSD_HTTP_MALFORMED", 'dry_run= takes "true" or "false"');
       return this.#write(req, query, () => this.#batch(req, dryRun === "true"));
     }
     const collection = collections[parts[0]];
     if (!collection)
       return problem(
-        404,
-        "not found",
+        "XDSD_HTTP_NOT_FOUND",
         `no such resource ${path}; the API has ${Object.keys(collections)
           .map((c) => `/v1/${c}`)
           .join(", ")} and /v1/batch`,
@@ -129,7 +125,7 @@ export class WriteApi {
       if (method === "GET") return this.#getEndpoint(name, endpoint);
       return notAllowed(method, "GET, PUT, DELETE");
     }
-    return problem(404, "not found", `no such resource ${path}`);
+    return problem("XDSD_HTTP_NOT_FOUND", `no such resource ${path}`);
   }
 
   #list(c: Collection): Answer {
@@ -166,12 +162,12 @@ export class WriteApi {
     if (o) return { status: 200, headers: { etag: etag(o.revision) }, body: this.#view(c, name, o.revision, o.value) };
     const at = r.fileDefines(c.kind, name);
     if (at) return { status: 200, body: { name, managedBy: "file", location: at, ...(c.kind === "cluster" ? { endpoints: this.#endpointsOf(name) } : {}) } };
-    return problem(404, "not found", `no ${c.singular.replace("_", " ")} "${name}"`);
+    return problem("XDSD_HTTP_NOT_FOUND", `no ${c.singular.replace("_", " ")} "${name}"`);
   }
 
   #getEndpoint(cluster: string, endpoint: string): Answer {
     const o = this.#registered(cluster, endpoint);
-    if (!o) return problem(404, "not found", `no endpoint ${endpoint} registered for cluster "${cluster}"`);
+    if (!o) return problem("XDSD_HTTP_NOT_FOUND", `no endpoint ${endpoint} registered for cluster "${cluster}"`);
     const { endpoint: name } = splitEndpointName(o.name)!;
     return { status: 200, headers: { etag: etag(o.revision) }, body: { cluster, endpoint: name, revision: o.revision, ...o.value } };
   }
@@ -206,7 +202,7 @@ export class WriteApi {
     const body = await this.#body(req);
     if ("status" in body) return body;
     const value = c.valueOf(name, body.value);
-    if (typeof value === "string") return problem(400, "malformed request", value);
+    if (typeof value === "string") return problem("XDSD_HTTP_MALFORMED", value);
     const existed = this.o.reloader.storeObject(c.kind, name) !== undefined;
     const { revision } = await this.o.reloader.write([{ op: "put", kind: c.kind, name, value, ...condition(req) }]);
     return { status: existed ? 200 : 201, headers: { etag: etag(revision) }, body: { name, revision } };
@@ -214,7 +210,7 @@ export class WriteApi {
 
   async #delete(req: IncomingMessage, c: Collection, name: string): Promise<Answer> {
     const r = this.o.reloader;
-    if (!r.storeObject(c.kind, name) && !r.fileDefines(c.kind, name)) return problem(404, "not found", `no ${c.singular.replace("_", " ")} "${name}"`);
+    if (!r.storeObject(c.kind, name) && !r.fileDefines(c.kind, name)) return problem("XDSD_HTTP_NOT_FOUND", `no ${c.singular.replace("_", " ")} "${name}"`);
     const deletion: StoreOperation = { op: "delete", kind: c.kind, name, ...condition(req) };
     // A cluster goes with the endpoints registered for it, in the same transaction: those registered when the write
     // commits, not when the request came (a registration in between would be left without its cluster: issue 18).
@@ -232,38 +228,37 @@ export class WriteApi {
     const body = await this.#body(req);
     if ("status" in body) return body;
     const list = body.value.operations;
-    if (!Array.isArray(list) || list.length === 0)
-      return problem(400, "malformed request", 'the body must be {"operations": [...]} with at least one operation');
+    if (!Array.isArray(list) || list.length === 0) return problem("XDSD_HTTP_MALFORMED", 'the body must be {"operations": [...]} with at least one operation');
     const max = this.o.maxBatchOperations ?? defaultMaxBatchOperations;
-    if (list.length > max) return problem(400, "malformed request", `a batch holds at most ${max} operations, this one ${list.length}: split it`);
+    if (list.length > max) return problem("XDSD_HTTP_MALFORMED", `a batch holds at most ${max} operations, this one ${list.length}: split it`);
     const operations: StoreOperation[] = [];
     /** Each object's operation: a transaction changes an object once (as etcd's refuses a key given twice). */
     const named = new Map<string, number>();
     for (const [i, o] of list.entries()) {
       const at = `operations[${i}]`;
-      if (typeof o !== "object" || o === null) return problem(400, "malformed request", `${at} must be an object`);
+      if (typeof o !== "object" || o === null) return problem("XDSD_HTTP_MALFORMED", `${at} must be an object`);
       const { op, kind, name, value, if_revision } = o as Record<string, unknown>;
       const c = Object.values(collections).find((x) => x.kind === kind);
-      if (!c && kind !== "endpoint") return problem(400, "malformed request", `${at}.kind must be one of cluster, endpoint, listener, resource, node-group`);
-      if (typeof name !== "string" || name === "") return problem(400, "malformed request", `${at}.name must be a non-empty string`);
+      if (!c && kind !== "endpoint") return problem("XDSD_HTTP_MALFORMED", `${at}.kind must be one of cluster, endpoint, listener, resource, node-group`);
+      if (typeof name !== "string" || name === "") return problem("XDSD_HTTP_MALFORMED", `${at}.name must be a non-empty string`);
       if (if_revision !== undefined && !(Number.isInteger(if_revision) && (if_revision as number) >= 0)) {
-        return problem(400, "malformed request", `${at}.if_revision must be a whole number ≥ 0`);
+        return problem("XDSD_HTTP_MALFORMED", `${at}.if_revision must be a whole number ≥ 0`);
       }
       const condition = if_revision === undefined ? {} : { ifRevision: if_revision as number };
       // An endpoint by its canonical name (address.ts): two spellings of one are the same object. A deletion keeps a
       // name the store holds as it is (a spelling from before addresses were canonical).
       const objectName = kind === "endpoint" && !(op === "delete" && this.o.reloader.storeObject("endpoint", name)) ? canonicalEndpointName(name) : name;
       const first = named.get(`${String(kind)}\u0000${objectName}`);
-      if (first !== undefined) return problem(400, "malformed request", `${at} names ${String(kind)} "${objectName}" again (operations[${first}])`);
+      if (first !== undefined) return problem("XDSD_HTTP_MALFORMED", `${at} names ${String(kind)} "${objectName}" again (operations[${first}])`);
       named.set(`${String(kind)}\u0000${objectName}`, i);
       if (op === "delete") {
         operations.push({ op, kind: kind as ObjectKind, name: objectName, ...condition });
         continue;
       }
-      if (op !== "put") return problem(400, "malformed request", `${at}.op must be "put" or "delete"`);
-      if (typeof value !== "object" || value === null || Array.isArray(value)) return problem(400, "malformed request", `${at}.value must be an object`);
+      if (op !== "put") return problem("XDSD_HTTP_MALFORMED", `${at}.op must be "put" or "delete"`);
+      if (typeof value !== "object" || value === null || Array.isArray(value)) return problem("XDSD_HTTP_MALFORMED", `${at}.value must be an object`);
       const stored = c ? c.valueOf(name, value as Record<string, unknown>) : this.#endpointValue(objectName, value as Record<string, unknown>);
-      if (typeof stored === "string") return problem(400, "malformed request", `${at}: ${stored}`);
+      if (typeof stored === "string") return problem("XDSD_HTTP_MALFORMED", `${at}: ${stored}`);
       operations.push({ op, kind: kind as ObjectKind, name: objectName, value: stored, ...condition });
     }
     const { revision } = await this.o.reloader.write(operations, { dryRun });
@@ -272,17 +267,17 @@ export class WriteApi {
 
   async #putEndpoint(req: IncomingMessage, cluster: string, endpoint: string): Promise<Answer> {
     const hostPort = parseHostPort(endpoint);
-    if ("error" in hostPort) return problem(400, "malformed request", `the path's endpoint: ${hostPort.error}`);
+    if ("error" in hostPort) return problem("XDSD_HTTP_MALFORMED", `the path's endpoint: ${hostPort.error}`);
     const r = this.o.reloader;
     if (!r.storeObject("cluster", cluster) && !r.fileDefines("cluster", cluster))
-      return problem(404, "not found", `no cluster "${cluster}" to register ${endpoint} in`);
+      return problem("XDSD_HTTP_NOT_FOUND", `no cluster "${cluster}" to register ${endpoint} in`);
     const body = await this.#body(req, true);
     if ("status" in body) return body;
     // The endpoint's one name, however the path spells it (address.ts).
     const canonical = formatHostPort(hostPort.address, hostPort.port);
     const name = `${cluster}/${canonical}`;
     const value = this.#endpointValue(name, body.value);
-    if (typeof value === "string") return problem(400, "malformed request", value);
+    if (typeof value === "string") return problem("XDSD_HTTP_MALFORMED", value);
     const held = this.#registered(cluster, canonical);
     // One held under another spelling (stored before addresses were canonical) moves to the canonical name.
     const moved: StoreOperation[] = held && held.name !== name ? [{ op: "delete", kind: "endpoint", name: held.name }] : [];
@@ -296,7 +291,7 @@ export class WriteApi {
 
   async #deleteEndpoint(req: IncomingMessage, cluster: string, endpoint: string): Promise<Answer> {
     const held = this.#registered(cluster, endpoint);
-    if (!held) return problem(404, "not found", `no endpoint ${endpoint} registered for cluster "${cluster}"`);
+    if (!held) return problem("XDSD_HTTP_NOT_FOUND", `no endpoint ${endpoint} registered for cluster "${cluster}"`);
     const { revision } = await this.o.reloader.write([{ op: "delete", kind: "endpoint", name: held.name, ...condition(req) }]);
     return { status: 200, body: { cluster, endpoint: splitEndpointName(held.name)!.endpoint, deleted: true, revision } };
   }
@@ -323,7 +318,7 @@ export class WriteApi {
     const wait = this.#waitOf(query);
     if (typeof wait === "string") {
       req.resume();
-      return problem(400, "malformed request", wait);
+      return problem("XDSD_HTTP_MALFORMED", wait);
     }
     const mark = this.o.rollouts?.mark() ?? 0;
     try {
@@ -333,24 +328,20 @@ export class WriteApi {
       // The write is committed either way; 202 says the proxies have not all taken it (yet).
       return { ...answer, status: outcome.complete ? answer.status : 202, body: { ...(answer.body as object), rollout: outcome } };
     } catch (err) {
-      if (err instanceof MalformedConditionError) return problem(400, "malformed request", err.message);
-      if (err instanceof PreconditionFailedError) return problem(412, "precondition failed", err.message, "XDSD_STORE_CONFLICT");
-      if (err instanceof ManagedByFileError) return problem(409, "managed by the config file", err.message, err.code, { location: err.location });
-      if (err instanceof StoreConflictError) {
-        return problem(412, "precondition failed", err.message, err.code, { currentRevision: err.actualRevision });
-      }
+      if (err instanceof MalformedConditionError) return problem("XDSD_HTTP_MALFORMED", err.message);
+      if (err instanceof PreconditionFailedError) return problem("XDSD_STORE_CONFLICT", err.message);
+      if (err instanceof ManagedByFileError) return problem("XDSD_MANAGED_BY_FILE", err.message, { location: err.location });
+      if (err instanceof StoreConflictError) return problem("XDSD_STORE_CONFLICT", err.message, { currentRevision: err.actualRevision });
       if (err instanceof StoreRevisionConflictError) {
         // Another writer committed first every time this write was validated (issue 17): nothing is stored.
         return problem(
-          409,
-          "the store kept changing",
+          "XDSD_STORE_REVISION_CONFLICT",
           `${err.message}. The write was validated ${maxWriteAttempts} times and each time another writer changed the store first; nothing was stored: send it again (or later, if writes are this busy)`,
-          err.code,
           { currentRevision: err.storeRevision },
         );
       }
       if (err instanceof ConfigError) {
-        return problem(422, "the config would be invalid", "the write was refused and nothing was stored", err.code, { errors: err.issues.map(issueView) });
+        return problem("XDSD_CONFIG_INVALID", "the write was refused and nothing was stored", { errors: err.issues.map(issueView) });
       }
       throw err;
     }
@@ -372,14 +363,14 @@ export class WriteApi {
 
   #authorize(req: IncomingMessage): Answer | undefined {
     const token = this.o.token;
-    if (token === undefined) return problem(403, "writes are disabled", "start xdsd with --admin-token-file to enable writes");
+    if (token === undefined) return problem("XDSD_HTTP_WRITES_DISABLED", "start xdsd with --admin-token-file to enable writes");
     const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     // Digests, always 32 bytes: the comparison takes the same time whatever is given (a length check first, or
     // comparing the token's bytes with a value's, told apart a value of the token's length: issue 18).
     const ok = given !== undefined && timingSafeEqual(sha256(given), this.#tokenDigest!);
     if (!ok)
       return {
-        ...problem(401, "unauthorized", "writes need Authorization: Bearer <the token of --admin-token-file>"),
+        ...problem("XDSD_HTTP_UNAUTHORIZED", "writes need Authorization: Bearer <the token of --admin-token-file>"),
         headers: { "www-authenticate": 'Bearer realm="xdsd"' },
       };
     return undefined;
@@ -395,21 +386,21 @@ export class WriteApi {
       size += chunk.length;
       if (size > limit) {
         req.resume();
-        return problem(413, "request body too large", `the body is over ${limit} bytes`);
+        return problem("XDSD_HTTP_BODY_TOO_LARGE", `the body is over ${limit} bytes`);
       }
       chunks.push(chunk);
     }
     const text = Buffer.concat(chunks).toString("utf8");
     if (text.trim() === "" && emptyIsObject) return { value: {} };
     if (type !== undefined && !/^application\/json\b/i.test(type))
-      return problem(415, "unsupported media type", `the body must be application/json, not ${type}`);
+      return problem("XDSD_HTTP_UNSUPPORTED_MEDIA_TYPE", `the body must be application/json, not ${type}`);
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (err) {
-      return problem(400, "malformed request", `the body is not JSON: ${(err as Error).message}`);
+      return problem("XDSD_HTTP_MALFORMED", `the body is not JSON: ${(err as Error).message}`);
     }
-    if (value === null || typeof value !== "object" || Array.isArray(value)) return problem(400, "malformed request", "the body must be a JSON object");
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return problem("XDSD_HTTP_MALFORMED", "the body must be a JSON object");
     return { value: value as Record<string, unknown> };
   }
 }
@@ -539,19 +530,20 @@ function etag(revision: number): string {
   return `"${revision}"`;
 }
 
-function problem(status: number, title: string, detail: string, code?: string, extra: Record<string, unknown> = {}): Answer {
-  return { status, body: { type: problemType, title, status, detail, ...(code ? { code } : {}), ...extra } };
+function problem(code: ProblemCode, detail: string, extensions: Record<string, unknown> = {}): Answer {
+  const body = problemDetails(code, detail, extensions);
+  return { status: body.status, body };
 }
 
 function notAllowed(method: string, allowed: string): Answer {
-  return { ...problem(405, "method not allowed", `${method} is not allowed here; allowed: ${allowed}`), headers: { allow: allowed } };
+  return { ...problem("XDSD_HTTP_METHOD_NOT_ALLOWED", `${method} is not allowed here; allowed: ${allowed}`), headers: { allow: allowed } };
 }
 
 function reply(res: ServerResponse, a: Answer): void {
   const isProblem = a.status >= 400;
   const text = a.body === undefined ? "" : `${JSON.stringify(a.body, null, 2)}\n`;
   res.writeHead(a.status, {
-    "content-type": isProblem ? "application/problem+json" : "application/json",
+    "content-type": isProblem ? problemContentType : "application/json",
     "content-length": Buffer.byteLength(text),
     ...a.headers,
   });

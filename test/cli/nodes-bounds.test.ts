@@ -29,7 +29,7 @@ const address = () => `127.0.0.1:${xdsd.xdsPort}`;
 test("the flags set the node id limit and the pollers' byte budget: many pollers, a bounded number remembered", async () => {
   const refused = await poll(address(), "/v3/discovery:clusters", { node: { id: "i".repeat(65), cluster: "x" } });
   assert.equal(refused.status, 400);
-  assert.match(JSON.parse(refused.text).message, /node\.id is 65 bytes, over the limit of 64 \(--max-node-id-bytes raises it\)/);
+  assert.match(JSON.parse(refused.text).detail, /node\.id is 65 bytes, over the limit of 64 \(--max-node-id-bytes raises it\)/);
   for (let i = 0; i < 20; i++) {
     const r = await poll(address(), "/v3/discovery:clusters", { node: { id: `anon-${String(i).padStart(2, "0")}`, cluster: "x" } });
     assert.equal(r.status, 200);
@@ -61,8 +61,8 @@ test("GET /nodes: pages of ?limit= nodes, ?after= the previous page's next, with
     "the pages together list every node once, in order",
   );
   for (const limit of ["0", "1001", "ten", "1.5"]) {
-    const bad = await xdsd.admin<{ error: string }>(`/nodes?limit=${limit}`);
+    const bad = await xdsd.admin<{ detail: string }>(`/nodes?limit=${limit}`);
     assert.equal(bad.status, 400);
-    assert.match(bad.json.error, /limit must be a whole number from 1 to 1000/);
+    assert.match(bad.json.detail, /limit must be a whole number from 1 to 1000/);
   }
 });

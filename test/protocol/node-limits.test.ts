@@ -103,11 +103,11 @@ test("REST: a poll whose node is over a limit is answered 400 naming the limit, 
   const before = server.streams().length;
   const big = await poll(address, "/v3/discovery:clusters", { node: { id: "rest-big", cluster: "c", metadata: metadata(2000) } });
   assert.equal(big.status, 400);
-  assert.match(JSON.parse(big.text).message, overMetadata);
-  assert.equal(JSON.parse(big.text).code, GrpcStatus.INVALID_ARGUMENT);
+  assert.match(JSON.parse(big.text).detail, overMetadata);
+  assert.equal(JSON.parse(big.text).code, "XDSD_NODE_LIMIT");
   const long = await poll(address, "/v3/discovery:clusters", { node: { id: "i".repeat(101), cluster: "c" } });
   assert.equal(long.status, 400);
-  assert.match(JSON.parse(long.text).message, overId);
+  assert.match(JSON.parse(long.text).detail, overId);
   assert.equal(server.streams().length, before, "nothing remembered");
   assert.equal(status.get("c/rest-big"), undefined);
 });

@@ -153,9 +153,10 @@ test("errors: 400 (not JSON, a wrong field type, no node, another type), 404, 40
   for (const [what, pending, expected, reason] of cases) {
     const r = await pending;
     assert.equal(r.status, expected, what);
-    const body = JSON.parse(r.text) as { code: number; message: string };
-    assert.match(body.message, reason, what);
-    assert.equal(typeof body.code, "number", what);
+    const body = JSON.parse(r.text) as { status: number; detail: string; code: string };
+    assert.match(body.detail, reason, what);
+    assert.equal(body.status, expected, what);
+    assert.match(body.code, /^XDSD_/, what);
   }
 });
 

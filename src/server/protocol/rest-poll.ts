@@ -31,14 +31,16 @@ import type { ClientRecord } from "../client-status.js";
 import type { PollService, ServiceContext } from "../service-table.js";
 import { memoOf } from "../snapshot-memo.js";
 import { Subscription } from "../subscription.js";
-import { GrpcStatus, type GrpcStatusCode } from "../../grpc-status.js";
+import { problemContentType, problemDetails, problemText, type ProblemCode } from "../../problem-details.js";
 import { defaultTransportLimits } from "../transport/transport-limits.js";
 
 /** An HTTP answer to one poll. */
 export interface PollAnswer {
   readonly status: number;
-  /** JSON text (a DiscoveryResponse, or a google.rpc.Status-shaped error); absent for 304. */
+  /** JSON text (a DiscoveryResponse, or problem details); absent for 304. */
   readonly body?: string;
+  /** The body's media type: application/json, or application/problem+json for an error. */
+  readonly contentType?: string;
 }
 
 export interface RestPollOptions {
@@ -120,17 +122,17 @@ export class RestPolls {
         ignoreUnknownFields: true,
       });
     } catch (err) {
-      return failure(400, GrpcStatus.INVALID_ARGUMENT, `the body is not a DiscoveryRequest in proto3 JSON: ${(err as Error).message}`);
+      return problemAnswer("XDSD_HTTP_MALFORMED", `the body is not a DiscoveryRequest in proto3 JSON: ${(err as Error).message}`);
     }
     const type = resourceType(service.typeUrl);
     if (req.typeUrl !== "" && req.typeUrl !== type.typeUrl) {
-      return failure(400, GrpcStatus.INVALID_ARGUMENT, `type_url "${req.typeUrl}" does not match ${service.path}, which serves ${type.typeUrl}`);
+      return problemAnswer("XDSD_HTTP_MALFORMED", `type_url "${req.typeUrl}" does not match ${service.path}, which serves ${type.typeUrl}`);
     }
-    if (!req.node) return failure(400, GrpcStatus.INVALID_ARGUMENT, "the request must carry the node (every REST poll is a whole request)");
+    if (!req.node) return problemAnswer("XDSD_HTTP_MALFORMED", "the request must carry the node (every REST poll is a whole request)");
     try {
       checkNode(req.node, this.context.nodeLimits ?? defaultTransportLimits);
     } catch (err) {
-      if (err instanceof NodeLimitError) return failure(400, GrpcStatus.INVALID_ARGUMENT, err.message);
+      if (err instanceof NodeLimitError) return problemAnswer("XDSD_NODE_LIMIT", err.message);
       throw err;
     }
 
@@ -142,7 +144,7 @@ export class RestPolls {
     this.#settleReply(poller, req, now);
 
     const snapshot = source.snapshotFor(nodeKey);
-    if (!snapshot) return failure(503, GrpcStatus.UNAVAILABLE, `no configuration is published for node "${nodeKey}" yet`);
+    if (!snapshot) return problemAnswer("XDSD_HTTP_NO_CONFIG", `no configuration is published for node "${nodeKey}" yet`);
     state.subscription.update(req.resourceNames);
     const subscribed = subscribedResources(snapshot, type.typeUrl, state.subscription);
     const versionInfo = subscribedVersion(snapshot, type.typeUrl, state.subscription, subscribed);
@@ -237,9 +239,10 @@ export class RestPolls {
   }
 }
 
-function failure(status: number, code: GrpcStatusCode, message: string): PollAnswer {
-  // The shape of google.rpc.Status, as gRPC-JSON transcoders answer errors.
-  return { status, body: JSON.stringify({ code, message }) };
+/** An error answered as every HTTP error of the daemon is (problem-details.ts). */
+export function problemAnswer(code: ProblemCode, detail: string): PollAnswer {
+  const problem = problemDetails(code, detail);
+  return { status: problem.status, body: problemText(problem), contentType: problemContentType };
 }
 
 /**

@@ -12,7 +12,7 @@ export class Http1Transport {
       const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
       exchange.answer({ method: req.method ?? "", path: req.url ?? "", contentType: req.headers["content-type"], peer, body: req }).then(
         (answer) => {
-          const headers: http.OutgoingHttpHeaders = answer.body === undefined ? {} : { "content-type": "application/json" };
+          const headers: http.OutgoingHttpHeaders = answer.body === undefined ? {} : { "content-type": answer.contentType ?? "application/json" };
           res.writeHead(answer.status, headers);
           res.end(answer.body);
         },

@@ -172,7 +172,7 @@ export class Http2Transport {
       (answer) => {
         if (stream.destroyed || stream.closed) return;
         stream.respond(
-          { ":status": answer.status, ...(answer.body === undefined ? {} : { "content-type": "application/json" }) },
+          { ":status": answer.status, ...(answer.body === undefined ? {} : { "content-type": answer.contentType ?? "application/json" }) },
           { endStream: answer.body === undefined },
         );
         if (answer.body !== undefined) stream.end(answer.body);

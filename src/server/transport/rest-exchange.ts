@@ -1,12 +1,9 @@
 // One REST-JSON poll as HTTP, whatever the HTTP version (http1-transport.ts, and http2-transport.ts for h2c): the
 // method and path are checked against the table's poll entries, the body is read up to the request size limit,
-// and protocol/rest-poll.ts answers. Statuses: 200, 304 (nothing new), 400 (not a DiscoveryRequest), 404 (no such
-// discovery path), 405 (not a POST), 413 (over --max-request-bytes), 415 (not JSON), 503 (no config for the node).
+// and protocol/rest-poll.ts answers: 200, 304 (nothing new), or an error as problem details (problem-details.ts).
 import type { Readable } from "node:stream";
-import type { RestPolls } from "../protocol/rest-poll.js";
-import type { PollAnswer } from "../protocol/rest-poll.js";
+import { problemAnswer, type PollAnswer, type RestPolls } from "../protocol/rest-poll.js";
 import type { PollService } from "../service-table.js";
-import { GrpcStatus } from "../../grpc-status.js";
 
 export interface RestRequest {
   readonly method: string;
@@ -38,24 +35,20 @@ export class RestExchange {
     if (!service) {
       req.body.resume();
       const known = [...this.#services.keys()].join(", ");
-      return error(404, GrpcStatus.NOT_FOUND, `no discovery service at ${path}; REST-JSON polling is served at ${known || "no path here"}`);
+      return problemAnswer("XDSD_HTTP_NOT_FOUND", `no discovery service at ${path}; REST-JSON polling is served at ${known || "no path here"}`);
     }
     if (req.method !== "POST") {
       req.body.resume();
-      return error(405, GrpcStatus.UNIMPLEMENTED, `${path} takes POST with a DiscoveryRequest in proto3 JSON, not ${req.method}`);
+      return problemAnswer("XDSD_HTTP_METHOD_NOT_ALLOWED", `${path} takes POST with a DiscoveryRequest in proto3 JSON, not ${req.method}`);
     }
     if (req.contentType !== undefined && !/^application\/json\b/i.test(req.contentType)) {
       req.body.resume();
-      return error(415, GrpcStatus.INVALID_ARGUMENT, `${path} takes content-type application/json, not ${req.contentType}`);
+      return problemAnswer("XDSD_HTTP_UNSUPPORTED_MEDIA_TYPE", `${path} takes content-type application/json, not ${req.contentType}`);
     }
     const body = await readLimited(req.body, this.maxRequestBytes);
-    if (!body) return error(413, GrpcStatus.RESOURCE_EXHAUSTED, `the request body is over the limit of ${this.maxRequestBytes} bytes (--max-request-bytes)`);
+    if (!body) return problemAnswer("XDSD_HTTP_BODY_TOO_LARGE", `the request body is over the limit of ${this.maxRequestBytes} bytes (--max-request-bytes)`);
     return this.polls.answer(service, body, req.peer);
   }
-}
-
-function error(status: number, code: number, message: string): PollAnswer {
-  return { status, body: JSON.stringify({ code, message }) };
 }
 
 /** The whole body, or undefined past `limit` bytes (the rest is drained, not kept). */
