@@ -6,7 +6,7 @@ import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { ConfigLimits } from "../config/config-limits.js";
 import type { ConfigWorkerReply, ConfigWorkerRequest, LoadRequest } from "./config-worker.js";
 import type { StoreOperation } from "../store/store.js";
-import type { GroupChanges } from "./store-writes.js";
+import { applyChanges, type GroupChanges } from "./store-writes.js";
 import { changesFromTransferable, fromTransferable } from "./transferable-snapshots.js";
 import type { ConfigSnapshots } from "../config/snapshots.js";
 import type { FileName } from "../merge/merged-load.js";
@@ -32,8 +32,11 @@ export interface LoadOptions {
   knownVersion?: string;
   /** The store's objects to merge into the file's document, and a name for their state. */
   overlay?: LoadRequest["overlay"];
-  /** The state served (a `state` this loader resolved with), so that a store write can be settled from it. */
-  served?: number;
+  /**
+   * The state served (a `state` this loader resolved with) and its snapshots: a store write is settled from it, and
+   * a load answers with what changed from it (only that crosses from the worker), applied here to `snapshots`.
+   */
+  served?: { state: number; snapshots: ConfigSnapshots };
 }
 
 export interface ConfigLoaderOptions {
@@ -106,7 +109,7 @@ export class ConfigLoader {
   }
 
   async #load(file: string, { knownVersion, overlay, served }: LoadOptions): Promise<ConfigLoadResult> {
-    const reply = await this.#request(file, (id) => ({ id, file, limits: this.options.limits ?? {}, knownVersion, overlay, served }));
+    const reply = await this.#request(file, (id) => ({ id, file, limits: this.options.limits ?? {}, knownVersion, overlay, served: served?.state }));
     switch (reply.kind) {
       case "unchanged":
         return reply;
@@ -114,7 +117,10 @@ export class ConfigLoader {
         return {
           kind: "loaded",
           version: reply.version,
-          snapshots: fromTransferable(reply.snapshots),
+          snapshots:
+            "whole" in reply.snapshots
+              ? fromTransferable(reply.snapshots.whole)
+              : applyChanges(served!.snapshots, changesFromTransferable(reply.snapshots.changes)),
           summary: reply.summary,
           groups: reply.groups,
           fileNames: reply.fileNames,

@@ -12,11 +12,12 @@ import type { ConfigLimits } from "../config/config-limits.js";
 import { readConfigBytes } from "../config/load.js";
 import { ConfigSource } from "../config/source.js";
 import { snapshotsOfText, type FileName } from "../merge/merged-load.js";
+import type { ConfigSnapshots } from "../config/snapshots.js";
 import { TranslationCache } from "../config/translation-cache.js";
 import { overlayKey, type OverlayObject, type ShadowedObject } from "../merge/store-overlay.js";
 import type { StoreOperation } from "../store/store.js";
 import { changesToTransferable, toTransferable, type TransferableGroupChanges, type TransferableSnapshots } from "./transferable-snapshots.js";
-import { settleStoreWrite, type LoadedState } from "./store-writes.js";
+import { changesBetween, settleStoreWrite, type GroupChanges, type LoadedState } from "./store-writes.js";
 import { deepFreeze } from "../config/unlocated-source.js";
 
 export type ConfigWorkerRequest = LoadRequest | StoreWriteRequest;
@@ -53,7 +54,11 @@ export type ConfigWorkerReply =
       id: number;
       kind: "loaded";
       version: string;
-      snapshots: TransferableSnapshots;
+      /**
+       * The snapshots: whole, or as the changes from those of the state served (the request's `served`) when the
+       * worker holds it — a reload then sends what changed, not every resource.
+       */
+      snapshots: { whole: TransferableSnapshots } | { changes: TransferableGroupChanges[] };
       summary: Record<string, number>;
       groups: number;
       fileNames: FileName[];
@@ -65,6 +70,14 @@ export type ConfigWorkerReply =
   | { id: number; kind: "full" }
   | { id: number; kind: "invalid"; version?: string; issues: ConfigIssue[] }
   | { id: number; kind: "failed"; version?: string; message: string };
+
+function changedCount(changes: readonly GroupChanges[]): number {
+  return changes.reduce((n, c) => n + c.upsert.length + c.remove.length, 0);
+}
+
+function resourceCount(snapshots: ConfigSnapshots): number {
+  return [snapshots.defaults, ...snapshots.nodes.values()].reduce((n, s) => n + s.typeUrls().reduce((m: number, t: string) => m + s.resources(t).size, 0), 0);
+}
 
 /** Kept across loads: a reload translates only the entries that changed (translation-cache.ts). */
 const cache = new TranslationCache();
@@ -113,7 +126,7 @@ function load(request: LoadRequest): { reply: ConfigWorkerReply; transfer: Array
     const fileVersion = contentHash(bytes);
     // The version of what is served: the file's content, and the store's state when there is a store.
     version = request.overlay ? `${fileVersion}+${request.overlay.version}` : fileVersion;
-    servedState(request.served);
+    const base = servedState(request.served);
     if (version === request.knownVersion) return { reply: { id, kind: "unchanged", version }, transfer: [] };
     // Frozen, as the objects held for store writes are (store-writes.ts): their entries carry over between loads.
     const objects = (request.overlay?.objects ?? []).map((o) => ({ ...o, value: deepFreeze(o.value) }));
@@ -129,12 +142,18 @@ function load(request: LoadRequest): { reply: ConfigWorkerReply; transfer: Array
       snapshots,
       shadowed: snapshots.shadowed,
     };
-    const { payload, transfer } = toTransferable(snapshots);
+    // The main thread serves `base`: what changed from it is all that needs to cross, and it derives the rest —
+    // unless most of it changed: deriving costs about five times what building does per resource (Snapshot.update
+    // keeps the type hashes by xor), so a change of more than a quarter crosses whole.
+    const changed = base?.file === file ? changesBetween(base.snapshots, snapshots) : undefined;
+    const changes = changed && changedCount(changed) * 4 <= resourceCount(snapshots) ? changesToTransferable(changed) : undefined;
+    const whole = changes ? undefined : toTransferable(snapshots);
+    const transfer = changes?.transfer ?? whole!.transfer;
     const reply: ConfigWorkerReply = {
       id,
       kind: "loaded",
       version,
-      snapshots: payload,
+      snapshots: changes ? { changes: changes.payload } : { whole: whole!.payload },
       summary: snapshots.defaults.summary(),
       groups: snapshots.nodes.size,
       fileNames: snapshots.fileNames,

@@ -30,7 +30,7 @@ import { defaultConfigLimits } from "../config/config-limits.js";
 import { ConfigSource } from "../config/source.js";
 import { readConfigText } from "../config/load.js";
 import type { Logger } from "../log.js";
-import { ConfigLoader, ConfigLoaderClosedError, ConfigLoadError, type ConfigLoaderOptions, type ConfigLoadResult } from "./config-loader.js";
+import { ConfigLoader, ConfigLoaderClosedError, ConfigLoadError, type ConfigLoaderOptions, type ConfigLoadResult, type LoadOptions } from "./config-loader.js";
 import { publish, type ConfigSnapshots } from "../config/snapshots.js";
 import { watchFile, type FileWatch } from "./file-watch.js";
 
@@ -262,7 +262,7 @@ export class ConfigReloader {
       const written = operations.filter((o) => o.op === "put").map((o) => overlayKey(o.kind, o.name));
       const whole = settled
         ? undefined
-        : await this.#loader.load(this.file, { overlay: this.#overlay(proposal, `r${base}-proposed`, written), served: this.#servedState });
+        : await this.#loader.load(this.file, { overlay: this.#overlay(proposal, `r${base}-proposed`, written), served: this.#servedNow() });
       if (whole && whole.kind !== "loaded") throw new Error("a load of a proposed store write came back unchanged");
       // Checked as the write would be; nothing stored, nothing published.
       if (dryRun) return { revision: base, version: this.#state?.version ?? "" };
@@ -465,7 +465,7 @@ export class ConfigReloader {
       if (settled) {
         this.#publishSettled(settled, revision, `${operations!.length} store change(s) arrived through the store's watch`);
       } else {
-        const result = await this.#loader.load(this.file, { overlay: this.#overlay(this.#objects, `r${revision}`), served: this.#servedState });
+        const result = await this.#loader.load(this.file, { overlay: this.#overlay(this.#objects, `r${revision}`), served: this.#servedNow() });
         if (result.kind !== "loaded") return;
         this.#published(result, revision);
       }
@@ -491,7 +491,7 @@ export class ConfigReloader {
     const result = await this.#loader.load(this.file, {
       knownVersion: this.#lastSeen,
       overlay: this.#store && this.#overlay(this.#objects, `r${this.#storeRevision}`),
-      served: this.#servedState,
+      served: this.#servedNow(),
     });
     this.#lastSeen = result.version;
     if (result.kind === "unchanged") {
@@ -501,6 +501,11 @@ export class ConfigReloader {
     }
     this.#published(result, this.#storeRevision);
     this.#onReload?.("published");
+  }
+
+  /** What is served, for the config loader: the worker's name for its state, and the snapshots. */
+  #servedNow(): LoadOptions["served"] {
+    return this.#servedState === undefined || this.#served === undefined ? undefined : { state: this.#servedState, snapshots: this.#served };
   }
 
   /** A whole load published: the file's content with the store's objects at `revision`. */

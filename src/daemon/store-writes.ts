@@ -203,6 +203,39 @@ function clustersWithTheirEndpoints(
 const clustersByName = new WeakMap<object, Map<string, Record<string, unknown>>>();
 
 /**
+ * What changed from the snapshots `before` to `after`, group by group: what a reload of the file sends to the main
+ * thread instead of every resource, when the worker made `before` and the main thread serves it (applyChanges
+ * derives the same snapshots there, and only the changed types' maps are new: the streams' diffs stay cheap).
+ */
+export function changesBetween(before: ConfigSnapshots, after: ConfigSnapshots): GroupChanges[] {
+  const changes: GroupChanges[] = [];
+  const group = (key: string | null, was: Snapshot | undefined, now: Snapshot) => {
+    if (!was) {
+      changes.push({ key, created: true, upsert: now.typeUrls().flatMap((t) => [...now.resources(t).values()]), remove: [] });
+      return;
+    }
+    const upsert: EncodedResource[] = [];
+    const remove: { typeUrl: string; name: string }[] = [];
+    for (const typeUrl of now.typeUrls()) {
+      const held = was.resources(typeUrl);
+      for (const [name, r] of now.resources(typeUrl)) {
+        const before = held.get(name);
+        if (before !== r && before?.version !== r.version) upsert.push(r);
+      }
+    }
+    for (const typeUrl of was.typeUrls()) {
+      const present = now.resources(typeUrl);
+      for (const name of was.resources(typeUrl).keys()) if (!present.has(name)) remove.push({ typeUrl, name });
+    }
+    if (upsert.length > 0 || remove.length > 0) changes.push({ key, upsert, remove });
+  };
+  group(null, before.defaults, after.defaults);
+  for (const [key, now] of after.nodes) group(key, before.nodes.get(key), now);
+  for (const key of before.nodes.keys()) if (!after.nodes.has(key)) changes.push({ key, dropped: true, upsert: [], remove: [] });
+  return changes;
+}
+
+/**
  * The served snapshots with `changes` applied: the groups that changed are derived from the served ones (only
  * what changed is new), the others are the same objects, so the cache pushes nothing to their nodes. Throws when
  * the changes do not fit what is served (a group changed that is not served): the caller loads everything.
