@@ -308,7 +308,7 @@ export class EtcdClient {
     return this.#reachability;
   }
 
-  /** Calls `listener` each time etcd stops or starts answering; returns what stops that. */
+  /** Calls `listener` each time etcd stops or starts answering (not for each failed call); returns what stops that. */
   onReachability(listener: (state: EtcdReachability) => void): () => void {
     this.#reachabilityListeners.add(listener);
     return () => this.#reachabilityListeners.delete(listener);
@@ -324,8 +324,10 @@ export class EtcdClient {
   }
 
   #unanswered(error: StoreUnavailableError): void {
-    if (this.#reachability.reachable || this.#reachability.reason !== error.message)
-      this.#setReachability({ reachable: false, reason: error.message, since: this.#reachability.reachable ? new Date() : this.#reachability.since });
+    // The latest reason is kept; listeners hear only of the change itself (the daemon logs it once).
+    const changed = this.#reachability.reachable;
+    this.#reachability = { reachable: false, reason: error.message, since: changed ? new Date() : this.#reachability.since };
+    if (changed) for (const listener of this.#reachabilityListeners) listener(this.#reachability);
   }
 
   #setReachability(state: EtcdReachability): void {

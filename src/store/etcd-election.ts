@@ -70,7 +70,11 @@ export class EtcdElection {
 
   /** Campaigns until closed: leads when it can, follows otherwise, and tries again after etcd comes back. */
   start(): void {
-    this.#running ??= this.#run();
+    // A bug of ours must not end the process (an unhandled rejection) nor leave it leading: it stops campaigning.
+    this.#running ??= this.#run().catch((err: unknown) => {
+      this.#options.log?.error(`leader election stopped, this replica will not lead: ${(err as Error).stack ?? String(err)}`);
+      this.#endTerm();
+    });
   }
 
   /** Steps down and revokes the lease (within `timeoutMs`), so that another replica leads at once. */
@@ -133,7 +137,8 @@ export class EtcdElection {
         if (left <= 0) return this.#lost(term, "etcd says its lease is gone (expired or revoked)");
         term.confirmedAt = Math.max(term.confirmedAt, sent);
       } catch (err) {
-        if (!(err instanceof StoreUnavailableError)) throw err;
+        // Not confirmed: the check below steps down in time. Anything but etcd not answering is worth saying.
+        if (!(err instanceof StoreUnavailableError)) this.#options.log?.error(`renewing the leader lease failed: ${(err as Error).stack ?? String(err)}`);
       }
       if (Date.now() - term.confirmedAt >= (2 * ttlMs) / 3) return this.#lost(term, `no renewal of its lease confirmed for ${Math.round((2 * ttlMs) / 3)} ms`);
       if (!term.ended.signal.aborted) term.renewals = setTimeout(() => void renew(), Math.max(0, every - (Date.now() - sent)));

@@ -123,7 +123,7 @@ describe("replicas on etcd: degraded mode and the expiry leader", () => {
     return d;
   };
 
-  it("a replica cut off from etcd serves its last config, refuses writes with 503 and says degraded; back, it catches up", async () => {
+  it("a replica cut off from etcd serves its last config, refuses writes with 503 and says degraded; back, it catches up", async (t) => {
     const prefix = `/xdsd-degraded/${randomBytes(4).toString("hex")}/`;
     const listener = `clusters:
   - name: web
@@ -149,17 +149,22 @@ listeners:
     // One of the two leads.
     await until("one leader", async () => ((await health(a)).store!.leader !== (await health(b)).store!.leader ? true : undefined), 10_000);
 
+    const logFrom = a.log().length;
     await cluster.kill(0);
+    const cutAt = Date.now();
     const degraded = await until("A degraded", async () => ((await health(a)).status === "degraded" ? health(a) : undefined), 10_000);
     assert.match(degraded.reason ?? "", /store does not answer/);
     assert.equal(degraded.store?.state, "degraded");
+    t.diagnostic(`degraded ${Date.now() - cutAt} ms after its etcd member stopped (--etcd-timeout 1)`);
     assert.equal((await a.admin("/healthz")).status, 200, "still serving");
     assert.equal(await metric(a, "xdsd_store_up"), 0);
     // Cut off, A cannot hold the lead: B has it within the lease TTL.
     await until("B to lead", async () => (await health(b)).store!.leader, (leaseTtl + 3) * 1000);
     assert.equal(await metric(a, "xdsd_leader"), 0);
 
+    const writeAt = Date.now();
     const refused = await api(a, "PUT", `/v1/clusters/web/endpoints/${addr(upstreams[2])}`, {});
+    t.diagnostic(`a write answered 503 after ${Date.now() - writeAt} ms`);
     assert.equal(refused.status, 503, JSON.stringify(refused.json));
     assert.equal((refused.json as { code: string }).code, "XDSD_STORE_UNAVAILABLE");
     assert.match((refused.json as { detail: string }).detail, /keeps serving the last config.*send the write again/);
@@ -180,10 +185,21 @@ listeners:
     assert.ok(meanwhile.status === 200 || meanwhile.status === 201, JSON.stringify(meanwhile.json));
     cluster.start(0);
     await cluster.waitHealthy(20_000);
+    const backAt = Date.now();
     await until("A ok again", async () => (await health(a)).status === "ok", 15_000);
     await until("A at B's revision", async () => (await health(a)).store!.revision === (await health(b)).store!.revision, 10_000);
     assert.ok((await health(a)).store!.revision >= (meanwhile.json as { revision: number }).revision);
     await until("Envoy (on A) to get B's write", async () => (await tally(6))["web-2"] > 0, 10_000);
+    t.diagnostic(`A answered, caught up and Envoy routed to B's write ${Date.now() - backAt} ms after etcd was healthy again`);
+    // Said once when it began, however many calls failed meanwhile (one a keep-alive every TTL/3, the watch's).
+    assert.equal(
+      a
+        .log()
+        .slice(logFrom)
+        .match(/the store does not answer/g)?.length,
+      1,
+      a.log().slice(logFrom),
+    );
     const written = await api(a, "PUT", `/v1/clusters/web/endpoints/${addr(upstreams[2])}`, {});
     assert.ok(written.status === 200 || written.status === 201, JSON.stringify(written.json));
     assert.equal(await metric(a, "xdsd_store_up"), 1);
@@ -206,7 +222,7 @@ listeners:
     envoy = undefined;
   });
 
-  it("the expiry leader killed with kill -9: the other replica leads within the lease TTL and expires a registration, once", async () => {
+  it("the expiry leader killed with kill -9: the other replica leads within the lease TTL and expires a registration, once", async (t) => {
     const prefix = `/xdsd-expiry/${randomBytes(4).toString("hex")}/`;
     const a = await replica(prefix);
     const b = await replica(prefix);
@@ -229,6 +245,7 @@ listeners:
       await leader.stop("SIGKILL");
       await until("the other to lead", async () => (await health(other)).store!.leader, (leaseTtl + 3) * 1000);
       const tookMs = Date.now() - killedAt;
+      t.diagnostic(`the other replica led ${tookMs} ms after the leader's kill -9 (--leader-lease-ttl ${leaseTtl})`);
       assert.ok(tookMs <= leaseTtl * 1000 + 2_000, `took ${tookMs} ms`);
       await until("the registration to expire", async () => deletes.length > 0, 10_000);
       await sleep(1_000);

@@ -39,7 +39,7 @@ async function until(what: string, ok: () => boolean, timeoutMs: number): Promis
 
 const leaders = <C extends { election: EtcdElection }>(cs: C[]): C[] => cs.filter((c) => c.election.isLeader);
 
-it("of three candidates exactly one leads; when it closes (its lease revoked), another leads at once", async () => {
+it("of three candidates exactly one leads; when it closes (its lease revoked), another leads at once", async (t) => {
   const prefix = `/xdsd-election/${randomBytes(4).toString("hex")}/`;
   const cs = await Promise.all(["a", "b", "c"].map((n) => candidate(prefix, n)));
   try {
@@ -57,6 +57,7 @@ it("of three candidates exactly one leads; when it closes (its lease revoked), a
     const rest = cs.filter((c) => c !== first);
     // Revoked: no waiting for the TTL.
     const took = await until("another leader", () => leaders(rest).length === 1, ttlSeconds * 1000);
+    t.diagnostic(`the next leader led ${took} ms after a clean close`);
     assert.ok(took < 1_000, `the next leader took ${took} ms after a clean close`);
     assert.equal(leaders(cs).length, 1);
   } finally {
@@ -67,7 +68,7 @@ it("of three candidates exactly one leads; when it closes (its lease revoked), a
   }
 });
 
-it("a leader that stops renewing its lease (its process gone) steps down before another leads, within the lease TTL", async () => {
+it("a leader that stops renewing its lease (its process gone) steps down before another leads, within the lease TTL", async (t) => {
   const prefix = `/xdsd-election/${randomBytes(4).toString("hex")}/`;
   const cs = await Promise.all(["a", "b"].map((n) => candidate(prefix, n)));
   try {
@@ -79,6 +80,7 @@ it("a leader that stops renewing its lease (its process gone) steps down before 
     await old.store.close();
     const took = await until("the other to lead", () => next.election.isLeader, (ttlSeconds + 3) * 1000);
     // etcd expires the lease a TTL after its last renewal (renewals every TTL/3), checking every 500 ms.
+    t.diagnostic(`the other led ${took} ms after the leader went silent (TTL ${ttlSeconds} s)`);
     assert.ok(took <= ttlSeconds * 1000 + 1_500, `the other led ${took} ms after the leader went silent`);
     const stepDown = old.changes.find((c) => !c.leads);
     assert.ok(stepDown, "the silent leader stepped down");
