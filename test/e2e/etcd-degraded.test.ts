@@ -4,7 +4,7 @@
 //   (200) and xdsd_store_up is 0, while the other replica writes; the member back → it catches up on the revision
 //   the other wrote, Envoy gets that change, its writes work. Then every member stopped: both degraded, both 503.
 // - the expiry leader killed with kill -9: the other replica leads within the lease TTL, and a registration whose
-//   TTL runs out is deleted once (counted in the store's watch).
+//   TTL runs out is deleted once (counted in the store's watch); that one stopped cleanly, a third leads at once.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -252,6 +252,14 @@ listeners:
       assert.equal(deletes.length, 1, "deleted once");
       const left = await api(other, "GET", "/v1/clusters/svc");
       assert.deepEqual((left.json as { endpoints: unknown[] }).endpoints, []);
+      // A clean stop revokes the lease: a third replica leads at once, not a lease TTL later.
+      const third = await replica(prefix);
+      const stoppedAt = Date.now();
+      assert.equal(await other.stop(), 0);
+      await until("the third to lead", async () => (await health(third)).store!.leader, leaseTtl * 1000);
+      const handover = Date.now() - stoppedAt;
+      t.diagnostic(`a clean stop handed the lead over in ${handover} ms`);
+      assert.ok(handover < 1_000, `the lead moved ${handover} ms after a clean stop`);
     } finally {
       cancel();
       await watcher.close();
