@@ -1,5 +1,6 @@
 // The admin HTTP endpoints of the daemon (loopback by default):
-//   GET /healthz  200 once the xDS port listens, 503 before and while shutting down
+//   GET /healthz  200 once the xDS port listens, 503 before and while shutting down; `degraded`, still 200, while the
+//                 store does not answer (the last config is served), with the store's state (store-status.ts)
 //   GET /config   the resources each node group is served, as Envoy JSON, with versions
 //   GET /nodes    connected nodes: per type the version sent, the version ACKed, the last NACK; a page at a time
 //                 (?limit=, default 100, at most 1,000; ?after= the `next` of the previous page), with the total
@@ -14,6 +15,7 @@ import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import type { Snapshot } from "../cache/snapshot.js";
 import type { NodeStatuses } from "../server/node-status.js";
 import type { ConfigState } from "../daemon/reloader.js";
+import type { StoreStatus } from "../daemon/store-status.js";
 import { envoyRegistry } from "../resource/proto-registry.js";
 import { byPushOrder, resourceType } from "../resource/types.js";
 import { listenOn } from "../server/transport/listen-address.js";
@@ -34,6 +36,8 @@ export interface AdminServerOptions {
   /** True once the xDS port listens and until shutdown starts. */
   healthy(): boolean;
   config?(): ConfigState | undefined;
+  /** The store's state, for /healthz: kind, ok or degraded (and why), revision applied, leader. */
+  storeStatus?(): StoreStatus;
   /** What GET /metrics serves (an XdsdMetrics, or any prom-client Registry); without it there is no /metrics. */
   metrics?: MetricsSource;
   /** Where a request that failed inside the server is reported. */
@@ -170,7 +174,7 @@ export class AdminServer {
     if (req.method !== "GET") return problemDetails("XDSD_HTTP_METHOD_NOT_ALLOWED", "only GET is supported");
     switch (path) {
       case "/healthz":
-        return this.o.healthy() ? [200, { status: "ok" }] : [503, { status: "not serving" }];
+        return this.o.healthy() ? [200, this.#health()] : [503, { status: "not serving" }];
       case "/config":
         return [200, this.#configView()];
       case "/nodes":
@@ -180,6 +184,13 @@ export class AdminServer {
           endpoints: ["/healthz", "/config", "/nodes", ...(this.o.metrics ? ["/metrics"] : []), ...(this.o.writeApi ? ["/v1/clusters", "/openapi.json"] : [])],
         });
     }
+  }
+
+  /** Serving: ok, or degraded (still serving the last config) while the store does not answer. */
+  #health(): unknown {
+    const store = this.o.storeStatus?.();
+    if (!store) return { status: "ok" };
+    return store.state === "ok" ? { status: "ok", store } : { status: "degraded", reason: store.reason, store };
   }
 
   /** One page of /nodes: a bounded answer however many nodes are connected (issue 18). */

@@ -25,7 +25,15 @@
 // Writes need `Authorization: Bearer <token>` from --admin-token-file; without a token file the API is read-only.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createHash, timingSafeEqual } from "node:crypto";
-import { ConfigError, ManagedByFileError, StoreConflictError, StoreRevisionConflictError, formatLocation, type ConfigIssue } from "../errors.js";
+import {
+  ConfigError,
+  ManagedByFileError,
+  StoreConflictError,
+  StoreRevisionConflictError,
+  StoreUnavailableError,
+  formatLocation,
+  type ConfigIssue,
+} from "../errors.js";
 import { maxWriteAttempts, type ConfigReloader } from "../daemon/reloader.js";
 import { storeFile } from "../merge/store-overlay.js";
 import { formatHostPort, parseHostPort } from "../config/address.js";
@@ -339,6 +347,18 @@ export class WriteApi {
           `${err.message}. The write was validated ${maxWriteAttempts} times and each time another writer changed the store first; nothing was stored: send it again (or later, if writes are this busy)`,
           { currentRevision: err.storeRevision },
         );
+      }
+      if (err instanceof StoreUnavailableError) {
+        // Degraded mode (issue 20): the proxies keep the last config; a write must wait for the store.
+        return {
+          ...problem(
+            503,
+            "the store is unreachable",
+            `${err.message}. Nothing was acknowledged: xdsd keeps serving the last config, and GET /healthz says when the store answers again; then send the write again (a write cut off mid-way may have been applied: read the object first, or send it with If-Match)`,
+            err.code,
+          ),
+          headers: { "retry-after": "5" },
+        };
       }
       if (err instanceof ConfigError) {
         return problem("XDSD_CONFIG_INVALID", "the write was refused and nothing was stored", { errors: err.issues.map(issueView) });

@@ -12,6 +12,7 @@ import { parseListenAddress } from "../server/transport/listen-address.js";
 import { serve } from "./serve.js";
 import { storeUrlGrammar, type OpenStoreOptions } from "../store/open-store.js";
 import { defaultEtcdPrefix } from "../store/etcd-store.js";
+import { defaultEtcdLimits, etcdLimitFlags, type EtcdLimits } from "../store/etcd-limits.js";
 import type { TlsFiles } from "../server/transport/tls-credentials.js";
 import { fullUsage, usageHint, type CommandUsage } from "./usage.js";
 import { apiCommandUsage, runEndpoints, runGet } from "./api-commands.js";
@@ -31,6 +32,8 @@ const commandUsage: Record<string, CommandUsage> = {
 The write API (/v1/clusters…) keeps its objects in the store --store names: sqlite:DIR (embedded; the default
 is sqlite:<--data-dir>, --data-dir defaulting to ./xdsd-data) or ${storeUrlGrammar.split(" or ")[1]} (with
 --etcd-prefix PREFIX, default ${defaultEtcdPrefix}; --etcd-ca FILE for TLS, --etcd-cert FILE --etcd-key FILE for mutual TLS).
+Replicas on one etcd elect one of them, by an etcd lease, to run the once-only duties (endpoint TTL expiry). While
+etcd does not answer, the daemon serves its last config, writes answer 503 and /healthz says degraded.
 Writes take the bearer token in --admin-token-file (without it, the API is read-only).
 --xds-tls-cert and --xds-tls-key serve xDS (and --rest-listen) over TLS; --xds-client-ca requires every client to
 present a certificate that chains to it (mutual TLS). The files are watched: a rotated one applies to new
@@ -67,7 +70,8 @@ grpc-js-xds), checking xdsd's certificate against the --xds host. FILE, when giv
 
 const limitsUsage = () => `  Limits, each a positive whole number (docs/limits.md), with their defaults:
       serve, validate: ${limitFlagList(defaultConfigLimits, (k) => configLimitFlags[k])}
-      serve only: ${limitFlagList(defaultTransportLimits, transportLimitFlag)}`;
+      serve only: ${limitFlagList(defaultTransportLimits, transportLimitFlag)}
+      serve on etcd, in seconds: ${limitFlagList(defaultEtcdLimits, (k) => etcdLimitFlags[k])}`;
 
 const usage = `usage:
 ${Object.values(commandUsage).map(fullUsage).join("\n")}
@@ -88,6 +92,10 @@ function limitFlagList<T extends object>(defaults: T, flagOf: (key: keyof T) => 
 const configLimitOptions = Object.fromEntries(
   (Object.keys(configLimitFlags) as (keyof ConfigLimits)[]).map((key) => [configLimitFlags[key].slice(2), key]),
 ) as Record<string, keyof ConfigLimits>;
+const etcdLimitOptions = Object.fromEntries((Object.keys(etcdLimitFlags) as (keyof EtcdLimits)[]).map((key) => [etcdLimitFlags[key].slice(2), key])) as Record<
+  string,
+  keyof EtcdLimits
+>;
 const transportLimitOptions = Object.fromEntries(
   (Object.keys(defaultTransportLimits) as (keyof TransportLimits)[]).map((key) => [transportLimitFlag(key).slice(2), key]),
 ) as Record<string, keyof TransportLimits>;
@@ -177,8 +185,10 @@ async function runServe(args: string[]): Promise<number> {
       "log-level": { type: "string", default: "info" },
       ...stringOptions(Object.keys(configLimitOptions)),
       ...stringOptions(Object.keys(transportLimitOptions)),
+      ...stringOptions(Object.keys(etcdLimitOptions)),
     },
   });
+  const etcdLimits = limitsFrom(values, etcdLimitOptions);
   const level = values["log-level"] as LogLevel;
   if (!logLevels.includes(level)) throw new BadArgumentError(`--log-level "${level}": expected ${logLevels.join(", ")}`);
   const env = logEnvironment(process.env);
@@ -206,7 +216,8 @@ async function runServe(args: string[]): Promise<number> {
     xdsListen: parseListenAddress("--xds-listen", values["xds-listen"]!),
     adminListen: parseListenAddress("--admin-listen", values["admin-listen"]!),
     restListen: values["rest-listen"] === undefined ? undefined : parseListenAddress("--rest-listen", values["rest-listen"]),
-    ...storeOf(values),
+    ...storeOf(values, etcdLimits.etcdTimeout),
+    leaderLeaseTtl: etcdLimits.leaderLeaseTtl,
     adminToken: values["admin-token-file"] === undefined ? undefined : readToken(values["admin-token-file"]),
     xdsTls: xdsTlsFiles(values),
     log: logs,
@@ -221,14 +232,17 @@ async function runServe(args: string[]): Promise<number> {
 }
 
 /** The store `serve` opens: --store, or SQLite in --data-dir (one of them), with the etcd options as given. */
-function storeOf(values: Record<string, unknown>): { store: string; storeOptions: OpenStoreOptions } {
+function storeOf(values: Record<string, unknown>, etcdTimeout: number | undefined): { store: string; storeOptions: OpenStoreOptions } {
   const [store, dataDir, etcdPrefix, etcdCa, etcdCert, etcdKey] = (["store", "data-dir", "etcd-prefix", "etcd-ca", "etcd-cert", "etcd-key"] as const).map(
     (f) => values[f] as string | undefined,
   );
   if (store !== undefined && dataDir !== undefined)
     throw new BadArgumentError(`--store and --data-dir both name the store: give one (--data-dir DIR is --store sqlite:DIR)`);
   // openStore refuses an option its kind of store does not take, naming it.
-  return { store: store ?? `sqlite:${dataDir ?? "./xdsd-data"}`, storeOptions: { etcdPrefix, etcdCa, etcdCert, etcdKey } };
+  return {
+    store: store ?? `sqlite:${dataDir ?? "./xdsd-data"}`,
+    storeOptions: { etcdPrefix, etcdCa, etcdCert, etcdKey, etcdCallTimeoutMs: etcdTimeout === undefined ? undefined : etcdTimeout * 1000 },
+  };
 }
 
 /** The xDS port's TLS files, if any: a certificate and its key go together, and a client CA needs both. */

@@ -14,7 +14,12 @@ import { AdminServer } from "../admin/admin-server.js";
 import { WriteApi } from "../admin/write-api.js";
 import { EndpointExpiry } from "../daemon/endpoint-expiry.js";
 import { openStore, type OpenStoreOptions } from "../store/open-store.js";
-import { SoleLeader } from "../daemon/leader.js";
+import { SoleLeader, type Leadership } from "../daemon/leader.js";
+import { EtcdStore } from "../store/etcd-store.js";
+import { parseStoreUrl } from "../store/open-store.js";
+import { defaultEtcdLimits, etcdLimitFlags } from "../store/etcd-limits.js";
+import { storeStatus } from "../daemon/store-status.js";
+import { BadArgumentError } from "../errors.js";
 import type { Logger, SubsystemLoggers } from "../log.js";
 import type { ListenAddress } from "../server/transport/listen-address.js";
 import type { ConfigLimits } from "../config/config-limits.js";
@@ -41,6 +46,8 @@ export interface ServeOptions {
    */
   store: string;
   storeOptions?: OpenStoreOptions;
+  /** etcd: the leader election's lease TTL in seconds (default: store/etcd-limits.ts). */
+  leaderLeaseTtl?: number;
   /** The bearer token API writes must present; without it the write API is read-only. */
   adminToken?: string;
   /** Serve xDS (and REST polling) over TLS with these files, mutual TLS with a client CA; watched for rotation. */
@@ -57,6 +64,9 @@ export interface RunningDaemon {
 export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const logOf: SubsystemLoggers = typeof o.log === "function" ? o.log : () => o.log as Logger;
   const log = logOf("daemon");
+  const storeKind = parseStoreUrl(o.store).kind;
+  if (o.leaderLeaseTtl !== undefined && storeKind !== "etcd")
+    throw new BadArgumentError(`${etcdLimitFlags.leaderLeaseTtl} applies to an etcd:// store only: a daemon alone on its SQLite store always leads`);
   // First: credentials that cannot be used stop the start, with the file named, before anything is opened.
   const tls = o.xdsTls && TlsCredentials.load(o.xdsTls);
   const cache = new SnapshotCache();
@@ -66,9 +76,27 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     cache,
     config: () => reloader.state,
     pendingPushes: () => servers.reduce((n, s) => n + s.pendingPushes, 0),
+    storeStatus: () => status(),
   });
   // Opened first: a daemon whose store is unusable (another xdsd on it, a damaged file) does not start.
   const store = await openStore(o.store, o.storeOptions);
+  // Replicas on one etcd elect the one that runs the once-only duties; a daemon alone on SQLite leads (leader.ts).
+  const election =
+    store instanceof EtcdStore
+      ? store.election({ ttlSeconds: o.leaderLeaseTtl ?? defaultEtcdLimits.leaderLeaseTtl, candidate: `xdsd@${hostname()} pid ${process.pid}`, log })
+      : undefined;
+  const leadership: Leadership = election ?? new SoleLeader();
+  const reachability = store instanceof EtcdStore ? () => store.reachability : undefined;
+  const status = () => storeStatus({ kind: storeKind, reachability, revision: () => reloader.storeRevision, leadership });
+  // Degraded mode (issue 20): said once when it begins and once when it ends.
+  const unwatchReachability =
+    store instanceof EtcdStore
+      ? store.onReachability((r) =>
+          r.reachable
+            ? log.info("the store answers again: writes are accepted, the daemon catches up with what changed meanwhile")
+            : log.warn(`${status().reason}`),
+        )
+      : undefined;
   const reloader = new ConfigReloader(o.configFile, cache, logOf("config"), {
     limits: o.configLimits,
     onReload: (result) => metrics.configReloaded(result),
@@ -101,8 +129,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   servers.push(xds, ...(rest ? [rest] : []));
   let healthy = false;
   const writeApi = new WriteApi({ reloader, token: o.adminToken, rollouts: metrics.rollouts });
-  // A daemon alone on its store leads; replicas will elect one behind the same interface (daemon/leader.ts).
-  const expiry = new EndpointExpiry(reloader, logOf("config"), { leadership: new SoleLeader() });
+  const expiry = new EndpointExpiry(reloader, logOf("config"), { leadership });
   const nodes = new NodeStatuses(clients);
   const admin = new AdminServer({
     cache,
@@ -110,6 +137,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     clientStatus: (request) => clientStatusResponse(clients, cache, request),
     healthy: () => healthy,
     config: () => reloader.state,
+    storeStatus: status,
     metrics,
     log: logOf("admin"),
     writeApi,
@@ -131,6 +159,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   }
   healthy = true;
   reloader.start();
+  election?.start();
   // Registrations that expired while the daemon was down go at the first sweep.
   expiry.start();
   const restNote = o.restListen ? `, REST-JSON polling also on ${o.restListen.host}:${restPort}` : "";
@@ -142,6 +171,9 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
       healthy = false;
       for (const w of tlsWatches) w.close();
       expiry.close();
+      // The lease revoked: another replica leads at once, not a lease TTL later.
+      await election?.close();
+      unwatchReachability?.();
       await reloader.close();
       await Promise.all([xds.close(), rest?.close()]);
       await admin.close();

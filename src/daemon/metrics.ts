@@ -13,6 +13,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import { describeNode } from "../cache/node-hash.js";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import type { ConfigState, ReloadResult, StoreWriteResult } from "./reloader.js";
+import type { StoreStatus } from "./store-status.js";
 import { byPushOrder, findResourceType } from "../resource/types.js";
 import type { NackInfo, ResponseInfo, StreamInfo, XdsServerEvents } from "../server/observers/events.js";
 import { serviceOfLabel, type Protocol } from "../server/service-label.js";
@@ -23,6 +24,8 @@ export interface XdsdMetricsOptions {
   cache?: SnapshotCache;
   /** Streams told of a snapshot that have not pushed it yet, over every server (XdsServer.pendingPushes). */
   pendingPushes?: () => number;
+  /** The store's state (store-status.ts): xdsd_store_up, xdsd_store_revision, xdsd_leader. */
+  storeStatus?: () => StoreStatus;
   /** The config file being served (ConfigReloader.state). */
   config?: () => ConfigState | undefined;
   /** Node's process metrics (prom-client's defaults); default true. */
@@ -336,6 +339,30 @@ export class XdsdMetrics implements XdsServerEvents {
         const state = o.config?.();
         if (state) this.set(state.shadowed?.length ?? 0);
       },
+    });
+    // The store's state (store-status.ts), as /healthz says it: none of these without a store status source.
+    const store = (set: (status: StoreStatus) => number) =>
+      function (this: Gauge) {
+        const status = o.storeStatus?.();
+        if (status) this.set(set(status));
+      };
+    new Gauge({
+      name: "xdsd_store_up",
+      help: "1 if the store answers, 0 while it does not (degraded: the last config is served, writes answer 503; /healthz says why).",
+      registers,
+      collect: store((s) => (s.state === "ok" ? 1 : 0)),
+    });
+    new Gauge({
+      name: "xdsd_store_revision",
+      help: "The store revision whose changes this daemon has applied: replicas at the same revision serve the same config.",
+      registers,
+      collect: store((s) => s.revision),
+    });
+    new Gauge({
+      name: "xdsd_leader",
+      help: "1 if this daemon runs the once-only duties (endpoint expiry): on etcd, the replica holding the leader lease; alone on SQLite, always.",
+      registers,
+      collect: store((s) => (s.leader ? 1 : 0)),
     });
     new Gauge({
       name: "xdsd_config_last_reload_successful",

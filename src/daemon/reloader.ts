@@ -206,6 +206,11 @@ export class ConfigReloader {
     return this.#fileNames.get(overlayKey(kind, name));
   }
 
+  /** The store revision the view reflects: every change up to it applied (/healthz, /metrics). */
+  get storeRevision(): number {
+    return this.#storeRevision;
+  }
+
   /** The store's objects as the view holds them, and the store revision they reflect. */
   storeObjects(): { objects: HeldObject[]; revision: number } {
     return { objects: [...this.#objects.values()], revision: this.#storeRevision };

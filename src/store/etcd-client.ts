@@ -1,5 +1,5 @@
-// A small etcd v3 client on @grpc/grpc-js: the calls the etcd store makes (range, txn, compact, watch, status),
-// with failover between the members given, and nothing else. Why not the `etcd3` npm package: its Watcher resumes
+// A small etcd v3 client on @grpc/grpc-js: the calls the etcd store makes (range, txn, compact, watch, status) and
+// its leader election (leases: etcd-election.ts), with failover between the members given, and nothing else. Why not the `etcd3` npm package: its Watcher resumes
 // after a disconnect from the *header* revision + 1 of the last response, the creation response included (watch.js,
 // `updateRevision`), so a watch that started from an old revision and lost its connection before the replay
 // arrived skips changes; and its default policy retries any call on UNAVAILABLE, writes included, whose outcome
@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { StoreUnavailableError } from "../errors.js";
+import type { StoreReachability } from "./store.js";
 
 export interface KeyValue {
   key: Buffer;
@@ -20,6 +21,8 @@ export interface KeyValue {
   mod_revision: string;
   version: string;
   value: Buffer;
+  /** The lease the key is attached to ("0": none). */
+  lease: string;
 }
 export interface ResponseHeader {
   member_id: string;
@@ -41,16 +44,17 @@ export interface RangeResponse {
 }
 export type RequestOp =
   | { request_range: RangeRequest }
-  | { request_put: { key: Buffer; value: Buffer } }
+  | { request_put: { key: Buffer; value: Buffer; lease?: string } }
   | { request_delete_range: { key: Buffer; range_end?: Buffer } };
 export interface ResponseOp {
   response_range?: RangeResponse;
 }
-/** etcd's Compare: `result` EQUAL 0, GREATER 1, LESS 2, NOT_EQUAL 3; `target` MOD 2, VALUE 3. */
+/** etcd's Compare: `result` EQUAL 0, GREATER 1, LESS 2, NOT_EQUAL 3; `target` CREATE 1, MOD 2, VALUE 3. */
 export interface Compare {
   result: 0 | 1 | 2 | 3;
-  target: 2 | 3;
+  target: 1 | 2 | 3;
   key: Buffer;
+  create_revision?: number;
   mod_revision?: number;
   value?: Buffer;
 }
@@ -91,6 +95,24 @@ export interface StatusResponse {
   raftTerm: string;
 }
 export type WatchStream = grpc.ClientDuplexStream<{ create_request: WatchCreateRequest }, WatchResponse>;
+export interface LeaseGrantResponse {
+  header: ResponseHeader;
+  /** int64 as a decimal string. */
+  ID: string;
+  /** Seconds. */
+  TTL: string;
+  error: string;
+}
+interface LeaseKeepAliveResponse {
+  header: ResponseHeader;
+  ID: string;
+  /** Seconds left; "0" when the lease is gone (expired or revoked). */
+  TTL: string;
+}
+type LeaseKeepAliveStream = grpc.ClientDuplexStream<{ ID: string }, LeaseKeepAliveResponse>;
+
+/** Whether etcd answered the last call made (not: it did not answer one in time, and none has since). */
+export type EtcdReachability = StoreReachability;
 
 export interface EtcdClientOptions {
   /** `host:port` of each member. */
@@ -106,6 +128,7 @@ const protoFile = fileURLToPath(new URL("../../../proto/etcd/rpc.proto", import.
 interface Services {
   KV: grpc.ServiceClientConstructor;
   Watch: grpc.ServiceClientConstructor;
+  Lease: grpc.ServiceClientConstructor;
   Maintenance: grpc.ServiceClientConstructor;
 }
 let services: Services | undefined;
@@ -119,6 +142,7 @@ interface Member {
   readonly endpoint: string;
   readonly kv: grpc.Client;
   readonly watch: grpc.Client;
+  readonly lease: grpc.Client;
   readonly maintenance: grpc.Client;
 }
 
@@ -128,7 +152,7 @@ interface Member {
  * Anything else (a compacted revision, a bad request, permission denied) is an answer.
  */
 export function isTransient(err: unknown): boolean {
-  const { code, details } = err as { code?: number; details?: string };
+  const { code, details } = (err ?? {}) as { code?: number; details?: string };
   return (
     code === grpc.status.UNAVAILABLE ||
     code === grpc.status.DEADLINE_EXCEEDED ||
@@ -155,9 +179,11 @@ export class EtcdClient {
   readonly #callTimeoutMs: number;
   #current = 0;
   #closed = false;
+  #reachability: EtcdReachability = { reachable: true, since: new Date() };
+  readonly #reachabilityListeners = new Set<(state: EtcdReachability) => void>();
 
   constructor(options: EtcdClientOptions) {
-    const { KV, Watch, Maintenance } = loadServices();
+    const { KV, Watch, Lease, Maintenance } = loadServices();
     const credentials = options.tls
       ? grpc.credentials.createSsl(options.tls.ca, options.tls.key ?? null, options.tls.cert ?? null)
       : grpc.credentials.createInsecure();
@@ -183,6 +209,7 @@ export class EtcdClient {
         endpoint,
         kv,
         watch: new Watch(endpoint, credentials, { ...channelOptions, channelOverride: channel }),
+        lease: new Lease(endpoint, credentials, { ...channelOptions, channelOverride: channel }),
         maintenance: new Maintenance(endpoint, credentials, { ...channelOptions, channelOverride: channel }),
       };
     });
@@ -220,6 +247,94 @@ export class EtcdClient {
     return this.#once(this.#members[memberIndex], "maintenance", "MoveLeader", { targetID: targetId }, Date.now() + timeoutMs);
   }
 
+  /** A lease of `ttlSeconds` (etcd's unit); keys put with it are deleted when it expires or is revoked. */
+  async leaseGrant(ttlSeconds: number): Promise<LeaseGrantResponse> {
+    const { response } = await this.#call<LeaseGrantResponse>("lease", "LeaseGrant", { TTL: ttlSeconds, ID: 0 });
+    if (response.error) throw new StoreUnavailableError(`etcd refused a lease: ${response.error}`);
+    return response;
+  }
+
+  /** Revokes a lease: its keys are deleted at once. A lease already gone is not an error (etcd: "requested lease not found"). */
+  async leaseRevoke(id: string, timeoutMs = this.#callTimeoutMs): Promise<void> {
+    try {
+      await this.#call("lease", "LeaseRevoke", { ID: id }, timeoutMs);
+    } catch (err) {
+      if (!/lease not found/.test(((err as StoreUnavailableError).cause as { details?: string } | undefined)?.details ?? "")) throw err;
+    }
+  }
+
+  /**
+   * Renews a lease once: resolves with the seconds it has left, 0 when it is gone (expired or revoked). Tries the
+   * members in turn until `timeoutMs`, then rejects with StoreUnavailableError. One short stream per renewal: a
+   * stream kept open would have to be watched for silently lost members, and renewals are seconds apart.
+   */
+  async leaseKeepAlive(id: string, timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    const errors: string[] = [];
+    for (;;) {
+      this.#checkOpen();
+      const member = this.#current;
+      const client = this.#members[member].lease as unknown as { LeaseKeepAlive(metadata: grpc.Metadata, options: grpc.CallOptions): LeaseKeepAliveStream };
+      try {
+        const ttl = await new Promise<number>((resolve, reject) => {
+          const stream = client.LeaseKeepAlive(leaderMetadata(), { deadline: Math.min(deadline, Date.now() + Math.max(1_000, timeoutMs / 2)) });
+          stream.on("data", (res: LeaseKeepAliveResponse) => {
+            resolve(Number(res.TTL));
+            stream.cancel();
+          });
+          stream.on("error", (err) => reject(err));
+          stream.on("end", () => reject(Object.assign(new Error("the keep-alive stream ended without an answer"), { code: grpc.status.UNAVAILABLE })));
+          stream.write({ ID: id });
+        });
+        this.#answered();
+        return ttl;
+      } catch (err) {
+        if (this.#closed) throw new StoreUnavailableError("the store is closed");
+        if (!isTransient(err)) throw refusal("LeaseKeepAlive", err);
+        errors.push(`${this.#members[member].endpoint}: ${(err as Error).message}`);
+        this.failed(member);
+        if (Date.now() >= deadline) {
+          const error = new StoreUnavailableError(`etcd did not renew the lease within ${timeoutMs} ms (${errors.join("; ")})`, { cause: err });
+          this.#unanswered(error);
+          throw error;
+        }
+        await sleep(100);
+      }
+    }
+  }
+
+  /** Whether etcd answers, as the calls made last found. */
+  get reachability(): EtcdReachability {
+    return this.#reachability;
+  }
+
+  /** Calls `listener` each time etcd stops or starts answering (not for each failed call); returns what stops that. */
+  onReachability(listener: (state: EtcdReachability) => void): () => void {
+    this.#reachabilityListeners.add(listener);
+    return () => this.#reachabilityListeners.delete(listener);
+  }
+
+  /** A call or a watch got an answer: etcd is reachable. */
+  answered(): void {
+    this.#answered();
+  }
+
+  #answered(): void {
+    if (!this.#reachability.reachable) this.#setReachability({ reachable: true, since: new Date() });
+  }
+
+  #unanswered(error: StoreUnavailableError): void {
+    // The latest reason is kept; listeners hear only of the change itself (the daemon logs it once).
+    const changed = this.#reachability.reachable;
+    this.#reachability = { reachable: false, reason: error.message, since: changed ? new Date() : this.#reachability.since };
+    if (changed) for (const listener of this.#reachabilityListeners) listener(this.#reachability);
+  }
+
+  #setReachability(state: EtcdReachability): void {
+    this.#reachability = state;
+    for (const listener of this.#reachabilityListeners) listener(state);
+  }
+
   /** Opens a watch stream on the current member; `failed()` moves on to the next one for the following attempt. */
   openWatch(): { stream: WatchStream; member: number } {
     this.#checkOpen();
@@ -243,16 +358,23 @@ export class EtcdClient {
     return this.#closed;
   }
 
-  async #call<T>(service: "kv" | "maintenance", method: string, request: unknown): Promise<{ response: T; resent: boolean }> {
-    const deadline = Date.now() + this.#callTimeoutMs;
+  async #call<T>(
+    service: "kv" | "lease" | "maintenance",
+    method: string,
+    request: unknown,
+    timeoutMs = this.#callTimeoutMs,
+  ): Promise<{ response: T; resent: boolean }> {
+    const deadline = Date.now() + timeoutMs;
     const errors = new Map<string, string>();
     for (let attempt = 0; ; attempt++) {
       this.#checkOpen();
       const member = this.#current;
       try {
         // One attempt may not use the whole deadline: a member that hangs must leave time for the others.
-        const attemptDeadline = Math.min(deadline, Date.now() + Math.max(1_000, this.#callTimeoutMs / 2));
-        return { response: await this.#once<T>(this.#members[member], service, method, request, attemptDeadline), resent: errors.size > 0 };
+        const attemptDeadline = Math.min(deadline, Date.now() + Math.max(1_000, timeoutMs / 2));
+        const response = await this.#once<T>(this.#members[member], service, method, request, attemptDeadline);
+        this.#answered();
+        return { response, resent: errors.size > 0 };
       } catch (err) {
         if (this.#closed || isCompacted(err)) throw err;
         if (!isTransient(err)) throw refusal(method, err);
@@ -260,7 +382,9 @@ export class EtcdClient {
         this.failed(member);
         if (Date.now() >= deadline) {
           const said = [...errors].map(([endpoint, message]) => `${endpoint}: ${message}`).join("; ");
-          throw new StoreUnavailableError(`etcd did not answer ${method} within ${this.#callTimeoutMs} ms (${said})`, { cause: err });
+          const error = new StoreUnavailableError(`etcd did not answer ${method} within ${timeoutMs} ms (${said})`, { cause: err });
+          this.#unanswered(error);
+          throw error;
         }
         // A whole round of members failed: wait a little (an election takes about a second) before the next.
         if ((attempt + 1) % this.#members.length === 0) await sleep(Math.min(100 * 2 ** Math.floor(attempt / this.#members.length), 1_000));
@@ -268,7 +392,7 @@ export class EtcdClient {
     }
   }
 
-  #once<T>(member: Member, service: "kv" | "maintenance", method: string, request: unknown, deadline: number): Promise<T> {
+  #once<T>(member: Member, service: "kv" | "lease" | "maintenance", method: string, request: unknown, deadline: number): Promise<T> {
     const client = member[service] as unknown as Record<
       string,
       (req: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, res: T) => void) => void

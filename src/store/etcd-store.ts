@@ -26,7 +26,18 @@
 // from there: no change is missed or delivered twice. Compaction is answered with StoreCompactedError.
 import { randomBytes } from "node:crypto";
 import { StoreCompactedError, StoreConflictError, StoreRevisionConflictError, StoreUnavailableError } from "../errors.js";
-import { EtcdClient, isCompacted, isUnanswered, type KeyValue, type RequestOp, type WatchResponse, type WatchStream } from "./etcd-client.js";
+import { EtcdElection, type EtcdElectionOptions } from "./etcd-election.js";
+import { defaultEtcdLimits } from "./etcd-limits.js";
+import {
+  EtcdClient,
+  isCompacted,
+  isUnanswered,
+  type EtcdReachability,
+  type KeyValue,
+  type RequestOp,
+  type WatchResponse,
+  type WatchStream,
+} from "./etcd-client.js";
 import {
   checkTransaction,
   objectKinds,
@@ -49,13 +60,12 @@ export interface EtcdStoreOptions {
   prefix?: string;
   /** PEM contents: the CA of the members' certificates, and a client certificate and key for mutual TLS. */
   tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
-  /** How long a call keeps trying, across members, before it fails with StoreUnavailableError (default 10 s). */
+  /** How long a call keeps trying, across members, before it fails with StoreUnavailableError (etcd-limits.ts). */
   callTimeoutMs?: number;
 }
 
 export const defaultEtcdPrefix = "/xdsd/";
-/** Enough for a leader election (about a second with etcd's defaults) and a member or two that do not answer. */
-const defaultCallTimeoutMs = 10_000;
+const defaultCallTimeoutMs = defaultEtcdLimits.etcdTimeout * 1000;
 /** Objects per page of a listing: every page is read at the listing's one revision. */
 const listPageSize = 500;
 
@@ -111,6 +121,20 @@ export class EtcdStore implements Store {
 
   get prefix(): string {
     return this.#prefix.toString();
+  }
+
+  /** A leader election among the replicas on this store (etcd-election.ts), on this store's connections. */
+  election(options: EtcdElectionOptions): EtcdElection {
+    return new EtcdElection(this.#client, this.prefix, options);
+  }
+
+  /** Whether etcd answered the last call (StoreState for /healthz and /metrics), and when that changes. */
+  get reachability(): EtcdReachability {
+    return this.#client.reachability;
+  }
+
+  onReachability(listener: (state: EtcdReachability) => void): () => void {
+    return this.#client.onReachability(listener);
   }
 
   async get(kind: ObjectKind, name: string): Promise<StoredObject | undefined> {
@@ -437,6 +461,7 @@ class PrefixWatch {
             return resolve("broken");
           }
           if (res.created) {
+            this.client.answered();
             failures = 0;
             return;
           }

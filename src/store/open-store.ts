@@ -19,7 +19,7 @@ export interface OpenStoreOptions {
   /** etcd over mutual TLS: this client's certificate and key (PEM files), both or neither. */
   etcdCert?: string;
   etcdKey?: string;
-  /** etcd: how long a call keeps trying across members before it fails (default 10 s). */
+  /** etcd: how long a call keeps trying across members before it fails (default: etcd-limits.ts). */
   etcdCallTimeoutMs?: number;
   /** SQLite's own options. */
   sqlite?: SqliteStoreOptions;

@@ -86,6 +86,18 @@ export interface StoreCondition {
   readonly ifStoreRevision?: number;
 }
 
+/**
+ * Whether a store answers: etcd may not (members down or cut off), and a daemon then serves what it has, refuses
+ * writes and says so (issue 20, degraded mode). SQLite, in the daemon's own process, always does.
+ */
+export interface StoreReachability {
+  readonly reachable: boolean;
+  /** Why not, when not: the last call's error. */
+  readonly reason?: string;
+  /** When this state began. */
+  readonly since: Date;
+}
+
 /** Why a watch ended by itself: it delivers no change after this. */
 export type StoreWatchError = StoreCompactedError | StoreUnavailableError;
 

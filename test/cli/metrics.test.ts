@@ -157,6 +157,19 @@ test("docs/metrics.md's tables list every xdsd metric served, and no other", asy
   assert.deepEqual(documented, served);
 });
 
+test("the store's state in /healthz and /metrics: a daemon alone on SQLite answers, leads, and says the revision it applied", async () => {
+  const health = JSON.parse((await httpGet(`${xdsd.adminUrl}/healthz`)).body) as {
+    status: string;
+    store: { kind: string; state: string; revision: number; leader: boolean };
+  };
+  assert.equal(health.status, "ok");
+  assert.deepEqual({ ...health.store, revision: typeof health.store.revision }, { kind: "sqlite", state: "ok", revision: "number", leader: true });
+  const { samples } = await scrape();
+  assert.equal(value(samples, "xdsd_store_up"), 1);
+  assert.equal(value(samples, "xdsd_leader"), 1);
+  assert.equal(value(samples, "xdsd_store_revision"), health.store.revision);
+});
+
 test("every expression of examples/grafana-dashboard.json names metrics /metrics serves", async () => {
   const { text } = await scrape();
   const names = new Set(parseExposition(text).map((s) => s.name));

@@ -195,7 +195,7 @@ test("endpoints and get: usage errors exit 2; an unreachable daemon is one line 
   assert.equal(down.stderr, "xdsd: unreachable: cannot reach xdsd's admin API at http://127.0.0.1:9: connection refused (is xdsd serve running?)\n");
 });
 
-test("serve --store sqlite:DIR keeps the API's objects in DIR; --store with --data-dir, a bad URL, or an etcd option on SQLite: exit 2", async () => {
+test("serve --store sqlite:DIR keeps the API's objects in DIR; --store with --data-dir, a bad URL, an etcd option on SQLite, or a bad etcd timing: exit 2", async () => {
   const tokenFile = file("store-token", "store-token-0123456789abcdef\n");
   const config = file("store.yaml", 'clusters:\n  - name: web\n    endpoints: ["127.0.0.1:8081"]\n');
   const storeDir = join(dir, "store-url-data");
@@ -221,6 +221,8 @@ test("serve --store sqlite:DIR keeps the API's objects in DIR; --store with --da
     [["--store", `sqlite:${storeDir}`, "--data-dir", storeDir], /--store and --data-dir both name the store: give one/],
     [["--store", "postgres://db:5432"], /store "postgres:\/\/db:5432": unknown kind of store; expected sqlite:DIR or etcd:\/\/HOST:PORT/],
     [["--store", `sqlite:${storeDir}`, "--etcd-prefix", "/x/"], /etcdPrefix apply to an etcd:\/\/ store only/],
+    [["--store", `sqlite:${storeDir}`, "--leader-lease-ttl", "5"], /--leader-lease-ttl applies to an etcd:\/\/ store only/],
+    [["--store", "etcd://127.0.0.1:1", "--etcd-timeout", "0"], /--etcd-timeout "0": expected a positive whole number/],
   ] as const) {
     const r = await runXdsd([...serve, ...args]);
     assert.equal(r.code, 2, r.stderr);

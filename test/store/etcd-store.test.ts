@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { StoreUnavailableError } from "../../src/errors.js";
+import { isUnanswered } from "../../src/store/etcd-client.js";
 import { EtcdStore } from "../../src/store/etcd-store.js";
 import { openStore } from "../../src/store/open-store.js";
 import type { Store } from "../../src/store/store.js";
@@ -165,4 +166,9 @@ describe("etcd store", () => {
     );
     assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
   });
+});
+
+it("a StoreUnavailableError with no cause (the store closed) is not an unanswered call, and telling so does not throw", () => {
+  // isTransient read `code` off an undefined cause: a watch or an election on a closed store failed with a TypeError.
+  assert.equal(isUnanswered(new StoreUnavailableError("the store is closed")), false);
 });
