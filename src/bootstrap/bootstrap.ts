@@ -20,10 +20,8 @@ import { BootstrapSchema, type LayeredRuntimeSchema } from "../gen/envoy/config/
 import { Cluster_DiscoveryType, ClusterSchema, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import {
   ApiConfigSource_ApiType,
-  ApiConfigSourceSchema,
   ApiVersion,
   ConfigSourceSchema,
-  type ApiConfigSource,
   type ConfigSource as EnvoyConfigSource,
 } from "../gen/envoy/config/core/v3/config_source_pb.js";
 import { EndpointSchema } from "../gen/envoy/config/endpoint/v3/endpoint_components_pb.js";
@@ -37,7 +35,8 @@ import { SubjectAltNameMatcher_SanType } from "../gen/envoy/extensions/transport
 import { TypeUrl } from "../resource/type-urls.js";
 import { resourceType } from "../resource/types.js";
 import type { ConfigResource, LoadedConfig } from "../config/load.js";
-import { adsConfigSource, configSourceFor, duration, http2ProtocolOptions, socketAddress } from "../config/translate.js";
+import { formatHostPort } from "../config/address.js";
+import { adsConfigSource, configSourceFor, duration, grpcApiConfigSource, http2ProtocolOptions, socketAddress } from "../config/translate.js";
 import { isGrpcServerListenerName, xdsClusterName, type ConfigSourceKind } from "../config/model.js";
 
 export const bootstrapModes = ["eds", "ads", "delta-ads", "xds", "delta", "rest"] as const;
@@ -67,8 +66,8 @@ export interface BootstrapOptions {
   config?: LoadedConfig;
   nodeId: string;
   nodeCluster: string;
-  /** Where xdsd listens for xDS. */
-  xds: { host: string; port: number };
+  /** Where xdsd listens for xDS: one address, or every replica's (issue 20), all in the bootstrap's xds_cluster. */
+  xds: XdsServerAddress | readonly XdsServerAddress[];
   mode: BootstrapMode;
   /** Overrides the port of the first static listener (eds mode); handy for tests that need a free port. */
   listenPort?: number;
@@ -76,6 +75,17 @@ export interface BootstrapOptions {
   adminPort?: number;
   /** Connect to xdsd over TLS (mutual TLS with a client certificate), as `xdsd serve --xds-tls-*` serves it. */
   tls?: BootstrapTls;
+}
+
+/** Where one xdsd (replica) listens for xDS. */
+export interface XdsServerAddress {
+  host: string;
+  port: number;
+}
+
+/** `xds` as a list: one address or several replicas'. */
+export function xdsServerList(xds: XdsServerAddress | readonly XdsServerAddress[]): readonly XdsServerAddress[] {
+  return "host" in xds ? [xds] : xds;
 }
 
 /** The files Envoy reads to reach xdsd over TLS: paths on Envoy's machine. */
@@ -105,15 +115,27 @@ export function configSourceMismatch(flag: string, needed: ConfigSourceKind, fil
   return `${why}, but ${where} has config_source: ${has}${has === "ads" ? " (the default)" : ""}: write ${setting} there`;
 }
 
-/** What every bootstrap (Envoy's, gRPC's) needs to make sense: a node id, xdsd's host, ports that are ports. */
-export function checkNodeAndPorts(nodeId: string, xds: { host: string; port: number }, ports: Record<string, number | undefined> = {}): void {
+/**
+ * What every bootstrap (Envoy's, gRPC's) needs to make sense: a node id, at least one xdsd address, each once, with
+ * a host and a port that is a port.
+ */
+export function checkNodeAndPorts(nodeId: string, xds: readonly XdsServerAddress[], ports: Record<string, number | undefined> = {}): void {
   if (!nodeId) throw new BadArgumentError("bootstrap: nodeId must not be empty");
-  for (const [what, port] of Object.entries({ "xds.port": xds.port, ...ports })) {
+  if (xds.length === 0) throw new BadArgumentError("bootstrap: xds must name at least one xdsd address (HOST:PORT)");
+  const at = (i: number) => (xds.length === 1 ? "xds" : `xds[${i}]`);
+  const xdsPorts = Object.fromEntries(xds.map((a, i) => [`${at(i)}.port`, a.port]));
+  for (const [what, port] of Object.entries({ ...xdsPorts, ...ports })) {
     if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) {
       throw new BadArgumentError(`bootstrap: ${what} must be a port number from 1 to 65535, got ${port}`);
     }
   }
-  if (!xds.host) throw new BadArgumentError("bootstrap: xds.host must not be empty");
+  const seen = new Set<string>();
+  xds.forEach((a, i) => {
+    if (!a.host) throw new BadArgumentError(`bootstrap: ${at(i)}.host must not be empty`);
+    const key = formatHostPort(a.host, a.port);
+    if (seen.has(key)) throw new BadArgumentError(`bootstrap: xds names ${key} twice; list each replica once`);
+    seen.add(key);
+  });
 }
 
 /** The node's group in `config`: the node hash is cluster/id by default; a node in a group gets that group's config and nothing else. */
@@ -132,7 +154,8 @@ export function checkTlsPair(tls: BootstrapTls, whose: string): void {
 
 /** An Envoy 1.40 bootstrap, as YAML. */
 export function renderBootstrap(opts: BootstrapOptions): string {
-  const { config, nodeId, nodeCluster, xds, mode } = opts;
+  const { config, nodeId, nodeCluster, mode } = opts;
+  const xds = xdsServerList(opts.xds);
   const adminPort = opts.adminPort ?? 9901;
   checkNodeAndPorts(nodeId, xds, { adminPort, listenPort: opts.listenPort });
 
@@ -153,7 +176,7 @@ export function renderBootstrap(opts: BootstrapOptions): string {
   }
 
   const xdsServer = create(ConfigSourceSchema, {
-    configSourceSpecifier: { case: "apiConfigSource", value: grpcApiConfigSource() },
+    configSourceSpecifier: { case: "apiConfigSource", value: grpcApiConfigSource(ApiConfigSource_ApiType.GRPC) },
     resourceApiVersion: ApiVersion.V3,
   });
   const staticListeners = mode === "eds" ? inlineListeners(resources, opts.listenPort) : [];
@@ -163,7 +186,7 @@ export function renderBootstrap(opts: BootstrapOptions): string {
     layeredRuntime: layeredRuntime(resources, mode === "eds" ? xdsServer : configSourceFor(fetched)),
     node: { id: nodeId, cluster: nodeCluster },
     admin: { address: socketAddress("127.0.0.1", adminPort) },
-    staticResources: { listeners: staticListeners, clusters: [xdsCluster(xds.host, xds.port, mode !== "rest", opts.tls), ...staticClusters] },
+    staticResources: { listeners: staticListeners, clusters: [xdsCluster(xds, mode !== "rest", opts.tls), ...staticClusters] },
     dynamicResources:
       mode === "eds"
         ? undefined
@@ -225,29 +248,46 @@ function typeFirst(json: JsonValue): JsonValue {
   return out;
 }
 
-function grpcApiConfigSource(apiType = ApiConfigSource_ApiType.GRPC): ApiConfigSource {
-  return create(ApiConfigSourceSchema, {
-    apiType,
-    transportApiVersion: ApiVersion.V3,
-    grpcServices: [{ targetSpecifier: { case: "envoyGrpc", value: { clusterName: xdsClusterName } } }],
-  });
-}
+/**
+ * How long Envoy waits for a TCP connection to an xdsd replica: short, so that a replica whose machine is gone
+ * (no RST, just silence) costs a fraction of a second before the stream is retried on another one (issue 20).
+ */
+const xdsConnectTimeout = "0.25s";
 
 // gRPC xDS needs the cluster to speak HTTP/2; REST polls go over HTTP/1.1 (xdsd serves both on its port). A host
-// name (e.g. a service name in docker-compose) needs DNS.
-function xdsCluster(host: string, port: number, http2: boolean, tls: BootstrapTls | undefined): Cluster {
+// name (e.g. a service name in docker-compose) needs DNS. Every replica is an endpoint: a broken stream is opened
+// again (after the retry back-off of grpcApiConfigSource, or at the next REST poll) on the host the round robin
+// picks next, and a replica that refused a connection is ejected at once (a local-origin failure, outlier
+// detection) so that no retry goes back to it for a while; a replica comes back when the ejection ends.
+function xdsCluster(xds: readonly XdsServerAddress[], http2: boolean, tls: BootstrapTls | undefined): Cluster {
+  const replicas = xds.length > 1;
   return create(ClusterSchema, {
     transportSocket: tls && {
       name: "envoy.transport_sockets.tls",
-      configType: { case: "typedConfig", value: anyPack(UpstreamTlsContextSchema, upstreamTls(host, http2, tls)) },
+      configType: { case: "typedConfig", value: anyPack(UpstreamTlsContextSchema, upstreamTls(xds, http2, tls)) },
     },
     name: xdsClusterName,
-    clusterDiscoveryType: { case: "type", value: isIP(host) ? Cluster_DiscoveryType.STATIC : Cluster_DiscoveryType.STRICT_DNS },
-    connectTimeout: duration("1s"),
+    clusterDiscoveryType: { case: "type", value: xds.every((a) => isIP(a.host)) ? Cluster_DiscoveryType.STATIC : Cluster_DiscoveryType.STRICT_DNS },
+    connectTimeout: duration(xdsConnectTimeout),
     loadAssignment: {
       clusterName: xdsClusterName,
-      endpoints: [{ lbEndpoints: [{ hostIdentifier: { case: "endpoint", value: create(EndpointSchema, { address: socketAddress(host, port) }) } }] }],
+      endpoints: [
+        {
+          lbEndpoints: xds.map(({ host, port }) => ({
+            hostIdentifier: { case: "endpoint" as const, value: create(EndpointSchema, { address: socketAddress(host, port) }) },
+          })),
+        },
+      ],
     },
+    outlierDetection: replicas
+      ? {
+          splitExternalLocalOriginErrors: true,
+          consecutiveLocalOriginFailure: 1,
+          baseEjectionTime: duration("5s"),
+          // A dead replica is ejected whatever share of the cluster it is; when all are ejected Envoy uses all.
+          maxEjectionPercent: 100,
+        }
+      : undefined,
     typedExtensionProtocolOptions: http2 ? http2ProtocolOptions() : {},
   });
 }
@@ -257,9 +297,10 @@ function xdsCluster(host: string, port: number, http2: boolean, tls: BootstrapTl
  * match_typed_subject_alt_names), Envoy's own certificate presented for mutual TLS, and ALPN saying which protocol
  * the connection carries — xdsd's TLS port sends "h2" to gRPC and anything else to HTTP/1.1 (tls-listener.ts).
  */
-function upstreamTls(host: string, http2: boolean, tls: BootstrapTls) {
+function upstreamTls(xds: readonly XdsServerAddress[], http2: boolean, tls: BootstrapTls) {
   checkTlsPair(tls, "Envoy's");
-  const sni = tls.sni ?? (isIP(host) ? undefined : host);
+  const sni = tls.sni ?? tlsServerName(xds);
+  const ips = xds.map((a) => a.host).filter((h) => isIP(h));
   return create(UpstreamTlsContextSchema, {
     sni: sni ?? "",
     commonTlsContext: {
@@ -271,13 +312,28 @@ function upstreamTls(host: string, http2: boolean, tls: BootstrapTls) {
           trustedCa: fileSource(tls.ca),
           matchTypedSubjectAltNames: sni
             ? [{ sanType: SubjectAltNameMatcher_SanType.DNS, matcher: { matchPattern: { case: "exact", value: sni } } }]
-            : isIP(host)
-              ? [{ sanType: SubjectAltNameMatcher_SanType.IP_ADDRESS, matcher: { matchPattern: { case: "exact", value: host } } }]
-              : [],
+            : // Any replica's address will do: one cluster-wide TLS context serves every replica (they share a CA).
+              ips.map((ip) => ({ sanType: SubjectAltNameMatcher_SanType.IP_ADDRESS, matcher: { matchPattern: { case: "exact" as const, value: ip } } })),
         },
       },
     },
   });
+}
+
+/**
+ * The name Envoy sends (SNI) and checks xdsd's certificate for, without --tls-sni: the --xds host when it is a name;
+ * none for IP addresses (the certificate's IP SAN is checked). A TLS context is the cluster's, not a replica's, so
+ * replicas by different names (or names and IPs mixed) need the one name they all carry, given with --tls-sni.
+ */
+function tlsServerName(xds: readonly XdsServerAddress[]): string | undefined {
+  const names = [...new Set(xds.map((a) => a.host))].filter((h) => !isIP(h));
+  if (names.length === 0) return undefined;
+  if (names.length > 1 || names.length < new Set(xds.map((a) => a.host)).size) {
+    throw new BadArgumentError(
+      `bootstrap: --xds names replicas by different hosts (${xds.map((a) => formatHostPort(a.host, a.port)).join(", ")}), and Envoy's TLS settings are one for all of them: give --tls-sni the name every replica's certificate carries`,
+    );
+  }
+  return names[0];
 }
 
 function fileSource(filename: string) {

@@ -47,15 +47,17 @@ XDSD_DEBUG=stream,config,transport,admin,daemon (or all) logs those subsystems a
     description: "Exit 0 if FILE is valid; else print every error with file:line:column and field path, exit 2.",
   },
   bootstrap: {
-    synopsis: `xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads|xds|delta|rest]
+    synopsis: `xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT[,HOST:PORT...]] [--mode eds|ads|delta-ads|xds|delta|rest]
                [--listen-port PORT] [--admin-port PORT] [--tls-ca FILE [--tls-cert FILE --tls-key FILE] [--tls-sni NAME]]
-xdsd bootstrap --grpc --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--locality zone=Z,region=R,sub_zone=S]
+xdsd bootstrap --grpc --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT[,HOST:PORT...]] [--locality zone=Z,region=R,sub_zone=S]
                [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]`,
     description: `Print an Envoy 1.40 bootstrap (YAML) for a node: eds = static listeners and routes from FILE with EDS
 clusters (default); ads = everything over ADS; delta-ads = everything over incremental ADS; xds, delta =
 one stream per type (the config must say config_source: grpc / delta-grpc); rest = REST-JSON polls
 (config_source: rest). FILE defaults to
-examples/seed.yaml in eds mode; the other modes read it only when given. --xds defaults to 127.0.0.1:18000.
+examples/seed.yaml in eds mode; the other modes read it only when given. --xds defaults to 127.0.0.1:18000;
+several replicas (xdsd serve --store etcd://…) go in Envoy's xds_cluster together, and Envoy reopens a broken
+stream on a live one within a second (README "HA"); --grpc lists them in xds_servers.
 --tls-ca makes Envoy reach xdsd over TLS (xdsd serve --xds-tls-cert/--xds-tls-key), checking xdsd's certificate
 against that CA and the name --tls-sni (default: the --xds host, its IP address when it is one); --tls-cert and
 --tls-key give Envoy a client certificate for mutual TLS (--xds-client-ca). The paths are Envoy's to read.
@@ -289,7 +291,8 @@ function runBootstrap(args: string[]): number {
   if (tlsCa === undefined && (values["tls-cert"] ?? values["tls-key"] ?? values["tls-sni"]) !== undefined) {
     throw new BadArgumentError("--tls-cert, --tls-key and --tls-sni need --tls-ca: the CA that xdsd's certificate chains to");
   }
-  const xds = parseListenAddress("--xds", values.xds!);
+  // Every replica of an HA deployment (issue 20), in order: the gRPC bootstrap's xds_servers keeps it.
+  const xds = values.xds!.split(",").map((address) => parseListenAddress("--xds", address.trim()));
   const tls = tlsCa === undefined ? undefined : { ca: tlsCa, cert: values["tls-cert"], key: values["tls-key"], sni: values["tls-sni"] };
   if (values.grpc) {
     const envoyOnly = (["mode", "listen-port", "admin-port"] as const).find((f) => values[f] !== undefined);

@@ -6,6 +6,7 @@ import { anyPack, DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
 import { Cluster_DiscoveryType, Cluster_LbPolicy, ClusterSchema, type Cluster } from "../gen/envoy/config/cluster/v3/cluster_pb.js";
 import {
   ApiConfigSource_ApiType,
+  ApiConfigSourceSchema,
   ApiVersion,
   ConfigSourceSchema,
   type ConfigSource as EnvoyConfigSource,
@@ -79,12 +80,34 @@ export function configSourceFor(kind: ConfigSourceKind = "ads"): EnvoyConfigSour
           refreshDelay: duration(restRefreshDelay),
           requestTimeout: duration("1s"),
         }
-      : {
-          apiType: kind === "grpc" ? ApiConfigSource_ApiType.GRPC : ApiConfigSource_ApiType.DELTA_GRPC,
-          transportApiVersion: ApiVersion.V3,
-          grpcServices: [{ targetSpecifier: { case: "envoyGrpc" as const, value: { clusterName: xdsClusterName } } }],
-        };
+      : grpcApiConfigSource(kind === "grpc" ? ApiConfigSource_ApiType.GRPC : ApiConfigSource_ApiType.DELTA_GRPC);
   return create(ConfigSourceSchema, { configSourceSpecifier: { case: "apiConfigSource", value: api }, resourceApiVersion: ApiVersion.V3 });
+}
+
+/**
+ * How soon Envoy opens an xDS stream again after it broke (EnvoyGrpc.retry_policy.retry_back_off; Envoy's default
+ * is 500 ms growing to 30 s): with several xdsd replicas in xds_cluster (issue 20), a stream whose replica died is
+ * opened again on another one within about this base, and never waits more than the max while all are down.
+ */
+export const xdsStreamRetryBackOff = { base: "0.1s", max: "1s" } as const;
+
+/** A gRPC stream to xdsd through the bootstrap's xds_cluster, of the given protocol, retried quickly. */
+export function grpcApiConfigSource(apiType: ApiConfigSource_ApiType.GRPC | ApiConfigSource_ApiType.DELTA_GRPC) {
+  return create(ApiConfigSourceSchema, {
+    apiType,
+    transportApiVersion: ApiVersion.V3,
+    grpcServices: [
+      {
+        targetSpecifier: {
+          case: "envoyGrpc",
+          value: {
+            clusterName: xdsClusterName,
+            retryPolicy: { retryBackOff: { baseInterval: duration(xdsStreamRetryBackOff.base), maxInterval: duration(xdsStreamRetryBackOff.max) } },
+          },
+        },
+      },
+    ],
+  });
 }
 
 /**

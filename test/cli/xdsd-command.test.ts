@@ -80,6 +80,30 @@ test("bootstrap: eds and ads modes print Envoy bootstraps pointing at the given 
   }
 });
 
+test("bootstrap --xds H:P,H:P: every replica in Envoy's xds_cluster and in gRPC's xds_servers, in order (issue 20)", async () => {
+  const replicas = "127.0.0.1:18123, [::1]:18124,xdsd.internal:18125";
+  const envoy = await runXdsd(["bootstrap", "--node-id", "n0", "--node-cluster", "c0", "--mode", "delta-ads", "--xds", replicas]);
+  assert.equal(envoy.code, 0, envoy.stderr);
+  const endpoints = parse(envoy.stdout).static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints;
+  assert.deepEqual(
+    endpoints.map((e: { endpoint: { address: { socket_address: { address: string; port_value: number } } } }) => e.endpoint.address.socket_address),
+    [
+      { address: "127.0.0.1", port_value: 18123 },
+      { address: "::1", port_value: 18124 },
+      { address: "xdsd.internal", port_value: 18125 },
+    ],
+  );
+  const grpc = await runXdsd(["bootstrap", "--grpc", "--node-id", "g0", "--node-cluster", "c0", "--xds", replicas]);
+  assert.equal(grpc.code, 0, grpc.stderr);
+  assert.deepEqual(
+    JSON.parse(grpc.stdout).xds_servers.map((s: { server_uri: string }) => s.server_uri),
+    ["127.0.0.1:18123", "[::1]:18124", "xdsd.internal:18125"],
+  );
+  const bad = await runXdsd(["bootstrap", "--node-id", "n0", "--node-cluster", "c0", "--mode", "ads", "--xds", "127.0.0.1:18123,"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^xdsd: --xds "": expected HOST:PORT/);
+});
+
 test("bootstrap --grpc: a gRPC xDS bootstrap (JSON); Envoy's flags refused with it, --locality without it", async () => {
   const r = await runXdsd(["bootstrap", "--grpc", "--node-id", "g0", "--node-cluster", "c0", "--xds", "127.0.0.1:18123", "--locality", "zone=z1"]);
   assert.equal(r.code, 0, r.stderr);

@@ -9,15 +9,16 @@ import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { parse } from "yaml";
 import { loadConfigFile, parseConfig, type LoadedConfig } from "../../src/config/index.js";
-import { bootstrapModes, renderBootstrap, type BootstrapMode } from "../../src/bootstrap/bootstrap.js";
+import { bootstrapModes, renderBootstrap, type BootstrapMode, type BootstrapTls, type XdsServerAddress } from "../../src/bootstrap/bootstrap.js";
 import { BadArgumentError } from "../../src/errors.js";
 import { BootstrapSchema, type Bootstrap } from "../../src/gen/envoy/config/bootstrap/v3/bootstrap_pb.js";
 import { Cluster_DiscoveryType } from "../../src/gen/envoy/config/cluster/v3/cluster_pb.js";
 import type { Address } from "../../src/gen/envoy/config/core/v3/address_pb.js";
-import { ApiConfigSource_ApiType, ApiVersion } from "../../src/gen/envoy/config/core/v3/config_source_pb.js";
+import { ApiConfigSource_ApiType, ApiVersion, type ConfigSource } from "../../src/gen/envoy/config/core/v3/config_source_pb.js";
 import { HttpConnectionManagerSchema } from "../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { HttpProtocolOptionsSchema } from "../../src/gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js";
 import { envoyRegistry } from "../../src/resource/proto-registry.js";
+import { TestCa } from "../support/certs.js";
 import { findEnvoyBinary } from "../support/envoy.js";
 import { lines, repoFile } from "./config-helpers.js";
 
@@ -29,15 +30,20 @@ function seedFor(mode: BootstrapMode): LoadedConfig {
   return parseConfig(`config_source: ${source}\n${readFileSync(repoFile("examples/seed.yaml"), "utf8")}`, "seed.yaml");
 }
 
-function render(config: LoadedConfig, mode: BootstrapMode, extra: { listenPort?: number; adminPort?: number; nodeCluster?: string; nodeId?: string } = {}) {
+function render(
+  config: LoadedConfig,
+  mode: BootstrapMode,
+  extra: { listenPort?: number; adminPort?: number; nodeCluster?: string; nodeId?: string; xds?: XdsServerAddress[]; tls?: BootstrapTls } = {},
+) {
   const yaml = renderBootstrap({
     config,
     nodeId: extra.nodeId ?? "envoy-1",
     nodeCluster: extra.nodeCluster ?? "demo",
-    xds: { host: "127.0.0.1", port: 18000 },
+    xds: extra.xds ?? { host: "127.0.0.1", port: 18000 },
     mode,
     listenPort: extra.listenPort,
     adminPort: extra.adminPort,
+    tls: extra.tls,
   });
   const bootstrap = fromJson(BootstrapSchema, parse(yaml) as JsonValue, { registry: envoyRegistry() });
   return { yaml, bootstrap };
@@ -56,7 +62,7 @@ function checkCommon(bootstrap: Bootstrap, adminPort = 9901) {
   const xds = bootstrap.staticResources?.clusters.find((c) => c.name === "xds_cluster");
   assert.ok(xds);
   assert.deepEqual(xds.clusterDiscoveryType, { case: "type", value: Cluster_DiscoveryType.STATIC });
-  assert.equal(xds.connectTimeout?.seconds, 1n);
+  assert.deepEqual([xds.connectTimeout?.seconds, xds.connectTimeout?.nanos], [0n, 250_000_000], "a dead replica costs a quarter second");
   const endpoint = xds.loadAssignment?.endpoints[0].lbEndpoints[0].hostIdentifier;
   assert.equal(endpoint?.case, "endpoint");
   assert.deepEqual(socket(endpoint?.value.address), { address: "127.0.0.1", port: 18000 });
@@ -165,6 +171,98 @@ describe("ads bootstrap", () => {
   });
 });
 
+/** The grpc_services of every xDS stream the bootstrap opens (ADS, or CDS and LDS), and the EDS of eds mode. */
+function grpcServicesOf(bootstrap: Bootstrap) {
+  const sources = [
+    bootstrap.dynamicResources?.adsConfig,
+    ...[
+      bootstrap.dynamicResources?.cdsConfig,
+      bootstrap.dynamicResources?.ldsConfig,
+      ...bootstrap.staticResources!.clusters.map((c) => c.edsClusterConfig?.edsConfig),
+    ].map((c) => (c?.configSourceSpecifier.case === "apiConfigSource" ? c.configSourceSpecifier.value : undefined)),
+  ];
+  return sources.flatMap((s) => s?.grpcServices ?? []);
+}
+
+// Issue 20: several xdsd replicas on one etcd store; Envoy must reach a live one within a second or two.
+describe("several replicas (--xds H:P,H:P,...)", () => {
+  const replicas = [18001, 18002, 18003].map((port) => ({ host: "127.0.0.1", port }));
+
+  it("puts every replica in xds_cluster, ejects one that refuses a connection, and reopens streams after 100 ms to 1 s", () => {
+    for (const mode of bootstrapModes) {
+      const { bootstrap } = render(seedFor(mode), mode, { xds: replicas });
+      const xds = bootstrap.staticResources!.clusters.find((c) => c.name === "xds_cluster")!;
+      assert.deepEqual(
+        xds.loadAssignment!.endpoints.flatMap((l) =>
+          l.lbEndpoints.map((e) => socket(e.hostIdentifier.case === "endpoint" ? e.hostIdentifier.value.address : undefined)),
+        ),
+        replicas.map((r) => ({ address: r.host, port: r.port })),
+        mode,
+      );
+      assert.deepEqual(xds.clusterDiscoveryType, { case: "type", value: Cluster_DiscoveryType.STATIC });
+      assert.deepEqual(
+        [xds.outlierDetection?.consecutiveLocalOriginFailure, xds.outlierDetection?.splitExternalLocalOriginErrors, xds.outlierDetection?.maxEjectionPercent],
+        [1, true, 100],
+      );
+      const services = grpcServicesOf(bootstrap);
+      assert.equal(services.length > 0, mode !== "rest", `${mode}: its gRPC streams`);
+      for (const g of services) {
+        const backOff = g.targetSpecifier.case === "envoyGrpc" ? g.targetSpecifier.value.retryPolicy?.retryBackOff : undefined;
+        assert.deepEqual([backOff?.baseInterval?.nanos, backOff?.maxInterval?.seconds], [100_000_000, 1n], mode);
+      }
+    }
+  });
+
+  it("the streams a per-type mode's resources open (EDS, RDS) reopen as fast as the bootstrap's", () => {
+    const cluster = seedFor("xds").defaults.find((r) => r.typeUrl.endsWith(".Cluster"))!.message as { edsClusterConfig?: { edsConfig?: ConfigSource } };
+    const source = cluster.edsClusterConfig?.edsConfig?.configSourceSpecifier;
+    const g = source?.case === "apiConfigSource" ? source.value.grpcServices[0].targetSpecifier : undefined;
+    assert.equal(g?.case === "envoyGrpc" && g.value.retryPolicy?.retryBackOff?.baseInterval?.nanos, 100_000_000);
+  });
+
+  it("names: STRICT_DNS; TLS checks the one name given, or the one name they share, or any replica's IP", () => {
+    const named = render(seed, "ads", {
+      xds: [
+        { host: "xdsd-0.internal", port: 18000 },
+        { host: "xdsd-1.internal", port: 18000 },
+      ],
+      tls: { ca: "/ca.pem", sni: "xdsd.internal" },
+    });
+    assert.deepEqual(named.bootstrap.staticResources?.clusters[0].clusterDiscoveryType, { case: "type", value: Cluster_DiscoveryType.STRICT_DNS });
+    assert.match(named.yaml, /sni: xdsd.internal/);
+    const sameName = render(seed, "ads", { xds: [18000, 18001].map((port) => ({ host: "xdsd.internal", port })), tls: { ca: "/ca.pem" } });
+    assert.match(sameName.yaml, /sni: xdsd.internal/);
+    const ips = render(seed, "ads", { xds: replicas.slice(0, 2).map((r, i) => ({ ...r, host: `127.0.0.${i + 1}` })), tls: { ca: "/ca.pem" } });
+    assert.deepEqual(
+      [...ips.yaml.matchAll(/san_type: IP_ADDRESS\n\s+matcher:\n\s+exact: (\S+)/g)].map((m) => m[1]),
+      ["127.0.0.1", "127.0.0.2"],
+    );
+    assert.throws(
+      () =>
+        render(seed, "ads", {
+          xds: [
+            { host: "xdsd-0.internal", port: 18000 },
+            { host: "127.0.0.1", port: 18000 },
+          ],
+          tls: { ca: "/ca.pem" },
+        }),
+      /bootstrap: --xds names replicas by different hosts \(xdsd-0.internal:18000, 127.0.0.1:18000\), and Envoy's TLS settings are one for all of them: give --tls-sni the name every replica's certificate carries/,
+    );
+  });
+
+  it("refuses a replica listed twice, or none", () => {
+    assert.throws(
+      () => render(seed, "ads", { xds: [replicas[0], replicas[1], replicas[0]] }),
+      /bootstrap: xds names 127.0.0.1:18001 twice; list each replica once/,
+    );
+    assert.throws(() => render(seed, "ads", { xds: [] }), /bootstrap: xds must name at least one xdsd address/);
+    assert.throws(
+      () => render(seed, "ads", { xds: [replicas[0], { host: "127.0.0.1", port: 0 }] }),
+      /bootstrap: xds\[1\].port must be a port number from 1 to 65535, got 0/,
+    );
+  });
+});
+
 describe("bootstrap options", () => {
   const grouped = parseConfig(
     lines(
@@ -261,6 +359,17 @@ describe("bootstraps pass `envoy --mode validate`", () => {
     }
   };
   for (const mode of bootstrapModes) it(`the seed, ${mode} mode`, () => validate(mode, render(seedFor(mode), mode).yaml));
+  const replicas = [18001, 18002, 18003].map((port) => ({ host: "127.0.0.1", port }));
+  for (const mode of bootstrapModes) {
+    it(`three replicas, ${mode} mode, with TLS`, () => {
+      const ca = new TestCa(`replicas-${mode}`);
+      try {
+        validate(`${mode}-replicas`, render(seedFor(mode), mode, { xds: replicas, tls: { ca: ca.cert } }).yaml);
+      } finally {
+        rmSync(ca.dir, { recursive: true, force: true });
+      }
+    });
+  }
 
   // eds mode puts the translated listeners and clusters in the bootstrap, so Envoy checks every short-form option.
   it("every short-form option and raw resources, eds mode", () => {

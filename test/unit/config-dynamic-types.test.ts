@@ -73,7 +73,11 @@ describe("runtime (RTDS)", () => {
     assert.deepEqual(perType.layers[1].rtds_layer, {
       name: "xdsd",
       rtds_config: {
-        api_config_source: { api_type: "GRPC", transport_api_version: "V3", grpc_services: [{ envoy_grpc: { cluster_name: "xds_cluster" } }] },
+        api_config_source: {
+          api_type: "GRPC",
+          transport_api_version: "V3",
+          grpc_services: [{ envoy_grpc: { cluster_name: "xds_cluster", retry_policy: { retry_back_off: { base_interval: "0.100s", max_interval: "1s" } } } }],
+        },
         resource_api_version: "V3",
       },
     });

@@ -21,6 +21,16 @@ describe("xdsd bootstrap --grpc", () => {
     assert.equal(render({ xds: { host: "::1", port: 18000 } }).xds_servers[0].server_uri, "[::1]:18000");
   });
 
+  it("lists every replica in xds_servers, in the order given, each with the same creds (issue 20)", () => {
+    const servers = render({ xds: [18001, 18002, 18003].map((port) => ({ host: "127.0.0.1", port })), tls: { ca: "/ca.pem" } }).xds_servers;
+    assert.deepEqual(
+      servers.map((s: { server_uri: string }) => s.server_uri),
+      ["127.0.0.1:18001", "127.0.0.1:18002", "127.0.0.1:18003"],
+    );
+    for (const s of servers) assert.deepEqual(s.channel_creds, [{ type: "tls", config: { ca_certificate_file: "/ca.pem" } }]);
+    assert.throws(() => render({ xds: [] }), /bootstrap: xds must name at least one xdsd address/);
+  });
+
   it('writes "tls" channel creds alone (gRFC A65), mutual with a certificate and key', () => {
     assert.deepEqual(render({ tls: { ca: "/ca.pem" } }).xds_servers[0].channel_creds, [{ type: "tls", config: { ca_certificate_file: "/ca.pem" } }]);
     assert.deepEqual(render({ tls: { ca: "/ca.pem", cert: "/c.pem", key: "/k.pem" } }).xds_servers[0].channel_creds, [

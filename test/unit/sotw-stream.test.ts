@@ -357,3 +357,35 @@ test("closing the stream frees its watch", () => {
   h.stream.close("test");
   assert.equal(h.cache.watchedKeyCount(), 0);
 });
+
+test("a new stream whose version_info is what its subscription covers here is sent nothing until that changes (issue 20)", () => {
+  // What the client accepted from another replica (or from this xdsd before it restarted): the same content hashes.
+  const before = harness({ snapshot: twoClusters() });
+  before.request({ typeUrl: CDS });
+  before.request({ typeUrl: EDS, resourceNames: ["a", "b"] });
+  const [cds, eds] = before.sent;
+
+  const h = harness({ snapshot: twoClusters() });
+  h.request({ typeUrl: CDS, versionInfo: cds.versionInfo });
+  h.request({ typeUrl: EDS, versionInfo: eds.versionInfo, resourceNames: ["a", "b"] });
+  assert.equal(h.sent.length, 0, "nothing it holds is resent");
+
+  h.cache.setSnapshot("test/n1", twoClusters("10.0.0.9:80"));
+  assert.deepEqual(
+    h.sent.map((r) => [r.typeUrl, h.names(r)]),
+    [[EDS, ["a"]]],
+    "a change sends only what changed",
+  );
+
+  // A version it does not hold here (other content, or another subscription) is answered as a first request is.
+  const other = harness({ snapshot: twoClusters("10.0.0.9:80") });
+  other.request({ typeUrl: CDS, versionInfo: "not-this-one" });
+  other.request({ typeUrl: EDS, versionInfo: eds.versionInfo, resourceNames: ["a", "b"] });
+  assert.deepEqual(
+    other.sent.map((r) => [r.typeUrl, other.names(r)]),
+    [
+      [CDS, ["a", "b"]],
+      [EDS, ["a", "b"]],
+    ],
+  );
+});

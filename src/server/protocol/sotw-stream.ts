@@ -14,8 +14,10 @@
 // - After a NACK the rejected content is not sent again; the next different content is.
 // - A request whose nonce is not the latest one sent for its type is stale and is not answered: the client will
 //   ACK or NACK the newer response with its current subscription.
-// - The first request for a type on a stream is always answered with everything subscribed; nonces and ACK state
-//   never survive a reconnect.
+// - The first request for a type on a stream is answered with everything subscribed, unless its version_info (the
+//   version the client last accepted, on an earlier stream) is the version of what it subscribes to here: then it
+//   holds that content already, and nothing is sent until it changes (#resume). Nonces and ACK state never survive
+//   a reconnect.
 import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { versionOfSet, type Snapshot } from "../../cache/snapshot.js";
 import type { EncodedResource } from "../../resource/encoded-resource.js";
@@ -37,7 +39,7 @@ export class SotwStream extends TypedStream<SotwTypeState, DiscoveryRequest, Sot
   handleRequest(req: DiscoveryRequest): void {
     const begun = this.begin(req);
     if (!begun) return;
-    const { state } = begun;
+    const { state, first } = begun;
     const { type } = state;
     if (this.settleReply(state, req, req.versionInfo, req.versionInfo) === "stale") {
       this.o.events?.ignored?.(this.o.info, req, `stale nonce ${req.responseNonce} (latest is ${state.nonce})`);
@@ -57,9 +59,32 @@ export class SotwStream extends TypedStream<SotwTypeState, DiscoveryRequest, Sot
       if (added.length > 0 && type.sotwFullState) state.mustAnswer = true;
       state.synced = undefined;
     }
+    if (first && req.versionInfo !== "" && req.responseNonce === "") this.#resume(state, req.versionInfo);
 
     this.respond(state);
     this.releaseRemovals();
+  }
+
+  /**
+   * A client opening a new stream says in version_info what it accepted on its last one (xDS spec: the version of
+   * the most recent successfully applied response); xdsd restarted, or the client moved here from another replica
+   * (issue 20). Versions are content hashes, the same on every replica for the same content, so when it is the
+   * version of what the subscription covers here the client holds exactly that, and is sent nothing until it
+   * changes — as the delta protocol does by initial_resource_versions, and REST polls by answering 304.
+   */
+  #resume(state: SotwTypeState, versionInfo: string): void {
+    const snapshot = this.o.source.snapshotFor(this.o.info.nodeKey!);
+    if (!snapshot) return;
+    const { type, subscription } = state;
+    const subscribed = subscribedResources(snapshot, type.typeUrl, subscription);
+    if (subscribedVersion(snapshot, type.typeUrl, subscription, subscribed) !== versionInfo) return;
+    state.holdExactly(sentVersionsOf(snapshot, type.typeUrl, versionInfo, subscription.key(), subscribed));
+    if (type.sotwFullState) state.held = subscribed;
+    const now = this.o.now?.() ?? Date.now();
+    state.recordResponse(versionInfo, now);
+    state.recordAck(versionInfo, now);
+    state.synced = snapshot;
+    state.mustAnswer = false;
   }
 
   /** What the stream has sent and had acknowledged, per type (for status and tests). */
