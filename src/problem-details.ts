@@ -27,6 +27,7 @@ export const problemStatuses = {
   XDSD_HTTP_HEADERS_TOO_LARGE: { status: 431, title: "request header fields too large" },
   XDSD_HTTP_INTERNAL: { status: 500, title: "internal error" },
   XDSD_HTTP_NO_CONFIG: { status: 503, title: "no configuration for the node" },
+  XDSD_STORE_UNAVAILABLE: { status: 503, title: "the store is unreachable" },
 } as const satisfies Partial<Record<ErrorCode, { status: number; title: string }>>;
 
 export type ProblemCode = keyof typeof problemStatuses;

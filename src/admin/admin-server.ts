@@ -4,6 +4,7 @@
 //   GET /config   the resources each node group is served, as Envoy JSON, with versions
 //   GET /nodes    connected nodes: per type the version sent, the version ACKed, the last NACK; a page at a time
 //                 (?limit=, default 100, at most 1,000; ?after= the `next` of the previous page), with the total
+//   GET /loads    the load LRS clients report, per cluster, locality and endpoint (server/load-reports.ts)
 //   GET /metrics  Prometheus metrics (daemon/metrics.ts, docs/metrics.md), when given a source
 //   /v1/…         the write API (write-api.ts), when the daemon has a store
 //   GET /openapi.json   its OpenAPI 3.1 description (schema/openapi.json, from scripts/gen-openapi.mjs)
@@ -22,6 +23,7 @@ import { listenOn } from "../server/transport/listen-address.js";
 import { silentLogger, type Logger } from "../log.js";
 import { problemContentType, problemDetails, problemText, type ProblemDetails } from "../problem-details.js";
 import type { WriteApi } from "./write-api.js";
+import type { LoadsView } from "../server/load-reports.js";
 import { fromJsonString } from "@bufbuild/protobuf";
 import {
   ClientStatusRequestSchema,
@@ -46,6 +48,8 @@ export interface AdminServerOptions {
   writeApi?: WriteApi;
   /** CSDS as JSON (POST /v3/discovery:client_status): every client's status, as the xDS port's CSDS answers it. */
   clientStatus?(request: ClientStatusRequest): ClientStatusResponse;
+  /** GET /loads: what LRS clients report, summed over the window (server/load-reports.ts). */
+  loads?(): LoadsView;
 }
 
 /** The path of CSDS as JSON: FetchClientStatus's google.api.http rule in csds.proto. */
@@ -172,6 +176,7 @@ export class AdminServer {
     if (path === undefined)
       return problemDetails("XDSD_HTTP_MALFORMED", `malformed request target ${JSON.stringify(req.url)}; expected a path such as /healthz`);
     if (req.method !== "GET") return problemDetails("XDSD_HTTP_METHOD_NOT_ALLOWED", "only GET is supported");
+    if (path === "/loads" && this.o.loads) return [200, this.o.loads()];
     switch (path) {
       case "/healthz":
         return this.o.healthy() ? [200, this.#health()] : [503, { status: "not serving" }];
@@ -181,7 +186,14 @@ export class AdminServer {
         return this.#nodesPage(req.url!);
       default:
         return problemDetails("XDSD_HTTP_NOT_FOUND", `no such endpoint ${path}`, {
-          endpoints: ["/healthz", "/config", "/nodes", ...(this.o.metrics ? ["/metrics"] : []), ...(this.o.writeApi ? ["/v1/clusters", "/openapi.json"] : [])],
+          endpoints: [
+            "/healthz",
+            "/config",
+            "/nodes",
+            ...(this.o.loads ? ["/loads"] : []),
+            ...(this.o.metrics ? ["/metrics"] : []),
+            ...(this.o.writeApi ? ["/v1/clusters", "/openapi.json"] : []),
+          ],
         });
     }
   }

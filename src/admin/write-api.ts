@@ -352,10 +352,8 @@ export class WriteApi {
         // Degraded mode (issue 20): the proxies keep the last config; a write must wait for the store.
         return {
           ...problem(
-            503,
-            "the store is unreachable",
+            "XDSD_STORE_UNAVAILABLE",
             `${err.message}. Nothing was acknowledged: xdsd keeps serving the last config, and GET /healthz says when the store answers again; then send the write again (a write cut off mid-way may have been applied: read the object first, or send it with If-Match)`,
-            err.code,
           ),
           headers: { "retry-after": "5" },
         };

@@ -20,6 +20,7 @@ import { applyUsage, runApply } from "./apply-command.js";
 import { runStatus, statusUsage } from "./status-command.js";
 import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "../config/config-limits.js";
 import { defaultTransportLimits, transportLimitFlag, type TransportLimits } from "../server/transport/transport-limits.js";
+import { defaultLoadReportLimits, loadReportLimitFlag, type LoadReportLimits } from "../server/load-report-limits.js";
 
 /** Each command's usage; `xdsd COMMAND --help` prints one, `xdsd --help` all of them, a usage error its synopsis. */
 const commandUsage: Record<string, CommandUsage> = {
@@ -48,7 +49,7 @@ XDSD_DEBUG=stream,config,transport,admin,daemon (or all) logs those subsystems a
   },
   bootstrap: {
     synopsis: `xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT[,HOST:PORT...]] [--mode eds|ads|delta-ads|xds|delta|rest]
-               [--listen-port PORT] [--admin-port PORT] [--tls-ca FILE [--tls-cert FILE --tls-key FILE] [--tls-sni NAME]]
+               [--listen-port PORT] [--admin-port PORT] [--lrs] [--tls-ca FILE [--tls-cert FILE --tls-key FILE] [--tls-sni NAME]]
 xdsd bootstrap --grpc --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT[,HOST:PORT...]] [--locality zone=Z,region=R,sub_zone=S]
                [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]`,
     description: `Print an Envoy 1.40 bootstrap (YAML) for a node: eds = static listeners and routes from FILE with EDS
@@ -58,6 +59,7 @@ one stream per type (the config must say config_source: grpc / delta-grpc); rest
 examples/seed.yaml in eds mode; the other modes read it only when given. --xds defaults to 127.0.0.1:18000;
 several replicas (xdsd serve --store etcd://…) go in Envoy's xds_cluster together, and Envoy reopens a broken
 stream on a live one within a second (README "HA"); --grpc lists them in xds_servers.
+--lrs makes Envoy report its load to xdsd (LRS: GET /loads; not with --mode rest).
 --tls-ca makes Envoy reach xdsd over TLS (xdsd serve --xds-tls-cert/--xds-tls-key), checking xdsd's certificate
 against that CA and the name --tls-sni (default: the --xds host, its IP address when it is one); --tls-cert and
 --tls-key give Envoy a client certificate for mutual TLS (--xds-client-ca). The paths are Envoy's to read.
@@ -73,7 +75,8 @@ grpc-js-xds), checking xdsd's certificate against the --xds host. FILE, when giv
 const limitsUsage = () => `  Limits, each a positive whole number (docs/limits.md), with their defaults:
       serve, validate: ${limitFlagList(defaultConfigLimits, (k) => configLimitFlags[k])}
       serve only: ${limitFlagList(defaultTransportLimits, transportLimitFlag)}
-      serve on etcd, in seconds: ${limitFlagList(defaultEtcdLimits, (k) => etcdLimitFlags[k])}`;
+      serve on etcd, in seconds: ${limitFlagList(defaultEtcdLimits, (k) => etcdLimitFlags[k])}
+      load reports (LRS; seconds, then counts): ${limitFlagList(defaultLoadReportLimits, loadReportLimitFlag)}`;
 
 const usage = `usage:
 ${Object.values(commandUsage).map(fullUsage).join("\n")}
@@ -105,6 +108,10 @@ const transportLimitOptions = Object.fromEntries(
 function stringOptions(names: Iterable<string>): Record<string, { type: "string" }> {
   return Object.fromEntries([...names].map((n) => [n, { type: "string" as const }]));
 }
+
+const loadReportLimitOptions = Object.fromEntries(
+  (Object.keys(defaultLoadReportLimits) as (keyof LoadReportLimits)[]).map((key) => [loadReportLimitFlag(key).slice(2), key]),
+) as Record<string, keyof LoadReportLimits>;
 
 /** Reads the limit flags present in `values` into a partial limits object. */
 function limitsFrom<K extends string>(values: Record<string, unknown>, options: Record<string, K>): Partial<Record<K, number>> {
@@ -188,6 +195,7 @@ async function runServe(args: string[]): Promise<number> {
       ...stringOptions(Object.keys(configLimitOptions)),
       ...stringOptions(Object.keys(transportLimitOptions)),
       ...stringOptions(Object.keys(etcdLimitOptions)),
+      ...stringOptions(Object.keys(loadReportLimitOptions)),
     },
   });
   const etcdLimits = limitsFrom(values, etcdLimitOptions);
@@ -215,6 +223,7 @@ async function runServe(args: string[]): Promise<number> {
     configFile: requireFlag(values, "config"),
     configLimits: limitsFrom(values, configLimitOptions),
     transportLimits: limitsFrom(values, transportLimitOptions),
+    loadReportLimits: limitsFrom(values, loadReportLimitOptions),
     xdsListen: parseListenAddress("--xds-listen", values["xds-listen"]!),
     adminListen: parseListenAddress("--admin-listen", values["admin-listen"]!),
     restListen: values["rest-listen"] === undefined ? undefined : parseListenAddress("--rest-listen", values["rest-listen"]),
@@ -278,6 +287,7 @@ function runBootstrap(args: string[]): number {
       xds: { type: "string", default: "127.0.0.1:18000" },
       mode: { type: "string" },
       grpc: { type: "boolean" },
+      lrs: { type: "boolean" },
       locality: { type: "string" },
       "listen-port": { type: "string" },
       "admin-port": { type: "string" },
@@ -295,7 +305,7 @@ function runBootstrap(args: string[]): number {
   const xds = values.xds!.split(",").map((address) => parseListenAddress("--xds", address.trim()));
   const tls = tlsCa === undefined ? undefined : { ca: tlsCa, cert: values["tls-cert"], key: values["tls-key"], sni: values["tls-sni"] };
   if (values.grpc) {
-    const envoyOnly = (["mode", "listen-port", "admin-port"] as const).find((f) => values[f] !== undefined);
+    const envoyOnly = (["mode", "listen-port", "admin-port", "lrs"] as const).find((f) => values[f] !== undefined);
     if (envoyOnly) throw new BadArgumentError(`--${envoyOnly} is for Envoy bootstraps; --grpc writes a gRPC one`);
     const config = values.config === undefined ? undefined : loadConfigFile(values.config);
     process.stdout.write(
@@ -334,6 +344,7 @@ function runBootstrap(args: string[]): number {
       listenPort: port("listen-port", values["listen-port"]),
       adminPort: port("admin-port", values["admin-port"]),
       tls,
+      lrs: values.lrs,
     }),
   );
   return 0;

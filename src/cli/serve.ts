@@ -27,6 +27,9 @@ import type { TransportLimits } from "../server/transport/transport-limits.js";
 import { hostname } from "node:os";
 import { TlsCredentials, type TlsFiles } from "../server/transport/tls-credentials.js";
 import { watchFile, type FileWatch } from "../daemon/file-watch.js";
+import { LoadReports } from "../server/load-reports.js";
+import type { LoadReportLimits } from "../server/load-report-limits.js";
+import { registerLoadMetrics } from "../daemon/load-metrics.js";
 
 export interface ServeOptions {
   configFile: string;
@@ -40,6 +43,8 @@ export interface ServeOptions {
   transportLimits?: Partial<TransportLimits>;
   /** Overrides of the config limits (defaults in config/config-limits.ts). */
   configLimits?: Partial<ConfigLimits>;
+  /** How often LRS clients report, the window GET /loads sums over, its bounds (server/load-report-limits.ts). */
+  loadReportLimits?: Partial<LoadReportLimits>;
   /**
    * The store, as a URL (store/open-store.ts: `sqlite:DIR` or `etcd://HOST:PORT[,...]`), and the options of its kind
    * (etcd's key prefix and TLS files).
@@ -115,8 +120,11 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const tlsWatches = tls ? watchTlsFiles(tls, logOf("transport")) : [];
   // Every server's clients, as /nodes and CSDS (on the xDS port and the admin port) report them.
   const clients = allClients(servers);
+  const loads = new LoadReports(o.loadReportLimits);
+  registerLoadMetrics(metrics.registry, loads);
   const serverOptions = {
     clients,
+    loads,
     cache,
     events: combineEvents(loggingEvents(logOf("stream")), metrics),
     controlPlaneId: `xdsd@${hostname()}`,
@@ -135,6 +143,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     cache,
     nodes,
     clientStatus: (request) => clientStatusResponse(clients, cache, request),
+    loads: () => loads.view(),
     healthy: () => healthy,
     config: () => reloader.state,
     storeStatus: status,

@@ -48,6 +48,8 @@ export interface ClusterConfig {
   ttl?: string;
   /** Served on demand only (on-demand CDS over delta ADS), not with the rest of the clusters. */
   on_demand?: boolean;
+  /** gRPC clients report the cluster's load to xdsd (lrs_server: self). */
+  load_reporting?: boolean;
 }
 
 export interface WeightedClusterConfig {

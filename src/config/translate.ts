@@ -143,6 +143,9 @@ export function translateCluster(config: ClusterConfig, source: ConfigSourceKind
     typedExtensionProtocolOptions: config.http2 ? http2ProtocolOptions() : {},
     // Left out of a delta wildcard: Envoy fetches it by name when a route first needs it (types.ts).
     metadata: config.on_demand ? { filterMetadata: { [onDemandMetadataKey.namespace]: { [onDemandMetadataKey.field]: true } } } : undefined,
+    // gRFC A27: a gRPC client reports the cluster's load to the LRS server this names; `self` is the server it
+    // fetched the cluster from (server/protocol/lrs-service.ts).
+    lrsServer: config.load_reporting ? { configSourceSpecifier: { case: "self", value: {} } } : undefined,
   });
   return { cluster, endpoints: translateEndpoints(config) };
 }

@@ -10,6 +10,7 @@ import { GrpcStatus, type GrpcStatusCode } from "../grpc-status.js";
 import { PushScheduler } from "./push-scheduler.js";
 import type { CallReply, ProtocolStream, ServiceContext, XdsService } from "./service-table.js";
 import type { ClientRecord, ClientStatusReader } from "./client-status.js";
+import type { LoadSink } from "./load-reports.js";
 import type { ClientTypeState } from "./client-state.js";
 import { SharedNameLists } from "./decoding/shared-name-lists.js";
 import type { WireResponse } from "./transport/wire-response.js";
@@ -29,6 +30,8 @@ export interface XdsServiceOptions extends Partial<Pick<TransportLimits, "maxNod
   restPollers?: RestPollOptions;
   /** Whose clients CSDS reports (default: this server's); a daemon with several servers passes all of them. */
   clients?: ClientStatusReader;
+  /** Where LRS streams hand the load their clients report (load-reports.ts); absent, LRS answers UNIMPLEMENTED. */
+  loads?: LoadSink;
 }
 
 /** Stream and poller ids, unique in the process: a daemon may run several servers (--rest-listen) on one status. */
@@ -66,6 +69,7 @@ export class XdsCalls implements ClientStatusReader {
       schedulePush: scheduler && ((push) => scheduler.schedule(push)),
       nodeLimits: { maxNodeIdBytes, maxNodeMetadataBytes },
       clients: options.clients ?? this,
+      loads: options.loads,
     };
     this.polls = new RestPolls(this.context, newId, { maxBytes: options.maxRestPollerBytes, ...options.restPollers });
     this.#sweeper = setInterval(() => this.polls.sweep(), pollerSweepMs);

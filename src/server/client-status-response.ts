@@ -5,7 +5,8 @@
 // Read from the client state every protocol keeps (client-status.ts), the same record /nodes shows.
 //
 // `version_info` is the version of the response of that type that last carried the resource (the DiscoveryResponse's
-// `version_info`, what Envoy's /config_dump shows per type), so CSDS and a proxy's own dump can be compared.
+// `version_info`, what Envoy's /config_dump shows per type), so CSDS and a proxy's own dump can be compared; after a
+// NACK, the version the client kept (the one it ACKed last), the rejected one being `error_state.version_info`.
 // `xds_config` is the resource as xdsd serves it now when the client holds that version, unless the request says
 // `exclude_resource_contents` — and never for secrets: key material is not shown (the resource is listed, bare).
 import { create } from "@bufbuild/protobuf";
@@ -75,7 +76,9 @@ function resourceConfigs(
     out.push({
       ...base,
       name,
-      versionInfo: state.sentVersionInfo,
+      // After a NACK the client keeps what it ACKed before (its /config_dump, grpc-js-xds's own CSDS): that is the
+      // version it holds; the rejected one is error_state.version_info.
+      versionInfo: nack ? nack.keptVersion : state.sentVersionInfo,
       xdsConfig: showContents ? current?.any : undefined,
       lastUpdated: state.sentAt === undefined ? undefined : timestampFromMs(state.sentAt),
       ...(nack

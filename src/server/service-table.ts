@@ -14,6 +14,7 @@ import type { GrpcStatusCode } from "../grpc-status.js";
 import type { ClientTypeState } from "./client-state.js";
 import type { ClientStatusReader } from "./client-status.js";
 import type { Protocol } from "./service-label.js";
+import type { LoadSink } from "./load-reports.js";
 
 /** What every call of a server shares. */
 export interface ServiceContext {
@@ -31,6 +32,8 @@ export interface ServiceContext {
   readonly now?: () => number;
   /** Every client and what it holds (client-status.ts): this server's, or every server's of a daemon. CSDS reads it. */
   readonly clients: ClientStatusReader;
+  /** Where LRS streams hand the load their clients report (load-reports.ts); absent, LRS answers UNIMPLEMENTED. */
+  readonly loads?: LoadSink;
 }
 
 /** Interval timers: the clock TTL heartbeats run on. */

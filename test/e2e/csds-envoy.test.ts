@@ -138,6 +138,7 @@ ${extra}`;
     assert.equal(nacked[0].configStatus, "ERROR");
     assert.equal((await dumpVersions()).cds, before.cds, "Envoy still holds the version before");
     assert.notEqual(nacked[0].errorState?.versionInfo, before.cds, "the rejected version is the new one");
+    assert.equal(nacked.find((g) => g.name === "web")?.versionInfo, before.cds, "CSDS says the version Envoy keeps, as its dump does");
     const status = await runXdsd(["status", "-o", "json", "--admin", xdsd.adminUrl]);
     const row = (JSON.parse(status.stdout) as { proxies: { id: string; types: Record<string, string> }[] }).proxies.find((p) => p.id === "csds-envoy");
     assert.match(
