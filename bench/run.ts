@@ -10,10 +10,13 @@
 //   --scenario A|B|C|D|E|F|all --runs N (5)   --servers xdsd,go,floor (also: daemon)
 //   --scenario W               one endpoint registered through the daemon's write API, 1,000 proxies: the
 //                              measurement of api-write.ts, which takes its options (harness/api-writes.ts:
-//                              --clients, --clusters, --writes, --runs, --wait…) instead of these
+//                              --clients, --clusters, --writes, --runs, --wait, --store sqlite,etcd…) instead of these
 //   --protocol sotw|delta      the ADS protocol the generator speaks: StreamAggregatedResources (default) or
 //                              DeltaAggregatedResources; every server serves both on its one port
 //   --clusters N               override the scenario's cluster count (F: 500; endpoint-scaling.ts sweeps it)
+//   --replicas N               xdsd as N daemons on one 3-member etcd store (issue 20), the generator's connections
+//                              spread over them, against one daemon on that store: servers daemon-etcd-x1 and
+//                              daemon-etcd-xN replace --servers and --via; CPU per update is per replica and in total
 //   --via library|daemon|library,daemon
 //                              how xdsd is driven: as a library (harness/servers/xdsd-server.ts, the default), or as
 //                              the daemon `xdsd serve` fed by atomic renames of its config file (daemon-server.ts);
@@ -62,6 +65,7 @@ const { values } = parseArgs({
     rate: { type: "string" },
     clients: { type: "string" },
     steps: { type: "string" },
+    replicas: { type: "string" },
     "streams-per-connection": { type: "string", default: "1" },
     verify: { type: "string", default: "bytes" },
     "update-timeout-ms": { type: "string", default: "60000" },
@@ -79,13 +83,17 @@ const runs = Math.max(1, Number(values.runs));
 const protocol = parseProtocol(values.protocol);
 const { outDir, logDir, startedAt, stamp } = startOutput(values.out!);
 
-const specs = serverSpecs({
-  servers: list(values.servers!),
-  via: list(values.via!),
-  xdsdArgs: words(values["xdsd-args"]!),
-  nodeArgs: words(values["node-args"]!),
-  goArgs: words(values["go-args"]!),
-});
+const serverOptions = { xdsdArgs: words(values["xdsd-args"]!), nodeArgs: words(values["node-args"]!), goArgs: words(values["go-args"]!) };
+const replicas = values.replicas === undefined ? undefined : Number(values.replicas);
+if (replicas !== undefined && !(Number.isInteger(replicas) && replicas >= 2)) throw new Error(`--replicas ${values.replicas}: a whole number ≥ 2`);
+const specs =
+  replicas === undefined
+    ? serverSpecs({ servers: list(values.servers!), via: list(values.via!), ...serverOptions })
+    : // One daemon on etcd, then N: the same store, so what differs is only the number of replicas.
+      [1, replicas].map((n) => {
+        const [daemon] = serverSpecs({ servers: ["daemon"], via: [], ...serverOptions });
+        return { ...daemon, id: `daemon-etcd-x${n}`, args: [...daemon.args, "--replicas", String(n)] };
+      });
 if (specs.length === 0) throw new Error("no server to measure");
 
 for (const id of ids) {

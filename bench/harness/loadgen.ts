@@ -2,8 +2,9 @@
 // port. The same generator, with the same subscription behaviour, drives every server under test, in either
 // protocol (--protocol: state of the world, or delta; loadgen/dialect.ts).
 //
-//   node dist/bench/harness/loadgen.js --fixture F --xds-port P --control-port C --max-clients N
+//   node dist/bench/harness/loadgen.js --fixture F --xds-port P[,P...] --control-port C --max-clients N
 //        [--protocol sotw|delta] [--verify bytes|sha256] [--window BYTES]
+// With several xDS ports (replicas of one server: --replicas), connections go to them in turn.
 //
 // Control (JSON over HTTP/1.1 on 127.0.0.1:C):
 //   POST /connect     {clients, spreadMs, streamsPerConnection}  start connecting, evenly over spreadMs
@@ -49,7 +50,7 @@ if (!values.fixture || !values["xds-port"] || !values["control-port"]) {
   console.error("usage: loadgen.js --fixture F --xds-port P --control-port C [--max-clients N] [--protocol sotw|delta] [--verify bytes|sha256]");
   process.exit(2);
 }
-const xdsUrl = `http://127.0.0.1:${values["xds-port"]}`;
+const xdsUrls = values["xds-port"].split(",").map((port) => `http://127.0.0.1:${port}`);
 const capacity = Number(values["max-clients"]);
 const windowSize = Number(values.window);
 const verify = values.verify === "sha256" ? "sha256" : "bytes";
@@ -74,7 +75,7 @@ const sessions: http2.ClientHttp2Session[] = [];
 let connecting: NodeJS.Timeout | undefined;
 
 function openSession(): http2.ClientHttp2Session {
-  const session = http2.connect(xdsUrl, {
+  const session = http2.connect(xdsUrls[sessions.length % xdsUrls.length], {
     settings: { initialWindowSize: windowSize, enablePush: false },
     // A 1 MB response to each of many streams of one connection must not trip nghttp2's memory cap.
     maxSessionMemory: 256,

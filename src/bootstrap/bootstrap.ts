@@ -268,7 +268,8 @@ const xdsConnectTimeout = "0.25s";
 // picks next, and a replica that refused a connection is ejected at once (a local-origin failure, outlier
 // detection) so that no retry goes back to it for a while; a replica comes back when the ejection ends.
 function xdsCluster(xds: readonly XdsServerAddress[], http2: boolean, tls: BootstrapTls | undefined): Cluster {
-  const replicas = xds.length > 1;
+  // Several replicas: listed, or behind one name that resolves to each (a headless service).
+  const replicas = xds.length > 1 || xds.some((a) => !isIP(a.host));
   return create(ClusterSchema, {
     transportSocket: tls && {
       name: "envoy.transport_sockets.tls",

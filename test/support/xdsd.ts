@@ -165,7 +165,12 @@ export async function startXdsd(
       return exited;
     },
   };
-  const ready = await handle.waitForLog(/xdsd serving xDS on \S+:(\d+), admin on (http:[^\s,;]+)/, 10_000);
+  // 20 s, as for Envoy (envoy.ts): a daemon started by several parallel test files on two loaded cores took over
+  // 10 s. One that does not start is stopped, or its pipes keep the test process, and the run, alive for good.
+  const ready = await handle.waitForLog(/xdsd serving xDS on \S+:(\d+), admin on (http:[^\s,;]+)/, 20_000).catch(async (err: unknown) => {
+    await handle.stop("SIGKILL");
+    throw err;
+  });
   const m = /:(\d+), admin on (http:\S+)/.exec(ready)!;
   xdsPort = Number(m[1]);
   adminUrl = m[2];

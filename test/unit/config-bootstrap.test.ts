@@ -232,6 +232,9 @@ describe("several replicas (--xds H:P,H:P,...)", () => {
     assert.match(named.yaml, /sni: xdsd.internal/);
     const sameName = render(seed, "ads", { xds: [18000, 18001].map((port) => ({ host: "xdsd.internal", port })), tls: { ca: "/ca.pem" } });
     assert.match(sameName.yaml, /sni: xdsd.internal/);
+    const oneName = render(seed, "ads", { xds: [{ host: "xdsd.internal", port: 18000 }] }).bootstrap.staticResources!.clusters[0];
+    assert.equal(oneName.outlierDetection?.consecutiveLocalOriginFailure, 1, "a name may resolve to every replica");
+    assert.equal(render(seed, "ads").bootstrap.staticResources!.clusters[0].outlierDetection, undefined, "one IP: one xdsd");
     const ips = render(seed, "ads", { xds: replicas.slice(0, 2).map((r, i) => ({ ...r, host: `127.0.0.${i + 1}` })), tls: { ca: "/ca.pem" } });
     assert.deepEqual(
       [...ips.yaml.matchAll(/san_type: IP_ADDRESS\n\s+matcher:\n\s+exact: (\S+)/g)].map((m) => m[1]),

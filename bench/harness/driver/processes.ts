@@ -29,6 +29,8 @@ function canPin(): boolean {
 export interface Started {
   child: ChildProcess;
   pid: number;
+  /** Several processes measured as one server (replicas): their pids, `pid` the first. */
+  pids?: number[];
   exited: Promise<number | null>;
   log: string;
 }

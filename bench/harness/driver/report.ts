@@ -44,6 +44,13 @@ export const figures: Figure[] = [
     when: (s) => s.pacing.mode === "rate",
   },
   { label: "server CPU per update (ms)", get: (r) => (r.updates ? (r.updates.serverCpuS * 1000) / taken(r) : undefined), format: ms, when: hasUpdates },
+  // --replicas: the total above is the sum over the replicas; this is the busiest one's share of it.
+  {
+    label: "server CPU per update, busiest replica (ms)",
+    get: (r) => (r.updates?.replicaCpuSPerUpdate ? Math.max(...r.updates.replicaCpuSPerUpdate) * 1000 : undefined),
+    format: ms,
+    when: hasUpdates,
+  },
   { label: "bytes on the wire per update (kB)", get: (r) => (r.updates ? r.updates.bytesReceived / taken(r) : undefined), format: kb, when: hasUpdates },
   { label: "event-loop delay p99, updates (ms)", get: (r) => r.updates?.serverEventLoopDelayP99Ms, format: ms, when: hasUpdates },
   { label: "event-loop delay max, updates (ms)", get: (r) => r.updates?.serverEventLoopDelayMaxMs, format: ms, when: hasUpdates },

@@ -74,7 +74,8 @@ function progressLine(r: LoopResult<object>): string {
   const perUpdate = u
     ? `, per update ${(u.bytesPerUpdate / 1024).toFixed(1)} kB, CPU ${(u.serverCpuSPerUpdate * 1000).toFixed(2)} ms, ` +
       `convergence p50/p99/max ${u.convergenceMs.p50.toFixed(1)}/${u.convergenceMs.p99.toFixed(1)}/${u.convergenceMs.max.toFixed(1)} ms, ` +
-      `generator CPU ${(u.loadgenCpuShare * 100).toFixed(0)}%`
+      `generator CPU ${(u.loadgenCpuShare * 100).toFixed(0)}%` +
+      (u.replicaCpuSPerUpdate ? `, CPU per replica ${u.replicaCpuSPerUpdate.map((c) => (c * 1000).toFixed(2)).join("/")} ms` : "")
     : "";
   return (
     `${r.ok ? "ok" : `FAILED (${r.error})`} (load ${r.loadAverage1m.toFixed(2)}): full config ${r.initial?.durationMs?.toFixed(0)} ms${perUpdate}` +

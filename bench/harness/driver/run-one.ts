@@ -115,6 +115,8 @@ export interface RunResult {
     serverCpuS: number;
     /** Server CPU over the phase / updates it took (POST /step answered). */
     serverCpuSPerUpdate: number;
+    /** Replicas of one server (--replicas): each one's CPU per update taken; serverCpuSPerUpdate is their sum. */
+    replicaCpuSPerUpdate?: number[];
     bytesReceived: number;
     bytesPerUpdate: number;
     wallS: number;
@@ -145,6 +147,11 @@ export interface RunResult {
 // biome-ignore lint/suspicious/noExplicitAny: the control protocol's JSON answers, read field by field as documented in bench/README.md
 type Json = Record<string, any>;
 
+/** The server's CPU so far: of every process measured (replicas: each replica's). */
+function serverCpuSeconds(srv: Started): number {
+  return (srv.pids ?? [srv.pid]).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+}
+
 export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptions): Promise<RunResult> {
   const xdsPort = await freePort();
   const serverControl = await freePort();
@@ -171,8 +178,13 @@ export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptio
     await waitReady(srv, serverControl);
     // A server that is a wrapper around the process under test (daemon-server.ts) names that process: CPU and
     // memory are read for it, not for the wrapper.
-    const measured = (await controlRequest<Json>(serverControl, "GET", "/stats")).measuredPid;
+    const served = await controlRequest<Json>(serverControl, "GET", "/stats");
+    const measured = served.measuredPid;
     if (typeof measured === "number") srv = { ...srv, pid: measured };
+    // Replicas (replicas-server.ts): CPU is summed over every replica's process; RSS is the first replica's.
+    if (Array.isArray(served.measuredPids)) srv = { ...srv, pid: served.measuredPids[0], pids: served.measuredPids };
+    // ...and the generator spreads its connections over their xDS ports.
+    const xdsPorts: string = Array.isArray(served.xdsPorts) ? served.xdsPorts.join(",") : String(xdsPort);
     // Only now: a port taken by the server's own children (the daemon's admin port is an ephemeral one) is not free.
     loadgenControl = await freePort();
     // Where memory after disconnect is compared with the baseline, the baseline is taken after a forced
@@ -189,7 +201,7 @@ export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptio
         "--fixture",
         o.fixturePath,
         "--xds-port",
-        String(xdsPort),
+        xdsPorts,
         "--control-port",
         String(loadgenControl),
         "--max-clients",
@@ -208,7 +220,7 @@ export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptio
 
     // Connect.
     await controlRequest(serverControl, "GET", "/stats?reset=1");
-    const cpu0 = cpuSeconds(srv.pid);
+    const cpu0 = serverCpuSeconds(srv);
     const gcpu0 = cpuSeconds(gen.pid);
     const connectAt = now();
     await controlRequest(loadgenControl, "POST", "/connect", {
@@ -232,7 +244,7 @@ export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptio
       target: initial.target,
       lost: initial.lost,
       timedOut: initial.timedOut,
-      serverCpuS: cpuSeconds(srv.pid) - cpu0,
+      serverCpuS: serverCpuSeconds(srv) - cpu0,
       loadgenCpuS: cpuSeconds(gen.pid) - gcpu0,
       wallS: (connectEnd - connectAt) / 1000,
       serverEventLoopDelayP99Ms: s1.eventLoopDelayP99Ms,
@@ -300,7 +312,8 @@ async function updates(
 ): Promise<NonNullable<RunResult["updates"]>> {
   await controlRequest(serverControl, "GET", "/stats?reset=1");
   const before = await controlRequest<Json>(loadgenControl, "GET", "/stats?reset=1");
-  const cpu0 = cpuSeconds(srv.pid);
+  const cpu0 = serverCpuSeconds(srv);
+  const replicaCpu0 = srv.pids?.map((pid) => cpuSeconds(pid)) ?? [];
   const gcpu0 = cpuSeconds(gen.pid);
   const start = now();
   const pending: Promise<UpdateSample>[] = [];
@@ -386,7 +399,8 @@ async function updates(
   }
   const samples = await Promise.all(pending);
   const end = now();
-  const cpuS = cpuSeconds(srv.pid) - cpu0;
+  const cpuS = serverCpuSeconds(srv) - cpu0;
+  const replicaCpuS = srv.pids?.map((pid, i) => cpuSeconds(pid) - replicaCpu0[i]);
   const gcpuS = cpuSeconds(gen.pid) - gcpu0;
   const after = await controlRequest<Json>(loadgenControl, "GET", "/stats");
   const serverStats = await controlRequest<Json>(serverControl, "GET", "/stats");
@@ -405,6 +419,7 @@ async function updates(
     serverCpuS: cpuS,
     // Per update the server took: CPU spent on updates it never took is spent on the ones it did.
     serverCpuSPerUpdate: cpuS / taken,
+    replicaCpuSPerUpdate: replicaCpuS?.map((c) => c / taken),
     bytesReceived: bytes,
     bytesPerUpdate: bytes / taken,
     wallS,
