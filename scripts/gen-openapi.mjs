@@ -40,6 +40,7 @@ const errors = (...codes) => {
     413: "the body is over the size limit",
     415: "the body is not application/json",
     422: "the config the write would make is invalid; nothing was stored",
+    503: "the store does not answer (etcd unreachable: XDSD_STORE_UNAVAILABLE, with Retry-After); the last config is still served: send the write again once GET /healthz says ok",
   };
   return Object.fromEntries(codes.map((c) => [String(c), problem(all[c])]));
 };
@@ -75,9 +76,9 @@ const writeResponses = {
   200: written,
   202: notAllAcked,
   201: json("created; the new snapshot is published", ref("Written")),
-  ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422),
+  ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422, 503),
 };
-const deleted = { 200: json("deleted; the new snapshot is published", ref("Deleted")), 202: notAllAcked, ...errors(400, 401, 403, 404, 409, 412, 422) };
+const deleted = { 200: json("deleted; the new snapshot is published", ref("Deleted")), 202: notAllAcked, ...errors(400, 401, 403, 404, 409, 412, 422, 503) };
 const security = [{ bearer: [] }];
 
 /** GET/PUT/DELETE of one object of a collection. */
@@ -175,7 +176,7 @@ const document = {
         responses: {
           200: json("applied at one revision; the new snapshot is published", { type: "object" }),
           202: json("applied and published, but not every proxy concerned ACKed it (wait=acked): see rollout", { type: "object" }),
-          ...errors(400, 401, 403, 409, 412, 413, 415, 422),
+          ...errors(400, 401, 403, 409, 412, 413, 415, 422, 503),
         },
       },
     },
