@@ -49,7 +49,7 @@ const errors = (...codes) => {
 /** What every write may be refused for, before what it writes is looked at. */
 const writeRefusals = ["XDSD_HTTP_MALFORMED", "XDSD_HTTP_UNAUTHORIZED", "XDSD_HTTP_WRITES_DISABLED"];
 /** What the write itself may be refused for. */
-const writeConflicts = ["XDSD_MANAGED_BY_FILE", "XDSD_STORE_REVISION_CONFLICT", "XDSD_STORE_CONFLICT", "XDSD_CONFIG_INVALID"];
+const writeConflicts = ["XDSD_MANAGED_BY_FILE", "XDSD_STORE_REVISION_CONFLICT", "XDSD_STORE_CONFLICT", "XDSD_CONFIG_INVALID", "XDSD_STORE_UNAVAILABLE"];
 const bodyRefusals = ["XDSD_HTTP_BODY_TOO_LARGE", "XDSD_HTTP_UNSUPPORTED_MEDIA_TYPE"];
 const readRefusals = ["XDSD_HTTP_MALFORMED", "XDSD_HTTP_NOT_FOUND"];
 const nameParam = (name, description) => ({ name, in: "path", required: true, description, schema: { type: "string", minLength: 1 } });

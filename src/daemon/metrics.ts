@@ -348,9 +348,13 @@ export class XdsdMetrics implements XdsServerEvents {
       };
     new Gauge({
       name: "xdsd_store_up",
-      help: "1 if the store answers, 0 while it does not (degraded: the last config is served, writes answer 503; /healthz says why).",
+      help: "1 if the store answers, 0 while it does not (degraded: the last config is served, writes answer 503; /healthz says why). Label store: sqlite or etcd.",
+      labelNames: ["store"],
       registers,
-      collect: store((s) => (s.state === "ok" ? 1 : 0)),
+      collect() {
+        const status = o.storeStatus?.();
+        if (status) this.set({ store: status.kind }, status.state === "ok" ? 1 : 0);
+      },
     });
     new Gauge({
       name: "xdsd_store_revision",

@@ -100,6 +100,8 @@ export class EtcdElection {
         if (this.#closed) return;
         const leads = await this.#campaign(term);
         failures = 0;
+        // The lease lost while the campaign was under way: won or not, it must not lead on it.
+        if (term.ended.signal.aborted) continue;
         this.#set(leads.leads);
         // Until the key changes hands (or the term ends): then campaign again.
         await this.#watchKey(term, leads.revision);

@@ -165,7 +165,7 @@ test("the store's state in /healthz and /metrics: a daemon alone on SQLite answe
   assert.equal(health.status, "ok");
   assert.deepEqual({ ...health.store, revision: typeof health.store.revision }, { kind: "sqlite", state: "ok", revision: "number", leader: true });
   const { samples } = await scrape();
-  assert.equal(value(samples, "xdsd_store_up"), 1);
+  assert.equal(value(samples, "xdsd_store_up", { store: "sqlite" }), 1);
   assert.equal(value(samples, "xdsd_leader"), 1);
   assert.equal(value(samples, "xdsd_store_revision"), health.store.revision);
 });

@@ -59,7 +59,7 @@ async function metric(x: XdsdHandle, name: string): Promise<number | undefined> 
       .on("error", reject)
       .end(),
   );
-  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text);
   return m ? Number(m[1]) : undefined;
 }
 
