@@ -10,12 +10,17 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const problemModule = join(root, "dist", "src", "problem-details.js");
-if (!existsSync(problemModule)) {
-  console.error(`${problemModule} is missing: run \`node scripts/build.mjs\` first (this reads the problem codes from the build)`);
-  process.exit(1);
+/** A module of the daemon, compiled: the one place something this file needs is defined. */
+async function built(path) {
+  const file = join(root, "dist", "src", path);
+  if (!existsSync(file)) {
+    console.error(`${file} is missing: run \`node scripts/build.mjs\` first (this reads the daemon's tables from the build)`);
+    process.exit(1);
+  }
+  return import(pathToFileURL(file).href);
 }
-const { problemStatuses } = await import(pathToFileURL(problemModule).href);
+const { problemStatuses } = await built("problem-details.js");
+const { objectKindTable, objectKinds, collectionKinds } = await built("store/store.js");
 const configSchema = JSON.parse(readFileSync(join(root, "schema", "xdsd-config.schema.json"), "utf8"));
 const out = join(root, "schema", "openapi.json");
 
@@ -168,7 +173,9 @@ const document = {
     "/v1/node-groups": {
       get: { tags: ["node-group"], summary: "The node groups of the store", responses: { 200: json("the node groups", { type: "object" }) } },
     },
-    "/v1/node-groups/{key}": objectPaths("node-group", ref("group"), [nameParam("key", "The node hash, <node.cluster>/<node.id> by default (URL-encoded).")]),
+    "/v1/node-groups/{key}": objectPaths("node-group", ref(objectKindTable["node-group"].schemaDefinition), [
+      nameParam("key", "The node hash, <node.cluster>/<node.id> by default (URL-encoded)."),
+    ]),
     "/v1/batch": {
       post: {
         tags: ["batch"],
@@ -197,8 +204,16 @@ const document = {
     securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "The token in the file given to xdsd serve --admin-token-file." } },
     schemas: {
       ...schemas,
-      ClusterBody: { ...schemas.cluster, required: [], description: "A cluster as the config file writes it; its name comes from the path." },
-      ListenerBody: { ...schemas.listener, required: ["virtual_hosts"], description: "A listener as the config file writes it; its name comes from the path." },
+      ClusterBody: {
+        ...schemas[objectKindTable.cluster.schemaDefinition],
+        required: [],
+        description: "A cluster as the config file writes it; its name comes from the path.",
+      },
+      ListenerBody: {
+        ...schemas[objectKindTable.listener.schemaDefinition],
+        required: ["virtual_hosts"],
+        description: "A listener as the config file writes it; its name comes from the path.",
+      },
       Written: {
         type: "object",
         required: ["revision"],
@@ -242,7 +257,7 @@ const document = {
               required: ["op", "kind", "name"],
               properties: {
                 op: { enum: ["put", "delete"] },
-                kind: { enum: ["cluster", "endpoint", "listener", "resource", "node-group"] },
+                kind: { enum: objectKinds },
                 name: { type: "string", minLength: 1, description: "Endpoints: <cluster>/<host:port>; resources: type.googleapis.com/<type>/<name>." },
                 value: { type: "object" },
                 if_revision: { type: "integer", minimum: 0 },
@@ -270,6 +285,19 @@ const document = {
     },
   },
 };
+
+// Every collection of the store's table (store.ts objectKindTable) is described, and nothing else.
+const described = Object.keys(document.paths).flatMap((p) => /^\/v1\/([^/]+)$/.exec(p)?.[1] ?? []);
+const collections = collectionKinds.map((k) => objectKindTable[k].apiPath);
+if (
+  described
+    .filter((p) => p !== "batch")
+    .sort()
+    .join() !== [...collections].sort().join()
+) {
+  console.error(`the paths describe /v1/{${described}}, the store's table has /v1/{${collections}}: describe each collection`);
+  process.exit(1);
+}
 
 const text = `${JSON.stringify(document, null, 2)}\n`;
 if (process.argv.includes("--check")) {

@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { BadArgumentError, formatLocation, type SourceLocation } from "../errors.js";
+import { collectionKinds, objectKindTable } from "../store/store.js";
 import { call, fail, failed, readToken, rolloutFailure, type Reply } from "./admin-client.js";
 import type { CommandUsage } from "./usage.js";
 
@@ -92,8 +93,8 @@ function rolloutSummary(rollout: Rollout | undefined): string {
   return rollout.acked > 0 ? ", acknowledged by every proxy concerned" : "; no connected proxy uses it";
 }
 
-/** What `get` lists: the API's collection path, and the key of the listing in its answer. */
-const kinds: Record<string, string> = { clusters: "clusters", listeners: "listeners", resources: "resources", "node-groups": "node_groups" };
+/** What `get` lists: the API's collection path, and the key of the listing in its answer (store.ts objectKindTable). */
+const kinds: Record<string, string> = Object.fromEntries(collectionKinds.map((kind) => [objectKindTable[kind].apiPath, objectKindTable[kind].plural]));
 
 export async function runGet(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

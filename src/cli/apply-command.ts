@@ -14,7 +14,7 @@ import { stringify } from "yaml";
 import { BadArgumentError, ConfigError, formatLocation, type ConfigIssue } from "../errors.js";
 import { ConfigSource, parsePath, type Path } from "../config/source.js";
 import { findResourceType } from "../resource/types.js";
-import type { ObjectKind } from "../store/store.js";
+import { collectionKinds, objectKindTable, type ObjectKind } from "../store/store.js";
 import { call, fail, failed, readToken, rolloutFailure } from "./admin-client.js";
 import type { CommandUsage } from "./usage.js";
 
@@ -44,13 +44,11 @@ interface Held extends Stored {
   endpoints: string[];
 }
 
-/** The API's collections, the JSON key of each listing, and the key of the value in an item. */
-const collections: { kind: ObjectKind; path: string; list: string; item: string }[] = [
-  { kind: "cluster", path: "clusters", list: "clusters", item: "cluster" },
-  { kind: "listener", path: "listeners", list: "listeners", item: "listener" },
-  { kind: "resource", path: "resources", list: "resources", item: "resource" },
-  { kind: "node-group", path: "node-groups", list: "node_groups", item: "node_group" },
-];
+/** The API's collections, the JSON key of each listing, and the key of the value in an item (store.ts objectKindTable). */
+const collections = collectionKinds.map((kind) => {
+  const { apiPath, plural, singular } = objectKindTable[kind];
+  return { kind, path: apiPath, list: plural, item: singular };
+});
 
 export async function runApply(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -201,7 +199,7 @@ function declaredObjects(source: ConfigSource): Map<string, Declared> {
 }
 
 /** Which kind of store object each list of a store path names (store-overlay.ts writes `<list>.<name>.<field path>`). */
-const kindOfList: Record<string, ObjectKind> = { clusters: "cluster", listeners: "listener", resources: "resource", nodes: "node-group" };
+const kindOfList: Record<string, ObjectKind> = Object.fromEntries(collectionKinds.map((kind) => [objectKindTable[kind].documentKey, kind]));
 
 /**
  * Where in FILE an issue of the daemon's check is: the store path of an object FILE declares, turned into the line
