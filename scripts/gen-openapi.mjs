@@ -21,6 +21,7 @@ async function built(path) {
 }
 const { problemStatuses } = await built("problem-details.js");
 const { objectKindTable, objectKinds, collectionKinds } = await built("store/store.js");
+const { durationPattern } = await built("config/duration.js");
 const configSchema = JSON.parse(readFileSync(join(root, "schema", "xdsd-config.schema.json"), "utf8"));
 const out = join(root, "schema", "openapi.json");
 
@@ -79,7 +80,7 @@ const waitParams = [
     in: "query",
     required: false,
     description: "With wait=acked: how long to wait, in seconds (default 10s, at most 300s).",
-    schema: { type: "string", pattern: "^\\d+(\\.\\d+)?s$" },
+    schema: { type: "string", pattern: durationPattern },
   },
 ];
 const ifNoneMatch = { name: "If-None-Match", in: "header", required: false, description: "`*`: create only.", schema: { type: "string", enum: ["*"] } };
@@ -124,7 +125,7 @@ const endpointBody = {
     ...Object.fromEntries(Object.entries(schemas.endpoint.properties).filter(([k]) => k !== "address" && k !== "port")),
     ttl: {
       type: "string",
-      pattern: "^\\d+(\\.\\d+)?s$",
+      pattern: durationPattern,
       description:
         "A registration TTL (1s to 86400s): the endpoint is deregistered unless a PUT renews it within this time. The stored endpoint shows when it expires (expires_at).",
     },

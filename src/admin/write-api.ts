@@ -29,6 +29,7 @@ import { ConfigError, ManagedByFileError, StoreConflictError, StoreRevisionConfl
 import { maxWriteAttempts, type ConfigReloader } from "../daemon/reloader.js";
 import { storeFile } from "../merge/store-overlay.js";
 import { formatHostPort, parseHostPort } from "../config/address.js";
+import { durationMs } from "../config/duration.js";
 import {
   collectionKinds,
   objectKindTable,
@@ -364,8 +365,7 @@ export class WriteApi {
     if (wait !== "acked") return `wait= takes only "acked", not "${wait}"`;
     if (!this.o.rollouts) return "this server does not track what proxies ACK; wait=acked is not available";
     if (timeout === null) return defaultWaitMs;
-    const m = /^(\d+(?:\.\d+)?)s$/.exec(timeout);
-    const ms = m ? Math.round(Number(m[1]) * 1000) : Number.NaN;
+    const ms = durationMs(timeout) ?? Number.NaN;
     if (!(ms > 0 && ms <= maxWaitMs)) return `timeout= must be a duration in seconds from 0.001s to ${maxWaitMs / 1000}s, like "5s"`;
     return ms;
   }

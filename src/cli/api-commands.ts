@@ -6,6 +6,7 @@
 // $XDSD_ADMIN_TOKEN_FILE). An API error is printed as its problem detail, every issue on a line; exit 1.
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
+import { durationMs } from "../config/duration.js";
 import { BadArgumentError, formatLocation, type SourceLocation } from "../errors.js";
 import { collectionKinds, objectKindTable } from "../store/store.js";
 import { call, fail, failed, readToken, rolloutFailure, type Reply } from "./admin-client.js";
@@ -46,10 +47,11 @@ export async function runEndpoints(args: string[]): Promise<number> {
     throw new BadArgumentError(`expected ${["an action", "a cluster", "an endpoint HOST:PORT"].slice(positionals.length).join(", then ")}`);
   if (positionals.length > 3) throw new BadArgumentError(`unexpected "${positionals[3]}" after the endpoint`);
   const path = `/v1/clusters/${encodeURIComponent(cluster)}/endpoints/${encodeURIComponent(endpoint)}`;
-  if (!/^\d+(\.\d+)?s$/.test(values.timeout!)) throw new BadArgumentError(`--timeout "${values.timeout}": expected seconds, like 10s`);
+  const timeoutMs = durationMs(values.timeout);
+  if (timeoutMs === undefined) throw new BadArgumentError(`--timeout "${values.timeout}": expected seconds, like 10s`);
   const query = values["no-wait"] ? "" : `?wait=acked&timeout=${values.timeout}`;
   // The HTTP request outlives the wait it asks for.
-  const httpTimeoutMs = Number(values.timeout!.slice(0, -1)) * 1000 + 30_000;
+  const httpTimeoutMs = timeoutMs + 30_000;
   const token = readToken(values["token-file"]);
   let reply: Reply;
   if (action === "remove") reply = await call(values.admin, "DELETE", path + query, token, undefined, httpTimeoutMs);

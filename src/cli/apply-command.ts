@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { isDeepStrictEqual } from "node:util";
 import { stringify } from "yaml";
 import { BadArgumentError, ConfigError, formatLocation, type ConfigIssue } from "../errors.js";
+import { durationMs } from "../config/duration.js";
 import { ConfigSource, parsePath, type Path } from "../config/source.js";
 import { findResourceType } from "../resource/types.js";
 import { collectionKinds, objectKindTable, type ObjectKind } from "../store/store.js";
@@ -65,7 +66,7 @@ export async function runApply(args: string[]): Promise<number> {
   });
   if (positionals.length > 0) throw new BadArgumentError(`unexpected "${positionals[0]}": the file comes with -f`);
   if (!values.file) throw new BadArgumentError("-f FILE is required");
-  if (!/^\d+(\.\d+)?s$/.test(values.timeout!)) throw new BadArgumentError(`--timeout "${values.timeout}": expected seconds, like 10s`);
+  if (durationMs(values.timeout) === undefined) throw new BadArgumentError(`--timeout "${values.timeout}": expected seconds, like 10s`);
   const source = declaration(values.file);
   const declared = declaredObjects(source);
   const token = readToken(values["token-file"]);

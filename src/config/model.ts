@@ -2,6 +2,7 @@
 // checks and the translation read these; the schema (schema/xdsd-config.schema.json) is the authority, and
 // test/unit/config-model-schema.test.ts ties each list of names here to the schema's enum (and to Envoy's own enum
 // where the name is Envoy's).
+import { durationMs } from "./duration.js";
 
 export const lbPolicyNames = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV"] as const;
 export type LbPolicyName = (typeof lbPolicyNames)[number];
@@ -119,9 +120,9 @@ export interface ScopeConfig {
   route_config_name?: string;
 }
 
-/** `30s`, `1.5s` (schema definitions.ttl) → milliseconds. */
+/** `30s`, `1.5s` (schema definitions.ttl, which the schema has checked) → milliseconds. */
 export function ttlMsOf(text: string | undefined): number | undefined {
-  return text === undefined ? undefined : Math.round(Number(text.slice(0, -1)) * 1000);
+  return durationMs(text);
 }
 
 /** How a group's nodes fetch the resources that clusters and listeners refer to (schema: config_source). */
