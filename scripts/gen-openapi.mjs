@@ -22,6 +22,7 @@ async function built(path) {
 const { problemStatuses } = await built("problem-details.js");
 const { objectKindTable, objectKinds, collectionKinds } = await built("store/store.js");
 const { durationPattern } = await built("config/duration.js");
+const { defaultAdminUrl } = await built("default-ports.js");
 const configSchema = JSON.parse(readFileSync(join(root, "schema", "xdsd-config.schema.json"), "utf8"));
 const out = join(root, "schema", "openapi.json");
 
@@ -140,7 +141,7 @@ const document = {
     description:
       "Clusters, their endpoints, listeners, raw Envoy resources and node groups, kept in xdsd's store and served with the config file as one config. Every write is validated as `xdsd validate` would validate the whole result before anything is stored, and answered once the new snapshot is published. Bodies are the config file's entries as JSON (docs/config.md).",
   },
-  servers: [{ url: "http://127.0.0.1:18001" }],
+  servers: [{ url: defaultAdminUrl }],
   paths: {
     "/v1/clusters": {
       get: {

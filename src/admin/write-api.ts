@@ -49,7 +49,7 @@ export interface WriteApiOptions {
   reloader: ConfigReloader;
   /** The bearer token writes must present; undefined: writes are refused (403). */
   token?: string;
-  /** Largest request body accepted (default 1 MiB). */
+  /** Largest request body accepted (default defaultMaxBodyBytes). */
   maxBodyBytes?: number;
   /** How publishes reach the proxies: `?wait=acked` waits on them. Without, `?wait=acked` is refused. */
   rollouts?: Rollouts;
@@ -64,6 +64,9 @@ export interface WriteApiOptions {
  * 0.1–0.7 s (issue 18). 1,000 take a few ms, and are more than an `xdsd apply` of a large file changes at once.
  */
 export const defaultMaxBatchOperations = 1000;
+
+/** The largest request body unless `maxBodyBytes` says otherwise (docs/limits.md). */
+export const defaultMaxBodyBytes = 1024 * 1024;
 
 /** `?wait=acked` waits this long unless `timeout=` says otherwise, and never longer than the maximum. */
 const defaultWaitMs = 10_000;
@@ -388,7 +391,7 @@ export class WriteApi {
   /** The request's JSON object body; an answer instead when it is not one. */
   async #body(req: IncomingMessage, emptyIsObject = false): Promise<{ value: Record<string, unknown> } | Answer> {
     const type = req.headers["content-type"];
-    const limit = this.o.maxBodyBytes ?? 1024 * 1024;
+    const limit = this.o.maxBodyBytes ?? defaultMaxBodyBytes;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {

@@ -11,6 +11,7 @@
 //    `config_source: rest`. The xds_cluster then speaks HTTP/1.1: nothing in this mode needs gRPC.
 //  - "eds": the classic control-plane demo: listeners (routes inline) and clusters are static, only endpoints are
 //    dynamic, fetched with the per-type EndpointDiscoveryService (not ADS).
+import { defaultEnvoyAdminPort } from "../default-ports.js";
 import { isIP } from "node:net";
 import { clone, create, toJson, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { anyIs, anyPack, anyUnpack } from "@bufbuild/protobuf/wkt";
@@ -72,7 +73,7 @@ export interface BootstrapOptions {
   mode: BootstrapMode;
   /** Overrides the port of the first static listener (eds mode); handy for tests that need a free port. */
   listenPort?: number;
-  /** Envoy's admin port, on 127.0.0.1. Default 9901. */
+  /** Envoy's admin port, on 127.0.0.1. Default defaultEnvoyAdminPort (9901). */
   adminPort?: number;
   /** Connect to xdsd over TLS (mutual TLS with a client certificate), as `xdsd serve --xds-tls-*` serves it. */
   tls?: BootstrapTls;
@@ -133,7 +134,7 @@ export function checkTlsPair(tls: BootstrapTls, whose: string): void {
 /** An Envoy 1.40 bootstrap, as YAML. */
 export function renderBootstrap(opts: BootstrapOptions): string {
   const { config, nodeId, nodeCluster, xds, mode } = opts;
-  const adminPort = opts.adminPort ?? 9901;
+  const adminPort = opts.adminPort ?? defaultEnvoyAdminPort;
   checkNodeAndPorts(nodeId, xds, { adminPort, listenPort: opts.listenPort });
 
   const { groupKey, resources, fetched } = groupOf(config, nodeCluster, nodeId);

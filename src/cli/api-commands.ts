@@ -2,8 +2,9 @@
 //   xdsd endpoints add|remove|drain CLUSTER HOST:PORT [--weight N]   register, deregister, mark DRAINING
 //   xdsd get clusters|listeners|resources|node-groups [-o table|json|yaml]
 //   xdsd get endpoints [CLUSTER] [-o table|json|yaml]                the registrations, of every cluster or one
-// Every command takes --admin URL (default http://127.0.0.1:18001) and, for writes, --token-file FILE (default
+// Every command takes --admin URL (default defaultAdminUrl of default-ports.ts) and, for writes, --token-file FILE (default
 // $XDSD_ADMIN_TOKEN_FILE). An API error is printed as its problem detail, every issue on a line; exit 1.
+import { defaultAdminUrl } from "../default-ports.js";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { durationMs } from "../config/duration.js";
@@ -31,7 +32,7 @@ include the file's clusters that have endpoints registered through the API; endp
 };
 
 const common = {
-  admin: { type: "string", default: "http://127.0.0.1:18001" },
+  admin: { type: "string", default: defaultAdminUrl },
   "token-file": { type: "string" },
 } as const;
 

@@ -7,6 +7,7 @@
 //
 // Endpoints registered one by one (`xdsd endpoints add`, a service registry) are registrations, not declarations:
 // apply leaves them alone, except those of a cluster it deletes, which go with it as DELETE /v1/clusters/{name} does.
+import { defaultAdminUrl } from "../default-ports.js";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { isDeepStrictEqual } from "node:util";
@@ -58,7 +59,7 @@ export async function runApply(args: string[]): Promise<number> {
     options: {
       file: { type: "string", short: "f" },
       "dry-run": { type: "boolean" },
-      admin: { type: "string", default: "http://127.0.0.1:18001" },
+      admin: { type: "string", default: defaultAdminUrl },
       "token-file": { type: "string" },
       timeout: { type: "string", default: "10s" },
       "no-wait": { type: "boolean" },
