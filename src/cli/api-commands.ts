@@ -2,8 +2,8 @@
 //   xdsd endpoints add|remove|drain CLUSTER HOST:PORT [--weight N]   register, deregister, mark DRAINING
 //   xdsd get clusters|listeners|resources|node-groups [-o table|json|yaml]
 //   xdsd get endpoints [CLUSTER] [-o table|json|yaml]                the registrations, of every cluster or one
-// Every command takes --admin URL (default defaultAdminUrl of default-ports.ts) and, for writes, --token-file FILE (default
-// $XDSD_ADMIN_TOKEN_FILE). An API error is printed as its problem detail, every issue on a line; exit 1.
+// Every command takes --admin URL (default: defaultAdminUrl, default-ports.ts) and, for writes, --token-file
+// FILE (default $XDSD_ADMIN_TOKEN_FILE). An API error is printed as its problem detail, every issue on a line; exit 1.
 import { defaultAdminUrl } from "../default-ports.js";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";

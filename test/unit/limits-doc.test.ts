@@ -40,8 +40,11 @@ interface Row {
 function limitRows(): { line: number; defaultCell: string; flagCell: string }[] {
   const out: { line: number; defaultCell: string; flagCell: string }[] = [];
   let header: string[] | undefined;
-  doc.split("\n").forEach((text, i) => {
-    if (!text.startsWith("|")) return void (header = undefined);
+  for (const [i, text] of doc.split("\n").entries()) {
+    if (!text.startsWith("|")) {
+      header = undefined;
+      continue;
+    }
     const row: Row = {
       line: i + 1,
       cells: text
@@ -49,12 +52,15 @@ function limitRows(): { line: number; defaultCell: string; flagCell: string }[] 
         .split(" | ")
         .map((c) => c.trim()),
     };
-    if (!header) return void (header = row.cells);
+    if (!header) {
+      header = row.cells;
+      continue;
+    }
     const d = header.indexOf("default");
     const f = header.indexOf("flag");
-    if (d < 0 || f < 0 || /^-+$/.test(row.cells[0])) return;
+    if (d < 0 || f < 0 || /^-+$/.test(row.cells[0])) continue;
     out.push({ line: row.line, defaultCell: row.cells[d], flagCell: row.cells[f] });
-  });
+  }
   return out;
 }
 
