@@ -36,7 +36,7 @@ import { envoyRegistry } from "../resource/proto-registry.js";
 import { UpstreamTlsContextSchema } from "../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
 import { SubjectAltNameMatcher_SanType } from "../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js";
 import { TypeUrl } from "../resource/type-urls.js";
-import { resourceType } from "../resource/types.js";
+import { fetchedOnDemand } from "../resource/types.js";
 import type { ConfigResource, LoadedConfig } from "../config/load.js";
 import { adsConfigSource, configSourceFor, duration, http2ProtocolOptions, socketAddress } from "../config/translate.js";
 import { isGrpcServerListenerName, xdsClusterName, type ConfigSourceKind } from "../config/model.js";
@@ -213,8 +213,7 @@ function layeredRuntime(resources: readonly ConfigResource[], source: EnvoyConfi
 }
 
 function isOnDemand(r: ConfigResource): boolean {
-  if (r.typeUrl === TypeUrl.Cluster) return resourceType(TypeUrl.Cluster).onDemandOf?.(r.message) ?? false;
-  return r.typeUrl === TypeUrl.RouteConfiguration && (r.message as RouteConfiguration).vhds !== undefined;
+  return fetchedOnDemand(r.typeUrl, r.message);
 }
 
 // protobuf-es prints an Any's "@type" after its fields; people (and Envoy's docs) expect it first.

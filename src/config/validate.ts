@@ -6,9 +6,8 @@
 // checked for its shape before use, and items the schema rejected are skipped where their shape matters.
 import type { ConfigIssue } from "../errors.js";
 import { TypeUrl, messageNameOf, simpleNameOf } from "../resource/type-urls.js";
-import { resourceType } from "../resource/types.js";
+import { namespaceOpenedBy, resourceType } from "../resource/types.js";
 import { splitVhdsName } from "../resource/vhds-names.js";
-import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
 import type { ScopedRouteConfiguration } from "../gen/envoy/config/route/v3/scoped_route_pb.js";
 import { RouterSchema } from "../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import { decodeTypedConfig } from "./extension-configs.js";
@@ -462,9 +461,9 @@ export class GroupChecker {
     for (const ref of type.clustersUsedBy?.(message) ?? []) this.clusterRefs.push({ name: ref.name, at: this.inRaw(r, ref.at) });
     const lb = type.lbPolicyOf?.(message);
     if (lb && !this.lbPolicies.has(r.name)) this.lbPolicies.set(r.name, { policy: lb.policy, at: this.inRaw(r, lb.at) });
-    if (r.typeUrl === TypeUrl.Cluster && type.onDemandOf?.(message))
-      this.needsIncrementalAds(this.inRaw(r, ["metadata"]), `Cluster "${r.name}", marked on demand,`);
-    if (r.typeUrl === TypeUrl.RouteConfiguration && (r.message as RouteConfiguration).vhds) this.vhdsRouteConfigs.add(r.name);
+    if (type.onDemandOf?.(message)) this.needsIncrementalAds(this.inRaw(r, ["metadata"]), `${what}, marked on demand,`);
+    const namespace = namespaceOpenedBy(r.typeUrl, r.message);
+    if (namespace !== undefined) this.vhdsRouteConfigs.add(namespace);
     if (r.typeUrl === TypeUrl.ScopedRouteConfiguration) {
       const fragments = (r.message as ScopedRouteConfiguration).key?.fragments ?? [];
       this.scopeKey(
