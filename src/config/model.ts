@@ -189,9 +189,12 @@ export interface FileConfig extends GroupConfig {
 export const defaultConnectTimeout = "5s";
 export const defaultListenerAddress = "0.0.0.0";
 
-/** The RouteConfiguration a short-form listener gets (one that routes by scope has none of its own). */
-export function routeConfigNameOf(listener: ListenerConfig): string {
-  return listener.route_config_name ?? listener.name;
+/**
+ * The RouteConfiguration a short-form listener defines; undefined for one that routes by scope (`scope_header`),
+ * which has none of its own. What the translation, the validator and the merge into the store's objects read.
+ */
+export function routeConfigNameOf(listener: Pick<ListenerConfig, "name" | "route_config_name" | "scope_header">): string | undefined {
+  return listener.scope_header !== undefined ? undefined : (listener.route_config_name ?? listener.name);
 }
 
 /** The RouteConfiguration a scope names: its own (named after it) or the one it points at. */

@@ -14,7 +14,15 @@ import { decodeTypedConfig } from "./extension-configs.js";
 import { canonicalIp, formatHostPort, ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js";
 import { isIP } from "node:net";
 import { writtenPath, type RawResource } from "./raw-resources.js";
-import { defaultListenerAddress, grpcServerListenerName, localityGroupKey, localityWeightLimit, runtimeName, type LocalityConfig } from "./model.js";
+import {
+  defaultListenerAddress,
+  grpcServerListenerName,
+  localityGroupKey,
+  localityWeightLimit,
+  routeConfigNameOf,
+  runtimeName,
+  type LocalityConfig,
+} from "./model.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
 
 type Obj = Record<string, unknown>;
@@ -216,10 +224,13 @@ export class GroupChecker {
     if (!isObj(value)) return;
     const name = typeof value.name === "string" ? value.name : undefined;
     if (name !== undefined) this.define(TypeUrl.Listener, name, at);
-    const routeConfigName = typeof value.route_config_name === "string" ? value.route_config_name : name;
+    const scopeHeader = typeof value.scope_header === "string" ? value.scope_header : undefined;
+    const ownName = typeof value.route_config_name === "string" ? value.route_config_name : undefined;
+    const routeConfigName =
+      name === undefined && ownName === undefined ? undefined : routeConfigNameOf({ name: name ?? "", route_config_name: ownName, scope_header: scopeHeader });
     const grpc = value.grpc === true;
     // A listener routing by scope has no route table of its own (its scopes name theirs).
-    if (typeof value.scope_header === "string") this.scopedListener(value, at, grpc);
+    if (scopeHeader !== undefined) this.scopedListener(value, at, grpc);
     else if (routeConfigName !== undefined) {
       this.define(TypeUrl.RouteConfiguration, routeConfigName, at, value.route_config_name !== undefined ? "route_config_name" : "name");
     }

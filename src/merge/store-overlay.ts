@@ -96,7 +96,8 @@ export function fileNamesOf(document: unknown): ReadonlyMap<string, FileDefinedN
     const what = `listener "${l.name}"`;
     define("listener", l.name, ["listeners", i], what);
     define("resource", `${TypeUrl.Listener}/${l.name}`, ["listeners", i], what, true);
-    define("resource", `${TypeUrl.RouteConfiguration}/${routeConfigNameOf(l as unknown as ListenerConfig)}`, ["listeners", i], what, true);
+    const routes = routeConfigNameOf(l as unknown as ListenerConfig);
+    if (routes !== undefined) define("resource", `${TypeUrl.RouteConfiguration}/${routes}`, ["listeners", i], what, true);
   });
   entries("resources").forEach((r, i) => {
     const typeUrl = isRecord(r) ? r["@type"] : undefined;
@@ -124,8 +125,13 @@ const fileNamesByDocument = new WeakMap<object, ReadonlyMap<string, FileDefinedN
 function namesOfObject(o: OverlayObject): string[] {
   const own = overlayKey(o.kind, o.name);
   if (o.kind !== "listener") return [own];
-  const routes = typeof o.value.route_config_name === "string" ? o.value.route_config_name : o.name;
-  return [own, overlayKey("resource", `${TypeUrl.RouteConfiguration}/${routes}`)];
+  const { route_config_name, scope_header } = o.value;
+  const routes = routeConfigNameOf({
+    name: o.name,
+    route_config_name: typeof route_config_name === "string" ? route_config_name : undefined,
+    scope_header: typeof scope_header === "string" ? scope_header : undefined,
+  });
+  return routes === undefined ? [own] : [own, overlayKey("resource", `${TypeUrl.RouteConfiguration}/${routes}`)];
 }
 
 /**
