@@ -1,7 +1,7 @@
 // The import rules of src/ (docs/architecture.md), checked by `npm run lint` (depcruise): no cycle — a cycle closed
 // by a type-only import counts too — and each layer imports only the layers below it. Generated Envoy types
-// (src/gen) and the root modules (errors, log, grpc-status, problem-details) are open to every layer.
-const shared = "^src/(gen/|errors\\.ts$|log\\.ts$|grpc-status\\.ts$|problem-details\\.ts$)";
+// (src/gen) and the root modules (errors, log, grpc-status, problem-details, default-ports) are open to every layer.
+const shared = "^src/(gen/|errors\\.ts$|log\\.ts$|grpc-status\\.ts$|problem-details\\.ts$|default-ports\\.ts$)";
 /** Each layer, and the layers it may import besides itself and the shared modules. */
 const layers = {
   resource: [],
@@ -36,7 +36,7 @@ module.exports = {
       name: "shared-modules-import-no-layer",
       severity: "error",
       comment: "errors, log, grpc-status and problem-details are imported by every layer, so they import none (resource/type-urls excepted: plain names)",
-      from: { path: "^src/(errors|log|grpc-status|problem-details)\\.ts$" },
+      from: { path: "^src/(errors|log|grpc-status|problem-details|default-ports)\\.ts$" },
       to: { path: "^src/", pathNot: [shared, "^src/resource/type-urls\\.ts$"] },
     },
   ],

@@ -10,12 +10,19 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const problemModule = join(root, "dist", "src", "problem-details.js");
-if (!existsSync(problemModule)) {
-  console.error(`${problemModule} is missing: run \`node scripts/build.mjs\` first (this reads the problem codes from the build)`);
-  process.exit(1);
+/** A module of the daemon, compiled: the one place something this file needs is defined. */
+async function built(path) {
+  const file = join(root, "dist", "src", path);
+  if (!existsSync(file)) {
+    console.error(`${file} is missing: run \`node scripts/build.mjs\` first (this reads the daemon's tables from the build)`);
+    process.exit(1);
+  }
+  return import(pathToFileURL(file).href);
 }
-const { problemStatuses } = await import(pathToFileURL(problemModule).href);
+const { problemStatuses } = await built("problem-details.js");
+const { objectKindTable, objectKinds, collectionKinds } = await built("store/store.js");
+const { durationPattern } = await built("config/duration.js");
+const { defaultAdminUrl } = await built("default-ports.js");
 const configSchema = JSON.parse(readFileSync(join(root, "schema", "xdsd-config.schema.json"), "utf8"));
 const out = join(root, "schema", "openapi.json");
 
@@ -74,7 +81,7 @@ const waitParams = [
     in: "query",
     required: false,
     description: "With wait=acked: how long to wait, in seconds (default 10s, at most 300s).",
-    schema: { type: "string", pattern: "^\\d+(\\.\\d+)?s$" },
+    schema: { type: "string", pattern: durationPattern },
   },
 ];
 const ifNoneMatch = { name: "If-None-Match", in: "header", required: false, description: "`*`: create only.", schema: { type: "string", enum: ["*"] } };
@@ -119,7 +126,7 @@ const endpointBody = {
     ...Object.fromEntries(Object.entries(schemas.endpoint.properties).filter(([k]) => k !== "address" && k !== "port")),
     ttl: {
       type: "string",
-      pattern: "^\\d+(\\.\\d+)?s$",
+      pattern: durationPattern,
       description:
         "A registration TTL (1s to 86400s): the endpoint is deregistered unless a PUT renews it within this time. The stored endpoint shows when it expires (expires_at).",
     },
@@ -134,7 +141,7 @@ const document = {
     description:
       "Clusters, their endpoints, listeners, raw Envoy resources and node groups, kept in xdsd's store and served with the config file as one config. Every write is validated as `xdsd validate` would validate the whole result before anything is stored, and answered once the new snapshot is published. Bodies are the config file's entries as JSON (docs/config.md).",
   },
-  servers: [{ url: "http://127.0.0.1:18001" }],
+  servers: [{ url: defaultAdminUrl }],
   paths: {
     "/v1/clusters": {
       get: {
@@ -168,7 +175,9 @@ const document = {
     "/v1/node-groups": {
       get: { tags: ["node-group"], summary: "The node groups of the store", responses: { 200: json("the node groups", { type: "object" }) } },
     },
-    "/v1/node-groups/{key}": objectPaths("node-group", ref("group"), [nameParam("key", "The node hash, <node.cluster>/<node.id> by default (URL-encoded).")]),
+    "/v1/node-groups/{key}": objectPaths("node-group", ref(objectKindTable["node-group"].schemaDefinition), [
+      nameParam("key", "The node hash, <node.cluster>/<node.id> by default (URL-encoded)."),
+    ]),
     "/v1/batch": {
       post: {
         tags: ["batch"],
@@ -197,8 +206,16 @@ const document = {
     securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "The token in the file given to xdsd serve --admin-token-file." } },
     schemas: {
       ...schemas,
-      ClusterBody: { ...schemas.cluster, required: [], description: "A cluster as the config file writes it; its name comes from the path." },
-      ListenerBody: { ...schemas.listener, required: ["virtual_hosts"], description: "A listener as the config file writes it; its name comes from the path." },
+      ClusterBody: {
+        ...schemas[objectKindTable.cluster.schemaDefinition],
+        required: [],
+        description: "A cluster as the config file writes it; its name comes from the path.",
+      },
+      ListenerBody: {
+        ...schemas[objectKindTable.listener.schemaDefinition],
+        required: ["virtual_hosts"],
+        description: "A listener as the config file writes it; its name comes from the path.",
+      },
       Written: {
         type: "object",
         required: ["revision"],
@@ -242,7 +259,7 @@ const document = {
               required: ["op", "kind", "name"],
               properties: {
                 op: { enum: ["put", "delete"] },
-                kind: { enum: ["cluster", "endpoint", "listener", "resource", "node-group"] },
+                kind: { enum: objectKinds },
                 name: { type: "string", minLength: 1, description: "Endpoints: <cluster>/<host:port>; resources: type.googleapis.com/<type>/<name>." },
                 value: { type: "object" },
                 if_revision: { type: "integer", minimum: 0 },
@@ -270,6 +287,19 @@ const document = {
     },
   },
 };
+
+// Every collection of the store's table (store.ts objectKindTable) is described, and nothing else.
+const described = Object.keys(document.paths).flatMap((p) => /^\/v1\/([^/]+)$/.exec(p)?.[1] ?? []);
+const collections = collectionKinds.map((k) => objectKindTable[k].apiPath);
+if (
+  described
+    .filter((p) => p !== "batch")
+    .sort()
+    .join() !== [...collections].sort().join()
+) {
+  console.error(`the paths describe /v1/{${described}}, the store's table has /v1/{${collections}}: describe each collection`);
+  process.exit(1);
+}
 
 const text = `${JSON.stringify(document, null, 2)}\n`;
 if (process.argv.includes("--check")) {

@@ -37,7 +37,17 @@ import {
 import { maxWriteAttempts, type ConfigReloader } from "../daemon/reloader.js";
 import { storeFile } from "../merge/store-overlay.js";
 import { formatHostPort, parseHostPort } from "../config/address.js";
-import { splitEndpointName, type ObjectKind, type ObjectValue, type StoreOperation } from "../store/store.js";
+import { durationMs } from "../config/duration.js";
+import {
+  collectionKinds,
+  objectKindTable,
+  objectKinds,
+  splitEndpointName,
+  type CollectionKind,
+  type ObjectKind,
+  type ObjectValue,
+  type StoreOperation,
+} from "../store/store.js";
 import { findResourceType } from "../resource/types.js";
 import type { Rollouts } from "../server/observers/rollouts.js";
 import { registrationError, withRegistration } from "../merge/registration.js";
@@ -47,7 +57,7 @@ export interface WriteApiOptions {
   reloader: ConfigReloader;
   /** The bearer token writes must present; undefined: writes are refused (403). */
   token?: string;
-  /** Largest request body accepted (default 1 MiB). */
+  /** Largest request body accepted (default defaultMaxBodyBytes). */
   maxBodyBytes?: number;
   /** How publishes reach the proxies: `?wait=acked` waits on them. Without, `?wait=acked` is refused. */
   rollouts?: Rollouts;
@@ -62,6 +72,9 @@ export interface WriteApiOptions {
  * 0.1–0.7 s (issue 18). 1,000 take a few ms, and are more than an `xdsd apply` of a large file changes at once.
  */
 export const defaultMaxBatchOperations = 1000;
+
+/** The largest request body unless `maxBodyBytes` says otherwise (docs/limits.md). */
+export const defaultMaxBodyBytes = 1024 * 1024;
 
 /** `?wait=acked` waits this long unless `timeout=` says otherwise, and never longer than the maximum. */
 const defaultWaitMs = 10_000;
@@ -247,7 +260,7 @@ export class WriteApi {
       if (typeof o !== "object" || o === null) return problem("XDSD_HTTP_MALFORMED", `${at} must be an object`);
       const { op, kind, name, value, if_revision } = o as Record<string, unknown>;
       const c = Object.values(collections).find((x) => x.kind === kind);
-      if (!c && kind !== "endpoint") return problem("XDSD_HTTP_MALFORMED", `${at}.kind must be one of cluster, endpoint, listener, resource, node-group`);
+      if (!c && kind !== "endpoint") return problem("XDSD_HTTP_MALFORMED", `${at}.kind must be one of ${objectKinds.join(", ")}`);
       if (typeof name !== "string" || name === "") return problem("XDSD_HTTP_MALFORMED", `${at}.name must be a non-empty string`);
       if (if_revision !== undefined && !(Number.isInteger(if_revision) && (if_revision as number) >= 0)) {
         return problem("XDSD_HTTP_MALFORMED", `${at}.if_revision must be a whole number ≥ 0`);
@@ -373,8 +386,7 @@ export class WriteApi {
     if (wait !== "acked") return `wait= takes only "acked", not "${wait}"`;
     if (!this.o.rollouts) return "this server does not track what proxies ACK; wait=acked is not available";
     if (timeout === null) return defaultWaitMs;
-    const m = /^(\d+(?:\.\d+)?)s$/.exec(timeout);
-    const ms = m ? Math.round(Number(m[1]) * 1000) : Number.NaN;
+    const ms = durationMs(timeout) ?? Number.NaN;
     if (!(ms > 0 && ms <= maxWaitMs)) return `timeout= must be a duration in seconds from 0.001s to ${maxWaitMs / 1000}s, like "5s"`;
     return ms;
   }
@@ -397,7 +409,7 @@ export class WriteApi {
   /** The request's JSON object body; an answer instead when it is not one. */
   async #body(req: IncomingMessage, emptyIsObject = false): Promise<{ value: Record<string, unknown> } | Answer> {
     const type = req.headers["content-type"];
-    const limit = this.o.maxBodyBytes ?? 1024 * 1024;
+    const limit = this.o.maxBodyBytes ?? defaultMaxBodyBytes;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -441,37 +453,35 @@ function named(field: string) {
   };
 }
 
-const collections: Record<string, Collection> = {
-  clusters: {
-    kind: "cluster",
-    plural: "clusters",
-    singular: "cluster",
-    valueOf: (name, body) => {
-      const v = named("name")(name, body);
-      return typeof v === "string" ? v.replace("the body names", "the body names cluster") : { endpoints: [], ...v };
-    },
+/** How a body becomes the stored value, per kind with a collection (the rest of a collection: store.ts objectKindTable). */
+const valueOfKind: Record<CollectionKind, Collection["valueOf"]> = {
+  cluster: (name, body) => {
+    const v = named("name")(name, body);
+    return typeof v === "string" ? v.replace("the body names", "the body names cluster") : { endpoints: [], ...v };
   },
-  listeners: { kind: "listener", plural: "listeners", singular: "listener", valueOf: named("name") },
-  "node-groups": { kind: "node-group", plural: "node_groups", singular: "node_group", valueOf: (_name, body) => body },
-  resources: {
-    kind: "resource",
-    plural: "resources",
-    singular: "resource",
-    // `/v1/resources/<message type>/<name>`: the resource as Envoy writes it, its "@type" and name from the path.
-    valueOf: (name, body) => {
-      const cut = name.lastIndexOf("/");
-      const typeUrl = name.slice(0, cut);
-      const type = findResourceType(typeUrl);
-      if (!type || !typeUrl.startsWith("type.googleapis.com/"))
-        return `"${typeUrl}" is not the type URL of an xDS resource type (e.g. type.googleapis.com/envoy.config.cluster.v3.Cluster)`;
-      if (body["@type"] !== undefined && body["@type"] !== typeUrl) return `the body's "@type" is "${String(body["@type"])}" but the path's is "${typeUrl}"`;
-      const own = body[type.nameField];
-      if (own !== undefined && own !== name.slice(cut + 1))
-        return `the body's ${type.nameField} is "${String(own)}" but the path names "${name.slice(cut + 1)}"`;
-      return { ...body, "@type": typeUrl, [type.nameField]: name.slice(cut + 1) };
-    },
+  listener: named("name"),
+  "node-group": (_name, body) => body,
+  // `/v1/resources/<message type>/<name>`: the resource as Envoy writes it, its "@type" and name from the path.
+  resource: (name, body) => {
+    const cut = name.lastIndexOf("/");
+    const typeUrl = name.slice(0, cut);
+    const type = findResourceType(typeUrl);
+    if (!type || !typeUrl.startsWith("type.googleapis.com/"))
+      return `"${typeUrl}" is not the type URL of an xDS resource type (e.g. type.googleapis.com/envoy.config.cluster.v3.Cluster)`;
+    if (body["@type"] !== undefined && body["@type"] !== typeUrl) return `the body's "@type" is "${String(body["@type"])}" but the path's is "${typeUrl}"`;
+    const own = body[type.nameField];
+    if (own !== undefined && own !== name.slice(cut + 1)) return `the body's ${type.nameField} is "${String(own)}" but the path names "${name.slice(cut + 1)}"`;
+    return { ...body, "@type": typeUrl, [type.nameField]: name.slice(cut + 1) };
   },
 };
+
+/** The API's collections by path segment (`clusters`, `node-groups`…). */
+const collections: Record<string, Collection> = Object.fromEntries(
+  collectionKinds.map((kind) => {
+    const { apiPath, plural, singular } = objectKindTable[kind];
+    return [apiPath, { kind, plural, singular, valueOf: valueOfKind[kind] }];
+  }),
+);
 
 /** An endpoint's stored value: the body's fields, the address and port from its name `<cluster>/<host:port>`. */
 function endpointValue(name: string, body: Record<string, unknown>): ObjectValue | string {

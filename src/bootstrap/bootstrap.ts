@@ -11,6 +11,7 @@
 //    `config_source: rest`. The xds_cluster then speaks HTTP/1.1: nothing in this mode needs gRPC.
 //  - "eds": the classic control-plane demo: listeners (routes inline) and clusters are static, only endpoints are
 //    dynamic, fetched with the per-type EndpointDiscoveryService (not ADS).
+import { defaultEnvoyAdminPort } from "../default-ports.js";
 import { isIP } from "node:net";
 import { clone, create, toJson, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { anyIs, anyPack, anyUnpack } from "@bufbuild/protobuf/wkt";
@@ -33,7 +34,7 @@ import { envoyRegistry } from "../resource/proto-registry.js";
 import { UpstreamTlsContextSchema } from "../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
 import { SubjectAltNameMatcher_SanType } from "../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js";
 import { TypeUrl } from "../resource/type-urls.js";
-import { resourceType } from "../resource/types.js";
+import { fetchedOnDemand } from "../resource/types.js";
 import type { ConfigResource, LoadedConfig } from "../config/load.js";
 import { formatHostPort } from "../config/address.js";
 import { adsConfigSource, configSourceFor, duration, grpcApiConfigSource, http2ProtocolOptions, socketAddress } from "../config/translate.js";
@@ -71,7 +72,7 @@ export interface BootstrapOptions {
   mode: BootstrapMode;
   /** Overrides the port of the first static listener (eds mode); handy for tests that need a free port. */
   listenPort?: number;
-  /** Envoy's admin port, on 127.0.0.1. Default 9901. */
+  /** Envoy's admin port, on 127.0.0.1. Default defaultEnvoyAdminPort (9901). */
   adminPort?: number;
   /** Connect to xdsd over TLS (mutual TLS with a client certificate), as `xdsd serve --xds-tls-*` serves it. */
   tls?: BootstrapTls;
@@ -158,7 +159,7 @@ export function checkTlsPair(tls: BootstrapTls, whose: string): void {
 export function renderBootstrap(opts: BootstrapOptions): string {
   const { config, nodeId, nodeCluster, mode } = opts;
   const xds = xdsServerList(opts.xds);
-  const adminPort = opts.adminPort ?? 9901;
+  const adminPort = opts.adminPort ?? defaultEnvoyAdminPort;
   checkNodeAndPorts(nodeId, xds, { adminPort, listenPort: opts.listenPort });
 
   const { groupKey, resources, fetched } = groupOf(config, nodeCluster, nodeId);
@@ -243,8 +244,7 @@ function layeredRuntime(resources: readonly ConfigResource[], source: EnvoyConfi
 }
 
 function isOnDemand(r: ConfigResource): boolean {
-  if (r.typeUrl === TypeUrl.Cluster) return resourceType(TypeUrl.Cluster).onDemandOf?.(r.message) ?? false;
-  return r.typeUrl === TypeUrl.RouteConfiguration && (r.message as RouteConfiguration).vhds !== undefined;
+  return fetchedOnDemand(r.typeUrl, r.message);
 }
 
 // protobuf-es prints an Any's "@type" after its fields; people (and Envoy's docs) expect it first.

@@ -1,5 +1,6 @@
 // The HTTP side of the commands that drive a running daemon (api-commands.ts, apply-command.ts): requests to its
 // admin API, the token, and how an API error or an unfinished rollout is told to the user.
+import { defaultAdminUrl } from "../default-ports.js";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { BadArgumentError } from "../errors.js";
@@ -59,7 +60,7 @@ export function call(admin: string, method: string, path: string, token: string 
   try {
     url = new URL(path, admin);
   } catch {
-    throw new BadArgumentError(`--admin "${admin}": expected a URL such as http://127.0.0.1:18001`);
+    throw new BadArgumentError(`--admin "${admin}": expected a URL such as ${defaultAdminUrl}`);
   }
   return new Promise((resolve) => {
     const headers: Record<string, string> = { "content-type": "application/json" };

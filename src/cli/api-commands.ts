@@ -2,11 +2,14 @@
 //   xdsd endpoints add|remove|drain CLUSTER HOST:PORT [--weight N]   register, deregister, mark DRAINING
 //   xdsd get clusters|listeners|resources|node-groups [-o table|json|yaml]
 //   xdsd get endpoints [CLUSTER] [-o table|json|yaml]                the registrations, of every cluster or one
-// Every command takes --admin URL (default http://127.0.0.1:18001) and, for writes, --token-file FILE (default
-// $XDSD_ADMIN_TOKEN_FILE). An API error is printed as its problem detail, every issue on a line; exit 1.
+// Every command takes --admin URL (default: defaultAdminUrl, default-ports.ts) and, for writes, --token-file
+// FILE (default $XDSD_ADMIN_TOKEN_FILE). An API error is printed as its problem detail, every issue on a line; exit 1.
+import { defaultAdminUrl } from "../default-ports.js";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
+import { durationMs } from "../config/duration.js";
 import { BadArgumentError, formatLocation, type SourceLocation } from "../errors.js";
+import { collectionKinds, objectKindTable } from "../store/store.js";
 import { call, fail, failed, readToken, rolloutFailure, type Reply } from "./admin-client.js";
 import type { CommandUsage } from "./usage.js";
 
@@ -29,7 +32,7 @@ include the file's clusters that have endpoints registered through the API; endp
 };
 
 const common = {
-  admin: { type: "string", default: "http://127.0.0.1:18001" },
+  admin: { type: "string", default: defaultAdminUrl },
   "token-file": { type: "string" },
 } as const;
 
@@ -45,10 +48,11 @@ export async function runEndpoints(args: string[]): Promise<number> {
     throw new BadArgumentError(`expected ${["an action", "a cluster", "an endpoint HOST:PORT"].slice(positionals.length).join(", then ")}`);
   if (positionals.length > 3) throw new BadArgumentError(`unexpected "${positionals[3]}" after the endpoint`);
   const path = `/v1/clusters/${encodeURIComponent(cluster)}/endpoints/${encodeURIComponent(endpoint)}`;
-  if (!/^\d+(\.\d+)?s$/.test(values.timeout!)) throw new BadArgumentError(`--timeout "${values.timeout}": expected seconds, like 10s`);
+  const timeoutMs = durationMs(values.timeout);
+  if (timeoutMs === undefined) throw new BadArgumentError(`--timeout "${values.timeout}": expected seconds, like 10s`);
   const query = values["no-wait"] ? "" : `?wait=acked&timeout=${values.timeout}`;
   // The HTTP request outlives the wait it asks for.
-  const httpTimeoutMs = Number(values.timeout!.slice(0, -1)) * 1000 + 30_000;
+  const httpTimeoutMs = timeoutMs + 30_000;
   const token = readToken(values["token-file"]);
   let reply: Reply;
   if (action === "remove") reply = await call(values.admin, "DELETE", path + query, token, undefined, httpTimeoutMs);
@@ -92,8 +96,8 @@ function rolloutSummary(rollout: Rollout | undefined): string {
   return rollout.acked > 0 ? ", acknowledged by every proxy concerned" : "; no connected proxy uses it";
 }
 
-/** What `get` lists: the API's collection path, and the key of the listing in its answer. */
-const kinds: Record<string, string> = { clusters: "clusters", listeners: "listeners", resources: "resources", "node-groups": "node_groups" };
+/** What `get` lists: the API's collection path, and the key of the listing in its answer (store.ts objectKindTable). */
+const kinds: Record<string, string> = Object.fromEntries(collectionKinds.map((kind) => [objectKindTable[kind].apiPath, objectKindTable[kind].plural]));
 
 export async function runGet(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

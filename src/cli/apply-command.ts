@@ -7,14 +7,16 @@
 //
 // Endpoints registered one by one (`xdsd endpoints add`, a service registry) are registrations, not declarations:
 // apply leaves them alone, except those of a cluster it deletes, which go with it as DELETE /v1/clusters/{name} does.
+import { defaultAdminUrl } from "../default-ports.js";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { isDeepStrictEqual } from "node:util";
 import { stringify } from "yaml";
 import { BadArgumentError, ConfigError, formatLocation, type ConfigIssue } from "../errors.js";
+import { durationMs } from "../config/duration.js";
 import { ConfigSource, parsePath, type Path } from "../config/source.js";
 import { findResourceType } from "../resource/types.js";
-import type { ObjectKind } from "../store/store.js";
+import { collectionKinds, objectKindTable, type ObjectKind } from "../store/store.js";
 import { call, fail, failed, readToken, rolloutFailure } from "./admin-client.js";
 import type { CommandUsage } from "./usage.js";
 
@@ -44,13 +46,11 @@ interface Held extends Stored {
   endpoints: string[];
 }
 
-/** The API's collections, the JSON key of each listing, and the key of the value in an item. */
-const collections: { kind: ObjectKind; path: string; list: string; item: string }[] = [
-  { kind: "cluster", path: "clusters", list: "clusters", item: "cluster" },
-  { kind: "listener", path: "listeners", list: "listeners", item: "listener" },
-  { kind: "resource", path: "resources", list: "resources", item: "resource" },
-  { kind: "node-group", path: "node-groups", list: "node_groups", item: "node_group" },
-];
+/** The API's collections, the JSON key of each listing, and the key of the value in an item (store.ts objectKindTable). */
+const collections = collectionKinds.map((kind) => {
+  const { apiPath, plural, singular } = objectKindTable[kind];
+  return { kind, path: apiPath, list: plural, item: singular };
+});
 
 export async function runApply(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -59,7 +59,7 @@ export async function runApply(args: string[]): Promise<number> {
     options: {
       file: { type: "string", short: "f" },
       "dry-run": { type: "boolean" },
-      admin: { type: "string", default: "http://127.0.0.1:18001" },
+      admin: { type: "string", default: defaultAdminUrl },
       "token-file": { type: "string" },
       timeout: { type: "string", default: "10s" },
       "no-wait": { type: "boolean" },
@@ -67,7 +67,7 @@ export async function runApply(args: string[]): Promise<number> {
   });
   if (positionals.length > 0) throw new BadArgumentError(`unexpected "${positionals[0]}": the file comes with -f`);
   if (!values.file) throw new BadArgumentError("-f FILE is required");
-  if (!/^\d+(\.\d+)?s$/.test(values.timeout!)) throw new BadArgumentError(`--timeout "${values.timeout}": expected seconds, like 10s`);
+  if (durationMs(values.timeout) === undefined) throw new BadArgumentError(`--timeout "${values.timeout}": expected seconds, like 10s`);
   const source = declaration(values.file);
   const declared = declaredObjects(source);
   const token = readToken(values["token-file"]);
@@ -201,7 +201,7 @@ function declaredObjects(source: ConfigSource): Map<string, Declared> {
 }
 
 /** Which kind of store object each list of a store path names (store-overlay.ts writes `<list>.<name>.<field path>`). */
-const kindOfList: Record<string, ObjectKind> = { clusters: "cluster", listeners: "listener", resources: "resource", nodes: "node-group" };
+const kindOfList: Record<string, ObjectKind> = Object.fromEntries(collectionKinds.map((kind) => [objectKindTable[kind].documentKey, kind]));
 
 /**
  * Where in FILE an issue of the daemon's check is: the store path of an object FILE declares, turned into the line

@@ -1,4 +1,5 @@
 // The `xdsd` command: serve | validate | bootstrap.
+import { defaultAdminListen, defaultXdsAddress, defaultXdsListen } from "../default-ports.js";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { logLevels, type LogLevel } from "../log.js";
@@ -28,8 +29,8 @@ const commandUsage: Record<string, CommandUsage> = {
     synopsis: `xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [--rest-listen HOST:PORT]
            [--store URL | --data-dir DIR] [--admin-token-file FILE] [--log-level LEVEL]
            [--xds-tls-cert FILE --xds-tls-key FILE [--xds-client-ca FILE]] [LIMITS]`,
-    description: `Serve FILE over xDS (default 0.0.0.0:18000: gRPC SotW and delta, REST-JSON over HTTP/1.1 and h2c), admin on
-127.0.0.1:18001; --rest-listen adds a port for REST-JSON polling only. FILE is watched for changes.
+    description: `Serve FILE over xDS (default ${defaultXdsListen}: gRPC SotW and delta, REST-JSON over HTTP/1.1 and h2c), admin on
+${defaultAdminListen}; --rest-listen adds a port for REST-JSON polling only. FILE is watched for changes.
 The write API (/v1/clusters…) keeps its objects in the store --store names: sqlite:DIR (embedded; the default
 is sqlite:<--data-dir>, --data-dir defaulting to ./xdsd-data) or ${storeUrlGrammar.split(" or ")[1]} (with
 --etcd-prefix PREFIX, default ${defaultEtcdPrefix}; --etcd-ca FILE for TLS, --etcd-cert FILE --etcd-key FILE for mutual TLS).
@@ -56,7 +57,7 @@ xdsd bootstrap --grpc --node-id ID --node-cluster CLUSTER [--config FILE] [--xds
 clusters (default); ads = everything over ADS; delta-ads = everything over incremental ADS; xds, delta =
 one stream per type (the config must say config_source: grpc / delta-grpc); rest = REST-JSON polls
 (config_source: rest). FILE defaults to
-examples/seed.yaml in eds mode; the other modes read it only when given. --xds defaults to 127.0.0.1:18000;
+examples/seed.yaml in eds mode; the other modes read it only when given. --xds defaults to ${defaultXdsAddress};
 several replicas (xdsd serve --store etcd://…) go in Envoy's xds_cluster together, and Envoy reopens a broken
 stream on a live one within a second (README "HA"); --grpc lists them in xds_servers.
 --lrs makes Envoy report its load to xdsd (LRS: GET /loads; not with --mode rest).
@@ -178,8 +179,8 @@ async function runServe(args: string[]): Promise<number> {
     args,
     options: {
       config: { type: "string" },
-      "xds-listen": { type: "string", default: "0.0.0.0:18000" },
-      "admin-listen": { type: "string", default: "127.0.0.1:18001" },
+      "xds-listen": { type: "string", default: defaultXdsListen },
+      "admin-listen": { type: "string", default: defaultAdminListen },
       "rest-listen": { type: "string" },
       store: { type: "string" },
       "data-dir": { type: "string" },
@@ -284,7 +285,7 @@ function runBootstrap(args: string[]): number {
       "node-id": { type: "string" },
       "node-cluster": { type: "string" },
       config: { type: "string" },
-      xds: { type: "string", default: "127.0.0.1:18000" },
+      xds: { type: "string", default: defaultXdsAddress },
       mode: { type: "string" },
       grpc: { type: "boolean" },
       lrs: { type: "boolean" },

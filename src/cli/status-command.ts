@@ -3,6 +3,7 @@
 // how long), NACKED (the first line of its error) or NOT SENT; with NODE_ID, that proxy's resources one per line.
 // Read from a running xdsd's CSDS (POST /v3/discovery:client_status on the admin port) and its /nodes (streams,
 // protocol, identity), so it says what xdsd's client state says, nothing rebuilt.
+import { defaultAdminUrl } from "../default-ports.js";
 import { parseArgs } from "node:util";
 import { BadArgumentError } from "../errors.js";
 import { call, fail, failed } from "./admin-client.js";
@@ -45,7 +46,7 @@ export async function runStatus(args: string[], now = Date.now()): Promise<numbe
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { admin: { type: "string", default: "http://127.0.0.1:18001" }, output: { type: "string", short: "o", default: "table" } },
+    options: { admin: { type: "string", default: defaultAdminUrl }, output: { type: "string", short: "o", default: "table" } },
   });
   const output = values.output!;
   if (output !== "table" && output !== "json") throw new BadArgumentError(`-o "${output}": expected table or json`);

@@ -267,7 +267,7 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
   // Clusters served on demand, short-form or raw: a listener routing to one gets on-demand CDS.
   const onDemandClusters = new Set<string>();
   for (const c of config.clusters ?? []) if (c.on_demand) onDemandClusters.add(c.name);
-  for (const r of group.raw) if (r.typeUrl === TypeUrl.Cluster && resourceType(r.typeUrl).onDemandOf?.(r.message)) onDemandClusters.add(r.name);
+  for (const r of group.raw) if (resourceType(r.typeUrl).onDemandOf?.(r.message as never)) onDemandClusters.add(r.name);
   (config.clusters ?? []).forEach((c, i) => {
     const entry = new EntryAt(source, group.base, "clusters", i);
     const { cluster, endpoints } = translated("cluster", c, () => translateCluster(c, fetchedFrom));

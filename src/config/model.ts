@@ -2,6 +2,7 @@
 // checks and the translation read these; the schema (schema/xdsd-config.schema.json) is the authority, and
 // test/unit/config-model-schema.test.ts ties each list of names here to the schema's enum (and to Envoy's own enum
 // where the name is Envoy's).
+import { durationMs } from "./duration.js";
 
 export const lbPolicyNames = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV"] as const;
 export type LbPolicyName = (typeof lbPolicyNames)[number];
@@ -121,9 +122,9 @@ export interface ScopeConfig {
   route_config_name?: string;
 }
 
-/** `30s`, `1.5s` (schema definitions.ttl) → milliseconds. */
+/** `30s`, `1.5s` (schema definitions.ttl, which the schema has checked) → milliseconds. */
 export function ttlMsOf(text: string | undefined): number | undefined {
-  return text === undefined ? undefined : Math.round(Number(text.slice(0, -1)) * 1000);
+  return durationMs(text);
 }
 
 /** How a group's nodes fetch the resources that clusters and listeners refer to (schema: config_source). */
@@ -190,9 +191,12 @@ export interface FileConfig extends GroupConfig {
 export const defaultConnectTimeout = "5s";
 export const defaultListenerAddress = "0.0.0.0";
 
-/** The RouteConfiguration a short-form listener gets (one that routes by scope has none of its own). */
-export function routeConfigNameOf(listener: ListenerConfig): string {
-  return listener.route_config_name ?? listener.name;
+/**
+ * The RouteConfiguration a short-form listener defines; undefined for one that routes by scope (`scope_header`),
+ * which has none of its own. What the translation, the validator and the merge into the store's objects read.
+ */
+export function routeConfigNameOf(listener: Pick<ListenerConfig, "name" | "route_config_name" | "scope_header">): string | undefined {
+  return listener.scope_header !== undefined ? undefined : (listener.route_config_name ?? listener.name);
 }
 
 /** The RouteConfiguration a scope names: its own (named after it) or the one it points at. */

@@ -237,10 +237,10 @@ export function translateListener(
   const vhosts = config.virtual_hosts ?? [];
   const onDemand = vhosts.filter((v) => v.on_demand);
   const fetched = configSourceFor(source);
-  const scoped = config.scope_header !== undefined;
-  const routing: HttpConnectionManager["routeSpecifier"] = scoped
-    ? { case: "scopedRoutes", value: scopedRoutesOf(config.name, config.scope_header!, fetched) }
-    : { case: "rds", value: create(RdsSchema, { routeConfigName, configSource: fetched }) };
+  const routing: HttpConnectionManager["routeSpecifier"] =
+    routeConfigName === undefined
+      ? { case: "scopedRoutes", value: scopedRoutesOf(config.name, config.scope_header!, fetched) }
+      : { case: "rds", value: create(RdsSchema, { routeConfigName, configSource: fetched }) };
   const filters = translateHttpFilters(config.http_filters ?? [], fetched, options.extensionConfigTypes ?? new Map());
   const hcm = httpConnectionManager(config.name, routing, filters, { vhds: onDemand.length > 0, odcds: options.odcds ?? false });
   const typedHcm = anyPack(HttpConnectionManagerSchema, hcm);
@@ -252,8 +252,9 @@ export function translateListener(
         filterChains: [{ filters: [{ name: httpConnectionManagerFilter, configType: { case: "typedConfig", value: typedHcm } }] }],
       });
   const inline = vhosts.filter((v) => !v.on_demand);
-  const routes = scoped ? undefined : translateRoutes(routeConfigName, inline);
-  if (routes && onDemand.length > 0) routes.vhds = create(VhdsSchema, { configSource: adsConfigSource() });
+  if (routeConfigName === undefined) return { listener, virtualHosts: [] };
+  const routes = translateRoutes(routeConfigName, inline);
+  if (onDemand.length > 0) routes.vhds = create(VhdsSchema, { configSource: adsConfigSource() });
   const virtualHosts = onDemand.map((v) => create(VirtualHostSchema, translateVirtualHost(v, vhdsNameOf(routeConfigName, v))));
   return { listener, routes, virtualHosts };
 }

@@ -6,16 +6,23 @@
 // checked for its shape before use, and items the schema rejected are skipped where their shape matters.
 import type { ConfigIssue } from "../errors.js";
 import { TypeUrl, messageNameOf, simpleNameOf } from "../resource/type-urls.js";
-import { resourceType } from "../resource/types.js";
+import { namespaceOpenedBy, resourceType } from "../resource/types.js";
 import { splitVhdsName } from "../resource/vhds-names.js";
-import type { RouteConfiguration } from "../gen/envoy/config/route/v3/route_pb.js";
 import type { ScopedRouteConfiguration } from "../gen/envoy/config/route/v3/scoped_route_pb.js";
 import { RouterSchema } from "../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import { decodeTypedConfig } from "./extension-configs.js";
 import { canonicalIp, formatHostPort, ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js";
 import { isIP } from "node:net";
 import { writtenPath, type RawResource } from "./raw-resources.js";
-import { defaultListenerAddress, grpcServerListenerName, localityGroupKey, localityWeightLimit, runtimeName, type LocalityConfig } from "./model.js";
+import {
+  defaultListenerAddress,
+  grpcServerListenerName,
+  localityGroupKey,
+  localityWeightLimit,
+  routeConfigNameOf,
+  runtimeName,
+  type LocalityConfig,
+} from "./model.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
 
 type Obj = Record<string, unknown>;
@@ -217,10 +224,13 @@ export class GroupChecker {
     if (!isObj(value)) return;
     const name = typeof value.name === "string" ? value.name : undefined;
     if (name !== undefined) this.define(TypeUrl.Listener, name, at);
-    const routeConfigName = typeof value.route_config_name === "string" ? value.route_config_name : name;
+    const scopeHeader = typeof value.scope_header === "string" ? value.scope_header : undefined;
+    const ownName = typeof value.route_config_name === "string" ? value.route_config_name : undefined;
+    const routeConfigName =
+      name === undefined && ownName === undefined ? undefined : routeConfigNameOf({ name: name ?? "", route_config_name: ownName, scope_header: scopeHeader });
     const grpc = value.grpc === true;
     // A listener routing by scope has no route table of its own (its scopes name theirs).
-    if (typeof value.scope_header === "string") this.scopedListener(value, at, grpc);
+    if (scopeHeader !== undefined) this.scopedListener(value, at, grpc);
     else if (routeConfigName !== undefined) {
       this.define(TypeUrl.RouteConfiguration, routeConfigName, at, value.route_config_name !== undefined ? "route_config_name" : "name");
     }
@@ -462,9 +472,9 @@ export class GroupChecker {
     for (const ref of type.clustersUsedBy?.(message) ?? []) this.clusterRefs.push({ name: ref.name, at: this.inRaw(r, ref.at) });
     const lb = type.lbPolicyOf?.(message);
     if (lb && !this.lbPolicies.has(r.name)) this.lbPolicies.set(r.name, { policy: lb.policy, at: this.inRaw(r, lb.at) });
-    if (r.typeUrl === TypeUrl.Cluster && type.onDemandOf?.(message))
-      this.needsIncrementalAds(this.inRaw(r, ["metadata"]), `Cluster "${r.name}", marked on demand,`);
-    if (r.typeUrl === TypeUrl.RouteConfiguration && (r.message as RouteConfiguration).vhds) this.vhdsRouteConfigs.add(r.name);
+    if (type.onDemandOf?.(message)) this.needsIncrementalAds(this.inRaw(r, ["metadata"]), `${what}, marked on demand,`);
+    const namespace = namespaceOpenedBy(r.typeUrl, r.message);
+    if (namespace !== undefined) this.vhdsRouteConfigs.add(namespace);
     if (r.typeUrl === TypeUrl.ScopedRouteConfiguration) {
       const fragments = (r.message as ScopedRouteConfiguration).key?.fragments ?? [];
       this.scopeKey(

@@ -41,13 +41,16 @@ export interface LoadOptions {
 
 export interface ConfigLoaderOptions {
   limits?: Partial<ConfigLimits>;
-  /** Heap limit of the worker thread, in MB: what parsing one config may use (default 4096). */
+  /** Heap limit of the worker thread, in MB: what parsing one config may use (default defaultWorkerHeapMb). */
   workerHeapMb?: number;
   /** Longest a load may take before the worker is stopped and the load refused (default 120 s). */
   loadTimeoutMs?: number;
 }
 
 const defaultLoadTimeoutMs = 120_000;
+
+/** The worker's heap limit, in MB, unless `workerHeapMb` says otherwise (docs/limits.md). */
+export const defaultWorkerHeapMb = 4096;
 
 /** The loader was closed (the daemon is stopping): not a problem of the config. */
 export class ConfigLoaderClosedError extends Error {
@@ -171,7 +174,7 @@ export class ConfigLoader {
     // → 1.4 ms, 500 clusters). The price is resident memory: the young generation fills to its size between
     // scavenges (the worker's heap had 90 MB committed in bench/api-write.ts).
     const worker = new Worker(workerUrl, {
-      resourceLimits: { maxOldGenerationSizeMb: this.options.workerHeapMb ?? 4096, maxYoungGenerationSizeMb: 96 },
+      resourceLimits: { maxOldGenerationSizeMb: this.options.workerHeapMb ?? defaultWorkerHeapMb, maxYoungGenerationSizeMb: 96 },
     });
     worker.unref();
     worker.on("message", (reply: ConfigWorkerReply) => {
@@ -191,7 +194,7 @@ export class ConfigLoader {
     worker.on("error", (err: NodeJS.ErrnoException) =>
       lost(
         err.code === "ERR_WORKER_OUT_OF_MEMORY"
-          ? `loading the config needed more memory than the config worker's limit of ${this.options.workerHeapMb ?? 4096} MB; it was refused`
+          ? `loading the config needed more memory than the config worker's limit of ${this.options.workerHeapMb ?? defaultWorkerHeapMb} MB; it was refused`
           : `the config worker failed: ${err.message}`,
       ),
     );

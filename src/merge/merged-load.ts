@@ -3,6 +3,7 @@
 // a store object is judged exactly as the same entry written in the file. And the names the file defines, which the
 // store may not take.
 import { ConfigError, type SourceLocation } from "../errors.js";
+import type { CollectionKind } from "../store/store.js";
 import type { ConfigLimits } from "../config/config-limits.js";
 import { loadSource, parseConfig, type LoadedConfig } from "../config/load.js";
 import { snapshotsOf, type ConfigSnapshots } from "../config/snapshots.js";
@@ -92,7 +93,7 @@ export function snapshotsOfText(
 
 /** A name the config file defines, and where: the write API refuses to change it (the file manages it). */
 export interface FileName {
-  kind: "cluster" | "listener" | "resource" | "node-group";
+  kind: CollectionKind;
   name: string;
   location: SourceLocation;
 }

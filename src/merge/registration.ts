@@ -2,6 +2,7 @@
 // registration adds to an endpoint object — `ttl`, and the `expires_at` xdsd stores from it — and what the config
 // sees of it (the endpoint alone). The duty that deletes lapsed registrations is the daemon's
 // (daemon/endpoint-expiry.ts).
+import { durationMs } from "../config/duration.js";
 import type { ObjectValue } from "../store/store.js";
 
 /** The longest registration TTL: past a day, a registration is not a heartbeat any more. */
@@ -12,15 +13,15 @@ export function registrationError(value: ObjectValue): string | undefined {
   if ("expires_at" in value) return '"expires_at" is set by xdsd from "ttl", not by the request';
   const ttl = value.ttl;
   if (ttl === undefined) return undefined;
-  const m = typeof ttl === "string" ? /^(\d+(?:\.\d+)?)s$/.exec(ttl) : null;
-  if (!m || Number(m[1]) < 1 || Number(m[1]) > maxTtlSeconds) return `"ttl" must be a duration in seconds from 1s to ${maxTtlSeconds}s, like "30s"`;
+  const ms = durationMs(ttl);
+  if (ms === undefined || ms < 1000 || ms > maxTtlSeconds * 1000) return `"ttl" must be a duration in seconds from 1s to ${maxTtlSeconds}s, like "30s"`;
   return undefined;
 }
 
 /** The value to store: with `ttl`, the time it expires at unless renewed. */
 export function withRegistration(value: ObjectValue, nowMs: number): ObjectValue {
   if (value.ttl === undefined) return value;
-  return { ...value, expires_at: new Date(nowMs + Math.round(Number(String(value.ttl).slice(0, -1)) * 1000)).toISOString() };
+  return { ...value, expires_at: new Date(nowMs + durationMs(value.ttl)!).toISOString() };
 }
 
 /** What the config sees of an endpoint object: the endpoint, without its registration's fields. */

@@ -16,7 +16,7 @@
 import { formatLocation, type ConfigIssue, type SourceLocation } from "../errors.js";
 import { TypeUrl } from "../resource/type-urls.js";
 import { findResourceType } from "../resource/types.js";
-import { splitEndpointName, type ObjectKind, type ObjectValue } from "../store/store.js";
+import { objectKindTable, splitEndpointName, type ObjectKind, type ObjectValue } from "../store/store.js";
 import { canonicalIp, formatHostPort, parseHostPort } from "../config/address.js";
 import { tooDeepMessage } from "../config/config-limits.js";
 import { routeConfigNameOf, type ListenerConfig } from "../config/model.js";
@@ -96,7 +96,8 @@ export function fileNamesOf(document: unknown): ReadonlyMap<string, FileDefinedN
     const what = `listener "${l.name}"`;
     define("listener", l.name, ["listeners", i], what);
     define("resource", `${TypeUrl.Listener}/${l.name}`, ["listeners", i], what, true);
-    define("resource", `${TypeUrl.RouteConfiguration}/${routeConfigNameOf(l as unknown as ListenerConfig)}`, ["listeners", i], what, true);
+    const routes = routeConfigNameOf(l as unknown as ListenerConfig);
+    if (routes !== undefined) define("resource", `${TypeUrl.RouteConfiguration}/${routes}`, ["listeners", i], what, true);
   });
   entries("resources").forEach((r, i) => {
     const typeUrl = isRecord(r) ? r["@type"] : undefined;
@@ -124,8 +125,13 @@ const fileNamesByDocument = new WeakMap<object, ReadonlyMap<string, FileDefinedN
 function namesOfObject(o: OverlayObject): string[] {
   const own = overlayKey(o.kind, o.name);
   if (o.kind !== "listener") return [own];
-  const routes = typeof o.value.route_config_name === "string" ? o.value.route_config_name : o.name;
-  return [own, overlayKey("resource", `${TypeUrl.RouteConfiguration}/${routes}`)];
+  const { route_config_name, scope_header } = o.value;
+  const routes = routeConfigNameOf({
+    name: o.name,
+    route_config_name: typeof route_config_name === "string" ? route_config_name : undefined,
+    scope_header: typeof scope_header === "string" ? scope_header : undefined,
+  });
+  return routes === undefined ? [own] : [own, overlayKey("resource", `${TypeUrl.RouteConfiguration}/${routes}`)];
 }
 
 /**
@@ -135,7 +141,7 @@ function namesOfObject(o: OverlayObject): string[] {
  * schema check, structured clone to the config worker) would meet as a stack overflow.
  */
 export function tooDeepIssue(o: OverlayObject, maxDepth: number): ConfigIssue | undefined {
-  const at: Path = [o.kind === "endpoint" ? "endpoints" : (listOfKind[o.kind] ?? "nodes"), o.name];
+  const at: Path = [objectKindTable[o.kind].documentKey, o.name];
   const stack: { value: unknown; path: Path; level: number }[] = [{ value: o.value, path: [], level: o.kind === "endpoint" ? 5 : 3 }];
   for (let item = stack.pop(); item; item = stack.pop()) {
     const { value, path, level } = item;
@@ -156,9 +162,6 @@ function endpointKey(entry: unknown): string | undefined {
   const address = canonicalIp(entry.address);
   return address === undefined ? undefined : formatHostPort(address, entry.port);
 }
-
-/** The list of the top level each kind of object joins. */
-const listOfKind: Partial<Record<ObjectKind, string>> = { cluster: "clusters", listener: "listeners", resource: "resources" };
 
 type Origin = { kind: "file" } | { kind: "object"; path: Path };
 
@@ -220,7 +223,8 @@ export class MergedSource implements DocumentSource {
     const endpoints: OverlayObject[] = [];
     let nodes: Record<string, unknown> | undefined;
     for (const o of objects) {
-      const key = listOfKind[o.kind];
+      const { documentKey, joins } = objectKindTable[o.kind];
+      const key = joins === "list" ? documentKey : undefined;
       const taken =
         fileNames.size > 0 && o.kind !== "endpoint"
           ? namesOfObject(o)
@@ -228,7 +232,7 @@ export class MergedSource implements DocumentSource {
               .find((n) => n)
           : undefined;
       if (taken) {
-        leaveOut(o, [key ?? "nodes", o.name], `the config file defines ${taken.what}`, { merged: taken.path }, "a name belongs to one source");
+        leaveOut(o, [documentKey, o.name], `the config file defines ${taken.what}`, { merged: taken.path }, "a name belongs to one source");
         continue;
       }
       if (key) {

@@ -285,3 +285,21 @@ export function resourceType(typeUrl: string): ResourceType {
 export function byPushOrder(typeUrls: Iterable<string>): string[] {
   return [...typeUrls].sort((a, b) => (findResourceType(a)?.pushOrder ?? 1000) - (findResourceType(b)?.pushOrder ?? 1000));
 }
+
+/**
+ * The namespace a resource opens for the types subscribed to by namespace (VHDS: a RouteConfiguration with `vhds`
+ * opens its name), read from the entries' `namespacesOpenedBy`; undefined when it opens none.
+ */
+export function namespaceOpenedBy(typeUrl: string, resource: Message): string | undefined {
+  for (const t of resourceTypes) if (t.namespacesOpenedBy?.typeUrl === typeUrl) return t.namespacesOpenedBy.of(resource);
+  return undefined;
+}
+
+/**
+ * Whether Envoy gets a resource, or what it opens, only by asking on demand — which it does over incremental xDS
+ * only: a Cluster served on demand (on-demand CDS), a RouteConfiguration whose virtual hosts come over VHDS.
+ */
+export function fetchedOnDemand(typeUrl: string, resource: Message): boolean {
+  const type = findResourceType(typeUrl);
+  return (type?.onDemandOf?.(resource as never) ?? false) || namespaceOpenedBy(typeUrl, resource) !== undefined;
+}

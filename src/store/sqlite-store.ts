@@ -32,11 +32,14 @@ import {
 } from "./store.js";
 
 export interface SqliteStoreOptions {
-  /** Revisions of changes kept for `watch` (default 100,000). */
+  /** Revisions of changes kept for `watch` (default defaultChangeLogRevisions). */
   changeLogRevisions?: number;
   /** Bytes of changed values (JSON, as stored) the change log keeps for `watch` (default defaultChangeLogBytes). */
   changeLogBytes?: number;
 }
+
+/** Revisions of changes the log keeps unless `changeLogRevisions` says otherwise (docs/limits.md). */
+export const defaultChangeLogRevisions = 100_000;
 
 /** 64 MiB: thousands of revisions of large objects, and a file that stays a small multiple of what it holds. */
 export const defaultChangeLogBytes = 64 * 1024 * 1024;
@@ -74,7 +77,7 @@ export class SqliteStore implements Store {
   private constructor(db: Database.Database, file: string, options: SqliteStoreOptions) {
     this.#db = db;
     this.#file = file;
-    this.#keep = options.changeLogRevisions ?? 100_000;
+    this.#keep = options.changeLogRevisions ?? defaultChangeLogRevisions;
     this.#keepBytes = options.changeLogBytes ?? defaultChangeLogBytes;
     const meta = (key: string) => (db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: number } | undefined)?.value ?? 0;
     this.#revision = meta("revision");

@@ -24,9 +24,43 @@
 
 import type { StoreCompactedError, StoreUnavailableError } from "../errors.js";
 
-/** What the store holds. Endpoints are their own objects so that registering one changes one object. */
-export const objectKinds = ["cluster", "endpoint", "listener", "resource", "node-group"] as const;
-export type ObjectKind = (typeof objectKinds)[number];
+/** How one kind of store object is named outside the store: by the write API, `xdsd get`/`apply`, and in the config. */
+export interface ObjectKindInfo {
+  /** The write API's collection, `/v1/<apiPath>/{name}`; endpoints have none of their own (`/v1/clusters/{c}/endpoints/{host:port}`). */
+  readonly apiPath?: string;
+  /** The API's JSON name of a list of them (`{"node_groups": [...]}`) and of one (`{"node_group": {...}}`). */
+  readonly plural: string;
+  readonly singular: string;
+  /**
+   * Where one sits in the config document, which is also the head of a store object's field path in an issue
+   * (`nodes.<name>.<field>`): the top-level list or map (`nodes` for node groups); endpoints join their cluster's
+   * `endpoints`.
+   */
+  readonly documentKey: string;
+  /** How one joins the document: an item of its top-level list, a key of its top-level map, or an entry of its cluster. */
+  readonly joins: "list" | "map" | "cluster";
+  /** Its definition in the config's JSON Schema (schema/xdsd-config.schema.json `definitions`). */
+  readonly schemaDefinition: string;
+}
+
+/**
+ * What the store holds, and how each kind is named elsewhere: the one table the store, the write API's routes,
+ * `xdsd get` and `xdsd apply`, the merge into the document and the OpenAPI generator read. Endpoints are their own
+ * objects so that registering one changes one object.
+ */
+export const objectKindTable = {
+  cluster: { apiPath: "clusters", plural: "clusters", singular: "cluster", documentKey: "clusters", joins: "list", schemaDefinition: "cluster" },
+  endpoint: { plural: "endpoints", singular: "endpoint", documentKey: "endpoints", joins: "cluster", schemaDefinition: "endpoint" },
+  listener: { apiPath: "listeners", plural: "listeners", singular: "listener", documentKey: "listeners", joins: "list", schemaDefinition: "listener" },
+  resource: { apiPath: "resources", plural: "resources", singular: "resource", documentKey: "resources", joins: "list", schemaDefinition: "resource" },
+  "node-group": { apiPath: "node-groups", plural: "node_groups", singular: "node_group", documentKey: "nodes", joins: "map", schemaDefinition: "group" },
+} as const satisfies Record<string, ObjectKindInfo>;
+
+export type ObjectKind = keyof typeof objectKindTable;
+export const objectKinds = Object.keys(objectKindTable) as readonly ObjectKind[];
+/** The kinds with a collection of their own in the write API (all but endpoints). */
+export type CollectionKind = { [K in ObjectKind]: (typeof objectKindTable)[K] extends { apiPath: string } ? K : never }[ObjectKind];
+export const collectionKinds = objectKinds.filter((k): k is CollectionKind => "apiPath" in objectKindTable[k]);
 
 /** An object's content: JSON, as the API and the config file write it. */
 export type ObjectValue = { readonly [key: string]: unknown };

@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { durationPattern } from "../../src/config/duration.js";
 import { configSourceKinds, healthStatusNames, lbPolicyNames, localityKeys } from "../../src/config/model.js";
 import { Cluster_LbPolicy } from "../../src/gen/envoy/config/cluster/v3/cluster_pb.js";
 import { HealthStatus } from "../../src/gen/envoy/config/core/v3/health_check_pb.js";
@@ -19,4 +20,8 @@ test("model.ts's names are the schema's enums, in the same order", () => {
 test("each lb_policy and health_status name is a value of Envoy's enum of that name", () => {
   for (const name of lbPolicyNames) assert.equal(typeof Cluster_LbPolicy[name], "number", `Cluster.LbPolicy has no ${name}`);
   for (const name of healthStatusNames) assert.equal(typeof HealthStatus[name], "number", `core.v3.HealthStatus has no ${name}`);
+});
+
+test("the config's duration pattern is the one grammar of config/duration.ts", () => {
+  assert.equal(schema.definitions.duration.pattern, durationPattern);
 });

@@ -118,3 +118,26 @@ test("a store cluster's own duplicate endpoints are reported with the store path
       e.issues[0].message === "endpoint [::1]:80 is listed twice (also at clusters.api.endpoints[0]); gRPC clients reject the cluster",
   );
 });
+
+test("a listener routing by scope defines no RouteConfiguration: a store one named like it is served, not shadowed", () => {
+  // What a short-form listener defines is said once (config/model.ts): the validator and the translation gave a
+  // scoped listener no route table, while the merge took its name for one and left a store RouteConfiguration
+  // of that name out, as if the file defined it.
+  const scoped = lines(
+    "clusters: [{name: web, endpoints: ['127.0.0.1:80']}]",
+    "scopes: [{name: tenant_a, key: a, route_config_name: tenants}]",
+    "listeners: [{name: tenants, port: 10001, scope_header: x-tenant}]",
+  );
+  const routes: OverlayObject = {
+    kind: "resource",
+    name: `${TypeUrl.RouteConfiguration}/tenants`,
+    value: {
+      "@type": TypeUrl.RouteConfiguration,
+      name: "tenants",
+      virtual_hosts: [{ name: "v", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "web" } }] }],
+    },
+  };
+  const config = parseMerged(scoped, "f.yaml", {}, { overlay: [routes], written: new Set([overlayKey(routes.kind, routes.name)]) });
+  assert.deepEqual(config.shadowed, []);
+  assert.ok(config.defaults.some((r) => r.typeUrl === TypeUrl.RouteConfiguration && r.name === "tenants"));
+});

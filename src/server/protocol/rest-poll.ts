@@ -52,6 +52,9 @@ export interface RestPollOptions {
   maxBytes?: number;
 }
 
+/** How long a poller is remembered without a poll, and how many are (docs/limits.md). */
+export const defaultRestPollOptions = Object.freeze({ idleMs: 5 * 60_000, maxClients: 100_000 });
+
 /**
  * What one poller is counted for: its bookkeeping here and in the daemon's listeners (status, metrics, rollouts),
  * 3.3 kB of heap measured with short ids, and the strings it is remembered by: its key (type, node key, cluster,
@@ -92,8 +95,8 @@ export class RestPolls {
     private readonly nextId: () => number,
     options: RestPollOptions = {},
   ) {
-    this.#idleMs = options.idleMs ?? 5 * 60_000;
-    this.#maxClients = options.maxClients ?? 100_000;
+    this.#idleMs = options.idleMs ?? defaultRestPollOptions.idleMs;
+    this.#maxClients = options.maxClients ?? defaultRestPollOptions.maxClients;
     this.#maxBytes = options.maxBytes ?? defaultTransportLimits.maxRestPollerBytes;
   }
 

@@ -1,4 +1,5 @@
 // `HOST:PORT` listen addresses, IPv6 in brackets (`[::1]:18000`), as flags and library arguments take them.
+import { defaultXdsListen, defaultXdsPort } from "../../default-ports.js";
 import type { AddressInfo, Server } from "node:net";
 import { BadArgumentError, ListenError } from "../../errors.js";
 
@@ -11,7 +12,7 @@ export function parseListenAddress(flag: string, value: string): ListenAddress {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) {
-    throw new BadArgumentError(`${flag} "${value}": expected HOST:PORT, e.g. 0.0.0.0:18000 or [::1]:18000`);
+    throw new BadArgumentError(`${flag} "${value}": expected HOST:PORT, e.g. ${defaultXdsListen} or [::1]:${defaultXdsPort}`);
   }
   return { host: m[1] ?? m[2], port };
 }
