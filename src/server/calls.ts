@@ -17,6 +17,7 @@ import type { SnapshotSource } from "../cache/snapshot-cache.js";
 import type { XdsServerEvents } from "./observers/events.js";
 import { RestPolls, type RestPollOptions } from "./protocol/rest-poll.js";
 import { defaultTransportLimits, type TransportLimits } from "./transport/transport-limits.js";
+import type { NodeAuthorizer } from "./authorization.js";
 
 export interface XdsServiceOptions extends Partial<Pick<TransportLimits, "maxNodeIdBytes" | "maxNodeMetadataBytes" | "maxRestPollerBytes">> {
   cache: SnapshotSource;
@@ -29,6 +30,8 @@ export interface XdsServiceOptions extends Partial<Pick<TransportLimits, "maxNod
   restPollers?: RestPollOptions;
   /** Whose clients CSDS reports (default: this server's); a daemon with several servers passes all of them. */
   clients?: ClientStatusReader;
+  /** Who may be served what (authorization.ts); absent: every client is served its node's snapshot. */
+  authorize?: NodeAuthorizer;
 }
 
 /** Stream and poller ids, unique in the process: a daemon may run several servers (--rest-listen) on one status. */
@@ -66,6 +69,7 @@ export class XdsCalls implements ClientStatusReader {
       schedulePush: scheduler && ((push) => scheduler.schedule(push)),
       nodeLimits: { maxNodeIdBytes, maxNodeMetadataBytes },
       clients: options.clients ?? this,
+      authorize: options.authorize,
     };
     this.polls = new RestPolls(this.context, newId, { maxBytes: options.maxRestPollerBytes, ...options.restPollers });
     this.#sweeper = setInterval(() => this.polls.sweep(), pollerSweepMs);

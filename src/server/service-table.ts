@@ -14,6 +14,7 @@ import type { GrpcStatusCode } from "../grpc-status.js";
 import type { ClientTypeState } from "./client-state.js";
 import type { ClientStatusReader } from "./client-status.js";
 import type { Protocol } from "./service-label.js";
+import type { NodeAuthorizer } from "./authorization.js";
 
 /** What every call of a server shares. */
 export interface ServiceContext {
@@ -31,6 +32,8 @@ export interface ServiceContext {
   readonly now?: () => number;
   /** Every client and what it holds (client-status.ts): this server's, or every server's of a daemon. CSDS reads it. */
   readonly clients: ClientStatusReader;
+  /** Who may be served what (authorization.ts); absent: every client is served its node's snapshot. */
+  readonly authorize?: NodeAuthorizer;
 }
 
 /** Interval timers: the clock TTL heartbeats run on. */

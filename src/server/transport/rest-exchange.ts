@@ -1,7 +1,8 @@
 // One REST-JSON poll as HTTP, whatever the HTTP version (http1-transport.ts, and http2-transport.ts for h2c): the
 // method and path are checked against the table's poll entries, the body is read up to the request size limit,
 // and protocol/rest-poll.ts answers. Statuses: 200, 304 (nothing new), 400 (not a DiscoveryRequest), 404 (no such
-// discovery path), 405 (not a POST), 413 (over --max-request-bytes), 415 (not JSON), 503 (no config for the node).
+// discovery path), 403 (the client's identity may not be served the node's config: server/authorization.ts), 405
+// (not a POST), 413 (over --max-request-bytes), 415 (not JSON), 503 (no config for the node).
 import type { Readable } from "node:stream";
 import type { RestPolls } from "../protocol/rest-poll.js";
 import type { PollAnswer } from "../protocol/rest-poll.js";
@@ -13,6 +14,8 @@ export interface RestRequest {
   readonly path: string;
   readonly contentType: string | undefined;
   readonly peer: string;
+  /** What the client's verified certificate names (peer-identity.ts); absent without mutual TLS. */
+  readonly identity?: string;
   readonly body: Readable;
 }
 
@@ -50,7 +53,7 @@ export class RestExchange {
     }
     const body = await readLimited(req.body, this.maxRequestBytes);
     if (!body) return error(413, GrpcStatus.RESOURCE_EXHAUSTED, `the request body is over the limit of ${this.maxRequestBytes} bytes (--max-request-bytes)`);
-    return this.polls.answer(service, body, req.peer);
+    return this.polls.answer(service, body, req.peer, undefined, req.identity);
   }
 }
 

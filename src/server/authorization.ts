@@ -1,0 +1,23 @@
+// Node identity authorization (issue 19 item 2; docs/security.md "Authorization"): with client certificates, a
+// client is served a node group's config only if the identity its certificate names (transport/peer-identity.ts)
+// matches the group's `identities:` — carried by the group's snapshot (Snapshot.readers), so that a config load
+// changes what is served and who may read it at once. The node id a client sends is its own claim: claiming
+// another node's id leads to that node's group, and to its identities check. The check runs before anything of a
+// snapshot is sent, on a stream's first request, whenever the snapshot served to its node changes (a reload that
+// takes a client's access away ends its stream at the push that would have carried the change), and on every poll.
+import type { Snapshot } from "../cache/snapshot.js";
+
+/**
+ * Whether the client named `identity` (undefined: its certificate names none) may be served `snapshot`, the one
+ * served to node key `nodeKey`: undefined if so, else why not, for the client and the log — the node key and the
+ * identity, never what the group holds or whom it lets in.
+ */
+export type NodeAuthorizer = (identity: string | undefined, nodeKey: string, snapshot: Snapshot) => string | undefined;
+
+/** The group's `identities:` decide (every client when the group and the top level list none). */
+export const authorizeByIdentities: NodeAuthorizer = (identity, nodeKey, snapshot) => {
+  const readers = snapshot.readers;
+  if (!readers || readers.matches(identity)) return undefined;
+  const who = identity === undefined ? "a client certificate that names no identity (no spiffe:// URI SAN, no DNS SAN)" : `identity "${identity}"`;
+  return `${who} may not be served the config of node "${nodeKey}": the identities: of its node group do not let it in (docs/security.md)`;
+};
