@@ -1,7 +1,9 @@
 // A real Envoy 1.40 reaching xdsd over mutual TLS, in ads and delta-ads modes, with the bootstrap `xdsd bootstrap
 // --tls-ca --tls-cert --tls-key` writes and certificates made by openssl for this run: traffic flows through it,
 // Envoy's own stats say its xDS connection is up, xdsd names Envoy's stream by the SPIFFE ID of its certificate,
-// and a rotation of xdsd's certificate keeps the open stream (a change made after it still reaches Envoy).
+// and a rotation of xdsd's certificate keeps the open stream (a change made after it still reaches Envoy). The config
+// lets only spiffe://acme.test/edge/* read it (identities:): an Envoy with another identity, claiming the allowed
+// Envoy's node id, is refused with PERMISSION_DENIED, counted and logged, and holds no cluster.
 import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +23,8 @@ copyFileSync(initial.cert, serverFiles.cert);
 copyFileSync(initial.key, serverFiles.key);
 
 function config(upstream: Upstream, port: number, extra = ""): string {
-  return `clusters:
+  return `identities: ["spiffe://acme.test/edge/*"]
+clusters:
   - {name: web, endpoints: ["${upstream.address}:${upstream.port}"]}${extra}
 listeners:
   - name: http
@@ -85,6 +88,62 @@ for (const mode of ["ads", "delta-ads"] as const) {
       const nodes = await xdsd.admin<{ nodes: { node: string; identity?: string }[] }>("/nodes");
       const node = nodes.json.nodes.find((n) => n.node.includes(`mtls-${mode}`));
       assert.equal(node?.identity, `spiffe://acme.test/edge/${mode}`, JSON.stringify(nodes.json));
+    });
+
+    it("an Envoy whose identity the config does not list gets nothing, even claiming the allowed Envoy's node id; xdsd counts the denial", async () => {
+      const intruderCert = ca.issue(`intruder-${mode}`, { san: [`URI:spiffe://acme.test/intruder/${mode}`] });
+      const mark = xdsd.log().length;
+      const boot = await runXdsd([
+        "bootstrap",
+        "--mode",
+        mode,
+        "--node-id",
+        `mtls-${mode}`,
+        "--node-cluster",
+        "cluster.local",
+        "--xds",
+        `127.0.0.1:${xdsd.xdsPort}`,
+        "--admin-port",
+        String(await freePort()),
+        "--listen-port",
+        String(await freePort()),
+        "--tls-ca",
+        ca.cert,
+        "--tls-cert",
+        intruderCert.cert,
+        "--tls-key",
+        intruderCert.key,
+      ]);
+      assert.equal(boot.code, 0, boot.stderr);
+      const intruder = await startEnvoy({ bootstrapYaml: boot.stdout, name: `mtls-intruder-${mode}` });
+      try {
+        const line = await xdsd.waitForLog(
+          new RegExp(
+            `PERMISSION_DENIED .*identity "spiffe://acme\\.test/intruder/${mode}" may not be served the config of node "cluster\\.local/mtls-${mode}"`,
+          ),
+          10_000,
+          mark,
+        );
+        assert.match(line, /PERMISSION_DENIED/);
+        const protocol = mode === "ads" ? "sotw" : "delta";
+        const metrics = await (await fetch(`${xdsd.adminUrl}/metrics`)).text();
+        const denied = new RegExp(`^xdsd_authorization_denied_total\\{protocol="${protocol}"\\} (\\d+)$`, "m").exec(metrics);
+        assert.ok(
+          denied && Number(denied[1]) >= 1,
+          metrics
+            .split("\n")
+            .filter((l) => l.includes("authorization"))
+            .join("\n"),
+        );
+        // Retried and refused again: still not one dynamic cluster, while the allowed Envoy is served.
+        await new Promise((r) => setTimeout(r, 1000));
+        const dump = await intruder.configDump("dynamic_active_clusters");
+        assert.doesNotMatch(JSON.stringify(dump), /"name":"web"/);
+        assert.equal(await intruder.stat("cluster_manager.cds.update_success"), 0);
+        assert.equal((await countUpstreams(`http://127.0.0.1:${port}/`, "any", 1)).size, 1, "the allowed Envoy still serves traffic");
+      } finally {
+        await intruder.stop();
+      }
     });
 
     it("a rotation of xdsd's certificate keeps Envoy's stream: a later change still reaches it", async () => {
