@@ -1,11 +1,11 @@
 // The `xdsd` command: serve | validate | bootstrap.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { logLevels, type LogLevel } from "../log.js";
 import { chooseLogFormat, daemonLoggers, logEnvironment } from "./daemon-log.js";
 import { BadArgumentError, ConfigError, formatLocation, ListenError, StoreUnavailableError, TlsCredentialsError, XdsdError } from "../errors.js";
 import { loadConfigFile } from "../config/index.js";
-import { bootstrapModes, renderBootstrap, type BootstrapMode } from "../bootstrap/bootstrap.js";
+import { bootstrapModes, clientCertificateSds, renderBootstrap, type BootstrapMode } from "../bootstrap/bootstrap.js";
 import { parseLocality, renderGrpcBootstrap } from "../bootstrap/grpc-bootstrap.js";
 import { snapshotsOf } from "../config/snapshots.js";
 import { parseListenAddress } from "../server/transport/listen-address.js";
@@ -45,7 +45,7 @@ XDSD_DEBUG=stream,config,transport,admin,daemon (or all) logs those subsystems a
   },
   bootstrap: {
     synopsis: `xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--mode eds|ads|delta-ads|xds|delta|rest]
-               [--listen-port PORT] [--admin-port PORT] [--tls-ca FILE [--tls-cert FILE --tls-key FILE] [--tls-sni NAME]]
+               [--listen-port PORT] [--admin-port PORT] [--tls-ca FILE [--tls-cert FILE --tls-key FILE [--tls-cert-sds FILE]] [--tls-sni NAME]]
 xdsd bootstrap --grpc --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT] [--locality zone=Z,region=R,sub_zone=S]
                [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]`,
     description: `Print an Envoy 1.40 bootstrap (YAML) for a node: eds = static listeners and routes from FILE with EDS
@@ -56,6 +56,9 @@ examples/seed.yaml in eds mode; the other modes read it only when given. --xds d
 --tls-ca makes Envoy reach xdsd over TLS (xdsd serve --xds-tls-cert/--xds-tls-key), checking xdsd's certificate
 against that CA and the name --tls-sni (default: the --xds host, its IP address when it is one); --tls-cert and
 --tls-key give Envoy a client certificate for mutual TLS (--xds-client-ca). The paths are Envoy's to read.
+--tls-cert-sds FILE also writes FILE, an SDS file naming them, through which Envoy takes them and rereads them when
+they are rotated (moved into the certificate's directory: the key first, then the certificate); without it Envoy
+reads them once, at start.
 --grpc prints a gRPC xDS bootstrap (JSON; GRPC_XDS_BOOTSTRAP) for proxyless clients (xds:///NAME) and xDS-enabled
 servers (the config's grpc_servers): insecure, or with --tls-ca "tls" channel creds (gRPC C-core, Java, Go; not
 grpc-js-xds), checking xdsd's certificate against the --xds host. FILE, when given, must say config_source: ads.`,
@@ -269,6 +272,7 @@ function runBootstrap(args: string[]): number {
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "tls-sni": { type: "string" },
+      "tls-cert-sds": { type: "string" },
     },
   });
   const tlsCa = values["tls-ca"];
@@ -276,7 +280,11 @@ function runBootstrap(args: string[]): number {
     throw new BadArgumentError("--tls-cert, --tls-key and --tls-sni need --tls-ca: the CA that xdsd's certificate chains to");
   }
   const xds = parseListenAddress("--xds", values.xds!);
-  const tls = tlsCa === undefined ? undefined : { ca: tlsCa, cert: values["tls-cert"], key: values["tls-key"], sni: values["tls-sni"] };
+  const tls =
+    tlsCa === undefined ? undefined : { ca: tlsCa, cert: values["tls-cert"], key: values["tls-key"], sni: values["tls-sni"], certSds: values["tls-cert-sds"] };
+  if (values["tls-cert-sds"] !== undefined && (tls === undefined || values.grpc)) {
+    throw new BadArgumentError("--tls-cert-sds is for Envoy bootstraps with --tls-ca, --tls-cert and --tls-key: it names the client certificate files");
+  }
   if (values.grpc) {
     const envoyOnly = (["mode", "listen-port", "admin-port"] as const).find((f) => values[f] !== undefined);
     if (envoyOnly) throw new BadArgumentError(`--${envoyOnly} is for Envoy bootstraps; --grpc writes a gRPC one`);
@@ -307,18 +315,19 @@ function runBootstrap(args: string[]): number {
   const file = values.config ?? (mode === "eds" ? "examples/seed.yaml" : undefined);
   const config = file === undefined ? undefined : loadConfigFile(file);
   if (config) snapshotsOf(config);
-  process.stdout.write(
-    renderBootstrap({
-      config,
-      nodeId: requireFlag(values, "node-id"),
-      nodeCluster: requireFlag(values, "node-cluster"),
-      xds,
-      mode,
-      listenPort: port("listen-port", values["listen-port"]),
-      adminPort: port("admin-port", values["admin-port"]),
-      tls,
-    }),
-  );
+  const bootstrap = renderBootstrap({
+    config,
+    nodeId: requireFlag(values, "node-id"),
+    nodeCluster: requireFlag(values, "node-cluster"),
+    xds,
+    mode,
+    listenPort: port("listen-port", values["listen-port"]),
+    adminPort: port("admin-port", values["admin-port"]),
+    tls,
+  });
+  // Written once the bootstrap is known to be good: the SDS file Envoy reads its client certificate through.
+  if (tls?.certSds !== undefined) writeFileSync(tls.certSds, clientCertificateSds(tls));
+  process.stdout.write(bootstrap);
   return 0;
 }
 
