@@ -5,7 +5,9 @@
 // another node's id leads to that node's group, and to its identities check. The check runs before anything of a
 // snapshot is sent, on a stream's first request, whenever the snapshot served to its node changes (a reload that
 // takes a client's access away ends its stream at the push that would have carried the change), and on every poll.
+import type { SnapshotSource } from "../cache/snapshot-cache.js";
 import type { Snapshot } from "../cache/snapshot.js";
+import type { ClientStatusReader } from "./client-status.js";
 
 /**
  * Whether the client named `identity` (undefined: its certificate names none) may be served `snapshot`, the one
@@ -21,3 +23,25 @@ export const authorizeByIdentities: NodeAuthorizer = (identity, nodeKey, snapsho
   const who = identity === undefined ? "a client certificate that names no identity (no spiffe:// URI SAN, no DNS SAN)" : `identity "${identity}"`;
   return `${who} may not be served the config of node "${nodeKey}": the identities: of its node group do not let it in (docs/security.md)`;
 };
+
+/**
+ * The clients whose node's config `identity` may read, of `reader`: what CSDS (and anything else that shows one
+ * client what others hold) may show it. Without this, CSDS on the xDS port would tell a client the names and
+ * versions of a group it may not be served.
+ */
+export function clientsReadableBy(
+  reader: ClientStatusReader,
+  source: SnapshotSource,
+  authorize: NodeAuthorizer,
+  identity: string | undefined,
+): ClientStatusReader {
+  return {
+    *clients() {
+      for (const client of reader.clients()) {
+        const key = client.info.nodeKey;
+        const snapshot = key === undefined ? undefined : source.snapshotFor(key);
+        if (key !== undefined && snapshot !== undefined && authorize(identity, key, snapshot) === undefined) yield client;
+      }
+    },
+  };
+}

@@ -14,6 +14,8 @@ import { Snapshot } from "../../src/cache/snapshot.js";
 import { XdsServer } from "../../src/server/xds-server.js";
 import { TlsCredentials } from "../../src/server/transport/tls-credentials.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { ClientStatusRequestSchema, ClientStatusResponseSchema, type ClientStatusResponse } from "../../src/gen/envoy/service/status/v3/csds_pb.js";
 import type { StreamInfo } from "../../src/server/observers/events.js";
 import { RawDeltaClient, RawXdsClient } from "../support/xds-client.js";
 import { edsCluster, endpoints, node } from "../support/resources.js";
@@ -198,6 +200,39 @@ test("the default snapshot: nodes in no group are held to the top level's identi
   const ok = sotw(dbClient);
   ok.send({ node: node("nobody-in-particular"), typeUrl: TypeUrl.Cluster });
   assert.equal((await ok.next(5000)).resources.length, 1);
+});
+
+test("CSDS on the xDS port shows a caller only the clients whose config its identity may read", async () => {
+  publishGroups({
+    "test/edge-a": clusterOnly("edge", ["spiffe://acme.test/edge/*"]),
+    "test/db": clusterOnly("db", ["spiffe://acme.test/db/primary"]),
+  });
+  const edge = sotw(edgeA);
+  edge.send({ node: node("edge-a"), typeUrl: TypeUrl.Cluster });
+  await edge.next(5000);
+  const db = sotw(dbClient);
+  db.send({ node: node("db"), typeUrl: TypeUrl.Cluster });
+  await db.next(5000);
+  const fetchAs = (client: Issued) =>
+    new Promise<ClientStatusResponse>((resolve, reject) => {
+      const csds = new grpc.Client(`localhost:${port}`, credentials(client));
+      csds.makeUnaryRequest(
+        "/envoy.service.status.v3.ClientStatusDiscoveryService/FetchClientStatus",
+        (r: ReturnType<typeof create<typeof ClientStatusRequestSchema>>) => Buffer.from(toBinary(ClientStatusRequestSchema, r)),
+        (b: Buffer) => fromBinary(ClientStatusResponseSchema, b),
+        create(ClientStatusRequestSchema, {}),
+        (err, value) => {
+          csds.close();
+          if (err) reject(err);
+          else resolve(value!);
+        },
+      );
+    });
+  const nodesSeenBy = async (client: Issued) => new Set((await fetchAs(client)).config.map((c) => c.node?.id));
+  const seenByEdge = await nodesSeenBy(edgeA);
+  assert.ok(seenByEdge.has("edge-a") && !seenByEdge.has("db"), [...seenByEdge].join(", "));
+  const seenByDb = await nodesSeenBy(dbClient);
+  assert.ok(seenByDb.has("db") && !seenByDb.has("edge-a"), [...seenByDb].join(", "));
 });
 
 test("without a client CA nothing is enforced: identities are only known from verified certificates", async () => {
