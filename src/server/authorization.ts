@@ -5,7 +5,8 @@
 // another node's id leads to that node's group, and to its identities check. The check runs before anything of a
 // snapshot is sent, on a stream's first request, whenever the snapshot served to its node changes (a reload that
 // takes a client's access away ends its stream at the push that would have carried the change), and on every poll.
-import type { SnapshotSource } from "../cache/snapshot-cache.js";
+import type { SnapshotCache, SnapshotSource } from "../cache/snapshot-cache.js";
+import type { Logger } from "../log.js";
 import type { Snapshot } from "../cache/snapshot.js";
 import type { ClientStatusReader } from "./client-status.js";
 
@@ -44,4 +45,27 @@ export function clientsReadableBy(
       }
     },
   };
+}
+
+/**
+ * Warns, once, when the config served lists `identities:` that a server without a client CA cannot enforce (no
+ * client proves an identity): an operator who wrote them believes the groups are closed. Checks at once and after
+ * each publish until it has warned; returns the cancel function.
+ */
+export function warnUnenforcedIdentities(cache: SnapshotCache, log: Logger): () => void {
+  const listed = () => cache.defaultSnapshot()?.readers !== undefined || cache.keys().some((k) => cache.snapshotFor(k)?.readers !== undefined);
+  const warn = () =>
+    log.warn(
+      "the config lists identities:, but xDS clients are not asked for certificates (no --xds-client-ca): the lists are not enforced, and every client is served its node's config. Serve with --xds-client-ca (docs/security.md)",
+    );
+  if (listed()) {
+    warn();
+    return () => {};
+  }
+  const cancel = cache.onPublish(() => {
+    if (!listed()) return;
+    cancel();
+    warn();
+  });
+  return cancel;
 }

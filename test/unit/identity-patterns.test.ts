@@ -6,6 +6,9 @@ import { describe, it } from "node:test";
 import { IdentityMatcher, identityPatternError } from "../../src/cache/identity-patterns.js";
 import { parseConfig } from "../../src/config/index.js";
 import { snapshotsOf } from "../../src/config/snapshots.js";
+import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
+import { Snapshot } from "../../src/cache/snapshot.js";
+import { warnUnenforcedIdentities } from "../../src/server/authorization.js";
 import { columnOf, issuesOf, lines } from "./config-helpers.js";
 
 describe("identity patterns", () => {
@@ -104,5 +107,25 @@ describe("identities: in the config", () => {
     const open = snapshotsOf(parseConfig(lines("nodes:", "  c/n: {}"), "test.yaml"));
     assert.equal(open.defaults.readers, undefined);
     assert.equal(open.nodes.get("c/n")?.readers, undefined);
+  });
+});
+
+describe("identities: without client certificates", () => {
+  it("the daemon warns once that they are not enforced: at once, or at the first publish that lists some", () => {
+    const warnings: string[] = [];
+    const log = { info: () => {}, warn: (m: string) => warnings.push(m), error: () => {} };
+    const cache = new SnapshotCache();
+    cache.setDefaultSnapshot(Snapshot.from([]));
+    const cancel = warnUnenforcedIdentities(cache, log);
+    assert.deepEqual(warnings, []);
+    cache.setSnapshot("c/n", Snapshot.from([], ["spiffe://acme.test/edge/*"]));
+    cache.setSnapshot("c/m", Snapshot.from([], ["db.acme.test"]));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /identities:, but xDS clients are not asked for certificates \(no --xds-client-ca\): the lists are not enforced/);
+    cancel();
+
+    const listedAtStart: string[] = [];
+    warnUnenforcedIdentities(cache, { ...log, warn: (m: string) => listedAtStart.push(m) })();
+    assert.equal(listedAtStart.length, 1);
   });
 });
