@@ -22,7 +22,7 @@ export const authorizeByIdentities: NodeAuthorizer = (identity, nodeKey, snapsho
   const readers = snapshot.readers;
   if (!readers || readers.matches(identity)) return undefined;
   const who = identity === undefined ? "a client certificate that names no identity (no spiffe:// URI SAN, no DNS SAN)" : `identity "${identity}"`;
-  return `${who} may not be served the config of node "${nodeKey}": the identities: of its node group do not let it in (docs/security.md)`;
+  return `${who} may not be served the config of node "${nodeKey}": the identities: of that config do not let it in (docs/security.md)`;
 };
 
 /**
