@@ -16,6 +16,18 @@ const changesLimit = 64;
 
 let nextSnapshotId = 1;
 
+/**
+ * One matcher per list: the groups of a config that inherit the top level's `identities:` share its list (and
+ * share it still after crossing from the config worker: structured cloning keeps shared objects shared), so a
+ * load compiles each list once, not once per group.
+ */
+const matchers = new WeakMap<readonly string[], IdentityMatcher>();
+function matcherOf(readers: readonly string[]): IdentityMatcher {
+  let matcher = matchers.get(readers);
+  if (!matcher) matchers.set(readers, (matcher = new IdentityMatcher(readers)));
+  return matcher;
+}
+
 /** What changed in one type between two snapshots. */
 export interface TypeChanges {
   /** Resources added or whose content changed. */
@@ -66,7 +78,7 @@ export class Snapshot {
       if (names.has(encoded.name)) throw new DuplicateResourceError(encoded.typeUrl, encoded.name);
       names.set(encoded.name, encoded);
     }
-    return new Snapshot(byType, readers && new IdentityMatcher(readers));
+    return new Snapshot(byType, readers && matcherOf(readers));
   }
 
   /**
@@ -114,7 +126,7 @@ export class Snapshot {
       names.set(encoded.name, encoded);
     }
     for (const typeUrl of copied) if (byType.get(typeUrl)!.size === 0) byType.delete(typeUrl);
-    const readers = change.readers === undefined ? this.readers : change.readers === null ? undefined : new IdentityMatcher(change.readers);
+    const readers = change.readers === undefined ? this.readers : change.readers === null ? undefined : matcherOf(change.readers);
     const next = new Snapshot(byType, readers);
     const changes = new Map<string, TypeChanges>();
     for (const typeUrl of new Set([...changed.keys(), ...removed.keys()])) {

@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import { IdentityMatcher, identityPatternError } from "../../src/cache/identity-patterns.js";
 import { parseConfig } from "../../src/config/index.js";
 import { snapshotsOf } from "../../src/config/snapshots.js";
+import { fromTransferable, toTransferable } from "../../src/daemon/transferable-snapshots.js";
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
 import { Snapshot } from "../../src/cache/snapshot.js";
 import { warnUnenforcedIdentities } from "../../src/server/authorization.js";
@@ -104,6 +105,11 @@ describe("identities: in the config", () => {
     assert.deepEqual(s.defaults.readers?.patterns, ["spiffe://acme.test/edge/*"]);
     assert.deepEqual(s.nodes.get("c/own")?.readers?.patterns, ["db.acme.test"]);
     assert.deepEqual(s.nodes.get("c/inherits")?.readers?.patterns, ["spiffe://acme.test/edge/*"]);
+    // Compiled once per list, not per group: here, and after crossing from the config worker.
+    assert.equal(s.nodes.get("c/inherits")?.readers, s.defaults.readers);
+    const crossed = fromTransferable(structuredClone(toTransferable(s).payload));
+    assert.equal(crossed.nodes.get("c/inherits")?.readers, crossed.defaults.readers);
+    assert.deepEqual(crossed.nodes.get("c/own")?.readers?.patterns, ["db.acme.test"]);
     const open = snapshotsOf(parseConfig(lines("nodes:", "  c/n: {}"), "test.yaml"));
     assert.equal(open.defaults.readers, undefined);
     assert.equal(open.nodes.get("c/n")?.readers, undefined);
