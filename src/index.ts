@@ -19,6 +19,8 @@ export { DeltaStream, type DeltaStreamOptions } from "./server/protocol/delta-st
 export type { DeltaResponse } from "./server/protocol/delta-response.js";
 export type { XdsService, ServiceContext, ProtocolStream, CallKind, CallReply } from "./server/service-table.js";
 export { TlsCredentials, type TlsFiles } from "./server/transport/tls-credentials.js";
+export { authorizeByIdentities, type NodeAuthorizer } from "./server/authorization.js";
+export { IdentityMatcher, identityPatternError } from "./cache/identity-patterns.js";
 export type { WireResponse } from "./server/transport/wire-response.js";
 export { GrpcStatus } from "./grpc-status.js";
 export { SotwStream, type SotwStreamOptions } from "./server/protocol/sotw-stream.js";

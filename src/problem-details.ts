@@ -16,6 +16,7 @@ export const problemStatuses = {
   XDSD_NODE_LIMIT: { status: 400, title: "node over a limit" },
   XDSD_HTTP_UNAUTHORIZED: { status: 401, title: "unauthorized" },
   XDSD_HTTP_WRITES_DISABLED: { status: 403, title: "writes are disabled" },
+  XDSD_HTTP_PERMISSION_DENIED: { status: 403, title: "permission denied" },
   XDSD_HTTP_NOT_FOUND: { status: 404, title: "not found" },
   XDSD_HTTP_METHOD_NOT_ALLOWED: { status: 405, title: "method not allowed" },
   XDSD_MANAGED_BY_FILE: { status: 409, title: "managed by the config file" },

@@ -12,6 +12,7 @@
 //  - "eds": the classic control-plane demo: listeners (routes inline) and clusters are static, only endpoints are
 //    dynamic, fetched with the per-type EndpointDiscoveryService (not ADS).
 import { defaultEnvoyAdminPort } from "../default-ports.js";
+import { dirname } from "node:path";
 import { isIP } from "node:net";
 import { clone, create, toJson, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { anyIs, anyPack, anyUnpack } from "@bufbuild/protobuf/wkt";
@@ -100,6 +101,38 @@ export interface BootstrapTls {
   key?: string;
   /** The name xdsd's certificate must carry (SNI and SAN check); default: the --xds host when it is a name. */
   sni?: string;
+  /**
+   * An SDS file (clientCertificateSds writes it) through which Envoy takes `cert` and `key`, so that it rereads
+   * them when they are rotated: Envoy watches files only for secrets it gets over SDS, never for a bootstrap's
+   * inline tls_certificates (TlsCertificate.watched_directory: "only applies when a TlsCertificate is delivered by
+   * SDS"), which it reads once at start.
+   */
+  certSds?: string;
+}
+
+/** The SDS secret through which Envoy takes its client certificate for xdsd (BootstrapTls.certSds). */
+export const xdsClientCertificateSecret = "xds_client_certificate";
+
+/**
+ * The SDS file of BootstrapTls.certSds: a DiscoveryResponse (JSON, which Envoy reads whatever the file's extension
+ * of .json or .yaml) with one Secret naming the certificate and key files. Envoy rereads both together when a file
+ * is moved into the certificate's directory (watched_directory; a rename, as `mv` or Kubernetes' ..data symlink
+ * swap does), and only takes a pair whose key matches the certificate: rotate by moving the new key, then the new
+ * certificate, into place.
+ */
+export function clientCertificateSds(tls: BootstrapTls): string {
+  if (tls.cert === undefined || tls.key === undefined)
+    throw new BadArgumentError("bootstrap: --tls-cert-sds needs --tls-cert and --tls-key: the files it names");
+  const secret = {
+    "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
+    name: xdsClientCertificateSecret,
+    tls_certificate: {
+      certificate_chain: { filename: tls.cert },
+      private_key: { filename: tls.key },
+      watched_directory: { path: dirname(tls.cert) },
+    },
+  };
+  return `${JSON.stringify({ resources: [secret] }, null, 2)}\n`;
 }
 
 export { xdsClusterName };
@@ -314,7 +347,16 @@ function upstreamTls(xds: readonly XdsServerAddress[], http2: boolean, tls: Boot
     sni: sni ?? "",
     commonTlsContext: {
       alpnProtocols: [http2 ? "h2" : "http/1.1"],
-      tlsCertificates: tls.cert && tls.key ? [{ certificateChain: fileSource(tls.cert), privateKey: fileSource(tls.key) }] : [],
+      tlsCertificates: tls.cert && tls.key && tls.certSds === undefined ? [{ certificateChain: fileSource(tls.cert), privateKey: fileSource(tls.key) }] : [],
+      tlsCertificateSdsSecretConfigs:
+        tls.certSds === undefined
+          ? []
+          : [
+              {
+                name: xdsClientCertificateSecret,
+                sdsConfig: { configSourceSpecifier: { case: "pathConfigSource", value: { path: tls.certSds } }, resourceApiVersion: ApiVersion.V3 },
+              },
+            ],
       validationContextType: {
         case: "validationContext",
         value: {

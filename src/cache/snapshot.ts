@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { encodeResource, isEncodedResource, type EncodedResource } from "../resource/encoded-resource.js";
 import { findResourceType } from "../resource/types.js";
 import { DuplicateResourceError, type MissingReference } from "../errors.js";
+import { IdentityMatcher } from "./identity-patterns.js";
 
 type ResourcesByName = ReadonlyMap<string, EncodedResource>;
 
@@ -14,6 +15,18 @@ const empty: ResourcesByName = new Map();
 const changesLimit = 64;
 
 let nextSnapshotId = 1;
+
+/**
+ * One matcher per list: the groups of a config that inherit the top level's `identities:` share its list (and
+ * share it still after crossing from the config worker: structured cloning keeps shared objects shared), so a
+ * load compiles each list once, not once per group.
+ */
+const matchers = new WeakMap<readonly string[], IdentityMatcher>();
+function matcherOf(readers: readonly string[]): IdentityMatcher {
+  let matcher = matchers.get(readers);
+  if (!matcher) matchers.set(readers, (matcher = new IdentityMatcher(readers)));
+  return matcher;
+}
 
 /** What changed in one type between two snapshots. */
 export interface TypeChanges {
@@ -40,7 +53,15 @@ export class Snapshot {
   /** Known to have no missing references (checked, or derived from a checked snapshot by changes that keep it so). */
   #consistent = false;
 
-  private constructor(byType: Map<string, Map<string, EncodedResource>>) {
+  private constructor(
+    byType: Map<string, Map<string, EncodedResource>>,
+    /**
+     * Who may be served this snapshot: its node group's `identities:` (identity-patterns.ts), compiled once with
+     * the snapshot; undefined, every client. Enforced by the server only with client certificates
+     * (server/authorization.ts). It travels with the resources so that a config load changes both at once.
+     */
+    readonly readers: IdentityMatcher | undefined,
+  ) {
     this.#byType = byType;
   }
 
@@ -48,7 +69,7 @@ export class Snapshot {
    * Builds a snapshot from messages (encoded here) or resources encoded before. Two resources of one type with the
    * same name are refused: a client NACKs a response that carries both.
    */
-  static from(resources: Iterable<Message | EncodedResource>): Snapshot {
+  static from(resources: Iterable<Message | EncodedResource>, readers?: readonly string[]): Snapshot {
     const byType = new Map<string, Map<string, EncodedResource>>();
     for (const r of resources) {
       const encoded = isEncodedResource(r) ? r : encodeResource(r);
@@ -57,15 +78,20 @@ export class Snapshot {
       if (names.has(encoded.name)) throw new DuplicateResourceError(encoded.typeUrl, encoded.name);
       names.set(encoded.name, encoded);
     }
-    return new Snapshot(byType);
+    return new Snapshot(byType, readers && matcherOf(readers));
   }
 
   /**
    * A new snapshot: this one with `upsert` added or replaced and `remove` taken out. Resources that did not change
    * keep their encoded bytes, so a change of one resource among thousands encodes one resource (go-control-plane
-   * issue #546: setting resources one by one re-hashed everything each time).
+   * issue #546: setting resources one by one re-hashed everything each time). It keeps this snapshot's readers, or
+   * takes `change.readers` when given (null: every client).
    */
-  update(change: { upsert?: Iterable<Message | EncodedResource>; remove?: Iterable<{ typeUrl: string; name: string }> }): Snapshot {
+  update(change: {
+    upsert?: Iterable<Message | EncodedResource>;
+    remove?: Iterable<{ typeUrl: string; name: string }>;
+    readers?: readonly string[] | null;
+  }): Snapshot {
     // Copy on write: only the maps of the types that change are copied.
     const byType = new Map<string, Map<string, EncodedResource>>(this.#byType as Map<string, Map<string, EncodedResource>>);
     const copied = new Set<string>();
@@ -100,7 +126,8 @@ export class Snapshot {
       names.set(encoded.name, encoded);
     }
     for (const typeUrl of copied) if (byType.get(typeUrl)!.size === 0) byType.delete(typeUrl);
-    const next = new Snapshot(byType);
+    const readers = change.readers === undefined ? this.readers : change.readers === null ? undefined : matcherOf(change.readers);
+    const next = new Snapshot(byType, readers);
     const changes = new Map<string, TypeChanges>();
     for (const typeUrl of new Set([...changed.keys(), ...removed.keys()])) {
       changes.set(typeUrl, { changed: [...(changed.get(typeUrl)?.values() ?? [])], removed: [...(removed.get(typeUrl) ?? [])] });

@@ -1,12 +1,12 @@
 // The `xdsd` command: serve | validate | bootstrap.
 import { defaultAdminListen, defaultXdsAddress, defaultXdsListen } from "../default-ports.js";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { logLevels, type LogLevel } from "../log.js";
 import { chooseLogFormat, daemonLoggers, logEnvironment } from "./daemon-log.js";
 import { BadArgumentError, ConfigError, formatLocation, ListenError, StoreUnavailableError, TlsCredentialsError, XdsdError } from "../errors.js";
 import { loadConfigFile } from "../config/index.js";
-import { bootstrapModes, renderBootstrap, type BootstrapMode } from "../bootstrap/bootstrap.js";
+import { bootstrapModes, clientCertificateSds, renderBootstrap, type BootstrapMode } from "../bootstrap/bootstrap.js";
 import { parseLocality, renderGrpcBootstrap } from "../bootstrap/grpc-bootstrap.js";
 import { snapshotsOf } from "../config/snapshots.js";
 import { parseListenAddress } from "../server/transport/listen-address.js";
@@ -50,7 +50,7 @@ XDSD_DEBUG=stream,config,transport,admin,daemon (or all) logs those subsystems a
   },
   bootstrap: {
     synopsis: `xdsd bootstrap --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT[,HOST:PORT...]] [--mode eds|ads|delta-ads|xds|delta|rest]
-               [--listen-port PORT] [--admin-port PORT] [--lrs] [--tls-ca FILE [--tls-cert FILE --tls-key FILE] [--tls-sni NAME]]
+               [--listen-port PORT] [--admin-port PORT] [--lrs] [--tls-ca FILE [--tls-cert FILE --tls-key FILE [--tls-cert-sds FILE]] [--tls-sni NAME]]
 xdsd bootstrap --grpc --node-id ID --node-cluster CLUSTER [--config FILE] [--xds HOST:PORT[,HOST:PORT...]] [--locality zone=Z,region=R,sub_zone=S]
                [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]`,
     description: `Print an Envoy 1.40 bootstrap (YAML) for a node: eds = static listeners and routes from FILE with EDS
@@ -64,6 +64,9 @@ stream on a live one within a second (README "HA"); --grpc lists them in xds_ser
 --tls-ca makes Envoy reach xdsd over TLS (xdsd serve --xds-tls-cert/--xds-tls-key), checking xdsd's certificate
 against that CA and the name --tls-sni (default: the --xds host, its IP address when it is one); --tls-cert and
 --tls-key give Envoy a client certificate for mutual TLS (--xds-client-ca). The paths are Envoy's to read.
+--tls-cert-sds FILE also writes FILE, an SDS file naming them, through which Envoy takes them and rereads them when
+they are rotated (moved into the certificate's directory: the key first, then the certificate); without it Envoy
+reads them once, at start.
 --grpc prints a gRPC xDS bootstrap (JSON; GRPC_XDS_BOOTSTRAP) for proxyless clients (xds:///NAME) and xDS-enabled
 servers (the config's grpc_servers): insecure, or with --tls-ca "tls" channel creds (gRPC C-core, Java, Go; not
 grpc-js-xds), checking xdsd's certificate against the --xds host. FILE, when given, must say config_source: ads.`,
@@ -296,6 +299,7 @@ function runBootstrap(args: string[]): number {
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "tls-sni": { type: "string" },
+      "tls-cert-sds": { type: "string" },
     },
   });
   const tlsCa = values["tls-ca"];
@@ -304,7 +308,11 @@ function runBootstrap(args: string[]): number {
   }
   // Every replica of an HA deployment (issue 20), in order: the gRPC bootstrap's xds_servers keeps it.
   const xds = values.xds!.split(",").map((address) => parseListenAddress("--xds", address.trim()));
-  const tls = tlsCa === undefined ? undefined : { ca: tlsCa, cert: values["tls-cert"], key: values["tls-key"], sni: values["tls-sni"] };
+  const tls =
+    tlsCa === undefined ? undefined : { ca: tlsCa, cert: values["tls-cert"], key: values["tls-key"], sni: values["tls-sni"], certSds: values["tls-cert-sds"] };
+  if (values["tls-cert-sds"] !== undefined && (tls === undefined || values.grpc)) {
+    throw new BadArgumentError("--tls-cert-sds is for Envoy bootstraps with --tls-ca, --tls-cert and --tls-key: it names the client certificate files");
+  }
   if (values.grpc) {
     const envoyOnly = (["mode", "listen-port", "admin-port", "lrs"] as const).find((f) => values[f] !== undefined);
     if (envoyOnly) throw new BadArgumentError(`--${envoyOnly} is for Envoy bootstraps; --grpc writes a gRPC one`);
@@ -335,19 +343,20 @@ function runBootstrap(args: string[]): number {
   const file = values.config ?? (mode === "eds" ? "examples/seed.yaml" : undefined);
   const config = file === undefined ? undefined : loadConfigFile(file);
   if (config) snapshotsOf(config);
-  process.stdout.write(
-    renderBootstrap({
-      config,
-      nodeId: requireFlag(values, "node-id"),
-      nodeCluster: requireFlag(values, "node-cluster"),
-      xds,
-      mode,
-      listenPort: port("listen-port", values["listen-port"]),
-      adminPort: port("admin-port", values["admin-port"]),
-      tls,
-      lrs: values.lrs,
-    }),
-  );
+  const bootstrap = renderBootstrap({
+    config,
+    nodeId: requireFlag(values, "node-id"),
+    nodeCluster: requireFlag(values, "node-cluster"),
+    xds,
+    mode,
+    listenPort: port("listen-port", values["listen-port"]),
+    adminPort: port("admin-port", values["admin-port"]),
+    tls,
+    lrs: values.lrs,
+  });
+  // Written once the bootstrap is known to be good: the SDS file Envoy reads its client certificate through.
+  if (tls?.certSds !== undefined) writeFileSync(tls.certSds, clientCertificateSds(tls));
+  process.stdout.write(bootstrap);
   return 0;
 }
 

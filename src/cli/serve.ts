@@ -2,6 +2,7 @@
 // and serves the admin endpoints. SIGTERM and SIGINT end every stream and exit cleanly.
 import { SnapshotCache } from "../cache/snapshot-cache.js";
 import { XdsServer } from "../server/xds-server.js";
+import { warnUnenforcedIdentities } from "../server/authorization.js";
 import { restServices } from "../server/protocol/rest-service.js";
 import { NodeStatuses } from "../server/node-status.js";
 import { allClients } from "../server/client-status.js";
@@ -118,6 +119,8 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   }
 
   const tlsWatches = tls ? watchTlsFiles(tls, logOf("transport")) : [];
+  // identities: are enforced with client certificates only (server/authorization.ts); say so if they are not.
+  const unenforced = tls?.mutual ? () => {} : warnUnenforcedIdentities(cache, logOf("config"));
   // Every server's clients, as /nodes and CSDS (on the xDS port and the admin port) report them.
   const clients = allClients(servers);
   const loads = new LoadReports(o.loadReportLimits);
@@ -179,6 +182,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     (stopping ??= (async () => {
       healthy = false;
       for (const w of tlsWatches) w.close();
+      unenforced();
       expiry.close();
       // The lease revoked: another replica leads at once, not a lease TTL later.
       await election?.close();

@@ -7,7 +7,7 @@ import type { Message } from "@bufbuild/protobuf";
 import { ConfigError, type ConfigIssue, type SourceLocation } from "../errors.js";
 import { TypeUrl } from "../resource/type-urls.js";
 import { resourceType } from "../resource/types.js";
-import { runtimeName, ttlMsOf, type ConfigSourceKind, type GroupConfig, type ListenerConfig } from "./model.js";
+import { readersOf, runtimeName, ttlMsOf, type ConfigSourceKind, type GroupConfig, type ListenerConfig } from "./model.js";
 import { decodeRawResource, type RawResource } from "./raw-resources.js";
 import { checkSchema } from "./schema.js";
 import { isJsonFile, jsonIssues, lineColumn } from "./json-syntax.js";
@@ -42,6 +42,8 @@ export interface LoadedConfig {
   positioned: boolean;
   /** Each group's `config_source` (the top level's under ""), for bootstraps that must match it. */
   configSources: Map<string, ConfigSourceKind>;
+  /** Who may be served each group (the top level's under ""), when the config limits it (model.ts readersOf). */
+  readers: Map<string, readonly string[]>;
   /**
    * The file's own document as read (plain data, without the store's objects): what the daemon's endpoint writes
    * are merged into without reading the file again (store-writes.ts).
@@ -158,6 +160,12 @@ export function loadSource(source: DocumentSource, cache: TranslationCache | und
     positioned: (source.base ?? source) instanceof ConfigSource,
     fileDocument: (source.base ?? source).value,
     configSources: new Map(groups.map((g) => [g.base.length === 0 ? "" : String(g.base[1]), (g.value as GroupConfig).config_source ?? "ads"])),
+    readers: new Map(
+      groups.flatMap((g) => {
+        const readers = readersOf(g.value as GroupConfig, (top?.value ?? {}) as GroupConfig);
+        return readers ? [[g.base.length === 0 ? "" : String(g.base[1]), readers] as const] : [];
+      }),
+    ),
   };
 }
 

@@ -179,6 +179,8 @@ export interface GroupConfig {
   extension_configs?: ExtensionConfigEntry[];
   /** Route scopes (SRDS), for the group's listeners with a scope_header. */
   scopes?: ScopeConfig[];
+  /** Who may be served the group, with client certificates (cache/identity-patterns.ts; readersOf). */
+  identities?: string[];
 }
 
 /** The static cluster through which a bootstrap reaches xdsd; config clusters must not use the name. */
@@ -186,6 +188,15 @@ export const xdsClusterName = "xds_cluster";
 
 export interface FileConfig extends GroupConfig {
   nodes?: Record<string, GroupConfig>;
+}
+
+/**
+ * The identities a group's config may be served to (cache/identity-patterns.ts): its own `identities`, else the
+ * top level's, else undefined (every client with a valid certificate). A group inherits the top level's list so
+ * that a group added to a locked-down config is locked down too: forgetting the key never opens it.
+ */
+export function readersOf(group: GroupConfig, top: GroupConfig): readonly string[] | undefined {
+  return group.identities ?? top.identities;
 }
 
 export const defaultConnectTimeout = "5s";

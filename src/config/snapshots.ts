@@ -18,9 +18,9 @@ export interface ConfigSnapshots {
  */
 export function snapshotsOf(config: LoadedConfig): ConfigSnapshots {
   const issues: ConfigIssue[] = [];
-  const build = (resources: ConfigResource[], group: string): Snapshot => {
+  const build = (resources: ConfigResource[], group: string, key: string): Snapshot => {
     try {
-      const snapshot = Snapshot.from(encodedOf(resources));
+      const snapshot = Snapshot.from(encodedOf(resources), config.readers.get(key));
       for (const m of snapshot.missingReferences()) {
         const holder = resources.find((r) => r.typeUrl === m.fromType && r.name === m.from);
         issues.push({
@@ -32,11 +32,11 @@ export function snapshotsOf(config: LoadedConfig): ConfigSnapshots {
     } catch (err) {
       if (!(err instanceof XdsdError)) throw err;
       issues.push({ location: { file: config.file }, message: `${group}: ${err.message}` });
-      return Snapshot.from([]);
+      return Snapshot.from([], config.readers.get(key));
     }
   };
-  const defaults = build(config.defaults, "top level");
-  const nodes = new Map([...config.nodes].map(([key, resources]) => [key, build(resources, `nodes."${key}"`)]));
+  const defaults = build(config.defaults, "top level", "");
+  const nodes = new Map([...config.nodes].map(([key, resources]) => [key, build(resources, `nodes."${key}"`, key)]));
   if (issues.length > 0) throw new ConfigError(issues);
   return { defaults, nodes };
 }

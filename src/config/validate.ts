@@ -11,6 +11,7 @@ import { splitVhdsName } from "../resource/vhds-names.js";
 import type { ScopedRouteConfiguration } from "../gen/envoy/config/route/v3/scoped_route_pb.js";
 import { RouterSchema } from "../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import { decodeTypedConfig } from "./extension-configs.js";
+import { identityPatternError } from "../cache/identity-patterns.js";
 import { canonicalIp, formatHostPort, ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js";
 import { isIP } from "node:net";
 import { writtenPath, type RawResource } from "./raw-resources.js";
@@ -95,6 +96,10 @@ export class GroupChecker {
     for (const [i, scope] of asArray(group.scopes).entries()) this.scope(scope, [...this.base, "scopes", i]);
     for (const [i, server] of asArray(group.grpc_servers).entries()) this.grpcServer(server, [...this.base, "grpc_servers", i]);
     for (const r of raw) this.raw(r);
+    for (const [i, pattern] of asArray(group.identities).entries()) {
+      const error = typeof pattern === "string" ? identityPatternError(pattern) : undefined;
+      if (error) this.issue([...this.base, "identities", i], error);
+    }
     this.resolveReferences();
     return this.issues;
   }

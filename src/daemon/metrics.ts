@@ -89,6 +89,8 @@ export class XdsdMetrics implements XdsServerEvents {
   readonly #storeWrites: Record<StoreWriteResult, number> = { committed: 0, invalid: 0, conflict: 0, managed_by_file: 0, failed: 0 };
   readonly #rolloutResults: Record<RolloutResult, number> = { acked: 0, nacked: 0, superseded: 0, disconnected: 0 };
   readonly #rolloutSeconds: Histogram;
+  /** Calls and polls refused by node identity authorization (server/authorization.ts), by protocol. */
+  readonly #denied = new Map<Protocol, number>();
   /** How publishes reach the clients: the histogram and the rollout counts are theirs; `?wait=acked` waits on them. */
   readonly rollouts: Rollouts;
 
@@ -195,6 +197,10 @@ export class XdsdMetrics implements XdsServerEvents {
     this.#counts(this.#stream(info), request.typeUrl).ignored++;
   }
 
+  denied(info: StreamInfo, _reason?: string): void {
+    this.#denied.set(info.protocol, (this.#denied.get(info.protocol) ?? 0) + 1);
+  }
+
   // ---- bookkeeping ---------------------------------------------------------------------------------------------
 
   /** The state of a stream, created on its first event (a listener attached late still counts what follows). */
@@ -287,6 +293,12 @@ export class XdsdMetrics implements XdsServerEvents {
       "Requests not answered (stale nonce, unknown or unserved type, content the client rejected), by protocol and type.",
       (c) => c.ignored,
       "xdsd_ignored_requests_total",
+    );
+    counter(
+      "xdsd_authorization_denied_total",
+      "Streams ended with PERMISSION_DENIED and REST polls answered 403 because the client certificate's identity is not in the identities: of the config served to its node, by protocol (docs/security.md).",
+      ["protocol"],
+      () => [...self.#denied].map(([protocol, n]) => [{ protocol }, n]),
     );
     new Gauge({
       name: "xdsd_pushes_pending",

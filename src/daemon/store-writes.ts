@@ -57,6 +57,8 @@ export interface GroupChanges {
   readonly dropped?: boolean;
   readonly upsert: readonly EncodedResource[];
   readonly remove: readonly { readonly typeUrl: string; readonly name: string }[];
+  /** Who may be served the group now, when that changed (a node group's `identities`); null: every client. */
+  readonly readers?: readonly string[] | null;
 }
 
 /**
@@ -86,8 +88,8 @@ export function settleStoreWrite(
     return { state: { ...base, tag, objects, snapshots: { ...base.snapshots, defaults: snapshot } }, changes: change ? [change] : [] };
   }
   const changes: GroupChanges[] = [];
-  const derive = (key: string | null, was: Snapshot | undefined, resources: readonly ConfigResource[]): Snapshot => {
-    const { snapshot, change } = derivedSnapshot(key, was, encodedOf(resources));
+  const derive = (key: string | null, was: Snapshot | undefined, resources: readonly ConfigResource[], readers: readonly string[] | undefined): Snapshot => {
+    const { snapshot, change } = derivedSnapshot(key, was, encodedOf(resources), false, readers);
     if (change) changes.push(change);
     return snapshot;
   };
@@ -100,8 +102,8 @@ export function settleStoreWrite(
     const located = new Map(base.shadowed.flatMap((s) => (s.byPath ? [[formatPath(s.byPath), s.by] as const] : [])));
     shadowed = config.shadowed.map((s) => (s.byPath && located.has(formatPath(s.byPath)) ? { ...s, by: located.get(formatPath(s.byPath))! } : s));
     snapshots = {
-      defaults: derive(null, base.snapshots.defaults, config.defaults),
-      nodes: new Map([...config.nodes].map(([key, resources]) => [key, derive(key, base.snapshots.nodes.get(key), resources)])),
+      defaults: derive(null, base.snapshots.defaults, config.defaults, config.readers.get("")),
+      nodes: new Map([...config.nodes].map(([key, resources]) => [key, derive(key, base.snapshots.nodes.get(key), resources, config.readers.get(key))])),
     };
     for (const key of base.snapshots.nodes.keys()) if (!config.nodes.has(key)) changes.push({ key, dropped: true, upsert: [], remove: [] });
   } catch (err) {
@@ -125,18 +127,20 @@ function derivedSnapshot(
   resources: readonly EncodedResource[],
   /** `resources` are only some of the group's: the others stay as they are (nothing is removed). */
   some = false,
+  /** Who may be served the group after the write; ignored when `some` (an endpoint write changes no group). */
+  readers?: readonly string[],
 ): { snapshot: Snapshot; change?: GroupChanges } {
   const refused = (why: string) => new ConfigError([{ location: { file: storeFile }, message: `${key === null ? "top level" : `nodes."${key}"`}: ${why}` }]);
   let snapshot: Snapshot;
   let change: GroupChanges;
   if (!was) {
     try {
-      snapshot = Snapshot.from(resources);
+      snapshot = Snapshot.from(resources, readers);
     } catch (err) {
       if (err instanceof XdsdError) throw refused(err.message);
       throw err;
     }
-    change = { key, created: true, upsert: resources, remove: [] };
+    change = { key, created: true, upsert: resources, remove: [], ...(readers ? { readers } : {}) };
   } else {
     const upsert: EncodedResource[] = [];
     const names = new Map<string, Set<string>>();
@@ -153,9 +157,11 @@ function derivedSnapshot(
       const typeNames = names.get(typeUrl);
       for (const name of was.resources(typeUrl).keys()) if (!typeNames?.has(name)) remove.push({ typeUrl, name });
     }
-    if (upsert.length === 0 && remove.length === 0) return { snapshot: was };
-    snapshot = was.update({ upsert, remove });
-    change = { key, upsert, remove };
+    const readersChanged = !some && !sameReaders(was.readers?.patterns, readers);
+    if (upsert.length === 0 && remove.length === 0 && !readersChanged) return { snapshot: was };
+    const readersChange = readersChanged ? { readers: readers ?? null } : {};
+    snapshot = was.update({ upsert, remove, ...readersChange });
+    change = { key, upsert, remove, ...readersChange };
   }
   const missing = snapshot.missingReferences()[0];
   if (missing) throw refused(`${missing.fromType} "${missing.from}" references ${missing.toType} "${missing.to}", which is not defined`);
@@ -197,6 +203,10 @@ function clustersWithTheirEndpoints(
   }
   // The group's config source is part of what a cluster translates to.
   return { clusters, ...(top.config_source !== undefined ? { config_source: top.config_source } : {}) };
+}
+
+function sameReaders(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((p, i) => p === b[i]));
 }
 
 /** Each file document's top-level clusters by name. */
@@ -250,7 +260,7 @@ export function applyChanges(served: ConfigSnapshots, changes: readonly GroupCha
     }
     const was = c.key === null ? defaults : nodes.get(c.key);
     if (!c.created && !was) throw new Error(`the changes are for node group "${c.key}", which is not served`);
-    const now = c.created ? Snapshot.from(c.upsert) : was!.update({ upsert: c.upsert, remove: c.remove });
+    const now = c.created ? Snapshot.from(c.upsert, c.readers ?? undefined) : was!.update({ upsert: c.upsert, remove: c.remove, readers: c.readers });
     if (c.key === null) defaults = now;
     else nodes.set(c.key, now);
   }

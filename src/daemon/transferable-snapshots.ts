@@ -29,6 +29,8 @@ export interface TransferableResources {
 export interface TransferableGroup extends TransferableResources {
   /** Node group key; null for the default snapshot. */
   key: string | null;
+  /** Who may be served it (Snapshot.readers, as written); absent: every client. */
+  readers?: readonly string[];
 }
 
 export interface TransferableSnapshots {
@@ -60,11 +62,12 @@ export function changesFromTransferable(payload: readonly TransferableGroupChang
 }
 
 function groupOf(key: string | null, snapshot: Snapshot): TransferableGroup {
-  return { key, ...resourcesToTransferable(snapshot.typeUrls().flatMap((t) => [...snapshot.resources(t).values()])) };
+  const readers = snapshot.readers?.patterns;
+  return { key, ...(readers ? { readers } : {}), ...resourcesToTransferable(snapshot.typeUrls().flatMap((t) => [...snapshot.resources(t).values()])) };
 }
 
 function snapshotOf(g: TransferableGroup): Snapshot {
-  return Snapshot.from(resourcesFromTransferable(g));
+  return Snapshot.from(resourcesFromTransferable(g), g.readers);
 }
 
 /** Resources for postMessage; transfer `bytes.buffer`. */

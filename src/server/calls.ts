@@ -18,6 +18,7 @@ import type { SnapshotSource } from "../cache/snapshot-cache.js";
 import type { XdsServerEvents } from "./observers/events.js";
 import { RestPolls, type RestPollOptions } from "./protocol/rest-poll.js";
 import { defaultTransportLimits, type TransportLimits } from "./transport/transport-limits.js";
+import type { NodeAuthorizer } from "./authorization.js";
 
 export interface XdsServiceOptions extends Partial<Pick<TransportLimits, "maxNodeIdBytes" | "maxNodeMetadataBytes" | "maxRestPollerBytes">> {
   cache: SnapshotSource;
@@ -32,6 +33,8 @@ export interface XdsServiceOptions extends Partial<Pick<TransportLimits, "maxNod
   clients?: ClientStatusReader;
   /** Where LRS streams hand the load their clients report (load-reports.ts); absent, LRS answers UNIMPLEMENTED. */
   loads?: LoadSink;
+  /** Who may be served what (authorization.ts); absent: every client is served its node's snapshot. */
+  authorize?: NodeAuthorizer;
 }
 
 /** Stream and poller ids, unique in the process: a daemon may run several servers (--rest-listen) on one status. */
@@ -70,6 +73,7 @@ export class XdsCalls implements ClientStatusReader {
       nodeLimits: { maxNodeIdBytes, maxNodeMetadataBytes },
       clients: options.clients ?? this,
       loads: options.loads,
+      authorize: options.authorize,
     };
     this.polls = new RestPolls(this.context, newId, { maxBytes: options.maxRestPollerBytes, ...options.restPollers });
     this.#sweeper = setInterval(() => this.polls.sweep(), pollerSweepMs);

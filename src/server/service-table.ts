@@ -15,6 +15,7 @@ import type { ClientTypeState } from "./client-state.js";
 import type { ClientStatusReader } from "./client-status.js";
 import type { Protocol } from "./service-label.js";
 import type { LoadSink } from "./load-reports.js";
+import type { NodeAuthorizer } from "./authorization.js";
 
 /** What every call of a server shares. */
 export interface ServiceContext {
@@ -34,6 +35,8 @@ export interface ServiceContext {
   readonly clients: ClientStatusReader;
   /** Where LRS streams hand the load their clients report (load-reports.ts); absent, LRS answers UNIMPLEMENTED. */
   readonly loads?: LoadSink;
+  /** Who may be served what (authorization.ts); absent: every client is served its node's snapshot. */
+  readonly authorize?: NodeAuthorizer;
 }
 
 /** Interval timers: the clock TTL heartbeats run on. */

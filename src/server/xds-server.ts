@@ -15,6 +15,7 @@ import type { StreamInfo } from "./observers/events.js";
 import type { ServiceEntry } from "./service-table.js";
 import type { ClientRecord, ClientStatusReader } from "./client-status.js";
 import { xdsServices } from "./services.js";
+import { authorizeByIdentities } from "./authorization.js";
 
 export interface XdsServerOptions extends XdsServiceOptions, Http2TransportOptions {
   /** The services offered (default: every service of services.ts). */
@@ -34,7 +35,9 @@ export class XdsServer implements ClientStatusReader {
 
   constructor(options: XdsServerOptions) {
     const { services = xdsServices, tls, ...rest } = options;
-    this.#calls = new XdsCalls(rest);
+    // Identities are only known when the handshake verified a client certificate: the groups' identities: are
+    // enforced with a client CA (docs/security.md), unless the caller decides otherwise.
+    this.#calls = new XdsCalls({ ...rest, authorize: rest.authorize ?? (tls?.mutual ? authorizeByIdentities : undefined) });
     this.#http2 = new Http2Transport(this.#calls, services, rest);
     this.#http1 = new Http1Transport(this.#http2.rest);
     this.#log = rest.log ?? silentLogger;

@@ -5,7 +5,8 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { parse } from "yaml";
 import * as grpc from "@grpc/grpc-js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { RawXdsClient } from "../support/xds-client.js";
@@ -90,4 +91,51 @@ test("the TLS flags go together: a key without a certificate, a client CA withou
   assert.equal(caOnly.code, 2);
   assert.match(caOnly.stderr, /--xds-client-ca needs --xds-tls-cert and --xds-tls-key/);
   assert.match(caOnly.stderr, /see `xdsd serve --help`/);
+});
+
+test("bootstrap --tls-cert-sds writes the SDS file Envoy takes its client certificate through, and points xds_cluster at it", async () => {
+  const sds = join(scratch, "envoy-sds.yaml");
+  const r = await runXdsd([
+    "bootstrap",
+    "--mode",
+    "ads",
+    "--node-id",
+    "n",
+    "--node-cluster",
+    "c",
+    "--tls-ca",
+    ca.cert,
+    "--tls-cert",
+    first.cert,
+    "--tls-key",
+    first.key,
+    "--tls-cert-sds",
+    sds,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const bootstrap = parse(r.stdout) as { static_resources: { clusters: { name: string; transport_socket: { typed_config: Record<string, unknown> } }[] } };
+  const tls = bootstrap.static_resources.clusters.find((c) => c.name === "xds_cluster")!.transport_socket.typed_config as {
+    common_tls_context: {
+      tls_certificates?: unknown[];
+      tls_certificate_sds_secret_configs: { name: string; sds_config: { path_config_source: { path: string } } }[];
+    };
+  };
+  assert.equal(tls.common_tls_context.tls_certificates, undefined, "the certificate is not inline: Envoy would read it once");
+  assert.deepEqual(
+    tls.common_tls_context.tls_certificate_sds_secret_configs.map((s) => [s.name, s.sds_config.path_config_source.path]),
+    [["xds_client_certificate", sds]],
+  );
+  const secret = (JSON.parse(readFileSync(sds, "utf8")) as { resources: Record<string, unknown>[] }).resources[0];
+  assert.deepEqual(secret, {
+    "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
+    name: "xds_client_certificate",
+    tls_certificate: { certificate_chain: { filename: first.cert }, private_key: { filename: first.key }, watched_directory: { path: dirname(first.cert) } },
+  });
+
+  const noCert = await runXdsd(["bootstrap", "--mode", "ads", "--node-id", "n", "--node-cluster", "c", "--tls-ca", ca.cert, "--tls-cert-sds", sds]);
+  assert.equal(noCert.code, 2);
+  assert.match(noCert.stderr, /--tls-cert-sds needs --tls-cert and --tls-key/);
+  const noCa = await runXdsd(["bootstrap", "--mode", "ads", "--node-id", "n", "--node-cluster", "c", "--tls-cert-sds", sds]);
+  assert.equal(noCa.code, 2);
+  assert.match(noCa.stderr, /--tls-cert-sds is for Envoy bootstraps with --tls-ca, --tls-cert and --tls-key/);
 });

@@ -30,6 +30,8 @@ function fileText(edit: number): string {
     "  - {name: l, port: 10000, virtual_hosts: [{name: v, domains: ['*'], routes: [{prefix: /, cluster: web}]}]}",
     "nodes:",
     '  edge/one: {clusters: [{name: web, endpoints: ["127.0.0.5:80"]}]}',
+    // The groups without identities of their own take these (model.ts readersOf).
+    edit % 2 === 1 ? "identities: [spiffe://acme.test/edge/*]" : "# every client",
   );
 }
 
@@ -109,7 +111,9 @@ function writeOf(next: () => number): StoreOperation[] {
     const name = pick(["edge/two", "edge/three", "edge/one"]);
     if (next() < 0.3) op = { op: "delete", kind: "node-group", name };
     else {
-      const value = next() < 0.2 ? {} : { clusters: [{ name: pick(["web", "x"]), endpoints: [`${host()}:80`] }] };
+      const group = next() < 0.2 ? {} : { clusters: [{ name: pick(["web", "x"]), endpoints: [`${host()}:80`] }] };
+      // Who may read the group (its snapshot's readers) changes on its own too, with the resources unchanged.
+      const value = next() < 0.4 ? { ...group, identities: [pick(["spiffe://acme.test/edge/*", "db.acme.test", "spiffe://acme.test/*/x"])] } : group;
       op = { op: "put", kind: "node-group", name, value };
     }
   }
@@ -117,7 +121,7 @@ function writeOf(next: () => number): StoreOperation[] {
   return next() < 0.15 ? [op, ...writeOf(next)] : [op];
 }
 
-/** What a reloader serves: every snapshot's type versions and resources' bytes. */
+/** What a reloader serves: every snapshot's readers (identities), type versions and resources' bytes. */
 function served(cache: SnapshotCache): Record<string, string> {
   const out: Record<string, string> = {};
   const groups: [string, ReturnType<SnapshotCache["defaultSnapshot"]>][] = [
@@ -125,6 +129,7 @@ function served(cache: SnapshotCache): Record<string, string> {
     ...cache.keys().map((k) => [k, cache.snapshotFor(k)] as [string, ReturnType<SnapshotCache["defaultSnapshot"]>]),
   ];
   for (const [group, s] of groups) {
+    out[`${group} readers`] = JSON.stringify(s!.readers?.patterns ?? null);
     for (const typeUrl of s!.typeUrls()) {
       out[`${group} ${typeUrl}`] = s!.typeVersion(typeUrl);
       for (const [name, r] of s!.resources(typeUrl)) out[`${group} ${typeUrl} ${name}`] = Buffer.from(r.any.value).toString("base64");

@@ -73,13 +73,15 @@ export interface XdsServerEvents {
   nack?(stream: StreamInfo, nack: NackInfo): void;
   /** A request that was not answered and why (stale nonce, unknown type…): never drop one silently. */
   ignored?(stream: StreamInfo, request: { readonly typeUrl: string }, reason: string): void;
+  /** The client's identity may not be served its node's config (authorization.ts): the call ends, nothing sent. */
+  denied?(stream: StreamInfo, reason: string): void;
 }
 
 /** Fans each event out to several listeners. */
 export function combineEvents(...listeners: (XdsServerEvents | undefined)[]): XdsServerEvents {
   const ls = listeners.filter((l): l is XdsServerEvents => l !== undefined);
   const out: XdsServerEvents = {};
-  const keys: (keyof XdsServerEvents)[] = ["streamOpened", "nodeIdentified", "streamClosed", "request", "response", "ack", "nack", "ignored"];
+  const keys: (keyof XdsServerEvents)[] = ["streamOpened", "nodeIdentified", "streamClosed", "request", "response", "ack", "nack", "ignored", "denied"];
   for (const key of keys) {
     const fns = ls.map((l) => l[key]?.bind(l)).filter((f) => f !== undefined) as ((...a: unknown[]) => void)[];
     if (fns.length > 0)

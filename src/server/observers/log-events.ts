@@ -25,6 +25,7 @@ export function loggingEvents(log: Logger): XdsServerEvents {
       log.warn(
         `NACK ${who(s)} type=${short(n.typeUrl)} rejected=${n.rejectedVersion} kept=${n.versionInfo || "-"} nonce=${n.nonce} code=${n.code} error=${JSON.stringify(n.message)}`,
       ),
+    denied: (s, reason) => log.warn(`PERMISSION_DENIED ${who(s)} service=${s.service} peer=${s.peer}: ${reason}`),
   };
   if (debug) {
     events.streamOpened = (s) => debug(`stream open id=${s.id} service=${s.service} peer=${s.peer}`);

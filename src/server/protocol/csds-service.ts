@@ -9,6 +9,7 @@ import {
   type ClientStatusRequest,
 } from "../../gen/envoy/service/status/v3/csds_pb.js";
 import { clientStatusResponse } from "../client-status-response.js";
+import { clientsReadableBy } from "../authorization.js";
 import type { CallKind, ServiceContext, XdsService } from "../service-table.js";
 import { serviceLabel } from "../service-label.js";
 
@@ -23,10 +24,13 @@ function csdsService(method: "fetchClientStatus" | "streamClientStatus", callKin
     path: `/${ClientStatusDiscoveryService.typeName}/${desc.name}`,
     label: serviceLabel("csds", service),
     decoder: () => (message) => fromBinary(ClientStatusRequestSchema, message),
-    start(context: ServiceContext, _info, reply) {
+    start(context: ServiceContext, info, reply) {
+      // With authorization, a caller sees only the clients whose config its identity may read (authorization.ts).
+      const { authorize } = context;
+      const clients = authorize ? clientsReadableBy(context.clients, context.source, authorize, info.identity) : context.clients;
       return {
         handleRequest(request) {
-          const response = clientStatusResponse(context.clients, context.source, request);
+          const response = clientStatusResponse(clients, context.source, request);
           reply.send({ body: toBinary(ClientStatusResponseSchema, response), nonceField: noNonce });
           if (callKind === "unary") reply.end();
         },

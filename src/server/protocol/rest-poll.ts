@@ -115,8 +115,11 @@ export class RestPolls {
     for (const p of this.#pollers.values()) yield { info: p.info, types: () => [p.state] };
   }
 
-  /** Answers one POST of `body` (the request's bytes) to `service`, from `peer`. */
-  answer(service: PollService, body: Uint8Array, peer: string, now = Date.now()): PollAnswer {
+  /**
+   * Answers one POST of `body` (the request's bytes) to `service`, from `peer`, whose verified client certificate
+   * names `identity` (absent without mutual TLS).
+   */
+  answer(service: PollService, body: Uint8Array, peer: string, now = Date.now(), identity?: string): PollAnswer {
     let req: DiscoveryRequest;
     try {
       req = fromJsonString(DiscoveryRequestSchema, new TextDecoder("utf-8", { fatal: true }).decode(body), {
@@ -139,9 +142,17 @@ export class RestPolls {
       throw err;
     }
 
-    const { source, events } = this.context;
+    const { source, events, authorize } = this.context;
     const nodeKey = source.nodeKey(req.node);
-    const poller = this.#poller(service, type, req, nodeKey, peer, now);
+    // Judged before anything of the poll is remembered or answered (authorization.ts): a denied poll leaves nothing.
+    const served = authorize && source.snapshotFor(nodeKey);
+    const denial = served ? authorize(identity, nodeKey, served) : undefined;
+    if (denial !== undefined) {
+      const info: StreamInfo = { id: this.nextId(), protocol: "rest", service: service.label, peer, openedAt: now, node: nodeIdentity(req.node), nodeKey };
+      events?.denied?.(identity === undefined ? info : { ...info, identity }, denial);
+      return problemAnswer("XDSD_HTTP_PERMISSION_DENIED", denial);
+    }
+    const poller = this.#poller(service, type, req, nodeKey, peer, now, identity);
     const { state, info } = poller;
     events?.request?.(info, req);
     this.#settleReply(poller, req, now);
@@ -179,7 +190,7 @@ export class RestPolls {
     for (const [key, poller] of this.#pollers) this.#forget(key, poller, reason);
   }
 
-  #poller(service: PollService, type: ResourceType, req: DiscoveryRequest, nodeKey: string, peer: string, now: number): Poller {
+  #poller(service: PollService, type: ResourceType, req: DiscoveryRequest, nodeKey: string, peer: string, now: number, identity: string | undefined): Poller {
     const node = req.node!;
     // Per subscription too: without ADS, Envoy polls EDS once per cluster, each poll naming one cluster, and each
     // is a client of its own (its own version held, its own rejections).
@@ -190,7 +201,16 @@ export class RestPolls {
       // The key holds the node's id and cluster: only what status shows (the user agent) may have changed.
       poller.info.node = nodeIdentity(node);
     } else {
-      poller = new Poller(type, { id: this.nextId(), protocol: "rest", service: service.label, peer, openedAt: now, node: nodeIdentity(node), nodeKey });
+      poller = new Poller(type, {
+        id: this.nextId(),
+        protocol: "rest",
+        service: service.label,
+        peer,
+        openedAt: now,
+        node: nodeIdentity(node),
+        nodeKey,
+        ...(identity === undefined ? {} : { identity }),
+      });
       this.context.events?.streamOpened?.(poller.info);
       this.context.events?.nodeIdentified?.(poller.info);
     }

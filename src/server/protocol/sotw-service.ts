@@ -23,7 +23,16 @@ function sotwService(path: string, label: string, fixedTypeUrl?: string): XdsSer
     },
     // At most one response per type is in flight (the protocol's rule), so what a transport buffers per call is
     // bounded by the number of types: no queue is needed.
-    start: (context, info, reply) => new SotwStream(streamOptionsOf(context, info, (response) => reply.send(response), fixedTypeUrl)),
+    start: (context, info, reply) =>
+      new SotwStream(
+        streamOptionsOf(
+          context,
+          info,
+          (response) => reply.send(response),
+          fixedTypeUrl,
+          (code, message) => reply.fail(code, message),
+        ),
+      ),
   };
 }
 

@@ -15,6 +15,8 @@ import type { NodeLimits } from "../node-limits.js";
 import type { StreamInfo, XdsServerEvents } from "../observers/events.js";
 import type { SubscribedNames } from "../subscription.js";
 import type { HeartbeatTimers, ServiceContext } from "../service-table.js";
+import type { NodeAuthorizer } from "../authorization.js";
+import { GrpcStatus, type GrpcStatusCode } from "../../grpc-status.js";
 
 export interface TypedStreamOptions<Response> {
   source: SnapshotSource;
@@ -32,6 +34,10 @@ export interface TypedStreamOptions<Response> {
   nodeLimits?: NodeLimits;
   /** Wall clock in ms, for the times the client state records (default Date.now); tests pass a fake. */
   now?: () => number;
+  /** Who may be served what (authorization.ts); absent: every client. */
+  authorize?: NodeAuthorizer;
+  /** Ends the call with a status (a denial: PERMISSION_DENIED); absent, a denied stream only closes. */
+  fail?: (code: GrpcStatusCode, message: string) => void;
 }
 
 const defaultTimers: HeartbeatTimers = {
@@ -45,9 +51,10 @@ export function streamOptionsOf<Response>(
   info: StreamInfo,
   send: (response: Response) => void,
   fixedTypeUrl: string | undefined,
+  fail?: (code: GrpcStatusCode, message: string) => void,
 ): TypedStreamOptions<Response> {
-  const { source, events, controlPlaneId, schedulePush, timers, nodeLimits, now } = context;
-  return { source, info, send, events, fixedTypeUrl, controlPlaneId, schedulePush, timers, nodeLimits, now };
+  const { source, events, controlPlaneId, schedulePush, timers, nodeLimits, now, authorize } = context;
+  return { source, info, send, events, fixedTypeUrl, controlPlaneId, schedulePush, timers, nodeLimits, now, authorize, fail };
 }
 
 export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>, Request extends DiscoveryRequest | DeltaDiscoveryRequest, Response> {
@@ -58,6 +65,8 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
   protected closed = false;
   /** The heartbeat timer while the client holds resources with a TTL, and its period. */
   #heartbeat: { handle: unknown; every: number } | undefined;
+  /** The snapshot this client was last found allowed (authorization.ts): judged again when its node is served another. */
+  #authorizedFor: Snapshot | undefined;
 
   constructor(options: TypedStreamOptions<Response>) {
     this.o = options;
@@ -93,6 +102,7 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
     if (this.closed) return undefined;
     const info = this.o.info;
     this.#node.identify(req.node);
+    if (!this.mayServe()) return undefined;
     const events = this.o.events;
     events?.request?.(info, req);
     const typeUrl = req.typeUrl || this.o.fixedTypeUrl || "";
@@ -141,9 +151,32 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
     return `${this.o.info.id.toString(36)}-${(++this.#nonceCounter).toString(36)}`;
   }
 
+  /**
+   * Whether the client may be served the snapshot of its node, by the identity of its certificate (authorization.ts).
+   * Asked before anything of a snapshot is sent: a stream's first request, every push, every heartbeat. When not,
+   * the call ends with PERMISSION_DENIED and nothing of the snapshot goes out. A snapshot is judged once per
+   * stream: the decision is the snapshot's readers' and the stream's identity's, which never changes.
+   */
+  protected mayServe(): boolean {
+    if (this.closed) return false;
+    const { authorize, info } = this.o;
+    if (!authorize || info.nodeKey === undefined) return true;
+    const snapshot = this.o.source.snapshotFor(info.nodeKey);
+    if (!snapshot || snapshot === this.#authorizedFor) return true; // nothing to serve yet: judged when there is
+    const denial = authorize(info.identity, info.nodeKey, snapshot);
+    if (denial === undefined) {
+      this.#authorizedFor = snapshot;
+      return true;
+    }
+    this.o.events?.denied?.(info, denial);
+    this.o.fail?.(GrpcStatus.PERMISSION_DENIED, denial);
+    this.close(`permission denied: ${denial}`);
+    return false;
+  }
+
   /** The cache published a new snapshot for this stream's node: push what changed, in ADS order. */
   pushAll(): void {
-    if (this.closed) return;
+    if (!this.mayServe()) return;
     for (const typeUrl of byPushOrder(this.types.keys())) this.respond(this.types.get(typeUrl)!);
     this.releaseRemovals();
   }
@@ -207,7 +240,7 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
 
   /** One heartbeat round: each type with nothing in flight refreshes what the client holds with a TTL. */
   sendHeartbeats(): void {
-    if (this.closed || this.o.info.nodeKey === undefined) return;
+    if (this.closed || this.o.info.nodeKey === undefined || !this.mayServe()) return;
     const snapshot = this.o.source.snapshotFor(this.o.info.nodeKey);
     if (!snapshot) return;
     for (const typeUrl of byPushOrder(this.types.keys())) {

@@ -3,6 +3,7 @@
 import http from "node:http";
 import type { Socket } from "node:net";
 import type { RestExchange } from "./rest-exchange.js";
+import { peerIdentity } from "./peer-identity.js";
 
 export class Http1Transport {
   readonly #server: http.Server;
@@ -10,7 +11,8 @@ export class Http1Transport {
   constructor(exchange: RestExchange) {
     this.#server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
       const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-      exchange.answer({ method: req.method ?? "", path: req.url ?? "", contentType: req.headers["content-type"], peer, body: req }).then(
+      const identity = peerIdentity(req.socket);
+      exchange.answer({ method: req.method ?? "", path: req.url ?? "", contentType: req.headers["content-type"], peer, identity, body: req }).then(
         (answer) => {
           const headers: http.OutgoingHttpHeaders = answer.body === undefined ? {} : { "content-type": answer.contentType ?? "application/json" };
           res.writeHead(answer.status, headers);

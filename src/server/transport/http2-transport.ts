@@ -150,7 +150,7 @@ export class Http2Transport {
     const contentType = headers["content-type"] ?? "";
     // Anything that is not gRPC is plain HTTP: a REST-JSON poll, or an answer saying why not (404, 405, 415).
     if (!service && (this.rest.serves(path) || !contentType.startsWith("application/grpc"))) {
-      this.#restPoll(stream, headers, connection.peer);
+      this.#restPoll(stream, headers, connection.peer, connection.identity);
       return;
     }
     if (headers[":method"] !== "POST" || !contentType.startsWith("application/grpc")) {
@@ -167,19 +167,21 @@ export class Http2Transport {
   }
 
   /** A REST-JSON poll over h2c: one request, one answer, then the stream ends. */
-  #restPoll(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, peer: string): void {
-    this.rest.answer({ method: headers[":method"] ?? "", path: headers[":path"] ?? "", contentType: headers["content-type"], peer, body: stream }).then(
-      (answer) => {
-        if (stream.destroyed || stream.closed) return;
-        stream.respond(
-          { ":status": answer.status, ...(answer.body === undefined ? {} : { "content-type": answer.contentType ?? "application/json" }) },
-          { endStream: answer.body === undefined },
-        );
-        if (answer.body !== undefined) stream.end(answer.body);
-        stopReading(stream);
-      },
-      () => stream.close(NGHTTP2_NO_ERROR),
-    );
+  #restPoll(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, peer: string, identity: string | undefined): void {
+    this.rest
+      .answer({ method: headers[":method"] ?? "", path: headers[":path"] ?? "", contentType: headers["content-type"], peer, identity, body: stream })
+      .then(
+        (answer) => {
+          if (stream.destroyed || stream.closed) return;
+          stream.respond(
+            { ":status": answer.status, ...(answer.body === undefined ? {} : { "content-type": answer.contentType ?? "application/json" }) },
+            { endStream: answer.body === undefined },
+          );
+          if (answer.body !== undefined) stream.end(answer.body);
+          stopReading(stream);
+        },
+        () => stream.close(NGHTTP2_NO_ERROR),
+      );
   }
 
   /**

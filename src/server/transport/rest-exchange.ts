@@ -10,6 +10,8 @@ export interface RestRequest {
   readonly path: string;
   readonly contentType: string | undefined;
   readonly peer: string;
+  /** What the client's verified certificate names (peer-identity.ts); absent without mutual TLS. */
+  readonly identity?: string;
   readonly body: Readable;
 }
 
@@ -47,7 +49,7 @@ export class RestExchange {
     }
     const body = await readLimited(req.body, this.maxRequestBytes);
     if (!body) return problemAnswer("XDSD_HTTP_BODY_TOO_LARGE", `the request body is over the limit of ${this.maxRequestBytes} bytes (--max-request-bytes)`);
-    return this.polls.answer(service, body, req.peer);
+    return this.polls.answer(service, body, req.peer, undefined, req.identity);
   }
 }
 
