@@ -33,6 +33,7 @@ import { storeFile } from "../merge/store-overlay.js";
 import { formatHostPort, parseHostPort } from "../config/address.js";
 import { splitEndpointName, type ObjectKind, type ObjectValue, type StoreOperation } from "../store/store.js";
 import { findResourceType } from "../resource/types.js";
+import { redactKeyMaterial } from "../resource/redact.js";
 import type { Rollouts } from "../server/observers/rollouts.js";
 import { registrationError, withRegistration } from "../merge/registration.js";
 
@@ -155,7 +156,8 @@ export class WriteApi {
       managedBy: "api",
       revision,
       ...(shadowed ? { shadowed: { reason: shadowed.reason, definedAt: shadowed.definedAt } } : {}),
-      [c.singular]: value,
+      // A raw Secret's private key, a node group's secrets' key_pem: never shown (resource/redact.ts).
+      [c.singular]: redactKeyMaterial(value),
       ...(c.kind === "cluster" ? { endpoints: this.#endpointsOf(name) } : {}),
     };
   }

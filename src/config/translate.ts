@@ -36,6 +36,7 @@ import { HttpProtocolOptionsSchema } from "../gen/envoy/extensions/upstreams/htt
 import { canonicalIp, parseHostPort } from "./address.js";
 import { translateHttpFilters } from "./extension-configs.js";
 import { scopedRoutesOf } from "./scoped-routes.js";
+import { downstreamTlsSocket, upstreamTlsSocket } from "./secrets.js";
 import {
   defaultConnectTimeout,
   defaultListenerAddress,
@@ -120,6 +121,7 @@ export function translateCluster(config: ClusterConfig, source: ConfigSourceKind
     typedExtensionProtocolOptions: config.http2 ? http2ProtocolOptions() : {},
     // Left out of a delta wildcard: Envoy fetches it by name when a route first needs it (types.ts).
     metadata: config.on_demand ? { filterMetadata: { [onDemandMetadataKey.namespace]: { [onDemandMetadataKey.field]: true } } } : undefined,
+    transportSocket: config.tls ? upstreamTlsSocket(config.tls, configSourceFor(source)) : undefined,
   });
   return { cluster, endpoints: translateEndpoints(config) };
 }
@@ -223,7 +225,12 @@ export function translateListener(
     : create(ListenerSchema, {
         name: config.name,
         address: socketAddress(config.address ?? defaultListenerAddress, config.port ?? 0),
-        filterChains: [{ filters: [{ name: httpConnectionManagerFilter, configType: { case: "typedConfig", value: typedHcm } }] }],
+        filterChains: [
+          {
+            filters: [{ name: httpConnectionManagerFilter, configType: { case: "typedConfig", value: typedHcm } }],
+            transportSocket: config.tls ? downstreamTlsSocket(config.tls, fetched) : undefined,
+          },
+        ],
       });
   const inline = vhosts.filter((v) => !v.on_demand);
   const routes = scoped ? undefined : translateRoutes(routeConfigName, inline);

@@ -46,11 +46,21 @@ test("schemathesis against the live daemon: every check holds, 0 server errors",
     "missing_required_header",
     "unsupported_method",
   ];
+  // Run from a scratch directory: schemathesis keeps a cache (.schemathesis/) where it runs.
+  const cwd = mkdtempSync(join(tmpdir(), "xdsd-schemathesis-"));
+  // A request with a failing If-Match is answered 412 whatever its body (RFC 9110 §13.2.2: preconditions are
+  // evaluated before the content is looked at), so 412 is a rejection of invalid data too.
+  writeFileSync(
+    join(cwd, "schemathesis.toml"),
+    '[checks.negative_data_rejection]\nexpected-statuses = [400, 401, 403, 404, 405, 406, 409, 412, 415, 422, 428, 429, "5xx"]\n',
+  );
   const run = spawnSync(
     "python3",
     [
       "-m",
       "schemathesis.cli",
+      "--config-file",
+      join(cwd, "schemathesis.toml"),
       "run",
       `${xdsd.adminUrl}/openapi.json`,
       "-H",
@@ -65,8 +75,7 @@ test("schemathesis against the live daemon: every check holds, 0 server errors",
       "20261202",
       "--no-color",
     ],
-    // Run from a scratch directory: schemathesis keeps a cache (.schemathesis/) where it runs.
-    { encoding: "utf8", timeout: 240_000, env: { ...process.env, PYTHONPATH: pythonPath }, cwd: mkdtempSync(join(tmpdir(), "xdsd-schemathesis-")) },
+    { encoding: "utf8", timeout: 240_000, env: { ...process.env, PYTHONPATH: pythonPath }, cwd },
   );
   const output = `${run.stdout}${run.stderr}`;
   assert.equal(run.status, 0, output.slice(-6000));
