@@ -13,6 +13,7 @@ import { ConfigError } from "../../src/errors.js";
 import { envoyRegistry } from "../../src/resource/proto-registry.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { snapshotsOf } from "../../src/config/snapshots.js";
+import { parseMerged } from "../../src/merge/merged-load.js";
 import { TestCa, type Issued } from "../support/certs.js";
 import { columnOf, lines } from "./config-helpers.js";
 
@@ -306,5 +307,42 @@ describe("bad secrets are refused where they are written, naming the file", () =
     );
     assert.equal(issues.length, 1);
     assert.match(issues[0].message, /requiring client certificates needs a validation_context/);
+  });
+});
+
+describe("secrets written through the API", () => {
+  it("a store node group may not name a secret file (an API client must not make xdsd read its host's files)", () => {
+    const text = lines("clusters: []");
+    writeFileSync(file, text);
+    const group = {
+      secrets: [{ name: "cert", cert_file: server.cert, key_file: server.key }],
+      listeners: [
+        { name: "https", port: 10443, tls: { certificate: "cert" }, virtual_hosts: [{ name: "a", domains: ["*"], routes: [{ prefix: "/", cluster: "b" }] }] },
+      ],
+      clusters: [{ name: "b", endpoints: [] }],
+    };
+    try {
+      parseMerged(text, file, {}, { overlay: [{ kind: "node-group", name: "edge/e1", value: group }] });
+      assert.fail("expected a ConfigError");
+    } catch (e) {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.deepEqual(
+        e.issues.map((i) => [i.location.file, i.location.path, i.message]),
+        ["cert", "key"].map((part) => [
+          "store",
+          `nodes["edge/e1"].secrets[0].${part}_file`,
+          `a secret written through the API cannot name a file on xdsd's host; write the PEM inline (${part}_pem)`,
+        ]),
+      );
+    }
+    const inline = { ...group, secrets: [{ name: "cert", cert_pem: readFileSync(server.cert, "utf8"), key_pem: readFileSync(server.key, "utf8") }] };
+    const config = parseMerged(text, file, {}, { overlay: [{ kind: "node-group", name: "edge/e1", value: inline }] });
+    assert.deepEqual(
+      config.nodes
+        .get("edge/e1")!
+        .filter((r) => r.typeUrl === TypeUrl.Secret)
+        .map((r) => r.name),
+      ["cert"],
+    );
   });
 });
