@@ -14,6 +14,7 @@ import { envoyRegistry } from "../../src/resource/proto-registry.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { snapshotsOf } from "../../src/config/snapshots.js";
 import { parseMerged } from "../../src/merge/merged-load.js";
+import { renderBootstrap } from "../../src/bootstrap/bootstrap.js";
 import { TestCa, type Issued } from "../support/certs.js";
 import { columnOf, lines } from "./config-helpers.js";
 
@@ -344,5 +345,27 @@ describe("secrets written through the API", () => {
         .map((r) => r.name),
       ["cert"],
     );
+  });
+});
+
+describe("bootstraps of a config with secrets", () => {
+  it("eds mode (static listeners and clusters, no ADS) refuses a listener that gets its certificate over SDS; ads takes it", () => {
+    const config = load(
+      lines(
+        "secrets:",
+        `  - {name: cert, cert_file: ${server.cert}, key_file: ${server.key}}`,
+        "listeners:",
+        listener("{certificate: cert}"),
+        "clusters:",
+        cluster,
+      ),
+    );
+    const options = { config, nodeId: "n", nodeCluster: "c", xds: { host: "127.0.0.1", port: 18000 } };
+    assert.throws(() => renderBootstrap({ ...options, mode: "eds" }), {
+      code: "XDSD_BAD_ARGUMENT",
+      message:
+        'bootstrap: --mode eds: listener "https" gets its TLS secrets over SDS, which eds mode\'s static listeners and clusters cannot fetch; use --mode ads or delta-ads',
+    });
+    assert.match(renderBootstrap({ ...options, mode: "ads" }), /ads_config/);
   });
 });
