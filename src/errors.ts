@@ -1,6 +1,7 @@
 // Every error xdsd raises on purpose is one of these classes, each with a stable code. Callers branch on `code`,
 // never on message text. docs/errors.md lists them all.
 import type { GrpcStatusCode } from "./grpc-status.js";
+import { withoutPrivateKeys } from "./resource/redact.js";
 import { simpleNameOf } from "./resource/type-urls.js";
 
 /** Where in a config source a problem is: file, 1-based line and column, and the field path inside the document. */
@@ -67,8 +68,10 @@ export interface ConfigIssue {
 export class ConfigError extends XdsdError {
   readonly issues: readonly ConfigIssue[];
   constructor(issues: readonly ConfigIssue[]) {
-    super("XDSD_CONFIG_INVALID", ConfigError.describe(issues));
-    this.issues = issues;
+    // A message may quote a config value (protobuf-es quotes what does not decode): never a private key.
+    const shown = issues.some((i) => i.message.includes("PRIVATE KEY-----")) ? issues.map((i) => ({ ...i, message: withoutPrivateKeys(i.message) })) : issues;
+    super("XDSD_CONFIG_INVALID", ConfigError.describe(shown));
+    this.issues = shown;
   }
   static describe(issues: readonly ConfigIssue[]): string {
     const lines = issues.map((i) => `${formatLocation(i.location)}: ${i.message}`);

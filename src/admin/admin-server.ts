@@ -12,6 +12,7 @@ import type { Duplex } from "node:stream";
 import { readFileSync } from "node:fs";
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { toJson } from "@bufbuild/protobuf";
+import { redactKeyMaterial } from "../resource/redact.js";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import type { Snapshot } from "../cache/snapshot.js";
 import type { NodeStatuses } from "../server/node-status.js";
@@ -251,7 +252,8 @@ function snapshotView(snapshot: Snapshot): Record<string, unknown> {
       resources: [...snapshot.resources(typeUrl).values()].map((r) => ({
         name: r.name,
         version: r.version,
-        resource: toJson(type.schema, r.message, { registry }),
+        // Private keys (a Secret's, or inline in a Listener's or Cluster's TLS context) are never shown.
+        resource: redactKeyMaterial(toJson(type.schema, r.message, { registry })),
       })),
     };
   }

@@ -49,6 +49,7 @@ import {
   type StoreOperation,
 } from "../store/store.js";
 import { findResourceType } from "../resource/types.js";
+import { redactKeyMaterial } from "../resource/redact.js";
 import type { Rollouts } from "../server/observers/rollouts.js";
 import { registrationError, withRegistration } from "../merge/registration.js";
 import { problemContentType, problemDetails, type ProblemCode } from "../problem-details.js";
@@ -172,7 +173,8 @@ export class WriteApi {
       managedBy: "api",
       revision,
       ...(shadowed ? { shadowed: { reason: shadowed.reason, definedAt: shadowed.definedAt } } : {}),
-      [c.singular]: value,
+      // A raw Secret's private key, a node group's secrets' key_pem: never shown (resource/redact.ts).
+      [c.singular]: redactKeyMaterial(value),
       ...(c.kind === "cluster" ? { endpoints: this.#endpointsOf(name) } : {}),
     };
   }

@@ -35,7 +35,7 @@ import { envoyRegistry } from "../resource/proto-registry.js";
 import { UpstreamTlsContextSchema } from "../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
 import { SubjectAltNameMatcher_SanType } from "../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js";
 import { TypeUrl } from "../resource/type-urls.js";
-import { fetchedOnDemand } from "../resource/types.js";
+import { fetchedOnDemand, resourceType } from "../resource/types.js";
 import type { ConfigResource, LoadedConfig } from "../config/load.js";
 import { formatHostPort } from "../config/address.js";
 import { adsConfigSource, configSourceFor, duration, grpcApiConfigSource, http2ProtocolOptions, socketAddress } from "../config/translate.js";
@@ -205,6 +205,21 @@ export function renderBootstrap(opts: BootstrapOptions): string {
   if (onDemand) {
     throw new BadArgumentError(
       `bootstrap: --mode ${mode}: the config serves ${onDemand.typeUrl === TypeUrl.Cluster ? `cluster "${onDemand.name}" on demand` : `route configuration "${onDemand.name}" with virtual hosts on demand (vhds)`}, which Envoy fetches over incremental ADS only; use --mode delta-ads`,
+    );
+  }
+  // eds mode makes the group's listeners and clusters static, with no ADS stream: a secret they fetch over SDS from
+  // ADS would never come (Envoy refuses an ADS config source without ads_config).
+  const overSds =
+    mode === "eds"
+      ? resources.find((r) =>
+          resourceType(r.typeUrl)
+            .referencesOf(r.message)
+            .some((ref) => ref.typeUrl === TypeUrl.Secret),
+        )
+      : undefined;
+  if (overSds) {
+    throw new BadArgumentError(
+      `bootstrap: --mode eds: ${overSds.typeUrl === TypeUrl.Listener ? "listener" : "cluster"} "${overSds.name}" gets its TLS secrets over SDS, which eds mode's static listeners and clusters cannot fetch; use --mode ads or delta-ads`,
     );
   }
   if (resources.some((r) => r.typeUrl === TypeUrl.Cluster && r.name === xdsClusterName)) {

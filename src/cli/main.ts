@@ -277,6 +277,8 @@ function runValidate(args: string[]): number {
   const config = loadConfigFile(file, limitsFrom(values, configLimitOptions));
   const snapshots = snapshotsOf(config);
   const groups = snapshots.nodes.size ? `, ${snapshots.nodes.size} node group(s)` : "";
+  // Served all the same (an expired certificate, a secret nothing refers to): said, on stderr, as the daemon logs them.
+  for (const w of config.warnings) process.stderr.write(`warning: ${formatLocation(w.location)}: ${w.message}\n`);
   process.stdout.write(`${file}: ok (${JSON.stringify(snapshots.defaults.summary())}${groups})\n`);
   return 0;
 }

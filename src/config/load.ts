@@ -20,6 +20,7 @@ import { extensionConfigTypes, translateExtensionConfig } from "./extension-conf
 import { translateRuntime } from "./runtime.js";
 import { translateScope } from "./scoped-routes.js";
 import { translateGrpcServer } from "./translate-grpc-server.js";
+import { readSecrets, translateSecret, type SecretFileReader, type SecretsRead } from "./secrets.js";
 import { asArray, GroupChecker, isObj } from "./validate.js";
 
 export interface ConfigResource {
@@ -49,6 +50,8 @@ export interface LoadedConfig {
    * are merged into without reading the file again (store-writes.ts).
    */
   fileDocument: unknown;
+  /** What is served all the same but wants attention (an expired certificate, a secret nothing refers to). */
+  warnings: ConfigIssue[];
 }
 
 export interface ParseOptions {
@@ -62,30 +65,34 @@ export interface ParseOptions {
    * objects into the file's document this way (merge/store-overlay.ts), so that both are served as one config.
    */
   layer?: (source: DocumentSource) => DocumentSource;
+  /** How secrets' files are read (secrets.ts); the daemon's config worker records them, to watch them. */
+  readFile?: SecretFileReader;
 }
 
 interface Group {
   base: Path;
   value: Record<string, unknown>;
   raw: RawResource[];
+  /** Its `secrets`, read and checked. */
+  secrets?: SecretsRead;
 }
 
 /** Parses and validates a config document (YAML or JSON). Throws ConfigError listing every problem found. */
 export function parseConfig(text: string, file: string, limits: Partial<ConfigLimits> = {}, options: ParseOptions = {}): LoadedConfig {
-  const { cache, layer = (source: DocumentSource) => source } = options;
+  const { cache, layer = (source: DocumentSource) => source, readFile } = options;
   if (isJsonFile(file)) checkJsonSyntax(text, file, { ...defaultConfigLimits, ...limits });
   if (cache) {
     const fast = UnlocatedSource.read(text, file, limits, cache);
     if (fast) {
       try {
-        return loadSource(layer(fast), cache);
+        return loadSource(layer(fast), cache, readFile);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         // Something is wrong: read it again with positions, so that every issue says where.
       }
     }
   }
-  return loadSource(layer(new ConfigSource(text, file, limits)), cache);
+  return loadSource(layer(new ConfigSource(text, file, limits)), cache, readFile);
 }
 
 /**
@@ -109,7 +116,7 @@ function checkJsonSyntax(text: string, file: string, limits: ConfigLimits): void
  * Loads a document already read: schema, checks and translation. A source read without positions (unlocated-source.ts)
  * gives issues located by field path only; a caller that reports them reads the text again with positions.
  */
-export function loadSource(source: DocumentSource, cache: TranslationCache | undefined): LoadedConfig {
+export function loadSource(source: DocumentSource, cache: TranslationCache | undefined, readFile?: SecretFileReader): LoadedConfig {
   const { file } = source;
   if (source.syntaxIssues.length > 0) throw new ConfigError(source.syntaxIssues);
 
@@ -132,7 +139,11 @@ export function loadSource(source: DocumentSource, cache: TranslationCache | und
       for (const [key, value] of Object.entries(root.nodes)) if (isObj(value)) groups.push({ base: ["nodes", key], value, raw: [] });
     }
   }
+  const warnings: ConfigIssue[] = [];
   for (const group of groups) {
+    group.secrets = readSecrets(source, group.base, group.value.secrets, invalid, readFile);
+    issues.push(...group.secrets.issues);
+    warnings.push(...group.secrets.warnings);
     asArray(group.value.resources).forEach((resource, i) => {
       if (!isObj(resource) || typeof resource["@type"] !== "string") return; // the schema has reported it
       const path = [...group.base, "resources", i];
@@ -155,8 +166,9 @@ export function loadSource(source: DocumentSource, cache: TranslationCache | und
   const [top, ...nodeGroups] = groups;
   return {
     file,
-    defaults: top ? translateGroup(source, top, cache) : [],
-    nodes: new Map(nodeGroups.map((g) => [String(g.base[1]), translateGroup(source, g, cache)])),
+    defaults: top ? translateGroup(source, top, cache, warnings) : [],
+    nodes: new Map(nodeGroups.map((g) => [String(g.base[1]), translateGroup(source, g, cache, warnings)])),
+    warnings,
     positioned: (source.base ?? source) instanceof ConfigSource,
     fileDocument: (source.base ?? source).value,
     configSources: new Map(groups.map((g) => [g.base.length === 0 ? "" : String(g.base[1]), (g.value as GroupConfig).config_source ?? "ads"])),
@@ -258,7 +270,7 @@ class EntryResource implements ConfigResource {
   }
 }
 
-function translateGroup(source: DocumentSource, group: Group, cache: TranslationCache | undefined): ConfigResource[] {
+function translateGroup(source: DocumentSource, group: Group, cache: TranslationCache | undefined, warnings: ConfigIssue[]): ConfigResource[] {
   const out: ConfigResource[] = [];
   const config = group.value as GroupConfig;
   /** An entry's translation: from the cache when an entry with the same content was translated before. */
@@ -309,6 +321,40 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
     out.push(new EntryResource(TypeUrl.RouteConfiguration, routes.name, routes, entry));
   });
   for (const r of group.raw) out.push({ typeUrl: r.typeUrl, name: r.name, message: r.message, location: source.locate(r.path), ttlMs: r.ttlMs });
+  out.push(...translateSecrets(source, group, config, warnings));
+  return out;
+}
+
+/**
+ * The group's `secrets` its listeners and clusters refer to (short-form `tls`, raw resources' SDS configs): a node
+ * is sent only the keys its own group uses; one nothing refers to is not served, and a warning says so.
+ */
+function translateSecrets(source: DocumentSource, group: Group, config: GroupConfig, warnings: ConfigIssue[]): ConfigResource[] {
+  const entries = config.secrets ?? [];
+  if (entries.length === 0) return [];
+  const used = new Set<string>();
+  for (const c of config.clusters ?? []) {
+    if (c.tls?.certificate !== undefined) used.add(c.tls.certificate);
+    if (c.tls) used.add(c.tls.validation_context);
+  }
+  for (const l of config.listeners ?? []) {
+    if (l.tls) used.add(l.tls.certificate);
+    if (l.tls?.validation_context !== undefined) used.add(l.tls.validation_context);
+  }
+  for (const r of group.raw) for (const ref of resourceType(r.typeUrl).referencesOf(r.message)) if (ref.typeUrl === TypeUrl.Secret) used.add(ref.name);
+  const out: ConfigResource[] = [];
+  entries.forEach((e, i) => {
+    const path = [...group.base, "secrets", i];
+    const material = group.secrets?.materials[i];
+    if (!used.has(e.name)) {
+      warnings.push({
+        location: source.locate(path),
+        message: `secret "${e.name}" is not served: no listener or cluster of this group refers to it in its tls`,
+      });
+    } else if (material) {
+      out.push(new ResourceAt(TypeUrl.Secret, e.name, translateSecret(e.name, material), source, path));
+    }
+  });
   return out;
 }
 

@@ -51,6 +51,8 @@ export interface ClusterConfig {
   on_demand?: boolean;
   /** gRPC clients report the cluster's load to xdsd (lrs_server: self). */
   load_reporting?: boolean;
+  /** TLS to the endpoints, its CA (and certificate) over SDS. */
+  tls?: UpstreamTlsConfig;
 }
 
 export interface WeightedClusterConfig {
@@ -89,6 +91,36 @@ export interface ListenerConfig {
   http_filters?: HttpFilterConfig[];
   /** Routes by scope (SRDS): the value of this request header is the key of the group's scope to use. */
   scope_header?: string;
+  /** TLS on its filter chain, its certificate (and client CA) over SDS. */
+  tls?: DownstreamTlsConfig;
+}
+
+/**
+ * A `secrets:` entry (secrets.ts): a TLS certificate (certificate chain and private key) or a validation context
+ * (trusted CAs), each part inline or in a file that xdsd reads and watches; served over SDS by name.
+ */
+export interface SecretEntry {
+  name: string;
+  cert_file?: string;
+  cert_pem?: string;
+  key_file?: string;
+  key_pem?: string;
+  ca_file?: string;
+  ca_pem?: string;
+}
+
+/** A listener's `tls`: DownstreamTlsContext, secrets by name. */
+export interface DownstreamTlsConfig {
+  certificate: string;
+  validation_context?: string;
+  require_client_certificate?: boolean;
+}
+
+/** A cluster's `tls`: UpstreamTlsContext, secrets by name. */
+export interface UpstreamTlsConfig {
+  validation_context: string;
+  sni?: string;
+  certificate?: string;
 }
 
 /** An Envoy extension's config as Envoy's YAML writes a `typed_config`: proto3 JSON with its "@type". */
@@ -181,6 +213,8 @@ export interface GroupConfig {
   scopes?: ScopeConfig[];
   /** Who may be served the group, with client certificates (cache/identity-patterns.ts; readersOf). */
   identities?: string[];
+  /** TLS certificates and validation contexts (SDS), for the group's listeners' and clusters' `tls`. */
+  secrets?: SecretEntry[];
 }
 
 /** The static cluster through which a bootstrap reaches xdsd; config clusters must not use the name. */

@@ -37,6 +37,7 @@ import { HttpProtocolOptionsSchema } from "../gen/envoy/extensions/upstreams/htt
 import { canonicalIp, parseHostPort } from "./address.js";
 import { translateHttpFilters } from "./extension-configs.js";
 import { scopedRoutesOf } from "./scoped-routes.js";
+import { downstreamTlsSocket, upstreamTlsSocket } from "./secrets.js";
 import {
   defaultConnectTimeout,
   defaultListenerAddress,
@@ -146,6 +147,7 @@ export function translateCluster(config: ClusterConfig, source: ConfigSourceKind
     // gRFC A27: a gRPC client reports the cluster's load to the LRS server this names; `self` is the server it
     // fetched the cluster from (server/protocol/lrs-service.ts).
     lrsServer: config.load_reporting ? { configSourceSpecifier: { case: "self", value: {} } } : undefined,
+    transportSocket: config.tls ? upstreamTlsSocket(config.tls, configSourceFor(source)) : undefined,
   });
   return { cluster, endpoints: translateEndpoints(config) };
 }
@@ -249,7 +251,12 @@ export function translateListener(
     : create(ListenerSchema, {
         name: config.name,
         address: socketAddress(config.address ?? defaultListenerAddress, config.port ?? 0),
-        filterChains: [{ filters: [{ name: httpConnectionManagerFilter, configType: { case: "typedConfig", value: typedHcm } }] }],
+        filterChains: [
+          {
+            filters: [{ name: httpConnectionManagerFilter, configType: { case: "typedConfig", value: typedHcm } }],
+            transportSocket: config.tls ? downstreamTlsSocket(config.tls, fetched) : undefined,
+          },
+        ],
       });
   const inline = vhosts.filter((v) => !v.on_demand);
   if (routeConfigName === undefined) return { listener, virtualHosts: [] };

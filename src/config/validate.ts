@@ -9,6 +9,7 @@ import { TypeUrl, messageNameOf, simpleNameOf } from "../resource/type-urls.js";
 import { namespaceOpenedBy, resourceType } from "../resource/types.js";
 import { splitVhdsName } from "../resource/vhds-names.js";
 import type { ScopedRouteConfiguration } from "../gen/envoy/config/route/v3/scoped_route_pb.js";
+import type { Secret } from "../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
 import { RouterSchema } from "../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import { decodeTypedConfig } from "./extension-configs.js";
 import { identityPatternError } from "../cache/identity-patterns.js";
@@ -27,6 +28,9 @@ import {
 import { formatPath, type DocumentSource, type Path } from "./source.js";
 
 type Obj = Record<string, unknown>;
+
+/** What a secret is: a TLS certificate (chain and key) or a validation context (trusted CAs). */
+type SecretKind = "certificate" | "validation_context";
 
 const grpcLbPolicies = new Set(["ROUND_ROBIN", "RING_HASH"]);
 
@@ -55,6 +59,9 @@ export class GroupChecker {
   private readonly vhdsNames: { name: string; routeConfig: string; at: Path }[] = [];
   /** The group's config_source. */
   private configSource = "ads";
+  /** Each secret's kind (a `secrets` entry's, a raw Secret's), and a listener's or cluster's `tls` references to them. */
+  private readonly secretKinds = new Map<string, SecretKind>();
+  private readonly secretRefs: { name: string; kind: SecretKind; at: Path; from: string }[] = [];
 
   constructor(
     private readonly source: DocumentSource,
@@ -95,6 +102,7 @@ export class GroupChecker {
     for (const [i, e] of asArray(group.extension_configs).entries()) this.extensionConfig(e, [...this.base, "extension_configs", i]);
     for (const [i, scope] of asArray(group.scopes).entries()) this.scope(scope, [...this.base, "scopes", i]);
     for (const [i, server] of asArray(group.grpc_servers).entries()) this.grpcServer(server, [...this.base, "grpc_servers", i]);
+    for (const [i, secret] of asArray(group.secrets).entries()) this.secret(secret, [...this.base, "secrets", i]);
     for (const r of raw) this.raw(r);
     for (const [i, pattern] of asArray(group.identities).entries()) {
       const error = typeof pattern === "string" ? identityPatternError(pattern) : undefined;
@@ -149,6 +157,7 @@ export class GroupChecker {
       }
     }
     if (value.on_demand === true) this.needsIncrementalAds([...at, "on_demand"], "a cluster on demand (on-demand CDS)");
+    if (isObj(value.tls)) this.tls(value.tls, [...at, "tls"], `cluster "${String(value.name)}"`);
     if (this.checkedBefore(value)) return;
     const seen = new Map<string, Path>();
     const firstAtPriority = new Map<number, Path>();
@@ -240,6 +249,11 @@ export class GroupChecker {
       this.define(TypeUrl.RouteConfiguration, routeConfigName, at, value.route_config_name !== undefined ? "route_config_name" : "name");
     }
     this.httpFilters(value.http_filters, [...at, "http_filters"], name ?? "", grpc);
+    if (isObj(value.tls)) {
+      // gRPC clients take TLS from certificate providers named in their bootstrap (gRFC A29), never over SDS.
+      if (grpc) this.issue([...at, "tls"], "gRPC clients do not fetch certificates over SDS (gRFC A29 certificate providers); remove tls");
+      else this.tls(value.tls, [...at, "tls"], `listener "${name}"`);
+    }
     if (!grpc && typeof value.address === "string" && !this.invalid([...at, "address"]) && !isIpLiteral(value.address)) {
       this.issue([...at, "address"], `"${value.address}" is not an IPv4 or IPv6 address; listeners bind to an IP address`);
     } else if (!grpc && typeof value.port === "number" && !this.invalid([...at, "port"])) {
@@ -464,6 +478,29 @@ export class GroupChecker {
     );
   }
 
+  /** A `secrets` entry: a Secret of the group, a TLS certificate or a validation context by its keys. */
+  private secret(value: unknown, at: Path): void {
+    if (!isObj(value) || typeof value.name !== "string") return;
+    this.define(TypeUrl.Secret, value.name, at);
+    const ca = "ca_file" in value || "ca_pem" in value;
+    const certificate = ["cert_file", "cert_pem", "key_file", "key_pem"].some((k) => k in value);
+    // An entry that is both is an error of its own (secrets.ts); its kind is nobody's to check against.
+    if (ca !== certificate) this.secretKinds.set(value.name, ca ? "validation_context" : "certificate");
+  }
+
+  /** A listener's or cluster's `tls`: the secrets it names, each of the kind its key says. */
+  private tls(value: Obj, at: Path, from: string): void {
+    for (const key of ["certificate", "validation_context"] as const) {
+      if (typeof value[key] === "string") this.secretRefs.push({ name: value[key], kind: key, at: [...at, key], from });
+    }
+    if (value.require_client_certificate === true && value.validation_context === undefined) {
+      this.issue(
+        [...at, "require_client_certificate"],
+        "requiring client certificates needs a validation_context (the CA they must chain to); name one, or remove require_client_certificate",
+      );
+    }
+  }
+
   /** A raw resource: what its type's registry entry (resource/types.ts) says it names, binds and uses. */
   private raw(r: RawResource): void {
     const type = resourceType(r.typeUrl);
@@ -480,6 +517,11 @@ export class GroupChecker {
     if (type.onDemandOf?.(message)) this.needsIncrementalAds(this.inRaw(r, ["metadata"]), `${what}, marked on demand,`);
     const namespace = namespaceOpenedBy(r.typeUrl, r.message);
     if (namespace !== undefined) this.vhdsRouteConfigs.add(namespace);
+    if (r.typeUrl === TypeUrl.Secret) {
+      const kind = (r.message as Secret).type.case;
+      if (kind === "tlsCertificate") this.secretKinds.set(r.name, "certificate");
+      if (kind === "validationContext") this.secretKinds.set(r.name, "validation_context");
+    }
     if (r.typeUrl === TypeUrl.ScopedRouteConfiguration) {
       const fragments = (r.message as ScopedRouteConfiguration).key?.fragments ?? [];
       this.scopeKey(
@@ -537,6 +579,18 @@ export class GroupChecker {
         v.at,
         `VirtualHost "${v.name}" is never fetched: Envoy asks for it over VHDS for route configuration "${v.routeConfig}", but ${defined ? `that RouteConfiguration has no vhds (add vhds: {config_source: {ads: {}}})` : "no RouteConfiguration of that name is defined"}`,
       );
+    }
+    for (const ref of this.secretRefs) {
+      const kind = this.secretKinds.get(ref.name);
+      if (!this.has(TypeUrl.Secret, ref.name)) {
+        this.issue(
+          ref.at,
+          `${ref.from} gets Secret "${ref.name}" over SDS, but no secret "${ref.name}" is defined (define it under secrets, or as a Secret in resources)`,
+        );
+      } else if (kind !== undefined && kind !== ref.kind) {
+        const what = (k: SecretKind) => (k === "certificate" ? "a TLS certificate (cert_file/cert_pem and a key)" : "a validation context (ca_file/ca_pem)");
+        this.issue(ref.at, `secret "${ref.name}" is ${what(kind)}, but ${ref.from}'s ${ref.kind} must be ${what(ref.kind)}`);
+      }
     }
     for (const ref of this.fetched) {
       if (!this.has(ref.typeUrl, ref.name)) {

@@ -25,6 +25,10 @@ export type ConfigLoadResult =
       shadowed: readonly ShadowedObject[];
       /** Names this result as the worker holds it: say it in `served` while it is what is served. */
       state: number;
+      /** The secrets' files it read, to watch (config/secrets.ts). */
+      files: readonly string[];
+      /** What is served all the same but wants attention (an expired certificate…). */
+      warnings: readonly ConfigIssue[];
     };
 
 export interface LoadOptions {
@@ -129,9 +133,11 @@ export class ConfigLoader {
           fileNames: reply.fileNames,
           shadowed: reply.shadowed,
           state: reply.id,
+          files: reply.files,
+          warnings: reply.warnings,
         };
       case "invalid":
-        throw new ConfigLoadError(reply.issues, reply.version);
+        throw new ConfigLoadError(reply.issues, reply.version, reply.files);
       case "failed":
         throw new ConfigLoadError([{ location: { file }, message: `the config could not be loaded: ${reply.message}` }], reply.version);
       default:
@@ -209,6 +215,8 @@ export class ConfigLoadError extends ConfigError {
   constructor(
     issues: readonly ConfigIssue[],
     readonly version?: string,
+    /** The secrets' files the refused load read: still watched, so that fixing one brings the config back. */
+    readonly files: readonly string[] = [],
   ) {
     super(issues);
   }

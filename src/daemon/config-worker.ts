@@ -5,6 +5,7 @@
 // of memory ends this thread (the worker's heap limit), not the daemon. A reload reads the text with the fast
 // reader and translates only the entries that changed (merge/merged-load.ts snapshotsOfText); only what the snapshot ends
 // up holding is transferred.
+import { readFileSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { contentHash } from "../resource/encoded-resource.js";
@@ -63,12 +64,16 @@ export type ConfigWorkerReply =
       groups: number;
       fileNames: FileName[];
       shadowed: readonly ShadowedObject[];
+      /** The secrets' files the load read (watched by the reloader). */
+      files: readonly string[];
+      /** What is served all the same but wants attention (an expired certificate…), located. */
+      warnings: readonly ConfigIssue[];
     }
   /** The answer to a StoreWriteRequest: what changed in the snapshots served, and the store objects left out. */
   | { id: number; kind: "changes"; changes: TransferableGroupChanges[]; shadowed: readonly ShadowedObject[] }
   /** A StoreWriteRequest this path cannot settle: load the whole config. */
   | { id: number; kind: "full" }
-  | { id: number; kind: "invalid"; version?: string; issues: ConfigIssue[] }
+  | { id: number; kind: "invalid"; version?: string; issues: ConfigIssue[]; files: readonly string[] }
   | { id: number; kind: "failed"; version?: string; message: string };
 
 function changedCount(changes: readonly GroupChanges[]): number {
@@ -81,6 +86,33 @@ function resourceCount(snapshots: ConfigSnapshots): number {
 
 /** Kept across loads: a reload translates only the entries that changed (translation-cache.ts). */
 const cache = new TranslationCache();
+
+/**
+ * The secrets' files the last load read (config/secrets.ts). They are part of what is served but not of the config
+ * file's text: the version of a load covers their content too, so that a rotated certificate is a new version (and
+ * an unchanged one is not loaded again).
+ */
+let secretFiles: readonly string[] = [];
+
+/** The version of the config file's content (`fileHash`) with the content of the secrets' files it reads. */
+function versionWithFiles(fileHash: string, files: ReadonlyMap<string, Buffer | undefined>): string {
+  if (files.size === 0) return fileHash;
+  const parts = [...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, bytes]) => `${path}\u0000${bytes ? contentHash(bytes) : "unreadable"}`);
+  return contentHash(Buffer.from([fileHash, ...parts].join("\u0000")));
+}
+
+/** The secrets' files as they are now: each one's content, or undefined when it cannot be read. */
+function currentFiles(paths: readonly string[]): Map<string, Buffer | undefined> {
+  return new Map(
+    paths.map((path) => {
+      try {
+        return [path, readFileSync(path)];
+      } catch {
+        return [path, undefined];
+      }
+    }),
+  );
+}
 
 /**
  * What this worker loaded for the state the main thread serves, and what it loaded after it (a file that was then
@@ -121,18 +153,34 @@ function storeWrite(request: StoreWriteRequest): { reply: ConfigWorkerReply; tra
 function load(request: LoadRequest): { reply: ConfigWorkerReply; transfer: ArrayBuffer[] } {
   const { id, file, limits } = request;
   let version: string | undefined;
+  // What this load reads of the secrets' files, as it reads it: its version is made of that.
+  const read = new Map<string, Buffer | undefined>();
+  const readFile = (path: string): Buffer => {
+    try {
+      const bytes = readFileSync(path);
+      read.set(path, bytes);
+      return bytes;
+    } catch (err) {
+      read.set(path, undefined);
+      throw err;
+    }
+  };
+  const withOverlay = (fileVersion: string) => (request.overlay ? `${fileVersion}+${request.overlay.version}` : fileVersion);
+  let fileHash: string | undefined;
   try {
     const bytes = readConfigBytes(file, limits.maxBytes);
-    const fileVersion = contentHash(bytes);
-    // The version of what is served: the file's content, and the store's state when there is a store.
-    version = request.overlay ? `${fileVersion}+${request.overlay.version}` : fileVersion;
+    fileHash = contentHash(bytes);
+    // The version of what is served: the file's content (and its secrets' files'), and the store's state when there is a store.
+    version = withOverlay(versionWithFiles(fileHash, currentFiles(secretFiles)));
     const base = servedState(request.served);
     if (version === request.knownVersion) return { reply: { id, kind: "unchanged", version }, transfer: [] };
     // Frozen, as the objects held for store writes are (store-writes.ts): their entries carry over between loads.
     const objects = (request.overlay?.objects ?? []).map((o) => ({ ...o, value: deepFreeze(o.value) }));
     const written = request.overlay?.written && new Set(request.overlay.written);
     const text = bytes.toString("utf8");
-    const loaded = snapshotsOfText(text, file, limits, cache, objects, written);
+    const loaded = snapshotsOfText(text, file, limits, cache, objects, written, readFile);
+    secretFiles = [...read.keys()];
+    version = withOverlay(versionWithFiles(fileHash, read));
     const snapshots = { ...loaded, shadowed: withLines(loaded.shadowed, text, file, limits) };
     candidate = {
       tag: id,
@@ -158,10 +206,17 @@ function load(request: LoadRequest): { reply: ConfigWorkerReply; transfer: Array
       groups: snapshots.nodes.size,
       fileNames: snapshots.fileNames,
       shadowed: snapshots.shadowed,
+      files: secretFiles,
+      warnings: snapshots.warnings,
     };
     return { reply, transfer };
   } catch (err) {
-    if (err instanceof ConfigError) return { reply: { id, kind: "invalid", version, issues: [...err.issues] }, transfer: [] };
+    // A refused load keeps watching what it read too: fixing a secret's file must bring the config back.
+    if (read.size > 0) {
+      secretFiles = [...new Set([...secretFiles, ...read.keys()])];
+      if (fileHash !== undefined) version = withOverlay(versionWithFiles(fileHash, currentFiles(secretFiles)));
+    }
+    if (err instanceof ConfigError) return { reply: { id, kind: "invalid", version, issues: [...err.issues], files: secretFiles }, transfer: [] };
     return { reply: { id, kind: "failed", version, message: (err as Error).stack ?? String(err) }, transfer: [] };
   }
 }

@@ -138,6 +138,11 @@ export class ConfigReloader {
   /** The snapshots published last, and the config worker's name for the state they came from (store-writes.ts). */
   #served: ConfigSnapshots | undefined;
   #servedState: number | undefined;
+  /** Watches of the secrets' files the config reads (config/secrets.ts): a rotated certificate is a reload. */
+  #fileWatches = new Map<string, FileWatch>();
+  /** The secrets' files of the last load, and whether to watch them (once start() is called). */
+  #files: readonly string[] = [];
+  #watching = false;
 
   constructor(
     private readonly file: string,
@@ -169,6 +174,33 @@ export class ConfigReloader {
       this.log.debug?.(`config ${this.file} changed on disk, loading it`);
       void this.reload();
     });
+    this.#watching = true;
+    this.#watchFiles(this.#files, true);
+  }
+
+  /**
+   * Watches the secrets' files a load read. `replace`: those a published load read are all there is to watch; a
+   * refused load's are watched besides (fixing one of them must bring the config back).
+   */
+  #watchFiles(files: readonly string[], replace: boolean): void {
+    this.#files = replace ? files : [...new Set([...this.#files, ...files])];
+    if (!this.#watching || this.#closed) return;
+    const wanted = new Set(this.#files);
+    for (const [path, watch] of this.#fileWatches) {
+      if (wanted.has(path)) continue;
+      watch.close();
+      this.#fileWatches.delete(path);
+    }
+    for (const path of wanted) {
+      if (this.#fileWatches.has(path)) continue;
+      this.#fileWatches.set(
+        path,
+        watchFile(path, () => {
+          this.log.debug?.(`${path}, a secret's file of config ${this.file}, changed on disk: loading the config`);
+          void this.reload();
+        }),
+      );
+    }
   }
 
   /** Loads the file again if its content changed. Never rejects. */
@@ -483,6 +515,8 @@ export class ConfigReloader {
   async close(): Promise<void> {
     this.#closed = true;
     this.#watch?.close();
+    for (const watch of this.#fileWatches.values()) watch.close();
+    this.#fileWatches.clear();
     this.#cancelWatch?.();
     this.#cancelWatch = undefined;
     this.#watchToken = undefined;
@@ -523,6 +557,8 @@ export class ConfigReloader {
     const version = this.#store ? `${this.#fileVersion}+r${revision}` : result.version;
     this.#lastSeen = version;
     this.#fileNames = new Map(result.fileNames.map((n) => [overlayKey(n.kind, n.name), n.location]));
+    this.#watchFiles(result.files, true);
+    for (const w of result.warnings) this.log.warn(`config ${this.file}: ${formatLocation(w.location)}: ${w.message}`);
     this.#state = { file: this.file, version, loadedAt: new Date(), shadowed: this.#shadowedNow(result.shadowed) };
     const groups = result.groups > 0 ? ` and ${result.groups} node group(s)` : "";
     this.log.info(`config ${this.file} version ${version} published: ${JSON.stringify(result.summary)}${groups}`);
@@ -584,6 +620,7 @@ export class ConfigReloader {
     const message = err instanceof Error ? err.message : String(err);
     const version = err instanceof ConfigLoadError ? err.version : undefined;
     if (version) this.#lastSeen = version;
+    if (err instanceof ConfigLoadError) this.#watchFiles(err.files, false);
     if (this.#state) this.#state.lastError = { version, at: new Date(), message };
     this.#onReload?.("rejected");
     this.log.error(`config ${this.file} rejected, still serving version ${this.#state?.version}: ${message}`);

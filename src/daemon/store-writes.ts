@@ -197,7 +197,8 @@ function clustersWithTheirEndpoints(
   for (const name of names) {
     const stored = objects.get(overlayKey("cluster", name));
     const entry = stored ? entryOf(stored) : fileClusters.get(name);
-    if (!entry) return undefined;
+    // A cluster with tls names the group's secrets, which only the whole group's load reads (config/secrets.ts).
+    if (!entry || (isObj(entry) && entry.tls !== undefined)) return undefined;
     const endpoints = added.get(name)!;
     clusters.push(endpoints.length === 0 ? (entry as Record<string, unknown>) : withEndpoints(entry as Record<string, unknown>, endpoints));
   }

@@ -9,6 +9,7 @@ import { loadSource, parseConfig, type LoadedConfig } from "../config/load.js";
 import { snapshotsOf, type ConfigSnapshots } from "../config/snapshots.js";
 import { formatPath, type DocumentSource } from "../config/source.js";
 import type { TranslationCache } from "../config/translation-cache.js";
+import type { SecretFileReader } from "../config/secrets.js";
 import { UnlocatedSource } from "../config/unlocated-source.js";
 import { MergedSource, fileNamesOf as namesInDocument, type OverlayObject, type ShadowedObject } from "./store-overlay.js";
 
@@ -57,10 +58,10 @@ export function parseMerged(
   text: string,
   file: string,
   limits: Partial<ConfigLimits> = {},
-  options: { cache?: TranslationCache; overlay?: readonly OverlayObject[]; written?: ReadonlySet<string> } = {},
+  options: { cache?: TranslationCache; overlay?: readonly OverlayObject[]; written?: ReadonlySet<string>; readFile?: SecretFileReader } = {},
 ): MergedConfig {
   const { layer, shadowed } = storeLayer(options.overlay, options.written);
-  const config = parseConfig(text, file, limits, { cache: options.cache, layer });
+  const config = parseConfig(text, file, limits, { cache: options.cache, layer, readFile: options.readFile });
   return { ...config, shadowed: shadowed() };
 }
 
@@ -76,17 +77,25 @@ export function snapshotsOfText(
   overlay?: readonly OverlayObject[],
   /** The overlay's objects being written (store-overlay.ts: their clashes are issues). */
   written?: ReadonlySet<string>,
-): ConfigSnapshots & { fileNames: FileName[]; fileDocument: unknown; shadowed: readonly ShadowedObject[] } {
+  /** How secrets' files are read (config/secrets.ts). */
+  readFile?: SecretFileReader,
+): ConfigSnapshots & { fileNames: FileName[]; fileDocument: unknown; shadowed: readonly ShadowedObject[]; warnings: LoadedConfig["warnings"] } {
   let config: MergedConfig | undefined;
-  const result = (c: MergedConfig) => ({ ...snapshotsOf(c), fileNames: fileNamesOf(c), fileDocument: c.fileDocument, shadowed: c.shadowed });
+  const result = (c: MergedConfig) => ({
+    ...snapshotsOf(c),
+    fileNames: fileNamesOf(c),
+    fileDocument: c.fileDocument,
+    shadowed: c.shadowed,
+    warnings: c.warnings,
+  });
   try {
-    config = parseMerged(text, file, limits, { cache, overlay, written });
+    config = parseMerged(text, file, limits, { cache, overlay, written, readFile });
     const out = result(config);
     cache?.commit();
     return out;
   } catch (err) {
     cache?.discard();
-    if (err instanceof ConfigError && config && !config.positioned) return result(parseMerged(text, file, limits, { overlay, written }));
+    if (err instanceof ConfigError && config && !config.positioned) return result(parseMerged(text, file, limits, { overlay, written, readFile }));
     throw err;
   }
 }

@@ -4,6 +4,8 @@
 // - references a client fetches from xdsd by name (a Listener's RDS route configurations, an EDS Cluster's
 //   ClusterLoadAssignment): a client whose dependency never arrives waits for it (warming, then a timeout);
 // - clusters a resource sends traffic to (routes): a route to a missing cluster answers 503.
+// (A Listener's and a Cluster's TLS secrets over SDS are references of the first kind: Envoy holds the listener or
+// cluster warming until they arrive.)
 // (A Listener's scoped routes over SRDS are not a reference: Envoy subscribes to every scope of its node at once,
 // not by name; see the registry's SRDS entry.)
 // Each comes with where it is inside the referring resource, in proto field names (config/raw-resources.ts maps
@@ -20,6 +22,9 @@ import {
   type HttpConnectionManager,
   type HttpFilter,
 } from "../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import type { TransportSocket } from "../gen/envoy/config/core/v3/base_pb.js";
+import type { SdsSecretConfig } from "../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
+import { DownstreamTlsContextSchema, UpstreamTlsContextSchema, type CommonTlsContext } from "../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
 
 /** A path of proto field names and list indexes inside a message. */
 export type FieldPath = readonly (string | number)[];
@@ -143,4 +148,49 @@ export function clusterEndpointsRef(cluster: Cluster): Reference | undefined {
   if (!servedByControlPlane(eds?.edsConfig)) return undefined;
   if (eds?.serviceName) return { name: eds.serviceName, at: ["eds_cluster_config", "service_name"] };
   return { name: cluster.name, at: ["name"] };
+}
+
+/**
+ * Secrets a TLS context gets over SDS from us: its certificates' and its validation context's `sds_config`s
+ * (SdsSecretConfig: "if sds_config is not set, the secret is static", from the bootstrap — not ours to provide).
+ */
+function tlsContextSecretRefs(common: CommonTlsContext | undefined, at: Path): Reference[] {
+  if (!common) return [];
+  const refs: Reference[] = [];
+  const add = (sds: SdsSecretConfig | undefined, sdsAt: Path) => {
+    if (sds?.sdsConfig && servedByControlPlane(sds.sdsConfig)) refs.push({ name: sds.name, at: [...sdsAt, "name"] });
+  };
+  for (const [i, sds] of common.tlsCertificateSdsSecretConfigs.entries()) add(sds, [...at, "tls_certificate_sds_secret_configs", i]);
+  const validation = common.validationContextType;
+  if (validation.case === "validationContextSdsSecretConfig") add(validation.value, [...at, "validation_context_sds_secret_config"]);
+  if (validation.case === "combinedValidationContext") {
+    add(validation.value.validationContextSdsSecretConfig, [...at, "combined_validation_context", "validation_context_sds_secret_config"]);
+  }
+  return refs;
+}
+
+/** The secrets a transport socket (a TLS one, downstream or upstream) gets over SDS from us. */
+function transportSocketSecretRefs(socket: TransportSocket | undefined, at: Path): Reference[] {
+  if (socket?.configType.case !== "typedConfig") return [];
+  const any = socket.configType.value;
+  const typedAt = [...at, "typed_config", "common_tls_context"];
+  if (anyIs(any, DownstreamTlsContextSchema)) return tlsContextSecretRefs(anyUnpack(any, DownstreamTlsContextSchema)?.commonTlsContext, typedAt);
+  if (anyIs(any, UpstreamTlsContextSchema)) return tlsContextSecretRefs(anyUnpack(any, UpstreamTlsContextSchema)?.commonTlsContext, typedAt);
+  return [];
+}
+
+/** Secrets a Listener's filter chains get over SDS from us (their TLS transport sockets). */
+export function listenerSecretRefs(listener: Listener): Reference[] {
+  const refs = listener.filterChains.flatMap((chain, i) => transportSocketSecretRefs(chain.transportSocket, ["filter_chains", i, "transport_socket"]));
+  if (listener.defaultFilterChain)
+    refs.push(...transportSocketSecretRefs(listener.defaultFilterChain.transportSocket, ["default_filter_chain", "transport_socket"]));
+  return refs;
+}
+
+/** Secrets a Cluster's connections get over SDS from us (its TLS transport socket, and those of its matches). */
+export function clusterSecretRefs(cluster: Cluster): Reference[] {
+  return [
+    ...transportSocketSecretRefs(cluster.transportSocket, ["transport_socket"]),
+    ...cluster.transportSocketMatches.flatMap((m, i) => transportSocketSecretRefs(m.transportSocket, ["transport_socket_matches", i, "transport_socket"])),
+  ];
 }

@@ -23,9 +23,11 @@ import { UnknownTypeError } from "../errors.js";
 import { resolveVirtualHostName, type NamedMessage } from "./vhds-names.js";
 import {
   clusterEndpointsRef,
+  clusterSecretRefs,
   listenerClusterRefs,
   listenerExtensionConfigRefs,
   listenerRouteRefs,
+  listenerSecretRefs,
   routeClusterRefs,
   virtualHostClusterRefs,
   type FieldPath,
@@ -144,7 +146,7 @@ export const resourceTypes: readonly ResourceType[] = [
     nameOf: (c) => c.name,
     referencesOf: (c) => {
       const eds = clusterEndpointsRef(c);
-      return eds ? located([eds], TypeUrl.ClusterLoadAssignment, "over EDS") : [];
+      return [...(eds ? located([eds], TypeUrl.ClusterLoadAssignment, "over EDS") : []), ...located(clusterSecretRefs(c), TypeUrl.Secret, "over SDS")];
     },
     lbPolicyOf: (c) => (c.loadBalancingPolicy ? undefined : { policy: Cluster_LbPolicy[c.lbPolicy], at: ["lb_policy"] }),
     onDemandOf: (c) => markedOnDemand(c.metadata),
@@ -174,6 +176,7 @@ export const resourceTypes: readonly ResourceType[] = [
     referencesOf: (l) => [
       ...located(listenerRouteRefs(l), TypeUrl.RouteConfiguration, "over RDS"),
       ...located(listenerExtensionConfigRefs(l), TypeUrl.ExtensionConfig, "over ECDS"),
+      ...located(listenerSecretRefs(l), TypeUrl.Secret, "over SDS"),
     ],
     clustersUsedBy: listenerClusterRefs,
     socketOf: (l) => {

@@ -8,7 +8,8 @@
 // `version_info`, what Envoy's /config_dump shows per type), so CSDS and a proxy's own dump can be compared; after a
 // NACK, the version the client kept (the one it ACKed last), the rejected one being `error_state.version_info`.
 // `xds_config` is the resource as xdsd serves it now when the client holds that version, unless the request says
-// `exclude_resource_contents` — and never for secrets: key material is not shown (the resource is listed, bare).
+// `exclude_resource_contents` — and never for secrets, nor for a Listener or Cluster with a private key inline in a
+// TLS context: key material is not shown (the resource is listed, bare; resource/key-material.ts).
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describeNode } from "../cache/node-hash.js";
@@ -22,15 +23,12 @@ import {
   type ClientStatusRequest,
   type ClientStatusResponse,
 } from "../gen/envoy/service/status/v3/csds_pb.js";
-import { TypeUrl } from "../resource/type-urls.js";
+import { holdsKeyMaterial } from "../resource/key-material.js";
 import type { ClientTypeState } from "./client-state.js";
 import type { ClientStatusReader } from "./client-status.js";
 import { nodeMatches } from "./node-matcher.js";
 
 type GenericConfig = Omit<ClientConfig_GenericXdsConfig, "$typeName" | "$unknown">;
-
-/** Types whose resource contents are never shown (key material). */
-const contentsNeverShown: ReadonlySet<string> = new Set([TypeUrl.Secret]);
 
 export function clientStatusResponse(reader: ClientStatusReader, source: SnapshotSource, request: ClientStatusRequest): ClientStatusResponse {
   const byNode = new Map<string, { node: Node; configs: Map<string, GenericConfig> }>();
@@ -72,7 +70,7 @@ function resourceConfigs(
   const base = { typeUrl, isStaticResource: false };
   for (const [name, version] of state.sent) {
     const current = served?.get(name);
-    const showContents = !excludeContents && !contentsNeverShown.has(typeUrl) && current?.version === version;
+    const showContents = !excludeContents && current?.version === version && current.any !== undefined && !holdsKeyMaterial(typeUrl, current.any);
     out.push({
       ...base,
       name,

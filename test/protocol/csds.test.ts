@@ -15,6 +15,9 @@ import {
 } from "../../src/gen/envoy/service/status/v3/csds_pb.js";
 import { ClientResourceStatus } from "../../src/gen/envoy/admin/v3/config_dump_shared_pb.js";
 import { SecretSchema } from "../../src/gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
+import { UpstreamTlsContextSchema } from "../../src/gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
+import { ClusterSchema, Cluster_DiscoveryType } from "../../src/gen/envoy/config/cluster/v3/cluster_pb.js";
+import { anyPack } from "@bufbuild/protobuf/wkt";
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
 import { Snapshot } from "../../src/cache/snapshot.js";
 import { XdsServer } from "../../src/server/xds-server.js";
@@ -27,7 +30,28 @@ const secret = create(SecretSchema, {
   name: "edge-cert",
   type: { case: "tlsCertificate", value: { privateKey: { specifier: { case: "inlineString", value: "-----BEGIN PRIVATE KEY-----\nSECRETKEYBODY\n" } } } },
 });
-cache.setDefaultSnapshot(Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", "10.0.0.1:80"), endpoints("b", "10.0.0.2:80"), secret]));
+// A cluster whose TLS context carries its private key inline (a raw resource may): key material in a Cluster.
+const inlineKeyCluster = create(ClusterSchema, {
+  name: "inline-key",
+  clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.STATIC },
+  transportSocket: {
+    name: "envoy.transport_sockets.tls",
+    configType: {
+      case: "typedConfig",
+      value: anyPack(
+        UpstreamTlsContextSchema,
+        create(UpstreamTlsContextSchema, {
+          commonTlsContext: {
+            tlsCertificates: [{ privateKey: { specifier: { case: "inlineString", value: "-----BEGIN PRIVATE KEY-----\nINLINEKEYBODY\n" } } }],
+          },
+        }),
+      ),
+    },
+  },
+});
+cache.setDefaultSnapshot(
+  Snapshot.from([edsCluster("a"), edsCluster("b"), endpoints("a", "10.0.0.1:80"), endpoints("b", "10.0.0.2:80"), secret, inlineKeyCluster]),
+);
 const server = new XdsServer({ cache });
 const address = `127.0.0.1:${await server.listen("127.0.0.1:0")}`;
 const closers: (() => void)[] = [];
@@ -109,7 +133,7 @@ test("FetchClientStatus: per resource, ACKED and SYNCED at the version sent; NAC
   assert.deepEqual(d.get("Cluster/a")?.slice(0, 2), ["SYNCED", "ACKED"]);
 });
 
-test("the resource's contents are there unless excluded, and a secret's never are", async () => {
+test("the resource's contents are there unless excluded, and a secret's never are, nor a resource's with a key inline", async () => {
   const withContents = await fetchStatus();
   const entries = withContents.config.find((c) => c.node?.id === "csds-delta")!.genericXdsConfigs;
   assert.ok(entries.find((g) => g.typeUrl === TypeUrl.Cluster && g.name === "a")?.xdsConfig, "a cluster's contents");
@@ -118,6 +142,11 @@ test("the resource's contents are there unless excluded, and a secret's never ar
   assert.equal(sec.clientStatus, ClientResourceStatus.ACKED);
   assert.equal(sec.xdsConfig, undefined, "without its key");
   assert.ok(!Buffer.from(toBinary(ClientStatusResponseSchema, withContents)).includes("SECRETKEYBODY"));
+  // A Cluster with a private key inline in its TLS context: listed, bare (issue 19 item 3).
+  const inline = entries.find((g) => g.typeUrl === TypeUrl.Cluster && g.name === "inline-key");
+  assert.equal(inline?.clientStatus, ClientResourceStatus.ACKED, "the cluster is listed");
+  assert.equal(inline?.xdsConfig, undefined, "without its contents");
+  assert.ok(!Buffer.from(toBinary(ClientStatusResponseSchema, withContents)).includes("INLINEKEYBODY"));
   const excluded = await fetchStatus({ excludeResourceContents: true });
   assert.ok(excluded.config.every((c) => c.genericXdsConfigs.every((g) => g.xdsConfig === undefined)));
 });
