@@ -4,6 +4,7 @@
 //   GET /config   the resources each node group is served, as Envoy JSON, with versions
 //   GET /nodes    connected nodes: per type the version sent, the version ACKed, the last NACK; a page at a time
 //                 (?limit=, default 100, at most 1,000; ?after= the `next` of the previous page), with the total
+//   GET /nodes/{node}  one node (cluster/id, or id): what it holds against what it would be sent now (node-diff.ts)
 //   GET /loads    the load LRS clients report, per cluster, locality and endpoint (server/load-reports.ts)
 //   GET /metrics  Prometheus metrics (daemon/metrics.ts, docs/metrics.md), when given a source
 //   /v1/…         the write API (write-api.ts), when the daemon has a store
@@ -25,6 +26,7 @@ import { silentLogger, type Logger } from "../log.js";
 import { problemContentType, problemDetails, problemText, type ProblemDetails } from "../problem-details.js";
 import type { WriteApi } from "./write-api.js";
 import type { LoadsView } from "../server/load-reports.js";
+import type { NodeDiff } from "../server/node-diff.js";
 import { fromJsonString } from "@bufbuild/protobuf";
 import {
   ClientStatusRequestSchema,
@@ -49,6 +51,8 @@ export interface AdminServerOptions {
   writeApi?: WriteApi;
   /** CSDS as JSON (POST /v3/discovery:client_status): every client's status, as the xDS port's CSDS answers it. */
   clientStatus?(request: ClientStatusRequest): ClientStatusResponse;
+  /** GET /nodes/{node}: what the node holds against what it would be sent now; undefined: not connected. */
+  nodeDiff?(node: string): NodeDiff | undefined;
   /** GET /loads: what LRS clients report, summed over the window (server/load-reports.ts). */
   loads?(): LoadsView;
 }
@@ -178,6 +182,7 @@ export class AdminServer {
       return problemDetails("XDSD_HTTP_MALFORMED", `malformed request target ${JSON.stringify(req.url)}; expected a path such as /healthz`);
     if (req.method !== "GET") return problemDetails("XDSD_HTTP_METHOD_NOT_ALLOWED", "only GET is supported");
     if (path === "/loads" && this.o.loads) return [200, this.o.loads()];
+    if (path.startsWith("/nodes/") && this.o.nodeDiff) return nodeDiffAnswer(this.o.nodeDiff, path.slice("/nodes/".length));
     switch (path) {
       case "/healthz":
         return this.o.healthy() ? [200, this.#health()] : [503, { status: "not serving" }];
@@ -239,6 +244,18 @@ export class AdminServer {
       nodes: groups,
     };
   }
+}
+
+/** GET /nodes/{node}: the node's name percent-encoded (`cluster.local%2Fenvoy-1`), or its slash as is. */
+function nodeDiffAnswer(diff: (node: string) => NodeDiff | undefined, encoded: string): [number, unknown] {
+  let node: string;
+  try {
+    node = decodeURIComponent(encoded);
+  } catch {
+    return [400, { error: `malformed node name ${JSON.stringify(encoded)}: percent-encode it (cluster%2Fid)` }];
+  }
+  const found = diff(node);
+  return found ? [200, found] : [404, { error: `no connected node is named ${JSON.stringify(node)} (as cluster/id or id); GET /nodes lists those that are` }];
 }
 
 function snapshotView(snapshot: Snapshot): Record<string, unknown> {

@@ -40,6 +40,8 @@ Writes take the bearer token in --admin-token-file (without it, the API is read-
 --xds-tls-cert and --xds-tls-key serve xDS (and --rest-listen) over TLS; --xds-client-ca requires every client to
 present a certificate that chains to it (mutual TLS). The files are watched: a rotated one applies to new
 connections, and one that cannot be used is logged while the previous ones stay in use (docs/security.md).
+Load reports (LRS) are asked every --lrs-interval seconds and summed over --lrs-window in GET /loads
+(docs/status-and-loads.md).
 LEVEL: debug (every response and ACK), info (default: connections, config changes), warn, error.
 Logs go to stderr: JSON lines, or readable lines on a terminal (XDSD_LOG_FORMAT=json|pretty to choose);
 XDSD_DEBUG=stream,config,transport,admin,daemon (or all) logs those subsystems at debug.`,

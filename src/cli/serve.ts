@@ -31,6 +31,7 @@ import { watchFile, type FileWatch } from "../daemon/file-watch.js";
 import { LoadReports } from "../server/load-reports.js";
 import type { LoadReportLimits } from "../server/load-report-limits.js";
 import { registerLoadMetrics } from "../daemon/load-metrics.js";
+import { nodeDiff } from "../server/node-diff.js";
 
 export interface ServeOptions {
   configFile: string;
@@ -147,6 +148,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     nodes,
     clientStatus: (request) => clientStatusResponse(clients, cache, request),
     loads: () => loads.view(),
+    nodeDiff: (node) => nodeDiff(clients, cache, node),
     healthy: () => healthy,
     config: () => reloader.state,
     storeStatus: status,

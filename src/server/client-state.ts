@@ -36,6 +36,12 @@ export class ClientTypeState<S extends SubscribedNames = SubscribedNames> {
    */
   #sent: Map<string, string> = new Map();
   #sentIsShared = false;
+  /**
+   * Per name, the version the client holds: `sent` as it was when the client last ACKed. It stays while a response
+   * awaits its answer and after a NACK (the client keeps what it had), so status can say what the client really
+   * holds (node-diff.ts). The same map as `sent` until the next change, which copies `sent` first.
+   */
+  #acked: ReadonlyMap<string, string> = new Map();
   sentVersionInfo = "";
   /**
    * The version of the response the client ACKed last ("" before its first ACK): what it keeps when it NACKs the
@@ -74,6 +80,11 @@ export class ClientTypeState<S extends SubscribedNames = SubscribedNames> {
     return this.#sent;
   }
 
+  /** What the client holds: each name's version as of its latest ACK. */
+  get acked(): ReadonlyMap<string, string> {
+    return this.#acked;
+  }
+
   /** A response carrying `versionInfo` is on its way to the client. */
   recordResponse(versionInfo: string, now: number): void {
     this.awaitingReply = true;
@@ -88,6 +99,9 @@ export class ClientTypeState<S extends SubscribedNames = SubscribedNames> {
     this.ackedVersionInfo = versionInfo;
     this.ackedAt = now;
     this.lastNack = undefined;
+    // At most one response is in flight per type (invariant 2): `sent` is what was ACKed. Shared, not copied.
+    this.#acked = this.#sent;
+    this.#sentIsShared = true;
   }
 
   /**

@@ -80,6 +80,12 @@ export interface ClusterTotals {
   dropped: number;
 }
 
+/**
+ * Characters of a cluster, service, locality field or endpoint name kept: a report is up to --max-request-bytes, and
+ * rows with megabyte names would make the row bounds meaningless. Real names are far shorter (DNS names: 253).
+ */
+export const maxLoadNameChars = 1024;
+
 /** The buckets a window is cut into. */
 const bucketsPerWindow = 12;
 /** Drop categories kept per cluster; others are summed under `otherCategory`. Clients use one or two. */
@@ -258,7 +264,7 @@ export class LoadReports implements LoadSink {
       for (const d of cs.droppedRequests) {
         let category = cluster.droppedByCategory.get(d.category);
         if (!category) {
-          const name = cluster.droppedByCategory.size < maxDropCategories ? d.category : otherCategory;
+          const name = cluster.droppedByCategory.size < maxDropCategories && d.category.length <= maxLoadNameChars ? d.category : otherCategory;
           category = cluster.droppedByCategory.get(name) ?? new WindowedCounts(1);
           cluster.droppedByCategory.set(name, category);
         }
@@ -323,6 +329,10 @@ export class LoadReports implements LoadSink {
   }
 
   #cluster(name: string, serviceName: string, epoch: number): ClusterRow | undefined {
+    if (name.length > maxLoadNameChars || serviceName.length > maxLoadNameChars) {
+      this.#discarded.clusters++;
+      return undefined;
+    }
     const key = `${name}\u0000${serviceName}`;
     const known = this.#clusters.get(key);
     if (known) return known;
@@ -338,6 +348,10 @@ export class LoadReports implements LoadSink {
 
   #locality(cluster: ClusterRow, ls: UpstreamLocalityStats, epoch: number): LocalityRow | undefined {
     const { region = "", zone = "", subZone = "" } = ls.locality ?? {};
+    if (region.length + zone.length + subZone.length > maxLoadNameChars) {
+      this.#discarded.rows++;
+      return undefined;
+    }
     const key = localityKey(region, zone, subZone);
     const known = cluster.localities.get(key);
     if (known) return known;
@@ -349,6 +363,10 @@ export class LoadReports implements LoadSink {
 
   #endpoint(locality: LocalityRow, address: Address | undefined, epoch: number): Row | undefined {
     const key = addressText(address);
+    if (key.length > maxLoadNameChars) {
+      this.#discarded.rows++;
+      return undefined;
+    }
     const known = locality.endpoints.get(key);
     if (known) return known;
     if (!this.#roomForRow(epoch)) return undefined;
@@ -368,7 +386,8 @@ export class LoadReports implements LoadSink {
   }
 
   #totalsOf(cluster: string): ClusterTotals {
-    const name = this.#totals.has(cluster) || this.#totals.size < this.#maxClusters ? cluster : otherCategory;
+    const fits = cluster.length <= maxLoadNameChars && (this.#totals.has(cluster) || this.#totals.size < this.#maxClusters);
+    const name = fits ? cluster : otherCategory;
     let t = this.#totals.get(name);
     if (!t) this.#totals.set(name, (t = { cluster: name, issued: 0, succeeded: 0, errored: 0, dropped: 0 }));
     return t;

@@ -10,6 +10,7 @@ import { ClientStatusRequestSchema, ClientStatusResponseSchema, type ClientStatu
 import { freePort, startEnvoy, type EnvoyHandle } from "../support/envoy.js";
 import { startUpstream, type Upstream } from "../support/upstream.js";
 import { bootstrapFor, runXdsd, startXdsd, type XdsdHandle } from "../support/xdsd.js";
+import type { NodeDiff } from "../../src/server/node-diff.js";
 
 interface GenericJson {
   typeUrl: string;
@@ -101,9 +102,27 @@ ${extra}`;
     assert.equal(one.code, 0, one.stderr);
     assert.match(one.stdout, new RegExp(`^cds\\s+web\\s+${dumped.cds}\\s+SYNCED$`, "m"));
     assert.match(one.stdout, new RegExp(`^lds\\s+http\\s+${dumped.lds}\\s+SYNCED$`, "m"));
+    // Against what xdsd would send now: in sync, every resource held at its current version.
+    assert.match(one.stdout, /^in sync with what xdsd serves now$/m);
+    assert.match(one.stdout, new RegExp(`^  cds: in sync \\(1 resource, version ${dumped.cds}\\)$`, "m"));
+    const oneJson = JSON.parse((await runXdsd(["status", "csds-envoy", "-o", "json", "--admin", xdsd.adminUrl])).stdout) as { diff: NodeDiff };
+    assert.equal(oneJson.diff.in_sync, true);
+    const web = oneJson.diff.types.cds.resources.find((r) => r.name === "web");
+    assert.ok(web?.held && web.held === web.current, JSON.stringify(web));
+    // The config version served: the one proxy holds it (exit 0).
+    const served = (await xdsd.admin<{ config: { version: string } }>("/config")).json.config.version;
+    const converged = await runXdsd(["status", "--version", served, "--admin", xdsd.adminUrl]);
+    assert.equal(converged.code, 0, converged.stdout + converged.stderr);
+    assert.equal(converged.stdout, `${served} (the config being served): 1 of 1 proxies hold it\n`);
+    // A type's version of /config: the proxies subscribed to it in that group.
+    const byType = JSON.parse((await runXdsd(["status", "--version", dumped.cds, "-o", "json", "--admin", xdsd.adminUrl])).stdout);
+    assert.deepEqual([byType.concerned, byType.holding], [1, 1], JSON.stringify(byType));
     const missing = await runXdsd(["status", "nobody", "--admin", xdsd.adminUrl]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no connected proxy has node id "nobody"/);
+    const unknown = await runXdsd(["status", "--version", "nonesuch", "--admin", xdsd.adminUrl]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /--version nonesuch: neither the config version served/);
   });
 
   it("a cluster Envoy rejects is NACKED with Envoy's error, and Envoy's dump keeps the version before it", async () => {
@@ -146,5 +165,17 @@ ${extra}`;
       /^NACKED: Proto constraint validation failed \(ClusterValidationError\.ConnectTimeout: value must be greater than 0s\)$/,
     );
     assert.equal(row?.types.lds, "SYNCED");
+    // The diff: Envoy holds web only; raw_cluster, which it rejected, is still to send; the config served is not
+    // held by the proxy (exit 1), and why.
+    const diff = JSON.parse((await runXdsd(["status", "csds-envoy", "-o", "json", "--admin", xdsd.adminUrl])).stdout).diff as NodeDiff;
+    assert.equal(diff.in_sync, false);
+    assert.equal(diff.types.cds.status, "NACKED");
+    assert.equal(diff.types.cds.kept_version, before.cds);
+    assert.deepEqual(diff.types.cds.missing, ["raw_cluster"]);
+    assert.equal(diff.types.lds.in_sync, true);
+    const served = (await xdsd.admin<{ config: { version: string } }>("/config")).json.config.version;
+    const converged = await runXdsd(["status", "--version", served, "--admin", xdsd.adminUrl]);
+    assert.equal(converged.code, 1, converged.stdout + converged.stderr);
+    assert.match(converged.stdout, /: 0 of 1 proxies hold it\n {2}cluster\.local\/csds-envoy: cds NACKED version \S+, keeps \S+; to send raw_cluster$/m);
   });
 });

@@ -10,6 +10,8 @@ import { maxWriteAttempts } from "../../src/daemon/reloader.js";
 import { defaultRestPollOptions } from "../../src/server/protocol/rest-poll.js";
 import { defaultTransportLimits, transportLimitFlag, type TransportLimits } from "../../src/server/transport/transport-limits.js";
 import { defaultChangeLogBytes, defaultChangeLogRevisions } from "../../src/store/sqlite-store.js";
+import { defaultEtcdLimits, etcdLimitFlags, type EtcdLimits } from "../../src/store/etcd-limits.js";
+import { defaultLoadReportLimits, loadReportLimitFlag, type LoadReportLimits } from "../../src/server/load-report-limits.js";
 
 const doc = readFileSync(new URL("../../../docs/limits.md", import.meta.url), "utf8");
 
@@ -17,7 +19,12 @@ const doc = readFileSync(new URL("../../../docs/limits.md", import.meta.url), "u
 const flagDefaults = new Map<string, number>([
   ...Object.entries(configLimitFlags).map(([key, flag]) => [flag, defaultConfigLimits[key as keyof typeof configLimitFlags]] as [string, number]),
   ...Object.entries(defaultTransportLimits).map(([key, value]) => [transportLimitFlag(key as keyof TransportLimits), value] as [string, number]),
+  ...Object.entries(defaultEtcdLimits).map(([key, value]) => [etcdLimitFlags[key as keyof EtcdLimits], value] as [string, number]),
+  ...Object.entries(defaultLoadReportLimits).map(([key, value]) => [loadReportLimitFlag(key as keyof LoadReportLimits), value] as [string, number]),
 ]);
+
+/** A flag as a cell writes it, with or without its value's name (`--etcd-timeout SECONDS`). */
+const flagInCell = /`(--[a-z-]+)(?: [A-Z]+)?`/g;
 
 /** Limits without a flag, by the name the row gives them (library options and constants). */
 const namedDefaults = new Map<string, number>([
@@ -75,7 +82,7 @@ test("each row of docs/limits.md gives the code's default for its flag or option
   const rows = limitRows();
   assert.ok(rows.length >= 15, `only ${rows.length} limit rows found`);
   for (const { line, defaultCell, flagCell } of rows) {
-    const flags = [...flagCell.matchAll(/`(--[a-z-]+)`/g)].map((m) => m[1]);
+    const flags = [...flagCell.matchAll(flagInCell)].map((m) => m[1]);
     const names = [...flagCell.matchAll(/(?:`|\{|\()([a-zA-Z.]+)(?:`|\}|\))/g)].map((m) => m[1]).filter((n) => namedDefaults.has(n));
     const values = [...flags.map((f) => flagDefaults.get(f)), ...names.map((n) => namedDefaults.get(n))];
     assert.ok(values.length > 0, `docs/limits.md:${line}: the flag cell ${JSON.stringify(flagCell)} names no limit of the code`);
@@ -90,6 +97,6 @@ test("each row of docs/limits.md gives the code's default for its flag or option
 });
 
 test("every limit flag has a row in docs/limits.md", () => {
-  const documented = new Set(limitRows().flatMap((r) => [...r.flagCell.matchAll(/`(--[a-z-]+)`/g)].map((m) => m[1])));
+  const documented = new Set(limitRows().flatMap((r) => [...r.flagCell.matchAll(flagInCell)].map((m) => m[1])));
   for (const flag of flagDefaults.keys()) assert.ok(documented.has(flag), `${flag} has no row in docs/limits.md`);
 });

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { ClusterStatsSchema, type ClusterStats } from "../../src/gen/envoy/config/endpoint/v3/load_report_pb.js";
-import { LoadReports } from "../../src/server/load-reports.js";
+import { LoadReports, maxLoadNameChars } from "../../src/server/load-reports.js";
 
 /** One cluster's stats: per locality zone, [issued, succeeded, errored, in progress], and endpoints per locality. */
 function stats(
@@ -144,6 +144,25 @@ test("bounded: clusters past lrsMaxClusters and rows past lrsMaxRows are not kep
       ["a", 6],
       ["b", 1],
       ["(other)", 11],
+    ],
+  );
+});
+
+test("names longer than maxLoadNameChars are not kept (a report may be megabytes): discarded, the metrics' under (other)", () => {
+  const loads = new LoadReports();
+  const long = "x".repeat(maxLoadNameChars + 1);
+  loads.record(1, [stats(long, { a: [1, 1, 0, 0] }), stats("web", { [long]: [2, 2, 0, 0] })]);
+  const view = loads.view();
+  assert.deepEqual(
+    view.clusters.map((c) => [c.cluster, c.requests.issued, c.localities.length]),
+    [["web", 2, 0]],
+  );
+  assert.deepEqual(view.discarded, { clusters: 1, rows: 1 });
+  assert.deepEqual(
+    [...loads.totals()].map((t) => [t.cluster, t.issued]),
+    [
+      ["(other)", 1],
+      ["web", 2],
     ],
   );
 });

@@ -72,7 +72,7 @@ test("bytes that are not UTF-8 are a 400, not a crash", () => {
   const { p } = polls({});
   const answer = p.answer(cds, new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), "peer");
   assert.equal(answer.status, 400);
-  assert.match(JSON.parse(answer.body!).message, /not a DiscoveryRequest/);
+  assert.match(JSON.parse(answer.body!).detail, /not a DiscoveryRequest/);
 });
 
 test("a node over the metadata or id limit is answered 400 naming the limit and its flag, and nothing is remembered", () => {
@@ -81,10 +81,10 @@ test("a node over the metadata or id limit is answered 400 naming the limit and 
   // Issue 18: 1.5 MB of metadata per poll, each poll from another node, took the daemon out of memory.
   const meta = poll({ id: "m", cluster: "c", metadata: { blob: "m".repeat(70_000) } });
   assert.equal(meta.status, 400);
-  assert.match(JSON.parse(meta.body!).message, /^node\.metadata is 700\d\d bytes, over the limit of 65536 \(--max-node-metadata-bytes raises it\)/);
+  assert.match(JSON.parse(meta.body!).detail, /^node\.metadata is 700\d\d bytes, over the limit of 65536 \(--max-node-metadata-bytes raises it\)/);
   const id = poll({ id: "i".repeat(5000), cluster: "c" });
   assert.equal(id.status, 400);
-  assert.match(JSON.parse(id.body!).message, /^node\.id is 5000 bytes, over the limit of 4096 \(--max-node-id-bytes raises it\)/);
+  assert.match(JSON.parse(id.body!).detail, /^node\.id is 5000 bytes, over the limit of 4096 \(--max-node-id-bytes raises it\)/);
   assert.deepEqual([p.pollers().length, opened.length, p.retainedBytes], [0, 0, 0]);
 });
 
