@@ -6,6 +6,7 @@
 //   GET /metrics  Prometheus metrics (daemon/metrics.ts, docs/metrics.md), when given a source
 //   /v1/…         the write API (write-api.ts), when the daemon has a store
 //   GET /openapi.json   its OpenAPI 3.1 description (schema/openapi.json, from scripts/gen-openapi.mjs)
+//   GET /ui/      the web dashboard and its live feed (ui-routes.ts), when given; read like /nodes
 import type { Duplex } from "node:stream";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -19,6 +20,7 @@ import { byPushOrder, resourceType } from "../resource/types.js";
 import { listenOn } from "../server/transport/listen-address.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { WriteApi } from "./write-api.js";
+import type { UiRoutes } from "./ui-routes.js";
 import { fromJsonString } from "@bufbuild/protobuf";
 import {
   ClientStatusRequestSchema,
@@ -41,6 +43,8 @@ export interface AdminServerOptions {
   writeApi?: WriteApi;
   /** CSDS as JSON (POST /v3/discovery:client_status): every client's status, as the xDS port's CSDS answers it. */
   clientStatus?(request: ClientStatusRequest): ClientStatusResponse;
+  /** The web dashboard (/ui/…). */
+  ui?: UiRoutes;
 }
 
 /** The path of CSDS as JSON: FetchClientStatus's google.api.http rule in csds.proto. */
@@ -102,6 +106,11 @@ export class AdminServer {
     }
     if (path !== undefined && this.o.writeApi?.serves(path)) {
       this.o.writeApi.handle(req, res, path);
+      return;
+    }
+    // Read like /nodes: the same rule for who may see the fleet (issue 22).
+    if (path !== undefined && this.o.ui?.serves(path)) {
+      this.o.ui.handle(req, res, path);
       return;
     }
     if (path === clientStatusPath && req.method === "POST" && this.o.clientStatus) {
@@ -177,6 +186,7 @@ export class AdminServer {
               "/nodes",
               ...(this.o.metrics ? ["/metrics"] : []),
               ...(this.o.writeApi ? ["/v1/clusters", "/openapi.json"] : []),
+              ...(this.o.ui ? ["/ui/"] : []),
             ],
           },
         ];

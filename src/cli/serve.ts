@@ -11,6 +11,9 @@ import { XdsdMetrics } from "../daemon/metrics.js";
 import { combineEvents } from "../server/observers/events.js";
 import { ConfigReloader } from "../daemon/reloader.js";
 import { AdminServer } from "../admin/admin-server.js";
+import { ChangeHistory } from "../daemon/change-history.js";
+import { UiEvents } from "../admin/ui-events.js";
+import { UiRoutes } from "../admin/ui-routes.js";
 import { WriteApi } from "../admin/write-api.js";
 import { EndpointExpiry } from "../daemon/endpoint-expiry.js";
 import { openStore, type OpenStoreOptions } from "../store/open-store.js";
@@ -67,31 +70,39 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     config: () => reloader.state,
     pendingPushes: () => servers.reduce((n, s) => n + s.pendingPushes, 0),
   });
+  // The dashboard (/ui/): its live feed follows the server's events, its history the publishes and their rollouts.
+  const clients = allClients(servers);
+  const nodes = new NodeStatuses(clients);
+  const uiEvents = new UiEvents({ nodes });
+  const history = new ChangeHistory({ cache, onChange: (seq) => uiEvents.changed(seq) });
+  const stopObserving = metrics.rollouts.observe(history);
   // Opened first: a daemon whose store is unusable (another xdsd on it, a damaged file) does not start.
   const store = await openStore(o.store, o.storeOptions);
   const reloader = new ConfigReloader(o.configFile, cache, logOf("config"), {
     limits: o.configLimits,
     onReload: (result) => metrics.configReloaded(result),
     onStoreWrite: (result) => metrics.storeWritten(result),
+    onPublished: (version, source) => history.published(version, source),
     store,
   });
   try {
     await reloader.loadInitial();
   } catch (err) {
+    uiEvents.close();
+    stopObserving();
     metrics.close();
     await reloader.close();
     await store.close();
     throw err;
   }
 
+  const controlPlaneId = `xdsd@${hostname()}`;
   const tlsWatches = tls ? watchTlsFiles(tls, logOf("transport")) : [];
-  // Every server's clients, as /nodes and CSDS (on the xDS port and the admin port) report them.
-  const clients = allClients(servers);
   const serverOptions = {
     clients,
     cache,
-    events: combineEvents(loggingEvents(logOf("stream")), metrics),
-    controlPlaneId: `xdsd@${hostname()}`,
+    events: combineEvents(loggingEvents(logOf("stream")), metrics, uiEvents),
+    controlPlaneId,
     log: logOf("transport"),
     tls,
     ...o.transportLimits,
@@ -103,7 +114,6 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const writeApi = new WriteApi({ reloader, token: o.adminToken, rollouts: metrics.rollouts });
   // A daemon alone on its store leads; replicas will elect one behind the same interface (daemon/leader.ts).
   const expiry = new EndpointExpiry(reloader, logOf("config"), { leadership: new SoleLeader() });
-  const nodes = new NodeStatuses(clients);
   const admin = new AdminServer({
     cache,
     nodes,
@@ -113,6 +123,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     metrics,
     log: logOf("admin"),
     writeApi,
+    ui: new UiRoutes({ cache, events: uiEvents, history, controlPlaneId, version: () => reloader.state?.version }),
   });
   let adminPort: number;
   let xdsPort: number;
@@ -123,6 +134,8 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     if (rest && o.restListen) restPort = await rest.listen(o.restListen);
   } catch (err) {
     // Nothing may be left running: a daemon that cannot serve exits (the caller reports the ListenError).
+    uiEvents.close();
+    stopObserving();
     metrics.close();
     for (const w of tlsWatches) w.close();
     await Promise.allSettled([admin.close(), xds.close(0), rest?.close(0), reloader.close()]);
@@ -145,6 +158,8 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
       await reloader.close();
       await Promise.all([xds.close(), rest?.close()]);
       await admin.close();
+      uiEvents.close();
+      stopObserving();
       metrics.close();
       await store.close();
       log.info("xdsd stopped");

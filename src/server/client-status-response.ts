@@ -29,7 +29,7 @@ import { nodeMatches } from "./node-matcher.js";
 type GenericConfig = Omit<ClientConfig_GenericXdsConfig, "$typeName" | "$unknown">;
 
 /** Types whose resource contents are never shown (key material). */
-const contentsNeverShown: ReadonlySet<string> = new Set([TypeUrl.Secret]);
+export const contentsNeverShown: ReadonlySet<string> = new Set([TypeUrl.Secret]);
 
 export function clientStatusResponse(reader: ClientStatusReader, source: SnapshotSource, request: ClientStatusRequest): ClientStatusResponse {
   const byNode = new Map<string, { node: Node; configs: Map<string, GenericConfig> }>();
