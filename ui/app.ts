@@ -204,6 +204,11 @@ function StateBadge({ s, type }: { s: TypeState; type: string }) {
 
 // ---- Fleet --------------------------------------------------------------------------------------------------------
 type SortKey = "node" | "cluster" | "identity" | "protocol" | "state";
+/**
+ * Rows rendered at first (and added by "Show more"): with 1,000 proxies, rendering every row took seconds of main
+ * thread on a loaded 2-core machine (docs/performance.md, "The dashboard"); the counts and the filter still cover all.
+ */
+const rowsPerPage = 100;
 
 function Fleet({ info }: { info: Info }) {
   const [nodes, setNodes] = useState<Map<string, NodeStatus>>(new Map());
@@ -212,6 +217,7 @@ function Fleet({ info }: { info: Info }) {
   const [filter, setFilter] = useState("");
   const [stateFilter, setStateFilter] = useState("");
   const [sort, setSort] = useState<{ key: SortKey; asc: boolean }>({ key: "node", asc: true });
+  const [limit, setLimit] = useState(rowsPerPage);
   const loading = useRef(false);
 
   const [served, setServed] = useState<Served>(new Map());
@@ -299,14 +305,20 @@ function Fleet({ info }: { info: Info }) {
         ${header("node", "Node")}${header("cluster", "Cluster")}${header("identity", "Identity")}<th scope="col">Replica</th>${header("protocol", "Protocol")}
         ${types.map((t) => html`<th scope="col">${t.toUpperCase()}</th>`)}
       </tr></thead>
-      <tbody>${rows.map(
+      <tbody>${rows.slice(0, limit).map(
         ({ n, protocol }) => html`<tr data-node=${n.node}>
           <td class="mono"><a href=${`#/node/${encodeURIComponent(n.node)}`}>${n.node}</a></td>
           <td>${n.cluster ?? ""}</td><td class="mono">${n.identity ?? ""}</td><td>${info.controlPlaneId ?? ""}</td><td>${protocol}</td>
           ${types.map((t) => html`<td data-type=${t} data-acked=${n.types[t]?.ackedVersion}><${StateBadge} s=${typeState(n.types[t], servedVersion(served, n, t))} type=${t} /></td>`)}
         </tr>`,
       )}</tbody>
-    </table>`
+    </table>
+    ${
+      rows.length > limit
+        ? html`<p class="note">${limit} of ${rows.length} rows shown (filter, or sort by state to see the worst first).
+            <button type="button" onClick=${() => setLimit(limit + rowsPerPage)}>Show ${Math.min(rowsPerPage, rows.length - limit)} more</button></p>`
+        : null
+    }`
     }
   </section>`;
 }
