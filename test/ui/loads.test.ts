@@ -37,14 +37,18 @@ describe("the Clusters page plots the load Envoy reports", { timeout: 60_000 }, 
     browser = await launchBrowser();
     web = await startUpstream("loads-web");
     port = await freePort();
-    xdsd = await startXdsd(`clusters:
+    xdsd = await startXdsd(
+      `clusters:
   - {name: web, endpoints: ["${web.address}:${web.port}"]}
 listeners:
   - name: http
     address: 127.0.0.1
     port: ${port}
     virtual_hosts: [{name: all, domains: ["*"], routes: [{prefix: "/", cluster: web}]}]
-`);
+`,
+      // Envoy reports every second rather than every 10 (xdsd serve's default): the test waits seconds, not tens.
+      { args: ["--lrs-interval", "1"] },
+    );
     const bootstrap = withLoadReports(await bootstrapFor(xdsd, "ads", "loads-envoy", await freePort()));
     envoy = await startEnvoy({ bootstrapYaml: bootstrap, name: "loads-envoy" });
     await envoy.waitReady();
