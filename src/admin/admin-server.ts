@@ -9,6 +9,7 @@
 //   GET /metrics  Prometheus metrics (daemon/metrics.ts, docs/metrics.md), when given a source
 //   /v1/…         the write API (write-api.ts), when the daemon has a store
 //   GET /openapi.json   its OpenAPI 3.1 description (schema/openapi.json, from scripts/gen-openapi.mjs)
+//   GET /ui/      the web dashboard and its live feed (ui-routes.ts), when given; read like /nodes
 import type { Duplex } from "node:stream";
 import { readFileSync } from "node:fs";
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -27,6 +28,7 @@ import { problemContentType, problemDetails, problemText, type ProblemDetails } 
 import type { WriteApi } from "./write-api.js";
 import type { LoadsView } from "../server/load-reports.js";
 import type { NodeDiff } from "../server/node-diff.js";
+import type { UiRoutes } from "./ui-routes.js";
 import { fromJsonString } from "@bufbuild/protobuf";
 import {
   ClientStatusRequestSchema,
@@ -55,6 +57,8 @@ export interface AdminServerOptions {
   nodeDiff?(node: string): NodeDiff | undefined;
   /** GET /loads: what LRS clients report, summed over the window (server/load-reports.ts). */
   loads?(): LoadsView;
+  /** The web dashboard (/ui/…). */
+  ui?: UiRoutes;
 }
 
 /** The path of CSDS as JSON: FetchClientStatus's google.api.http rule in csds.proto. */
@@ -118,6 +122,11 @@ export class AdminServer {
     }
     if (path !== undefined && this.o.writeApi?.serves(path)) {
       this.o.writeApi.handle(req, res, path);
+      return;
+    }
+    // Read like /nodes: the same rule for who may see the fleet (issue 22).
+    if (path !== undefined && this.o.ui?.serves(path)) {
+      this.o.ui.handle(req, res, path);
       return;
     }
     if (path === clientStatusPath && req.method === "POST" && this.o.clientStatus) {
@@ -199,6 +208,7 @@ export class AdminServer {
             ...(this.o.loads ? ["/loads"] : []),
             ...(this.o.metrics ? ["/metrics"] : []),
             ...(this.o.writeApi ? ["/v1/clusters", "/openapi.json"] : []),
+            ...(this.o.ui ? ["/ui/"] : []),
           ],
         });
     }

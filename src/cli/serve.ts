@@ -12,6 +12,9 @@ import { XdsdMetrics } from "../daemon/metrics.js";
 import { combineEvents } from "../server/observers/events.js";
 import { ConfigReloader } from "../daemon/reloader.js";
 import { AdminServer } from "../admin/admin-server.js";
+import { ChangeHistory } from "../daemon/change-history.js";
+import { UiEvents } from "../admin/ui-events.js";
+import { UiRoutes } from "../admin/ui-routes.js";
 import { WriteApi } from "../admin/write-api.js";
 import { EndpointExpiry } from "../daemon/endpoint-expiry.js";
 import { openStore, type OpenStoreOptions } from "../store/open-store.js";
@@ -85,6 +88,12 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     pendingPushes: () => servers.reduce((n, s) => n + s.pendingPushes, 0),
     storeStatus: () => status(),
   });
+  // Every server's clients, as /nodes, CSDS (on the xDS port and the admin port) and the dashboard report them.
+  const clients = allClients(servers);
+  const nodes = new NodeStatuses(clients);
+  const uiEvents = new UiEvents({ nodes });
+  const history = new ChangeHistory({ cache, onChange: (seq) => uiEvents.changed(seq) });
+  const stopObserving = metrics.rollouts.observe(history);
   // Opened first: a daemon whose store is unusable (another xdsd on it, a damaged file) does not start.
   const store = await openStore(o.store, o.storeOptions);
   // Replicas on one etcd elect the one that runs the once-only duties; a daemon alone on SQLite leads (leader.ts).
@@ -108,30 +117,32 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     limits: o.configLimits,
     onReload: (result) => metrics.configReloaded(result),
     onStoreWrite: (result) => metrics.storeWritten(result),
+    onPublished: (version, source) => history.published(version, source),
     store,
   });
   try {
     await reloader.loadInitial();
   } catch (err) {
+    uiEvents.close();
+    stopObserving();
     metrics.close();
     await reloader.close();
     await store.close();
     throw err;
   }
 
+  const controlPlaneId = `xdsd@${hostname()}`;
   const tlsWatches = tls ? watchTlsFiles(tls, logOf("transport")) : [];
   // identities: are enforced with client certificates only (server/authorization.ts); say so if they are not.
   const unenforced = tls?.mutual ? () => {} : warnUnenforcedIdentities(cache, logOf("config"));
-  // Every server's clients, as /nodes and CSDS (on the xDS port and the admin port) report them.
-  const clients = allClients(servers);
   const loads = new LoadReports(o.loadReportLimits);
   registerLoadMetrics(metrics.registry, loads);
   const serverOptions = {
     clients,
     loads,
     cache,
-    events: combineEvents(loggingEvents(logOf("stream")), metrics),
-    controlPlaneId: `xdsd@${hostname()}`,
+    events: combineEvents(loggingEvents(logOf("stream")), metrics, uiEvents),
+    controlPlaneId,
     log: logOf("transport"),
     tls,
     ...o.transportLimits,
@@ -142,7 +153,6 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   let healthy = false;
   const writeApi = new WriteApi({ reloader, token: o.adminToken, rollouts: metrics.rollouts });
   const expiry = new EndpointExpiry(reloader, logOf("config"), { leadership });
-  const nodes = new NodeStatuses(clients);
   const admin = new AdminServer({
     cache,
     nodes,
@@ -155,6 +165,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     metrics,
     log: logOf("admin"),
     writeApi,
+    ui: new UiRoutes({ cache, events: uiEvents, history, controlPlaneId, version: () => reloader.state?.version }),
   });
   let adminPort: number;
   let xdsPort: number;
@@ -165,6 +176,8 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     if (rest && o.restListen) restPort = await rest.listen(o.restListen);
   } catch (err) {
     // Nothing may be left running: a daemon that cannot serve exits (the caller reports the ListenError).
+    uiEvents.close();
+    stopObserving();
     metrics.close();
     for (const w of tlsWatches) w.close();
     await Promise.allSettled([admin.close(), xds.close(0), rest?.close(0), reloader.close()]);
@@ -192,6 +205,8 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
       await reloader.close();
       await Promise.all([xds.close(), rest?.close()]);
       await admin.close();
+      uiEvents.close();
+      stopObserving();
       metrics.close();
       await store.close();
       log.info("xdsd stopped");

@@ -61,6 +61,12 @@ export interface ShadowedView {
 /** What a store write came to: committed and published, or refused and why (nothing stored). */
 export type StoreWriteResult = "committed" | "invalid" | "conflict" | "managed_by_file" | "failed";
 
+/**
+ * Where a published version came from: the config file (or the first load), a write of this daemon's API, or store
+ * changes that arrived through the store's watch (another replica's writes, expiries).
+ */
+export type PublishSource = "file" | "api" | "store";
+
 /** What one look at the file came to: served, the same content as last time (valid or not), or refused. */
 export type ReloadResult = "published" | "unchanged" | "rejected";
 
@@ -69,6 +75,11 @@ export interface ConfigReloaderOptions extends ConfigLoaderOptions {
   onReload?(result: ReloadResult): void;
   /** Told the result of every store write (metrics count them). Must not throw. */
   onStoreWrite?(result: StoreWriteResult): void;
+  /**
+   * Told of every version published, after the cache has it, and where it came from (the dashboard's change
+   * history). Must not throw.
+   */
+  onPublished?(version: string, source: PublishSource): void;
   /** The store whose objects are served with the file's (the write API's objects). */
   store?: Store;
   /**
@@ -150,7 +161,7 @@ export class ConfigReloader {
     private readonly log: Logger,
     private readonly options: ConfigReloaderOptions = {},
   ) {
-    const { onReload, store, incrementalWrites: _incremental, ...loaderOptions } = options;
+    const { onReload, onPublished: _onPublished, store, incrementalWrites: _incremental, ...loaderOptions } = options;
     this.#onReload = onReload;
     this.#store = store;
     this.#loader = new ConfigLoader(loaderOptions);
@@ -483,8 +494,8 @@ export class ConfigReloader {
     const revision = changes[changes.length - 1].revision;
     this.#storeRevision = revision;
     if (own && own.base === base && changes.every((c) => c.revision === own.revision)) {
-      if (own.settled) this.#publishSettled(own.settled, revision, `${own.count} store object(s) written`);
-      else if (own.whole?.kind === "loaded") this.#published(own.whole, revision);
+      if (own.settled) this.#publishSettled(own.settled, revision, `${own.count} store object(s) written`, "api");
+      else if (own.whole?.kind === "loaded") this.#published(own.whole, revision, "api");
       return;
     }
     await this.#publishView(changes, base);
@@ -500,11 +511,11 @@ export class ConfigReloader {
       // Settled from what is served when that is the view the changes were made to.
       const settled = operations && base !== undefined ? await this.#settle(operations, base) : undefined;
       if (settled) {
-        this.#publishSettled(settled, revision, `${operations!.length} store change(s) arrived through the store's watch`);
+        this.#publishSettled(settled, revision, `${operations!.length} store change(s) arrived through the store's watch`, "store");
       } else {
         const result = await this.#loader.load(this.file, { overlay: this.#overlay(this.#objects, `r${revision}`), served: this.#servedNow() });
         if (result.kind !== "loaded") return;
-        this.#published(result, revision);
+        this.#published(result, revision, "store");
       }
       this.#onReload?.("published");
     } catch (err) {
@@ -538,7 +549,7 @@ export class ConfigReloader {
       this.log.debug?.(`config ${this.file} version ${result.version} unchanged, nothing to publish`);
       return;
     }
-    this.#published(result, this.#storeRevision);
+    this.#published(result, this.#storeRevision, "file");
     this.#onReload?.("published");
   }
 
@@ -548,7 +559,7 @@ export class ConfigReloader {
   }
 
   /** A whole load published: the file's content with the store's objects at `revision`. */
-  #published(result: Extract<ConfigLoadResult, { kind: "loaded" }>, revision: number): void {
+  #published(result: Extract<ConfigLoadResult, { kind: "loaded" }>, revision: number, source: PublishSource): void {
     publish(this.cache, result.snapshots);
     this.#served = result.snapshots;
     this.#servedState = result.state;
@@ -562,10 +573,11 @@ export class ConfigReloader {
     this.#state = { file: this.file, version, loadedAt: new Date(), shadowed: this.#shadowedNow(result.shadowed) };
     const groups = result.groups > 0 ? ` and ${result.groups} node group(s)` : "";
     this.log.info(`config ${this.file} version ${version} published: ${JSON.stringify(result.summary)}${groups}`);
+    this.options.onPublished?.(version, source);
   }
 
   /** A store change settled from what was served (store-writes.ts) published, at `revision`. */
-  #publishSettled(settled: Settled, revision: number, what: string): void {
+  #publishSettled(settled: Settled, revision: number, what: string, source: PublishSource): void {
     const version = `${this.#fileVersion}+r${revision}`;
     this.#servedState = settled.state;
     this.#servedRevision = revision;
@@ -577,6 +589,7 @@ export class ConfigReloader {
       this.#served = settled.snapshots;
       publish(this.cache, settled.snapshots);
       this.log.info(`config ${this.file} version ${version} published: ${what}`);
+      this.options.onPublished?.(version, source);
     }
   }
 

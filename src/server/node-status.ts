@@ -22,6 +22,8 @@ export interface TypeStatus {
 export interface NodeStatus {
   node: string;
   nodeKey: string;
+  /** The node's `cluster` (Envoy's --service-cluster), when it says one. */
+  cluster?: string;
   /** What the client certificate of its latest stream names (mutual TLS); absent over plaintext. */
   identity?: string;
   userAgent?: string;
@@ -76,6 +78,20 @@ export class NodeStatuses {
     return page;
   }
 
+  /** The status of each of `ids` still connected, in one pass over the clients (the dashboard's live feed). */
+  statuses(ids: ReadonlySet<string>): NodeStatus[] {
+    const byNode = new Map<string, { info: StreamInfo; types: Iterable<ClientTypeState> }[]>();
+    for (const client of this.reader.clients()) {
+      if (!client.info.node) continue;
+      const id = describeNode(client.info.node);
+      if (!ids.has(id)) continue;
+      let list = byNode.get(id);
+      if (!list) byNode.set(id, (list = []));
+      list.push({ info: client.info, types: client.types() });
+    }
+    return [...byNode].map(([id, clients]) => statusOf(id, clients));
+  }
+
   get(node: string): NodeStatus | undefined {
     const clients = [...this.reader.clients()].filter((c) => c.info.node && describeNode(c.info.node) === node);
     return clients.length === 0
@@ -123,6 +139,7 @@ function statusOf(id: string, clients: { info: StreamInfo; types: Iterable<Clien
   return {
     node: id,
     nodeKey: newest.info.nodeKey ?? "",
+    ...(node.cluster ? { cluster: node.cluster } : {}),
     ...(newest.info.identity === undefined ? {} : { identity: newest.info.identity }),
     userAgent: [node.userAgentName, versionOf(newest.info)].filter(Boolean).join(" ") || undefined,
     streams: clients.length,

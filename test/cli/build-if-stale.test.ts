@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { repoRoot } from "../support/processes.js";
 
 interface BuildScript {
-  staleness(root: string): { gen?: string; ts?: string };
+  staleness(root: string): { gen?: string; ts?: string; ui?: string };
   buildIfStale(root: string): boolean;
 }
 const script = (await import(pathToFileURL(join(repoRoot(), "scripts", "build.mjs")).href)) as BuildScript;
@@ -29,6 +29,13 @@ function tree(at: number): string {
     "src/cli/main.ts",
     "test/unit/a.test.ts",
     "dist/.build-stamp",
+    "scripts/build.mjs",
+    "package-lock.json",
+    "ui/app.ts",
+    "ui/index.html",
+    "ui/style.css",
+    "ui/tsconfig.json",
+    "dist/ui/app.js",
   ];
   for (const f of files) {
     mkdirSync(dirname(join(root, f)), { recursive: true });
@@ -42,11 +49,11 @@ const touch = (root: string, file: string, at: number) => utimesSync(join(root, 
 
 test("a tree built after its inputs changed is current: nothing to build", () => {
   const root = tree(1_000_000);
-  assert.deepEqual(script.staleness(root), { gen: undefined, ts: undefined });
+  assert.deepEqual(script.staleness(root), { gen: undefined, ts: undefined, ui: undefined });
   touch(root, "dist/.build-stamp", 1_000_100);
-  assert.deepEqual(script.staleness(root), { gen: undefined, ts: undefined });
+  assert.deepEqual(script.staleness(root), { gen: undefined, ts: undefined, ui: undefined });
   touch(root, "src/gen/envoy/x_pb.ts", 1_000_200); // generated files are outputs, not inputs
-  assert.deepEqual(script.staleness(root), { gen: undefined, ts: undefined });
+  assert.deepEqual(script.staleness(root), { gen: undefined, ts: undefined, ui: undefined });
   assert.equal(script.buildIfStale(root), false, "and --if-stale does nothing");
   rmSync(root, { recursive: true });
 });
@@ -54,7 +61,7 @@ test("a tree built after its inputs changed is current: nothing to build", () =>
 test("a changed .ts file, a missing or unfinished dist/, a newer generator: each says what is stale", () => {
   const root = tree(1_000_000);
   touch(root, "src/cli/main.ts", 1_000_100);
-  assert.deepEqual(script.staleness(root), { gen: undefined, ts: "src/cli/main.ts changed since the last build" });
+  assert.deepEqual(script.staleness(root), { gen: undefined, ts: "src/cli/main.ts changed since the last build", ui: undefined });
   touch(root, "src/cli/main.ts", 1_000_000);
   touch(root, "test/unit/a.test.ts", 1_000_100);
   assert.equal(script.staleness(root).ts, "test/unit/a.test.ts changed since the last build");
@@ -63,6 +70,7 @@ test("a changed .ts file, a missing or unfinished dist/, a newer generator: each
   assert.deepEqual(script.staleness(root), {
     gen: "node_modules/@grpc/grpc-js-xds/package.json is newer than src/gen",
     ts: "src/gen is being regenerated",
+    ui: undefined,
   });
   touch(root, "node_modules/@grpc/grpc-js-xds/package.json", 1_000_000);
   rmSync(join(root, "dist", ".build-stamp"));
@@ -71,6 +79,19 @@ test("a changed .ts file, a missing or unfinished dist/, a newer generator: each
   assert.equal(script.staleness(root).ts, "dist/ is missing");
   rmSync(join(root, "src", "gen"), { recursive: true });
   assert.equal(script.staleness(root).gen, "src/gen is missing");
+  rmSync(root, { recursive: true });
+});
+
+test("the dashboard is bundled again when its sources, styles or page change, or dist/ui/ is missing", () => {
+  const root = tree(1_000_000);
+  touch(root, "ui/app.ts", 1_000_100);
+  assert.deepEqual(script.staleness(root), { gen: undefined, ts: undefined, ui: "ui/app.ts changed since the dashboard was bundled" });
+  touch(root, "ui/app.ts", 1_000_000);
+  touch(root, "ui/style.css", 1_000_100);
+  assert.equal(script.staleness(root).ui, "ui/style.css changed since the dashboard was bundled");
+  touch(root, "ui/style.css", 1_000_000);
+  rmSync(join(root, "dist", "ui"), { recursive: true });
+  assert.equal(script.staleness(root).ui, "dist/ui/ is missing");
   rmSync(root, { recursive: true });
 });
 

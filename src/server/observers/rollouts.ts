@@ -37,6 +37,18 @@ export interface RolloutsOptions {
   onFinish?(result: RolloutResult, seconds: number): void;
 }
 
+/**
+ * Told how each rollout goes, client by client (the dashboard's change history plots ACKs over time). Called
+ * synchronously on the server's event path: must be cheap and must not throw.
+ */
+export interface RolloutObserver {
+  /** A publish changed group `key`'s snapshot while `clients` were connected to it. */
+  started?(seq: number, key: string, clients: number): void;
+  /** One of them settled: `acked` when it ACKed content of the publish (else it needed nothing, or rejected it). */
+  settled?(seq: number, key: string, acked: boolean): void;
+  finished?(seq: number, key: string, result: RolloutResult): void;
+}
+
 /** A client that rejected a rollout's content, as the write API reports it. */
 export interface RolloutNack {
   node: string;
@@ -136,6 +148,7 @@ export class Rollouts implements XdsServerEvents {
   readonly #waiters = new Set<Waiter>();
   #waitersCheckQueued = false;
   readonly #unsubscribe: (() => void) | undefined;
+  readonly #observers = new Set<RolloutObserver>();
 
   constructor(options: RolloutsOptions = {}) {
     this.#options = options;
@@ -147,6 +160,12 @@ export class Rollouts implements XdsServerEvents {
   /** Node groups whose clients have not all settled on their latest publish. */
   get inProgress(): number {
     return this.#open;
+  }
+
+  /** Tells `observer` of every rollout from now on; returns what stops that. */
+  observe(observer: RolloutObserver): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
   }
 
   /**
@@ -311,6 +330,7 @@ export class Rollouts implements XdsServerEvents {
       group.rollout = { seq: ++this.#seq, startedAt: this.#now(), pending, awaitingPushes: true, settled, acked: 0, nacks: [] };
       this.#open++;
       started = true;
+      for (const o of this.#observers) o.started?.(this.#seq, group.key, pending.size + settled);
     }
     // After the watchers are told (the cache calls this first) and the first pushes have had their turn.
     if (started) this.#sweepSoon();
@@ -361,6 +381,7 @@ export class Rollouts implements XdsServerEvents {
     rollout.pending.delete(c);
     rollout.settled++;
     if (c.ackedSeq === rollout.seq) rollout.acked++;
+    for (const o of this.#observers) o.settled?.(rollout.seq, group.key, c.ackedSeq === rollout.seq);
     if (rollout.pending.size === 0) this.#finish(group, this.#endOf(rollout));
   }
 
@@ -374,6 +395,7 @@ export class Rollouts implements XdsServerEvents {
     group.rollout = undefined;
     this.#open--;
     this.#options.onFinish?.(result, (this.#now() - rollout.startedAt) / 1000);
+    for (const o of this.#observers) o.finished?.(rollout.seq, group.key, result);
     for (const w of this.#waiters) {
       if (!w.keys.has(group.key) || rollout.seq <= w.after || result === "superseded") continue;
       w.outcome.settled += rollout.settled;
