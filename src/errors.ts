@@ -34,7 +34,8 @@ export type ErrorCode =
   | "XDSD_STORE_UNAVAILABLE"
   | "XDSD_MANAGED_BY_FILE"
   | "XDSD_TLS_CREDENTIALS"
-  | "XDSD_STORE_REVISION_CONFLICT";
+  | "XDSD_STORE_REVISION_CONFLICT"
+  | "XDSD_ADMIN_TOKENS_INVALID";
 
 export class XdsdError extends Error {
   readonly code: ErrorCode;
@@ -250,5 +251,20 @@ export class StoreRevisionConflictError extends XdsdError {
       "XDSD_STORE_REVISION_CONFLICT",
       `the store changed after revision ${requiredRevision} (its latest write is at ${storeRevision}); validate against the new state and retry`,
     );
+  }
+}
+
+/**
+ * The admin token file (--admin-token-file) cannot be used: unreadable, empty, or lines that are not
+ * `NAME SCOPE TOKEN` (admin/admin-auth.ts). At start the daemon does not serve; on rotation the previous tokens stay.
+ */
+export class AdminTokenFileError extends XdsdError {
+  constructor(
+    /** The file at fault. */
+    readonly file: string,
+    /** Each problem, with its line (never the token). */
+    readonly issues: readonly ConfigIssue[],
+  ) {
+    super("XDSD_ADMIN_TOKENS_INVALID", issues.map((i) => `${formatLocation(i.location)}: ${i.message}`).join("; "));
   }
 }

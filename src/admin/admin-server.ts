@@ -6,9 +6,12 @@
 //   GET /metrics  Prometheus metrics (daemon/metrics.ts, docs/metrics.md), when given a source
 //   /v1/…         the write API (write-api.ts), when the daemon has a store
 //   GET /openapi.json   its OpenAPI 3.1 description (schema/openapi.json, from scripts/gen-openapi.mjs)
+// Every route but /healthz and /openapi.json goes through admin-auth.ts (`require(req, res, "read")`; writes check
+// "write" too), over HTTPS with `tls` (mutual TLS with a client CA; rotated credentials for new connections).
 import type { Duplex } from "node:stream";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { toJson } from "@bufbuild/protobuf";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
 import type { Snapshot } from "../cache/snapshot.js";
@@ -19,6 +22,8 @@ import { byPushOrder, resourceType } from "../resource/types.js";
 import { listenOn } from "../server/transport/listen-address.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { WriteApi } from "./write-api.js";
+import { AdminAuth } from "./admin-auth.js";
+import type { TlsCredentials } from "../server/transport/tls-credentials.js";
 import { fromJsonString } from "@bufbuild/protobuf";
 import {
   ClientStatusRequestSchema,
@@ -41,6 +46,10 @@ export interface AdminServerOptions {
   writeApi?: WriteApi;
   /** CSDS as JSON (POST /v3/discovery:client_status): every client's status, as the xDS port's CSDS answers it. */
   clientStatus?(request: ClientStatusRequest): ClientStatusResponse;
+  /** Who may read (and write: the write API shares it); default: reads open, no tokens. */
+  auth?: AdminAuth;
+  /** Serve HTTPS with these credentials (mutual TLS when they have a client CA). */
+  tls?: TlsCredentials;
 }
 
 /** The path of CSDS as JSON: FetchClientStatus's google.api.http rule in csds.proto. */
@@ -59,11 +68,15 @@ export interface MetricsSource {
 
 export class AdminServer {
   readonly #server: Server;
+  readonly #unsubscribe: () => void = () => {};
+  /** Who may read and write: the one check every route makes (the write API's writes go through it too). */
+  readonly auth: AdminAuth;
 
   constructor(private readonly o: AdminServerOptions) {
+    this.auth = o.auth ?? new AdminAuth();
     // No exception from a request may escape: it would end the process, and the xDS port with it. A request the
     // handlers cannot make sense of gets 400, a failure of ours 500, and the server keeps serving.
-    this.#server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       try {
         this.#handle(req, res);
       } catch (err) {
@@ -71,7 +84,15 @@ export class AdminServer {
         if (!res.headersSent) send(res, 500, { error: "internal error; see the xdsd log" });
         else res.destroy();
       }
-    });
+    };
+    const tls = o.tls;
+    // HTTP/1.1 over TLS; with a client CA the handshake fails without a certificate that chains to it. A plaintext
+    // request to this port fails the handshake too (nothing is answered to it).
+    this.#server = tls ? createHttpsServer({ ...tls.options, requestCert: tls.mutual, rejectUnauthorized: tls.mutual }, handler) : createServer(handler);
+    if (tls) {
+      const server = this.#server as unknown as import("node:tls").Server;
+      this.#unsubscribe = tls.onChange((options) => server.setSecureContext(options));
+    }
     // Requests node:http cannot parse, and CONNECT (which node hands to a 'connect' listener or else drops without
     // a word): each gets an answer that says what was wrong.
     this.#server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -86,6 +107,7 @@ export class AdminServer {
   }
 
   close(): Promise<void> {
+    this.#unsubscribe();
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
@@ -100,6 +122,9 @@ export class AdminServer {
       res.end(text);
       return;
     }
+    // Open whatever the address: a liveness probe (kubelet's httpGet) carries no token, and it says only whether
+    // xDS is served (docs/security.md). The OpenAPI description above is the public one of the repository.
+    if (!(path === "/healthz" && req.method === "GET") && !this.auth.require(req, res, "read")) return;
     if (path !== undefined && this.o.writeApi?.serves(path)) {
       this.o.writeApi.handle(req, res, path);
       return;

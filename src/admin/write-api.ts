@@ -24,9 +24,11 @@
 // name, 412 If-Match failed (or can match no revision), 413 body over the limit, 415 not JSON, 422 the config it
 // would make is invalid. A store object the file took the name of is shadowed (not served, reported in /config):
 // a PUT of it is 409, a DELETE removes it.
-// Writes need `Authorization: Bearer <token>` from --admin-token-file; without a token file the API is read-only.
+// Writes need `Authorization: Bearer <token>` with a write token of --admin-token-file (admin-auth.ts decides, and
+// every write is logged as an audit line); without a token file the API is read-only.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createHash, timingSafeEqual } from "node:crypto";
+import { AdminAuth, AdminTokens, bareTokenName } from "./admin-auth.js";
+import { problemType } from "./problem.js";
 import { ConfigError, ManagedByFileError, StoreConflictError, StoreRevisionConflictError, formatLocation, type ConfigIssue } from "../errors.js";
 import { maxWriteAttempts, type ConfigReloader } from "../daemon/reloader.js";
 import { storeFile } from "../merge/store-overlay.js";
@@ -38,7 +40,9 @@ import { registrationError, withRegistration } from "../merge/registration.js";
 
 export interface WriteApiOptions {
   reloader: ConfigReloader;
-  /** The bearer token writes must present; undefined: writes are refused (403). */
+  /** Who may write (and the audit log): the daemon's, shared with the admin server's routes. */
+  auth?: AdminAuth;
+  /** Without `auth`: the one write token writes must present; undefined: writes are refused (403). */
   token?: string;
   /** Largest request body accepted (default 1 MiB). */
   maxBodyBytes?: number;
@@ -67,14 +71,12 @@ interface Answer {
   body?: unknown;
 }
 
-const problemType = "https://github.com/xdsd/xdsd/blob/main/docs/errors.md";
-
 export class WriteApi {
-  /** The token's SHA-256: what a presented token's digest is compared with. */
-  readonly #tokenDigest: Buffer | undefined;
+  readonly #auth: AdminAuth;
 
   constructor(private readonly o: WriteApiOptions) {
-    this.#tokenDigest = o.token === undefined ? undefined : sha256(o.token);
+    this.#auth =
+      o.auth ?? new AdminAuth({ tokens: o.token === undefined ? undefined : AdminTokens.of([{ name: bareTokenName, scope: "write", token: o.token }]) });
   }
 
   /** Whether `path` belongs to this API (then `handle` answers it). */
@@ -83,6 +85,7 @@ export class WriteApi {
   }
 
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
+    if (req.method !== "GET" && req.method !== "HEAD") this.#auth.audit(req, res);
     this.#answer(req, path, new URL(req.url ?? "/", "http://admin").searchParams).then(
       (a) => reply(res, a),
       (err: unknown) => reply(res, problem(500, "internal error", (err as Error).message)),
@@ -371,18 +374,8 @@ export class WriteApi {
   }
 
   #authorize(req: IncomingMessage): Answer | undefined {
-    const token = this.o.token;
-    if (token === undefined) return problem(403, "writes are disabled", "start xdsd with --admin-token-file to enable writes");
-    const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    // Digests, always 32 bytes: the comparison takes the same time whatever is given (a length check first, or
-    // comparing the token's bytes with a value's, told apart a value of the token's length: issue 18).
-    const ok = given !== undefined && timingSafeEqual(sha256(given), this.#tokenDigest!);
-    if (!ok)
-      return {
-        ...problem(401, "unauthorized", "writes need Authorization: Bearer <the token of --admin-token-file>"),
-        headers: { "www-authenticate": 'Bearer realm="xdsd"' },
-      };
-    return undefined;
+    const result = this.#auth.check(req, "write");
+    return result.granted ? undefined : { ...problem(result.status, result.title, result.detail), headers: result.headers };
   }
 
   /** The request's JSON object body; an answer instead when it is not one. */
@@ -529,10 +522,6 @@ function canonicalEndpointName(name: string): string {
   const split = splitEndpointName(name);
   const hostPort = split && parseHostPort(split.endpoint);
   return hostPort && !("error" in hostPort) ? `${split.cluster}/${formatHostPort(hostPort.address, hostPort.port)}` : name;
-}
-
-function sha256(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
 }
 
 function etag(revision: number): string {

@@ -165,8 +165,8 @@ export async function startXdsd(
       return exited;
     },
   };
-  const ready = await handle.waitForLog(/xdsd serving xDS on \S+:(\d+), admin on (http:[^\s,;]+)/, 10_000);
-  const m = /:(\d+), admin on (http:\S+)/.exec(ready)!;
+  const ready = await handle.waitForLog(/xdsd serving xDS on \S+:(\d+), admin on (https?:[^\s,;]+)/, 10_000);
+  const m = /:(\d+), admin on (https?:[^\s,;]+)/.exec(ready)!;
   xdsPort = Number(m[1]);
   adminUrl = m[2];
   return handle;
