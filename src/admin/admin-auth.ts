@@ -252,7 +252,8 @@ export class AdminAuth {
 
   /** Whether a request may do what `need` says; a failed authentication is counted against its address. */
   check(req: IncomingMessage, need: Scope): Granted | Refusal {
-    const header = req.headers.authorization;
+    // An empty header is no header (some clients send one when their token variable is empty).
+    const header = req.headers.authorization?.trim() || undefined;
     if (need === "read" && !this.readsNeedToken && header === undefined) return { granted: true };
     const address = remoteAddress(req);
     const wait = this.#limiter.blockedFor(address);
@@ -275,15 +276,13 @@ export class AdminAuth {
     const token = presented === undefined ? undefined : tokens.match(presented);
     if (token === undefined) {
       this.#limiter.fail(address);
-      const what = need === "write" ? "writes need" : "reads on a non-loopback admin address need";
-      return refusal(
-        401,
-        "unauthorized",
-        presented === undefined
-          ? `${what} Authorization: Bearer <a ${need === "write" ? "write" : "read or write"} token of --admin-token-file>`
-          : "the token of Authorization: Bearer is not one of --admin-token-file (a rotated file applies at once: the old token stops)",
-        { "www-authenticate": 'Bearer realm="xdsd"' },
-      );
+      let detail = "the token of Authorization: Bearer is not one of --admin-token-file (a rotated file applies at once: the old token stops)";
+      if (presented === undefined && need === "write") detail = "writes need Authorization: Bearer <a write token of --admin-token-file>";
+      else if (presented === undefined && this.readsNeedToken) {
+        detail = "reads on a non-loopback admin address need Authorization: Bearer <a read or write token of --admin-token-file>";
+      } else if (presented === undefined)
+        detail = "the Authorization header is not Bearer <token>: send a token of --admin-token-file that way, or no Authorization header";
+      return refusal(401, "unauthorized", detail, { "www-authenticate": 'Bearer realm="xdsd"' });
     }
     this.#names.set(req, token.name);
     if (need === "write" && token.scope !== "write") {

@@ -124,6 +124,8 @@ export class AdminServer {
     }
     // Open whatever the address: a liveness probe (kubelet's httpGet) carries no token, and it says only whether
     // xDS is served (docs/security.md). The OpenAPI description above is the public one of the repository.
+    // Every write gets its audit line, the refused ones too (a wrong token is refused by the read check below).
+    if (path !== undefined && this.o.writeApi?.serves(path) && req.method !== "GET" && req.method !== "HEAD") this.auth.audit(req, res);
     if (!(path === "/healthz" && req.method === "GET") && !this.auth.require(req, res, "read")) return;
     if (path !== undefined && this.o.writeApi?.serves(path)) {
       this.o.writeApi.handle(req, res, path);

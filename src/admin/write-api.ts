@@ -85,7 +85,6 @@ export class WriteApi {
   }
 
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
-    if (req.method !== "GET" && req.method !== "HEAD") this.#auth.audit(req, res);
     this.#answer(req, path, new URL(req.url ?? "/", "http://admin").searchParams).then(
       (a) => reply(res, a),
       (err: unknown) => reply(res, problem(500, "internal error", (err as Error).message)),

@@ -85,8 +85,7 @@ grpc-js-xds), checking xdsd's certificate against the --xds host. FILE, when giv
 
 const limitsUsage = () => `  Limits, each a positive whole number (docs/limits.md), with their defaults:
       serve, validate: ${limitFlagList(defaultConfigLimits, (k) => configLimitFlags[k])}
-      serve only: ${limitFlagList(defaultTransportLimits, transportLimitFlag)},
-        ${limitFlagList(adminFlagDefaults, (k) => adminLimitFlags[k]!)}`;
+      serve only: ${limitFlagList(defaultTransportLimits, transportLimitFlag)}, ${limitFlagList(adminFlagDefaults, (k) => adminLimitFlags[k]!)}`;
 
 /** The admin limits that have a flag, with their defaults. */
 const adminFlagDefaults = Object.fromEntries(Object.keys(adminLimitFlags).map((k) => [k, defaultAdminLimits[k as keyof AdminLimits]])) as Partial<AdminLimits>;

@@ -5,15 +5,16 @@
 // protocol, identity), so it says what xdsd's client state says, nothing rebuilt.
 import { parseArgs } from "node:util";
 import { BadArgumentError } from "../errors.js";
-import { call, fail, failed } from "./admin-client.js";
+import { adminDescription, adminOptions, adminSynopsis, adminTarget, call, fail, failed } from "./admin-client.js";
 import type { CommandUsage } from "./usage.js";
 import { findResourceType, resourceTypes } from "../resource/types.js";
 
 export const statusUsage: CommandUsage = {
-  synopsis: "xdsd status [NODE_ID] [-o table|json] [--admin URL]",
+  synopsis: `xdsd status [NODE_ID] [-o table|json] ${adminSynopsis}`,
   description: `What each proxy connected to a running xdsd holds, per type: SYNCED (ACKed what it was sent), STALE (sent,
 not ACKed yet, and for how long), NACKED (rejected it: the first line of its error), NOT SENT (asked, nothing to
-send). With NODE_ID (the node id, or cluster/id), that proxy's resources, one per line. -o json: the same as data.`,
+send). With NODE_ID (the node id, or cluster/id), that proxy's resources, one per line. -o json: the same as data.
+${adminDescription}`,
 };
 
 /** A CSDS GenericXdsConfig as proto3 JSON. */
@@ -45,15 +46,16 @@ export async function runStatus(args: string[], now = Date.now()): Promise<numbe
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { admin: { type: "string", default: "http://127.0.0.1:18001" }, output: { type: "string", short: "o", default: "table" } },
+    options: { ...adminOptions, output: { type: "string", short: "o", default: "table" } },
   });
   const output = values.output!;
   if (output !== "table" && output !== "json") throw new BadArgumentError(`-o "${output}": expected table or json`);
   if (positionals.length > 1) throw new BadArgumentError(`unexpected "${positionals[1]}" after the node id`);
   const wanted = positionals[0];
-  const csds = await call(values.admin!, "POST", "/v3/discovery:client_status", undefined, {});
+  const admin = adminTarget(values);
+  const csds = await call(admin, "POST", "/v3/discovery:client_status", {});
   if (failed(csds)) return fail(csds);
-  const nodes = await call(values.admin!, "GET", "/nodes?limit=1000", undefined);
+  const nodes = await call(admin, "GET", "/nodes?limit=1000");
   if (failed(nodes)) return fail(nodes);
   const streams = new Map(
     ((nodes.body.nodes ?? []) as { node: string; identity?: string; streams: number; services: Record<string, number> }[]).map((n) => [n.node, n]),

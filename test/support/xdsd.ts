@@ -56,12 +56,20 @@ function lineText(line: string, records: LogRecord[]): string {
   return `${line}\n`;
 }
 
-export function runXdsd(args: string[], options: { input?: string; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runXdsd(
+  args: string[],
+  /** env: added to the test's environment */
+  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // `serve` gets a store of its own unless the test names one (parallel test files must not share one).
   if (args[0] === "serve" && !args.includes("--data-dir") && !args.includes("--store"))
     args = [...args, "--data-dir", join(mkdtempSync(join(tmpdir(), "xdsd-run-")), "data")];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot(), "bin", "xdsd.js"), ...args], { cwd: options.cwd ?? repoRoot(), stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(repoRoot(), "bin", "xdsd.js"), ...args], {
+      cwd: options.cwd ?? repoRoot(),
+      env: { ...process.env, ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

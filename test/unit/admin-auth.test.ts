@@ -98,6 +98,8 @@ test("reads on a loopback address need no token, but a token presented is checke
   assert.deepEqual(open.check(request(), "read"), { granted: true });
   refused(open.check(request("Bearer wrong-token-000000000000"), "read"), 401, /not one of/);
   refused(open.check(request(), "write"), 401, /writes need Authorization: Bearer <a write token/);
+  assert.deepEqual(open.check(request(""), "read"), { granted: true }, "an empty Authorization header is none");
+  refused(open.check(request("Basic dXNlcjpwYXNz"), "read"), 401, /the Authorization header is not Bearer <token>/);
   const none = new AdminAuth();
   assert.deepEqual(none.check(request(), "read"), { granted: true });
   refused(none.check(request(`Bearer ${writeToken}`), "write"), 403, /start xdsd with --admin-token-file/);
