@@ -32,8 +32,8 @@ const json = (description, schema) => ({ description, content: { "application/js
 const errors = (...codes) => {
   const all = {
     400: "malformed request: the path's percent-encoding is not UTF-8, the body is not a JSON object or names something else than the path, or a condition header is not an entity tag",
-    401: "no or wrong bearer token",
-    403: "writes are disabled (no --admin-token-file)",
+    401: "no bearer token where one is needed (writes; reads when the admin address is not loopback), or one that is not in --admin-token-file",
+    403: "a read token for a write, or writes disabled (no --admin-token-file with a write token)",
     404: "no such object",
     409: "the config file defines this name",
     412: "If-Match / If-None-Match does not hold",
@@ -43,6 +43,16 @@ const errors = (...codes) => {
   };
   return Object.fromEntries(codes.map((c) => [String(c), problem(all[c])]));
 };
+/** Who may be refused: any request but /healthz presents its token to admin-auth.ts, which slows down guessing. */
+const tooMany = {
+  429: {
+    ...problem("too many failed authentications from this address (--max-admin-auth-failures per minute): wait Retry-After seconds"),
+    headers: { "Retry-After": { description: "seconds until this address may authenticate again", schema: { type: "integer" } } },
+  },
+};
+/** A read: open on a loopback admin address (a token presented is checked), a read or write token off loopback. */
+const readAuth = { security: [{}, { bearer: [] }] };
+const readRefusals = { ...errors(401, 403), ...tooMany };
 const nameParam = (name, description) => ({ name, in: "path", required: true, description, schema: { type: "string", minLength: 1 } });
 const ifMatch = {
   name: "If-Match",
@@ -76,15 +86,26 @@ const writeResponses = {
   202: notAllAcked,
   201: json("created; the new snapshot is published", ref("Written")),
   ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422),
+  ...tooMany,
 };
-const deleted = { 200: json("deleted; the new snapshot is published", ref("Deleted")), 202: notAllAcked, ...errors(400, 401, 403, 404, 409, 412, 422) };
+const deleted = {
+  200: json("deleted; the new snapshot is published", ref("Deleted")),
+  202: notAllAcked,
+  ...errors(400, 401, 403, 404, 409, 412, 422),
+  ...tooMany,
+};
 const security = [{ bearer: [] }];
 
 /** GET/PUT/DELETE of one object of a collection. */
 function objectPaths(tag, valueSchema, params) {
   return {
     parameters: params,
-    get: { tags: [tag], summary: `One ${tag}`, responses: { 200: json("the object; ETag is its revision", { type: "object" }), ...errors(400, 404) } },
+    get: {
+      tags: [tag],
+      summary: `One ${tag}`,
+      ...readAuth,
+      responses: { 200: json("the object; ETag is its revision", { type: "object" }), ...errors(400, 404), ...readRefusals },
+    },
     put: {
       tags: [tag],
       summary: `Create or replace a ${tag}`,
@@ -127,13 +148,19 @@ const document = {
       get: {
         tags: ["cluster"],
         summary: "The clusters of the store, and the file's clusters that have endpoints registered (managedBy: file)",
-        responses: { 200: json("the clusters", { type: "object" }) },
+        ...readAuth,
+        responses: { 200: json("the clusters", { type: "object" }), ...readRefusals },
       },
     },
     "/v1/clusters/{name}": objectPaths("cluster", ref("ClusterBody"), [nameParam("name", "The cluster's name.")]),
     "/v1/clusters/{name}/endpoints/{endpoint}": {
       parameters: [nameParam("name", "The cluster's name."), nameParam("endpoint", "host:port, [ipv6]:port for IPv6")],
-      get: { tags: ["endpoint"], summary: "One registered endpoint", responses: { 200: json("the endpoint", { type: "object" }), ...errors(400, 404) } },
+      get: {
+        tags: ["endpoint"],
+        summary: "One registered endpoint",
+        ...readAuth,
+        responses: { 200: json("the endpoint", { type: "object" }), ...errors(400, 404), ...readRefusals },
+      },
       put: {
         tags: ["endpoint"],
         summary: "Register an endpoint (or change it: weight, locality, priority, health_status, metadata)",
@@ -144,16 +171,35 @@ const document = {
       },
       delete: { tags: ["endpoint"], summary: "Deregister an endpoint", security, parameters: [ifMatch, ...waitParams], responses: deleted },
     },
-    "/v1/listeners": { get: { tags: ["listener"], summary: "The listeners of the store", responses: { 200: json("the listeners", { type: "object" }) } } },
+    "/v1/listeners": {
+      get: {
+        tags: ["listener"],
+        summary: "The listeners of the store",
+        ...readAuth,
+        responses: { 200: json("the listeners", { type: "object" }), ...readRefusals },
+      },
+    },
     "/v1/listeners/{name}": objectPaths("listener", ref("ListenerBody"), [nameParam("name", "The listener's name.")]),
-    "/v1/resources": { get: { tags: ["resource"], summary: "The raw resources of the store", responses: { 200: json("the resources", { type: "object" }) } } },
+    "/v1/resources": {
+      get: {
+        tags: ["resource"],
+        summary: "The raw resources of the store",
+        ...readAuth,
+        responses: { 200: json("the resources", { type: "object" }), ...readRefusals },
+      },
+    },
     "/v1/resources/{type}/{name}": objectPaths(
       "resource",
       { type: "object", description: 'The resource in Envoy\'s JSON; "@type" and the name come from the path.' },
       [nameParam("type", "The resource's message type, e.g. envoy.config.cluster.v3.Cluster."), nameParam("name", "The resource's name.")],
     ),
     "/v1/node-groups": {
-      get: { tags: ["node-group"], summary: "The node groups of the store", responses: { 200: json("the node groups", { type: "object" }) } },
+      get: {
+        tags: ["node-group"],
+        summary: "The node groups of the store",
+        ...readAuth,
+        responses: { 200: json("the node groups", { type: "object" }), ...readRefusals },
+      },
     },
     "/v1/node-groups/{key}": objectPaths("node-group", ref("group"), [nameParam("key", "The node hash, <node.cluster>/<node.id> by default (URL-encoded).")]),
     "/v1/batch": {
@@ -176,12 +222,20 @@ const document = {
           200: json("applied at one revision; the new snapshot is published", { type: "object" }),
           202: json("applied and published, but not every proxy concerned ACKed it (wait=acked): see rollout", { type: "object" }),
           ...errors(400, 401, 403, 409, 412, 413, 415, 422),
+          ...tooMany,
         },
       },
     },
   },
   components: {
-    securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "The token in the file given to xdsd serve --admin-token-file." } },
+    securitySchemes: {
+      bearer: {
+        type: "http",
+        scheme: "bearer",
+        description:
+          "A token of the file given to xdsd serve --admin-token-file (NAME SCOPE TOKEN per line): writes need a write token; reads need a read or write token when the admin address is not loopback (docs/security.md).",
+      },
+    },
     schemas: {
       ...schemas,
       ClusterBody: { ...schemas.cluster, required: [], description: "A cluster as the config file writes it; its name comes from the path." },

@@ -92,6 +92,11 @@ export class AdminServer {
     if (tls) {
       const server = this.#server as unknown as import("node:tls").Server;
       this.#unsubscribe = tls.onChange((options) => server.setSecureContext(options));
+      // A failed handshake (plaintext, no client certificate, another CA's) is the client's problem: said at debug,
+      // where an operator chasing a refused client looks (XDSD_DEBUG=admin).
+      server.on("tlsClientError", (err, socket) =>
+        o.log?.debug?.(`admin TLS handshake from ${socket.remoteAddress}:${socket.remotePort} failed: ${err.message}`),
+      );
     }
     // Requests node:http cannot parse, and CONNECT (which node hands to a 'connect' listener or else drops without
     // a word): each gets an answer that says what was wrong.

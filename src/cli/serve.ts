@@ -95,7 +95,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
 
   const adminTokens =
     o.adminTokens ?? (o.adminToken === undefined ? undefined : AdminTokens.of([{ name: bareTokenName, scope: "write", token: o.adminToken }]));
-  const tlsWatches = [
+  const fileWatches = [
     ...(tls ? watchTlsFiles(tls, logOf("transport"), "xDS") : []),
     ...(adminTls ? watchTlsFiles(adminTls, logOf("admin"), "admin") : []),
     ...(adminTokens ? [adminTokens.watch(logOf("admin"))] : []),
@@ -143,7 +143,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   } catch (err) {
     // Nothing may be left running: a daemon that cannot serve exits (the caller reports the ListenError).
     metrics.close();
-    for (const w of tlsWatches) w.close();
+    for (const w of fileWatches) w.close();
     await Promise.allSettled([admin.close(), xds.close(0), rest?.close(0), reloader.close()]);
     await store.close();
     throw err;
@@ -165,7 +165,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const stop = () =>
     (stopping ??= (async () => {
       healthy = false;
-      for (const w of tlsWatches) w.close();
+      for (const w of fileWatches) w.close();
       expiry.close();
       await reloader.close();
       await Promise.all([xds.close(), rest?.close()]);

@@ -102,6 +102,7 @@ test("reads on a loopback address need no token, but a token presented is checke
   refused(open.check(request("Basic dXNlcjpwYXNz"), "read"), 401, /the Authorization header is not Bearer <token>/);
   const none = new AdminAuth();
   assert.deepEqual(none.check(request(), "read"), { granted: true });
+  assert.deepEqual(none.check(request(`Bearer ${writeToken}`), "read"), { granted: true }, "no tokens to check a presented one against");
   refused(none.check(request(`Bearer ${writeToken}`), "write"), 403, /start xdsd with --admin-token-file/);
   refused(new AdminAuth({ readsNeedToken: true }).check(request(), "read"), 403, /reads need a token: start xdsd with --admin-token-file/);
 });
