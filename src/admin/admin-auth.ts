@@ -310,10 +310,11 @@ export class AdminAuth {
   audit(req: IncomingMessage, res: ServerResponse): void {
     const log = this.o.log;
     if (!log) return;
+    // Read now: by 'finish' node may have let the socket go (a 413 answered before the body was read closes it, and
+    // req.socket is null then) — reading it there threw out of the event handler and ended the daemon.
+    const remote = remoteAddress(req);
     res.once("finish", () => {
-      log.info(
-        `audit: token=${this.#names.get(req) ?? "-"} method=${req.method} path=${JSON.stringify(req.url)} status=${res.statusCode} remote=${remoteAddress(req)}`,
-      );
+      log.info(`audit: token=${this.#names.get(req) ?? "-"} method=${req.method} path=${JSON.stringify(req.url)} status=${res.statusCode} remote=${remote}`);
     });
   }
 
@@ -333,6 +334,6 @@ export function problemOf(r: Refusal): Record<string, unknown> {
 
 /** The client's address, an IPv4-mapped IPv6 address as IPv4. */
 function remoteAddress(req: IncomingMessage): string {
-  const a = req.socket.remoteAddress ?? "unknown";
+  const a = req.socket?.remoteAddress ?? "unknown";
   return a.startsWith("::ffff:") ? a.slice(7) : a;
 }

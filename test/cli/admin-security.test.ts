@@ -117,6 +117,14 @@ test("scoped tokens: a read token reads and cannot write (403), an unknown token
   for (const secret of [writeToken, readToken, unknownToken]) assert.ok(!xdsd.rawLog().includes(secret), `${secret} is in the daemon's log`);
 });
 
+test("a write answered before its body is read (413) is audited, and the daemon goes on: the audit line is not read from a socket already let go", async () => {
+  const mark = xdsd.log().length;
+  const big = await send(`${origin}/v1/clusters/big`, { method: "PUT", token: writeToken, body: { a: "x".repeat(1_100_000) } }).catch((err: Error) => err);
+  if (!(big instanceof Error)) assert.equal(big.status, 413, big.body);
+  await xdsd.waitForLog(/audit: token=deploy method=PUT path="\/v1\/clusters\/big" status=413 remote=127\.0\.0\.1/, 5000, mark);
+  assert.equal((await send(`${origin}/healthz`)).status, 200, "the daemon still serves");
+});
+
 test("the token file is watched: a rotated token works at once and the old one stops; a bad file keeps the previous tokens, logged file:line", async () => {
   const newToken = "deploy-token-rotated-0123456789";
   let mark = xdsd.log().length;
