@@ -54,11 +54,22 @@ const errors = (...codes) => {
   return Object.fromEntries([...byStatus].map(([status, what]) => [String(status), problem(what.join("; "))]));
 };
 /** What every write may be refused for, before what it writes is looked at. */
-const writeRefusals = ["XDSD_HTTP_MALFORMED", "XDSD_HTTP_UNAUTHORIZED", "XDSD_HTTP_WRITES_DISABLED"];
+const writeRefusals = ["XDSD_HTTP_MALFORMED", "XDSD_HTTP_UNAUTHORIZED", "XDSD_HTTP_FORBIDDEN", "XDSD_HTTP_WRITES_DISABLED"];
 /** What the write itself may be refused for. */
 const writeConflicts = ["XDSD_MANAGED_BY_FILE", "XDSD_STORE_REVISION_CONFLICT", "XDSD_STORE_CONFLICT", "XDSD_CONFIG_INVALID", "XDSD_STORE_UNAVAILABLE"];
 const bodyRefusals = ["XDSD_HTTP_BODY_TOO_LARGE", "XDSD_HTTP_UNSUPPORTED_MEDIA_TYPE"];
 const readRefusals = ["XDSD_HTTP_MALFORMED", "XDSD_HTTP_NOT_FOUND"];
+/** What a read may be refused for off loopback, where reads need a token (admin-auth.ts). */
+const readAuthRefusals = ["XDSD_HTTP_UNAUTHORIZED", "XDSD_HTTP_READS_DISABLED"];
+/** Who may be refused: any request but /healthz presents its token to admin-auth.ts, which slows down guessing. */
+const tooMany = {
+  429: {
+    ...errors("XDSD_HTTP_TOO_MANY_FAILURES")["429"],
+    headers: { "Retry-After": { description: "seconds until this address may authenticate again", schema: { type: "integer" } } },
+  },
+};
+/** A read: open on a loopback admin address (a token presented is checked), a read or write token off loopback. */
+const readAuth = { security: [{}, { bearer: [] }] };
 const nameParam = (name, description) => ({ name, in: "path", required: true, description, schema: { type: "string", minLength: 1 } });
 const ifMatch = {
   name: "If-Match",
@@ -92,11 +103,13 @@ const writeResponses = {
   202: notAllAcked,
   201: json("created; the new snapshot is published", ref("Written")),
   ...errors(...writeRefusals, "XDSD_HTTP_NOT_FOUND", ...writeConflicts, ...bodyRefusals),
+  ...tooMany,
 };
 const deleted = {
   200: json("deleted; the new snapshot is published", ref("Deleted")),
   202: notAllAcked,
   ...errors(...writeRefusals, "XDSD_HTTP_NOT_FOUND", ...writeConflicts),
+  ...tooMany,
 };
 const security = [{ bearer: [] }];
 
@@ -104,7 +117,12 @@ const security = [{ bearer: [] }];
 function objectPaths(tag, valueSchema, params) {
   return {
     parameters: params,
-    get: { tags: [tag], summary: `One ${tag}`, responses: { 200: json("the object; ETag is its revision", { type: "object" }), ...errors(...readRefusals) } },
+    get: {
+      tags: [tag],
+      summary: `One ${tag}`,
+      ...readAuth,
+      responses: { 200: json("the object; ETag is its revision", { type: "object" }), ...errors(...readRefusals, ...readAuthRefusals), ...tooMany },
+    },
     put: {
       tags: [tag],
       summary: `Create or replace a ${tag}`,
@@ -147,13 +165,19 @@ const document = {
       get: {
         tags: ["cluster"],
         summary: "The clusters of the store, and the file's clusters that have endpoints registered (managedBy: file)",
-        responses: { 200: json("the clusters", { type: "object" }) },
+        ...readAuth,
+        responses: { 200: json("the clusters", { type: "object" }), ...errors(...readAuthRefusals), ...tooMany },
       },
     },
     "/v1/clusters/{name}": objectPaths("cluster", ref("ClusterBody"), [nameParam("name", "The cluster's name.")]),
     "/v1/clusters/{name}/endpoints/{endpoint}": {
       parameters: [nameParam("name", "The cluster's name."), nameParam("endpoint", "host:port, [ipv6]:port for IPv6")],
-      get: { tags: ["endpoint"], summary: "One registered endpoint", responses: { 200: json("the endpoint", { type: "object" }), ...errors(...readRefusals) } },
+      get: {
+        tags: ["endpoint"],
+        summary: "One registered endpoint",
+        ...readAuth,
+        responses: { 200: json("the endpoint", { type: "object" }), ...errors(...readRefusals, ...readAuthRefusals), ...tooMany },
+      },
       put: {
         tags: ["endpoint"],
         summary: "Register an endpoint (or change it: weight, locality, priority, health_status, metadata)",
@@ -164,16 +188,35 @@ const document = {
       },
       delete: { tags: ["endpoint"], summary: "Deregister an endpoint", security, parameters: [ifMatch, ...waitParams], responses: deleted },
     },
-    "/v1/listeners": { get: { tags: ["listener"], summary: "The listeners of the store", responses: { 200: json("the listeners", { type: "object" }) } } },
+    "/v1/listeners": {
+      get: {
+        tags: ["listener"],
+        summary: "The listeners of the store",
+        ...readAuth,
+        responses: { 200: json("the listeners", { type: "object" }), ...errors(...readAuthRefusals), ...tooMany },
+      },
+    },
     "/v1/listeners/{name}": objectPaths("listener", ref("ListenerBody"), [nameParam("name", "The listener's name.")]),
-    "/v1/resources": { get: { tags: ["resource"], summary: "The raw resources of the store", responses: { 200: json("the resources", { type: "object" }) } } },
+    "/v1/resources": {
+      get: {
+        tags: ["resource"],
+        summary: "The raw resources of the store",
+        ...readAuth,
+        responses: { 200: json("the resources", { type: "object" }), ...errors(...readAuthRefusals), ...tooMany },
+      },
+    },
     "/v1/resources/{type}/{name}": objectPaths(
       "resource",
       { type: "object", description: 'The resource in Envoy\'s JSON; "@type" and the name come from the path.' },
       [nameParam("type", "The resource's message type, e.g. envoy.config.cluster.v3.Cluster."), nameParam("name", "The resource's name.")],
     ),
     "/v1/node-groups": {
-      get: { tags: ["node-group"], summary: "The node groups of the store", responses: { 200: json("the node groups", { type: "object" }) } },
+      get: {
+        tags: ["node-group"],
+        summary: "The node groups of the store",
+        ...readAuth,
+        responses: { 200: json("the node groups", { type: "object" }), ...errors(...readAuthRefusals), ...tooMany },
+      },
     },
     "/v1/node-groups/{key}": objectPaths("node-group", ref(objectKindTable["node-group"].schemaDefinition), [
       nameParam("key", "The node hash, <node.cluster>/<node.id> by default (URL-encoded)."),
@@ -198,12 +241,20 @@ const document = {
           200: json("applied at one revision; the new snapshot is published", { type: "object" }),
           202: json("applied and published, but not every proxy concerned ACKed it (wait=acked): see rollout", { type: "object" }),
           ...errors(...writeRefusals, ...writeConflicts, ...bodyRefusals),
+          ...tooMany,
         },
       },
     },
   },
   components: {
-    securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "The token in the file given to xdsd serve --admin-token-file." } },
+    securitySchemes: {
+      bearer: {
+        type: "http",
+        scheme: "bearer",
+        description:
+          "A token of the file given to xdsd serve --admin-token-file (NAME SCOPE TOKEN per line): writes need a write token; reads need a read or write token when the admin address is not loopback (docs/security.md).",
+      },
+    },
     schemas: {
       ...schemas,
       ClusterBody: {

@@ -36,10 +36,14 @@ export type ErrorCode =
   | "XDSD_MANAGED_BY_FILE"
   | "XDSD_TLS_CREDENTIALS"
   | "XDSD_STORE_REVISION_CONFLICT"
+  | "XDSD_ADMIN_TOKENS_INVALID"
   // HTTP answers only (src/problem-details.ts gives each its status), never thrown:
   | "XDSD_HTTP_MALFORMED"
   | "XDSD_HTTP_UNAUTHORIZED"
   | "XDSD_HTTP_WRITES_DISABLED"
+  | "XDSD_HTTP_READS_DISABLED"
+  | "XDSD_HTTP_FORBIDDEN"
+  | "XDSD_HTTP_TOO_MANY_FAILURES"
   | "XDSD_HTTP_PERMISSION_DENIED"
   | "XDSD_HTTP_NOT_FOUND"
   | "XDSD_HTTP_METHOD_NOT_ALLOWED"
@@ -265,5 +269,20 @@ export class StoreRevisionConflictError extends XdsdError {
       "XDSD_STORE_REVISION_CONFLICT",
       `the store changed after revision ${requiredRevision} (its latest write is at ${storeRevision}); validate against the new state and retry`,
     );
+  }
+}
+
+/**
+ * The admin token file (--admin-token-file) cannot be used: unreadable, empty, or lines that are not
+ * `NAME SCOPE TOKEN` (admin/admin-auth.ts). At start the daemon does not serve; on rotation the previous tokens stay.
+ */
+export class AdminTokenFileError extends XdsdError {
+  constructor(
+    /** The file at fault. */
+    readonly file: string,
+    /** Each problem, with its line (never the token). */
+    readonly issues: readonly ConfigIssue[],
+  ) {
+    super("XDSD_ADMIN_TOKENS_INVALID", issues.map((i) => `${formatLocation(i.location)}: ${i.message}`).join("; "));
   }
 }

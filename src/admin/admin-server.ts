@@ -12,7 +12,10 @@
 //   GET /ui/      the web dashboard and its live feed (ui-routes.ts), when given; read like /nodes
 import type { Duplex } from "node:stream";
 import { readFileSync } from "node:fs";
+// Every route but /healthz and /openapi.json goes through admin-auth.ts (`require(req, res, "read")`; writes check
+// "write" too), over HTTPS with `tls` (mutual TLS with a client CA; rotated credentials for new connections).
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { toJson } from "@bufbuild/protobuf";
 import { redactKeyMaterial } from "../resource/redact.js";
 import type { SnapshotCache } from "../cache/snapshot-cache.js";
@@ -29,6 +32,8 @@ import type { WriteApi } from "./write-api.js";
 import type { LoadsView } from "../server/load-reports.js";
 import type { NodeDiff } from "../server/node-diff.js";
 import type { UiRoutes } from "./ui-routes.js";
+import { AdminAuth } from "./admin-auth.js";
+import type { TlsCredentials } from "../server/transport/tls-credentials.js";
 import { fromJsonString } from "@bufbuild/protobuf";
 import {
   ClientStatusRequestSchema,
@@ -59,6 +64,10 @@ export interface AdminServerOptions {
   loads?(): LoadsView;
   /** The web dashboard (/ui/…). */
   ui?: UiRoutes;
+  /** Who may read (and write: the write API shares it); default: reads open, no tokens. */
+  auth?: AdminAuth;
+  /** Serve HTTPS with these credentials (mutual TLS when they have a client CA). */
+  tls?: TlsCredentials;
 }
 
 /** The path of CSDS as JSON: FetchClientStatus's google.api.http rule in csds.proto. */
@@ -77,11 +86,15 @@ export interface MetricsSource {
 
 export class AdminServer {
   readonly #server: Server;
+  readonly #unsubscribe: () => void = () => {};
+  /** Who may read and write: the one check every route makes (the write API's writes go through it too). */
+  readonly auth: AdminAuth;
 
   constructor(private readonly o: AdminServerOptions) {
+    this.auth = o.auth ?? new AdminAuth();
     // No exception from a request may escape: it would end the process, and the xDS port with it. A request the
     // handlers cannot make sense of gets 400, a failure of ours 500, and the server keeps serving.
-    this.#server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       try {
         this.#handle(req, res);
       } catch (err) {
@@ -89,7 +102,20 @@ export class AdminServer {
         if (!res.headersSent) sendProblem(res, problemDetails("XDSD_HTTP_INTERNAL", "internal error; see the xdsd log"));
         else res.destroy();
       }
-    });
+    };
+    const tls = o.tls;
+    // HTTP/1.1 over TLS; with a client CA the handshake fails without a certificate that chains to it. A plaintext
+    // request to this port fails the handshake too (nothing is answered to it).
+    this.#server = tls ? createHttpsServer({ ...tls.options, requestCert: tls.mutual, rejectUnauthorized: tls.mutual }, handler) : createServer(handler);
+    if (tls) {
+      const server = this.#server as unknown as import("node:tls").Server;
+      this.#unsubscribe = tls.onChange((options) => server.setSecureContext(options));
+      // A failed handshake (plaintext, no client certificate, another CA's) is the client's problem: said at debug,
+      // where an operator chasing a refused client looks (XDSD_DEBUG=admin).
+      server.on("tlsClientError", (err, socket) =>
+        o.log?.debug?.(`admin TLS handshake from ${socket.remoteAddress}:${socket.remotePort} failed: ${err.message}`),
+      );
+    }
     // Requests node:http cannot parse, and CONNECT (which node hands to a 'connect' listener or else drops without
     // a word): each gets an answer that says what was wrong.
     this.#server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -106,6 +132,7 @@ export class AdminServer {
   }
 
   close(): Promise<void> {
+    this.#unsubscribe();
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
@@ -120,6 +147,11 @@ export class AdminServer {
       res.end(text);
       return;
     }
+    // Open whatever the address: a liveness probe (kubelet's httpGet) carries no token, and it says only whether
+    // xDS is served (docs/security.md). The OpenAPI description above is the public one of the repository.
+    // Every write gets its audit line, the refused ones too (a wrong token is refused by the read check below).
+    if (path !== undefined && this.o.writeApi?.serves(path) && req.method !== "GET" && req.method !== "HEAD") this.auth.audit(req, res);
+    if (!(path === "/healthz" && req.method === "GET") && !this.auth.require(req, res, "read")) return;
     if (path !== undefined && this.o.writeApi?.serves(path)) {
       this.o.writeApi.handle(req, res, path);
       return;

@@ -22,9 +22,10 @@
 // Errors are problem details (src/problem-details.ts: the status of each code) and, for an invalid config, every
 // issue with its field path. A store object the file took the name of is shadowed (not served, reported in
 // /config): a PUT of it is 409, a DELETE removes it.
-// Writes need `Authorization: Bearer <token>` from --admin-token-file; without a token file the API is read-only.
+// Writes need `Authorization: Bearer <token>` with a write token of --admin-token-file (admin-auth.ts decides, and
+// every write is logged as an audit line); without a token file the API is read-only.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createHash, timingSafeEqual } from "node:crypto";
+import { AdminAuth, AdminTokens, bareTokenName } from "./admin-auth.js";
 import {
   ConfigError,
   ManagedByFileError,
@@ -56,7 +57,9 @@ import { problemContentType, problemDetails, type ProblemCode } from "../problem
 
 export interface WriteApiOptions {
   reloader: ConfigReloader;
-  /** The bearer token writes must present; undefined: writes are refused (403). */
+  /** Who may write (and the audit log): the daemon's, shared with the admin server's routes. */
+  auth?: AdminAuth;
+  /** Without `auth`: the one write token writes must present; undefined: writes are refused (403). */
   token?: string;
   /** Largest request body accepted (default defaultMaxBodyBytes). */
   maxBodyBytes?: number;
@@ -89,11 +92,11 @@ interface Answer {
 }
 
 export class WriteApi {
-  /** The token's SHA-256: what a presented token's digest is compared with. */
-  readonly #tokenDigest: Buffer | undefined;
+  readonly #auth: AdminAuth;
 
   constructor(private readonly o: WriteApiOptions) {
-    this.#tokenDigest = o.token === undefined ? undefined : sha256(o.token);
+    this.#auth =
+      o.auth ?? new AdminAuth({ tokens: o.token === undefined ? undefined : AdminTokens.of([{ name: bareTokenName, scope: "write", token: o.token }]) });
   }
 
   /** Whether `path` belongs to this API (then `handle` answers it). */
@@ -394,18 +397,8 @@ export class WriteApi {
   }
 
   #authorize(req: IncomingMessage): Answer | undefined {
-    const token = this.o.token;
-    if (token === undefined) return problem("XDSD_HTTP_WRITES_DISABLED", "start xdsd with --admin-token-file to enable writes");
-    const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    // Digests, always 32 bytes: the comparison takes the same time whatever is given (a length check first, or
-    // comparing the token's bytes with a value's, told apart a value of the token's length: issue 18).
-    const ok = given !== undefined && timingSafeEqual(sha256(given), this.#tokenDigest!);
-    if (!ok)
-      return {
-        ...problem("XDSD_HTTP_UNAUTHORIZED", "writes need Authorization: Bearer <the token of --admin-token-file>"),
-        headers: { "www-authenticate": 'Bearer realm="xdsd"' },
-      };
-    return undefined;
+    const result = this.#auth.check(req, "write");
+    return result.granted ? undefined : { status: result.problem.status, body: result.problem, headers: result.headers };
   }
 
   /** The request's JSON object body; an answer instead when it is not one. */
@@ -550,10 +543,6 @@ function canonicalEndpointName(name: string): string {
   const split = splitEndpointName(name);
   const hostPort = split && parseHostPort(split.endpoint);
   return hostPort && !("error" in hostPort) ? `${split.cluster}/${formatHostPort(hostPort.address, hostPort.port)}` : name;
-}
-
-function sha256(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
 }
 
 function etag(revision: number): string {

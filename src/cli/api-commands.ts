@@ -2,45 +2,48 @@
 //   xdsd endpoints add|remove|drain CLUSTER HOST:PORT [--weight N]   register, deregister, mark DRAINING
 //   xdsd get clusters|listeners|resources|node-groups [-o table|json|yaml]
 //   xdsd get endpoints [CLUSTER] [-o table|json|yaml]                the registrations, of every cluster or one
-// Every command takes --admin URL (default: defaultAdminUrl, default-ports.ts) and, for writes, --token-file
-// FILE (default $XDSD_ADMIN_TOKEN_FILE). An API error is printed as its problem detail, every issue on a line; exit 1.
-import { defaultAdminUrl } from "../default-ports.js";
+// Every command takes --admin URL (default: defaultAdminUrl, default-ports.ts; https:// with --admin-ca, --admin-cert,
+// --admin-key) and --token-file FILE (default $XDSD_ADMIN_TOKEN_FILE): writes need a write token, reads a token
+// when the admin address is not loopback. An API error is printed as its problem detail, every issue on a line; exit 1.
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { durationMs } from "../config/duration.js";
 import { BadArgumentError, formatLocation, type SourceLocation } from "../errors.js";
 import { collectionKinds, objectKindTable } from "../store/store.js";
-import { call, fail, failed, readToken, rolloutFailure, type Reply } from "./admin-client.js";
+import { adminDescription, adminOptions, adminSynopsis, adminTarget, call, fail, failed, rolloutFailure, type Reply } from "./admin-client.js";
 import type { CommandUsage } from "./usage.js";
 
 export const apiCommandUsage: Record<"endpoints" | "get", CommandUsage> = {
   endpoints: {
     synopsis: `xdsd endpoints add|remove|drain CLUSTER HOST:PORT [--weight N] [--ttl 30s] [--timeout 10s] [--no-wait]
-               [--admin URL] [--token-file FILE]`,
+               ${adminSynopsis}`,
     description: `Register an endpoint with a running xdsd (add; --weight; --ttl: deregistered unless added again within that
 time), deregister it (remove), or mark it DRAINING so that it gets no new requests (drain). Each returns once
 every connected proxy the change concerns has ACKed it (--timeout; --no-wait: once it is published); exit 3
-if one did not, naming it. Writes need the daemon's token: --token-file or $XDSD_ADMIN_TOKEN_FILE.`,
+if one did not, naming it. Writes need a write token of the daemon: --token-file or $XDSD_ADMIN_TOKEN_FILE.
+${adminDescription}`,
   },
   get: {
-    synopsis: `xdsd get clusters|listeners|resources|node-groups [-o table|json|yaml] [--admin URL]
-xdsd get endpoints [CLUSTER] [-o table|json|yaml] [--admin URL]`,
+    synopsis: `xdsd get clusters|listeners|resources|node-groups [-o table|json|yaml] ${adminSynopsis}
+xdsd get endpoints [CLUSTER] [-o table|json|yaml] ${adminSynopsis}`,
     description: `What the store of a running xdsd holds (the objects written through the API), with revisions. Clusters
 include the file's clusters that have endpoints registered through the API; endpoints are those registrations
-(xdsd endpoints add), of every cluster or of CLUSTER.`,
+(xdsd endpoints add), of every cluster or of CLUSTER.
+${adminDescription}`,
   },
 };
-
-const common = {
-  admin: { type: "string", default: defaultAdminUrl },
-  "token-file": { type: "string" },
-} as const;
 
 export async function runEndpoints(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...common, weight: { type: "string" }, ttl: { type: "string" }, timeout: { type: "string", default: "10s" }, "no-wait": { type: "boolean" } },
+    options: {
+      ...adminOptions,
+      weight: { type: "string" },
+      ttl: { type: "string" },
+      timeout: { type: "string", default: "10s" },
+      "no-wait": { type: "boolean" },
+    },
   });
   const [action, cluster, endpoint] = positionals;
   if (action !== undefined && !["add", "remove", "drain"].includes(action)) throw new BadArgumentError(`"${action}": expected add, remove or drain`);
@@ -53,9 +56,9 @@ export async function runEndpoints(args: string[]): Promise<number> {
   const query = values["no-wait"] ? "" : `?wait=acked&timeout=${values.timeout}`;
   // The HTTP request outlives the wait it asks for.
   const httpTimeoutMs = timeoutMs + 30_000;
-  const token = readToken(values["token-file"]);
+  const admin = adminTarget(values);
   let reply: Reply;
-  if (action === "remove") reply = await call(values.admin, "DELETE", path + query, token, undefined, httpTimeoutMs);
+  if (action === "remove") reply = await call(admin, "DELETE", path + query, undefined, httpTimeoutMs);
   else {
     const body: Record<string, unknown> = {};
     if (values.weight !== undefined) {
@@ -66,12 +69,12 @@ export async function runEndpoints(args: string[]): Promise<number> {
     if (values.ttl !== undefined) body.ttl = values.ttl;
     if (action === "drain") {
       // Keep what the endpoint was registered with; only its health changes.
-      const current = await call(values.admin, "GET", path, undefined);
+      const current = await call(admin, "GET", path);
       if (current.status !== 200) return fail(current);
       const { cluster: _c, endpoint: _e, revision: _r, address: _a, port: _p, expires_at: _x, ...registered } = current.body;
       Object.assign(body, registered, { health_status: "DRAINING" });
     }
-    reply = await call(values.admin, "PUT", path + query, token, body, httpTimeoutMs);
+    reply = await call(admin, "PUT", path + query, body, httpTimeoutMs);
   }
   if (failed(reply)) return fail(reply);
   const unconfirmed = rolloutFailure(reply);
@@ -103,7 +106,7 @@ export async function runGet(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { admin: common.admin, output: { type: "string", short: "o", default: "table" } },
+    options: { ...adminOptions, output: { type: "string", short: "o", default: "table" } },
   });
   const [what, cluster] = positionals;
   const lists = [...Object.keys(kinds), "endpoints"].join(", ");
@@ -111,18 +114,19 @@ export async function runGet(args: string[]): Promise<number> {
   if (!(what in kinds) && what !== "endpoints") throw new BadArgumentError(`"${what}" is not something get lists: ${lists}`);
   if (positionals.length > (what === "endpoints" ? 2 : 1)) throw new BadArgumentError(`unexpected "${positionals.at(-1)}" after ${what}`);
   if (!["table", "json", "yaml"].includes(values.output!)) throw new BadArgumentError(`-o "${values.output}": expected table, json or yaml`);
+  const admin = adminTarget(values);
   let items: Record<string, unknown>[];
   if (what === "endpoints") {
     // The registrations are listed with their clusters: every cluster that has some, or the one asked for.
     const path = cluster === undefined ? "/v1/clusters" : `/v1/clusters/${encodeURIComponent(cluster)}`;
-    const reply = await call(values.admin, "GET", path, undefined);
+    const reply = await call(admin, "GET", path);
     if (failed(reply)) return fail(reply);
     const clusters = cluster === undefined ? ((reply.body.clusters as Record<string, unknown>[]) ?? []) : [reply.body];
     items = clusters.flatMap((c) =>
       ((c.endpoints as Registration[] | undefined) ?? []).map((e) => ({ cluster: c.name, endpoint: e.endpoint, revision: e.revision, ...e.value })),
     );
   } else {
-    const reply = await call(values.admin, "GET", `/v1/${what}`, undefined);
+    const reply = await call(admin, "GET", `/v1/${what}`);
     if (failed(reply)) return fail(reply);
     items = (reply.body[kinds[what]] as Record<string, unknown>[]) ?? [];
   }

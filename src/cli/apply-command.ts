@@ -17,15 +17,16 @@ import { durationMs } from "../config/duration.js";
 import { ConfigSource, parsePath, type Path } from "../config/source.js";
 import { findResourceType } from "../resource/types.js";
 import { collectionKinds, objectKindTable, type ObjectKind } from "../store/store.js";
-import { call, fail, failed, readToken, rolloutFailure } from "./admin-client.js";
+import { adminDescription, adminOptions, adminSynopsis, adminTarget, call, fail, failed, rolloutFailure } from "./admin-client.js";
 import type { CommandUsage } from "./usage.js";
 
 export const applyUsage: CommandUsage = {
-  synopsis: "xdsd apply -f FILE [--dry-run] [--timeout 10s] [--no-wait] [--admin URL] [--token-file FILE]",
+  synopsis: `xdsd apply -f FILE [--dry-run] [--timeout 10s] [--no-wait] ${adminSynopsis}`,
   description: `Make the store of a running xdsd hold what FILE declares (written like a config file: clusters, listeners,
 resources, nodes): creates, replaces and deletes store objects, printing the diff first, all in one
 transaction. --dry-run prints the diff and has the daemon check it, changing nothing. Endpoints registered
-with \`xdsd endpoints\` are kept (but those of a deleted cluster). Waits for the proxies' ACKs like endpoints.`,
+with \`xdsd endpoints\` are kept (but those of a deleted cluster). Waits for the proxies' ACKs like endpoints.
+${adminDescription}`,
 };
 
 /** One store object as apply sees it: what the file says, or what the store holds. */
@@ -59,8 +60,7 @@ export async function runApply(args: string[]): Promise<number> {
     options: {
       file: { type: "string", short: "f" },
       "dry-run": { type: "boolean" },
-      admin: { type: "string", default: defaultAdminUrl },
-      "token-file": { type: "string" },
+      ...adminOptions,
       timeout: { type: "string", default: "10s" },
       "no-wait": { type: "boolean" },
     },
@@ -70,11 +70,11 @@ export async function runApply(args: string[]): Promise<number> {
   if (durationMs(values.timeout) === undefined) throw new BadArgumentError(`--timeout "${values.timeout}": expected seconds, like 10s`);
   const source = declaration(values.file);
   const declared = declaredObjects(source);
-  const token = readToken(values["token-file"]);
+  const admin = adminTarget(values);
 
   const held = new Map<string, Held>();
   for (const c of collections) {
-    const reply = await call(values.admin!, "GET", `/v1/${c.path}`, undefined);
+    const reply = await call(admin, "GET", `/v1/${c.path}`);
     if (failed(reply)) return fail(reply);
     for (const item of (reply.body[c.list] as Record<string, unknown>[]) ?? []) {
       // The file's clusters with registered endpoints are listed too; they are the daemon's file's, not the store's.
@@ -109,7 +109,7 @@ export async function runApply(args: string[]): Promise<number> {
   }
   const summary = `${operations.length} operation(s)`;
   // Checked before the diff is shown: a diff that cannot be applied is not printed, only why, located in FILE.
-  const checked = await call(values.admin!, "POST", "/v1/batch?dry_run=true", token, { operations });
+  const checked = await call(admin, "POST", "/v1/batch?dry_run=true", { operations });
   if (failed(checked)) return fail(checked, (issue) => locateInFile(issue, source, declared));
   process.stdout.write(`${out.join("\n")}\n`);
   if (values["dry-run"]) {
@@ -117,7 +117,7 @@ export async function runApply(args: string[]): Promise<number> {
     return 0;
   }
   const query = values["no-wait"] ? "" : `?wait=acked&timeout=${values.timeout}`;
-  const applied = await call(values.admin!, "POST", `/v1/batch${query}`, token, { operations }, Number(values.timeout!.slice(0, -1)) * 1000 + 30_000);
+  const applied = await call(admin, "POST", `/v1/batch${query}`, { operations }, Number(values.timeout!.slice(0, -1)) * 1000 + 30_000);
   if (failed(applied)) return fail(applied);
   const unconfirmed = rolloutFailure(applied);
   if (unconfirmed !== undefined) return unconfirmed;

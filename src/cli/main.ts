@@ -4,7 +4,16 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { logLevels, type LogLevel } from "../log.js";
 import { chooseLogFormat, daemonLoggers, logEnvironment } from "./daemon-log.js";
-import { BadArgumentError, ConfigError, formatLocation, ListenError, StoreUnavailableError, TlsCredentialsError, XdsdError } from "../errors.js";
+import {
+  AdminTokenFileError,
+  BadArgumentError,
+  ConfigError,
+  formatLocation,
+  ListenError,
+  StoreUnavailableError,
+  TlsCredentialsError,
+  XdsdError,
+} from "../errors.js";
 import { loadConfigFile } from "../config/index.js";
 import { bootstrapModes, clientCertificateSds, renderBootstrap, type BootstrapMode } from "../bootstrap/bootstrap.js";
 import { parseLocality, renderGrpcBootstrap } from "../bootstrap/grpc-bootstrap.js";
@@ -22,13 +31,16 @@ import { runStatus, statusUsage } from "./status-command.js";
 import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "../config/config-limits.js";
 import { defaultTransportLimits, transportLimitFlag, type TransportLimits } from "../server/transport/transport-limits.js";
 import { defaultLoadReportLimits, loadReportLimitFlag, type LoadReportLimits } from "../server/load-report-limits.js";
+import { AdminTokens } from "../admin/admin-auth.js";
+import { adminLimitFlags, defaultAdminLimits, type AdminLimits } from "../admin/admin-limits.js";
 
 /** Each command's usage; `xdsd COMMAND --help` prints one, `xdsd --help` all of them, a usage error its synopsis. */
 const commandUsage: Record<string, CommandUsage> = {
   serve: {
     synopsis: `xdsd serve --config FILE [--xds-listen HOST:PORT] [--admin-listen HOST:PORT] [--rest-listen HOST:PORT]
            [--store URL | --data-dir DIR] [--admin-token-file FILE] [--log-level LEVEL]
-           [--xds-tls-cert FILE --xds-tls-key FILE [--xds-client-ca FILE]] [LIMITS]`,
+           [--xds-tls-cert FILE --xds-tls-key FILE [--xds-client-ca FILE]]
+           [--admin-tls-cert FILE --admin-tls-key FILE [--admin-client-ca FILE]] [LIMITS]`,
     description: `Serve FILE over xDS (default ${defaultXdsListen}: gRPC SotW and delta, REST-JSON over HTTP/1.1 and h2c), admin on
 ${defaultAdminListen}; --rest-listen adds a port for REST-JSON polling only. FILE is watched for changes.
 The write API (/v1/clusters…) keeps its objects in the store --store names: sqlite:DIR (embedded; the default
@@ -36,7 +48,13 @@ is sqlite:<--data-dir>, --data-dir defaulting to ./xdsd-data) or ${storeUrlGramm
 --etcd-prefix PREFIX, default ${defaultEtcdPrefix}; --etcd-ca FILE for TLS, --etcd-cert FILE --etcd-key FILE for mutual TLS).
 Replicas on one etcd elect one of them, by an etcd lease, to run the once-only duties (endpoint TTL expiry). While
 etcd does not answer, the daemon serves its last config, writes answer 503 and /healthz says degraded.
-Writes take the bearer token in --admin-token-file (without it, the API is read-only).
+--admin-token-file holds the admin API's bearer tokens, one per line: NAME SCOPE TOKEN (SCOPE read or write;
+a write token may read; # comments), or one bare token (a write token named default). Writes need a write
+token (without the file, the API is read-only); when --admin-listen is not a loopback address, reads need a
+token too (/healthz stays open). Every write is logged as an audit line with the token's name. The file is
+watched: a rotated token works at once and the old one stops.
+--admin-tls-cert and --admin-tls-key serve the admin API over HTTPS; --admin-client-ca requires a client
+certificate that chains to it (mutual TLS). Watched like the xDS port's files.
 --xds-tls-cert and --xds-tls-key serve xDS (and --rest-listen) over TLS; --xds-client-ca requires every client to
 present a certificate that chains to it (mutual TLS). The files are watched: a rotated one applies to new
 connections, and one that cannot be used is logged while the previous ones stay in use (docs/security.md).
@@ -80,9 +98,12 @@ grpc-js-xds), checking xdsd's certificate against the --xds host. FILE, when giv
 
 const limitsUsage = () => `  Limits, each a positive whole number (docs/limits.md), with their defaults:
       serve, validate: ${limitFlagList(defaultConfigLimits, (k) => configLimitFlags[k])}
-      serve only: ${limitFlagList(defaultTransportLimits, transportLimitFlag)}
+      serve only: ${limitFlagList(defaultTransportLimits, transportLimitFlag)}, ${limitFlagList(adminFlagDefaults, (k) => adminLimitFlags[k]!)}
       serve on etcd, in seconds: ${limitFlagList(defaultEtcdLimits, (k) => etcdLimitFlags[k])}
       load reports (LRS; seconds, then counts): ${limitFlagList(defaultLoadReportLimits, loadReportLimitFlag)}`;
+
+/** The admin limits that have a flag, with their defaults. */
+const adminFlagDefaults = Object.fromEntries(Object.keys(adminLimitFlags).map((k) => [k, defaultAdminLimits[k as keyof AdminLimits]])) as Partial<AdminLimits>;
 
 const usage = `usage:
 ${Object.values(commandUsage).map(fullUsage).join("\n")}
@@ -107,6 +128,7 @@ const etcdLimitOptions = Object.fromEntries((Object.keys(etcdLimitFlags) as (key
   string,
   keyof EtcdLimits
 >;
+const adminLimitOptions = Object.fromEntries(Object.entries(adminLimitFlags).map(([key, flag]) => [flag.slice(2), key])) as Record<string, keyof AdminLimits>;
 const transportLimitOptions = Object.fromEntries(
   (Object.keys(defaultTransportLimits) as (keyof TransportLimits)[]).map((key) => [transportLimitFlag(key).slice(2), key]),
 ) as Record<string, keyof TransportLimits>;
@@ -197,8 +219,12 @@ async function runServe(args: string[]): Promise<number> {
       "xds-tls-cert": { type: "string" },
       "xds-tls-key": { type: "string" },
       "xds-client-ca": { type: "string" },
+      "admin-tls-cert": { type: "string" },
+      "admin-tls-key": { type: "string" },
+      "admin-client-ca": { type: "string" },
       "log-level": { type: "string", default: "info" },
       ...stringOptions(Object.keys(configLimitOptions)),
+      ...stringOptions(Object.keys(adminLimitOptions)),
       ...stringOptions(Object.keys(transportLimitOptions)),
       ...stringOptions(Object.keys(etcdLimitOptions)),
       ...stringOptions(Object.keys(loadReportLimitOptions)),
@@ -235,8 +261,10 @@ async function runServe(args: string[]): Promise<number> {
     restListen: values["rest-listen"] === undefined ? undefined : parseListenAddress("--rest-listen", values["rest-listen"]),
     ...storeOf(values, etcdLimits.etcdTimeout),
     leaderLeaseTtl: etcdLimits.leaderLeaseTtl,
-    adminToken: values["admin-token-file"] === undefined ? undefined : readToken(values["admin-token-file"]),
-    xdsTls: xdsTlsFiles(values),
+    adminTokens: values["admin-token-file"] === undefined ? undefined : AdminTokens.load(values["admin-token-file"]),
+    xdsTls: tlsFiles(values, "xds"),
+    adminTls: tlsFiles(values, "admin"),
+    adminLimits: limitsFrom(values, adminLimitOptions),
     log: logs,
   });
   await new Promise<void>((resolve) => {
@@ -262,14 +290,15 @@ function storeOf(values: Record<string, unknown>, etcdTimeout: number | undefine
   };
 }
 
-/** The xDS port's TLS files, if any: a certificate and its key go together, and a client CA needs both. */
-function xdsTlsFiles(values: Record<string, unknown>): TlsFiles | undefined {
-  const [cert, key, clientCa] = (["xds-tls-cert", "xds-tls-key", "xds-client-ca"] as const).map((f) => values[f] as string | undefined);
+/** A port's TLS files (--xds-… or --admin-…), if any: a certificate and its key go together, and a client CA needs both. */
+function tlsFiles(values: Record<string, unknown>, port: "xds" | "admin"): TlsFiles | undefined {
+  const [cert, key, clientCa] = ["tls-cert", "tls-key", "client-ca"].map((f) => values[`${port}-${f}`] as string | undefined);
   if (cert === undefined && key === undefined) {
-    if (clientCa !== undefined) throw new BadArgumentError("--xds-client-ca needs --xds-tls-cert and --xds-tls-key: mutual TLS is TLS first");
+    if (clientCa !== undefined) throw new BadArgumentError(`--${port}-client-ca needs --${port}-tls-cert and --${port}-tls-key: mutual TLS is TLS first`);
     return undefined;
   }
-  if (cert === undefined || key === undefined) throw new BadArgumentError("--xds-tls-cert and --xds-tls-key go together: the certificate and its private key");
+  if (cert === undefined || key === undefined)
+    throw new BadArgumentError(`--${port}-tls-cert and --${port}-tls-key go together: the certificate and its private key`);
   return { cert, key, ...(clientCa === undefined ? {} : { clientCa }) };
 }
 
@@ -373,7 +402,7 @@ main(process.argv.slice(2)).then(
       // Not a usage problem: one line saying what is wrong, exit 1.
       process.stderr.write(`xdsd: ${err.message}\n`);
       process.exitCode = 1;
-    } else if (err instanceof ConfigError) {
+    } else if (err instanceof ConfigError || err instanceof AdminTokenFileError) {
       for (const issue of err.issues) process.stderr.write(`${formatLocation(issue.location)}: ${issue.message}\n`);
       process.stderr.write(`${err.issues.length} error${err.issues.length === 1 ? "" : "s"}\n`);
       process.exitCode = 2;
@@ -391,15 +420,3 @@ main(process.argv.slice(2)).then(
     }
   },
 );
-
-/** The admin API's bearer token: the file's content without its trailing newline; an empty or unreadable file is refused. */
-function readToken(file: string): string {
-  let token: string;
-  try {
-    token = readFileSync(file, "utf8").trim();
-  } catch (err) {
-    throw new BadArgumentError(`--admin-token-file ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
-  }
-  if (token.length < 16) throw new BadArgumentError(`--admin-token-file ${file}: the token must be at least 16 characters`);
-  return token;
-}

@@ -25,7 +25,7 @@ import { defaultEtcdLimits, etcdLimitFlags } from "../store/etcd-limits.js";
 import { storeStatus } from "../daemon/store-status.js";
 import { BadArgumentError } from "../errors.js";
 import type { Logger, SubsystemLoggers } from "../log.js";
-import type { ListenAddress } from "../server/transport/listen-address.js";
+import { isLoopback, type ListenAddress } from "../server/transport/listen-address.js";
 import type { ConfigLimits } from "../config/config-limits.js";
 import type { TransportLimits } from "../server/transport/transport-limits.js";
 import { hostname } from "node:os";
@@ -35,6 +35,8 @@ import { LoadReports } from "../server/load-reports.js";
 import type { LoadReportLimits } from "../server/load-report-limits.js";
 import { registerLoadMetrics } from "../daemon/load-metrics.js";
 import { nodeDiff } from "../server/node-diff.js";
+import { AdminAuth, AdminTokens, bareTokenName } from "../admin/admin-auth.js";
+import type { AdminLimits } from "../admin/admin-limits.js";
 
 export interface ServeOptions {
   configFile: string;
@@ -60,6 +62,12 @@ export interface ServeOptions {
   leaderLeaseTtl?: number;
   /** The bearer token API writes must present; without it the write API is read-only. */
   adminToken?: string;
+  /** The admin tokens, named and scoped (--admin-token-file, watched); instead of adminToken. */
+  adminTokens?: AdminTokens;
+  /** Serve the admin API over HTTPS with these files, mutual TLS with a client CA; watched for rotation. */
+  adminTls?: TlsFiles;
+  /** Overrides of the admin port's limits (defaults in admin/admin-limits.ts). */
+  adminLimits?: Partial<AdminLimits>;
   /** Serve xDS (and REST polling) over TLS with these files, mutual TLS with a client CA; watched for rotation. */
   xdsTls?: TlsFiles;
 }
@@ -79,6 +87,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     throw new BadArgumentError(`${etcdLimitFlags.leaderLeaseTtl} applies to an etcd:// store only: a daemon alone on its SQLite store always leads`);
   // First: credentials that cannot be used stop the start, with the file named, before anything is opened.
   const tls = o.xdsTls && TlsCredentials.load(o.xdsTls);
+  const adminTls = o.adminTls && TlsCredentials.load(o.adminTls);
   const cache = new SnapshotCache();
   // Before the first load, so that it is counted; the servers' push queues are added once they exist.
   const servers: XdsServer[] = [];
@@ -132,7 +141,13 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   }
 
   const controlPlaneId = `xdsd@${hostname()}`;
-  const tlsWatches = tls ? watchTlsFiles(tls, logOf("transport")) : [];
+  const adminTokens =
+    o.adminTokens ?? (o.adminToken === undefined ? undefined : AdminTokens.of([{ name: bareTokenName, scope: "write", token: o.adminToken }]));
+  const fileWatches = [
+    ...(tls ? watchTlsFiles(tls, logOf("transport"), "xDS") : []),
+    ...(adminTls ? watchTlsFiles(adminTls, logOf("admin"), "admin") : []),
+    ...(adminTokens ? [adminTokens.watch(logOf("admin"))] : []),
+  ];
   // identities: are enforced with client certificates only (server/authorization.ts); say so if they are not.
   const unenforced = tls?.mutual ? () => {} : warnUnenforcedIdentities(cache, logOf("config"));
   const loads = new LoadReports(o.loadReportLimits);
@@ -151,7 +166,9 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   const rest = o.restListen && new XdsServer({ ...serverOptions, services: restServices });
   servers.push(xds, ...(rest ? [rest] : []));
   let healthy = false;
-  const writeApi = new WriteApi({ reloader, token: o.adminToken, rollouts: metrics.rollouts });
+  // Off loopback, whoever reaches the port could read every node group's config: reads need a token too.
+  const auth = new AdminAuth({ tokens: adminTokens, readsNeedToken: !isLoopback(o.adminListen.host), limits: o.adminLimits, log: logOf("admin") });
+  const writeApi = new WriteApi({ reloader, auth, rollouts: metrics.rollouts });
   const expiry = new EndpointExpiry(reloader, logOf("config"), { leadership });
   const admin = new AdminServer({
     cache,
@@ -166,6 +183,8 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     log: logOf("admin"),
     writeApi,
     ui: new UiRoutes({ cache, events: uiEvents, history, controlPlaneId, version: () => reloader.state?.version }),
+    auth,
+    tls: adminTls,
   });
   let adminPort: number;
   let xdsPort: number;
@@ -179,7 +198,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     uiEvents.close();
     stopObserving();
     metrics.close();
-    for (const w of tlsWatches) w.close();
+    for (const w of fileWatches) w.close();
     await Promise.allSettled([admin.close(), xds.close(0), rest?.close(0), reloader.close()]);
     await store.close();
     throw err;
@@ -190,13 +209,19 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   // Registrations that expired while the daemon was down go at the first sweep.
   expiry.start();
   const restNote = o.restListen ? `, REST-JSON polling also on ${o.restListen.host}:${restPort}` : "";
-  log.info(`xdsd serving xDS on ${o.xdsListen.host}:${xdsPort}, admin on http://${o.adminListen.host}:${adminPort}${restNote}`);
+  log.info(`xdsd serving xDS on ${o.xdsListen.host}:${xdsPort}, admin on ${adminTls ? "https" : "http"}://${o.adminListen.host}:${adminPort}${restNote}`);
+  if (auth.readsNeedToken && !adminTls) {
+    logOf("admin").warn(
+      `the admin API is served in plaintext on ${o.adminListen.host}:${adminPort}, not a loopback address: its tokens and answers can be read in ` +
+        "transit. Serve it over TLS (--admin-tls-cert, --admin-tls-key, --admin-client-ca; docs/security.md), or listen on a loopback address",
+    );
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       healthy = false;
-      for (const w of tlsWatches) w.close();
+      for (const w of fileWatches) w.close();
       unenforced();
       expiry.close();
       // The lease revoked: another replica leads at once, not a lease TTL later.
@@ -215,16 +240,16 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
 }
 
 /**
- * Reloads the xDS port's credentials when one of their files changes (a rotation writes the certificate and the key
+ * Reloads a port's credentials (`port`: xDS or admin) when one of their files changes (a rotation writes the certificate and the key
  * one after the other: the file watch's quiet period lets both land before they are read together). A rotation
  * that cannot be used keeps the previous credentials and says why.
  */
-function watchTlsFiles(tls: TlsCredentials, log: Logger): FileWatch[] {
+function watchTlsFiles(tls: TlsCredentials, log: Logger, port: "xDS" | "admin"): FileWatch[] {
   let timer: NodeJS.Timeout | undefined;
   const reload = () => {
     const error = tls.reload();
-    if (error) log.warn(`xDS TLS credentials not reloaded, the previous ones stay in use: ${error.message}`);
-    else log.info(`xDS TLS credentials reloaded: new connections get the certificate valid until ${tls.notAfter.toISOString()}`);
+    if (error) log.warn(`${port} TLS credentials not reloaded, the previous ones stay in use: ${error.message}`);
+    else log.info(`${port} TLS credentials reloaded: new connections get the certificate valid until ${tls.notAfter.toISOString()}`);
   };
   // One reload for a burst of changes to any of the files.
   const changed = () => {

@@ -6,19 +6,20 @@
 import { defaultAdminUrl } from "../default-ports.js";
 import { parseArgs } from "node:util";
 import { BadArgumentError } from "../errors.js";
-import { call, fail, failed } from "./admin-client.js";
+import { adminDescription, adminOptions, adminSynopsis, adminTarget, call, fail, failed } from "./admin-client.js";
 import type { CommandUsage } from "./usage.js";
 import { findResourceType, resourceTypes } from "../resource/types.js";
 import { diffText, fetchDiff, runVersionStatus } from "./status-convergence.js";
 
 export const statusUsage: CommandUsage = {
-  synopsis: "xdsd status [NODE_ID | --version V] [-o table|json] [--admin URL]",
+  synopsis: `xdsd status [NODE_ID | --version V] [-o table|json] ${adminSynopsis}`,
   description: `What each proxy connected to a running xdsd holds, per type: SYNCED (ACKed what it was sent), STALE (sent,
 not ACKed yet, and for how long), NACKED (rejected it: the first line of its error), NOT SENT (asked, nothing to
 send). With NODE_ID (the node id, or cluster/id), that proxy's resources, one per line, and per type what it holds
 against what xdsd would send it now (changed, to send, to remove). --version V: how many of the proxies V concerns
 hold it, and which do not (exit 1 if some do not); V is the config version served (GET /config), a write API
-revision, or a type's version in GET /config (docs/status-and-loads.md). -o json: the same as data.`,
+revision, or a type's version in GET /config (docs/status-and-loads.md). -o json: the same as data.
+${adminDescription}`,
 };
 
 /** A CSDS GenericXdsConfig as proto3 JSON. */
@@ -50,23 +51,20 @@ export async function runStatus(args: string[], now = Date.now()): Promise<numbe
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: {
-      admin: { type: "string", default: defaultAdminUrl },
-      output: { type: "string", short: "o", default: "table" },
-      version: { type: "string" },
-    },
+    options: { ...adminOptions, output: { type: "string", short: "o", default: "table" }, version: { type: "string" } },
   });
   const output = values.output!;
   if (output !== "table" && output !== "json") throw new BadArgumentError(`-o "${output}": expected table or json`);
   if (positionals.length > 1) throw new BadArgumentError(`unexpected "${positionals[1]}" after the node id`);
   if (values.version !== undefined) {
     if (positionals.length > 0) throw new BadArgumentError(`--version asks about every proxy; give it without a node id ("${positionals[0]}")`);
-    return runVersionStatus(values.admin!, values.version, output);
+    return runVersionStatus(adminTarget(values), values.version, output);
   }
   const wanted = positionals[0];
-  const csds = await call(values.admin!, "POST", "/v3/discovery:client_status", undefined, {});
+  const admin = adminTarget(values);
+  const csds = await call(admin, "POST", "/v3/discovery:client_status", {});
   if (failed(csds)) return fail(csds);
-  const nodes = await call(values.admin!, "GET", "/nodes?limit=1000", undefined);
+  const nodes = await call(admin, "GET", "/nodes?limit=1000");
   if (failed(nodes)) return fail(nodes);
   const streams = new Map(
     ((nodes.body.nodes ?? []) as { node: string; identity?: string; streams: number; services: Record<string, number> }[]).map((n) => [n.node, n]),
@@ -92,7 +90,7 @@ export async function runStatus(args: string[], now = Date.now()): Promise<numbe
     };
   });
   // One proxy: what it holds against what it would be sent now (it may have left since CSDS was asked).
-  const diff = wanted === undefined ? undefined : await fetchDiff(values.admin!, rows[0].node);
+  const diff = wanted === undefined ? undefined : await fetchDiff(admin, rows[0].node);
   if (output === "json") {
     const detail = wanted === undefined ? {} : { resources: configs[0].genericXdsConfigs ?? [], ...(diff ? { diff } : {}) };
     process.stdout.write(`${JSON.stringify(wanted === undefined ? { proxies: rows } : { ...rows[0], ...detail }, null, 2)}\n`);

@@ -9,7 +9,7 @@
 // An older config version is not kept anywhere: it cannot be asked about.
 import { BadArgumentError } from "../errors.js";
 import type { NodeDiff, TypeDiff } from "../server/node-diff.js";
-import { call, fail, failed } from "./admin-client.js";
+import { call, fail, failed, type AdminTarget } from "./admin-client.js";
 
 /** Connected nodes' diffs fetched at once. */
 const concurrentDiffs = 8;
@@ -44,8 +44,8 @@ function notInSync(diff: NodeDiff): string {
 }
 
 /** The diff of one node, or undefined when it is not connected (any other failure is thrown). */
-export async function fetchDiff(admin: string, node: string): Promise<NodeDiff | undefined> {
-  const reply = await call(admin, "GET", `/nodes/${encodeURIComponent(node)}`, undefined);
+export async function fetchDiff(admin: AdminTarget, node: string): Promise<NodeDiff | undefined> {
+  const reply = await call(admin, "GET", `/nodes/${encodeURIComponent(node)}`);
   if (reply.status === 404) return undefined;
   if (failed(reply)) throw new Error(`GET /nodes/${node}: ${reply.status} ${JSON.stringify(reply.body)}`);
   return reply.body as unknown as NodeDiff;
@@ -65,11 +65,11 @@ interface ProxyVerdict {
 }
 
 /** `xdsd status --version V [-o table|json]`: exit 0 when every concerned proxy holds V, 1 when some do not. */
-export async function runVersionStatus(admin: string, version: string, output: "table" | "json"): Promise<number> {
-  const config = await call(admin, "GET", "/config", undefined);
+export async function runVersionStatus(admin: AdminTarget, version: string, output: "table" | "json"): Promise<number> {
+  const config = await call(admin, "GET", "/config");
   if (failed(config)) return fail(config);
   const view = config.body as unknown as ConfigView;
-  const clusters = await call(admin, "GET", "/v1/clusters", undefined);
+  const clusters = await call(admin, "GET", "/v1/clusters");
   const revision = clusters.status === 200 ? Number(clusters.body.revision) : undefined;
   // Which proxies V concerns, and what holding it means for one.
   let kind: string;
@@ -139,11 +139,11 @@ function typeVersionGroups(view: ConfigView, version: string): { group: string; 
 }
 
 /** Every connected node's diff: /nodes page by page, then a few diffs at a time. */
-async function allDiffs(admin: string): Promise<NodeDiff[]> {
+async function allDiffs(admin: AdminTarget): Promise<NodeDiff[]> {
   const names: string[] = [];
   let after: string | undefined;
   do {
-    const page = await call(admin, "GET", `/nodes?limit=1000${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`, undefined);
+    const page = await call(admin, "GET", `/nodes?limit=1000${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`);
     if (failed(page)) throw new Error(`GET /nodes: ${page.status} ${JSON.stringify(page.body)}`);
     names.push(...(page.body.nodes as { node: string }[]).map((n) => n.node));
     after = page.body.next as string | undefined;

@@ -3,7 +3,7 @@
 // (gRPC, and REST over h2c or h2) and HTTP/1.1 (REST): in plaintext, plaintext-listener.ts tells them apart by the
 // first bytes; over TLS (`tls`), tls-listener.ts by ALPN, and with a client CA only clients with a certificate
 // that chains to it get past the handshake.
-import { formatListenAddress, parseListenAddress, type ListenAddress } from "./transport/listen-address.js";
+import { formatListenAddress, isLoopback, parseListenAddress, type ListenAddress } from "./transport/listen-address.js";
 import { Http2Transport, type Http2TransportOptions } from "./transport/http2-transport.js";
 import { Http1Transport } from "./transport/http1-transport.js";
 import { PlaintextListener } from "./transport/plaintext-listener.js";
@@ -93,9 +93,4 @@ export class XdsServer implements ClientStatusReader {
     await this.#http2.close(graceMs);
     await stopped;
   }
-}
-
-/** 127.0.0.0/8, ::1 and localhost: only this machine reaches them. */
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:127\./i.test(host);
 }

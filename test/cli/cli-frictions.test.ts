@@ -58,8 +58,8 @@ test("a usage error prints the error, the command's synopsis and where its help 
     get.stderr,
     [
       'xdsd: "widgets" is not something get lists: clusters, listeners, resources, node-groups, endpoints',
-      "usage: xdsd get clusters|listeners|resources|node-groups [-o table|json|yaml] [--admin URL]",
-      "       xdsd get endpoints [CLUSTER] [-o table|json|yaml] [--admin URL]",
+      "usage: xdsd get clusters|listeners|resources|node-groups [-o table|json|yaml] [--admin URL] [--admin-ca FILE [--admin-cert FILE --admin-key FILE]] [--token-file FILE]",
+      "       xdsd get endpoints [CLUSTER] [-o table|json|yaml] [--admin URL] [--admin-ca FILE [--admin-cert FILE --admin-key FILE]] [--token-file FILE]",
       "see `xdsd get --help`",
       "",
     ].join("\n"),
@@ -79,7 +79,7 @@ test("a write without the token says how the CLI takes one: --token-file or XDSD
   assert.doesNotMatch(missing.stderr, /Authorization|Bearer/, "an HTTP header is not what a CLI user can set");
   const wrong = await cli(["endpoints", "add", "web", "10.0.0.1:80"], file("wrong-token", "not-the-token-0123456789\n"));
   assert.equal(wrong.code, 1);
-  assert.match(wrong.stderr, /^xdsd: 401 unauthorized: the token in the file of --token-file .* is not the one xdsd serve was given/);
+  assert.match(wrong.stderr, /^xdsd: 401 unauthorized: the token in the file of --token-file .* is not one of the tokens xdsd serve was given/);
 });
 
 test("an endpoint write no connected proxy takes is not reported as acknowledged (item 18)", async () => {

@@ -2,26 +2,34 @@
 // checked in up to date, served at /openapi.json, and true to what the daemon answers — schemathesis (PyPI,
 // installed by scripts/install-schemathesis.mjs) generates requests from it against a live daemon, bounded in
 // examples and time, and every check holds: no server error, every status code and content type documented,
-// responses matching their schemas, schema-violating requests refused.
+// responses matching their schemas, schema-violating requests refused. It runs twice: against a plain loopback
+// admin port with a bare token, and against an HTTPS admin port with mutual TLS and named, scoped tokens (issue 19).
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { TestCa } from "../support/certs.js";
 import { repoRoot } from "../support/processes.js";
 import { startXdsd, type XdsdHandle } from "../support/xdsd.js";
 
 const root = repoRoot();
 const token = "openapi-token-0123456789abcdef";
+const config =
+  'clusters: [{name: web, endpoints: ["127.0.0.1:8081"]}]\nlisteners: [{name: l, port: 10999, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: web}]}]}]\n';
 let xdsd: XdsdHandle;
+const dir = mkdtempSync(join(tmpdir(), "xdsd-openapi-"));
+/**
+ * schemathesis sends requests without the token or with a wrong one on purpose (negative auth cases, each answered
+ * 401), and waits out every 429's Retry-After: the slowing down of failed authentications (tested in
+ * admin-security.test.ts) would turn its run into a minute's wait per 10 such requests.
+ */
+const unlimitedAuthFailures = ["--max-admin-auth-failures", "1000000"];
 
 before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), "xdsd-openapi-"));
   writeFileSync(join(dir, "token"), token);
-  const config =
-    'clusters: [{name: web, endpoints: ["127.0.0.1:8081"]}]\nlisteners: [{name: l, port: 10999, virtual_hosts: [{name: v, domains: ["*"], routes: [{prefix: /, cluster: web}]}]}]\n';
-  xdsd = await startXdsd(config, { args: ["--admin-token-file", join(dir, "token")] });
+  xdsd = await startXdsd(config, { args: ["--admin-token-file", join(dir, "token"), ...unlimitedAuthFailures] });
 });
 after(async () => {
   await xdsd?.stop();
@@ -34,7 +42,12 @@ test("schema/openapi.json is what scripts/gen-openapi.mjs writes, and /openapi.j
   assert.deepEqual(await served.json(), JSON.parse(readFileSync(join(root, "schema", "openapi.json"), "utf8")));
 });
 
-test("schemathesis against the live daemon: every check holds, 0 server errors", { timeout: 300_000 }, () => {
+/**
+ * schemathesis on the daemon at `adminUrl` with `args` (headers, TLS), bounded in examples and time: every check
+ * holds. Run asynchronously: the test process must keep reading the daemon's output meanwhile — every write is an
+ * audit line, and a daemon whose stderr pipe is full stops answering.
+ */
+async function schemathesis(xdsd: XdsdHandle, args: string[]): Promise<void> {
   const pythonPath = join(root, ".tools", "schemathesis");
   assert.ok(existsSync(pythonPath), "schemathesis is missing: run `node scripts/install-schemathesis.mjs` (npm test does)");
   const checks = [
@@ -54,7 +67,7 @@ test("schemathesis against the live daemon: every check holds, 0 server errors",
     join(cwd, "schemathesis.toml"),
     '[checks.negative_data_rejection]\nexpected-statuses = [400, 401, 403, 404, 405, 406, 409, 412, 415, 422, 428, 429, "5xx"]\n',
   );
-  const run = spawnSync(
+  const child = spawn(
     "python3",
     [
       "-m",
@@ -63,8 +76,7 @@ test("schemathesis against the live daemon: every check holds, 0 server errors",
       join(cwd, "schemathesis.toml"),
       "run",
       `${xdsd.adminUrl}/openapi.json`,
-      "-H",
-      `Authorization: Bearer ${token}`,
+      ...args,
       "--checks",
       checks.join(","),
       "--max-examples",
@@ -75,8 +87,15 @@ test("schemathesis against the live daemon: every check holds, 0 server errors",
       "20261202",
       "--no-color",
     ],
-    { encoding: "utf8", timeout: 240_000, env: { ...process.env, PYTHONPATH: pythonPath }, cwd },
+    { env: { ...process.env, PYTHONPATH: pythonPath }, cwd, stdio: ["ignore", "pipe", "pipe"] },
   );
+  let text = "";
+  child.stdout.on("data", (d) => (text += d));
+  child.stderr.on("data", (d) => (text += d));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
+  const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  clearTimeout(timer);
+  const run = { status, stdout: text, stderr: "" };
   const output = `${run.stdout}${run.stderr}`;
   assert.equal(run.status, 0, output.slice(-6000));
   const summary = /(\d+) generated, (\d+) passed/.exec(output);
@@ -85,4 +104,35 @@ test("schemathesis against the live daemon: every check holds, 0 server errors",
   assert.equal(summary[1], summary[2], output.slice(-3000));
   // The daemon survived all of it.
   assert.equal(spawnSync("kill", ["-0", String(xdsd.pid)]).status, 0);
+}
+
+test("schemathesis against the live daemon: every check holds, 0 server errors", { timeout: 300_000 }, async () => {
+  await schemathesis(xdsd, ["-H", `Authorization: Bearer ${token}`]);
+});
+
+test("schemathesis against the daemon's HTTPS admin port, mutual TLS and a named write token: every check holds", { timeout: 300_000 }, async () => {
+  const ca = new TestCa("openapi", dir);
+  const server = ca.issue("xdsd-admin", { san: ["DNS:localhost", "IP:127.0.0.1"] });
+  const client = ca.issue("schemathesis");
+  const tokens = join(dir, "tokens");
+  writeFileSync(tokens, `deploy write ${token}\nscrape read openapi-read-token-0123456789\n`);
+  const tls = await startXdsd(config, {
+    args: [
+      "--admin-token-file",
+      tokens,
+      "--admin-tls-cert",
+      server.cert,
+      "--admin-tls-key",
+      server.key,
+      "--admin-client-ca",
+      ca.cert,
+      ...unlimitedAuthFailures,
+    ],
+  });
+  try {
+    assert.match(tls.adminUrl, /^https:/);
+    await schemathesis(tls, ["-H", `Authorization: Bearer ${token}`, "--tls-verify", ca.cert, "--request-cert", client.cert, "--request-cert-key", client.key]);
+  } finally {
+    await tls.stop();
+  }
 });

@@ -22,6 +22,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { get as httpsGet } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -208,10 +209,7 @@ async function startBackground(block: ShellBlock): Promise<void> {
   background.push(child);
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const status = await httpGet(url).then(
-      (r) => r.status,
-      () => 0,
-    );
+    const status = await ready(url);
     if (status === 200) return;
     if (child.exitCode !== null || Date.now() > deadline) {
       assert.fail(
@@ -220,6 +218,26 @@ async function startBackground(block: ShellBlock): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * The status `url` answers, 0 for none. An https:// URL is the README's own TLS server (its certificate made by the
+ * README's openssl commands): readiness does not verify it; the examples that follow do, with --cacert/--admin-ca.
+ */
+function ready(url: string): Promise<number> {
+  if (!url.startsWith("https:"))
+    return httpGet(url).then(
+      (r) => r.status,
+      () => 0,
+    );
+  return new Promise((resolve) => {
+    const req = httpsGet(url, { rejectUnauthorized: false, agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(0));
+  });
 }
 
 /** `actual` is `expected`, line by line, but for numbers (and for npm's `> script` banner before a script's output). */

@@ -153,8 +153,11 @@ export function serialOf(file: string): string {
   return new X509Certificate(readFileSync(file)).serialNumber;
 }
 
-/** The serial number of the certificate a TLS server on 127.0.0.1:`port` presents to a new connection of `client`'s. */
-export function servedSerial(port: number, ca: TestCa, client: Issued): Promise<string> {
+/**
+ * The serial number of the certificate a TLS server on 127.0.0.1:`port` presents to a new connection of `client`'s,
+ * offering the application protocols `alpn` (the xDS port's h2; http/1.1 for the admin port).
+ */
+export function servedSerial(port: number, ca: TestCa, client: Issued, alpn = ["h2"]): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(
       {
@@ -164,7 +167,7 @@ export function servedSerial(port: number, ca: TestCa, client: Issued): Promise<
         ca: readFileSync(ca.cert),
         key: readFileSync(client.key),
         cert: readFileSync(client.cert),
-        ALPNProtocols: ["h2"],
+        ALPNProtocols: alpn,
       },
       () => {
         resolve(socket.getPeerCertificate().serialNumber);

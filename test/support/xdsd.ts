@@ -56,12 +56,20 @@ function lineText(line: string, records: LogRecord[]): string {
   return `${line}\n`;
 }
 
-export function runXdsd(args: string[], options: { input?: string; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runXdsd(
+  args: string[],
+  /** env: added to the test's environment */
+  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // `serve` gets a store of its own unless the test names one (parallel test files must not share one).
   if (args[0] === "serve" && !args.includes("--data-dir") && !args.includes("--store"))
     args = [...args, "--data-dir", join(mkdtempSync(join(tmpdir(), "xdsd-run-")), "data")];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot(), "bin", "xdsd.js"), ...args], { cwd: options.cwd ?? repoRoot(), stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(repoRoot(), "bin", "xdsd.js"), ...args], {
+      cwd: options.cwd ?? repoRoot(),
+      env: { ...process.env, ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -167,11 +175,11 @@ export async function startXdsd(
   };
   // 20 s, as for Envoy (envoy.ts): a daemon started by several parallel test files on two loaded cores took over
   // 10 s. One that does not start is stopped, or its pipes keep the test process, and the run, alive for good.
-  const ready = await handle.waitForLog(/xdsd serving xDS on \S+:(\d+), admin on (http:[^\s,;]+)/, 20_000).catch(async (err: unknown) => {
+  const ready = await handle.waitForLog(/xdsd serving xDS on \S+:(\d+), admin on (https?:[^\s,;]+)/, 20_000).catch(async (err: unknown) => {
     await handle.stop("SIGKILL");
     throw err;
   });
-  const m = /:(\d+), admin on (http:\S+)/.exec(ready)!;
+  const m = /:(\d+), admin on (https?:[^\s,;]+)/.exec(ready)!;
   xdsPort = Number(m[1]);
   adminUrl = m[2];
   return handle;

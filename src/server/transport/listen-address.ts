@@ -33,3 +33,8 @@ export function listenOn(server: Server, { host, port }: ListenAddress): Promise
 export function formatListenAddress({ host, port }: ListenAddress): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine reaches them (the xDS port's plaintext warning, the admin port's open reads). */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:127\./i.test(host);
+}
