@@ -69,6 +69,8 @@ export interface WriteApiOptions {
   now?: () => number;
   /** Most operations one `POST /v1/batch` may hold (default defaultMaxBatchOperations). */
   maxBatchOperations?: number;
+  /** Why the store does not answer now (daemon/store-status.ts: degraded), or undefined while it does. */
+  storeDown?: () => string | undefined;
 }
 
 /**
@@ -346,6 +348,12 @@ export class WriteApi {
       req.resume();
       return problem("XDSD_HTTP_MALFORMED", wait);
     }
+    // Degraded (issue 20): a write would wait out the store's timeout to fail the same way; say so at once.
+    const down = this.o.storeDown?.();
+    if (down !== undefined) {
+      req.resume();
+      return storeUnavailable(down);
+    }
     const mark = this.o.rollouts?.mark() ?? 0;
     try {
       const answer = await run();
@@ -366,16 +374,7 @@ export class WriteApi {
           { currentRevision: err.storeRevision },
         );
       }
-      if (err instanceof StoreUnavailableError) {
-        // Degraded mode (issue 20): the proxies keep the last config; a write must wait for the store.
-        return {
-          ...problem(
-            "XDSD_STORE_UNAVAILABLE",
-            `${err.message}. Nothing was acknowledged: xdsd keeps serving the last config, and GET /healthz says when the store answers again; then send the write again (a write cut off mid-way may have been applied: read the object first, or send it with If-Match)`,
-          ),
-          headers: { "retry-after": "5" },
-        };
-      }
+      if (err instanceof StoreUnavailableError) return storeUnavailable(err.message);
       if (err instanceof ConfigError) {
         return problem("XDSD_CONFIG_INVALID", "the write was refused and nothing was stored", { errors: err.issues.map(issueView) });
       }
@@ -552,6 +551,17 @@ function etag(revision: number): string {
 function problem(code: ProblemCode, detail: string, extensions: Record<string, unknown> = {}): Answer {
   const body = problemDetails(code, detail, extensions);
   return { status: body.status, body };
+}
+
+/** Degraded mode (issue 20): the proxies keep the last config; a write must wait for the store. */
+function storeUnavailable(why: string): Answer {
+  return {
+    ...problem(
+      "XDSD_STORE_UNAVAILABLE",
+      `${why}. Nothing was acknowledged: xdsd keeps serving the last config, and GET /healthz says when the store answers again; then send the write again (a write cut off mid-way may have been applied: read the object first, or send it with If-Match)`,
+    ),
+    headers: { "retry-after": "5" },
+  };
 }
 
 function notAllowed(method: string, allowed: string): Answer {

@@ -168,7 +168,15 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
   let healthy = false;
   // Off loopback, whoever reaches the port could read every node group's config: reads need a token too.
   const auth = new AdminAuth({ tokens: adminTokens, readsNeedToken: !isLoopback(o.adminListen.host), limits: o.adminLimits, log: logOf("admin") });
-  const writeApi = new WriteApi({ reloader, auth, rollouts: metrics.rollouts });
+  const writeApi = new WriteApi({
+    reloader,
+    auth,
+    rollouts: metrics.rollouts,
+    storeDown: () => {
+      const store = status();
+      return store.state === "degraded" ? store.reason : undefined;
+    },
+  });
   const expiry = new EndpointExpiry(reloader, logOf("config"), { leadership });
   const admin = new AdminServer({
     cache,

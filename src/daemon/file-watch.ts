@@ -3,8 +3,9 @@
 // name. Bursts of events (write, then chmod, then rename) are collapsed into one callback.
 //
 // A rename onto the file (how editors, config management and `mv` replace it) is a complete new file the moment it
-// happens, so it is acted on almost at once (`renameDebounceMs`); an in-place write may still be under way, so a
-// change waits for `debounceMs` of quiet. Either way the reload compares content hashes, so an extra event costs
+// happens, so it is acted on at once (`renameDebounceMs`, 0: on the next turn of the event loop, after the other
+// events of the same burst — a timer's 1 ms minimum and 2 ms of debounce were a tenth of a change's way to the first
+// proxy: docs/performance.md); an in-place write may still be under way, so a change waits for `debounceMs` of quiet. Either way the reload compares content hashes, so an extra event costs
 // a read, not a parse.
 import { existsSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
@@ -13,13 +14,19 @@ export interface FileWatch {
   close(): void;
 }
 
-export function watchFile(path: string, onChange: () => void, debounceMs = 100, renameDebounceMs = 2): FileWatch {
+export function watchFile(path: string, onChange: () => void, debounceMs = 100, renameDebounceMs = 0): FileWatch {
   const file = resolve(path);
   const name = basename(file);
   let timer: NodeJS.Timeout | undefined;
-  const fire = (delay: number) => {
+  let immediate: NodeJS.Immediate | undefined;
+  const cancel = () => {
     clearTimeout(timer);
-    timer = setTimeout(onChange, delay);
+    clearImmediate(immediate);
+  };
+  const fire = (delay: number) => {
+    cancel();
+    if (delay === 0) immediate = setImmediate(onChange);
+    else timer = setTimeout(onChange, delay);
   };
   const watcher: FSWatcher = watch(dirname(file), { persistent: false }, (event, changed) => {
     if (changed !== null && changed.toString() !== name) return;
@@ -31,7 +38,7 @@ export function watchFile(path: string, onChange: () => void, debounceMs = 100, 
   watcher.on("error", () => watcher.close());
   return {
     close() {
-      clearTimeout(timer);
+      cancel();
       watcher.close();
     },
   };

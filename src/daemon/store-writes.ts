@@ -221,8 +221,10 @@ const clustersByName = new WeakMap<object, Map<string, Record<string, unknown>>>
 export function changesBetween(before: ConfigSnapshots, after: ConfigSnapshots): GroupChanges[] {
   const changes: GroupChanges[] = [];
   const group = (key: string | null, was: Snapshot | undefined, now: Snapshot) => {
+    const readers = now.readers?.patterns;
     if (!was) {
-      changes.push({ key, created: true, upsert: now.typeUrls().flatMap((t) => [...now.resources(t).values()]), remove: [] });
+      const upsert = now.typeUrls().flatMap((t) => [...now.resources(t).values()]);
+      changes.push({ key, created: true, upsert, remove: [], ...(readers ? { readers } : {}) });
       return;
     }
     const upsert: EncodedResource[] = [];
@@ -238,7 +240,9 @@ export function changesBetween(before: ConfigSnapshots, after: ConfigSnapshots):
       const present = now.resources(typeUrl);
       for (const name of was.resources(typeUrl).keys()) if (!present.has(name)) remove.push({ typeUrl, name });
     }
-    if (upsert.length > 0 || remove.length > 0) changes.push({ key, upsert, remove });
+    // Who may read the group is part of it (identities:, server/authorization.ts).
+    const readersChange = sameReaders(was.readers?.patterns, readers) ? {} : { readers: readers ?? null };
+    if (upsert.length > 0 || remove.length > 0 || "readers" in readersChange) changes.push({ key, upsert, remove, ...readersChange });
   };
   group(null, before.defaults, after.defaults);
   for (const [key, now] of after.nodes) group(key, before.nodes.get(key), now);

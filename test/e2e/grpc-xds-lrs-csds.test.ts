@@ -111,6 +111,10 @@ listeners:
     echo?.stop();
     failing?.stop();
     await xdsd?.stop();
+    // grpc-js-xds's client is one per process, with no way to stop it: once the LRS server is gone it keeps
+    // retrying its load-report stream, and those timers hold the process open after the tests are done (seen: the
+    // file hung the run for minutes). Let it end once its results are written.
+    setTimeout(() => process.exit(), 2000).unref();
   });
 
   it("reports its RPCs over LRS: GET /loads counts 60 calls exactly, failed ones as errors, per locality", async () => {

@@ -10,6 +10,9 @@ import { maxWriteAttempts } from "../../src/daemon/reloader.js";
 import { defaultRestPollOptions } from "../../src/server/protocol/rest-poll.js";
 import { defaultTransportLimits, transportLimitFlag, type TransportLimits } from "../../src/server/transport/transport-limits.js";
 import { defaultChangeLogBytes, defaultChangeLogRevisions } from "../../src/store/sqlite-store.js";
+import { adminLimitFlags, defaultAdminLimits, type AdminLimits } from "../../src/admin/admin-limits.js";
+import { coalesceMs } from "../../src/admin/ui-events.js";
+import { defaultChangeHistorySize, maxChangesShown } from "../../src/daemon/change-history.js";
 import { defaultEtcdLimits, etcdLimitFlags, type EtcdLimits } from "../../src/store/etcd-limits.js";
 import { defaultLoadReportLimits, loadReportLimitFlag, type LoadReportLimits } from "../../src/server/load-report-limits.js";
 
@@ -20,6 +23,7 @@ const flagDefaults = new Map<string, number>([
   ...Object.entries(configLimitFlags).map(([key, flag]) => [flag, defaultConfigLimits[key as keyof typeof configLimitFlags]] as [string, number]),
   ...Object.entries(defaultTransportLimits).map(([key, value]) => [transportLimitFlag(key as keyof TransportLimits), value] as [string, number]),
   ...Object.entries(defaultEtcdLimits).map(([key, value]) => [etcdLimitFlags[key as keyof EtcdLimits], value] as [string, number]),
+  ...Object.entries(adminLimitFlags).map(([key, flag]) => [flag, defaultAdminLimits[key as keyof AdminLimits]] as [string, number]),
   ...Object.entries(defaultLoadReportLimits).map(([key, value]) => [loadReportLimitFlag(key as keyof LoadReportLimits), value] as [string, number]),
 ]);
 
@@ -36,6 +40,11 @@ const namedDefaults = new Map<string, number>([
   ["maxWriteAttempts", maxWriteAttempts],
   ["restPollers.maxClients", defaultRestPollOptions.maxClients],
   ["restPollers.idleMs", defaultRestPollOptions.idleMs],
+  ["authFailureWindowMs", defaultAdminLimits.authFailureWindowMs],
+  ["limits.maxAuthFailureAddresses", defaultAdminLimits.maxAuthFailureAddresses],
+  ["ChangeHistory.size", defaultChangeHistorySize],
+  ["maxChangesShown", maxChangesShown],
+  ["coalesceMs", coalesceMs],
 ]);
 
 interface Row {
@@ -75,6 +84,7 @@ function limitRows(): { line: number; defaultCell: string; flagCell: string }[] 
 function says(cell: string, value: number): boolean {
   const spellings = [String(value), value.toLocaleString("en-US")];
   if (value % 60_000 === 0) spellings.push(`${value / 60_000} minutes`);
+  if (value % 1000 === 0) spellings.push(`${value / 1000} s`);
   return spellings.some((s) => new RegExp(`(?<![0-9]|[0-9][.,])${s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![0-9]|[.,][0-9])`).test(cell));
 }
 
