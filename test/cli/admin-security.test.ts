@@ -15,6 +15,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { AdminAuth, AdminTokens } from "../../src/admin/admin-auth.js";
 import { AdminServer } from "../../src/admin/admin-server.js";
+import { UiEvents } from "../../src/admin/ui-events.js";
+import { UiRoutes } from "../../src/admin/ui-routes.js";
+import { ChangeHistory } from "../../src/daemon/change-history.js";
 import { SnapshotCache } from "../../src/cache/snapshot-cache.js";
 import { NodeStatuses } from "../../src/server/node-status.js";
 import { isLoopback } from "../../src/server/transport/listen-address.js";
@@ -86,6 +89,39 @@ function send(url: string, o: { method?: string; token?: string; body?: unknown;
 }
 
 const cluster = { endpoints: ["127.0.0.1:9000"] };
+
+test("the dashboard over the HTTPS admin port: its page and its live feed are served over mutual TLS, with a read token", async () => {
+  const page = await send(`${origin}/ui/`, { token: readToken });
+  assert.equal(page.status, 200, page.body);
+  assert.match(String(page.headers["content-type"]), /text\/html/);
+  // The live feed is a stream that does not end: read its first event, then let go.
+  const first = await new Promise<{ status: number; type: string; chunk: string }>((resolve, reject) => {
+    const req = httpsRequest(
+      `${origin}/ui/events`,
+      {
+        headers: { authorization: `Bearer ${readToken}` },
+        ca: readFileSync(ca.cert),
+        cert: readFileSync(client.cert),
+        key: readFileSync(client.key),
+        agent: false,
+        timeout: 5000,
+      },
+      (res) => {
+        res.setEncoding("utf8");
+        res.once("data", (chunk: string) => {
+          resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"]), chunk });
+          req.destroy();
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("no event within 5 s")));
+    req.on("error", reject);
+    req.end();
+  });
+  assert.equal(first.status, 200);
+  assert.match(first.type, /text\/event-stream/);
+  assert.ok(first.chunk.length > 0);
+});
 
 test("the admin API over mutual TLS: a client certificate of the client CA is served; plaintext, no certificate, another CA's are refused", async () => {
   assert.match(origin, /^https:\/\/127\.0\.0\.1:\d+$/);
@@ -237,9 +273,12 @@ test("too many failed authentications from one address: 429 with Retry-After, ev
 test("an admin address that is not loopback: every read needs a token (read or write) — /config, /nodes, /metrics, CSDS — /healthz does not", async () => {
   // What serve.ts decides for --admin-listen 0.0.0.0:18001 or a host's own address.
   assert.equal(isLoopback("0.0.0.0"), false);
+  const cache = new SnapshotCache();
+  const nodes = new NodeStatuses({ clients: () => [] });
   const admin = new AdminServer({
-    cache: new SnapshotCache(),
-    nodes: new NodeStatuses({ clients: () => [] }),
+    cache,
+    nodes,
+    ui: new UiRoutes({ cache, events: new UiEvents({ nodes }), history: new ChangeHistory({ cache }), version: () => undefined }),
     healthy: () => true,
     metrics: { contentType: "text/plain", metrics: async () => "xdsd_up 1\n" },
     clientStatus: () => {
@@ -256,7 +295,8 @@ test("an admin address that is not loopback: every read needs a token (read or w
   const port = await admin.listen("127.0.0.1", 0);
   try {
     const base = `http://127.0.0.1:${port}`;
-    for (const path of ["/config", "/nodes", "/metrics"]) {
+    // The dashboard too (issue 22): its page, its data and its live feed are reads like /nodes.
+    for (const path of ["/config", "/nodes", "/metrics", "/ui/", "/ui/api/info", "/ui/api/changes"]) {
       const refused = await send(`${base}${path}`);
       assert.equal(refused.status, 401, path);
       assert.match(
@@ -267,6 +307,7 @@ test("an admin address that is not loopback: every read needs a token (read or w
       assert.equal((await send(`${base}${path}`, { token: writeToken })).status, 200, path);
     }
     assert.equal((await send(`${base}/v3/discovery:client_status`, { method: "POST", body: {} })).status, 401);
+    assert.equal((await send(`${base}/ui/events`)).status, 401, "the live feed is refused before it opens");
     assert.equal((await send(`${base}/healthz`)).status, 200);
   } finally {
     await admin.close();
