@@ -52,6 +52,8 @@ interface ChangeEntry {
   seq: number;
   version: string;
   source: "file" | "api" | "store";
+  /** The admin token's name of an API write. */
+  by?: string;
   at: string;
   counts: { added: number; modified: number; removed: number };
   changes: ResourceChange[];
@@ -654,7 +656,8 @@ function Changes() {
     if (current === undefined) return;
     getJson<ChangeEntry>(`/ui/api/changes/${current}`).then(setDetail, () => setDetail(undefined));
   }, [current, entries]);
-  const source = (e: ChangeEntry) => (e.source === "file" ? "config file" : e.source === "api" ? "API write" : "store (another writer)");
+  const source = (e: ChangeEntry) =>
+    e.source === "file" ? "config file" : e.source === "api" ? (e.by ? `API write by ${e.by}` : "API write") : "store (another writer)";
   return html`<section aria-labelledby="changes-title">
     <h2 id="changes-title">Changes</h2>
     <div class="changes-layout">

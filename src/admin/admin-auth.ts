@@ -300,6 +300,11 @@ export class AdminAuth {
     return false;
   }
 
+  /** The name of the token `req` authenticated with, if it did (for the change history: never the token). */
+  nameOf(req: IncomingMessage): string | undefined {
+    return this.#names.get(req);
+  }
+
   /**
    * Logs the request, once answered, as an audit line: the token's name (never the token), method, target, status,
    * remote address. Called for every write, granted or not.

@@ -232,7 +232,7 @@ export class WriteApi {
     const value = c.valueOf(name, body.value);
     if (typeof value === "string") return problem("XDSD_HTTP_MALFORMED", value);
     const existed = this.o.reloader.storeObject(c.kind, name) !== undefined;
-    const { revision } = await this.o.reloader.write([{ op: "put", kind: c.kind, name, value, ...condition(req) }]);
+    const { revision } = await this.o.reloader.write([{ op: "put", kind: c.kind, name, value, ...condition(req) }], { by: this.#auth.nameOf(req) });
     return { status: existed ? 200 : 201, headers: { etag: etag(revision) }, body: { name, revision } };
   }
 
@@ -243,10 +243,12 @@ export class WriteApi {
     // A cluster goes with the endpoints registered for it, in the same transaction: those registered when the write
     // commits, not when the request came (a registration in between would be left without its cluster: issue 18).
     // Unless the file defines the cluster too (the store's was shadowed): its endpoints are the file's cluster's.
-    const { revision } = await r.write(() =>
-      c.kind !== "cluster" || r.fileDefines("cluster", name)
-        ? [deletion]
-        : [deletion, ...this.#endpointsOf(name).map((e): StoreOperation => ({ op: "delete", kind: "endpoint", name: `${name}/${e.endpoint}` }))],
+    const { revision } = await r.write(
+      () =>
+        c.kind !== "cluster" || r.fileDefines("cluster", name)
+          ? [deletion]
+          : [deletion, ...this.#endpointsOf(name).map((e): StoreOperation => ({ op: "delete", kind: "endpoint", name: `${name}/${e.endpoint}` }))],
+      { by: this.#auth.nameOf(req) },
     );
     return { status: 200, body: { name, deleted: true, revision } };
   }
@@ -289,7 +291,7 @@ export class WriteApi {
       if (typeof stored === "string") return problem("XDSD_HTTP_MALFORMED", `${at}: ${stored}`);
       operations.push({ op, kind: kind as ObjectKind, name: objectName, value: stored, ...condition });
     }
-    const { revision } = await this.o.reloader.write(operations, { dryRun });
+    const { revision } = await this.o.reloader.write(operations, { dryRun, by: this.#auth.nameOf(req) });
     return { status: 200, body: { revision, operations: operations.length, ...(dryRun ? { dry_run: true } : {}) } };
   }
 
@@ -310,17 +312,20 @@ export class WriteApi {
     // One held under another spelling (stored before addresses were canonical) moves to the canonical name.
     const moved: StoreOperation[] = held && held.name !== name ? [{ op: "delete", kind: "endpoint", name: held.name }] : [];
     const { ifRevision } = condition(req);
-    const { revision } = await r.write([
-      ...moved.map((o) => ({ ...o, ...(ifRevision === undefined ? {} : { ifRevision }) })),
-      { op: "put", kind: "endpoint", name, value, ...(ifRevision === undefined || moved.length > 0 ? {} : { ifRevision }) },
-    ]);
+    const { revision } = await r.write(
+      [
+        ...moved.map((o) => ({ ...o, ...(ifRevision === undefined ? {} : { ifRevision }) })),
+        { op: "put", kind: "endpoint", name, value, ...(ifRevision === undefined || moved.length > 0 ? {} : { ifRevision }) },
+      ],
+      { by: this.#auth.nameOf(req) },
+    );
     return { status: held ? 200 : 201, headers: { etag: etag(revision) }, body: { cluster, endpoint: canonical, revision } };
   }
 
   async #deleteEndpoint(req: IncomingMessage, cluster: string, endpoint: string): Promise<Answer> {
     const held = this.#registered(cluster, endpoint);
     if (!held) return problem("XDSD_HTTP_NOT_FOUND", `no endpoint ${endpoint} registered for cluster "${cluster}"`);
-    const { revision } = await this.o.reloader.write([{ op: "delete", kind: "endpoint", name: held.name, ...condition(req) }]);
+    const { revision } = await this.o.reloader.write([{ op: "delete", kind: "endpoint", name: held.name, ...condition(req) }], { by: this.#auth.nameOf(req) });
     return { status: 200, body: { cluster, endpoint: splitEndpointName(held.name)!.endpoint, deleted: true, revision } };
   }
 

@@ -126,7 +126,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     limits: o.configLimits,
     onReload: (result) => metrics.configReloaded(result),
     onStoreWrite: (result) => metrics.storeWritten(result),
-    onPublished: (version, source) => history.published(version, source),
+    onPublished: (version, source, by) => history.published(version, source, by),
     store,
   });
   try {

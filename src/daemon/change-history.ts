@@ -53,6 +53,8 @@ export interface ChangeEntry {
   seq: number;
   version: string;
   source: PublishSource;
+  /** Who made an API write: the admin token's name (never the token). */
+  by?: string;
   /** ISO time of the publish. */
   at: string;
   /** Resources added, modified, removed: counts over every group. */
@@ -104,13 +106,14 @@ export class ChangeHistory implements RolloutObserver {
   }
 
   /** For ConfigReloaderOptions.onPublished: records `version`, compared with what was served before. */
-  published(version: string, source: PublishSource): void {
+  published(version: string, source: PublishSource, by?: string): void {
     const at = this.#now();
     const now = this.#current();
     const entry: ChangeEntry = {
       seq: ++this.#seq,
       version,
       source,
+      ...(by === undefined ? {} : { by }),
       at: new Date(at).toISOString(),
       counts: { added: 0, modified: 0, removed: 0 },
       changes: [],

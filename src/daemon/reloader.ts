@@ -79,7 +79,8 @@ export interface ConfigReloaderOptions extends ConfigLoaderOptions {
    * Told of every version published, after the cache has it, and where it came from (the dashboard's change
    * history). Must not throw.
    */
-  onPublished?(version: string, source: PublishSource): void;
+  /** `by`: who made an API write (the admin token's name), when known. */
+  onPublished?(version: string, source: PublishSource, by?: string): void;
   /** The store whose objects are served with the file's (the write API's objects). */
   store?: Store;
   /**
@@ -273,10 +274,11 @@ export class ConfigReloader {
      * cluster's deletion takes the endpoints registered at that moment: issue 18).
      */
     operations: readonly StoreOperation[] | (() => readonly StoreOperation[]),
-    options: { dryRun?: boolean } = {},
+    /** `by`: who writes (the admin token's name), for the change history; never the token. */
+    options: { dryRun?: boolean; by?: string } = {},
   ): Promise<{ revision: number; version: string }> {
     // A function is called at each try: a write validated again after a conflict is made from the state then.
-    const written = this.#exclusive(() => this.#write(typeof operations === "function" ? operations : () => operations, options.dryRun === true));
+    const written = this.#exclusive(() => this.#write(typeof operations === "function" ? operations : () => operations, options.dryRun === true, options.by));
     const told = options.dryRun ? undefined : this.options.onStoreWrite;
     if (told) {
       written.then(
@@ -296,7 +298,7 @@ export class ConfigReloader {
     return written;
   }
 
-  async #write(make: () => readonly StoreOperation[], dryRun: boolean): Promise<{ revision: number; version: string }> {
+  async #write(make: () => readonly StoreOperation[], dryRun: boolean, by: string | undefined): Promise<{ revision: number; version: string }> {
     const store = this.#store;
     if (!store) throw new Error("this reloader has no store");
     for (let attempt = 1; ; attempt++) {
@@ -325,7 +327,7 @@ export class ConfigReloader {
         continue;
       }
       await this.#caughtUp(revision);
-      await this.#applyArrived({ base, revision, settled, whole, count: operations.length });
+      await this.#applyArrived({ base, revision, settled, whole, count: operations.length, by });
       return { revision, version: this.#state?.version ?? "" };
     }
   }
@@ -477,7 +479,7 @@ export class ConfigReloader {
    * now holds (the commit was conditional on it): it is published as it is. Anything else — another process's
    * changes — is settled like a write, or loaded whole; refused, it is logged and the last good config stays.
    */
-  async #applyArrived(own?: { base: number; revision: number; settled?: Settled; whole?: ConfigLoadResult; count: number }): Promise<void> {
+  async #applyArrived(own?: { base: number; revision: number; settled?: Settled; whole?: ConfigLoadResult; count: number; by?: string }): Promise<void> {
     const changes = this.#arrived;
     if (changes.length === 0) {
       if (own && this.#storeRevision >= own.revision && this.#servedRevision !== this.#storeRevision) await this.#publishView();
@@ -494,8 +496,8 @@ export class ConfigReloader {
     const revision = changes[changes.length - 1].revision;
     this.#storeRevision = revision;
     if (own && own.base === base && changes.every((c) => c.revision === own.revision)) {
-      if (own.settled) this.#publishSettled(own.settled, revision, `${own.count} store object(s) written`, "api");
-      else if (own.whole?.kind === "loaded") this.#published(own.whole, revision, "api");
+      if (own.settled) this.#publishSettled(own.settled, revision, `${own.count} store object(s) written`, "api", own.by);
+      else if (own.whole?.kind === "loaded") this.#published(own.whole, revision, "api", own.by);
       return;
     }
     await this.#publishView(changes, base);
@@ -559,7 +561,7 @@ export class ConfigReloader {
   }
 
   /** A whole load published: the file's content with the store's objects at `revision`. */
-  #published(result: Extract<ConfigLoadResult, { kind: "loaded" }>, revision: number, source: PublishSource): void {
+  #published(result: Extract<ConfigLoadResult, { kind: "loaded" }>, revision: number, source: PublishSource, by?: string): void {
     publish(this.cache, result.snapshots);
     this.#served = result.snapshots;
     this.#servedState = result.state;
@@ -573,11 +575,11 @@ export class ConfigReloader {
     this.#state = { file: this.file, version, loadedAt: new Date(), shadowed: this.#shadowedNow(result.shadowed) };
     const groups = result.groups > 0 ? ` and ${result.groups} node group(s)` : "";
     this.log.info(`config ${this.file} version ${version} published: ${JSON.stringify(result.summary)}${groups}`);
-    this.options.onPublished?.(version, source);
+    this.options.onPublished?.(version, source, by);
   }
 
   /** A store change settled from what was served (store-writes.ts) published, at `revision`. */
-  #publishSettled(settled: Settled, revision: number, what: string, source: PublishSource): void {
+  #publishSettled(settled: Settled, revision: number, what: string, source: PublishSource, by?: string): void {
     const version = `${this.#fileVersion}+r${revision}`;
     this.#servedState = settled.state;
     this.#servedRevision = revision;
@@ -589,7 +591,7 @@ export class ConfigReloader {
       this.#served = settled.snapshots;
       publish(this.cache, settled.snapshots);
       this.log.info(`config ${this.file} version ${version} published: ${what}`);
-      this.options.onPublished?.(version, source);
+      this.options.onPublished?.(version, source, by);
     }
   }
 

@@ -187,7 +187,9 @@ ${more}`;
     assert.match(text, /API write/);
     // The newest (the drain) concerned the Envoy, which ACKed it.
     await page.locator("#change-title").waitFor();
-    assert.match(await rows.first().innerText(), /API write[\s\S]*1 of 1 in \d+ ms/);
+    // Who wrote it: the token's name (a bare token in the file is named "default"), never the token.
+    assert.match(await rows.first().innerText(), /API write by default[\s\S]*1 of 1 in \d+ ms/);
+    assert.doesNotMatch(text, new RegExp(token));
     assert.match(await page.locator("pre.diff").first().innerText(), /\+ .*"healthStatus": "DRAINING"/);
     await screenshot(page, "changes");
     // The browser logs the refused write (401) and the absent /loads (404, until LRS is served): nothing else.

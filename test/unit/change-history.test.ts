@@ -58,9 +58,10 @@ test("each publish is recorded with its source and its changes per group, conten
   h.cache.setSnapshot("c1/n1", twoClusters("10.0.0.1:80"));
   h.history.published("v1", "file");
   h.cache.setSnapshot("c1/n1", twoClusters("10.0.0.9:80"));
-  h.history.published("v2", "api");
+  h.history.published("v2", "api", "deploy");
   const [second, first] = h.history.list();
   assert.deepEqual([first.version, first.source, second.version, second.source], ["v1", "file", "v2", "api"]);
+  assert.deepEqual([first.by, second.by], [undefined, "deploy"], "an API write names its token's name");
   assert.deepEqual(first.counts, { added: 4, modified: 0, removed: 0 }, "clusters a and b and their endpoints");
   assert.deepEqual(second.counts, { added: 0, modified: 1, removed: 0 });
   const [change] = second.changes;
