@@ -5,7 +5,7 @@
 // Every command takes --admin URL (default: defaultAdminUrl, default-ports.ts; https:// with --admin-ca, --admin-cert,
 // --admin-key) and --token-file FILE (default $XDSD_ADMIN_TOKEN_FILE): writes need a write token, reads a token
 // when the admin address is not loopback. An API error is printed as its problem detail, every issue on a line; exit 1.
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./command-line.js";
 import { stringify } from "yaml";
 import { durationMs } from "../config/duration.js";
 import { BadArgumentError, formatLocation, type SourceLocation } from "../errors.js";
@@ -34,7 +34,7 @@ ${adminDescription}`,
 };
 
 export async function runEndpoints(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: {
@@ -103,7 +103,7 @@ function rolloutSummary(rollout: Rollout | undefined): string {
 const kinds: Record<string, string> = Object.fromEntries(collectionKinds.map((kind) => [objectKindTable[kind].apiPath, objectKindTable[kind].plural]));
 
 export async function runGet(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: { ...adminOptions, output: { type: "string", short: "o", default: "table" } },

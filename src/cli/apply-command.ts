@@ -7,9 +7,8 @@
 //
 // Endpoints registered one by one (`xdsd endpoints add`, a service registry) are registrations, not declarations:
 // apply leaves them alone, except those of a cluster it deletes, which go with it as DELETE /v1/clusters/{name} does.
-import { defaultAdminUrl } from "../default-ports.js";
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./command-line.js";
 import { isDeepStrictEqual } from "node:util";
 import { stringify } from "yaml";
 import { BadArgumentError, ConfigError, formatLocation, type ConfigIssue } from "../errors.js";
@@ -54,7 +53,7 @@ const collections = collectionKinds.map((kind) => {
 });
 
 export async function runApply(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: {

@@ -1,7 +1,7 @@
 // The `xdsd` command: serve | validate | bootstrap.
 import { defaultAdminListen, defaultXdsAddress, defaultXdsListen } from "../default-ports.js";
 import { readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./command-line.js";
 import { logLevels, type LogLevel } from "../log.js";
 import { chooseLogFormat, daemonLoggers, logEnvironment } from "./daemon-log.js";
 import {
@@ -202,7 +202,7 @@ function requireFlag(values: Record<string, unknown>, name: string): string {
 }
 
 async function runServe(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     args,
     options: {
       config: { type: "string" },
@@ -303,7 +303,7 @@ function tlsFiles(values: Record<string, unknown>, port: "xds" | "admin"): TlsFi
 }
 
 function runValidate(args: string[]): number {
-  const { values } = parseArgs({ args, options: { config: { type: "string" }, ...stringOptions(Object.keys(configLimitOptions)) } });
+  const { values } = parseCommandLine({ args, options: { config: { type: "string" }, ...stringOptions(Object.keys(configLimitOptions)) } });
   const file = requireFlag(values, "config");
   const config = loadConfigFile(file, limitsFrom(values, configLimitOptions));
   const snapshots = snapshotsOf(config);
@@ -315,7 +315,7 @@ function runValidate(args: string[]): number {
 }
 
 function runBootstrap(args: string[]): number {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     args,
     options: {
       "node-id": { type: "string" },

@@ -3,8 +3,7 @@
 // how long), NACKED (the first line of its error) or NOT SENT; with NODE_ID, that proxy's resources one per line.
 // Read from a running xdsd's CSDS (POST /v3/discovery:client_status on the admin port) and its /nodes (streams,
 // protocol, identity), so it says what xdsd's client state says, nothing rebuilt.
-import { defaultAdminUrl } from "../default-ports.js";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./command-line.js";
 import { BadArgumentError } from "../errors.js";
 import { adminDescription, adminOptions, adminSynopsis, adminTarget, call, fail, failed } from "./admin-client.js";
 import type { CommandUsage } from "./usage.js";
@@ -48,7 +47,7 @@ const typeOrder = [...resourceTypes].sort((a, b) => a.pushOrder - b.pushOrder).m
 const shortOf = (typeUrl: string) => findResourceType(typeUrl)?.short ?? typeUrl;
 
 export async function runStatus(args: string[], now = Date.now()): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: { ...adminOptions, output: { type: "string", short: "o", default: "table" }, version: { type: "string" } },

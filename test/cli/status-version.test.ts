@@ -60,3 +60,14 @@ test("a write API revision is held once the proxy ACKs what it changed; until th
   assert.equal(later.code, 2);
   assert.match(later.stderr, new RegExp(`the write API serves revision ${revision}; revision ${revision + 100} is not served \\(yet\\)`));
 });
+
+// A config version is base64url: one in 64 starts with "-". Copied from `xdsd status` into `--version`, it is the
+// value, not an option (parseArgs alone refused it as ambiguous, exit 2, and a CI run failed that way).
+test("a version that starts with a dash is taken as --version's value", async () => {
+  const dashed = await status("--version", "-AbCdEfGhIj");
+  assert.equal(dashed.code, 2, dashed.stdout + dashed.stderr);
+  assert.match(dashed.stderr, /--version -AbCdEfGhIj: neither the config version served/);
+  const missing = await status("--version", "-o", "json");
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /argument is ambiguous|argument missing/);
+});
