@@ -6,7 +6,7 @@
 // checked for its shape before use, and items the schema rejected are skipped where their shape matters.
 import type { ConfigIssue } from "../errors.js";
 import { TypeUrl, messageNameOf, simpleNameOf } from "../resource/type-urls.js";
-import { namespaceOpenedBy, resourceType } from "../resource/types.js";
+import { fetchedOver, namespaceOpenedBy, resourceType } from "../resource/types.js";
 import { splitVhdsName } from "../resource/vhds-names.js";
 import type { ScopedRouteConfiguration } from "../gen/envoy/config/route/v3/scoped_route_pb.js";
 import type { Secret } from "../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
@@ -41,6 +41,25 @@ interface ClusterRef {
   grpcListener?: string;
 }
 
+/**
+ * A resource a client will fetch from xdsd by name because another one names it. For a raw resource, its type's
+ * referencesOf in the registry (resource/types.ts) says what it names — the same rule the snapshot's consistency
+ * check follows. For a short-form entry, what its translation will name (the snapshot check would find the same,
+ * but only after translation, and without the field): test/unit/config-references-agree.test.ts holds these to
+ * the registry's referencesOf of the translated resources.
+ */
+export interface FetchedReference {
+  typeUrl: string;
+  name: string;
+  /** The referring resource, as the registry names it. */
+  fromType: string;
+  from: string;
+  /** Where the name is written. */
+  at: Path;
+  /** The referring entry as the author knows it, for messages: `Listener "web"`, `scope "tenant_a"`. */
+  label: string;
+}
+
 export class GroupChecker {
   readonly issues: ConfigIssue[] = [];
   /** Per type, each name defined and the item that defined it first. */
@@ -48,9 +67,10 @@ export class GroupChecker {
   private readonly duplicateReported = new Set<string>();
   private readonly ports = new Map<number, { address: string; listener: string; origin: Path }[]>();
   private readonly lbPolicies = new Map<string, { policy: string; at: Path }>();
-  private readonly clusterRefs: ClusterRef[] = [];
-  /** References to what a client fetches from xdsd by name: raw resources' (the registry's referencesOf), and others. */
-  private readonly fetched: { typeUrl: string; name: string; at: Path; from: string; via: string; hint?: string }[] = [];
+  /** Clusters that routes send traffic to (not fetched by name: a missing one answers 503). */
+  readonly clustersUsed: ClusterRef[] = [];
+  /** Every resource a client of the group will fetch by name because another names it. */
+  readonly references: FetchedReference[] = [];
   /** Scope keys (SRDS) and the scope that has each first, to refuse a second scope with the same key. */
   private readonly scopeKeys = new Map<string, Path>();
   /** Route configurations that get virtual hosts over VHDS (short-form with on-demand virtual hosts, raw with vhds). */
@@ -61,6 +81,7 @@ export class GroupChecker {
   private configSource = "ads";
   /** Each secret's kind (a `secrets` entry's, a raw Secret's), and a listener's or cluster's `tls` references to them. */
   private readonly secretKinds = new Map<string, SecretKind>();
+  /** A listener's or cluster's `tls` references (also in `references`), whose secrets must be of the kind named. */
   private readonly secretRefs: { name: string; kind: SecretKind; at: Path; from: string }[] = [];
 
   constructor(
@@ -147,17 +168,24 @@ export class GroupChecker {
     return this.defined.get(typeUrl)?.has(name) ?? false;
   }
 
+  /** `fromType` `from` names `typeUrl` `name` at `at`: a client will fetch it; it must be defined in the group. */
+  private fetch(typeUrl: string, name: string, at: Path, fromType: string, from: string, label: string): void {
+    this.references.push({ typeUrl, name, fromType, from, at, label });
+  }
+
   private cluster(value: unknown, at: Path): void {
     if (!isObj(value)) return;
     if (typeof value.name === "string") {
       this.define(TypeUrl.Cluster, value.name, at);
+      // A short-form cluster is an EDS cluster with its own ClusterLoadAssignment (translate.ts translateCluster).
       this.define(TypeUrl.ClusterLoadAssignment, value.name, at);
+      this.fetch(TypeUrl.ClusterLoadAssignment, value.name, [...at, "name"], TypeUrl.Cluster, value.name, `cluster "${value.name}"`);
       if (!this.lbPolicies.has(value.name) && typeof value.lb_policy === "string") {
         this.lbPolicies.set(value.name, { policy: value.lb_policy, at: [...at, "lb_policy"] });
       }
     }
     if (value.on_demand === true) this.needsIncrementalAds([...at, "on_demand"], "a cluster on demand (on-demand CDS)");
-    if (isObj(value.tls)) this.tls(value.tls, [...at, "tls"], `cluster "${String(value.name)}"`);
+    if (isObj(value.tls)) this.tls(value.tls, [...at, "tls"], TypeUrl.Cluster, String(value.name), `cluster "${String(value.name)}"`);
     if (this.checkedBefore(value)) return;
     const seen = new Map<string, Path>();
     const firstAtPriority = new Map<number, Path>();
@@ -246,13 +274,16 @@ export class GroupChecker {
     // A listener routing by scope has no route table of its own (its scopes name theirs).
     if (scopeHeader !== undefined) this.scopedListener(value, at, grpc);
     else if (routeConfigName !== undefined) {
-      this.define(TypeUrl.RouteConfiguration, routeConfigName, at, value.route_config_name !== undefined ? "route_config_name" : "name");
+      // Its own RouteConfiguration, which its HTTP connection manager gets over RDS (translate.ts translateListener).
+      const key = value.route_config_name !== undefined ? "route_config_name" : "name";
+      this.define(TypeUrl.RouteConfiguration, routeConfigName, at, key);
+      if (name !== undefined) this.fetch(TypeUrl.RouteConfiguration, routeConfigName, [...at, key], TypeUrl.Listener, name, `Listener "${name}"`);
     }
     this.httpFilters(value.http_filters, [...at, "http_filters"], name ?? "", grpc);
     if (isObj(value.tls)) {
       // gRPC clients take TLS from certificate providers named in their bootstrap (gRFC A29), never over SDS.
       if (grpc) this.issue([...at, "tls"], "gRPC clients do not fetch certificates over SDS (gRFC A29 certificate providers); remove tls");
-      else this.tls(value.tls, [...at, "tls"], `listener "${name}"`);
+      else if (name !== undefined) this.tls(value.tls, [...at, "tls"], TypeUrl.Listener, name, `listener "${name}"`);
     }
     if (!grpc && typeof value.address === "string" && !this.invalid([...at, "address"]) && !isIpLiteral(value.address)) {
       this.issue([...at, "address"], `"${value.address}" is not an IPv4 or IPv6 address; listeners bind to an IP address`);
@@ -321,7 +352,11 @@ export class GroupChecker {
     const again = this.has(TypeUrl.Listener, name);
     this.define(TypeUrl.Listener, name, at, "port");
     const named = typeof value.route_config_name === "string";
-    this.define(TypeUrl.RouteConfiguration, named ? (value.route_config_name as string) : name, at, named ? "route_config_name" : "port");
+    const routeConfigName = named ? (value.route_config_name as string) : name;
+    const key = named ? "route_config_name" : "port";
+    // Its Listener's HTTP connection manager gets the RouteConfiguration over RDS (translate-grpc-server.ts).
+    this.define(TypeUrl.RouteConfiguration, routeConfigName, at, key);
+    this.fetch(TypeUrl.RouteConfiguration, routeConfigName, [...at, key], TypeUrl.Listener, name, `gRPC server "${name}"`);
     if (!again) this.claimPort(value.address, value.port, [...at, "port"], name, at);
   }
 
@@ -356,11 +391,11 @@ export class GroupChecker {
         this.issue([...at, "regex"], `invalid regular expression ${JSON.stringify(value.regex)}: ${reason}`);
       }
     }
-    if (typeof value.cluster === "string") this.clusterRefs.push({ name: value.cluster, at: [...at, "cluster"], grpcListener });
+    if (typeof value.cluster === "string") this.clustersUsed.push({ name: value.cluster, at: [...at, "cluster"], grpcListener });
     const weighted = value.weighted_clusters;
     if (Array.isArray(weighted)) {
       weighted.forEach((wc, o) => {
-        if (isObj(wc) && typeof wc.name === "string") this.clusterRefs.push({ name: wc.name, at: [...at, "weighted_clusters", o, "name"], grpcListener });
+        if (isObj(wc) && typeof wc.name === "string") this.clustersUsed.push({ name: wc.name, at: [...at, "weighted_clusters", o, "name"], grpcListener });
       });
       const wat: Path = [...at, "weighted_clusters"];
       if (!this.invalid(wat) && weighted.length > 0 && weighted.every((wc) => isObj(wc) && wc.weight === 0)) {
@@ -378,17 +413,7 @@ export class GroupChecker {
         const eat = [...fat, "extension_config"];
         // gRPC clients take HTTP filter configs inline only (gRFC A39 leaves config_discovery out).
         if (grpc) this.issue(eat, "gRPC clients do not fetch filter configs over ECDS; write the filter inline, with name and config");
-        else {
-          const hint = "define it under extension_configs, or as a TypedExtensionConfig in resources";
-          this.fetched.push({
-            typeUrl: TypeUrl.ExtensionConfig,
-            name: filter.extension_config,
-            at: eat,
-            from: `Listener "${listener}"`,
-            via: "over ECDS",
-            hint,
-          });
-        }
+        else this.fetch(TypeUrl.ExtensionConfig, filter.extension_config, eat, TypeUrl.Listener, listener, `Listener "${listener}"`);
         return;
       }
       const config = filter.config;
@@ -445,15 +470,21 @@ export class GroupChecker {
     if (name !== undefined) this.define(TypeUrl.ScopedRouteConfiguration, name, at);
     if (typeof value.key === "string") this.scopeKey([value.key], [...at, "key"]);
     if (typeof value.route_config_name === "string") {
-      this.fetched.push({
-        typeUrl: TypeUrl.RouteConfiguration,
-        name: value.route_config_name,
-        at: [...at, "route_config_name"],
-        from: `scope "${name}"`,
-        via: "over RDS",
-      });
+      if (name !== undefined)
+        this.fetch(
+          TypeUrl.RouteConfiguration,
+          value.route_config_name,
+          [...at, "route_config_name"],
+          TypeUrl.ScopedRouteConfiguration,
+          name,
+          `scope "${name}"`,
+        );
     } else if (value.virtual_hosts !== undefined) {
-      if (name !== undefined) this.define(TypeUrl.RouteConfiguration, name, at);
+      // A route table of its own, named after the scope, which the scope names (scoped-routes.ts).
+      if (name !== undefined) {
+        this.define(TypeUrl.RouteConfiguration, name, at);
+        this.fetch(TypeUrl.RouteConfiguration, name, [...at, "name"], TypeUrl.ScopedRouteConfiguration, name, `scope "${name}"`);
+      }
       this.virtualHosts(value.virtual_hosts, at, undefined, (vhost, vat) => {
         if (vhost.on_demand === true)
           this.issue([...vat, "on_demand"], "a scope's virtual hosts are sent with its route table; on_demand (VHDS) is for a listener's virtual hosts");
@@ -488,10 +519,13 @@ export class GroupChecker {
     if (ca !== certificate) this.secretKinds.set(value.name, ca ? "validation_context" : "certificate");
   }
 
-  /** A listener's or cluster's `tls`: the secrets it names, each of the kind its key says. */
-  private tls(value: Obj, at: Path, from: string): void {
+  /** A listener's or cluster's `tls`: the secrets it names over SDS, each of the kind its key says. */
+  private tls(value: Obj, at: Path, fromType: string, fromName: string, from: string): void {
     for (const key of ["certificate", "validation_context"] as const) {
-      if (typeof value[key] === "string") this.secretRefs.push({ name: value[key], kind: key, at: [...at, key], from });
+      const name = value[key];
+      if (typeof name !== "string") continue;
+      this.secretRefs.push({ name, kind: key, at: [...at, key], from });
+      this.fetch(TypeUrl.Secret, name, [...at, key], fromType, fromName, from);
     }
     if (value.require_client_certificate === true && value.validation_context === undefined) {
       this.issue(
@@ -509,9 +543,8 @@ export class GroupChecker {
     const what = `${simpleNameOf(r.typeUrl)} "${r.name}"`;
     const socket = type.socketOf?.(message);
     if (socket) this.claimPort(socket.address, socket.port, this.inRaw(r, socket.at), r.name, r.path);
-    for (const ref of type.referencesOf(message))
-      this.fetched.push({ typeUrl: ref.typeUrl, name: ref.name, at: this.inRaw(r, ref.at), from: what, via: ref.via });
-    for (const ref of type.clustersUsedBy?.(message) ?? []) this.clusterRefs.push({ name: ref.name, at: this.inRaw(r, ref.at) });
+    for (const ref of type.referencesOf(message)) this.fetch(ref.typeUrl, ref.name, this.inRaw(r, ref.at), r.typeUrl, r.name, what);
+    for (const ref of type.clustersUsedBy?.(message) ?? []) this.clustersUsed.push({ name: ref.name, at: this.inRaw(r, ref.at) });
     const lb = type.lbPolicyOf?.(message);
     if (lb && !this.lbPolicies.has(r.name)) this.lbPolicies.set(r.name, { policy: lb.policy, at: this.inRaw(r, lb.at) });
     if (type.onDemandOf?.(message)) this.needsIncrementalAds(this.inRaw(r, ["metadata"]), `${what}, marked on demand,`);
@@ -558,7 +591,7 @@ export class GroupChecker {
 
   private resolveReferences(): void {
     const grpcReported = new Set<string>();
-    for (const ref of this.clusterRefs) {
+    for (const ref of this.clustersUsed) {
       if (!this.has(TypeUrl.Cluster, ref.name)) {
         this.issue(ref.at, `route to undefined cluster "${ref.name}" (define it under clusters, or as a Cluster in resources)`);
         continue;
@@ -582,24 +615,29 @@ export class GroupChecker {
     }
     for (const ref of this.secretRefs) {
       const kind = this.secretKinds.get(ref.name);
-      if (!this.has(TypeUrl.Secret, ref.name)) {
-        this.issue(
-          ref.at,
-          `${ref.from} gets Secret "${ref.name}" over SDS, but no secret "${ref.name}" is defined (define it under secrets, or as a Secret in resources)`,
-        );
-      } else if (kind !== undefined && kind !== ref.kind) {
+      if (kind !== undefined && kind !== ref.kind) {
         const what = (k: SecretKind) => (k === "certificate" ? "a TLS certificate (cert_file/cert_pem and a key)" : "a validation context (ca_file/ca_pem)");
         this.issue(ref.at, `secret "${ref.name}" is ${what(kind)}, but ${ref.from}'s ${ref.kind} must be ${what(ref.kind)}`);
       }
     }
-    for (const ref of this.fetched) {
+    for (const ref of this.references) {
       if (!this.has(ref.typeUrl, ref.name)) {
         const short = simpleNameOf(ref.typeUrl);
-        this.issue(ref.at, `${ref.from} gets ${short} "${ref.name}" ${ref.via}, but no ${short} "${ref.name}" is defined${ref.hint ? ` (${ref.hint})` : ""}`);
+        const hint = definedUnder[ref.typeUrl];
+        this.issue(
+          ref.at,
+          `${ref.label} gets ${short} "${ref.name}" ${fetchedOver(ref.typeUrl)}, but no ${short} "${ref.name}" is defined${hint ? ` (define it under ${hint}, or as a ${short} in resources)` : ""}`,
+        );
       }
     }
   }
 }
+
+/** The short-form section that defines a type's resources by name, for the hint of a missing one. */
+const definedUnder: Partial<Record<string, string>> = {
+  [TypeUrl.Secret]: "secrets",
+  [TypeUrl.ExtensionConfig]: "extension_configs",
+};
 
 /** Envoy's and gRPC's virtual host domain matching: exact, `*suffix`, `prefix*`, or `*`. */
 export function domainMatches(pattern: string, host: string): boolean {

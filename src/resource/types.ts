@@ -40,11 +40,9 @@ export interface ResourceReference {
   name: string;
 }
 
-/** A reference with where it is in the referring resource, and how the client fetches it (for messages). */
+/** A reference with where it is in the referring resource. How the client fetches it: fetchedOver(typeUrl). */
 export interface LocatedReference extends ResourceReference {
   at: FieldPath;
-  /** `over RDS`, `over EDS`… */
-  via: string;
 }
 
 export interface ResourceType<T extends Message = Message> {
@@ -123,8 +121,8 @@ function markedOnDemand(metadata: Cluster["metadata"]): boolean {
 
 const none = (): LocatedReference[] => [];
 
-function located(refs: Reference[], typeUrl: string, via: string): LocatedReference[] {
-  return refs.map((r) => ({ typeUrl, name: r.name, at: r.at, via }));
+function located(refs: Reference[], typeUrl: string): LocatedReference[] {
+  return refs.map((r) => ({ typeUrl, name: r.name, at: r.at }));
 }
 
 function entry<T extends Message>(e: ResourceType<T>): ResourceType {
@@ -146,7 +144,7 @@ export const resourceTypes: readonly ResourceType[] = [
     nameOf: (c) => c.name,
     referencesOf: (c) => {
       const eds = clusterEndpointsRef(c);
-      return [...(eds ? located([eds], TypeUrl.ClusterLoadAssignment, "over EDS") : []), ...located(clusterSecretRefs(c), TypeUrl.Secret, "over SDS")];
+      return [...(eds ? located([eds], TypeUrl.ClusterLoadAssignment) : []), ...located(clusterSecretRefs(c), TypeUrl.Secret)];
     },
     lbPolicyOf: (c) => (c.loadBalancingPolicy ? undefined : { policy: Cluster_LbPolicy[c.lbPolicy], at: ["lb_policy"] }),
     onDemandOf: (c) => markedOnDemand(c.metadata),
@@ -174,9 +172,9 @@ export const resourceTypes: readonly ResourceType[] = [
     nameField: "name",
     nameOf: (l) => l.name,
     referencesOf: (l) => [
-      ...located(listenerRouteRefs(l), TypeUrl.RouteConfiguration, "over RDS"),
-      ...located(listenerExtensionConfigRefs(l), TypeUrl.ExtensionConfig, "over ECDS"),
-      ...located(listenerSecretRefs(l), TypeUrl.Secret, "over SDS"),
+      ...located(listenerRouteRefs(l), TypeUrl.RouteConfiguration),
+      ...located(listenerExtensionConfigRefs(l), TypeUrl.ExtensionConfig),
+      ...located(listenerSecretRefs(l), TypeUrl.Secret),
     ],
     clustersUsedBy: listenerClusterRefs,
     socketOf: (l) => {
@@ -213,9 +211,7 @@ export const resourceTypes: readonly ResourceType[] = [
     nameField: "name",
     nameOf: (s) => s.name,
     referencesOf: (s) =>
-      s.routeConfigurationName
-        ? [{ typeUrl: TypeUrl.RouteConfiguration, name: s.routeConfigurationName, at: ["route_configuration_name"], via: "over RDS" }]
-        : [],
+      s.routeConfigurationName ? [{ typeUrl: TypeUrl.RouteConfiguration, name: s.routeConfigurationName, at: ["route_configuration_name"] }] : [],
   }),
   entry<VirtualHost>({
     short: "vhds",
@@ -282,6 +278,12 @@ export function resourceType(typeUrl: string): ResourceType {
   const t = findResourceType(typeUrl);
   if (!t) throw new UnknownTypeError(typeUrl);
   return t;
+}
+
+/** How a client fetches a resource of the type, for messages: `over RDS`, `over EDS`… */
+export function fetchedOver(typeUrl: string): string {
+  const type = findResourceType(typeUrl);
+  return type ? `over ${type.short.toUpperCase()}` : `as ${typeUrl}`;
 }
 
 /** Type URLs sorted into the ADS push order. */

@@ -9,6 +9,14 @@ import { snapshotsOf } from "../../src/config/snapshots.js";
 import { Snapshot } from "../../src/cache/snapshot.js";
 import { TypeUrl } from "../../src/resource/type-urls.js";
 import { lines } from "./config-helpers.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigSource } from "../../src/config/source.js";
+import { GroupChecker, isObj, asArray } from "../../src/config/validate.js";
+import { decodeRawResource, type RawResource } from "../../src/config/raw-resources.js";
+import { resourceType } from "../../src/resource/types.js";
+import { TestCa } from "../support/certs.js";
 
 test("a raw EDS cluster whose endpoints come from a path passes validation and the snapshot check", () => {
   const text = lines(
@@ -141,4 +149,81 @@ test("a raw listener's inline scopes name their route tables: a missing one is r
         "resources[0].filter_chains[0].filters[0].typed_config.scoped_routes.scoped_route_configurations_list.scoped_route_configurations[0].route_configuration_name" &&
       /gets RouteConfiguration "ra" over RDS, but no RouteConfiguration "ra" is defined/.test(e.issues[0].message),
   );
+});
+
+// One set of reference rules: what the validator expects a client to fetch because another resource names it must
+// be exactly what the registry's referencesOf (the snapshot's consistency check) finds in the translated resources
+// — for every short-form entry that names something, and for raw resources. A short-form field the validator did
+// not know to check, or a translation that began naming something new, fails here.
+test("the validator's references of a config are the registry's references of its translated resources", () => {
+  const dir = mkdtempSync(join(tmpdir(), "xdsd-references-"));
+  try {
+    const ca = new TestCa("references", dir);
+    const server = ca.issue("localhost", { san: ["DNS:localhost"] });
+    const rateLimit = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit";
+    const text = lines(
+      "secrets:",
+      `  - {name: cert, cert_file: ${server.cert}, key_file: ${server.key}}`,
+      `  - {name: ca, ca_file: ${ca.cert}}`,
+      "clusters:",
+      '  - {name: app, endpoints: ["127.0.0.1:8080"]}',
+      "  - {name: tls_upstream, endpoints: [], tls: {sni: backend.test, validation_context: ca}}",
+      "extension_configs:",
+      `  - {name: rl, config: {"@type": ${rateLimit}, stat_prefix: rl, token_bucket: {max_tokens: 5, fill_interval: 1s}}}`,
+      "listeners:",
+      "  - name: https",
+      "    port: 10443",
+      "    route_config_name: shared_routes",
+      "    tls: {certificate: cert, validation_context: ca, require_client_certificate: true}",
+      "    http_filters: [{extension_config: rl}]",
+      "    virtual_hosts:",
+      '      - {name: all, domains: ["*"], routes: [{prefix: /a, cluster: app}, {prefix: /, weighted_clusters: [{name: app, weight: 1}, {name: tls_upstream, weight: 1}]}]}',
+      '      - {name: late, domains: ["late.test"], on_demand: true, routes: [{prefix: /, cluster: tls_upstream}]}',
+      '  - {name: "echo:1", grpc: true, virtual_hosts: [{name: all, domains: ["*"], routes: [{prefix: "", cluster: app}]}]}',
+      "  - {name: tenants, port: 10001, scope_header: x-tenant}",
+      "scopes:",
+      '  - {name: tenant_a, key: a, virtual_hosts: [{name: all, domains: ["*"], routes: [{prefix: /, cluster: app}]}]}',
+      "  - {name: tenant_b, key: b, route_config_name: shared_routes}",
+      "grpc_servers:",
+      "  - {address: 127.0.0.1, port: 50051}",
+      '  - {address: "::", port: 50052, route_config_name: v6_routes}',
+      "runtime: {health_check: {min_interval: 5}}",
+      "resources:",
+      `  - {"@type": ${TypeUrl.Cluster}, name: raw_eds, type: EDS, connect_timeout: 1s, eds_cluster_config: {eds_config: {ads: {}}}}`,
+      `  - {"@type": ${TypeUrl.ClusterLoadAssignment}, cluster_name: raw_eds}`,
+      `  - {"@type": ${TypeUrl.ScopedRouteConfiguration}, name: tenant_c, route_configuration_name: raw_routes, key: {fragments: [{string_key: c}]}}`,
+      `  - {"@type": ${TypeUrl.RouteConfiguration}, name: raw_routes, virtual_hosts: [{name: v, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: raw_eds}}]}]}`,
+    );
+    const file = join(dir, "xdsd.yaml");
+
+    // The validator's view, as load.ts runs it on the top-level group.
+    const source = new ConfigSource(text, file);
+    assert.ok(isObj(source.value));
+    const raw = asArray(source.value.resources).map((r, i) => decodeRawResource(source, r as Record<string, unknown>, ["resources", i]) as RawResource);
+    const checker = new GroupChecker(source, [], () => false);
+    assert.deepEqual(checker.check(source.value, raw), []);
+    const checked = checker.references.map((r) => `${r.fromType} ${r.from} -> ${r.typeUrl} ${r.name}`);
+
+    // The registry's view, of what the config translates to.
+    const translated = parseConfig(text, file).defaults;
+    const registered = translated.flatMap((r) =>
+      resourceType(r.typeUrl)
+        .referencesOf(r.message)
+        .map((ref) => `${r.typeUrl} ${r.name} -> ${ref.typeUrl} ${ref.name}`),
+    );
+    assert.deepEqual([...new Set(checked)].sort(), [...new Set(registered)].sort());
+    // Not vacuous: every kind of reference a config can make is in it.
+    assert.deepEqual(
+      [...new Set(checker.references.map((r) => r.typeUrl))].sort(),
+      [TypeUrl.ClusterLoadAssignment, TypeUrl.ExtensionConfig, TypeUrl.RouteConfiguration, TypeUrl.Secret].sort(),
+    );
+    assert.ok(checked.length >= 10, checked.join("\n"));
+
+    // The clusters routes send traffic to: the same set.
+    const used = translated.flatMap((r) => (resourceType(r.typeUrl).clustersUsedBy?.(r.message) ?? []).map((c) => c.name));
+    assert.deepEqual([...new Set(checker.clustersUsed.map((c) => c.name))].sort(), [...new Set(used)].sort());
+    assert.deepEqual([...new Set(used)].sort(), ["app", "raw_eds", "tls_upstream"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

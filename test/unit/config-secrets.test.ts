@@ -267,7 +267,7 @@ describe("bad secrets are refused where they are written, naming the file", () =
           4,
           'secret "ca" is a validation context (ca_file/ca_pem), but listener "https"\'s certificate must be a TLS certificate (cert_file/cert_pem and a key)',
         ],
-        [6, 'cluster "b" gets Secret "nope" over SDS, but no secret "nope" is defined (define it under secrets, or as a Secret in resources)'],
+        [6, 'cluster "b" gets Secret "nope" over SDS, but no Secret "nope" is defined (define it under secrets, or as a Secret in resources)'],
       ],
     );
   });
