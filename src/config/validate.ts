@@ -16,16 +16,9 @@ import { identityPatternError } from "../cache/identity-patterns.js";
 import { canonicalIp, formatHostPort, ipError, isIpLiteral, isUnspecified, parseHostPort } from "./address.js";
 import { isIP } from "node:net";
 import { writtenPath, type RawResource } from "./raw-resources.js";
-import {
-  defaultListenerAddress,
-  grpcServerListenerName,
-  localityGroupKey,
-  localityWeightLimit,
-  routeConfigNameOf,
-  runtimeName,
-  type LocalityConfig,
-} from "./model.js";
+import { defaultListenerAddress, grpcServerListenerName, localityGroupKey, localityWeightLimit, runtimeName, type LocalityConfig } from "./model.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
+import { definedByEntry, type DefinedName } from "./short-form-names.js";
 
 type Obj = Record<string, unknown>;
 
@@ -169,16 +162,22 @@ export class GroupChecker {
   }
 
   /** `fromType` `from` names `typeUrl` `name` at `at`: a client will fetch it; it must be defined in the group. */
+  /** Defines what a short-form entry of `list` becomes, by name (short-form-names.ts); returns it. */
+  private defineEntry(list: keyof typeof definedByEntry, entry: Obj, at: Path): DefinedName[] {
+    const defined = definedByEntry[list](entry);
+    for (const d of defined) this.define(d.typeUrl, d.name, at, d.field);
+    return defined;
+  }
+
   private fetch(typeUrl: string, name: string, at: Path, fromType: string, from: string, label: string): void {
     this.references.push({ typeUrl, name, fromType, from, at, label });
   }
 
   private cluster(value: unknown, at: Path): void {
     if (!isObj(value)) return;
+    this.defineEntry("clusters", value, at);
     if (typeof value.name === "string") {
-      this.define(TypeUrl.Cluster, value.name, at);
-      // A short-form cluster is an EDS cluster with its own ClusterLoadAssignment (translate.ts translateCluster).
-      this.define(TypeUrl.ClusterLoadAssignment, value.name, at);
+      // An EDS cluster with its own ClusterLoadAssignment (translate.ts translateCluster).
       this.fetch(TypeUrl.ClusterLoadAssignment, value.name, [...at, "name"], TypeUrl.Cluster, value.name, `cluster "${value.name}"`);
       if (!this.lbPolicies.has(value.name) && typeof value.lb_policy === "string") {
         this.lbPolicies.set(value.name, { policy: value.lb_policy, at: [...at, "lb_policy"] });
@@ -265,19 +264,14 @@ export class GroupChecker {
   private listener(value: unknown, at: Path): void {
     if (!isObj(value)) return;
     const name = typeof value.name === "string" ? value.name : undefined;
-    if (name !== undefined) this.define(TypeUrl.Listener, name, at);
-    const scopeHeader = typeof value.scope_header === "string" ? value.scope_header : undefined;
-    const ownName = typeof value.route_config_name === "string" ? value.route_config_name : undefined;
-    const routeConfigName =
-      name === undefined && ownName === undefined ? undefined : routeConfigNameOf({ name: name ?? "", route_config_name: ownName, scope_header: scopeHeader });
+    const routes = this.defineEntry("listeners", value, at).find((d) => d.typeUrl === TypeUrl.RouteConfiguration);
+    const routeConfigName = routes?.name;
     const grpc = value.grpc === true;
     // A listener routing by scope has no route table of its own (its scopes name theirs).
-    if (scopeHeader !== undefined) this.scopedListener(value, at, grpc);
-    else if (routeConfigName !== undefined) {
-      // Its own RouteConfiguration, which its HTTP connection manager gets over RDS (translate.ts translateListener).
-      const key = value.route_config_name !== undefined ? "route_config_name" : "name";
-      this.define(TypeUrl.RouteConfiguration, routeConfigName, at, key);
-      if (name !== undefined) this.fetch(TypeUrl.RouteConfiguration, routeConfigName, [...at, key], TypeUrl.Listener, name, `Listener "${name}"`);
+    if (typeof value.scope_header === "string") this.scopedListener(value, at, grpc);
+    else if (routes && name !== undefined) {
+      // Its HTTP connection manager gets its RouteConfiguration over RDS (translate.ts translateListener).
+      this.fetch(TypeUrl.RouteConfiguration, routes.name, [...at, routes.field], TypeUrl.Listener, name, `Listener "${name}"`);
     }
     this.httpFilters(value.http_filters, [...at, "http_filters"], name ?? "", grpc);
     if (isObj(value.tls)) {
@@ -350,13 +344,10 @@ export class GroupChecker {
     const name = grpcServerListenerName(value.address, value.port);
     // The same address and port twice is one mistake: say it once, as the duplicate name.
     const again = this.has(TypeUrl.Listener, name);
-    this.define(TypeUrl.Listener, name, at, "port");
-    const named = typeof value.route_config_name === "string";
-    const routeConfigName = named ? (value.route_config_name as string) : name;
-    const key = named ? "route_config_name" : "port";
     // Its Listener's HTTP connection manager gets the RouteConfiguration over RDS (translate-grpc-server.ts).
-    this.define(TypeUrl.RouteConfiguration, routeConfigName, at, key);
-    this.fetch(TypeUrl.RouteConfiguration, routeConfigName, [...at, key], TypeUrl.Listener, name, `gRPC server "${name}"`);
+    for (const d of this.defineEntry("grpc_servers", value, at)) {
+      if (d.typeUrl === TypeUrl.RouteConfiguration) this.fetch(d.typeUrl, d.name, [...at, d.field], TypeUrl.Listener, name, `gRPC server "${name}"`);
+    }
     if (!again) this.claimPort(value.address, value.port, [...at, "port"], name, at);
   }
 
@@ -456,7 +447,7 @@ export class GroupChecker {
   /** An `extension_configs` entry: a TypedExtensionConfig whose config decodes as Envoy's. */
   private extensionConfig(value: unknown, at: Path): void {
     if (!isObj(value)) return;
-    if (typeof value.name === "string") this.define(TypeUrl.ExtensionConfig, value.name, at);
+    this.defineEntry("extension_configs", value, at);
     const cat = [...at, "config"];
     if (!isObj(value.config) || typeof value.config["@type"] !== "string" || this.invalid(cat)) return;
     const decoded = decodeTypedConfig(this.source, value.config, cat);
@@ -467,7 +458,7 @@ export class GroupChecker {
   private scope(value: unknown, at: Path): void {
     if (!isObj(value)) return;
     const name = typeof value.name === "string" ? value.name : undefined;
-    if (name !== undefined) this.define(TypeUrl.ScopedRouteConfiguration, name, at);
+    const ownRoutes = this.defineEntry("scopes", value, at).find((d) => d.typeUrl === TypeUrl.RouteConfiguration);
     if (typeof value.key === "string") this.scopeKey([value.key], [...at, "key"]);
     if (typeof value.route_config_name === "string") {
       if (name !== undefined)
@@ -481,10 +472,8 @@ export class GroupChecker {
         );
     } else if (value.virtual_hosts !== undefined) {
       // A route table of its own, named after the scope, which the scope names (scoped-routes.ts).
-      if (name !== undefined) {
-        this.define(TypeUrl.RouteConfiguration, name, at);
-        this.fetch(TypeUrl.RouteConfiguration, name, [...at, "name"], TypeUrl.ScopedRouteConfiguration, name, `scope "${name}"`);
-      }
+      if (ownRoutes && name !== undefined)
+        this.fetch(ownRoutes.typeUrl, ownRoutes.name, [...at, ownRoutes.field], TypeUrl.ScopedRouteConfiguration, name, `scope "${name}"`);
       this.virtualHosts(value.virtual_hosts, at, undefined, (vhost, vat) => {
         if (vhost.on_demand === true)
           this.issue([...vat, "on_demand"], "a scope's virtual hosts are sent with its route table; on_demand (VHDS) is for a listener's virtual hosts");
@@ -512,7 +501,7 @@ export class GroupChecker {
   /** A `secrets` entry: a Secret of the group, a TLS certificate or a validation context by its keys. */
   private secret(value: unknown, at: Path): void {
     if (!isObj(value) || typeof value.name !== "string") return;
-    this.define(TypeUrl.Secret, value.name, at);
+    this.defineEntry("secrets", value, at);
     const ca = "ca_file" in value || "ca_pem" in value;
     const certificate = ["cert_file", "cert_pem", "key_file", "key_pem"].some((k) => k in value);
     // An entry that is both is an error of its own (secrets.ts); its kind is nobody's to check against.

@@ -19,7 +19,7 @@ import { findResourceType } from "../resource/types.js";
 import { objectKindTable, splitEndpointName, type ObjectKind, type ObjectValue } from "../store/store.js";
 import { canonicalIp, formatHostPort, parseHostPort } from "../config/address.js";
 import { tooDeepMessage } from "../config/config-limits.js";
-import { routeConfigNameOf, type ListenerConfig } from "../config/model.js";
+import { definedByEntry } from "../config/short-form-names.js";
 import { formatPath, type DocumentSource, type Path } from "../config/source.js";
 import { endpointEntry } from "./registration.js";
 import { deepFreeze } from "../config/unlocated-source.js";
@@ -84,21 +84,17 @@ export function fileNamesOf(document: unknown): ReadonlyMap<string, FileDefinedN
     if (!names.has(key)) names.set(key, { kind, name, path, what, ...(clashOnly ? { clashOnly } : {}) });
   };
   const entries = (list: string) => (Array.isArray(document[list]) ? (document[list] as unknown[]) : []);
-  entries("clusters").forEach((c, i) => {
-    if (!isRecord(c) || typeof c.name !== "string") return;
-    const what = `cluster "${c.name}"`;
-    define("cluster", c.name, ["clusters", i], what);
-    define("resource", `${TypeUrl.Cluster}/${c.name}`, ["clusters", i], what, true);
-    define("resource", `${TypeUrl.ClusterLoadAssignment}/${c.name}`, ["clusters", i], what, true);
-  });
-  entries("listeners").forEach((l, i) => {
-    if (!isRecord(l) || typeof l.name !== "string") return;
-    const what = `listener "${l.name}"`;
-    define("listener", l.name, ["listeners", i], what);
-    define("resource", `${TypeUrl.Listener}/${l.name}`, ["listeners", i], what, true);
-    const routes = routeConfigNameOf(l as unknown as ListenerConfig);
-    if (routes !== undefined) define("resource", `${TypeUrl.RouteConfiguration}/${routes}`, ["listeners", i], what, true);
-  });
+  for (const [list, kind] of [
+    ["clusters", "cluster"],
+    ["listeners", "listener"],
+  ] as const) {
+    entries(list).forEach((e, i) => {
+      if (!isRecord(e) || typeof e.name !== "string") return;
+      const what = `${kind} "${e.name}"`;
+      define(kind, e.name, [list, i], what);
+      for (const d of definedByEntry[list](e)) define("resource", `${d.typeUrl}/${d.name}`, [list, i], what, true);
+    });
+  }
   entries("resources").forEach((r, i) => {
     const typeUrl = isRecord(r) ? r["@type"] : undefined;
     const type = typeof typeUrl === "string" ? findResourceType(typeUrl) : undefined;
@@ -121,17 +117,15 @@ export function fileNamesOf(document: unknown): ReadonlyMap<string, FileDefinedN
 /** A file's document is read once per content, and each store write merges into the same one (store-writes.ts). */
 const fileNamesByDocument = new WeakMap<object, ReadonlyMap<string, FileDefinedName>>();
 
-/** The keys under which a store object's names may be the file's: its own, and its route configuration's. */
+/**
+ * The keys under which a store object's names may be the file's: its own, and those of the resources it becomes
+ * (a listener's route configuration's).
+ */
 function namesOfObject(o: OverlayObject): string[] {
   const own = overlayKey(o.kind, o.name);
-  if (o.kind !== "listener") return [own];
-  const { route_config_name, scope_header } = o.value;
-  const routes = routeConfigNameOf({
-    name: o.name,
-    route_config_name: typeof route_config_name === "string" ? route_config_name : undefined,
-    scope_header: typeof scope_header === "string" ? scope_header : undefined,
-  });
-  return routes === undefined ? [own] : [own, overlayKey("resource", `${TypeUrl.RouteConfiguration}/${routes}`)];
+  if (o.kind !== "cluster" && o.kind !== "listener") return [own];
+  const defined = definedByEntry[o.kind === "cluster" ? "clusters" : "listeners"]({ ...o.value, name: o.name });
+  return [own, ...defined.map((d) => overlayKey("resource", `${d.typeUrl}/${d.name}`))];
 }
 
 /**

@@ -17,6 +17,7 @@ import { GroupChecker, isObj, asArray } from "../../src/config/validate.js";
 import { decodeRawResource, type RawResource } from "../../src/config/raw-resources.js";
 import { resourceType } from "../../src/resource/types.js";
 import { TestCa } from "../support/certs.js";
+import { definedByEntry } from "../../src/config/short-form-names.js";
 
 test("a raw EDS cluster whose endpoints come from a path passes validation and the snapshot check", () => {
   const text = lines(
@@ -223,6 +224,15 @@ test("the validator's references of a config are the registry's references of it
     const used = translated.flatMap((r) => (resourceType(r.typeUrl).clustersUsedBy?.(r.message) ?? []).map((c) => c.name));
     assert.deepEqual([...new Set(checker.clustersUsed.map((c) => c.name))].sort(), [...new Set(used)].sort());
     assert.deepEqual([...new Set(used)].sort(), ["app", "raw_eds", "tls_upstream"]);
+
+    // What each short-form entry defines (short-form-names.ts, which the validator and the store overlay read) is
+    // what its translation produces; besides, the runtime, the on-demand virtual hosts and the raw resources.
+    const doc = source.value;
+    const defined = (Object.keys(definedByEntry) as (keyof typeof definedByEntry)[]).flatMap((list) =>
+      asArray(doc[list]).flatMap((e) => definedByEntry[list](e as Record<string, unknown>).map((d) => `${d.typeUrl} ${d.name}`)),
+    );
+    const others = [`${TypeUrl.Runtime} xdsd`, `${TypeUrl.VirtualHost} shared_routes/late`, ...raw.map((r) => `${r.typeUrl} ${r.name}`)];
+    assert.deepEqual([...defined, ...others].sort(), translated.map((r) => `${r.typeUrl} ${r.name}`).sort());
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
