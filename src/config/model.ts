@@ -154,7 +154,7 @@ export interface ScopeConfig {
   route_config_name?: string;
 }
 
-/** `30s`, `1.5s` (schema definitions.ttl, which the schema has checked) → milliseconds. */
+/** `30s`, `1.5s` (schema definitions.ttl and the validator's ttlError have checked it) → milliseconds. */
 export function ttlMsOf(text: string | undefined): number | undefined {
   return durationMs(text);
 }

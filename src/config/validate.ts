@@ -18,6 +18,7 @@ import { isIP } from "node:net";
 import { writtenPath, type RawResource } from "./raw-resources.js";
 import { defaultListenerAddress, grpcServerListenerName, localityGroupKey, localityWeightLimit, runtimeName, type LocalityConfig } from "./model.js";
 import { formatPath, type DocumentSource, type Path } from "./source.js";
+import { ttlError } from "./duration.js";
 import { definedByEntry, type DefinedName } from "./short-form-names.js";
 
 type Obj = Record<string, unknown>;
@@ -118,6 +119,15 @@ export class GroupChecker {
     for (const [i, server] of asArray(group.grpc_servers).entries()) this.grpcServer(server, [...this.base, "grpc_servers", i]);
     for (const [i, secret] of asArray(group.secrets).entries()) this.secret(secret, [...this.base, "secrets", i]);
     for (const r of raw) this.raw(r);
+    // A resource's xDS TTL: a duration by the schema, at least a second by the one TTL rule (duration.ts).
+    for (const list of ["clusters", "listeners", "grpc_servers", "resources"] as const) {
+      for (const [i, entry] of asArray(group[list]).entries()) {
+        const at = [...this.base, list, i, "ttl"];
+        if (!isObj(entry) || entry.ttl === undefined || this.invalid(at)) continue;
+        const error = ttlError(entry.ttl);
+        if (error) this.issue(at, error);
+      }
+    }
     for (const [i, pattern] of asArray(group.identities).entries()) {
       const error = typeof pattern === "string" ? identityPatternError(pattern) : undefined;
       if (error) this.issue([...this.base, "identities", i], error);

@@ -2,7 +2,7 @@
 // registration adds to an endpoint object — `ttl`, and the `expires_at` xdsd stores from it — and what the config
 // sees of it (the endpoint alone). The duty that deletes lapsed registrations is the daemon's
 // (daemon/endpoint-expiry.ts).
-import { durationMs } from "../config/duration.js";
+import { durationMs, ttlError } from "../config/duration.js";
 import type { ObjectValue } from "../store/store.js";
 
 /** The longest registration TTL: past a day, a registration is not a heartbeat any more. */
@@ -13,9 +13,8 @@ export function registrationError(value: ObjectValue): string | undefined {
   if ("expires_at" in value) return '"expires_at" is set by xdsd from "ttl", not by the request';
   const ttl = value.ttl;
   if (ttl === undefined) return undefined;
-  const ms = durationMs(ttl);
-  if (ms === undefined || ms < 1000 || ms > maxTtlSeconds * 1000) return `"ttl" must be a duration in seconds from 1s to ${maxTtlSeconds}s, like "30s"`;
-  return undefined;
+  const error = ttlError(ttl, maxTtlSeconds);
+  return error && `"ttl" ${error}`;
 }
 
 /** The value to store: with `ttl`, the time it expires at unless renewed. */

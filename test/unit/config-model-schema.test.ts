@@ -24,4 +24,7 @@ test("each lb_policy and health_status name is a value of Envoy's enum of that n
 
 test("the config's duration pattern is the one grammar of config/duration.ts", () => {
   assert.equal(schema.definitions.duration.pattern, durationPattern);
+  // A TTL is a duration (its range is ttlError's, in code, for the config and the write API alike).
+  assert.deepEqual(schema.definitions.ttl.allOf, [{ $ref: "#/definitions/duration" }]);
+  assert.equal(schema.definitions.ttl.pattern, undefined);
 });

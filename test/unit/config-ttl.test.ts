@@ -42,7 +42,8 @@ test("ttl on a cluster, a listener and a raw resource becomes the TTL of exactly
 
 test("a TTL under a second, or not a duration, is refused at its key", () => {
   for (const [bad, expected] of [
-    ["clusters: [{name: c, ttl: 0.5s, endpoints: []}]", /must be a TTL of at least 1s, in seconds/],
+    ["clusters: [{name: c, ttl: 0.5s, endpoints: []}]", /^must be a duration in seconds from 1s, like "30s"$/],
+    ["clusters: [{name: c, ttl: 30m, endpoints: []}]", /must be a duration in seconds, like "5s"/],
     ["clusters: [{name: c, ttl: 30, endpoints: []}]", /must be a string, not the number 30/],
   ] as const) {
     assert.throws(
