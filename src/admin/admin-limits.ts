@@ -1,6 +1,7 @@
 // The limits of the admin port's authentication (admin-auth.ts): how many failed authentications one address may
 // make before it is slowed down, over what window, and how many addresses are remembered. docs/limits.md lists them
 // with the flag that changes them.
+import type { LimitFlags } from "../limit-flags.js";
 export interface AdminLimits {
   /** Failed authentications (no token where one is needed, or a wrong one) one address may make in a window; then 429. */
   maxAuthFailures: number;
@@ -20,6 +21,6 @@ export const defaultAdminLimits: Readonly<AdminLimits> = Object.freeze({
 });
 
 /** The `xdsd serve` flag of the limits an operator may change. */
-export const adminLimitFlags: Partial<Record<keyof AdminLimits, string>> = {
+export const adminLimitFlags: LimitFlags<AdminLimits> = {
   maxAuthFailures: "--max-admin-auth-failures",
 };

@@ -22,17 +22,18 @@ import { parseListenAddress } from "../server/transport/listen-address.js";
 import { serve } from "./serve.js";
 import { storeUrlGrammar, type OpenStoreOptions } from "../store/open-store.js";
 import { defaultEtcdPrefix } from "../store/etcd-store.js";
-import { defaultEtcdLimits, etcdLimitFlags, type EtcdLimits } from "../store/etcd-limits.js";
+import { defaultEtcdLimits, etcdLimitFlags } from "../store/etcd-limits.js";
 import type { TlsFiles } from "../server/transport/tls-credentials.js";
 import { fullUsage, usageHint, type CommandUsage } from "./usage.js";
 import { apiCommandUsage, runEndpoints, runGet } from "./api-commands.js";
 import { applyUsage, runApply } from "./apply-command.js";
 import { runStatus, statusUsage } from "./status-command.js";
-import { configLimitFlags, defaultConfigLimits, type ConfigLimits } from "../config/config-limits.js";
-import { defaultTransportLimits, transportLimitFlag, type TransportLimits } from "../server/transport/transport-limits.js";
-import { defaultLoadReportLimits, loadReportLimitFlag, type LoadReportLimits } from "../server/load-report-limits.js";
+import { configLimitFlags, defaultConfigLimits } from "../config/config-limits.js";
+import { defaultTransportLimits, transportLimitFlags } from "../server/transport/transport-limits.js";
+import { defaultLoadReportLimits, loadReportLimitFlags } from "../server/load-report-limits.js";
+import { flagsWithDefaults, type LimitFlags } from "../limit-flags.js";
 import { AdminTokens } from "../admin/admin-auth.js";
-import { adminLimitFlags, defaultAdminLimits, type AdminLimits } from "../admin/admin-limits.js";
+import { adminLimitFlags, defaultAdminLimits } from "../admin/admin-limits.js";
 
 /** Each command's usage; `xdsd COMMAND --help` prints one, `xdsd --help` all of them, a usage error its synopsis. */
 const commandUsage: Record<string, CommandUsage> = {
@@ -97,13 +98,10 @@ grpc-js-xds), checking xdsd's certificate against the --xds host. FILE, when giv
 };
 
 const limitsUsage = () => `  Limits, each a positive whole number (docs/limits.md), with their defaults:
-      serve, validate: ${limitFlagList(defaultConfigLimits, (k) => configLimitFlags[k])}
-      serve only: ${limitFlagList(defaultTransportLimits, transportLimitFlag)}, ${limitFlagList(adminFlagDefaults, (k) => adminLimitFlags[k]!)}
-      serve on etcd, in seconds: ${limitFlagList(defaultEtcdLimits, (k) => etcdLimitFlags[k])}
-      load reports (LRS; seconds, then counts): ${limitFlagList(defaultLoadReportLimits, loadReportLimitFlag)}`;
-
-/** The admin limits that have a flag, with their defaults. */
-const adminFlagDefaults = Object.fromEntries(Object.keys(adminLimitFlags).map((k) => [k, defaultAdminLimits[k as keyof AdminLimits]])) as Partial<AdminLimits>;
+      serve, validate: ${flagsWithDefaults(defaultConfigLimits, configLimitFlags)}
+      serve only: ${flagsWithDefaults(defaultTransportLimits, transportLimitFlags)}, ${flagsWithDefaults(defaultAdminLimits, adminLimitFlags)}
+      serve on etcd, in seconds: ${flagsWithDefaults(defaultEtcdLimits, etcdLimitFlags)}
+      load reports (LRS; seconds, then counts): ${flagsWithDefaults(defaultLoadReportLimits, loadReportLimitFlags)}`;
 
 const usage = `usage:
 ${Object.values(commandUsage).map(fullUsage).join("\n")}
@@ -116,30 +114,20 @@ function version(): string {
   return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
 }
 
-function limitFlagList<T extends object>(defaults: T, flagOf: (key: keyof T) => string): string {
-  return (Object.keys(defaults) as (keyof T)[]).map((k) => `${flagOf(k)} ${String(defaults[k])}`).join(", ");
+/** A set of limit flags as the command line reads them: option name (no dashes) → which limit. */
+function limitOptions<T>(flags: LimitFlags<T>): Record<string, keyof T & string> {
+  return Object.fromEntries(Object.entries(flags).map(([key, flag]) => [(flag as string).slice(2), key])) as Record<string, keyof T & string>;
 }
 
-/** Flags that set a limit, each a positive integer: flag → which limit. */
-const configLimitOptions = Object.fromEntries(
-  (Object.keys(configLimitFlags) as (keyof ConfigLimits)[]).map((key) => [configLimitFlags[key].slice(2), key]),
-) as Record<string, keyof ConfigLimits>;
-const etcdLimitOptions = Object.fromEntries((Object.keys(etcdLimitFlags) as (keyof EtcdLimits)[]).map((key) => [etcdLimitFlags[key].slice(2), key])) as Record<
-  string,
-  keyof EtcdLimits
->;
-const adminLimitOptions = Object.fromEntries(Object.entries(adminLimitFlags).map(([key, flag]) => [flag.slice(2), key])) as Record<string, keyof AdminLimits>;
-const transportLimitOptions = Object.fromEntries(
-  (Object.keys(defaultTransportLimits) as (keyof TransportLimits)[]).map((key) => [transportLimitFlag(key).slice(2), key]),
-) as Record<string, keyof TransportLimits>;
+const configLimitOptions = limitOptions(configLimitFlags);
+const etcdLimitOptions = limitOptions(etcdLimitFlags);
+const adminLimitOptions = limitOptions(adminLimitFlags);
+const transportLimitOptions = limitOptions(transportLimitFlags);
+const loadReportLimitOptions = limitOptions(loadReportLimitFlags);
 
 function stringOptions(names: Iterable<string>): Record<string, { type: "string" }> {
   return Object.fromEntries([...names].map((n) => [n, { type: "string" as const }]));
 }
-
-const loadReportLimitOptions = Object.fromEntries(
-  (Object.keys(defaultLoadReportLimits) as (keyof LoadReportLimits)[]).map((key) => [loadReportLimitFlag(key).slice(2), key]),
-) as Record<string, keyof LoadReportLimits>;
 
 /** Reads the limit flags present in `values` into a partial limits object. */
 function limitsFrom<K extends string>(values: Record<string, unknown>, options: Record<string, K>): Partial<Record<K, number>> {

@@ -1,6 +1,7 @@
 // How load reports (LRS, protocol/lrs-service.ts) are asked for and kept (load-reports.ts): how often a client
 // reports, the window GET /loads sums over, and how many clusters and rows are kept at most. docs/limits.md lists
 // them with the `xdsd serve` flags that change them.
+import { kebabCaseFlags } from "../limit-flags.js";
 export interface LoadReportLimits {
   /** Seconds between a client's reports: LoadStatsResponse.load_reporting_interval. */
   lrsInterval: number;
@@ -22,6 +23,4 @@ export const defaultLoadReportLimits: Readonly<LoadReportLimits> = Object.freeze
 });
 
 /** The `xdsd serve` flag of each (`lrsMaxRows` → `--lrs-max-rows`). */
-export function loadReportLimitFlag(key: keyof LoadReportLimits): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
+export const loadReportLimitFlags = kebabCaseFlags(defaultLoadReportLimits);

@@ -6,7 +6,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { NodeLimitError } from "../errors.js";
 import { BuildVersionSchema, NodeSchema, type Node } from "../gen/envoy/config/core/v3/base_pb.js";
-import { transportLimitFlag, type TransportLimits } from "./transport/transport-limits.js";
+import { transportLimitFlags, type TransportLimits } from "./transport/transport-limits.js";
 
 export type NodeLimits = Pick<TransportLimits, "maxNodeIdBytes" | "maxNodeMetadataBytes">;
 
@@ -16,12 +16,12 @@ export function checkNode(node: Node, limits: NodeLimits): void {
     // A UTF-16 unit is at most 3 UTF-8 bytes: a shorter string cannot be over the limit (no need to count).
     if (node[field].length <= limits.maxNodeIdBytes / 3) continue;
     const bytes = Buffer.byteLength(node[field]);
-    if (bytes > limits.maxNodeIdBytes) throw new NodeLimitError(`node.${field}`, bytes, limits.maxNodeIdBytes, transportLimitFlag("maxNodeIdBytes"));
+    if (bytes > limits.maxNodeIdBytes) throw new NodeLimitError(`node.${field}`, bytes, limits.maxNodeIdBytes, transportLimitFlags.maxNodeIdBytes);
   }
   if (node.metadata === undefined) return;
   const bytes = toBinary(NodeSchema, create(NodeSchema, { metadata: node.metadata })).length;
   if (bytes > limits.maxNodeMetadataBytes)
-    throw new NodeLimitError("node.metadata", bytes, limits.maxNodeMetadataBytes, transportLimitFlag("maxNodeMetadataBytes"));
+    throw new NodeLimitError("node.metadata", bytes, limits.maxNodeMetadataBytes, transportLimitFlags.maxNodeMetadataBytes);
 }
 
 /** Characters of a user agent's name or version kept for display. */

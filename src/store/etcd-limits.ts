@@ -2,6 +2,7 @@
 // unreachable (writes answer 503, /healthz says degraded), and the leader election's lease TTL (how long a dead
 // leader's once-only duties wait for another replica). Whole seconds, as etcd's lease TTLs are. docs/limits.md
 // lists them with their flags; the etcd store, the election and `xdsd serve` read them here.
+import { kebabCaseFlags } from "../limit-flags.js";
 export interface EtcdLimits {
   /** How long one etcd call keeps trying, across members, before it fails with XDSD_STORE_UNAVAILABLE. */
   etcdTimeout: number;
@@ -18,8 +19,5 @@ export const defaultEtcdLimits: Readonly<EtcdLimits> = Object.freeze({
   leaderLeaseTtl: 5,
 });
 
-/** The `xdsd serve` flag of each. */
-export const etcdLimitFlags: Readonly<Record<keyof EtcdLimits, string>> = Object.freeze({
-  etcdTimeout: "--etcd-timeout",
-  leaderLeaseTtl: "--leader-lease-ttl",
-});
+/** The `xdsd serve` flag of each: `--etcd-timeout`, `--leader-lease-ttl`. */
+export const etcdLimitFlags = kebabCaseFlags(defaultEtcdLimits);

@@ -8,23 +8,26 @@ import { configLimitFlags, defaultConfigLimits } from "../../src/config/config-l
 import { defaultWorkerHeapMb } from "../../src/daemon/config-loader.js";
 import { maxWriteAttempts } from "../../src/daemon/reloader.js";
 import { defaultRestPollOptions } from "../../src/server/protocol/rest-poll.js";
-import { defaultTransportLimits, transportLimitFlag, type TransportLimits } from "../../src/server/transport/transport-limits.js";
+import { defaultTransportLimits, transportLimitFlags } from "../../src/server/transport/transport-limits.js";
 import { defaultChangeLogBytes, defaultChangeLogRevisions } from "../../src/store/sqlite-store.js";
-import { adminLimitFlags, defaultAdminLimits, type AdminLimits } from "../../src/admin/admin-limits.js";
+import { adminLimitFlags, defaultAdminLimits } from "../../src/admin/admin-limits.js";
 import { coalesceMs } from "../../src/admin/ui-events.js";
 import { defaultChangeHistorySize, maxChangesShown } from "../../src/daemon/change-history.js";
-import { defaultEtcdLimits, etcdLimitFlags, type EtcdLimits } from "../../src/store/etcd-limits.js";
-import { defaultLoadReportLimits, loadReportLimitFlag, type LoadReportLimits } from "../../src/server/load-report-limits.js";
+import { defaultEtcdLimits, etcdLimitFlags } from "../../src/store/etcd-limits.js";
+import { defaultLoadReportLimits, loadReportLimitFlags } from "../../src/server/load-report-limits.js";
+import type { LimitFlags } from "../../src/limit-flags.js";
 
 const doc = readFileSync(new URL("../../../docs/limits.md", import.meta.url), "utf8");
 
-/** Each flag of a limit, and the code's default for it. */
+/** Each flag of a limit, and the code's default for it: every set of limits in the one shape (limit-flags.ts). */
+const flagged = <T extends object>(defaults: T, flags: LimitFlags<T>) =>
+  (Object.keys(flags) as (keyof T)[]).map((key) => [flags[key]!, defaults[key] as number] as [string, number]);
 const flagDefaults = new Map<string, number>([
-  ...Object.entries(configLimitFlags).map(([key, flag]) => [flag, defaultConfigLimits[key as keyof typeof configLimitFlags]] as [string, number]),
-  ...Object.entries(defaultTransportLimits).map(([key, value]) => [transportLimitFlag(key as keyof TransportLimits), value] as [string, number]),
-  ...Object.entries(defaultEtcdLimits).map(([key, value]) => [etcdLimitFlags[key as keyof EtcdLimits], value] as [string, number]),
-  ...Object.entries(adminLimitFlags).map(([key, flag]) => [flag, defaultAdminLimits[key as keyof AdminLimits]] as [string, number]),
-  ...Object.entries(defaultLoadReportLimits).map(([key, value]) => [loadReportLimitFlag(key as keyof LoadReportLimits), value] as [string, number]),
+  ...flagged(defaultConfigLimits, configLimitFlags),
+  ...flagged(defaultTransportLimits, transportLimitFlags),
+  ...flagged(defaultEtcdLimits, etcdLimitFlags),
+  ...flagged(defaultAdminLimits, adminLimitFlags),
+  ...flagged(defaultLoadReportLimits, loadReportLimitFlags),
 ]);
 
 /** A flag as a cell writes it, with or without its value's name (`--etcd-timeout SECONDS`). */

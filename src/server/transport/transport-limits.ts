@@ -1,6 +1,7 @@
 // The limits that keep one client, or many, from taking the server's memory: every default is chosen to keep a
 // 2-core box serving while letting the benchmark's 5,000 proxies on one loopback address connect (each proxy is
 // its own connection). docs/limits.md lists them with the flags that change them.
+import { kebabCaseFlags } from "../../limit-flags.js";
 export interface TransportLimits {
   /** Largest request message accepted (gRPC's default receive limit is 4 MiB). */
   maxRequestBytes: number;
@@ -43,7 +44,5 @@ export const defaultTransportLimits: Readonly<TransportLimits> = Object.freeze({
   maxRestPollerBytes: 128 * 1024 * 1024,
 });
 
-/** The `xdsd serve` flag that changes a limit: its name in kebab case (`maxRequestBytes` → `--max-request-bytes`). */
-export function transportLimitFlag(key: keyof TransportLimits): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
+/** The `xdsd serve` flag that changes each limit: its name in kebab case (`maxRequestBytes` → `--max-request-bytes`). */
+export const transportLimitFlags = kebabCaseFlags(defaultTransportLimits);
