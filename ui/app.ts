@@ -6,29 +6,14 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import htm from "htm";
 import uPlot from "uplot";
 import { lineDiff } from "./diff.js";
+import type { NodeStatus, TypeStatus } from "../src/server/node-status-json.js";
+import type { ChangeEntry } from "../src/daemon/change-entry-json.js";
 
 const html = htm.bind(h);
 
-// ---- the admin API's shapes (src/server/node-status.ts, src/daemon/change-history.ts) ------------------------------
-interface TypeStatus {
-  sentVersion?: string;
-  sentAt?: string;
-  ackedVersion?: string;
-  ackedAt?: string;
-  lastNack?: { rejectedVersion: string; keptVersion: string; code: number; message: string; at: string };
-  nacks: number;
-}
-interface NodeStatus {
-  node: string;
-  nodeKey: string;
-  cluster?: string;
-  identity?: string;
-  userAgent?: string;
-  streams: number;
-  services: Record<string, number>;
-  connectedAt: string;
-  types: Record<string, TypeStatus>;
-}
+// ---- the admin API's shapes ----------------------------------------------------------------------------------------
+// /nodes and the change history come from the daemon's own modules (type-only imports, erased from the bundle; those
+// modules import nothing, for this); /config's is here.
 interface ServedResource {
   name: string;
   version: string;
@@ -39,26 +24,6 @@ interface ConfigView {
   config?: { version: string };
   default: SnapshotView | null;
   nodes: Record<string, SnapshotView>;
-}
-interface ResourceChange {
-  group: string;
-  type: string;
-  name: string;
-  change: "added" | "modified" | "removed";
-  before?: unknown;
-  after?: unknown;
-}
-interface ChangeEntry {
-  seq: number;
-  version: string;
-  source: "file" | "api" | "store";
-  /** The admin token's name of an API write. */
-  by?: string;
-  at: string;
-  counts: { added: number; modified: number; removed: number };
-  changes: ResourceChange[];
-  omitted: number;
-  rollout: { groups: number; clients: number; settled: number; acked: number; ackMs: number[]; results: Record<string, number>; doneMs?: number };
 }
 
 // ---- fetching ---------------------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ import { envoyRegistry } from "../resource/proto-registry.js";
 import { resourceType } from "../resource/types.js";
 import { holdsKeyMaterial } from "../resource/key-material.js";
 import type { RolloutObserver, RolloutResult } from "../server/observers/rollouts.js";
-import type { PublishSource } from "./reloader.js";
+import type { ChangeEntry, PublishSource, ResourceChange, RolloutRecord } from "./change-entry-json.js";
+
+export type { ChangeEntry, ResourceChange, RolloutRecord };
 
 /** How many published versions the history keeps by default (docs/limits.md). */
 export const defaultChangeHistorySize = 100;
@@ -21,49 +23,6 @@ export const maxChangesShown = 50;
 
 /** The name /config gives the default snapshot's group. */
 const defaultGroup = "(default)";
-
-export interface ResourceChange {
-  /** The node group (cache key), or "(default)". */
-  group: string;
-  /** Short type name (`cds`, `eds`…). */
-  type: string;
-  name: string;
-  change: "added" | "modified" | "removed";
-  /** The resource as Envoy JSON before and after; absent for secrets (key material is never shown). */
-  before?: unknown;
-  after?: unknown;
-}
-
-export interface RolloutRecord {
-  /** Node groups with connected clients whose snapshot this version changed. */
-  groups: number;
-  /** Clients connected to them at the publish. */
-  clients: number;
-  settled: number;
-  acked: number;
-  /** When each ACK came, in ms after the publish, in order. */
-  ackMs: number[];
-  /** Groups whose rollout ended, by result. */
-  results: Partial<Record<RolloutResult, number>>;
-  /** Ms after the publish when the last group's rollout ended; absent while one is under way. */
-  doneMs?: number;
-}
-
-export interface ChangeEntry {
-  seq: number;
-  version: string;
-  source: PublishSource;
-  /** Who made an API write: the admin token's name (never the token). */
-  by?: string;
-  /** ISO time of the publish. */
-  at: string;
-  /** Resources added, modified, removed: counts over every group. */
-  counts: { added: number; modified: number; removed: number };
-  changes: ResourceChange[];
-  /** Changes past maxChangesShown, counted but not kept. */
-  omitted: number;
-  rollout: RolloutRecord;
-}
 
 export interface ChangeHistoryOptions {
   cache: SnapshotCache;

@@ -33,6 +33,7 @@ import type { Logger } from "../log.js";
 import { ConfigLoader, ConfigLoaderClosedError, ConfigLoadError, type ConfigLoaderOptions, type ConfigLoadResult, type LoadOptions } from "./config-loader.js";
 import { publish, type ConfigSnapshots } from "../config/snapshots.js";
 import { watchFile, type FileWatch } from "./file-watch.js";
+import type { PublishSource } from "./change-entry-json.js";
 
 export interface ConfigState {
   file: string;
@@ -65,7 +66,6 @@ export type StoreWriteResult = "committed" | "invalid" | "conflict" | "managed_b
  * Where a published version came from: the config file (or the first load), a write of this daemon's API, or store
  * changes that arrived through the store's watch (another replica's writes, expiries).
  */
-export type PublishSource = "file" | "api" | "store";
 
 /** What one look at the file came to: served, the same content as last time (valid or not), or refused. */
 export type ReloadResult = "published" | "unchanged" | "rejected";

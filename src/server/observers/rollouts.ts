@@ -19,7 +19,9 @@ import { findResourceType } from "../../resource/types.js";
 import { subscribedResources, subscribedVersion } from "../client-state.js";
 import type { NackInfo, ResponseInfo, StreamInfo, XdsServerEvents } from "./events.js";
 
-export type RolloutResult = "acked" | "nacked" | "superseded" | "disconnected";
+import type { RolloutResult } from "./rollout-result.js";
+
+export type { RolloutResult };
 
 export interface RolloutsOptions {
   /** The cache served: its publishes start rollouts. */
