@@ -60,6 +60,8 @@ export interface AdminServerOptions {
   clientStatus?(request: ClientStatusRequest): ClientStatusResponse;
   /** GET /nodes/{node}: what the node holds against what it would be sent now; undefined: not connected. */
   nodeDiff?(node: string): NodeDiff | undefined;
+  /** GET /nodes?diff=true: the diffs of a page's nodes, each connected one's, in its order. */
+  nodeDiffs?(nodes: readonly string[]): NodeDiff[];
   /** GET /loads: what LRS clients report, summed over the window (server/load-reports.ts). */
   loads?(): LoadsView;
   /** The web dashboard (/ui/…). */
@@ -265,7 +267,13 @@ export class AdminServer {
         `limit must be a whole number from 1 to ${maxNodesPage}, not ${JSON.stringify(limitText)}; the default is ${defaultNodesPage}`,
       );
     }
-    return [200, this.o.nodes.page({ after: query.get("after") ?? undefined, limit })];
+    const page = this.o.nodes.page({ after: query.get("after") ?? undefined, limit });
+    const diff = query.get("diff");
+    if (diff === null || diff === "false") return [200, page];
+    if (diff !== "true" || !this.o.nodeDiffs) return problemDetails("XDSD_HTTP_MALFORMED", `diff must be true or false, not ${JSON.stringify(diff)}`);
+    // Each node with what it holds against what it would be sent now, as GET /nodes/{node} says it, for a page of
+    // nodes at once: `xdsd status --version` over thousands of proxies asks a page at a time, not one node each.
+    return [200, { ...page, diffs: this.o.nodeDiffs(page.nodes.map((n) => n.node)) }];
   }
 
   #configView(): unknown {

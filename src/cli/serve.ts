@@ -34,7 +34,7 @@ import { watchFile, type FileWatch } from "../daemon/file-watch.js";
 import { LoadReports } from "../server/load-reports.js";
 import type { LoadReportLimits } from "../server/load-report-limits.js";
 import { registerLoadMetrics } from "../daemon/load-metrics.js";
-import { nodeDiff } from "../server/node-diff.js";
+import { nodeDiff, nodeDiffs } from "../server/node-diff.js";
 import { AdminAuth, AdminTokens, bareTokenName } from "../admin/admin-auth.js";
 import type { AdminLimits } from "../admin/admin-limits.js";
 
@@ -184,6 +184,7 @@ export async function serve(o: ServeOptions): Promise<RunningDaemon> {
     clientStatus: (request) => clientStatusResponse(clients, cache, request),
     loads: () => loads.view(),
     nodeDiff: (node) => nodeDiff(clients, cache, node),
+    nodeDiffs: (nodes) => nodeDiffs(clients, cache, nodes),
     healthy: () => healthy,
     config: () => reloader.state,
     storeStatus: status,

@@ -11,8 +11,8 @@ import { BadArgumentError } from "../errors.js";
 import type { NodeDiff, TypeDiff } from "../server/node-diff.js";
 import { call, fail, failed, type AdminTarget } from "./admin-client.js";
 
-/** Connected nodes' diffs fetched at once. */
-const concurrentDiffs = 8;
+/** Nodes per page of /nodes?diff=true: each page is computed in one turn of the daemon's event loop, so not 1,000. */
+const diffPage = 200;
 
 /** The diff section of `xdsd status NODE_ID`: a line per type, in the order given. */
 export function diffText(diff: NodeDiff, typeOrder: readonly string[]): string {
@@ -138,20 +138,15 @@ function typeVersionGroups(view: ConfigView, version: string): { group: string; 
   return out;
 }
 
-/** Every connected node's diff: /nodes page by page, then a few diffs at a time. */
+/** Every connected node's diff: /nodes with their diffs, a page at a time. */
 async function allDiffs(admin: AdminTarget): Promise<NodeDiff[]> {
-  const names: string[] = [];
+  const diffs: NodeDiff[] = [];
   let after: string | undefined;
   do {
-    const page = await call(admin, "GET", `/nodes?limit=1000${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`);
+    const page = await call(admin, "GET", `/nodes?diff=true&limit=${diffPage}${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`);
     if (failed(page)) throw new Error(`GET /nodes: ${page.status} ${JSON.stringify(page.body)}`);
-    names.push(...(page.body.nodes as { node: string }[]).map((n) => n.node));
+    diffs.push(...(page.body.diffs as unknown as NodeDiff[]));
     after = page.body.next as string | undefined;
   } while (after !== undefined);
-  const diffs: NodeDiff[] = [];
-  for (let i = 0; i < names.length; i += concurrentDiffs) {
-    const batch = await Promise.all(names.slice(i, i + concurrentDiffs).map((n) => fetchDiff(admin, n)));
-    for (const d of batch) if (d) diffs.push(d);
-  }
   return diffs.sort((a, b) => (a.node < b.node ? -1 : 1));
 }

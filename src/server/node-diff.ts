@@ -7,7 +7,7 @@
 // a NACK the node keeps what it had, and `sent` says what is on its way or was rejected.
 import { describeNode } from "../cache/node-hash.js";
 import type { SnapshotSource } from "../cache/snapshot-cache.js";
-import type { ClientStatusReader } from "./client-status.js";
+import type { ClientRecord, ClientStatusReader } from "./client-status.js";
 import { subscribedResources } from "./client-state.js";
 
 export interface ResourceDiff {
@@ -52,7 +52,21 @@ export interface NodeDiff {
 /** `node` is `cluster/id` (as /nodes names it) or the bare node id; undefined when no such node is connected. */
 export function nodeDiff(reader: ClientStatusReader, source: SnapshotSource, node: string): NodeDiff | undefined {
   const clients = [...reader.clients()].filter((c) => c.info.node && (describeNode(c.info.node) === node || c.info.node.id === node));
-  if (clients.length === 0) return undefined;
+  return clients.length === 0 ? undefined : diffOf(clients, source);
+}
+
+/**
+ * The diffs of several nodes (`cluster/id`, as /nodes names them), in their order, each connected one's: one pass
+ * over the clients for all of them (`xdsd status --version` asks for a page of /nodes at a time).
+ */
+export function nodeDiffs(reader: ClientStatusReader, source: SnapshotSource, nodes: readonly string[]): NodeDiff[] {
+  const wanted = new Map<string, ClientRecord[]>(nodes.map((n) => [n, []]));
+  for (const c of reader.clients()) if (c.info.node) wanted.get(describeNode(c.info.node))?.push(c);
+  return [...wanted.values()].filter((clients) => clients.length > 0).map((clients) => diffOf(clients, source));
+}
+
+/** One node's diff, from its clients (streams and REST pollers). */
+function diffOf(clients: readonly ClientRecord[], source: SnapshotSource): NodeDiff {
   const types: Record<string, TypeDiff> = {};
   let nodeKey = "";
   for (const client of clients) {

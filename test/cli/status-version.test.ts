@@ -71,3 +71,20 @@ test("a version that starts with a dash is taken as --version's value", async ()
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /argument is ambiguous|argument missing/);
 });
+
+// `--version` reads every node's diff a page at a time (GET /nodes?diff=true), not one request per node: the page's
+// diffs are what GET /nodes/{node} says of each.
+test("GET /nodes?diff=true gives each node of the page its diff, as GET /nodes/{node} does", async () => {
+  const page = (await (await fetch(`${xdsd.adminUrl}/nodes?diff=true&limit=10`)).json()) as { nodes: { node: string }[]; diffs: unknown[]; total: number };
+  assert.deepEqual(
+    page.nodes.map((n) => n.node),
+    ["c/p1"],
+  );
+  const one = await (await fetch(`${xdsd.adminUrl}/nodes/${encodeURIComponent("c/p1")}`)).json();
+  assert.deepEqual(page.diffs, [one]);
+  const plain = (await (await fetch(`${xdsd.adminUrl}/nodes`)).json()) as Record<string, unknown>;
+  assert.equal(plain.diffs, undefined, "without ?diff=true, no diffs");
+  const bad = await fetch(`${xdsd.adminUrl}/nodes?diff=yes`);
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { detail: string }).detail, /diff must be true or false, not "yes"/);
+});
