@@ -43,7 +43,8 @@ for (let run = 0; run < runs; run++) {
     const started = performance.now();
     const out = execFileSync(process.execPath, [cli, "status", `--version=${version}`, "--admin", admin], { encoding: "utf8" });
     times.get(cli)!.push(performance.now() - started);
-    if (!out.startsWith(`${version} (the config being served): ${clientCount} of ${clientCount} proxies hold it`)) throw new Error(`unexpected answer: ${out.slice(0, 200)}`);
+    if (!out.startsWith(`${version} (the config being served): ${clientCount} of ${clientCount} proxies hold it`))
+      throw new Error(`unexpected answer: ${out.slice(0, 200)}`);
   }
 }
 console.log(`${clientCount} proxies, ${clusters} clusters each; xdsd status --version (the served config), ${runs} runs per CLI:`);
