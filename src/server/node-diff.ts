@@ -51,7 +51,7 @@ export interface NodeDiff {
 
 /** `node` is `cluster/id` (as /nodes names it) or the bare node id; undefined when no such node is connected. */
 export function nodeDiff(reader: ClientStatusReader, source: SnapshotSource, node: string): NodeDiff | undefined {
-  const clients = [...reader.clients()].filter((c) => c.info.node && (describeNode(c.info.node) === node || c.info.node.id === node));
+  const clients = [...reader.clients()].filter((c) => servedConfig(c) && c.info.node && (describeNode(c.info.node) === node || c.info.node.id === node));
   return clients.length === 0 ? undefined : diffOf(clients, source);
 }
 
@@ -61,8 +61,13 @@ export function nodeDiff(reader: ClientStatusReader, source: SnapshotSource, nod
  */
 export function nodeDiffs(reader: ClientStatusReader, source: SnapshotSource, nodes: readonly string[]): NodeDiff[] {
   const wanted = new Map<string, ClientRecord[]>(nodes.map((n) => [n, []]));
-  for (const c of reader.clients()) if (c.info.node) wanted.get(describeNode(c.info.node))?.push(c);
+  for (const c of reader.clients()) if (servedConfig(c) && c.info.node) wanted.get(describeNode(c.info.node))?.push(c);
   return [...wanted.values()].filter((clients) => clients.length > 0).map((clients) => diffOf(clients, source));
+}
+
+/** A client that is served config (a discovery stream or a REST poller), not one that reports loads (LRS). */
+function servedConfig(c: ClientRecord): boolean {
+  return c.info.protocol === "sotw" || c.info.protocol === "delta" || c.info.protocol === "rest";
 }
 
 /** One node's diff, from its clients (streams and REST pollers). */

@@ -16,6 +16,8 @@ import {
 } from "../../src/gen/envoy/service/load_stats/v3/lrs_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { eventually } from "../support/raw-grpc.js";
+import { NodeStatuses } from "../../src/server/node-status.js";
+import { nodeDiff, nodeDiffs } from "../../src/server/node-diff.js";
 
 const path = "/envoy.service.load_stats.v3.LoadReportingService/StreamLoadStats";
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -23,9 +25,12 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
+const servers: XdsServer[] = [];
+
 async function server(loads?: LoadReports): Promise<number> {
   const s = new XdsServer({ cache: new SnapshotCache(), loads, maxNodeIdBytes: 64 });
   const port = await s.listen("127.0.0.1:0");
+  servers.push(s);
   cleanups.push(() => s.close(0));
   return port;
 }
@@ -93,4 +98,24 @@ test("a server without a load sink answers UNIMPLEMENTED, saying why", async () 
   const end = await s.ended;
   assert.equal(end.code, grpc.status.UNIMPLEMENTED);
   assert.match(end.details, /keeps no load reports/);
+});
+
+// GET /nodes lists every stream of a node, the one it reports loads on too; but that stream is told no config, so a
+// node's diff (GET /nodes/{node}, `xdsd status --version`) leaves it out.
+test("the reporting stream is listed among its node's streams, and not taken for a client served config", async () => {
+  const loads = new LoadReports();
+  const s = stream(await server(loads));
+  const xds = servers.at(-1)!;
+  s.send({ node: { id: "lrs-3", cluster: "c" } });
+  await eventually(() => s.responses.length === 1, "the LRS response");
+  const page = new NodeStatuses(xds).page({ limit: 10 });
+  assert.deepEqual(
+    page.nodes.map((n) => [n.node, n.services, n.types]),
+    [["c/lrs-3", { "lrs-loads": 1 }, {}]],
+  );
+  assert.equal(nodeDiff(xds, new SnapshotCache(), "c/lrs-3"), undefined);
+  assert.deepEqual(nodeDiffs(xds, new SnapshotCache(), ["c/lrs-3"]), []);
+  s.call.end();
+  await s.ended;
+  await eventually(() => new NodeStatuses(xds).page({ limit: 10 }).total === 0, "the node gone with its stream");
 });

@@ -31,8 +31,11 @@ export const lrsService: XdsService<LoadStatsRequest> = {
         }
         if (!answered) {
           // The first request says who reports (LRS: the node only in the first message); it is checked like any
-          // node, though not kept: the stream's reports are summed with every other client's.
+          // node. The stream's reports are summed with every other client's; the node is kept on the stream, so
+          // that GET /nodes lists the stream among the node's (`lrs-loads`) — it is told no config, so no event
+          // says it was identified (rollouts, the dashboard's feed and metrics follow config streams).
           if (request.node && context.nodeLimits) checkNode(request.node, context.nodeLimits);
+          if (request.node) info.node = request.node;
           answered = true;
           const response = create(LoadStatsResponseSchema, {
             sendAllClusters: true,
