@@ -9,23 +9,11 @@ import * as grpcXds from "@grpc/grpc-js-xds";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ClientStatusRequestSchema, ClientStatusResponseSchema, type ClientStatusResponse } from "../../src/gen/envoy/service/status/v3/csds_pb.js";
 import { ClientResourceStatus } from "../../src/gen/envoy/admin/v3/config_dump_shared_pb.js";
-import { clusterWithForeignLrs, echoMethod as method, echoService, identity, startEcho, type EchoServer } from "../support/grpc-echo.js";
+import { clusterWithForeignLrs, echoConfigText, echoMethod as method, identity, startEcho, startFailing, type EchoServer } from "../support/grpc-echo.js";
 import { startXdsd, type XdsdHandle } from "../support/xdsd.js";
 import type { LoadsView } from "../../src/server/load-reports.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A backend whose every call fails with FAILED_PRECONDITION (not retried, and an error to LRS). */
-async function startFailing(): Promise<{ port: number; stop(): void }> {
-  const server = new grpc.Server();
-  server.addService(echoService, {
-    WhoAreYou: (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb({ code: grpc.status.FAILED_PRECONDITION, details: "failing on purpose" }),
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return { port, stop: () => server.forceShutdown() };
-}
 
 const csdsPath = "/envoy.service.status.v3.ClientStatusDiscoveryService/FetchClientStatus";
 
@@ -68,20 +56,7 @@ describe("grpc-js-xds: its load reports (LRS) and its own CSDS, against xdsd's",
   let admin: grpc.Server;
   let adminPort = 0;
 
-  const config = (clusters = "") => `${
-    clusters ||
-    `clusters:
-  - name: echo_cluster
-    load_reporting: true
-    endpoints:
-      - {address: 127.0.0.1, port: ${echo.port}, locality: {zone: a}}
-      - {address: 127.0.0.1, port: ${failing.port}, locality: {zone: b}}`
-  }
-listeners:
-  - name: echo.test:50051
-    grpc: true
-    virtual_hosts: [{name: echo, domains: ["*"], routes: [{prefix: "", cluster: echo_cluster}]}]
-`;
+  const config = () => echoConfigText({ ports: [echo.port, failing.port], zones: ["a", "b"], loadReporting: true });
   const call = () =>
     new Promise<boolean>((resolve) =>
       client.makeUnaryRequest(method, identity, identity, Buffer.alloc(0), { deadline: Date.now() + 5000 }, (err) => resolve(err === null)),
@@ -154,7 +129,7 @@ listeners:
 
   it("…and after a cluster the client rejects: NACKED, the version it keeps, and the version it rejected", async () => {
     const mark = xdsd.log().length;
-    xdsd.writeConfig(config(`resources:\n${clusterWithForeignLrs(echo.port)}`));
+    xdsd.writeConfig(echoConfigText({ ports: [], rawCluster: clusterWithForeignLrs(echo.port) }));
     await xdsd.waitForLog(/NACK .*node=grpc-test\/grpc-lrs-1 type=cds/, 5000, mark);
     const [mine, xdsds] = await Promise.all([fetchClientStatus(`127.0.0.1:${adminPort}`), fetchClientStatus(`127.0.0.1:${xdsd.xdsPort}`)]);
     const client = resourcesOf(mine, "grpc-lrs-1");

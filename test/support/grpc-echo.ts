@@ -32,20 +32,45 @@ export async function startEcho(name: string): Promise<EchoServer> {
   return { name, port, stop: () => server.forceShutdown() };
 }
 
+/** A backend whose every call fails with FAILED_PRECONDITION (not retried by gRPC, and an error to LRS). */
+export async function startFailing(): Promise<{ port: number; stop(): void }> {
+  const server = new grpc.Server();
+  server.addService(echoService, {
+    WhoAreYou: (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb({ code: grpc.status.FAILED_PRECONDITION, details: "failing on purpose" }),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return { port, stop: () => server.forceShutdown() };
+}
+
 /**
  * A config serving the gRPC target echo.test:50051: over cluster echo_cluster (the backends on `ports`), or split
  * between clusters echo_a (ports[0]) and echo_b (ports[1]) by the route's `split` weights. `rawCluster` replaces the
- * shorthand clusters with Envoy YAML, which reaches the client without xdsd's gRPC checks.
+ * shorthand clusters with Envoy YAML, which reaches the client without xdsd's gRPC checks. `zones` puts the i-th
+ * backend in zone zones[i]; `loadReporting` has the clients report their load to xdsd (LRS).
  */
-export function echoConfigText(opts: { ports: number[]; split?: [number, number]; zoneWeights?: number[]; rawCluster?: string }): string {
-  const { ports, split, zoneWeights, rawCluster } = opts;
+export function echoConfigText(opts: {
+  ports: number[];
+  split?: [number, number];
+  zoneWeights?: number[];
+  zones?: string[];
+  loadReporting?: boolean;
+  rawCluster?: string;
+}): string {
+  const { ports, split, zoneWeights, zones, loadReporting, rawCluster } = opts;
   // With zoneWeights, each endpoint of echo_cluster has that weight and a locality of its own: the first keeps the
   // default one ({}), the others are in zone "z<i>". The default locality stays: grpc-js-xds 1.14's priority
   // balancer starts a 15-minute timer for a child whose localities all left the config, and its destroy() does not
   // clear it, so a test that replaced every locality would keep its process alive for 15 minutes after its end.
   const endpoint = (p: number, i: number) =>
-    zoneWeights ? `{address: 127.0.0.1, port: ${p}, weight: ${zoneWeights[i]}${i > 0 ? `, locality: {zone: z${i}}` : ""}}` : `"127.0.0.1:${p}"`;
-  const cluster = (name: string, ps: number[]) => `  - {name: ${name}, endpoints: [${ps.map(endpoint).join(", ")}]}\n`;
+    zones
+      ? `{address: 127.0.0.1, port: ${p}, locality: {zone: ${zones[i]}}}`
+      : zoneWeights
+        ? `{address: 127.0.0.1, port: ${p}, weight: ${zoneWeights[i]}${i > 0 ? `, locality: {zone: z${i}}` : ""}}`
+        : `"127.0.0.1:${p}"`;
+  const cluster = (name: string, ps: number[]) =>
+    `  - {name: ${name}${loadReporting ? ", load_reporting: true" : ""}, endpoints: [${ps.map(endpoint).join(", ")}]}\n`;
   const clusters = rawCluster
     ? `resources:\n${rawCluster}\n`
     : `clusters:\n${cluster("echo_cluster", ports)}${split ? cluster("echo_a", [ports[0]]) + cluster("echo_b", [ports[1]]) : ""}`;
