@@ -9,7 +9,8 @@
 //     shown row's EDS cell has the new version ACKed and the counts say every proxy is synced, without a reload
 //     (the page follows /ui/events);
 //   - the longest task the page's main thread ran meanwhile (PerformanceObserver "longtask"): how long the page
-//     was unresponsive at worst.
+//     was unresponsive at worst;
+//   - sorting: from a click on a column's header until the new order is painted, every sortable column, both ways.
 import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,6 +60,27 @@ await page.waitForFunction((n) => document.querySelector('[data-count="total"]')
 const firstRender = await page.evaluate(() => (window as unknown as { renderedAt: number }).renderedAt);
 const firstLongest = await page.evaluate(() => (window as unknown as { longest: number }).longest);
 console.log(`first render of ${clientCount} proxies: ${firstRender.toFixed(0)} ms after navigation start; longest task ${firstLongest.toFixed(0)} ms`);
+
+// Sorting: each sortable column's header clicked, twice (ascending, then descending), on all N rows; from the click
+// until the header says the new order and the next frame is painted (the table re-rendered with the first rows).
+const sorts = await page.evaluate(async () => {
+  const out: number[] = [];
+  const headers = [...document.querySelectorAll<HTMLTableCellElement>("th[aria-sort]")];
+  for (let round = 0; round < 2; round++) {
+    for (const th of headers) {
+      const before = th.getAttribute("aria-sort");
+      const started = performance.now();
+      th.querySelector("button")!.click();
+      await new Promise<void>((resolve) => {
+        const check = () => (th.getAttribute("aria-sort") !== before ? requestAnimationFrame(() => resolve()) : requestAnimationFrame(check));
+        check();
+      });
+      out.push(performance.now() - started);
+    }
+  }
+  return out;
+});
+console.log(`sort ${clientCount} rows by a column (click → the new order painted), ${sorts.length} sorts: ${describe(sorts, 0)} ms`);
 
 const updates: number[] = [];
 const longest: number[] = [];
