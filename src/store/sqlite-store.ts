@@ -13,7 +13,7 @@
 // cluster left 40.5 MB of log beside 0.67 MB of objects, and 100,000 revisions of it would be 67 GB (issue 18).
 // better-sqlite3 is synchronous; each method does its work at once and returns a settled promise, so the interface
 // is the one an asynchronous (etcd) store has.
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { StoreCompactedError, StoreConflictError, StoreRevisionConflictError, StoreUnavailableError } from "../errors.js";
@@ -104,7 +104,10 @@ export class SqliteStore implements Store {
     let db: Database.Database;
     const file = join(dir, "xdsd.db");
     try {
-      mkdirSync(dir, { recursive: true });
+      // The store holds what the write API was given, private keys of Secrets among them (shown redacted, kept as
+      // written): a new store is its owner's alone. SQLite creates the -wal and -shm files with the database's mode.
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      closeSync(openSync(file, "a", 0o600));
       db = new Database(file, { timeout: 0 });
     } catch (err) {
       throw new StoreUnavailableError(`cannot open the store ${file}: ${(err as Error).message}`, { cause: err });

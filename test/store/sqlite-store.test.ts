@@ -1,7 +1,7 @@
 // The SQLite store: the conformance suite (its change log bounded by changeLogRevisions), plus what is SQLite's own — one process per data directory, and a
 // damaged file refused with a clear error rather than served.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -32,6 +32,17 @@ storeConformance("SQLite", {
 });
 
 describe("SQLite store", () => {
+  // It keeps what the write API was given, a Secret's private key among them: whatever the umask, a new store is
+  // its owner's alone — the directory, the database and the files SQLite makes beside it.
+  it("a new store is readable by its owner only: directory 0700, database and WAL 0600", async () => {
+    const dir = join(root, "private");
+    const store = SqliteStore.open(dir);
+    await store.put("resource", "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret/s", { private_key: "k" });
+    const mode = (file: string) => statSync(file).mode & 0o777;
+    assert.deepEqual([mode(dir), mode(join(dir, "xdsd.db")), mode(join(dir, "xdsd.db-wal"))], [0o700, 0o600, 0o600]);
+    await store.close();
+  });
+
   it("refuses a second opener of the same data directory while the first holds it", async () => {
     const dir = join(root, "locked");
     const first = SqliteStore.open(dir);
