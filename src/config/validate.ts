@@ -48,10 +48,14 @@ export interface FetchedReference {
   /** The referring resource, as the registry names it. */
   fromType: string;
   from: string;
-  /** Where the name is written. */
-  at: Path;
-  /** The referring entry as the author knows it, for messages: `Listener "web"`, `scope "tenant_a"`. */
-  label: string;
+  /**
+   * Where the name is written: `origin`, and `key` inside it when given. Paths and messages are made only for a
+   * reference that is missing: a group of thousands of entries is checked on every store write (store-writes.ts).
+   */
+  origin: Path;
+  key?: string;
+  /** The referring entry as the author knows it, for messages: `Listener` (`Listener "web"`), `scope`. */
+  kind: string;
 }
 
 export class GroupChecker {
@@ -119,15 +123,7 @@ export class GroupChecker {
     for (const [i, server] of asArray(group.grpc_servers).entries()) this.grpcServer(server, [...this.base, "grpc_servers", i]);
     for (const [i, secret] of asArray(group.secrets).entries()) this.secret(secret, [...this.base, "secrets", i]);
     for (const r of raw) this.raw(r);
-    // A resource's xDS TTL: a duration by the schema, at least a second by the one TTL rule (duration.ts).
-    for (const list of ["clusters", "listeners", "grpc_servers", "resources"] as const) {
-      for (const [i, entry] of asArray(group[list]).entries()) {
-        const at = [...this.base, list, i, "ttl"];
-        if (!isObj(entry) || entry.ttl === undefined || this.invalid(at)) continue;
-        const error = ttlError(entry.ttl);
-        if (error) this.issue(at, error);
-      }
-    }
+    for (const [i, resource] of asArray(group.resources).entries()) if (isObj(resource)) this.ttl(resource, [...this.base, "resources", i]);
     for (const [i, pattern] of asArray(group.identities).entries()) {
       const error = typeof pattern === "string" ? identityPatternError(pattern) : undefined;
       if (error) this.issue([...this.base, "identities", i], error);
@@ -171,7 +167,6 @@ export class GroupChecker {
     return this.defined.get(typeUrl)?.has(name) ?? false;
   }
 
-  /** `fromType` `from` names `typeUrl` `name` at `at`: a client will fetch it; it must be defined in the group. */
   /** Defines what a short-form entry of `list` becomes, by name (short-form-names.ts); returns it. */
   private defineEntry(list: keyof typeof definedByEntry, entry: Obj, at: Path): DefinedName[] {
     const defined = definedByEntry[list](entry);
@@ -179,22 +174,34 @@ export class GroupChecker {
     return defined;
   }
 
-  private fetch(typeUrl: string, name: string, at: Path, fromType: string, from: string, label: string): void {
-    this.references.push({ typeUrl, name, fromType, from, at, label });
+  /**
+   * `fromType` `from` (a `kind` to the author) names `typeUrl` `name` at `origin` (its `key`): a client will fetch
+   * it; it must be defined in the group.
+   */
+  /** An entry's xDS TTL: a duration by the schema, at least a second by the one TTL rule (duration.ts). */
+  private ttl(entry: Obj, at: Path): void {
+    if (entry.ttl === undefined || this.invalid([...at, "ttl"])) return;
+    const error = ttlError(entry.ttl);
+    if (error) this.issue([...at, "ttl"], error);
+  }
+
+  private fetch(typeUrl: string, name: string, origin: Path, key: string | undefined, fromType: string, from: string, kind: string): void {
+    this.references.push(key === undefined ? { typeUrl, name, fromType, from, origin, kind } : { typeUrl, name, fromType, from, origin, key, kind });
   }
 
   private cluster(value: unknown, at: Path): void {
     if (!isObj(value)) return;
+    this.ttl(value, at);
     this.defineEntry("clusters", value, at);
     if (typeof value.name === "string") {
       // An EDS cluster with its own ClusterLoadAssignment (translate.ts translateCluster).
-      this.fetch(TypeUrl.ClusterLoadAssignment, value.name, [...at, "name"], TypeUrl.Cluster, value.name, `cluster "${value.name}"`);
+      this.fetch(TypeUrl.ClusterLoadAssignment, value.name, at, "name", TypeUrl.Cluster, value.name, "cluster");
       if (!this.lbPolicies.has(value.name) && typeof value.lb_policy === "string") {
         this.lbPolicies.set(value.name, { policy: value.lb_policy, at: [...at, "lb_policy"] });
       }
     }
     if (value.on_demand === true) this.needsIncrementalAds([...at, "on_demand"], "a cluster on demand (on-demand CDS)");
-    if (isObj(value.tls)) this.tls(value.tls, [...at, "tls"], TypeUrl.Cluster, String(value.name), `cluster "${String(value.name)}"`);
+    if (isObj(value.tls)) this.tls(value.tls, [...at, "tls"], TypeUrl.Cluster, String(value.name), "cluster");
     if (this.checkedBefore(value)) return;
     const seen = new Map<string, Path>();
     const firstAtPriority = new Map<number, Path>();
@@ -273,6 +280,7 @@ export class GroupChecker {
 
   private listener(value: unknown, at: Path): void {
     if (!isObj(value)) return;
+    this.ttl(value, at);
     const name = typeof value.name === "string" ? value.name : undefined;
     const routes = this.defineEntry("listeners", value, at).find((d) => d.typeUrl === TypeUrl.RouteConfiguration);
     const routeConfigName = routes?.name;
@@ -281,13 +289,13 @@ export class GroupChecker {
     if (typeof value.scope_header === "string") this.scopedListener(value, at, grpc);
     else if (routes && name !== undefined) {
       // Its HTTP connection manager gets its RouteConfiguration over RDS (translate.ts translateListener).
-      this.fetch(TypeUrl.RouteConfiguration, routes.name, [...at, routes.field], TypeUrl.Listener, name, `Listener "${name}"`);
+      this.fetch(TypeUrl.RouteConfiguration, routes.name, at, routes.field, TypeUrl.Listener, name, "Listener");
     }
     this.httpFilters(value.http_filters, [...at, "http_filters"], name ?? "", grpc);
     if (isObj(value.tls)) {
       // gRPC clients take TLS from certificate providers named in their bootstrap (gRFC A29), never over SDS.
       if (grpc) this.issue([...at, "tls"], "gRPC clients do not fetch certificates over SDS (gRFC A29 certificate providers); remove tls");
-      else if (name !== undefined) this.tls(value.tls, [...at, "tls"], TypeUrl.Listener, name, `listener "${name}"`);
+      else if (name !== undefined) this.tls(value.tls, [...at, "tls"], TypeUrl.Listener, name, "listener");
     }
     if (!grpc && typeof value.address === "string" && !this.invalid([...at, "address"]) && !isIpLiteral(value.address)) {
       this.issue([...at, "address"], `"${value.address}" is not an IPv4 or IPv6 address; listeners bind to an IP address`);
@@ -342,6 +350,7 @@ export class GroupChecker {
    * server compares with the Listener's socket_address, so both must be that IP literal and port.
    */
   private grpcServer(value: unknown, at: Path): void {
+    if (isObj(value)) this.ttl(value, at);
     if (!isObj(value) || typeof value.address !== "string" || this.invalid([...at, "address"])) return;
     if (!isIpLiteral(value.address)) {
       this.issue(
@@ -356,7 +365,7 @@ export class GroupChecker {
     const again = this.has(TypeUrl.Listener, name);
     // Its Listener's HTTP connection manager gets the RouteConfiguration over RDS (translate-grpc-server.ts).
     for (const d of this.defineEntry("grpc_servers", value, at)) {
-      if (d.typeUrl === TypeUrl.RouteConfiguration) this.fetch(d.typeUrl, d.name, [...at, d.field], TypeUrl.Listener, name, `gRPC server "${name}"`);
+      if (d.typeUrl === TypeUrl.RouteConfiguration) this.fetch(d.typeUrl, d.name, at, d.field, TypeUrl.Listener, name, "gRPC server");
     }
     if (!again) this.claimPort(value.address, value.port, [...at, "port"], name, at);
   }
@@ -414,7 +423,7 @@ export class GroupChecker {
         const eat = [...fat, "extension_config"];
         // gRPC clients take HTTP filter configs inline only (gRFC A39 leaves config_discovery out).
         if (grpc) this.issue(eat, "gRPC clients do not fetch filter configs over ECDS; write the filter inline, with name and config");
-        else this.fetch(TypeUrl.ExtensionConfig, filter.extension_config, eat, TypeUrl.Listener, listener, `Listener "${listener}"`);
+        else this.fetch(TypeUrl.ExtensionConfig, filter.extension_config, eat, undefined, TypeUrl.Listener, listener, "Listener");
         return;
       }
       const config = filter.config;
@@ -472,18 +481,10 @@ export class GroupChecker {
     if (typeof value.key === "string") this.scopeKey([value.key], [...at, "key"]);
     if (typeof value.route_config_name === "string") {
       if (name !== undefined)
-        this.fetch(
-          TypeUrl.RouteConfiguration,
-          value.route_config_name,
-          [...at, "route_config_name"],
-          TypeUrl.ScopedRouteConfiguration,
-          name,
-          `scope "${name}"`,
-        );
+        this.fetch(TypeUrl.RouteConfiguration, value.route_config_name, at, "route_config_name", TypeUrl.ScopedRouteConfiguration, name, "scope");
     } else if (value.virtual_hosts !== undefined) {
       // A route table of its own, named after the scope, which the scope names (scoped-routes.ts).
-      if (ownRoutes && name !== undefined)
-        this.fetch(ownRoutes.typeUrl, ownRoutes.name, [...at, ownRoutes.field], TypeUrl.ScopedRouteConfiguration, name, `scope "${name}"`);
+      if (ownRoutes && name !== undefined) this.fetch(ownRoutes.typeUrl, ownRoutes.name, at, ownRoutes.field, TypeUrl.ScopedRouteConfiguration, name, "scope");
       this.virtualHosts(value.virtual_hosts, at, undefined, (vhost, vat) => {
         if (vhost.on_demand === true)
           this.issue([...vat, "on_demand"], "a scope's virtual hosts are sent with its route table; on_demand (VHDS) is for a listener's virtual hosts");
@@ -519,12 +520,12 @@ export class GroupChecker {
   }
 
   /** A listener's or cluster's `tls`: the secrets it names over SDS, each of the kind its key says. */
-  private tls(value: Obj, at: Path, fromType: string, fromName: string, from: string): void {
+  private tls(value: Obj, at: Path, fromType: string, fromName: string, kind: string): void {
     for (const key of ["certificate", "validation_context"] as const) {
       const name = value[key];
       if (typeof name !== "string") continue;
-      this.secretRefs.push({ name, kind: key, at: [...at, key], from });
-      this.fetch(TypeUrl.Secret, name, [...at, key], fromType, fromName, from);
+      this.secretRefs.push({ name, kind: key, at: [...at, key], from: `${kind} "${fromName}"` });
+      this.fetch(TypeUrl.Secret, name, at, key, fromType, fromName, kind);
     }
     if (value.require_client_certificate === true && value.validation_context === undefined) {
       this.issue(
@@ -539,10 +540,11 @@ export class GroupChecker {
     const type = resourceType(r.typeUrl);
     const message = r.message as never;
     this.define(r.typeUrl, r.name, r.path, this.inRaw(r, [type.nameField]));
-    const what = `${simpleNameOf(r.typeUrl)} "${r.name}"`;
+    const kind = simpleNameOf(r.typeUrl);
+    const what = `${kind} "${r.name}"`;
     const socket = type.socketOf?.(message);
     if (socket) this.claimPort(socket.address, socket.port, this.inRaw(r, socket.at), r.name, r.path);
-    for (const ref of type.referencesOf(message)) this.fetch(ref.typeUrl, ref.name, this.inRaw(r, ref.at), r.typeUrl, r.name, what);
+    for (const ref of type.referencesOf(message)) this.fetch(ref.typeUrl, ref.name, this.inRaw(r, ref.at), undefined, r.typeUrl, r.name, kind);
     for (const ref of type.clustersUsedBy?.(message) ?? []) this.clustersUsed.push({ name: ref.name, at: this.inRaw(r, ref.at) });
     const lb = type.lbPolicyOf?.(message);
     if (lb && !this.lbPolicies.has(r.name)) this.lbPolicies.set(r.name, { policy: lb.policy, at: this.inRaw(r, lb.at) });
@@ -624,8 +626,8 @@ export class GroupChecker {
         const short = simpleNameOf(ref.typeUrl);
         const hint = definedUnder[ref.typeUrl];
         this.issue(
-          ref.at,
-          `${ref.label} gets ${short} "${ref.name}" ${fetchedOver(ref.typeUrl)}, but no ${short} "${ref.name}" is defined${hint ? ` (define it under ${hint}, or as a ${short} in resources)` : ""}`,
+          ref.key === undefined ? ref.origin : [...ref.origin, ref.key],
+          `${ref.kind} "${ref.from}" gets ${short} "${ref.name}" ${fetchedOver(ref.typeUrl)}, but no ${short} "${ref.name}" is defined${hint ? ` (define it under ${hint}, or as a ${short} in resources)` : ""}`,
         );
       }
     }
