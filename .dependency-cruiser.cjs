@@ -1,7 +1,10 @@
 // The import rules of src/ (docs/architecture.md), checked by `npm run lint` (depcruise): no cycle — a cycle closed
 // by a type-only import counts too — and each layer imports only the layers below it. Generated Envoy types
-// (src/gen) and the root modules (errors, log, grpc-status, problem-details, default-ports, limit-flags) are open to every layer.
-const shared = "^src/(gen/|errors\\.ts$|log\\.ts$|grpc-status\\.ts$|problem-details\\.ts$|default-ports\\.ts$|limit-flags\\.ts$)";
+// (src/gen) and the root modules are open to every layer.
+/** The root modules of src/: imported by every layer, importing none. */
+const sharedModules = ["errors", "log", "grpc-status", "problem-details", "default-ports", "limit-flags"];
+const rootModule = `^src/(${sharedModules.join("|")})\\.ts$`;
+const shared = `^src/gen/|${rootModule}`;
 /** Each layer, and the layers it may import besides itself and the shared modules. */
 const layers = {
   resource: [],
@@ -28,16 +31,15 @@ module.exports = {
     ...Object.entries(layers).map(([layer, allowed]) => ({
       name: `layer-${layer}`,
       severity: "error",
-      comment: `src/${layer}/ imports only ${allowed.length ? allowed.map((l) => `${l}/`).join(", ") : "nothing of another layer"} (and gen/, errors, log, grpc-status, problem-details, default-ports, limit-flags)`,
+      comment: `src/${layer}/ imports only ${allowed.length ? allowed.map((l) => `${l}/`).join(", ") : "nothing of another layer"} (and gen/, ${sharedModules.join(", ")})`,
       from: { path: `^src/${layer}/` },
       to: { path: "^src/", pathNot: [`^src/${layer}/`, shared, ...allowed.map((l) => `^src/${l}/`)] },
     })),
     {
       name: "shared-modules-import-no-layer",
       severity: "error",
-      comment:
-        "errors, log, grpc-status, problem-details, default-ports and limit-flags are imported by every layer, so they import none (resource/type-urls and resource/redact excepted: plain functions that import nothing)",
-      from: { path: "^src/(errors|log|grpc-status|problem-details|default-ports|limit-flags)\\.ts$" },
+      comment: `${sharedModules.join(", ")} are imported by every layer, so they import none (resource/type-urls and resource/redact excepted: plain functions that import nothing)`,
+      from: { path: rootModule },
       to: { path: "^src/", pathNot: [shared, "^src/resource/type-urls\\.ts$", "^src/resource/redact\\.ts$"] },
     },
   ],

@@ -49,7 +49,7 @@ function newest(root, files, dirs) {
 
 /**
  * What is out of date under `root`, each as the reason in a few words, or undefined when current: `gen` (the
- * generated Envoy types in src/gen) and `ts` (the compiled tree in dist/).
+ * generated Envoy types in src/gen), `ts` (the compiled tree in dist/) and `ui` (the dashboard's bundle in dist/ui/).
  */
 export function staleness(root = repoRoot) {
   const descriptors = join(root, "src", "gen", "envoy-descriptors.binpb");

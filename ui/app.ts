@@ -48,8 +48,8 @@ async function getJson<T>(path: string, init?: RequestInit): Promise<T> {
     body = text;
   }
   if (!res.ok) {
-    const b = body as { detail?: string; title?: string; error?: string } | undefined;
-    throw new HttpError(res.status, `${res.status}: ${b?.detail ?? b?.title ?? b?.error ?? res.statusText}`);
+    const b = body as { detail?: string; title?: string } | undefined;
+    throw new HttpError(res.status, `${res.status}: ${b?.detail ?? b?.title ?? res.statusText}`);
   }
   return body as T;
 }
@@ -197,7 +197,6 @@ function Fleet({ info }: { info: Info }) {
         setNodes(new Map(list.map((n) => [n.node, n])));
         setError(undefined);
         setLoaded(true);
-        window.dispatchEvent(new CustomEvent("xdsd:rendered", { detail: { nodes: list.length } }));
       })
       .catch((e: Error) => setError(`cannot read /nodes: ${e.message}`))
       .finally(() => {

@@ -3,17 +3,18 @@
 //                 store does not answer (the last config is served), with the store's state (store-status.ts)
 //   GET /config   the resources each node group is served, as Envoy JSON, with versions
 //   GET /nodes    connected nodes: per type the version sent, the version ACKed, the last NACK; a page at a time
-//                 (?limit=, default 100, at most 1,000; ?after= the `next` of the previous page), with the total
+//                 (?limit=, default 100, at most 1,000; ?after= the `next` of the previous page), with the total;
+//                 ?diff=true adds each node's diff (node-diff.ts)
 //   GET /nodes/{node}  one node (cluster/id, or id): what it holds against what it would be sent now (node-diff.ts)
 //   GET /loads    the load LRS clients report, per cluster, locality and endpoint (server/load-reports.ts)
 //   GET /metrics  Prometheus metrics (daemon/metrics.ts, docs/metrics.md), when given a source
 //   /v1/…         the write API (write-api.ts), when the daemon has a store
 //   GET /openapi.json   its OpenAPI 3.1 description (schema/openapi.json, from scripts/gen-openapi.mjs)
 //   GET /ui/      the web dashboard and its live feed (ui-routes.ts), when given; read like /nodes
-import type { Duplex } from "node:stream";
-import { readFileSync } from "node:fs";
 // Every route but /healthz and /openapi.json goes through admin-auth.ts (`require(req, res, "read")`; writes check
 // "write" too), over HTTPS with `tls` (mutual TLS with a client CA; rotated credentials for new connections).
+import type { Duplex } from "node:stream";
+import { readFileSync } from "node:fs";
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { toJson } from "@bufbuild/protobuf";
@@ -28,6 +29,7 @@ import { byPushOrder, resourceType } from "../resource/types.js";
 import { listenOn } from "../server/transport/listen-address.js";
 import { silentLogger, type Logger } from "../log.js";
 import { problemContentType, problemDetails, problemText, type ProblemDetails } from "../problem-details.js";
+import { sendJson, sendProblem } from "./http-answers.js";
 import type { WriteApi } from "./write-api.js";
 import type { LoadsView } from "../server/load-reports.js";
 import type { NodeDiff } from "../server/node-diff.js";
@@ -149,10 +151,10 @@ export class AdminServer {
       res.end(text);
       return;
     }
-    // Open whatever the address: a liveness probe (kubelet's httpGet) carries no token, and it says only whether
-    // xDS is served (docs/security.md). The OpenAPI description above is the public one of the repository.
     // Every write gets its audit line, the refused ones too (a wrong token is refused by the read check below).
     if (path !== undefined && this.o.writeApi?.serves(path) && req.method !== "GET" && req.method !== "HEAD") this.auth.audit(req, res);
+    // /healthz is open whatever the address: a liveness probe (kubelet's httpGet) carries no token, and it says only
+    // whether xDS is served (docs/security.md). The OpenAPI description above is the public one of the repository.
     if (!(path === "/healthz" && req.method === "GET") && !this.auth.require(req, res, "read")) return;
     if (path !== undefined && this.o.writeApi?.serves(path)) {
       this.o.writeApi.handle(req, res, path);
@@ -173,7 +175,7 @@ export class AdminServer {
       return;
     }
     const answer = this.#answer(req);
-    if (Array.isArray(answer)) send(res, answer[0], answer[1]);
+    if (Array.isArray(answer)) sendJson(res, answer[0], answer[1]);
     else sendProblem(res, answer);
     this.o.log?.debug?.(`admin ${req.method} ${JSON.stringify(req.url)} ${Array.isArray(answer) ? answer[0] : answer.status}`);
   }
@@ -199,7 +201,7 @@ export class AdminServer {
           problemDetails("XDSD_HTTP_MALFORMED", `the body is not an envoy.service.status.v3.ClientStatusRequest in proto3 JSON: ${(err as Error).message}`),
         );
       }
-      send(res, 200, toJson(ClientStatusResponseSchema, answer(request), { registry: envoyRegistry() }));
+      sendJson(res, 200, toJson(ClientStatusResponseSchema, answer(request), { registry: envoyRegistry() }));
     });
   }
 
@@ -297,15 +299,17 @@ export class AdminServer {
 }
 
 /** GET /nodes/{node}: the node's name percent-encoded (`cluster.local%2Fenvoy-1`), or its slash as is. */
-function nodeDiffAnswer(diff: (node: string) => NodeDiff | undefined, encoded: string): [number, unknown] {
+function nodeDiffAnswer(diff: (node: string) => NodeDiff | undefined, encoded: string): [number, unknown] | ProblemDetails {
   let node: string;
   try {
     node = decodeURIComponent(encoded);
   } catch {
-    return [400, { error: `malformed node name ${JSON.stringify(encoded)}: percent-encode it (cluster%2Fid)` }];
+    return problemDetails("XDSD_HTTP_MALFORMED", `malformed node name ${JSON.stringify(encoded)}: percent-encode it (cluster%2Fid)`);
   }
   const found = diff(node);
-  return found ? [200, found] : [404, { error: `no connected node is named ${JSON.stringify(node)} (as cluster/id or id); GET /nodes lists those that are` }];
+  return found
+    ? [200, found]
+    : problemDetails("XDSD_HTTP_NOT_FOUND", `no connected node is named ${JSON.stringify(node)} (as cluster/id or id); GET /nodes lists those that are`);
 }
 
 function snapshotView(snapshot: Snapshot): Record<string, unknown> {
@@ -356,16 +360,4 @@ let openApi: string | undefined;
 /** schema/openapi.json of the package (read once): from dist/src/admin/ it is three levels up. */
 function openApiText(): string {
   return (openApi ??= readFileSync(new URL("../../../schema/openapi.json", import.meta.url), "utf8"));
-}
-
-function sendProblem(res: ServerResponse, problem: ProblemDetails): void {
-  const text = problemText(problem);
-  res.writeHead(problem.status, { "content-type": problemContentType, "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body, null, 2)}\n`;
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
 }

@@ -17,6 +17,8 @@ import type { Snapshot } from "../cache/snapshot.js";
 import type { ChangeHistory } from "../daemon/change-history.js";
 import { resourceType } from "../resource/types.js";
 import type { UiEvents } from "./ui-events.js";
+import { problemDetails } from "../problem-details.js";
+import { sendJson, sendProblem } from "./http-answers.js";
 
 export interface UiRoutesOptions {
   cache: SnapshotCache;
@@ -58,7 +60,8 @@ export class UiRoutes {
   }
 
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
-    if (req.method !== "GET" && req.method !== "HEAD") return void send(res, 405, { error: "only GET is supported under /ui/" }, { allow: "GET, HEAD" });
+    if (req.method !== "GET" && req.method !== "HEAD")
+      return void sendProblem(res, problemDetails("XDSD_HTTP_METHOD_NOT_ALLOWED", "only GET is supported under /ui/"), { allow: "GET, HEAD", ...noStore });
     if (path === "/ui") return void send(res, 308, { error: "the dashboard is at /ui/" }, { location: "/ui/" });
     if (path === "/ui/events") return void this.o.events.follow(res);
     if (path === "/ui/api/info") return void send(res, 200, { controlPlaneId: this.o.controlPlaneId ?? null, version: this.o.version() ?? null });
@@ -76,10 +79,10 @@ export class UiRoutes {
     if (seq !== undefined) {
       const entry = this.o.history.get(Number(seq));
       if (entry) return void send(res, 200, entry);
-      return void send(res, 404, { error: `no change ${seq} in the history; GET /ui/api/changes lists those kept` });
+      return void sendProblem(res, problemDetails("XDSD_HTTP_NOT_FOUND", `no change ${seq} in the history; GET /ui/api/changes lists those kept`), noStore);
     }
     const file = this.#bundle().get(path === "/ui/" ? "index.html" : path.slice("/ui/".length));
-    if (!file) return void send(res, 404, { error: `no such file ${path} in the dashboard; it is at /ui/` });
+    if (!file) return void sendProblem(res, problemDetails("XDSD_HTTP_NOT_FOUND", `no such file ${path} in the dashboard; it is at /ui/`), noStore);
     const headers = {
       "content-type": file.type,
       "content-length": String(file.body.length),
@@ -124,8 +127,9 @@ function typeVersions(snapshot: Snapshot): Record<string, string> {
   return Object.fromEntries(snapshot.typeUrls().map((typeUrl) => [resourceType(typeUrl).short, snapshot.typeVersion(typeUrl)]));
 }
 
+/** The dashboard's data changes with every publish: never cached. */
+const noStore = { "cache-control": "no-store" };
+
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = `${JSON.stringify(body, null, 2)}\n`;
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store", ...headers });
-  res.end(text);
+  sendJson(res, status, body, { ...noStore, ...headers });
 }

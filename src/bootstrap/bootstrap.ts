@@ -38,6 +38,7 @@ import { TypeUrl } from "../resource/type-urls.js";
 import { fetchedOnDemand, resourceType } from "../resource/types.js";
 import type { ConfigResource, LoadedConfig } from "../config/load.js";
 import { formatHostPort } from "../config/address.js";
+import { tlsTransportSocketName } from "../config/secrets.js";
 import { adsConfigSource, configSourceFor, duration, grpcApiConfigSource, http2ProtocolOptions, socketAddress } from "../config/translate.js";
 import { isGrpcServerListenerName, xdsClusterName, type ConfigSourceKind } from "../config/model.js";
 
@@ -201,7 +202,7 @@ export function renderBootstrap(opts: BootstrapOptions): string {
   // Clusters and virtual hosts on demand are fetched over incremental ADS only (validate.ts needsIncrementalAds):
   // over state-of-the-world ADS Envoy rejects a route configuration with vhds, and its on-demand CDS takes no
   // state-of-the-world update.
-  const onDemand = mode === "delta-ads" ? undefined : resources.find(isOnDemand);
+  const onDemand = mode === "delta-ads" ? undefined : resources.find((r) => fetchedOnDemand(r.typeUrl, r.message));
   if (onDemand) {
     throw new BadArgumentError(
       `bootstrap: --mode ${mode}: the config serves ${onDemand.typeUrl === TypeUrl.Cluster ? `cluster "${onDemand.name}" on demand` : `route configuration "${onDemand.name}" with virtual hosts on demand (vhds)`}, which Envoy fetches over incremental ADS only; use --mode delta-ads`,
@@ -291,10 +292,6 @@ function layeredRuntime(resources: readonly ConfigResource[], source: EnvoyConfi
   };
 }
 
-function isOnDemand(r: ConfigResource): boolean {
-  return fetchedOnDemand(r.typeUrl, r.message);
-}
-
 // protobuf-es prints an Any's "@type" after its fields; people (and Envoy's docs) expect it first.
 function typeFirst(json: JsonValue): JsonValue {
   if (Array.isArray(json)) return json.map(typeFirst);
@@ -320,7 +317,7 @@ function xdsCluster(xds: readonly XdsServerAddress[], http2: boolean, tls: Boots
   const replicas = xds.length > 1 || xds.some((a) => !isIP(a.host));
   return create(ClusterSchema, {
     transportSocket: tls && {
-      name: "envoy.transport_sockets.tls",
+      name: tlsTransportSocketName,
       configType: { case: "typedConfig", value: anyPack(UpstreamTlsContextSchema, upstreamTls(xds, http2, tls)) },
     },
     name: xdsClusterName,

@@ -20,7 +20,7 @@ export const adminOptions = {
 export const adminSynopsis = "[--admin URL] [--admin-ca FILE [--admin-cert FILE --admin-key FILE]] [--token-file FILE]";
 
 /** What adminOptions mean, for each command's usage. */
-export const adminDescription = `--admin URL: the daemon's admin API (default http://127.0.0.1:18001); an https:// URL checks its certificate
+export const adminDescription = `--admin URL: the daemon's admin API (default ${defaultAdminUrl}); an https:// URL checks its certificate
 against --admin-ca (or $XDSD_ADMIN_CA) and presents --admin-cert/--admin-key ($XDSD_ADMIN_CERT, $XDSD_ADMIN_KEY)
 when it asks for one. --token-file ($XDSD_ADMIN_TOKEN_FILE): a file holding the token sent as a bearer token.`;
 

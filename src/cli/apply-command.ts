@@ -66,7 +66,8 @@ export async function runApply(args: string[]): Promise<number> {
   });
   if (positionals.length > 0) throw new BadArgumentError(`unexpected "${positionals[0]}": the file comes with -f`);
   if (!values.file) throw new BadArgumentError("-f FILE is required");
-  if (durationMs(values.timeout) === undefined) throw new BadArgumentError(`--timeout "${values.timeout}": expected seconds, like 10s`);
+  const timeoutMs = durationMs(values.timeout);
+  if (timeoutMs === undefined) throw new BadArgumentError(`--timeout "${values.timeout}": expected seconds, like 10s`);
   const source = declaration(values.file);
   const declared = declaredObjects(source);
   const admin = adminTarget(values);
@@ -116,7 +117,7 @@ export async function runApply(args: string[]): Promise<number> {
     return 0;
   }
   const query = values["no-wait"] ? "" : `?wait=acked&timeout=${values.timeout}`;
-  const applied = await call(admin, "POST", `/v1/batch${query}`, { operations }, Number(values.timeout!.slice(0, -1)) * 1000 + 30_000);
+  const applied = await call(admin, "POST", `/v1/batch${query}`, { operations }, timeoutMs + 30_000);
   if (failed(applied)) return fail(applied);
   const unconfirmed = rolloutFailure(applied);
   if (unconfirmed !== undefined) return unconfirmed;

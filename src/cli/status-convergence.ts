@@ -148,5 +148,6 @@ async function allDiffs(admin: AdminTarget): Promise<NodeDiff[]> {
     diffs.push(...(page.body.diffs as unknown as NodeDiff[]));
     after = page.body.next as string | undefined;
   } while (after !== undefined);
-  return diffs.sort((a, b) => (a.node < b.node ? -1 : 1));
+  // In node order: the pages come sorted by node (NodeStatuses.page), and each page's diffs in its order.
+  return diffs;
 }

@@ -75,6 +75,8 @@ interface Group {
   raw: RawResource[];
   /** Its `secrets`, read and checked. */
   secrets?: SecretsRead;
+  /** The names of the Secrets its resources get over SDS, as the validator found them (validate.ts references). */
+  secretsUsed?: ReadonlySet<string>;
 }
 
 /** Parses and validates a config document (YAML or JSON). Throws ConfigError listing every problem found. */
@@ -159,7 +161,9 @@ export function loadSource(source: DocumentSource, cache: TranslationCache | und
     // An entry the cache translated before came from a load that had no issues (translation-cache.ts keeps only
     // what successful loads used).
     const checkedBefore = cache ? (entry: object) => cache.has("cluster", contentKey(entry)) : undefined;
-    issues.push(...new GroupChecker(source, group.base, invalid, checkedBefore).check(group.value, group.raw));
+    const checker = new GroupChecker(source, group.base, invalid, checkedBefore);
+    issues.push(...checker.check(group.value, group.raw));
+    group.secretsUsed = new Set(checker.references.filter((r) => r.typeUrl === TypeUrl.Secret).map((r) => r.name));
   }
   if (issues.length > 0) throw new ConfigError(sortByPosition(issues));
 
@@ -332,16 +336,7 @@ function translateGroup(source: DocumentSource, group: Group, cache: Translation
 function translateSecrets(source: DocumentSource, group: Group, config: GroupConfig, warnings: ConfigIssue[]): ConfigResource[] {
   const entries = config.secrets ?? [];
   if (entries.length === 0) return [];
-  const used = new Set<string>();
-  for (const c of config.clusters ?? []) {
-    if (c.tls?.certificate !== undefined) used.add(c.tls.certificate);
-    if (c.tls) used.add(c.tls.validation_context);
-  }
-  for (const l of config.listeners ?? []) {
-    if (l.tls) used.add(l.tls.certificate);
-    if (l.tls?.validation_context !== undefined) used.add(l.tls.validation_context);
-  }
-  for (const r of group.raw) for (const ref of resourceType(r.typeUrl).referencesOf(r.message)) if (ref.typeUrl === TypeUrl.Secret) used.add(ref.name);
+  const used = group.secretsUsed ?? new Set<string>();
   const out: ConfigResource[] = [];
   entries.forEach((e, i) => {
     const path = [...group.base, "secrets", i];

@@ -3,7 +3,10 @@
 // which keeps it (change-history.ts), and the dashboard, which shows it (ui/app.ts, type-checked without Node's types).
 import type { RolloutResult } from "../server/observers/rollout-result.js";
 
-/** Where a published version came from: the config file, this daemon's write API, or the store's watch. */
+/**
+ * Where a published version came from: the config file (or the first load), a write of this daemon's API, or store
+ * changes that arrived through the store's watch (another replica's writes, expiries).
+ */
 export type PublishSource = "file" | "api" | "store";
 
 export interface ResourceChange {
@@ -13,7 +16,10 @@ export interface ResourceChange {
   type: string;
   name: string;
   change: "added" | "modified" | "removed";
-  /** The resource as Envoy JSON before and after; absent for secrets (key material is never shown). */
+  /**
+   * The resource as Envoy JSON before and after; absent for one that holds key material (resource/key-material.ts),
+   * which is never shown.
+   */
   before?: unknown;
   after?: unknown;
 }

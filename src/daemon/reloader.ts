@@ -62,11 +62,6 @@ export interface ShadowedView {
 /** What a store write came to: committed and published, or refused and why (nothing stored). */
 export type StoreWriteResult = "committed" | "invalid" | "conflict" | "managed_by_file" | "failed";
 
-/**
- * Where a published version came from: the config file (or the first load), a write of this daemon's API, or store
- * changes that arrived through the store's watch (another replica's writes, expiries).
- */
-
 /** What one look at the file came to: served, the same content as last time (valid or not), or refused. */
 export type ReloadResult = "published" | "unchanged" | "rejected";
 
@@ -77,9 +72,8 @@ export interface ConfigReloaderOptions extends ConfigLoaderOptions {
   onStoreWrite?(result: StoreWriteResult): void;
   /**
    * Told of every version published, after the cache has it, and where it came from (the dashboard's change
-   * history). Must not throw.
+   * history); `by`: who made an API write (the admin token's name), when known. Must not throw.
    */
-  /** `by`: who made an API write (the admin token's name), when known. */
   onPublished?(version: string, source: PublishSource, by?: string): void;
   /** The store whose objects are served with the file's (the write API's objects). */
   store?: Store;

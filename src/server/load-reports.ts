@@ -170,12 +170,6 @@ class ClusterRow extends Row {
   }
 
   /** Locality and endpoint rows it holds. */
-  get rows(): number {
-    let n = this.localities.size;
-    for (const l of this.localities.values()) n += l.endpoints.size;
-    return n;
-  }
-
   override idle(epoch: number): boolean {
     return super.idle(epoch) && this.dropped.sum(epoch)[0] === 0;
   }

@@ -95,10 +95,12 @@ function diffOf(clients: readonly ClientRecord[], source: SnapshotSource): NodeD
         diff.error = state.lastNack.message;
       } else if (state.awaitingReply && diff.status === "ACKED") diff.status = "STALE";
       const current = new Map(snapshot ? subscribedResources(snapshot, state.type.typeUrl, state.subscription).map((r) => [r.name, r.version]) : []);
-      const names = new Set([...state.acked.keys(), ...state.sent.keys(), ...current.keys()]);
+      // `acked` is rebuilt from the undo record on every read while a change awaits its ACK (client-state.ts): once.
+      const { acked, sent: sentNow } = state;
+      const names = new Set([...acked.keys(), ...sentNow.keys(), ...current.keys()]);
       for (const name of names) {
-        const held = state.acked.get(name);
-        const sent = state.sent.get(name);
+        const held = acked.get(name);
+        const sent = sentNow.get(name);
         const now = current.get(name);
         diff.resources.push({
           name,

@@ -1,7 +1,6 @@
 // The Clusters page plots the load each cluster reports over LRS (issue 22): requests sent through a real Envoy,
 // which reports them to xdsd's load reporting service (cluster manager `load_stats_config`), show on the cluster's
-// plot as requests/s above zero, read from GET /loads. This needs the LRS server and /loads (issue 21, item 3):
-// until they are in, /loads is a 404 and the page says "no load reports", and this test fails.
+// plot as requests/s above zero, read from GET /loads (the LRS server, issue 21 item 3).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";

@@ -181,7 +181,7 @@ export async function runOne(scenario: Scenario, server: ServerSpec, o: RunOptio
     const served = await controlRequest<Json>(serverControl, "GET", "/stats");
     const measured = served.measuredPid;
     if (typeof measured === "number") srv = { ...srv, pid: measured };
-    // Replicas (replicas-server.ts): CPU is summed over every replica's process; RSS is the first replica's.
+    // Replicas (daemon-server.ts): CPU is summed over every replica's process; RSS is the first replica's.
     if (Array.isArray(served.measuredPids)) srv = { ...srv, pid: served.measuredPids[0], pids: served.measuredPids };
     // ...and the generator spreads its connections over their xDS ports.
     const xdsPorts: string = Array.isArray(served.xdsPorts) ? served.xdsPorts.join(",") : String(xdsPort);
