@@ -1,7 +1,8 @@
 // Resource TTLs with a real Envoy 1.40, state of the world (ADS) and incremental (delta ADS): a cluster and a
 // listener with `ttl: 2s` stay while xdsd runs (its heartbeats refresh them, well past the TTL), and when xdsd
 // dies without a word (SIGKILL: no stream is closed, so only the TTL can tell Envoy), Envoy drops them at their
-// TTL — gone from /clusters, /config_dump and its listener port — while the resources without a TTL stay.
+// TTL — gone from /clusters, /config_dump and its listener port — while the resources without a TTL stay. And when
+// xdsd stalls past the TTL (SIGSTOP), Envoy drops them, and gets them back once xdsd runs again.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { freePort, startEnvoy, type EnvoyHandle } from "../support/envoy.js";
@@ -69,6 +70,27 @@ for (const mode of ["ads", "delta-ads"] as const) {
           .match(/heartbeat .* type=(cds|lds)/g) ?? [];
       assert.ok(beats.length >= 4, `xdsd sent ${beats.length} heartbeats in 2.5 TTLs`);
       assert.match(xdsd.log().slice(mark), /ACK .* type=cds/, "Envoy acknowledges the heartbeats");
+    });
+
+    it("when Envoy's TTL lapses while xdsd is stalled (SIGSTOP), the resources come back once xdsd runs again", async () => {
+      process.kill(xdsd.pid, "SIGSTOP");
+      try {
+        await envoy.waitFor(async () => !(await clusterNames()).includes("ttl_cluster"), {
+          what: "ttl_cluster to expire while xdsd is stopped",
+          timeoutMs: 3 * ttlMs,
+          intervalMs: 50,
+        });
+        assert.ok((await clusterNames()).includes("stay_cluster"), "the cluster without a TTL stays");
+      } finally {
+        process.kill(xdsd.pid, "SIGCONT");
+      }
+      // SotW heartbeats carry the bodies; a delta heartbeat is refused (Envoy no longer holds the resource) and
+      // xdsd sends the resources again.
+      await envoy.waitFor(async () => (await countUpstreams(`http://127.0.0.1:${ttlPort}/`, "any", 1)).get("ttl-1") === 1, {
+        what: "traffic through ttl_listener to reach ttl_cluster again",
+        timeoutMs: 3 * ttlMs,
+      });
+      assert.ok((await clusterNames()).includes("ttl_cluster"));
     });
 
     it("when xdsd dies, Envoy drops exactly the TTL'd resources at their TTL and says so in its admin", async () => {

@@ -1,7 +1,8 @@
 // Resources with a TTL, both protocols, no socket: how they go on the wire (a Resource wrapper in SotW, Resource.ttl
 // in delta), and the heartbeats that refresh them — on a fake clock, at half the shortest TTL, never while a
 // response of the type is in flight, with bodies in SotW (Envoy ignores body-less SotW heartbeats) and without in
-// delta; no timer at all once no resource has a TTL.
+// delta, and a delta heartbeat the client refuses (its TTL lapsed) answered with the bodies; no timer at all once
+// no resource has a TTL.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, fromBinary } from "@bufbuild/protobuf";
@@ -118,6 +119,33 @@ test("delta: Resource.ttl on the resource; heartbeats are the resource without i
     [["a", a.version, 3n, undefined]],
   );
   assert.deepEqual(beat.removedResources, []);
+});
+
+test("delta: a refused heartbeat (the client's TTL lapsed, it dropped the resource) sends the resource again, with its body", () => {
+  const h = harness((o) => new DeltaStream(o as never), snapshotWithTtl(3000));
+  h.stream.handleRequest(create(DeltaDiscoveryRequestSchema, { node: node("n1"), typeUrl: CDS }));
+  const first = fromBinary(DeltaDiscoveryResponseSchema, responseBytes(h.sent[0]));
+  h.stream.handleRequest(create(DeltaDiscoveryRequestSchema, { typeUrl: CDS, responseNonce: first.nonce }));
+  h.timers.fire();
+  const beat = fromBinary(DeltaDiscoveryResponseSchema, responseBytes(h.sent[1]));
+  h.stream.handleRequest(
+    create(DeltaDiscoveryRequestSchema, {
+      typeUrl: CDS,
+      responseNonce: beat.nonce,
+      errorDetail: { code: 13, message: `type URL  embedded in an individual Any does not match the message-wide type URL ${CDS}` },
+    }),
+  );
+  assert.equal(h.sent.length, 3, "the NACK of a heartbeat is answered at once");
+  const again = fromBinary(DeltaDiscoveryResponseSchema, responseBytes(h.sent[2]));
+  assert.deepEqual(
+    again.resources.map((r) => [r.name, r.ttl?.seconds, anyUnpack(r.resource!, ClusterSchema)?.name]),
+    [["a", 3n, "a"]],
+  );
+  assert.deepEqual(h.heartbeats, [CDS], "the answer is a response, not a heartbeat");
+  // Once it is ACKed, heartbeats go on as before.
+  h.stream.handleRequest(create(DeltaDiscoveryRequestSchema, { typeUrl: CDS, responseNonce: again.nonce }));
+  h.timers.fire();
+  assert.deepEqual(h.heartbeats, [CDS, CDS]);
 });
 
 test("a TTL changes the version (the client must learn it); dropping every TTL stops the heartbeat timer", () => {

@@ -58,6 +58,8 @@ class DeltaTypeState extends ClientTypeState<DeltaSubscription> {
   readonly toldAliases = new Map<string, string | null>();
   /** Namespaced types: the namespaces opened on this stream whose opening has been sent. */
   readonly openedNamespaces = new Set<string>();
+  /** The names of the heartbeat in flight, if the response in flight is one. */
+  heartbeatNames: readonly string[] | undefined;
 
   constructor(type: ResourceType) {
     super(type, new DeltaSubscription(type.wildcardByDefault));
@@ -76,9 +78,13 @@ export class DeltaStream extends TypedStream<DeltaTypeState, DeltaDiscoveryReque
     const { state, first } = begun;
     // A delta request says no version: a NACK keeps what was ACKed last (issue 18: /nodes showed an empty kept
     // version beside the ACKed one).
-    if (this.settleReply(state, req, state.sentVersionInfo, state.ackedVersionInfo) === "stale") {
+    const reply = this.settleReply(state, req, state.sentVersionInfo, state.ackedVersionInfo);
+    if (reply === "stale") {
       // The client will answer the newer response. Its subscription changes still apply (checklist F.28).
       this.o.events?.ignored?.(this.o.info, req, `stale nonce ${req.responseNonce} (latest is ${state.nonce || "none"}); subscription changes applied`);
+    } else if (reply === "reply") {
+      if (req.errorDetail && state.heartbeatNames) this.#heartbeatRefused(state, state.heartbeatNames);
+      state.heartbeatNames = undefined;
     }
 
     const initial = first ? Object.entries(req.initialResourceVersions) : [];
@@ -179,6 +185,7 @@ export class DeltaStream extends TypedStream<DeltaTypeState, DeltaDiscoveryReque
 
     state.nonce = nonce;
     state.recordResponse(versionInfo, this.o.now?.() ?? Date.now());
+    state.heartbeatNames = undefined;
     state.mustAnswer = false;
     if (all && state.sent.size === 0) state.holdExactly(sentVersionsOf(snapshot, type.typeUrl, versionInfo, contentKey, resources));
     else for (const r of resources) state.recordSent(r.name, r.version);
@@ -227,11 +234,25 @@ export class DeltaStream extends TypedStream<DeltaTypeState, DeltaDiscoveryReque
     const nonce = this.nextNonce();
     state.nonce = nonce;
     state.awaitingReply = true;
+    state.heartbeatNames = due.map((r) => r.name);
     const nonceField = encodeDeltaNonceField(nonce);
     const bytes = body.byteLength + nonceField.byteLength;
     const response: DeltaResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: due, removed: [], body, nonceField, bytes };
     this.o.send(response);
     this.o.events?.response?.(this.o.info, { ...response, heartbeat: true });
+  }
+
+  /**
+   * The client NACKed a heartbeat: it no longer holds those resources at those versions. Envoy takes a body-less
+   * resource for a heartbeat only when it holds that name at that version (delta_subscription_state.cc
+   * isHeartbeatResponse); otherwise it reads it as an update without a body and rejects the whole response. That
+   * happens when its TTL lapsed first and it dropped them: its timer runs from when it got a resource, ours from
+   * when it answered, and a late answer or a stalled server leaves more than a TTL between two refreshes. Unless
+   * they are sent again, with their bodies, every later heartbeat is refused the same way and they never come back.
+   */
+  #heartbeatRefused(state: DeltaTypeState, names: readonly string[]): void {
+    for (const name of names) state.forgetSent(name);
+    state.synced = undefined;
   }
 
   /**

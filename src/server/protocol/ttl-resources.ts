@@ -2,6 +2,8 @@
 // the resource being sent again or refreshed by a heartbeat.
 // - Incremental: `Resource.ttl` beside the body; a heartbeat is `Resource{name, version, ttl}` without a body, at
 //   the version the client holds (Envoy's delta subscription state refreshes the TTL and changes nothing else).
+//   A client that no longer holds it (its TTL lapsed first) refuses the heartbeat, and is sent the resource again
+//   (delta-stream.ts).
 // - State of the world: a resource is put in a `Resource` wrapper to carry its TTL. The spec allows a body-less
 //   heartbeat here too, but Envoy's SotW mux drops such resources before it looks at TTLs
 //   (config_subscription/grpc/grpc_mux_impl.cc: heartbeats are filtered out, and only what is left updates the TTL
