@@ -29,6 +29,12 @@ export class ClientTypeState<S extends SubscribedNames = SubscribedNames> {
   /** A response awaits the client's ACK or NACK. */
   awaitingReply = false;
   /**
+   * The response in flight is a heartbeat (ttl-resources.ts) of these names: it refreshes what the client holds,
+   * so its ACK changes nothing recorded here (a NACK kept from before stays: the content the client rejected is
+   * still not sent again).
+   */
+  heartbeatInFlight: readonly string[] | undefined;
+  /**
    * Per name, the version the client was last sent, so holds or has rejected. After a full-state response it is
    * the map memoized on the snapshot for that content and shared by every stream sent it (a 1,000-cluster CDS
    * push to 1,000 streams would otherwise build a million map entries per update); it is copied before its first
@@ -68,8 +74,6 @@ export class ClientTypeState<S extends SubscribedNames = SubscribedNames> {
    * needs the snapshot's diff, not a walk over every subscribed name. Cleared when the subscription changes.
    */
   synced: Snapshot | undefined;
-  /** Full-state types: the resources of the latest response, which the client now holds. */
-  held: readonly EncodedResource[] = [];
   /** The latest response kept resources the snapshot no longer has, to drop once the types using them settle. */
   retaining = false;
 
@@ -100,8 +104,21 @@ export class ClientTypeState<S extends SubscribedNames = SubscribedNames> {
   /** A response carrying `versionInfo` is on its way to the client. */
   recordResponse(versionInfo: string, now: number): void {
     this.awaitingReply = true;
+    this.heartbeatInFlight = undefined;
     this.sentVersionInfo = versionInfo;
     this.sentAt = now;
+  }
+
+  /** A heartbeat of `names` is on its way to the client. */
+  recordHeartbeat(names: readonly string[]): void {
+    this.awaitingReply = true;
+    this.heartbeatInFlight = names;
+  }
+
+  /** The client accepted the heartbeat in flight: it holds what it held. */
+  recordHeartbeatAck(): void {
+    this.awaitingReply = false;
+    this.heartbeatInFlight = undefined;
   }
 
   /** The client accepted the response in flight, which carried `versionInfo`. */
@@ -122,6 +139,7 @@ export class ClientTypeState<S extends SubscribedNames = SubscribedNames> {
    */
   recordNack(code: number, message: string, now: number): NackRecord {
     this.awaitingReply = false;
+    this.heartbeatInFlight = undefined;
     this.rejectedVersion = this.sentVersionInfo;
     this.nacks++;
     this.lastNack = { rejectedVersion: this.sentVersionInfo, keptVersion: this.ackedVersionInfo, code, message, at: now };

@@ -324,6 +324,48 @@ test("make before break: a cluster removed with the route that used it is delete
   assert.equal(last.versionInfo, Snapshot.from([edsCluster("a")]).typeVersion(CDS));
 });
 
+test("after a NACK, config that goes back to what the client kept is sent, and its ACK ends the NACK (make before break holds back only what the client holds)", () => {
+  const v1 = Snapshot.from([edsCluster("a"), endpoints("a", "10.0.0.1:80"), httpListener("l", "r"), routeTo("r", "a")]);
+  const h = harness({ snapshot: v1 });
+  h.request({ typeUrl: CDS });
+  h.request({ typeUrl: EDS, resourceNames: ["a"] });
+  h.request({ typeUrl: LDS });
+  h.request({ typeUrl: RDS, resourceNames: ["r"] });
+  for (const r of [...h.sent]) h.ack(r, r.typeUrl === RDS ? ["r"] : r.typeUrl === EDS ? ["a"] : []);
+  const kept = h.sent[0];
+  // A cluster the client rejects is added…
+  h.cache.setSnapshot(
+    "test/n1",
+    Snapshot.from([
+      edsCluster("a"),
+      edsCluster("bad"),
+      endpoints("a", "10.0.0.1:80"),
+      endpoints("bad", "10.0.0.9:80"),
+      httpListener("l", "r"),
+      routeTo("r", "a"),
+    ]),
+  );
+  const rejected = h.sent.at(-1)!;
+  assert.deepEqual(h.names(rejected), ["a", "bad"]);
+  h.request({
+    typeUrl: CDS,
+    versionInfo: kept.versionInfo,
+    responseNonce: rejected.nonce,
+    errorDetail: create(StatusSchema, { code: 13, message: "bad cluster" }),
+  });
+  // …and taken out again: the client never held it, so nothing waits for the routes before it goes.
+  const before = h.sent.length;
+  h.cache.setSnapshot("test/n1", v1);
+  assert.equal(h.sent.length, before + 1, "the config the client kept is sent");
+  const back = h.sent.at(-1)!;
+  assert.deepEqual(h.names(back), ["a"]);
+  assert.equal(back.versionInfo, kept.versionInfo);
+  h.ack(back);
+  const cds = h.stream.typeStatus().find((t) => t.typeUrl === CDS)!;
+  assert.equal(cds.rejectedVersion, undefined, "the ACK ends the NACK");
+  assert.equal(cds.awaitingReply, false);
+});
+
 test("a removed cluster disappears from the next full CDS response", () => {
   const h = harness({ snapshot: twoClusters() });
   h.request({ typeUrl: CDS });

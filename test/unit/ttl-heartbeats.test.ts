@@ -99,6 +99,29 @@ test("SotW: heartbeats every TTL/2 re-send what the client holds, with bodies an
   assert.deepEqual(h.heartbeats, [CDS]);
 });
 
+test("SotW: after a NACK, heartbeats refresh what the client kept, at the version it kept, and their ACK does not end the NACK", () => {
+  const h = harness((o) => new SotwStream(o), snapshotWithTtl(4000));
+  h.stream.handleRequest(create(DiscoveryRequestSchema, { node: node("n1"), typeUrl: CDS }));
+  const kept = fromBinary(DiscoveryResponseSchema, responseBytes(h.sent[0]));
+  h.stream.handleRequest(create(DiscoveryRequestSchema, { typeUrl: CDS, versionInfo: kept.versionInfo, responseNonce: kept.nonce }));
+  // Another TTL is another version of "a"; the client rejects it.
+  h.cache.setSnapshot("test/n1", snapshotWithTtl(6000));
+  const rejected = fromBinary(DiscoveryResponseSchema, responseBytes(h.sent[1]));
+  h.stream.handleRequest(
+    create(DiscoveryRequestSchema, { typeUrl: CDS, versionInfo: kept.versionInfo, responseNonce: rejected.nonce, errorDetail: { code: 13, message: "no" } }),
+  );
+  h.timers.fire();
+  assert.equal(h.sent.length, 3);
+  const beat = fromBinary(DiscoveryResponseSchema, responseBytes(h.sent[2]));
+  assert.equal(beat.versionInfo, kept.versionInfo, "the version the client kept, not the rejected one");
+  const wrapper = anyUnpack(beat.resources.find((a) => a.typeUrl.endsWith("Resource"))!, ResourceSchema)!;
+  assert.equal(wrapper.ttl?.seconds, 4n, "the cluster as the client holds it");
+  h.stream.handleRequest(create(DiscoveryRequestSchema, { typeUrl: CDS, versionInfo: kept.versionInfo, responseNonce: beat.nonce }));
+  const status = (h.stream as SotwStream).typeStatus().find((t) => t.typeUrl === CDS)!;
+  assert.equal(status.rejectedVersion, rejected.versionInfo, "still rejected: the heartbeat was not the rejected content");
+  assert.equal(h.sent.length, 3, "and the rejected content is not sent again");
+});
+
 test("delta: Resource.ttl on the resource; heartbeats are the resource without its body, at the version held", () => {
   const h = harness((o) => new DeltaStream(o as never), snapshotWithTtl(3000));
   h.stream.handleRequest(create(DeltaDiscoveryRequestSchema, { node: node("n1"), typeUrl: CDS }));

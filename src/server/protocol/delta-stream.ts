@@ -58,8 +58,6 @@ class DeltaTypeState extends ClientTypeState<DeltaSubscription> {
   readonly toldAliases = new Map<string, string | null>();
   /** Namespaced types: the namespaces opened on this stream whose opening has been sent. */
   readonly openedNamespaces = new Set<string>();
-  /** The names of the heartbeat in flight, if the response in flight is one. */
-  heartbeatNames: readonly string[] | undefined;
 
   constructor(type: ResourceType) {
     super(type, new DeltaSubscription(type.wildcardByDefault));
@@ -78,13 +76,13 @@ export class DeltaStream extends TypedStream<DeltaTypeState, DeltaDiscoveryReque
     const { state, first } = begun;
     // A delta request says no version: a NACK keeps what was ACKed last (issue 18: /nodes showed an empty kept
     // version beside the ACKed one).
+    const heartbeat = state.heartbeatInFlight;
     const reply = this.settleReply(state, req, state.sentVersionInfo, state.ackedVersionInfo);
     if (reply === "stale") {
       // The client will answer the newer response. Its subscription changes still apply (checklist F.28).
       this.o.events?.ignored?.(this.o.info, req, `stale nonce ${req.responseNonce} (latest is ${state.nonce || "none"}); subscription changes applied`);
-    } else if (reply === "reply") {
-      if (req.errorDetail && state.heartbeatNames) this.#heartbeatRefused(state, state.heartbeatNames);
-      state.heartbeatNames = undefined;
+    } else if (reply === "reply" && req.errorDetail && heartbeat) {
+      this.#heartbeatRefused(state, heartbeat);
     }
 
     const initial = first ? Object.entries(req.initialResourceVersions) : [];
@@ -185,7 +183,6 @@ export class DeltaStream extends TypedStream<DeltaTypeState, DeltaDiscoveryReque
 
     state.nonce = nonce;
     state.recordResponse(versionInfo, this.o.now?.() ?? Date.now());
-    state.heartbeatNames = undefined;
     state.mustAnswer = false;
     if (all && state.sent.size === 0) state.holdExactly(sentVersionsOf(snapshot, type.typeUrl, versionInfo, contentKey, resources));
     else for (const r of resources) state.recordSent(r.name, r.version);
@@ -233,8 +230,7 @@ export class DeltaStream extends TypedStream<DeltaTypeState, DeltaDiscoveryReque
     const body = sharedDeltaBody(snapshot, type.typeUrl, versionInfo, due, [], contentKey, { controlPlaneId: this.o.controlPlaneId, heartbeat: true });
     const nonce = this.nextNonce();
     state.nonce = nonce;
-    state.awaitingReply = true;
-    state.heartbeatNames = due.map((r) => r.name);
+    state.recordHeartbeat(due.map((r) => r.name));
     const nonceField = encodeDeltaNonceField(nonce);
     const bytes = body.byteLength + nonceField.byteLength;
     const response: DeltaResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: due, removed: [], body, nonceField, bytes };

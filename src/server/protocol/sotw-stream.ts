@@ -11,7 +11,10 @@
 //   EDS on the CDS ACK would deadlock (Envoy test CdsPausedDuringWarming).
 // - ACK = `response_nonce` of the latest response and no `error_detail`; NACK = `error_detail`. NACKs are told by
 //   `error_detail` alone: gRPC may put the new version in a NACK (gRFC A46).
-// - After a NACK the rejected content is not sent again; the next different content is.
+// - After a NACK the rejected content is not sent again; the next different content is. The client keeps what it
+//   ACKed before: heartbeats refresh that, at its version, and make before break holds back only removals of that
+//   (a cluster the client rejected and never held is no reason to wait: config that goes back to what the client
+//   kept is sent at once, and its ACK ends the NACK).
 // - A request whose nonce is not the latest one sent for its type is stale and is not answered: the client will
 //   ACK or NACK the newer response with its current subscription.
 // - The first request for a type on a stream is answered with everything subscribed, unless its version_info (the
@@ -29,11 +32,23 @@ import { TypedStream, type TypedStreamOptions } from "./typed-stream.js";
 
 export type SotwStreamOptions = TypedStreamOptions<SotwResponse>;
 
-type SotwTypeState = ClientTypeState<Subscription>;
+class SotwTypeState extends ClientTypeState<Subscription> {
+  /**
+   * Full-state types: the resources the client holds — those of the latest response it ACKed. A NACKed response's
+   * never are: a heartbeat re-sends these, and make-before-break keeps back only removals of these.
+   */
+  held: readonly EncodedResource[] = [];
+  /** Full-state types: the resources of the response in flight, held once the client ACKs it. */
+  heldOnAck: readonly EncodedResource[] | undefined;
+
+  constructor(type: ResourceType) {
+    super(type, new Subscription(type.wildcardByDefault));
+  }
+}
 
 export class SotwStream extends TypedStream<SotwTypeState, DiscoveryRequest, SotwResponse> {
   protected newState(type: ResourceType): SotwTypeState {
-    return new ClientTypeState(type, new Subscription(type.wildcardByDefault));
+    return new SotwTypeState(type);
   }
 
   handleRequest(req: DiscoveryRequest): void {
@@ -41,9 +56,14 @@ export class SotwStream extends TypedStream<SotwTypeState, DiscoveryRequest, Sot
     if (!begun) return;
     const { state, first } = begun;
     const { type } = state;
-    if (this.settleReply(state, req, req.versionInfo, req.versionInfo) === "stale") {
+    const reply = this.settleReply(state, req, req.versionInfo, req.versionInfo);
+    if (reply === "stale") {
       this.o.events?.ignored?.(this.o.info, req, `stale nonce ${req.responseNonce} (latest is ${state.nonce})`);
       return;
+    }
+    if (reply === "reply") {
+      if (!req.errorDetail && state.heldOnAck) state.held = state.heldOnAck;
+      state.heldOnAck = undefined;
     }
 
     // Envoy 1.40 re-sends its LDS/CDS wildcard subscription after a reconnect as an empty list (checked against the
@@ -162,7 +182,7 @@ export class SotwStream extends TypedStream<SotwTypeState, DiscoveryRequest, Sot
     // versions sent are the same for every stream sent this content: share them.
     if (type.sotwFullState || state.sent.size === 0) state.holdExactly(sentVersionsOf(snapshot, type.typeUrl, versionInfo, contentKey, payload));
     else for (const r of payload) state.recordSent(r.name, r.version);
-    if (type.sotwFullState) state.held = payload;
+    state.heldOnAck = type.sotwFullState ? payload : undefined;
 
     const nonceField = encodeNonceField(nonce);
     const bytes = body.byteLength + nonceField.byteLength;
@@ -179,7 +199,8 @@ export class SotwStream extends TypedStream<SotwTypeState, DiscoveryRequest, Sot
   protected heartbeat(state: SotwTypeState, snapshot: Snapshot, due: readonly EncodedResource[]): void {
     const { type } = state;
     const payload = type.sotwFullState ? state.held : due;
-    const versionInfo = state.sentVersionInfo;
+    // The version of what the client holds: after a NACK, the one it kept.
+    const versionInfo = state.ackedVersionInfo;
     const contentKey = `heartbeat\u0001${payload
       .map((r) => r.name)
       .sort()
@@ -187,12 +208,17 @@ export class SotwStream extends TypedStream<SotwTypeState, DiscoveryRequest, Sot
     const body = sharedResponseBody(snapshot, type.typeUrl, versionInfo, payload, contentKey, { controlPlaneId: this.o.controlPlaneId });
     const nonce = this.nextNonce();
     state.nonce = nonce;
-    state.awaitingReply = true;
+    state.recordHeartbeat(payload.map((r) => r.name));
     const nonceField = encodeNonceField(nonce);
     const bytes = body.byteLength + nonceField.byteLength;
     const response: SotwResponse = { typeUrl: type.typeUrl, versionInfo, nonce, resources: payload, body, nonceField, bytes };
     this.o.send(response);
     this.o.events?.response?.(this.o.info, { ...response, heartbeat: true });
+  }
+
+  /** Full-state types: the resources with a TTL the client holds, at the versions it holds (a NACK keeps them). */
+  protected heartbeatDue(state: SotwTypeState, snapshot: Snapshot): EncodedResource[] {
+    return state.type.sotwFullState ? state.held.filter((r) => r.ttlMs !== undefined) : super.heartbeatDue(state, snapshot);
   }
 
   /** Resources the client holds and the snapshot dropped, if types served on this stream may still name them. */

@@ -89,10 +89,19 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
   protected abstract respond(state: State, delayRemovals?: boolean): void;
 
   /**
-   * Refreshes, at the client, the TTL of `due`: resources with a TTL that it holds at their current version
+   * Refreshes, at the client, the TTL of `due`: resources with a TTL that it holds (heartbeatDue)
    * (ttl-resources.ts says how each protocol does it). Nothing is in flight for the type when this is called.
    */
   protected abstract heartbeat(state: State, snapshot: Snapshot, due: readonly EncodedResource[]): void;
+
+  /**
+   * The resources with a TTL that the client holds, as the snapshot has them: after a NACK, what it kept, not what
+   * it was sent and rejected (a heartbeat of that would be refused again, or, in SotW, send the rejected content).
+   */
+  protected heartbeatDue(state: State, snapshot: Snapshot): EncodedResource[] {
+    const held = state.acked;
+    return expiringResources(snapshot, state.type.typeUrl).filter((r) => held.get(r.name) === r.version);
+  }
 
   /**
    * The common start of a request: its node, the request event, and the state of its type (created on its first
@@ -140,6 +149,9 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
         code: nack.code,
         message: nack.message,
       });
+    } else if (state.heartbeatInFlight) {
+      state.recordHeartbeatAck();
+      events?.ack?.(this.o.info, state.type.typeUrl, acked, req.responseNonce);
     } else {
       state.recordAck(acked, now);
       events?.ack?.(this.o.info, state.type.typeUrl, acked, req.responseNonce);
@@ -247,7 +259,7 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
       const state = this.types.get(typeUrl)!;
       // A response in flight, or a push on its way, carries the latest resources, TTL included.
       if (state.awaitingReply || state.synced !== snapshot) continue;
-      const due = expiringResources(snapshot, typeUrl).filter((r) => state.sent.get(r.name) === r.version);
+      const due = this.heartbeatDue(state, snapshot);
       if (due.length > 0) this.heartbeat(state, snapshot, due);
     }
   }
