@@ -223,9 +223,13 @@ function Fleet({ info }: { info: Info }) {
 
   const list = [...nodes.values()];
   const types = useMemo(() => orderTypes(list.flatMap((n) => Object.keys(n.types))), [nodes]);
+  // Each node's state once per change of the nodes or of what is served, not again for each keystroke in the filter.
+  const withState = useMemo(
+    () => list.map((n) => ({ n, state: nodeState(n, types, served), protocol: Object.keys(n.services).sort().join(", ") })),
+    [nodes, served, types],
+  );
   const rows = useMemo(() => {
     const f = filter.trim().toLowerCase();
-    const withState = list.map((n) => ({ n, state: nodeState(n, types, served), protocol: Object.keys(n.services).sort().join(", ") }));
     const shown = withState.filter(
       (r) =>
         (!stateFilter || r.state === stateFilter) &&
@@ -238,9 +242,12 @@ function Fleet({ info }: { info: Info }) {
       const vb = value(b);
       return (va < vb ? -1 : va > vb ? 1 : 0) * (sort.asc ? 1 : -1);
     });
-  }, [nodes, served, types, filter, stateFilter, sort]);
-  const counts = { SYNCED: 0, STALE: 0, NACKED: 0, NOT_SENT: 0 } as Record<SyncState, number>;
-  for (const n of list) counts[nodeState(n, types, served)]++;
+  }, [withState, filter, stateFilter, sort]);
+  const counts = useMemo(() => {
+    const c = { SYNCED: 0, STALE: 0, NACKED: 0, NOT_SENT: 0 } as Record<SyncState, number>;
+    for (const r of withState) c[r.state]++;
+    return c;
+  }, [withState]);
 
   const header = (key: SortKey, text: string) => html`<th scope="col" aria-sort=${sort.key === key ? (sort.asc ? "ascending" : "descending") : "none"}>
     <button type="button" onClick=${() => setSort({ key, asc: sort.key === key ? !sort.asc : true })}>${text}${sort.key === key ? (sort.asc ? " ▲" : " ▼") : ""}</button>
@@ -300,6 +307,13 @@ interface CsdsConfig {
   errorState?: { details?: string };
 }
 
+/** What the proxy page reads again: the proxy's status as a live update brought it, or all of /nodes; /config. */
+interface Wanted {
+  node?: NodeStatus;
+  nodes?: boolean;
+  config?: boolean;
+}
+
 function ProxyPage({ id }: { id: string }) {
   const [node, setNode] = useState<NodeStatus>();
   const [held, setHeld] = useState<CsdsConfig[]>([]);
@@ -308,26 +322,60 @@ function ProxyPage({ id }: { id: string }) {
   const [error, setError] = useState<string>();
   const [open, setOpen] = useState<string>();
 
-  const load = useCallback(async () => {
-    try {
-      const [page, config] = await Promise.all([allNodes(), getJson<ConfigView>("/config")]);
-      const n = page.find((x) => x.node === id);
-      setNode(n);
-      if (!n) return setError(`${id} is not connected to this xdsd (it may be connected to another replica)`);
-      const rawId = n.cluster && id.startsWith(`${n.cluster}/`) ? id.slice(n.cluster.length + 1) : id;
-      const csds = await getJson<{ config?: { genericXdsConfigs?: CsdsConfig[] }[] }>("/v3/discovery:client_status", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ node_matchers: [{ node_id: { exact: rawId } }] }),
-      });
-      setHeld(csds.config?.[0]?.genericXdsConfigs ?? []);
-      setServed(config.nodes[n.nodeKey] ?? config.default);
-      setError(undefined);
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  }, [id]);
-  useEffect(() => void load(), [load]);
+  // What the proxy holds (CSDS) against its group in /config. /nodes (every page) and /config (every group) are read
+  // again only when they may have changed for this proxy: at first and after a resync, /config after a published
+  // change; a live update of the proxy carries its status, and only its CSDS is asked again. One load at a time, the
+  // wishes made meanwhile merged into the next: a load that started earlier never overwrites a later one's answer.
+  const known = useRef<{ node?: NodeStatus; config?: ConfigView }>({});
+  const wanted = useRef<Wanted>();
+  const running = useRef(false);
+  const loadOnce = useCallback(
+    async (what: Wanted) => {
+      try {
+        const [n, config] = await Promise.all([
+          what.node ?? (what.nodes || !known.current.node ? allNodes().then((page) => page.find((x) => x.node === id)) : known.current.node),
+          what.config || !known.current.config ? getJson<ConfigView>("/config") : known.current.config,
+        ]);
+        known.current = { node: n, config };
+        setNode(n);
+        if (!n) return setError(`${id} is not connected to this xdsd (it may be connected to another replica)`);
+        const rawId = n.cluster && id.startsWith(`${n.cluster}/`) ? id.slice(n.cluster.length + 1) : id;
+        const csds = await getJson<{ config?: { genericXdsConfigs?: CsdsConfig[] }[] }>("/v3/discovery:client_status", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ node_matchers: [{ node_id: { exact: rawId } }] }),
+        });
+        setHeld(csds.config?.[0]?.genericXdsConfigs ?? []);
+        setServed(config.nodes[n.nodeKey] ?? config.default);
+        setError(undefined);
+      } catch (e) {
+        setError((e as Error).message);
+      }
+    },
+    [id],
+  );
+  const load = useCallback(
+    async (what: Wanted) => {
+      const before = wanted.current;
+      wanted.current = {
+        node: what.node ?? (what.nodes ? undefined : before?.node),
+        nodes: Boolean(what.nodes || (before?.nodes && !what.node)),
+        config: Boolean(what.config || before?.config),
+      };
+      if (running.current) return;
+      running.current = true;
+      try {
+        for (let next = wanted.current; next; next = wanted.current) {
+          wanted.current = undefined;
+          await loadOnce(next);
+        }
+      } finally {
+        running.current = false;
+      }
+    },
+    [loadOnce],
+  );
+  useEffect(() => void load({ nodes: true, config: true }), [load]);
   useEffect(() => {
     getJson<{ entries: ChangeEntry[] }>("/ui/api/changes").then(
       (r) => setHistory(r.entries),
@@ -335,8 +383,14 @@ function ProxyPage({ id }: { id: string }) {
     );
   }, []);
   useFeed((event, data) => {
-    if (event === "nodes" && (data as { nodes: NodeStatus[] }).nodes.some((n) => n.node === id)) void load();
-    if (event === "changes" || event === "resync") void load();
+    if (event === "nodes") {
+      const { nodes, gone } = data as { nodes: NodeStatus[]; gone?: string[] };
+      const mine = nodes.find((n) => n.node === id);
+      if (mine) void load({ node: mine });
+      else if (gone?.includes(id)) void load({ nodes: true });
+    }
+    if (event === "changes") void load({ config: true });
+    if (event === "resync") void load({ nodes: true, config: true });
   });
 
   // Per resource: what the proxy holds (CSDS) against what xdsd would send it now (/config for its group).

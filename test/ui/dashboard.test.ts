@@ -105,7 +105,7 @@ ${more}`;
     await screenshot(page, "fleet-nack");
   });
 
-  it("the proxy page shows, per resource, what Envoy holds against what xdsd serves, with the content's diff", async () => {
+  it("the proxy page shows, per resource, what Envoy holds against what xdsd serves, with the content's diff, live", async () => {
     await page.locator(`tr[data-node="${nodeId}"] a`).click();
     await page.locator("#proxy-title").waitFor();
     // CSDS gives every cluster of the rejected response Envoy's error, which names raw_cluster: rows by name cell.
@@ -120,8 +120,23 @@ ${more}`;
     await diff.waitFor();
     assert.match(await diff.innerText(), /^\+ .*"name": "raw_cluster"/m, "the resource xdsd serves and Envoy rejected is all added lines");
     await screenshot(page, "proxy");
-    // Back to a config Envoy takes.
+    // Back to a config Envoy takes: the page follows, live, what xdsd serves and what Envoy then holds.
+    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+    const asked: string[] = [];
+    const onRequest = (r: { url(): string }) => asked.push(new URL(r.url()).pathname);
+    page.on("request", onRequest);
     xdsd.writeConfig(config());
+    await row("web")
+      .filter({ has: page.locator("td", { hasText: /^CDS$/ }) })
+      .locator(".state.SYNCED")
+      .waitFor({ timeout: 10_000 });
+    await rejected.waitFor({ state: "detached", timeout: 5_000 });
+    page.off("request", onRequest);
+    assert.equal(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true, "the page was not reloaded");
+    // A live update carries the proxy's status: the page asks for its CSDS, and for /config after a change, never
+    // for every page of /nodes.
+    assert.ok(asked.includes("/v3/discovery:client_status") && asked.includes("/config"), asked.join(", "));
+    assert.ok(!asked.includes("/nodes"), `the page read /nodes on a live update: ${asked.join(", ")}`);
     await page.goto(`${xdsd.adminUrl}/ui/#/fleet`);
     await cell("cds")
       .locator(".state.SYNCED")
