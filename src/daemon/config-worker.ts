@@ -95,23 +95,25 @@ const cache = new TranslationCache();
 let secretFiles: readonly string[] = [];
 
 /** The version of the config file's content (`fileHash`) with the content of the secrets' files it reads. */
-function versionWithFiles(fileHash: string, files: ReadonlyMap<string, Buffer | undefined>): string {
+function versionWithFiles(fileHash: string, files: ReadonlyMap<string, Buffer | Error>): string {
   if (files.size === 0) return fileHash;
-  const parts = [...files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, bytes]) => `${path}\u0000${bytes ? contentHash(bytes) : "unreadable"}`);
+  const parts = [...files]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([path, bytes]) => `${path}\u0000${bytes instanceof Error ? "unreadable" : contentHash(bytes)}`);
   return contentHash(Buffer.from([fileHash, ...parts].join("\u0000")));
 }
 
-/** The secrets' files as they are now: each one's content, or undefined when it cannot be read. */
-function currentFiles(paths: readonly string[]): Map<string, Buffer | undefined> {
-  return new Map(
-    paths.map((path) => {
-      try {
-        return [path, readFileSync(path)];
-      } catch {
-        return [path, undefined];
-      }
-    }),
-  );
+/** The secrets' files as they are now: each one's content, or why it cannot be read. */
+function currentFiles(paths: readonly string[]): Map<string, Buffer | Error> {
+  return new Map(paths.map((path) => [path, readOrError(path)]));
+}
+
+function readOrError(path: string): Buffer | Error {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    return err as Error;
+  }
 }
 
 /**
@@ -153,17 +155,15 @@ function storeWrite(request: StoreWriteRequest): { reply: ConfigWorkerReply; tra
 function load(request: LoadRequest): { reply: ConfigWorkerReply; transfer: ArrayBuffer[] } {
   const { id, file, limits } = request;
   let version: string | undefined;
-  // What this load reads of the secrets' files, as it reads it: its version is made of that.
-  const read = new Map<string, Buffer | undefined>();
+  // What this load reads of the secrets' files, as it reads it: its version is made of that. The files the last
+  // load read are read once, for the version check, and a load that follows uses those bytes.
+  const read = new Map<string, Buffer | Error>();
+  let current: Map<string, Buffer | Error> | undefined;
   const readFile = (path: string): Buffer => {
-    try {
-      const bytes = readFileSync(path);
-      read.set(path, bytes);
-      return bytes;
-    } catch (err) {
-      read.set(path, undefined);
-      throw err;
-    }
+    const bytes = current?.get(path) ?? readOrError(path);
+    read.set(path, bytes);
+    if (bytes instanceof Error) throw bytes;
+    return bytes;
   };
   const withOverlay = (fileVersion: string) => (request.overlay ? `${fileVersion}+${request.overlay.version}` : fileVersion);
   let fileHash: string | undefined;
@@ -171,7 +171,8 @@ function load(request: LoadRequest): { reply: ConfigWorkerReply; transfer: Array
     const bytes = readConfigBytes(file, limits.maxBytes);
     fileHash = contentHash(bytes);
     // The version of what is served: the file's content (and its secrets' files'), and the store's state when there is a store.
-    version = withOverlay(versionWithFiles(fileHash, currentFiles(secretFiles)));
+    current = currentFiles(secretFiles);
+    version = withOverlay(versionWithFiles(fileHash, current));
     const base = servedState(request.served);
     if (version === request.knownVersion) return { reply: { id, kind: "unchanged", version }, transfer: [] };
     // Frozen, as the objects held for store writes are (store-writes.ts): their entries carry over between loads.

@@ -142,24 +142,16 @@ function derivedSnapshot(
     }
     change = { key, created: true, upsert: resources, remove: [], ...(readers ? { readers } : {}) };
   } else {
-    const upsert: EncodedResource[] = [];
     const names = new Map<string, Set<string>>();
     for (const r of resources) {
       let typeNames = names.get(r.typeUrl);
       if (!typeNames) names.set(r.typeUrl, (typeNames = new Set()));
       if (typeNames.has(r.name)) throw refused(`two resources of type ${r.typeUrl} are named "${r.name}"`);
       typeNames.add(r.name);
-      const before = was.resources(r.typeUrl).get(r.name);
-      if (before !== r && before?.version !== r.version) upsert.push(r);
     }
-    const remove: { typeUrl: string; name: string }[] = [];
-    for (const typeUrl of some ? [] : was.typeUrls()) {
-      const typeNames = names.get(typeUrl);
-      for (const name of was.resources(typeUrl).keys()) if (!typeNames?.has(name)) remove.push({ typeUrl, name });
-    }
-    const readersChanged = !some && !sameReaders(was.readers?.patterns, readers);
-    if (upsert.length === 0 && remove.length === 0 && !readersChanged) return { snapshot: was };
-    const readersChange = readersChanged ? { readers: readers ?? null } : {};
+    const { upsert, remove } = resourceChanges(was, resources, some ? undefined : (typeUrl, name) => names.get(typeUrl)?.has(name) === true);
+    const readersChange = some ? {} : readersChangeOf(was, readers);
+    if (upsert.length === 0 && remove.length === 0 && !("readers" in readersChange)) return { snapshot: was };
     snapshot = was.update({ upsert, remove, ...readersChange });
     change = { key, upsert, remove, ...readersChange };
   }
@@ -206,8 +198,33 @@ function clustersWithTheirEndpoints(
   return { clusters, ...(top.config_source !== undefined ? { config_source: top.config_source } : {}) };
 }
 
-function sameReaders(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  return a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((p, i) => p === b[i]));
+/**
+ * What turns the group `was` into one of `resources`: those it lacks or holds at another version, and, unless
+ * `stillHas` is undefined (only some of the group's resources are given), the names it holds that are gone.
+ */
+function resourceChanges(
+  was: Snapshot,
+  resources: Iterable<EncodedResource>,
+  stillHas: ((typeUrl: string, name: string) => boolean) | undefined,
+): { upsert: EncodedResource[]; remove: { typeUrl: string; name: string }[] } {
+  const upsert: EncodedResource[] = [];
+  for (const r of resources) {
+    const before = was.resources(r.typeUrl).get(r.name);
+    if (before !== r && before?.version !== r.version) upsert.push(r);
+  }
+  const remove: { typeUrl: string; name: string }[] = [];
+  if (stillHas) {
+    for (const typeUrl of was.typeUrls()) for (const name of was.resources(typeUrl).keys()) if (!stillHas(typeUrl, name)) remove.push({ typeUrl, name });
+  }
+  return { upsert, remove };
+}
+
+/** Who may read the group is part of it (identities:, server/authorization.ts): `{readers}` when it changed. */
+function readersChangeOf(was: Snapshot, readers: readonly string[] | undefined): { readers?: readonly string[] | null } {
+  const before = was.readers?.patterns;
+  const same =
+    before === readers || (before !== undefined && readers !== undefined && before.length === readers.length && before.every((p, i) => p === readers[i]));
+  return same ? {} : { readers: readers ?? null };
 }
 
 /** Each file document's top-level clusters by name. */
@@ -227,21 +244,12 @@ export function changesBetween(before: ConfigSnapshots, after: ConfigSnapshots):
       changes.push({ key, created: true, upsert, remove: [], ...(readers ? { readers } : {}) });
       return;
     }
-    const upsert: EncodedResource[] = [];
-    const remove: { typeUrl: string; name: string }[] = [];
-    for (const typeUrl of now.typeUrls()) {
-      const held = was.resources(typeUrl);
-      for (const [name, r] of now.resources(typeUrl)) {
-        const before = held.get(name);
-        if (before !== r && before?.version !== r.version) upsert.push(r);
-      }
-    }
-    for (const typeUrl of was.typeUrls()) {
-      const present = now.resources(typeUrl);
-      for (const name of was.resources(typeUrl).keys()) if (!present.has(name)) remove.push({ typeUrl, name });
-    }
-    // Who may read the group is part of it (identities:, server/authorization.ts).
-    const readersChange = sameReaders(was.readers?.patterns, readers) ? {} : { readers: readers ?? null };
+    const { upsert, remove } = resourceChanges(
+      was,
+      now.typeUrls().flatMap((t) => [...now.resources(t).values()]),
+      (typeUrl, name) => now.resources(typeUrl).has(name),
+    );
+    const readersChange = readersChangeOf(was, readers);
     if (upsert.length > 0 || remove.length > 0 || "readers" in readersChange) changes.push({ key, upsert, remove, ...readersChange });
   };
   group(null, before.defaults, after.defaults);

@@ -265,42 +265,11 @@ export class EtcdClient {
 
   /**
    * Renews a lease once: resolves with the seconds it has left, 0 when it is gone (expired or revoked). Tries the
-   * members in turn until `timeoutMs`, then rejects with StoreUnavailableError. One short stream per renewal: a
-   * stream kept open would have to be watched for silently lost members, and renewals are seconds apart.
+   * members in turn until `timeoutMs`, then rejects with StoreUnavailableError.
    */
   async leaseKeepAlive(id: string, timeoutMs: number): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    const errors: string[] = [];
-    for (;;) {
-      this.#checkOpen();
-      const member = this.#current;
-      const client = this.#members[member].lease as unknown as { LeaseKeepAlive(metadata: grpc.Metadata, options: grpc.CallOptions): LeaseKeepAliveStream };
-      try {
-        const ttl = await new Promise<number>((resolve, reject) => {
-          const stream = client.LeaseKeepAlive(leaderMetadata(), { deadline: Math.min(deadline, Date.now() + Math.max(1_000, timeoutMs / 2)) });
-          stream.on("data", (res: LeaseKeepAliveResponse) => {
-            resolve(Number(res.TTL));
-            stream.cancel();
-          });
-          stream.on("error", (err) => reject(err));
-          stream.on("end", () => reject(Object.assign(new Error("the keep-alive stream ended without an answer"), { code: grpc.status.UNAVAILABLE })));
-          stream.write({ ID: id });
-        });
-        this.#answered();
-        return ttl;
-      } catch (err) {
-        if (this.#closed) throw new StoreUnavailableError("the store is closed");
-        if (!isTransient(err)) throw refusal("LeaseKeepAlive", err);
-        errors.push(`${this.#members[member].endpoint}: ${(err as Error).message}`);
-        this.failed(member);
-        if (Date.now() >= deadline) {
-          const error = new StoreUnavailableError(`etcd did not renew the lease within ${timeoutMs} ms (${errors.join("; ")})`, { cause: err });
-          this.#unanswered(error);
-          throw error;
-        }
-        await sleep(100);
-      }
-    }
+    const { response } = await this.#withFailover("LeaseKeepAlive", timeoutMs, (member, deadline) => keepAliveOnce(member, id, deadline));
+    return response;
   }
 
   /** Whether etcd answers, as the calls made last found. */
@@ -358,25 +327,37 @@ export class EtcdClient {
     return this.#closed;
   }
 
-  async #call<T>(
+  #call<T>(
     service: "kv" | "lease" | "maintenance",
     method: string,
     request: unknown,
     timeoutMs = this.#callTimeoutMs,
   ): Promise<{ response: T; resent: boolean }> {
+    return this.#withFailover(method, timeoutMs, (member, deadline) => this.#once<T>(member, service, method, request, deadline));
+  }
+
+  /**
+   * `attempt` on the current member, and on the next ones after a transient failure, until `timeoutMs`; then
+   * StoreUnavailableError naming what each member said. `resent`: an attempt failed before the one answered.
+   */
+  async #withFailover<T>(
+    method: string,
+    timeoutMs: number,
+    attempt: (member: Member, deadline: number) => Promise<T>,
+  ): Promise<{ response: T; resent: boolean }> {
     const deadline = Date.now() + timeoutMs;
     const errors = new Map<string, string>();
-    for (let attempt = 0; ; attempt++) {
+    for (let tried = 0; ; tried++) {
       this.#checkOpen();
       const member = this.#current;
       try {
         // One attempt may not use the whole deadline: a member that hangs must leave time for the others.
-        const attemptDeadline = Math.min(deadline, Date.now() + Math.max(1_000, timeoutMs / 2));
-        const response = await this.#once<T>(this.#members[member], service, method, request, attemptDeadline);
+        const response = await attempt(this.#members[member], Math.min(deadline, Date.now() + Math.max(1_000, timeoutMs / 2)));
         this.#answered();
         return { response, resent: errors.size > 0 };
       } catch (err) {
-        if (this.#closed || isCompacted(err)) throw err;
+        if (this.#closed) throw new StoreUnavailableError("the store is closed", { cause: err });
+        if (isCompacted(err)) throw err;
         if (!isTransient(err)) throw refusal(method, err);
         errors.set(this.#members[member].endpoint, (err as Error).message);
         this.failed(member);
@@ -387,7 +368,7 @@ export class EtcdClient {
           throw error;
         }
         // A whole round of members failed: wait a little (an election takes about a second) before the next.
-        if ((attempt + 1) % this.#members.length === 0) await sleep(Math.min(100 * 2 ** Math.floor(attempt / this.#members.length), 1_000));
+        if ((tried + 1) % this.#members.length === 0) await sleep(Math.min(100 * 2 ** Math.floor(tried / this.#members.length), 1_000));
       }
     }
   }
@@ -405,6 +386,24 @@ export class EtcdClient {
   #checkOpen(): void {
     if (this.#closed) throw new StoreUnavailableError("the store is closed");
   }
+}
+
+/**
+ * One renewal of a lease on one member: the seconds it has left, 0 when it is gone. One short stream per renewal:
+ * a stream kept open would have to be watched for silently lost members, and renewals are seconds apart.
+ */
+function keepAliveOnce(member: Member, id: string, deadline: number): Promise<number> {
+  const client = member.lease as unknown as { LeaseKeepAlive(metadata: grpc.Metadata, options: grpc.CallOptions): LeaseKeepAliveStream };
+  return new Promise<number>((resolve, reject) => {
+    const stream = client.LeaseKeepAlive(leaderMetadata(), { deadline });
+    stream.on("data", (res: LeaseKeepAliveResponse) => {
+      resolve(Number(res.TTL));
+      stream.cancel();
+    });
+    stream.on("error", (err) => reject(err));
+    stream.on("end", () => reject(Object.assign(new Error("the keep-alive stream ended without an answer"), { code: grpc.status.UNAVAILABLE })));
+    stream.write({ ID: id });
+  });
 }
 
 /** etcd's answer that no other member would change, said with what to do where it is one of its limits. */
