@@ -215,7 +215,11 @@ function load(request: LoadRequest): { reply: ConfigWorkerReply; transfer: Array
     // A refused load keeps watching what it read too: fixing a secret's file must bring the config back.
     if (read.size > 0) {
       secretFiles = [...new Set([...secretFiles, ...read.keys()])];
-      if (fileHash !== undefined) version = withOverlay(versionWithFiles(fileHash, currentFiles(secretFiles)));
+      // The version of what this load judged — the bytes it read — not of the files as they are now: one replaced
+      // meanwhile (the certificate after its key, in a rotation) must make the next load's version differ, or that
+      // load would be taken for this one, unchanged, and the new certificate never served.
+      const judged = new Map(secretFiles.map((path) => [path, read.get(path) ?? current?.get(path) ?? readOrError(path)]));
+      if (fileHash !== undefined) version = withOverlay(versionWithFiles(fileHash, judged));
     }
     if (err instanceof ConfigError) return { reply: { id, kind: "invalid", version, issues: [...err.issues], files: secretFiles }, transfer: [] };
     return { reply: { id, kind: "failed", version, message: (err as Error).stack ?? String(err) }, transfer: [] };

@@ -68,9 +68,13 @@ ${extra}`;
     const entries = await envoy.waitFor(
       async () => {
         const e = await csdsJson();
-        return e.some((g) => g.typeUrl.endsWith("Listener") && g.clientStatus === "ACKED") ? e : undefined;
+        // Every type, not the listener alone: its route configuration is sent after it is ACKed.
+        const acked = new Set(e.filter((g) => g.clientStatus === "ACKED").map((g) => g.typeUrl.split(".").pop()));
+        return ["Cluster", "ClusterLoadAssignment", "Listener", "RouteConfiguration"].every((t) => acked.has(t)) && e.every((g) => g.clientStatus === "ACKED")
+          ? e
+          : undefined;
       },
-      { what: "CSDS to show the listener ACKED" },
+      { what: "CSDS to show every type ACKED" },
     );
     const dumped = await dumpVersions();
     const cluster = entries.find((g) => g.typeUrl.endsWith(".Cluster") && g.name === "web");
