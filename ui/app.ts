@@ -327,7 +327,7 @@ function ProxyPage({ id }: { id: string }) {
   // change; a live update of the proxy carries its status, and only its CSDS is asked again. One load at a time, the
   // wishes made meanwhile merged into the next: a load that started earlier never overwrites a later one's answer.
   const known = useRef<{ node?: NodeStatus; config?: ConfigView }>({});
-  const wanted = useRef<Wanted>();
+  const wanted = useRef<Wanted | undefined>(undefined);
   const running = useRef(false);
   const loadOnce = useCallback(
     async (what: Wanted) => {
@@ -365,9 +365,11 @@ function ProxyPage({ id }: { id: string }) {
       if (running.current) return;
       running.current = true;
       try {
-        for (let next = wanted.current; next; next = wanted.current) {
+        let next: Wanted | undefined = wanted.current;
+        while (next) {
           wanted.current = undefined;
           await loadOnce(next);
+          next = wanted.current as Wanted | undefined; // set again meanwhile by the feed
         }
       } finally {
         running.current = false;

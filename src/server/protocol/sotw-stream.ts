@@ -217,7 +217,7 @@ export class SotwStream extends TypedStream<SotwTypeState, DiscoveryRequest, Sot
   }
 
   /** Full-state types: the resources with a TTL the client holds, at the versions it holds (a NACK keeps them). */
-  protected heartbeatDue(state: SotwTypeState, snapshot: Snapshot): EncodedResource[] {
+  protected override heartbeatDue(state: SotwTypeState, snapshot: Snapshot): EncodedResource[] {
     return state.type.sotwFullState ? state.held.filter((r) => r.ttlMs !== undefined) : super.heartbeatDue(state, snapshot);
   }
 
