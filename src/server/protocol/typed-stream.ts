@@ -89,8 +89,8 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
   protected abstract respond(state: State, delayRemovals?: boolean): void;
 
   /**
-   * Refreshes, at the client, the TTL of `due`: resources with a TTL that it holds (heartbeatDue)
-   * (ttl-resources.ts says how each protocol does it). Nothing is in flight for the type when this is called.
+   * Refreshes, at the client, the TTL of `due`: resources with a TTL that it holds (heartbeatDue; ttl-resources.ts
+   * says how each protocol does it). Nothing is in flight for the type when this is called.
    */
   protected abstract heartbeat(state: State, snapshot: Snapshot, due: readonly EncodedResource[]): void;
 
@@ -149,11 +149,9 @@ export abstract class TypedStream<State extends ClientTypeState<SubscribedNames>
         code: nack.code,
         message: nack.message,
       });
-    } else if (state.heartbeatInFlight) {
-      state.recordHeartbeatAck();
-      events?.ack?.(this.o.info, state.type.typeUrl, acked, req.responseNonce);
     } else {
-      state.recordAck(acked, now);
+      if (state.heartbeatInFlight) state.recordHeartbeatAck();
+      else state.recordAck(acked, now);
       events?.ack?.(this.o.info, state.type.typeUrl, acked, req.responseNonce);
     }
     return "reply";
